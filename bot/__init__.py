@@ -1,0 +1,1 @@
+"""Assembly of QuickCart Ops: settings, CLI, Bot + Dispatcher factory, web app."""

@@ -1,0 +1,131 @@
+"""One settings class with exactly the names of DESIGN.md, read from the environment or `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting, told in one line that names the variable."""
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    BOT_TOKEN: str | None = None
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    DATA_DIR: Path = Path("./data")
+    ADMIN_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    ADMIN_CHAT_ID: int | None = None
+    SUPPORT_CHAT_ID: int | None = None
+    TIMEZONE: str = "Asia/Jakarta"
+    DEFAULT_LOCALE: Literal["id", "en"] = "id"
+    HTTP_HOST: str = "127.0.0.1"
+    HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_SECRET: str | None = None
+    ALERTMANAGER_TOKEN: str | None = None
+    MONITOR_DATABASE_URL: str | None = None
+    MONITOR_REDIS_URL: str | None = None
+    PAKASIR_BASE_URL: str | None = None
+    PAKASIR_PROJECT: str | None = None
+    PAKASIR_API_KEY: str | None = None
+    PAKASIR_PROBE_ORDER_ID: str | None = None
+    BACKUP_DIR: Path | None = None
+    LOG_FILES: str | None = None
+    RULES_FILE: Path | None = None
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("ADMIN_IDS", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("BOT_TOKEN")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        head, _, tail = value.partition(":")
+        if not head.isdigit() or not tail:
+            raise ValueError("must look like 123456:ABC-DEF (digits, a colon, the secret)")
+        return value
+
+    @field_validator("DATABASE_URL", "MONITOR_DATABASE_URL")
+    @classmethod
+    def _pg_url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("postgresql", "postgres"))
+
+    @field_validator("REDIS_URL", "MONITOR_REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("redis", "rediss", "unix"))
+
+    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "PAKASIR_BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("http", "https"))
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        values = [
+            self.BOT_TOKEN,
+            self.WEBHOOK_SECRET,
+            self.ALERTMANAGER_TOKEN,
+            self.PAKASIR_API_KEY,
+        ]
+        return [v for v in values if v]
+
+    def require(self, *names: str) -> None:
+        """Stop with one clear line when a setting a command needs is missing."""
+        for name in names:
+            if getattr(self, name) in (None, "", []):
+                raise SettingsError(f"{name} is required for this command but is not set")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; turn pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -1,0 +1,1 @@
+"""The domain of QuickCart Ops, free of aiogram."""

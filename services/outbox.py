@@ -1,0 +1,97 @@
+"""The one port through which services send to Telegram: a row in the outbox table.
+
+`enqueue` is a plain INSERT, so a caller that passes its transaction's connection commits
+"ticket saved" and "notification queued" together. The delivery worker sends the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from services.storage.types import Executor
+
+Kind = Literal[
+    "text",
+    "photo",
+    "document",
+    "copy",
+    "edit",
+    "edit_markup",
+    "create_topic",
+    "edit_topic",
+    "close_topic",
+    "reopen_topic",
+]
+
+# Priorities: lower leaves first.
+PRIORITY_P0 = 0
+PRIORITY_P1 = 1
+PRIORITY_INTERACTIVE = 2
+PRIORITY_P2 = 3
+PRIORITY_DEFAULT = 5
+PRIORITY_REPORT = 8
+
+NOTIFY_CHANNEL = "outbox_new"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One thing to send. `payload` holds Bot API parameters of the method `kind` maps to.
+
+    - text: {"text", "parse_mode"?, "reply_markup"?, ...} -> sendMessage (split when long)
+    - photo / document: {"photo"|"document": file_id or {"path"|"base64", "filename"}, "caption"?}
+    - copy: {"from_chat_id", "message_id", "caption"?} -> copyMessage
+    - edit / edit_markup: edits the message sent by outbox row `ref_id` (or payload message_id)
+    - create_topic: {"name", "icon_color"?}; rows with thread_ref pointing here go to that topic
+    """
+
+    chat_id: int
+    kind: Kind
+    payload: dict[str, Any]
+    thread_id: int | None = None
+    thread_ref: int | None = None
+    ref_id: int | None = None
+    dedup_key: str | None = None
+    owner: str | None = None
+    coalesce_key: str | None = None
+    priority: int = PRIORITY_DEFAULT
+    not_before: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
+    """Insert one row; return its id, or None when its dedup_key was accepted before."""
+    row_id: int | None = await db.fetchval(
+        """
+        INSERT INTO outbox (chat_id, thread_id, thread_ref, ref_id, kind, payload, dedup_key,
+                            owner, coalesce_key, priority, not_before)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
+        ON CONFLICT (dedup_key) DO NOTHING
+        RETURNING id
+        """,
+        message.chat_id,
+        message.thread_id,
+        message.thread_ref,
+        message.ref_id,
+        message.kind,
+        message.payload,
+        message.dedup_key,
+        message.owner,
+        message.coalesce_key,
+        message.priority,
+        message.not_before,
+    )
+    if row_id is not None:
+        # Wakes the delivery worker at once; delivered when the caller's transaction commits.
+        await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(message.chat_id))
+    return row_id
+
+
+async def message_id_of(db: Executor, outbox_id: int) -> int | None:
+    """Telegram's message id for a row once it is sent."""
+    value: int | None = await db.fetchval(
+        "SELECT message_id FROM outbox WHERE id = $1 AND status = 'sent'", outbox_id
+    )
+    return value

@@ -1,0 +1,151 @@
+"""People: customers and staff, their language, and the roles that decide what they may do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from asyncpg import Record
+
+from services.storage.types import Executor
+
+
+class Role(StrEnum):
+    SUPPORT_ENGINEER = "support_engineer"
+    SENIOR_ENGINEER = "senior_engineer"
+    TECH_LEAD = "tech_lead"
+    ENGINEERING_MANAGER = "engineering_manager"
+    CTO = "cto"
+    SECURITY = "security"
+    MANAGEMENT = "management"
+    PRODUCT = "product"
+    DBA = "dba"
+    DEVOPS = "devops"
+    FRAUD_ANALYST = "fraud_analyst"
+    ADMIN = "admin"
+
+
+ENGINEER_ROLES = frozenset(
+    {
+        Role.SENIOR_ENGINEER,
+        Role.TECH_LEAD,
+        Role.ENGINEERING_MANAGER,
+        Role.CTO,
+        Role.DBA,
+        Role.DEVOPS,
+        Role.ADMIN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who sent an update, as the handlers see them."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    language: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    banned_until: datetime | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+async def touch(
+    db: Executor,
+    user_id: int,
+    *,
+    first_name: str,
+    last_name: str | None = None,
+    username: str | None = None,
+) -> Person:
+    """Record (or refresh) a person who wrote to the bot and return them with their roles."""
+    row = await db.fetchrow(
+        """
+        INSERT INTO users (id, first_name, last_name, username)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (id) DO UPDATE
+            SET first_name = EXCLUDED.first_name,
+                last_name = EXCLUDED.last_name,
+                username = EXCLUDED.username,
+                updated_at = now()
+            WHERE (users.first_name, users.last_name, users.username)
+                  IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.username)
+        RETURNING id, first_name, username, language, banned_until,
+                  coalesce((SELECT roles FROM staff WHERE user_id = $1), '{}') AS roles
+        """,
+        user_id,
+        first_name,
+        last_name,
+        username,
+    )
+    if row is None:  # nothing changed: no write, read what is there
+        person = await get(db, user_id)
+        assert person is not None
+        return person
+    return _person(row)
+
+
+async def get(db: Executor, user_id: int) -> Person | None:
+    row = await db.fetchrow(
+        """
+        SELECT u.id, u.first_name, u.username, u.language, u.banned_until,
+               coalesce(s.roles, '{}') AS roles
+        FROM users u LEFT JOIN staff s ON s.user_id = u.id
+        WHERE u.id = $1
+        """,
+        user_id,
+    )
+    return _person(row) if row else None
+
+
+async def set_language(db: Executor, user_id: int, language: str) -> None:
+    await db.execute(
+        "UPDATE users SET language = $2, updated_at = now() WHERE id = $1", user_id, language
+    )
+
+
+async def set_banned(db: Executor, user_id: int, until: datetime | None) -> bool:
+    status: str = await db.execute(
+        "UPDATE users SET banned_until = $2, updated_at = now() WHERE id = $1", user_id, until
+    )
+    return status.endswith(" 1")
+
+
+async def seed_admins(db: Executor, admin_ids: Iterable[int]) -> None:
+    """ADMIN_IDS are admins from the start; later the roster is managed in chat."""
+    for admin_id in admin_ids:
+        await db.execute(
+            """
+            INSERT INTO staff (user_id, display_name, roles)
+            VALUES ($1, $2, ARRAY['admin'])
+            ON CONFLICT (user_id) DO UPDATE
+                SET roles = CASE WHEN 'admin' = ANY(staff.roles) THEN staff.roles
+                                 ELSE array_append(staff.roles, 'admin') END
+            """,
+            admin_id,
+            f"admin {admin_id}",
+        )
+
+
+def _person(row: Record) -> Person:
+    return Person(
+        id=row["id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        language=row["language"],
+        roles=frozenset(row["roles"]),
+        banned_until=row["banned_until"],
+    )
