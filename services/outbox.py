@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -58,7 +58,6 @@ class OutboxMessage:
     coalesce_key: str | None = None
     priority: int = PRIORITY_DEFAULT
     not_before: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
