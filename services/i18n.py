@@ -90,3 +90,8 @@ def use_locale(language: str | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogue without translating it yet (menus, tables of labels)."""
+    return message

@@ -18,6 +18,7 @@ KEYWORDS = {
     "lazy_gettext": None,
     "ngettext": (1, 2),
     "lazy_ngettext": (1, 2),
+    "N_": None,
 }
 
 

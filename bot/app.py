@@ -1,0 +1,97 @@
+"""Factories: the Bot, the Dispatcher with its middlewares and routers, the command menus.
+
+Nothing is built at import time; `bot.runtime` calls these with what it owns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
+
+import handlers
+from bot.metrics import BotApiMetrics
+from bot.middlewares import DedupMiddleware, LocaleMiddleware, MetricsMiddleware, PersonMiddleware
+from bot.settings import Settings
+from services import i18n as service_i18n
+
+
+def create_bot(settings: Settings, *, timeout: float = 30.0) -> Bot:
+    settings.require("BOT_TOKEN")
+    assert settings.BOT_TOKEN is not None
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL), timeout=timeout
+    )
+    session.middleware(BotApiMetrics())
+    return Bot(
+        settings.BOT_TOKEN,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_i18n(settings: Settings) -> I18n:
+    service_i18n.compile_catalogues()
+    service_i18n.set_default_locale(settings.DEFAULT_LOCALE)
+    return I18n(
+        path=service_i18n.LOCALES_DIR,
+        default_locale=settings.DEFAULT_LOCALE,
+        domain=service_i18n.DOMAIN,
+    )
+
+
+def create_dispatcher(
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, **workflow: Any
+) -> Dispatcher:
+    """The production dispatcher. `workflow` adds services handlers receive by name."""
+    storage = RedisStorage(redis=redis, key_builder=DefaultKeyBuilder(with_destiny=True))
+    dp = Dispatcher(storage=storage, settings=settings, pool=pool, redis=redis, **workflow)
+    dp.update.outer_middleware(MetricsMiddleware())
+    dp.update.outer_middleware(DedupMiddleware(pool))
+    person = PersonMiddleware(pool)
+    locale = LocaleMiddleware(create_i18n(settings))
+    for observer in (dp.message, dp.callback_query, dp.edited_message):
+        observer.outer_middleware(person)
+        observer.outer_middleware(locale)
+    dp.include_routers(*handlers.routers())
+    return dp
+
+
+def _commands(pairs: list[tuple[str, str]], language: str) -> list[BotCommand]:
+    with service_i18n.use_locale(language):
+        return [
+            BotCommand(command=name, description=service_i18n.gettext(text)) for name, text in pairs
+        ]
+
+
+async def register_commands(bot: Bot, settings: Settings) -> None:
+    """Customer menu in private chats; the admin menu only in the admin chat."""
+    for language in service_i18n.LANGUAGES:
+        code = None if language == settings.DEFAULT_LOCALE else language
+        await bot.set_my_commands(
+            _commands(handlers.CUSTOMER_COMMANDS, language),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=code,
+        )
+        if settings.ADMIN_CHAT_ID is not None:
+            await bot.set_my_commands(
+                _commands(handlers.ADMIN_COMMANDS, language),
+                scope=BotCommandScopeChat(chat_id=settings.ADMIN_CHAT_ID),
+                language_code=code,
+            )
+        if settings.SUPPORT_CHAT_ID is not None:
+            await bot.set_my_commands(
+                _commands(handlers.SUPPORT_COMMANDS, language),
+                scope=BotCommandScopeChat(chat_id=settings.SUPPORT_CHAT_ID),
+                language_code=code,
+            )

@@ -1,0 +1,22 @@
+"""Typed keys of what the aiohttp app owns, each set by one cleanup context."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.settings import Settings
+from services.clock import Clock
+from services.rules import Rules
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+RULES = web.AppKey("rules", Rules)
+POOL = web.AppKey("pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", Redis)
+BOT = web.AppKey("bot", Bot)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+WEBHOOK_HANDLER = web.AppKey("webhook_handler", SimpleRequestHandler)

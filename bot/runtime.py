@@ -1,0 +1,157 @@
+"""`create_app(settings)`: the whole running bot as one aiohttp application.
+
+Each long-lived thing is owned by one cleanup context (start, yield, stop), in order:
+stores (PostgreSQL pool + Redis, migrations, first admins) -> Telegram (Bot, Dispatcher,
+command menus, polling task or webhook) -> background workers features register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from loguru import logger
+from redis.asyncio import Redis
+
+from bot.app import create_bot, create_dispatcher, register_commands
+from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from bot.keys import BOT, CLOCK, DISPATCHER, POOL, REDIS, RULES, SETTINGS, WEBHOOK_HANDLER
+from bot.settings import Settings
+from bot.web import WEBHOOK_PATH, add_routes
+from services import users
+from services.clock import Clock, SystemClock
+from services.rules import Rules
+from services.storage.db import connect, create_pool, migrate
+
+OWN_DATABASE = "quickcart_ops"
+WORKFLOW = web.AppKey("workflow", dict[str, Any])
+
+
+async def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """DATABASE_URL, or an embedded PostgreSQL under DATA_DIR (the bot's own database in it)."""
+    if settings.DATABASE_URL:
+        return settings.DATABASE_URL, None
+    server = await asyncio.to_thread(start_postgres, settings.DATA_DIR / "pgdata")
+    admin = await asyncpg.connect(server.url)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", OWN_DATABASE)
+        if not exists:
+            await admin.execute(f"CREATE DATABASE {OWN_DATABASE}")
+    finally:
+        await admin.close()
+    return server.url_for(OWN_DATABASE), server
+
+
+def resolve_redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    if settings.REDIS_URL:
+        return settings.REDIS_URL, None
+    server = start_redis(Path(settings.DATA_DIR) / "redis")
+    return server.url(0), server
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    conn = await connect(database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    database_url, embedded_pg = await resolve_database_url(settings)
+    redis_url, embedded_redis = await asyncio.to_thread(resolve_redis_url, settings)
+    await apply_migrations(database_url)
+    pool = await create_pool(database_url, min_size=2, max_size=20)
+    redis = Redis.from_url(redis_url)
+    await users.seed_admins(pool, settings.ADMIN_IDS)
+    app[POOL] = pool
+    app[REDIS] = redis
+    logger.info(
+        "stores ready: postgres {}, redis {}",
+        "embedded" if embedded_pg else "external",
+        "embedded" if embedded_redis else "external",
+    )
+    yield
+    await redis.aclose()
+    await pool.close()
+    if embedded_redis is not None:
+        await asyncio.to_thread(embedded_redis.stop)
+    if embedded_pg is not None:
+        await asyncio.to_thread(embedded_pg.stop)
+
+
+async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    bot = create_bot(settings)
+    dp = create_dispatcher(
+        settings,
+        app[POOL],
+        app[REDIS],
+        clock=app[CLOCK],
+        rules=app[RULES],
+        **app.get(WORKFLOW, {}),
+    )
+    app[BOT] = bot
+    app[DISPATCHER] = dp
+    me = await bot.get_me()
+    logger.info("connected to the Bot API as @{}", me.username)
+    await register_commands(bot, settings)
+    polling: asyncio.Task[None] | None = None
+    if settings.WEBHOOK_URL:
+        app[WEBHOOK_HANDLER] = SimpleRequestHandler(
+            dispatcher=dp, bot=bot, secret_token=settings.WEBHOOK_SECRET
+        )
+        await bot.set_webhook(
+            settings.WEBHOOK_URL.rstrip("/") + WEBHOOK_PATH
+            if not settings.WEBHOOK_URL.endswith(WEBHOOK_PATH)
+            else settings.WEBHOOK_URL,
+            secret_token=settings.WEBHOOK_SECRET,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    else:
+        await bot.delete_webhook(drop_pending_updates=False)
+        polling = asyncio.create_task(
+            dp.start_polling(
+                bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=dp.resolve_used_update_types(),
+            ),
+            name="telegram-polling",
+        )
+    yield
+    if polling is not None:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+    await dp.storage.close()
+    await bot.session.close()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rules: Rules | None = None,
+    with_telegram: bool = True,
+) -> web.Application:
+    """The bot as an aiohttp app. Building it starts nothing; running it starts everything."""
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[RULES] = rules or Rules.load(settings.RULES_FILE)
+    app[WORKFLOW] = {}
+    add_routes(app)
+    app.cleanup_ctx.append(stores_ctx)
+    if with_telegram:
+        app.cleanup_ctx.append(telegram_ctx)
+    return app

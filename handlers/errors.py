@@ -1,0 +1,30 @@
+"""One place for the unexpected: log it with the update id, tell the person a reference."""
+
+from __future__ import annotations
+
+import secrets
+
+from aiogram import Router
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext as _
+from loguru import logger
+
+router = Router(name=__name__)
+
+
+@router.error()
+async def on_error(event: ErrorEvent) -> bool:
+    ref = secrets.token_hex(3)
+    logger.opt(exception=event.exception).error(
+        "update {} failed (ref {}): {}", event.update.update_id, ref, type(event.exception).__name__
+    )
+    text = _("Something went wrong on our side (ref {ref}). Please try again.").format(ref=ref)
+    update = event.update
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+    except Exception as exc:  # the apology itself failed: the log line above has the reason
+        logger.warning("could not tell the person about ref {}: {}", ref, exc)
+    return True

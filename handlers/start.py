@@ -1,0 +1,95 @@
+"""/start, /help and /language: the first words between a person and the bot."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from services import i18n as service_i18n
+from services import users
+from services.text import esc
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    code: Literal["id", "en"]
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="🇮🇩 Bahasa Indonesia", callback_data=LanguageChoice(code="id").pack()
+                ),
+                InlineKeyboardButton(
+                    text="🇬🇧 English", callback_data=LanguageChoice(code="en").pack()
+                ),
+            ]
+        ]
+    )
+
+
+def welcome_text(person: Person) -> str:
+    return _(
+        "Hello, {name}! I am QuickCart's support bot. Tell me what went wrong with a payment, "
+        "an order or your account, and our team will answer here."
+    ).format(name=esc(person.first_name))
+
+
+@router.message(CommandStart(), F.chat.type == "private")
+async def cmd_start(message: Message, person: Person) -> None:
+    if person.language is None:
+        await message.answer(
+            _("Please choose your language / Silakan pilih bahasa:"),
+            reply_markup=language_keyboard(),
+        )
+        return
+    await message.answer(welcome_text(person))
+
+
+@router.message(Command("language"))
+async def cmd_language(message: Message) -> None:
+    await message.answer(
+        _("Please choose your language / Silakan pilih bahasa:"), reply_markup=language_keyboard()
+    )
+
+
+@router.callback_query(LanguageChoice.filter())
+async def on_language(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    person: Person,
+    pool: asyncpg.Pool,
+    i18n: I18n,
+) -> None:
+    await users.set_language(pool, person.id, callback_data.code)
+    with i18n.use_locale(callback_data.code), service_i18n.use_locale(callback_data.code):
+        await query.answer(_("Language saved."))
+        if query.message is not None:
+            await query.message.answer(_("From now on I will write to you in English."))
+
+
+@router.message(Command("help"))
+async def cmd_help(message: Message, person: Person) -> None:
+    if person.is_staff:
+        text = _(
+            "Staff commands: /health, /backupstatus, /alerts, /incidents, /escalate, /timeline, "
+            "/silence, /silences, /maintenance, /jobs, /runjob, /report, /staff, /oncall. "
+            "In the support group: /tickets, /assign, /priority, /close, /ban, /unban."
+        )
+    else:
+        text = _(
+            "Write to me about any problem with QuickCart: I open a support ticket and our team "
+            "answers here. /start shows the menu, /language changes the language."
+        )
+    await message.answer(text)
