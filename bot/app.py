@@ -63,7 +63,12 @@ def create_dispatcher(
     for observer in (dp.message, dp.callback_query, dp.edited_message):
         observer.outer_middleware(person)
         observer.outer_middleware(locale)
-    dp.include_routers(*handlers.routers())
+    routers = handlers.routers()
+    for router in routers:
+        # Module-level routers (aiogram's idiom) remember one parent; a new dispatcher for the
+        # same process (a restart in place, each end-to-end test) takes them over.
+        router._parent_router = None
+    dp.include_routers(*routers)
     return dp
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
@@ -97,7 +98,7 @@ class MetricsMiddleware(BaseMiddleware):
         outcome = "error"
         try:
             result = await handler(event, data)
-            outcome = "handled" if result is not None else "unhandled"
+            outcome = "unhandled" if result is UNHANDLED else "handled"
             return result
         finally:
             metrics.UPDATES.labels(outcome=outcome).inc()

@@ -63,7 +63,7 @@ class _Open:
     language: str | None = None
 
 
-class _Builder:
+class TextBuilder:
     """Collects plain text while counting UTF-16 units."""
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ class _Builder:
         return "".join(self.parts)
 
 
-def _byte_offset(source: str, index: int) -> int:
+def byte_offset(source: str, index: int) -> int:
     return len(source[:index].encode("utf-8"))
 
 
@@ -99,7 +99,7 @@ def _decode_entity(source: str, i: int) -> tuple[str, int] | None:
 
 
 def parse_html(source: str, *, strict_ampersand: bool = True) -> Parsed:
-    out = _Builder()
+    out = TextBuilder()
     stack: list[_Open] = []
     entities: list[Entity] = []
     n = len(source)
@@ -111,7 +111,7 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> Parsed:
             if decoded is None:
                 if strict_ampersand:
                     raise EntityParseError(
-                        f'Character "&" at byte offset {_byte_offset(source, i)} '
+                        f'Character "&" at byte offset {byte_offset(source, i)} '
                         'must be escaped as "&amp;"'
                     )
                 decoded = ("&", i + 1)
@@ -129,10 +129,8 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> Parsed:
             i, opened = _open_tag(source, begin)
             stack.append(_Open(opened[0], out.u16, opened[1]))
     if stack:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"'
-        )
-    return _finish(out.text(), entities)
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    return finish(out.text(), entities)
 
 
 def _skip_spaces(source: str, j: int) -> int:
@@ -147,18 +145,18 @@ def _open_tag(source: str, begin: int) -> tuple[int, tuple[str, dict[str, str]]]
     while j < n and not source[j].isspace() and source[j] != ">":
         j += 1
     if j >= n:
-        raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+        raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(source, begin)}")
     name = source[begin + 1 : j].lower()
     if name not in _TAG_TYPES:
         raise EntityParseError(
-            f'Unsupported start tag "{name}" at byte offset {_byte_offset(source, begin)}'
+            f'Unsupported start tag "{name}" at byte offset {byte_offset(source, begin)}'
         )
     attrs: dict[str, str] = {}
     while True:
         j = _skip_spaces(source, j)
         if j >= n:
             raise EntityParseError(
-                f'Unclosed start tag "{name}" at byte offset {_byte_offset(source, begin)}'
+                f'Unclosed start tag "{name}" at byte offset {byte_offset(source, begin)}'
             )
         if source[j] == ">":
             break
@@ -169,7 +167,7 @@ def _open_tag(source: str, begin: int) -> tuple[int, tuple[str, dict[str, str]]]
         if not attr:
             raise EntityParseError(
                 f'Empty attribute name in the tag "{name}" at byte offset '
-                f"{_byte_offset(source, begin)}"
+                f"{byte_offset(source, begin)}"
             )
         j = _skip_spaces(source, j)
         if j >= n or source[j] != "=":
@@ -178,13 +176,13 @@ def _open_tag(source: str, begin: int) -> tuple[int, tuple[str, dict[str, str]]]
         j = _skip_spaces(source, j + 1)
         if j >= n:
             raise EntityParseError(
-                f'Unclosed start tag "{name}" at byte offset {_byte_offset(source, begin)}'
+                f'Unclosed start tag "{name}" at byte offset {byte_offset(source, begin)}'
             )
         value, j = _attr_value(source, j)
         attrs[attr] = value
     if name == "span" and attrs.get("class") != "tg-spoiler":
         raise EntityParseError(
-            f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}'
+            f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(source, begin)}'
         )
     return j + 1, (name, attrs)
 
@@ -198,7 +196,7 @@ def _attr_value(source: str, j: int) -> tuple[str, int]:
             j += 1
         if j < n and not source[j].isspace() and source[j] != ">":
             raise EntityParseError(
-                f"Unexpected end of name token at byte offset {_byte_offset(source, start)}"
+                f"Unexpected end of name token at byte offset {byte_offset(source, start)}"
             )
         return source[start:j].lower(), j
     string_begin = j
@@ -213,7 +211,7 @@ def _attr_value(source: str, j: int) -> tuple[str, int]:
         j += 1
     if j >= n:
         raise EntityParseError(
-            f"Unclosed start tag at byte offset {_byte_offset(source, string_begin)}"
+            f"Unclosed start tag at byte offset {byte_offset(source, string_begin)}"
         )
     return "".join(chars), j + 1
 
@@ -223,18 +221,18 @@ def _close_tag(
 ) -> int:
     n = len(source)
     if not stack:
-        raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
+        raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(source, begin)}")
     j = begin + 2
     while j < n and not source[j].isspace() and source[j] != ">":
         j += 1
     end_name = source[begin + 2 : j].lower()
     j = _skip_spaces(source, j)
     if j >= n or source[j] != ">":
-        raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
+        raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(source, begin)}")
     opened = stack.pop()
     if end_name and end_name != opened.name:
         raise EntityParseError(
-            f"Unmatched end tag at byte offset {_byte_offset(source, begin)}, "
+            f"Unmatched end tag at byte offset {byte_offset(source, begin)}, "
             f'expected "</{opened.name}>", found "</{end_name}>"'
         )
     length = end_u16 - opened.offset
@@ -261,7 +259,7 @@ def _close_tag(
     return j + 1
 
 
-def _finish(text: str, entities: list[Entity]) -> Parsed:
+def finish(text: str, entities: list[Entity]) -> Parsed:
     """Trim surrounding whitespace as Telegram does and clip entities to the kept text."""
     stripped = text.strip()
     lead = utf16_len(text[: len(text) - len(text.lstrip())])
@@ -274,134 +272,6 @@ def _finish(text: str, entities: list[Entity]) -> Parsed:
             kept.append({**entity, "offset": start, "length": end - start})
     kept.sort(key=lambda e: (e["offset"], -e["length"]))
     return Parsed(stripped, kept)
-
-
-# --- MarkdownV2 -------------------------------------------------------------------------
-
-_RESERVED = set("_*[]()~`>#+-=|{}.!")
-
-
-def parse_markdown_v2(source: str) -> Parsed:
-    out = _Builder()
-    entities: list[Entity] = []
-    stack: list[tuple[str, int, int]] = []  # (delimiter, u16 offset, source index)
-    n = len(source)
-    i = 0
-    while i < n:
-        char = source[i]
-        if char == "\\" and i + 1 < n and 0 < ord(source[i + 1]) < 127:
-            out.add(source[i + 1])
-            i += 2
-            continue
-        if char == "`":
-            i = _md_code(source, i, out, entities)
-            continue
-        if char not in _RESERVED:
-            out.add(char)
-            i += 1
-            continue
-        delimiter = char
-        if char in "_|" and source.startswith(char * 2, i):
-            delimiter = char * 2
-        elif char == "|":
-            delimiter = ""
-        if stack and stack[-1][0] == delimiter and delimiter:
-            opened = stack.pop()
-            kind = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough"}
-            kind |= {"||": "spoiler"}
-            if out.u16 > opened[1]:
-                entities.append(
-                    {"type": kind[delimiter], "offset": opened[1], "length": out.u16 - opened[1]}
-                )
-            i += len(delimiter)
-            continue
-        if delimiter in ("*", "_", "__", "~", "||"):
-            stack.append((delimiter, out.u16, i))
-            i += len(delimiter)
-            continue
-        if char == "[":
-            stack.append(("[", out.u16, i))
-            i += 1
-            continue
-        if char == "]" and stack and stack[-1][0] == "[":
-            opened = stack.pop()
-            url, i = _md_link_url(source, i + 1)
-            if out.u16 > opened[1]:
-                entities.append(
-                    {
-                        "type": "text_link",
-                        "offset": opened[1],
-                        "length": out.u16 - opened[1],
-                        "url": url,
-                    }
-                )
-            continue
-        raise EntityParseError(
-            f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-        )
-    if stack:
-        names = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough"}
-        names |= {"||": "Spoiler", "[": "TextUrl"}
-        delimiter, _, index = stack[-1]
-        raise EntityParseError(
-            f"Can't find end of {names[delimiter]} entity at byte offset "
-            f"{_byte_offset(source, index)}"
-        )
-    return _finish(out.text(), entities)
-
-
-def _md_code(source: str, i: int, out: _Builder, entities: list[Entity]) -> int:
-    fence = "```" if source.startswith("```", i) else "`"
-    j = i + len(fence)
-    language = ""
-    if fence == "```":
-        newline = source.find("\n", j)
-        first_line = source[j:newline] if newline != -1 else ""
-        if newline != -1 and first_line and " " not in first_line and "`" not in first_line:
-            language = first_line
-            j = newline + 1
-    start = out.u16
-    while j < len(source) and not source.startswith(fence, j):
-        if source[j] == "\\" and j + 1 < len(source) and source[j + 1] in "`\\":
-            out.add(source[j + 1])
-            j += 2
-            continue
-        out.add(source[j])
-        j += 1
-    if j >= len(source):
-        kind = "Pre" if fence == "```" else "Code"
-        raise EntityParseError(
-            f"Can't find end of {kind} entity at byte offset {_byte_offset(source, i)}"
-        )
-    if out.u16 > start:
-        entity: Entity = {
-            "type": "pre" if fence == "```" else "code",
-            "offset": start,
-            "length": out.u16 - start,
-        }
-        if language:
-            entity["language"] = language
-        entities.append(entity)
-    return j + len(fence)
-
-
-def _md_link_url(source: str, j: int) -> tuple[str, int]:
-    if j >= len(source) or source[j] != "(":
-        return "", j
-    chars: list[str] = []
-    j += 1
-    while j < len(source) and source[j] != ")":
-        if source[j] == "\\" and j + 1 < len(source):
-            chars.append(source[j + 1])
-            j += 2
-            continue
-        chars.append(source[j])
-        j += 1
-    if j >= len(source):
-        raise EntityParseError(
-            f"Can't find end of a URL at byte offset {_byte_offset(source, j)}"
-        )
-    return "".join(chars), j + 1
 
 
 # --- entities -> HTML (for messages sent with explicit entities, and for the web page) ----

@@ -54,7 +54,7 @@ class Params:
     def raw(self, name: str) -> Any:
         return self.values.get(name)
 
-    def str(self, name: str, *, required: str | None = None) -> str | None:
+    def get_str(self, name: str, *, required: str | None = None) -> str | None:
         value = self.values.get(name)
         if value is None or value == "":
             if required:
@@ -62,7 +62,7 @@ class Params:
             return None
         return value if isinstance(value, str) else json.dumps(value)
 
-    def int(self, name: str, *, required: str | None = None) -> int | None:
+    def get_int(self, name: str, *, required: str | None = None) -> int | None:
         value = self.values.get(name)
         if value is None or value == "":
             if required:
@@ -75,7 +75,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def float(self, name: str, default: float) -> float:
+    def get_float(self, name: str, default: float) -> float:
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -84,13 +84,13 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str) -> bool:
+    def get_bool(self, name: str) -> bool:
         value = self.values.get(name)
         if isinstance(value, str):
             return value.lower() in ("true", "1", "yes")
         return bool(value)
 
-    def json(self, name: str) -> Any:
+    def get_json(self, name: str) -> Any:
         value = self.values.get(name)
         if isinstance(value, str):
             if value == "":

@@ -1,0 +1,107 @@
+"""Build and run the emulator: ``create_app`` for aiohttp, ``TelegramEmulator`` for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from . import botapi, control
+from .config import EmulatorConfig, FaultConfig, LimitConfig
+from .params import Params
+from .runtime import Runtime
+from .state import World
+from .updates import WebhookDeliverer
+
+__all__ = ["EmulatorConfig", "FaultConfig", "LimitConfig", "TelegramEmulator", "create_app"]
+
+
+def create_app(config: EmulatorConfig) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    runtime = Runtime(config)
+    app[botapi.RUNTIME] = runtime
+    botapi.add_routes(app)
+    control.add_routes(app)
+    app.cleanup_ctx.append(_webhook_delivery)
+    app.on_shutdown.append(_close_event_streams)
+    return app
+
+
+async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[botapi.RUNTIME]
+
+    async def execute(method: str, params: dict[str, Any]) -> Any:
+        return await botapi.call_method(runtime, method, Params(params))
+
+    task = asyncio.create_task(WebhookDeliverer(runtime, execute).run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_event_streams(app: web.Application) -> None:
+    app[botapi.RUNTIME].bus.publish(control.SHUTDOWN, {})
+
+
+class TelegramEmulator:
+    """The emulator on a real port: ``async with TelegramEmulator(config) as tg: tg.base_url``."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.app = create_app(self.config)
+        self._runner: web.AppRunner | None = None
+        self.port = self.config.port
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app[botapi.RUNTIME]
+
+    @property
+    def state(self) -> World:
+        return self.runtime.world
+
+    @property
+    def token(self) -> str:
+        return self.config.token
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    async def start(self) -> TelegramEmulator:
+        if self._runner is not None:
+            return self
+        runner = web.AppRunner(self.app, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port)
+        await site.start()
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        for sock in sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                self.port = sock.getsockname()[1]
+                break
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> TelegramEmulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

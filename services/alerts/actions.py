@@ -1,0 +1,246 @@
+"""What people do to alerts: the buttons (acknowledge, silence, escalate, resolve) and the
+commands (silences, maintenance windows). Each checks the person's roles, is audited (refusals
+too), and shows its result on the group's messages through the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import asyncpg
+
+from services import audit
+from services.alerts import silences, store
+from services.alerts.incidents import EscalationUnavailable, OpenIncident
+from services.alerts.matchers import Matcher
+from services.alerts.notify import Audience, group_view, incident_request, refresh
+from services.alerts.render import SILENCE_HOURS
+from services.users import ENGINEER_ROLES, Person, Role
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "ack"
+    SILENCE = "silence"
+    ESCALATE = "esc"
+    RESOLVE = "res"
+    UNSILENCE = "unsilence"
+    MAINTENANCE = "maintenance"
+    VIEW = "view"
+
+
+_ANY_STAFF = frozenset(r.value for r in Role)
+_OPERATORS = frozenset({*ENGINEER_ROLES, Role.SECURITY, Role.SUPPORT_ENGINEER})
+ALLOWED: dict[Action, frozenset[str]] = {
+    Action.VIEW: _ANY_STAFF,
+    Action.ACKNOWLEDGE: _ANY_STAFF - {Role.PRODUCT},
+    Action.ESCALATE: _ANY_STAFF - {Role.PRODUCT},
+    Action.SILENCE: _OPERATORS,
+    Action.UNSILENCE: _OPERATORS,
+    Action.RESOLVE: frozenset({*ENGINEER_ROLES, Role.SECURITY}),
+    Action.MAINTENANCE: frozenset(ENGINEER_ROLES),
+}
+
+
+def may(person: Person | None, action: Action) -> bool:
+    return person is not None and person.has_any(ALLOWED[action])
+
+
+class NotAllowed(Exception):
+    pass
+
+
+class GroupNotFound(Exception):
+    pass
+
+
+class AlreadyDone(Exception):
+    """Acknowledged / escalated / resolved before; `who` did it."""
+
+    def __init__(self, who: str | None = None) -> None:
+        super().__init__(who)
+        self.who = who
+
+
+def display_name(person: Person) -> str:
+    return f"@{person.username}" if person.username else person.first_name
+
+
+async def check(
+    db: asyncpg.Pool | asyncpg.Connection,
+    person: Person | None,
+    action: Action,
+    *,
+    target: str,
+    chat_id: int | None,
+    now: datetime,
+) -> None:
+    """Raise NotAllowed (and audit the refusal) unless the person may act."""
+    if may(person, action):
+        return
+    await audit.record(
+        db,
+        actor_id=person.id if person else None,
+        action=f"alerts.{action.value}",
+        allowed=False,
+        target=target,
+        chat_id=chat_id,
+        at=now,
+    )
+    raise NotAllowed(action.value)
+
+
+@dataclass(frozen=True)
+class ButtonResult:
+    action: str
+    group_id: int
+    silence: silences.Silence | None = None
+    incident_id: int | None = None
+
+
+async def press(
+    pool: asyncpg.Pool,
+    person: Person | None,
+    group_id: int,
+    act: str,
+    *,
+    chat_id: int | None,
+    now: datetime,
+    audience: Audience,
+    open_incident: OpenIncident | None = None,
+) -> ButtonResult:
+    """One button on a group message: `act` is ack, s1, s4, s24, esc or res."""
+    action = {"ack": Action.ACKNOWLEDGE, "esc": Action.ESCALATE, "res": Action.RESOLVE}.get(
+        act, Action.SILENCE
+    )
+    target = f"alert_group:{group_id}"
+    await check(pool, person, action, target=target, chat_id=chat_id, now=now)
+    assert person is not None
+    if action is Action.ESCALATE and open_incident is None:
+        await audit.record(pool, actor_id=person.id, action="alerts.esc", allowed=False,
+                           target=target, chat_id=chat_id, details={"reason": "unavailable"},
+                           at=now)
+        raise EscalationUnavailable
+    result = ButtonResult(act, group_id)
+    async with pool.acquire() as conn, conn.transaction():
+        group = await store.get_group(conn, group_id, lock=True)
+        if group is None:
+            raise GroupNotFound(group_id)
+        if action is Action.ACKNOWLEDGE:
+            if group.acknowledged_at is not None:
+                raise AlreadyDone(group.acknowledged_name)
+            await conn.execute(
+                "UPDATE alert_groups SET acknowledged_by = $2, acknowledged_name = $3, "
+                "acknowledged_at = $4 WHERE id = $1",
+                group_id, person.id, display_name(person), now,
+            )
+        elif action is Action.SILENCE:
+            hours = SILENCE_HOURS[act]
+            matchers = [Matcher(k, "=", v) for k, v in sorted(group.labels.items())]
+            silence = await silences.create_silence(
+                conn, matchers, now=now, duration=timedelta(hours=hours), created_by=person.id,
+                created_name=display_name(person), comment=f"alert group {group_id}",
+            )
+            await conn.execute(
+                "UPDATE alert_groups SET silence_id = $2 WHERE id = $1", group_id, silence.id
+            )
+            result = ButtonResult(act, group_id, silence=silence)
+        elif action is Action.ESCALATE:
+            if group.incident_id is not None:
+                raise AlreadyDone(str(group.incident_id))
+            assert open_incident is not None
+            view = await group_view(conn, group, now)
+            incident_id = await open_incident(conn, incident_request(group, view, person.id, now))
+            await conn.execute(
+                "UPDATE alert_groups SET incident_id = $2, escalated_by = $3, escalated_at = $4"
+                " WHERE id = $1",
+                group_id, incident_id, person.id, now,
+            )
+            result = ButtonResult(act, group_id, incident_id=incident_id)
+        else:
+            if group.status != "open":
+                raise AlreadyDone(None)
+            await conn.execute(
+                "UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3, "
+                "updated_at = $2 WHERE group_id = $1 AND state = 'firing'",
+                group_id, now, person.id,
+            )
+        await audit.record(
+            conn, actor_id=person.id, action=f"alerts.{action.value}", allowed=True,
+            target=target, chat_id=chat_id, at=now,
+            details={"button": act, **({"silence_id": result.silence.id} if result.silence else {}),
+                     **({"incident_id": result.incident_id} if result.incident_id else {})},
+        )
+        await refresh(conn, group_id, now, audience)
+    return result
+
+
+async def add_silence(
+    pool: asyncpg.Pool,
+    person: Person | None,
+    matchers: tuple[Matcher, ...],
+    duration: timedelta,
+    comment: str,
+    *,
+    chat_id: int | None,
+    now: datetime,
+) -> silences.Silence:
+    await check(pool, person, Action.SILENCE, target="silence", chat_id=chat_id, now=now)
+    assert person is not None
+    async with pool.acquire() as conn, conn.transaction():
+        silence = await silences.create_silence(
+            conn, matchers, now=now, duration=duration, created_by=person.id,
+            created_name=display_name(person), comment=comment,
+        )
+        await audit.record(
+            conn, actor_id=person.id, action="alerts.silence", allowed=True,
+            target=f"silence:{silence.id}", chat_id=chat_id, at=now,
+            details={"matchers": [str(m) for m in matchers], "seconds": duration.total_seconds(),
+                     "comment": comment},
+        )
+    return silence
+
+
+async def remove_silence(
+    pool: asyncpg.Pool, person: Person | None, silence_id: int, *, chat_id: int | None,
+    now: datetime,
+) -> bool:
+    target = f"silence:{silence_id}"
+    await check(pool, person, Action.UNSILENCE, target=target, chat_id=chat_id, now=now)
+    assert person is not None
+    async with pool.acquire() as conn, conn.transaction():
+        done = await silences.expire_silence(conn, silence_id, now=now, by=person.id)
+        await audit.record(conn, actor_id=person.id, action="alerts.unsilence", allowed=True,
+                           target=target, chat_id=chat_id, at=now, details={"expired": done})
+    return done
+
+
+async def start_maintenance(
+    pool: asyncpg.Pool, person: Person | None, duration: timedelta, reason: str, *,
+    chat_id: int | None, now: datetime, starts_at: datetime | None = None,
+) -> silences.MaintenanceWindow:
+    await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
+    assert person is not None
+    async with pool.acquire() as conn, conn.transaction():
+        window = await silences.start_window(
+            conn, starts_at=starts_at or now, duration=duration, reason=reason,
+            created_by=person.id, created_name=display_name(person), now=now,
+        )
+        await audit.record(conn, actor_id=person.id, action="alerts.maintenance.start",
+                           allowed=True, target=f"maintenance:{window.id}", chat_id=chat_id,
+                           at=now, details={"seconds": duration.total_seconds(),
+                                            "reason": reason})
+    return window
+
+
+async def stop_maintenance(
+    pool: asyncpg.Pool, person: Person | None, *, chat_id: int | None, now: datetime
+) -> list[silences.MaintenanceWindow]:
+    await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
+    assert person is not None
+    async with pool.acquire() as conn, conn.transaction():
+        stopped = await silences.stop_windows(conn, now=now, by=person.id)
+        await audit.record(conn, actor_id=person.id, action="alerts.maintenance.stop",
+                           allowed=True, target="maintenance", chat_id=chat_id, at=now,
+                           details={"windows": [w.id for w in stopped]})
+    return stopped

@@ -1,0 +1,129 @@
+"""Evaluate the rules: read each metric (time-boxed), step every series' alert, store it, and
+put alerts that start or stop firing into their group (which schedules the group's message)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+from loguru import logger
+
+from services.alerts import store
+from services.alerts.config import AlertRule, AlertsRules
+from services.alerts.evaluation import AlertState, fingerprint, group_key, holds, step
+from services.alerts.sources import MetricSource, NoData, Sample, SourceContext, source_for
+from services.clock import Clock
+from services.storage.types import Executor
+
+
+@dataclass
+class EvaluationReport:
+    evaluated: int = 0
+    pending: list[str] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    no_data: list[str] = field(default_factory=list)
+
+
+def alert_labels(rule: AlertRule, sample: Sample) -> dict[str, str]:
+    return {**rule.labels, **dict(sample.labels), "alertname": rule.name, "severity": rule.severity}
+
+
+async def evaluate(
+    pool: asyncpg.Pool,
+    config: AlertsRules,
+    clock: Clock,
+    *,
+    monitor_db: Executor | None = None,
+    sources: Mapping[str, MetricSource] | None = None,
+) -> EvaluationReport:
+    """One evaluation of every enabled rule. `sources` replaces a rule's source by name."""
+    report = EvaluationReport()
+    ctx = SourceContext(db=pool, monitor_db=monitor_db)
+    for rule in config.all_rules():
+        source = (sources or {}).get(rule.name) or source_for(rule)
+        now = clock.now()
+        try:
+            async with asyncio.timeout(config.evaluation_timeout_s):
+                samples = await source.read(ctx, now)
+        except (NoData, TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            logger.warning("alert rule {} has no data: {}", rule.name, type(exc).__name__)
+            samples = None
+        if samples is None:
+            report.no_data.append(rule.name)
+        async with pool.acquire() as conn, conn.transaction():
+            await _evaluate_rule(conn, rule, samples, now, config, report)
+        report.evaluated += 1
+    return report
+
+
+async def _evaluate_rule(
+    conn: Executor,
+    rule: AlertRule,
+    samples: list[Sample] | None,
+    now: datetime,
+    config: AlertsRules,
+    report: EvaluationReport,
+) -> None:
+    known = await store.alerts_of_rule(conn, rule.name)
+    seen: dict[str, tuple[dict[str, str], float | None, bool | None]] = {}
+    for sample in samples or []:
+        labels = alert_labels(rule, sample)
+        seen[fingerprint(labels)] = (labels, sample.value, holds(sample.value, rule.op, rule.threshold))
+    if samples is not None:  # a series that vanished from a readable source is over
+        for fp, row in known.items():
+            if fp not in seen:
+                seen[fp] = (row.labels, None, False)
+    else:
+        for fp, row in known.items():
+            seen[fp] = (row.labels, row.value, None)
+    group_by = rule.group_by if rule.group_by is not None else config.grouping.group_by
+    touched: list[int] = []
+    for fp, (labels, value, condition) in sorted(seen.items()):
+        row = known.get(fp)
+        previous = row.as_state() if row else AlertState()
+        result = step(previous, condition, now, rule.for_, rule.keep_firing_for)
+        if row is None and result.state.state == "inactive":
+            continue
+        group_id = row.group_id if row else None
+        if result.went_firing:
+            key = group_key(rule.name, labels, group_by)
+            keyed = {k: labels.get(k, "") for k in group_by}
+            ids = await store.open_groups(
+                conn,
+                [{"key": key, "labels": {**keyed, "alertname": rule.name},
+                  "severity": rule.severity, "channels": rule.channels}],
+                now,
+                config.grouping,
+            )
+            group_id = ids[key]
+            report.fired.append(fp)
+        elif result.went_resolved:
+            report.resolved.append(fp)
+            if group_id is not None:
+                touched.append(group_id)
+        elif result.changed and result.state.state == "pending":
+            report.pending.append(fp)
+        annotations = {"summary": rule.summary, "unit": rule.unit} if rule.summary else {"unit": rule.unit}
+        await store.save_alert(
+            conn,
+            store.AlertWrite(
+                fingerprint=fp,
+                source="rule",
+                alertname=rule.name,
+                labels=labels,
+                annotations=annotations,
+                severity=rule.severity,
+                state=result.state,
+                value=value if value is not None else (row.value if row else None),
+                threshold=rule.threshold,
+                comparison=rule.op,
+                evaluated_at=now,
+                runbook_url=rule.runbook_url,
+                group_id=group_id,
+            ),
+        )
+    await store.touch_groups(conn, touched, now, config.grouping)

@@ -1,0 +1,291 @@
+"""Alert groups to Telegram, like Alertmanager: wait `group_wait` before the first message, then
+look again every `group_interval`; edit the message in place when alerts join or resolve,
+send it again after `repeat_interval` while it fires unacknowledged, and end with a ✅ edit.
+
+A flapping alert that fires and resolves between two looks changes nothing people see.
+During a maintenance window nothing is pushed: firing alerts are recorded as muted, and the
+window's end posts a summary (then the groups are looked at again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+import asyncpg
+from loguru import logger
+
+from services import outbox
+from services.alerts import channels, silences, store
+from services.alerts.config import AlertsRules
+from services.alerts.incidents import IncidentRequest, OpenIncident
+from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
+from services.alerts.render import render_plain
+from services.clock import Clock
+from services.i18n import use_locale
+from services.storage.types import Executor
+
+PRIORITY = {"critical": outbox.PRIORITY_P0, "warning": outbox.PRIORITY_P1}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Where and how group messages go: the admin chat, its language and time zone."""
+
+    admin_chat_id: int | None
+    language: str
+    tz: tzinfo
+
+
+@dataclass
+class FlushReport:
+    sent: list[int] = field(default_factory=list)  # group ids that got a new message
+    edited: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    muted: list[int] = field(default_factory=list)
+    repeated: list[int] = field(default_factory=list)
+    incidents: list[int] = field(default_factory=list)
+    secondary: list[channels.ChannelResult] = field(default_factory=list)
+
+
+def chats_of(group: store.GroupRow, config: AlertsRules, audience: Audience) -> list[int]:
+    chats = [] if audience.admin_chat_id is None else [audience.admin_chat_id]
+    for name in group.channels:
+        chat = config.telegram_chats.get(name)
+        if chat is not None and chat not in chats:
+            chats.append(chat)
+    return chats
+
+
+async def group_view(
+    db: Executor, group: store.GroupRow, now: datetime, *, repeat: bool = False
+) -> GroupView:
+    alerts = await store.alerts_of_group(db, group.id)
+    active = await silences.active_silences(db, now)
+    muted = frozenset(
+        a.fingerprint
+        for a in alerts
+        if a.state == "firing" and silences.silenced_by(active, a.labels, now) is not None
+    )
+    own = next((s for s in active if s.id == group.silence_id), None)
+    return GroupView(
+        id=group.id,
+        alertname=group.alertname,
+        severity=group.severity,
+        alerts=alerts,
+        group_labels=group.labels,
+        acknowledged_name=group.acknowledged_name,
+        acknowledged_at=group.acknowledged_at,
+        incident_id=group.incident_id,
+        silenced_until=own.ends_at if own else None,
+        silenced_name=own.created_name if own else None,
+        silenced_fingerprints=muted,
+        repeat=repeat,
+    )
+
+
+async def post(
+    db: Executor, group: store.GroupRow, rendered: Rendered, chats: list[int], now: datetime
+) -> None:
+    for chat_id in chats:
+        row_id = await outbox.enqueue(
+            db,
+            outbox.OutboxMessage(
+                chat_id=chat_id,
+                kind="text",
+                payload=rendered.payload(),
+                owner=f"alert_group:{group.id}",
+                priority=PRIORITY.get(group.severity, outbox.PRIORITY_P2),
+            ),
+        )
+        assert row_id is not None
+        await store.add_message(db, group.id, chat_id, row_id, now)
+
+
+async def edit(db: Executor, group: store.GroupRow, rendered: Rendered) -> int:
+    """Edit the group's newest message in every chat; return how many edits were queued."""
+    latest = store.latest_messages(group)
+    for chat_id, outbox_id in sorted(latest.items()):
+        await outbox.enqueue(
+            db,
+            outbox.OutboxMessage(
+                chat_id=chat_id,
+                kind="edit",
+                payload=rendered.payload(),
+                ref_id=outbox_id,
+                owner=f"alert_group:{group.id}",
+                priority=outbox.PRIORITY_INTERACTIVE,
+            ),
+        )
+    return len(latest)
+
+
+async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience) -> None:
+    """Show a group's current state on its messages (after a button press)."""
+    group = await store.get_group(db, group_id)
+    if group is None or not group.messages:
+        return
+    view = await group_view(db, group, now)
+    with use_locale(audience.language):
+        await edit(db, group, render_group(view, audience.tz))
+    if view.resolved and group.status == "open":
+        await db.execute(
+            "UPDATE alert_groups SET status = 'resolved', resolved_at = $2, next_flush_at = NULL"
+            " WHERE id = $1",
+            group_id,
+            now,
+        )
+
+
+async def flush_due(
+    pool: asyncpg.Pool,
+    config: AlertsRules,
+    clock: Clock,
+    audience: Audience,
+    *,
+    open_incident: OpenIncident | None = None,
+) -> FlushReport:
+    report = FlushReport()
+    outgoing: list[tuple[list[str], str, str]] = []
+    for group_id in await store.due_group_ids(pool, clock.now(), config.grouping):
+        async with pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetchval(
+                "SELECT id FROM alert_groups WHERE id = $1 AND status = 'open' "
+                "FOR UPDATE SKIP LOCKED",
+                group_id,
+            )
+            group = await store.get_group(conn, group_id) if locked else None
+            if group is None:
+                continue
+            with use_locale(audience.language):
+                message = await _flush_group(conn, group, config, clock.now(), audience,
+                                             report, open_incident)
+            if message is not None:
+                outgoing.append(message)
+    for wanted, subject, body in outgoing:  # after commit: Telegram first, never blocked
+        report.secondary.extend(await channels.deliver(config.channels, wanted, subject, body))
+    return report
+
+
+async def _flush_group(
+    conn: Executor,
+    group: store.GroupRow,
+    config: AlertsRules,
+    now: datetime,
+    audience: Audience,
+    report: FlushReport,
+    open_incident: OpenIncident | None,
+) -> tuple[list[str], str, str] | None:
+    view = await group_view(conn, group, now)
+    firing = view.firing
+    visible = sorted(a.fingerprint for a in firing if a.fingerprint not in view.silenced_fingerprints)
+    window = await silences.active_window(conn, now)
+    chats = chats_of(group, config, audience)
+    secondary: tuple[list[str], str, str] | None = None
+    updates: dict[str, Any] = {"last_flushed_at": now, "next_flush_at": None}
+    if window is not None and firing:
+        await silences.record_muted(conn, window.id, [a.id for a in firing], now)
+        report.muted.append(group.id)
+    elif not firing:
+        if group.messages:
+            await edit(conn, group, render_group(view, audience.tz))
+        updates.update(status="resolved", resolved_at=now, notified_firing=[])
+        report.resolved.append(group.id)
+        if group.notified_firing:
+            secondary = (group.channels, *render_plain(view, audience.tz))
+    elif visible != sorted(group.notified_firing):
+        rendered = render_group(view, audience.tz)
+        if group.messages:
+            await edit(conn, group, rendered)
+            report.edited.append(group.id)
+        else:
+            await post(conn, group, rendered, chats, now)
+            report.sent.append(group.id)
+        if set(visible) - set(group.notified_firing):
+            updates["last_notified_at"] = now
+            secondary = (group.channels, *render_plain(view, audience.tz))
+        updates["notified_firing"] = visible
+    elif visible and group.acknowledged_at is None and _repeat_due(group, config, now):
+        repeat = await group_view(conn, group, now, repeat=True)
+        await post(conn, group, render_group(repeat, audience.tz), chats, now)
+        updates["last_notified_at"] = now
+        report.repeated.append(group.id)
+        secondary = (group.channels, *render_plain(repeat, audience.tz))
+        if (group.severity in config.p0_severities and group.incident_id is None
+                and open_incident is not None):
+            incident_id = await open_incident(conn, incident_request(group, view, None, now))
+            updates.update(incident_id=incident_id, escalated_at=now)
+            report.incidents.append(incident_id)
+    await _update_group(conn, group.id, updates)
+    return secondary
+
+
+def _repeat_due(group: store.GroupRow, config: AlertsRules, now: datetime) -> bool:
+    last = group.last_notified_at
+    return last is not None and now - last >= config.grouping.repeat_interval
+
+
+def incident_request(
+    group: store.GroupRow, view: GroupView, actor_id: int | None, now: datetime
+) -> IncidentRequest:
+    summary = next((a.annotations.get("summary", "") for a in view.alerts
+                    if a.annotations.get("summary")), "")
+    return IncidentRequest(
+        group_id=group.id,
+        title=group.alertname,
+        severity=group.severity,
+        summary=summary,
+        labels=dict(group.labels),
+        opened_by=actor_id,
+        opened_at=now,
+    )
+
+
+_UPDATABLE = frozenset({"last_flushed_at", "next_flush_at", "status", "resolved_at",
+                        "notified_firing", "last_notified_at", "incident_id", "escalated_at"})
+
+
+async def _update_group(conn: Executor, group_id: int, updates: dict[str, Any]) -> None:
+    names = sorted(updates)
+    assert set(names) <= _UPDATABLE
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    await conn.execute(
+        f"UPDATE alert_groups SET {assignments} WHERE id = $1",
+        group_id,
+        *(updates[n] for n in names),
+    )
+
+
+async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audience) -> list[int]:
+    """Post the summary of every maintenance window that ended; look at open groups again."""
+    done: list[int] = []
+    async with pool.acquire() as conn, conn.transaction():
+        now = clock.now()
+        for window in await silences.ended_without_summary(conn, now):
+            muted = await silences.muted_in(conn, window.id)
+            if audience.admin_chat_id is not None:
+                with use_locale(audience.language):
+                    text = render_maintenance_summary(
+                        window.reason, window.starts_at, window.end, muted, audience.tz
+                    )
+                await outbox.enqueue(
+                    conn,
+                    outbox.OutboxMessage(
+                        chat_id=audience.admin_chat_id,
+                        kind="text",
+                        payload={"text": text, "parse_mode": "HTML"},
+                        owner=f"maintenance:{window.id}",
+                        dedup_key=f"maintenance:{window.id}:summary",
+                        priority=outbox.PRIORITY_P1,
+                    ),
+                )
+            await silences.mark_summary_sent(conn, window.id, now)
+            done.append(window.id)
+        if done:
+            await conn.execute(
+                "UPDATE alert_groups SET next_flush_at = $1 WHERE status = 'open'", now
+            )
+    if done:
+        logger.info("maintenance windows ended: {}", done)
+    return done

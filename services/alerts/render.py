@@ -1,0 +1,251 @@
+"""Pure renderers: an alert group -> HTML text + inline keyboard; a maintenance summary; plain
+text for the secondary channels. Every foreign string passes through `esc`.
+
+Callback data is `al:<group id>:<action>` (actions below), the same string the handler's
+`AlertAction(CallbackData, prefix="al")` packs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from services.alerts.silences import MutedAlert
+from services.alerts.store import AlertRow
+from services.i18n import N_, gettext, ngettext
+from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
+
+CALLBACK_PREFIX = "al"
+ACTIONS = ("ack", "s1", "s4", "s24", "esc", "res")
+SILENCE_HOURS = {"s1": 1, "s4": 4, "s24": 24}
+MARKS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+SEVERITY_NAMES = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
+STATE_NAMES = {
+    "firing": N_("firing"),
+    "pending": N_("pending"),
+    "resolved": N_("resolved"),
+    "inactive": N_("inactive"),
+}
+TEXT_BUDGET = TELEGRAM_TEXT_LIMIT - 300  # room for the footer lines
+HIDDEN_LABELS = frozenset({"alertname", "severity"})
+
+
+def callback_data(group_id: int, action: str) -> str:
+    assert action in ACTIONS
+    return f"{CALLBACK_PREFIX}:{group_id}:{action}"
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    alertname: str
+    severity: str
+    alerts: Sequence[AlertRow]
+    group_labels: Mapping[str, str] = field(default_factory=dict)
+    acknowledged_name: str | None = None
+    acknowledged_at: datetime | None = None
+    incident_id: int | None = None
+    silenced_until: datetime | None = None
+    silenced_name: str | None = None
+    silenced_fingerprints: frozenset[str] = frozenset()
+    repeat: bool = False
+
+    @property
+    def firing(self) -> list[AlertRow]:
+        return [a for a in self.alerts if a.state == "firing"]
+
+    @property
+    def resolved(self) -> bool:
+        return not self.firing
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    reply_markup: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "parse_mode": "HTML", "reply_markup": self.reply_markup,
+                "link_preview_options": {"is_disabled": True}}
+
+
+def when(at: datetime | None, tz: tzinfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else "?"
+
+
+def number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "?"
+    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+    return f"{text} {unit}".rstrip() if unit and unit != "%" else f"{text}{unit}"
+
+
+def differing_labels(alert: AlertRow, common: Mapping[str, str]) -> str:
+    shown = {
+        k: v
+        for k, v in sorted(alert.labels.items())
+        if k not in HIDDEN_LABELS and common.get(k) != v
+    }
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def common_labels(alerts: Sequence[AlertRow]) -> dict[str, str]:
+    if not alerts:
+        return {}
+    first = dict(alerts[0].labels)
+    if len(alerts) == 1:
+        return {}
+    return {k: v for k, v in first.items() if all(a.labels.get(k) == v for a in alerts[1:])}
+
+
+def _alert_line(alert: AlertRow, common: Mapping[str, str], tz: tzinfo, silenced: bool) -> str:
+    labels = differing_labels(alert, common)
+    head = f"<code>{esc(shorten(labels, 200))}</code>: " if labels else ""
+    unit = alert.annotations.get("unit", "")
+    if alert.state == "resolved":
+        body = gettext("resolved at {time}").format(time=when(alert.resolved_at, tz))
+        return f"✅ {head}{body}"
+    if alert.value is not None and alert.threshold is not None:
+        body = gettext("{value} (threshold {comparison} {threshold}), since {since}").format(
+            value=number(alert.value, unit),
+            comparison=esc(alert.comparison or ""),
+            threshold=number(alert.threshold, unit),
+            since=when(alert.fired_at, tz),
+        )
+    else:
+        body = gettext("since {since}").format(since=when(alert.fired_at, tz))
+    mark = "🔕 " if silenced else "• "
+    return f"{mark}{head}{body}"
+
+
+def _description(alerts: Sequence[AlertRow]) -> str:
+    for alert in alerts:
+        for key in ("summary", "description", "message"):
+            if alert.annotations.get(key):
+                return esc(shorten(alert.annotations[key], 600))
+    return ""
+
+
+def _runbook(alerts: Sequence[AlertRow]) -> str | None:
+    for alert in alerts:
+        url = alert.runbook_url or alert.annotations.get("runbook_url")
+        if url and url.startswith(("http://", "https://")):
+            return url
+    return None
+
+
+def render_group(view: GroupView, tz: tzinfo) -> Rendered:
+    """The one message of an alert group, in the current locale."""
+    name = esc(view.alertname)
+    mark = MARKS.get(view.severity, "⚪")
+    severity = gettext(SEVERITY_NAMES.get(view.severity, view.severity))
+    if view.resolved:
+        title = "✅ <b>" + gettext("Resolved: {name}").format(name=name) + "</b>"
+    else:
+        title = f"{mark} <b>" + gettext("Firing: {name}").format(name=name) + "</b>"
+        title += f" · {esc(severity)}"
+    lines = [title]
+    description = _description(view.alerts)
+    if description:
+        lines.append(description)
+    common = common_labels(view.alerts)
+    ordered = sorted(view.alerts, key=lambda a: (a.state != "firing", a.fingerprint))
+    used = sum(len(line) + 1 for line in lines)
+    for shown, alert in enumerate(ordered):
+        line = _alert_line(alert, common, tz, alert.fingerprint in view.silenced_fingerprints)
+        if used + len(line) + 1 > TEXT_BUDGET:
+            rest = len(ordered) - shown
+            lines.append(
+                ngettext(
+                    "…and {count} more alert: /alerts", "…and {count} more alerts: /alerts", rest
+                ).format(count=rest)
+            )
+            break
+        lines.append(line)
+        used += len(line) + 1
+    runbook = _runbook(view.alerts)
+    if runbook:
+        lines.append(f'📖 <a href="{esc(runbook).replace(chr(34), "%22")}">'
+                     + gettext("Runbook") + "</a>")
+    if view.acknowledged_name:
+        lines.append("👤 " + gettext("Acknowledged by {name} at {time}").format(
+            name=esc(view.acknowledged_name), time=when(view.acknowledged_at, tz)))
+    if view.silenced_until and not view.resolved:
+        lines.append("🔕 " + gettext("Silenced until {time} by {name}").format(
+            time=when(view.silenced_until, tz), name=esc(view.silenced_name or "?")))
+    if view.incident_id is not None:
+        lines.append("🆘 " + gettext("Escalated: incident {number}").format(
+            number=f"#{view.incident_id}"))
+    if view.repeat and not view.resolved:
+        lines.append("🔁 " + gettext("Still firing and not acknowledged."))
+    text = "\n".join(lines)
+    return Rendered(text, {"inline_keyboard": [] if view.resolved else keyboard(view.id)})
+
+
+def keyboard(group_id: int) -> list[list[dict[str, str]]]:
+    def button(label: str, action: str) -> dict[str, str]:
+        return {"text": label, "callback_data": callback_data(group_id, action)}
+
+    return [
+        [button(gettext("Acknowledge"), "ack"), button(gettext("Escalate"), "esc")],
+        [
+            button(gettext("Silence 1h"), "s1"),
+            button(gettext("Silence 4h"), "s4"),
+            button(gettext("Silence 24h"), "s24"),
+        ],
+        [button(gettext("Resolve"), "res")],
+    ]
+
+
+def render_plain(view: GroupView, tz: tzinfo) -> tuple[str, str]:
+    """(subject, body) without markup, for email, Slack and SMS."""
+    import html
+    import re
+
+    rendered = render_group(view, tz)
+    body = html.unescape(re.sub(r"<[^>]+>", "", rendered.text))
+    subject = body.splitlines()[0] if body else view.alertname
+    return subject, body
+
+
+def render_maintenance_summary(
+    reason: str, started: datetime, ended: datetime, muted: Sequence[MutedAlert], tz: tzinfo
+) -> str:
+    head = gettext("Maintenance window {start} – {end} is over.").format(
+        start=when(started, tz), end=when(ended, tz)
+    )
+    lines = ["🛠 <b>" + head + "</b>"]
+    if reason:
+        lines.append(gettext("Reason: {reason}").format(reason=esc(shorten(reason, 300))))
+    if not muted:
+        lines.append(gettext("No alert was muted during it."))
+        return "\n".join(lines)
+    lines.append(
+        ngettext(
+            "{count} alert was muted during it:", "{count} alerts were muted during it:",
+            len(muted),
+        ).format(count=len(muted))
+    )
+    used = sum(len(line) + 1 for line in lines)
+    for shown, item in enumerate(muted):
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(item.labels.items())
+                           if k not in HIDDEN_LABELS)
+        line = "• " + gettext("{name} ({labels}) from {time}, now {state}").format(
+            name=esc(item.alertname),
+            labels=esc(shorten(labels, 200)),
+            time=when(item.first_at, tz),
+            state=gettext(STATE_NAMES.get(item.state, item.state)),
+        )
+        if used + len(line) + 1 > TEXT_BUDGET:
+            rest = len(muted) - shown
+            lines.append(
+                ngettext(
+                    "…and {count} more alert: /alerts", "…and {count} more alerts: /alerts", rest
+                ).format(count=rest)
+            )
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)

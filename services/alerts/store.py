@@ -1,0 +1,286 @@
+"""SQL for alerts and alert groups (migration 0006_alerts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.alerts.config import GroupingRules
+from services.alerts.evaluation import AlertState
+from services.storage.types import Executor
+
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    fingerprint: str
+    source: str
+    alertname: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    severity: str
+    state: str
+    value: float | None = None
+    threshold: float | None = None
+    comparison: str | None = None
+    active_since: datetime | None = None
+    fired_at: datetime | None = None
+    resolved_at: datetime | None = None
+    evaluated_at: datetime | None = None
+    runbook_url: str | None = None
+    generator_url: str | None = None
+    group_id: int | None = None
+
+    def as_state(self) -> AlertState:
+        return AlertState(
+            self.state,  # type: ignore[arg-type]
+            active_since=self.active_since,
+            fired_at=self.fired_at,
+            resolved_at=self.resolved_at,
+            last_true_at=self.evaluated_at if self.state == "firing" else None,
+        )
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    group_key: str
+    labels: dict[str, str]
+    severity: str
+    channels: list[str]
+    status: str
+    created_at: datetime
+    next_flush_at: datetime | None
+    last_flushed_at: datetime | None
+    last_notified_at: datetime | None
+    notified_firing: list[str]
+    acknowledged_by: int | None = None
+    acknowledged_name: str | None = None
+    acknowledged_at: datetime | None = None
+    incident_id: int | None = None
+    escalated_at: datetime | None = None
+    silence_id: int | None = None
+    resolved_at: datetime | None = None
+    messages: list[tuple[int, int]] = field(default_factory=list)  # (chat_id, outbox_id)
+
+    @property
+    def alertname(self) -> str:
+        return self.group_key.split("|", 1)[0]
+
+
+_ALERT_COLUMNS = """
+    id, fingerprint, source, alertname, labels, annotations, severity, state, value, threshold,
+    comparison, active_since, fired_at, resolved_at, evaluated_at, runbook_url, generator_url,
+    group_id
+"""
+
+
+def alert_of(row: Mapping[str, Any]) -> AlertRow:
+    return AlertRow(
+        **{k: row[k] for k in AlertRow.__dataclass_fields__ if k not in ("labels", "annotations")},
+        labels=dict(row["labels"]),
+        annotations=dict(row["annotations"] or {}),
+    )
+
+
+async def alerts_of_rule(db: Executor, alertname: str) -> dict[str, AlertRow]:
+    rows = await db.fetch(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alertname = $1 AND source = 'rule'",
+        alertname,
+    )
+    return {r["fingerprint"]: alert_of(r) for r in rows}
+
+
+async def alerts_of_group(db: Executor, group_id: int) -> list[AlertRow]:
+    rows = await db.fetch(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE group_id = $1 ORDER BY fingerprint", group_id
+    )
+    return [alert_of(r) for r in rows]
+
+
+async def active_alerts(db: Executor) -> list[AlertRow]:
+    rows = await db.fetch(
+        f"""SELECT {_ALERT_COLUMNS} FROM alerts WHERE state IN ('firing', 'pending')
+            ORDER BY state = 'pending', coalesce(fired_at, active_since), id"""
+    )
+    return [alert_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class AlertWrite:
+    fingerprint: str
+    source: str
+    alertname: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    severity: str
+    state: AlertState
+    value: float | None
+    threshold: float | None
+    comparison: str | None
+    evaluated_at: datetime
+    runbook_url: str | None = None
+    group_id: int | None = None
+
+
+async def save_alert(db: Executor, a: AlertWrite) -> int:
+    alert_id: int = await db.fetchval(
+        """
+        INSERT INTO alerts (fingerprint, source, alertname, labels, annotations, severity, state,
+                            value, threshold, comparison, active_since, fired_at, resolved_at,
+                            evaluated_at, runbook_url, group_id, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14)
+        ON CONFLICT (fingerprint) DO UPDATE SET
+            labels = EXCLUDED.labels, annotations = EXCLUDED.annotations,
+            severity = EXCLUDED.severity, state = EXCLUDED.state, value = EXCLUDED.value,
+            threshold = EXCLUDED.threshold, comparison = EXCLUDED.comparison,
+            active_since = EXCLUDED.active_since, fired_at = EXCLUDED.fired_at,
+            resolved_at = EXCLUDED.resolved_at, evaluated_at = EXCLUDED.evaluated_at,
+            runbook_url = EXCLUDED.runbook_url,
+            group_id = coalesce(EXCLUDED.group_id, alerts.group_id),
+            updated_at = EXCLUDED.updated_at
+        RETURNING id
+        """,
+        a.fingerprint,
+        a.source,
+        a.alertname,
+        dict(a.labels),
+        dict(a.annotations),
+        a.severity,
+        a.state.state,
+        a.value,
+        a.threshold,
+        a.comparison,
+        a.state.active_since,
+        a.state.fired_at,
+        a.state.resolved_at,
+        a.evaluated_at,
+        a.runbook_url,
+        a.group_id,
+    )
+    return alert_id
+
+
+_OPEN_GROUP = """
+INSERT INTO alert_groups (group_key, labels, severity, channels, created_at, next_flush_at)
+SELECT g.key, g.labels, g.severity, g.channels, $2, $2::timestamptz + $3::interval
+FROM jsonb_to_recordset($1::text::jsonb)
+     AS g(key text, labels jsonb, severity text, channels text[])
+ORDER BY g.key
+ON CONFLICT (group_key) WHERE status = 'open' DO UPDATE SET
+    severity = CASE WHEN array_position(ARRAY['critical', 'warning', 'info'], EXCLUDED.severity)
+                       < coalesce(array_position(ARRAY['critical', 'warning', 'info'],
+                                                 alert_groups.severity), 9)
+                    THEN EXCLUDED.severity ELSE alert_groups.severity END,
+    next_flush_at = CASE
+        WHEN alert_groups.last_flushed_at IS NULL THEN alert_groups.next_flush_at
+        ELSE least(coalesce(alert_groups.next_flush_at, 'infinity'),
+                   greatest($2, alert_groups.last_flushed_at + $4::interval)) END
+RETURNING id, group_key
+"""
+
+
+async def open_groups(
+    db: Executor, groups: list[dict[str, Any]], now: datetime, grouping: GroupingRules
+) -> dict[str, int]:
+    """Find or open the open group of each key ({key, labels, severity, channels}) and schedule
+    its flush: group_wait after opening, else group_interval after the last flush."""
+    import json
+
+    rows = await db.fetch(
+        _OPEN_GROUP, json.dumps(groups), now, grouping.group_wait, grouping.group_interval
+    )
+    return {r["group_key"]: r["id"] for r in rows}
+
+
+async def touch_groups(
+    db: Executor, group_ids: list[int], now: datetime, grouping: GroupingRules
+) -> None:
+    """Something changed in these groups (an alert resolved): flush at the next interval."""
+    if not group_ids:
+        return
+    await db.execute(
+        """
+        UPDATE alert_groups SET next_flush_at = CASE
+            WHEN last_flushed_at IS NULL THEN coalesce(next_flush_at, $2)
+            ELSE least(coalesce(next_flush_at, 'infinity'),
+                       greatest($2, last_flushed_at + $3::interval)) END
+        WHERE id = ANY($1::bigint[]) AND status = 'open'
+        """,
+        sorted(set(group_ids)),
+        now,
+        grouping.group_interval,
+    )
+
+
+_GROUP_COLUMNS = """
+    g.id, g.group_key, g.labels, g.severity, g.channels, g.status, g.created_at, g.next_flush_at,
+    g.last_flushed_at, g.last_notified_at, g.notified_firing, g.acknowledged_by,
+    g.acknowledged_name, g.acknowledged_at, g.incident_id, g.escalated_at, g.silence_id,
+    g.resolved_at,
+    coalesce((SELECT array_agg(ARRAY[m.chat_id, m.outbox_id] ORDER BY m.outbox_id)
+              FROM alert_group_messages m WHERE m.group_id = g.id), '{}') AS messages
+"""
+
+
+def group_of(row: Mapping[str, Any]) -> GroupRow:
+    values = {k: row[k] for k in GroupRow.__dataclass_fields__ if k not in ("labels", "messages")}
+    values["channels"] = list(row["channels"])
+    values["notified_firing"] = list(row["notified_firing"])
+    return GroupRow(
+        **values,
+        labels=dict(row["labels"]),
+        messages=[(int(m[0]), int(m[1])) for m in row["messages"]],
+    )
+
+
+async def get_group(db: Executor, group_id: int, *, lock: bool = False) -> GroupRow | None:
+    suffix = " FOR UPDATE OF g" if lock else ""
+    row = await db.fetchrow(
+        f"SELECT {_GROUP_COLUMNS} FROM alert_groups g WHERE g.id = $1{suffix}", group_id
+    )
+    return group_of(row) if row else None
+
+
+async def due_group_ids(db: Executor, now: datetime, grouping: GroupingRules) -> list[int]:
+    rows = await db.fetch(
+        """
+        SELECT id FROM alert_groups
+        WHERE status = 'open'
+          AND (next_flush_at <= $1
+               OR (last_flushed_at IS NOT NULL AND last_flushed_at + $2::interval <= $1))
+        ORDER BY coalesce(next_flush_at, last_flushed_at), id
+        """,
+        now,
+        grouping.group_interval,
+    )
+    return [r["id"] for r in rows]
+
+
+def latest_messages(group: GroupRow) -> dict[int, int]:
+    """chat id -> the outbox row of the group's newest message in that chat."""
+    latest: dict[int, int] = {}
+    for chat_id, outbox_id in group.messages:
+        latest[chat_id] = max(outbox_id, latest.get(chat_id, 0))
+    return latest
+
+
+async def add_message(
+    db: Executor, group_id: int, chat_id: int, outbox_id: int, now: datetime
+) -> None:
+    await db.execute(
+        "INSERT INTO alert_group_messages (group_id, chat_id, outbox_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        group_id,
+        chat_id,
+        outbox_id,
+        now,
+    )
+
+
+def seconds(value: timedelta) -> float:
+    return value.total_seconds()

@@ -1,0 +1,1 @@
+"""One module per probe; each exposes `async def probe(ctx: ProbeContext) -> Outcome`."""

@@ -1,0 +1,71 @@
+"""The bot itself: its own database, its Redis and the outbox backlog."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from services.checks.model import Outcome, Status, Unit
+from services.checks.probes._common import Findings, judge
+from services.checks.runner import NotConfigured, ProbeContext
+from services.checks.units import fmt_duration
+from services.i18n import N_
+
+_BACKLOG = """
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM $1::timestamptz - min(not_before)), 0)::float8 AS oldest_s
+FROM outbox
+WHERE status IN ('pending', 'sending') AND not_before <= $1
+"""
+_FAILED = "SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= $1"
+
+
+async def probe(ctx: ProbeContext) -> Outcome:
+    if ctx.db is None:
+        raise NotConfigured("DATABASE_URL")
+    rules = ctx.rules.bot
+    found = Findings()
+    now = ctx.clock.now()
+    t0 = time.perf_counter()
+    try:
+        row = await ctx.db.fetchrow(_BACKLOG, now)
+    except Exception as exc:  # the bot's own store: any failure is the finding
+        found.add(Status.CRIT, N_("The bot's database fails: {reason}"), reason=type(exc).__name__)
+        return found.outcome(N_("The bot's database fails."))
+    found.value("db_latency_seconds", time.perf_counter() - t0, Unit.SECONDS)
+    pending = found.value("outbox_backlog", row["pending"], Unit.COUNT)
+    oldest = found.value("outbox_oldest_seconds", row["oldest_s"], Unit.SECONDS)
+    found.add(
+        judge(pending, rules.outbox_backlog),
+        N_("{count} messages wait in the outbox."),
+        count=int(pending),
+    )
+    if pending:
+        found.add(
+            judge(oldest, rules.outbox_oldest_s),
+            N_("The oldest waits for {duration}."),
+            duration=fmt_duration(oldest),
+        )
+    failed = await ctx.db.fetchval(_FAILED, now - timedelta(hours=1))
+    found.value("outbox_failed_last_hour", failed, Unit.COUNT)
+    if failed:
+        found.note(N_("{count} messages failed permanently in the last hour."), count=failed)
+    await _redis(ctx.redis, found)
+    return found.outcome(
+        N_("The bot's database and Redis answer; {count} messages in the outbox."),
+        count=int(pending),
+    )
+
+
+async def _redis(client: Any, found: Findings) -> None:
+    if client is None:
+        found.add(Status.UNKNOWN, N_("The bot's Redis is not connected."))
+        return
+    t0 = time.perf_counter()
+    try:
+        await client.ping()
+    except Exception as exc:  # any failure of the bot's own Redis is the finding
+        found.add(Status.CRIT, N_("The bot's Redis fails: {reason}"), reason=type(exc).__name__)
+        return
+    found.value("redis_latency_seconds", time.perf_counter() - t0, Unit.SECONDS)

@@ -1,0 +1,71 @@
+"""Fraud review: the manual review queue and the false-positive rate (configurable SQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+
+from services.checks.model import Outcome, Status, Unit
+from services.checks.probes._common import Findings, judge
+from services.checks.probes._pg import describe_error, monitor_connection
+from services.checks.runner import ProbeContext
+from services.checks.units import fmt_percent
+from services.i18n import N_
+
+
+async def probe(ctx: ProbeContext) -> Outcome:
+    rules = ctx.rules.fraud
+    found = Findings()
+    since = ctx.clock.now() - timedelta(days=rules.window_days)
+    async with monitor_connection(
+        ctx.targets.monitor_database_url,
+        setting="MONITOR_DATABASE_URL",
+        timeout=ctx.rules.timeout_for("fraud"),
+    ) as conn:
+        try:
+            queue = int(await conn.fetchval(rules.queue_sql) or 0)
+        except asyncpg.PostgresError as exc:
+            queue = -1
+            found.add(
+                Status.UNKNOWN,
+                N_("The review queue query failed: {reason}"),
+                reason=describe_error(exc),
+            )
+        try:
+            row = await conn.fetchrow(rules.false_positive_sql, since)
+        except asyncpg.PostgresError as exc:
+            row = None
+            found.add(
+                Status.UNKNOWN,
+                N_("The false-positive query failed: {reason}"),
+                reason=describe_error(exc),
+            )
+    if queue >= 0:
+        found.value("review_queue", queue, Unit.COUNT)
+        found.add(
+            judge(queue, rules.queue),
+            N_("{count} payments wait for manual fraud review."),
+            count=queue,
+        )
+    rate_text = "-"
+    if row is not None:
+        false_positives, reviewed = int(row[0] or 0), int(row[1] or 0)
+        found.value("reviewed", reviewed, Unit.COUNT)
+        if reviewed > 0:
+            rate = found.value(
+                "false_positive_percent", false_positives * 100.0 / reviewed, Unit.PERCENT
+            )
+            rate_text = fmt_percent(rate)
+            found.add(
+                judge(rate, rules.false_positive_percent),
+                N_("{rate} of {count} reviewed cases in {days} days were false positives."),
+                rate=rate_text,
+                count=reviewed,
+                days=rules.window_days,
+            )
+    return found.outcome(
+        N_("{count} in the review queue; false positives {rate}."),
+        count=max(queue, 0),
+        rate=rate_text,
+    )

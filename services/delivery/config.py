@@ -1,0 +1,62 @@
+"""Delivery settings: Telegram's limits, retry policy, storm digests.
+
+A pydantic model so it can be the `delivery` section of RULES_FILE
+(`rules.section("delivery", DeliveryConfig)`); `admin_chat_id` comes from ADMIN_CHAT_ID.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    """Token buckets, shared by every replica through Redis.
+
+    Bursts sit a little under Telegram's so that jitter in request latency never turns a
+    token we granted into a 429 on Telegram's side.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    private_per_second: float = Field(1.0, gt=0)
+    private_burst: int = Field(2, ge=1)
+    group_per_minute: float = Field(20.0, gt=0)
+    group_burst: int = Field(10, ge=1)
+    global_per_second: float = Field(30.0, gt=0)
+    global_burst: int = Field(20, ge=1)
+
+    def per_minute(self, chat_id: int) -> float:
+        """What the chat's bucket lets out in a minute (beyond its burst)."""
+        return self.group_per_minute if chat_id < 0 else self.private_per_second * 60
+
+
+class DeliveryConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    admin_chat_id: int | None = None
+    limits: Limits = Field(default_factory=Limits)
+    # Worker
+    max_in_flight: int = Field(16, ge=1)
+    poll_interval: float = Field(5.0, gt=0)  # fallback when no NOTIFY arrives
+    flush_interval: float = Field(1.0, gt=0)  # how often dirty digests are looked at
+    stop_grace: float = Field(5.0, ge=0)
+    request_timeout: float = Field(20.0, gt=0)
+    # Retries of 5xx / timeouts / network errors
+    backoff_base: float = Field(1.0, gt=0)
+    backoff_cap: float = Field(60.0, gt=0)
+    max_age: float = Field(6 * 3600.0, gt=0)  # seconds since enqueue; then failed
+    max_retry_after: float = Field(3600.0, gt=0)
+    # Long texts
+    max_parts: int = Field(4, ge=1)  # more parts than this: sent as a document
+    # Storms
+    coalesce_threshold: int | None = None  # None: what the chat's bucket lets out a minute
+    digest_edit_interval: float = Field(3.0, ge=0)
+    digest_quiet: float = Field(60.0, gt=0)  # a digest takes items while they keep coming
+    digest_max_age: float = Field(600.0, gt=0)
+    digest_lines: int = Field(20, ge=1)
+    redis_prefix: str = "qc:delivery"
+
+    def threshold_for(self, chat_id: int) -> int:
+        if self.coalesce_threshold is not None:
+            return self.coalesce_threshold
+        return max(1, int(self.limits.per_minute(chat_id)))

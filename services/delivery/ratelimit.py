@@ -1,0 +1,148 @@
+"""Token buckets in Redis: per private chat, per group, bot-wide. Shared by every replica.
+
+One Lua script takes a token from the chat's bucket and the global bucket atomically, or
+takes nothing and says how long to wait. A 429 pauses one chat (not the worker) for
+`retry_after`; the pause lives in Redis too, so the other replicas honour it.
+Time comes from the injected clock (passed to the script), so tests move it by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.clock import Clock
+from services.delivery.config import Limits
+
+_TAKE = """
+local now = tonumber(ARGV[1])
+local use_chat = tonumber(ARGV[2])
+local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
+if pause > now then return math.ceil(pause - now) end
+
+local function load(key, rate, burst)
+  local v = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(v[1])
+  local stamp = tonumber(v[2])
+  if tokens == nil then tokens = burst; stamp = now end
+  if now > stamp then
+    tokens = math.min(burst, tokens + (now - stamp) * rate)
+    stamp = now
+  end
+  return tokens, stamp
+end
+
+local wait = 0
+local ct, cs
+if use_chat == 1 then
+  ct, cs = load(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
+  if ct < 1 then wait = (1 - ct) / tonumber(ARGV[3]) end
+end
+local gt, gs = load(KEYS[2], tonumber(ARGV[5]), tonumber(ARGV[6]))
+if gt < 1 then wait = math.max(wait, (1 - gt) / tonumber(ARGV[5])) end
+if wait > 0 then return math.max(1, math.ceil(wait)) end
+
+if use_chat == 1 then
+  redis.call('HSET', KEYS[1], 't', tostring(ct - 1), 'ts', tostring(cs))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) / tonumber(ARGV[3])) + 60000)
+end
+redis.call('HSET', KEYS[2], 't', tostring(gt - 1), 'ts', tostring(gs))
+redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[6]) / tonumber(ARGV[5])) + 60000)
+return 0
+"""
+
+_PAUSE = """
+local until_ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > current then
+  redis.call('SET', KEYS[1], tostring(until_ms), 'PX', math.max(1, tonumber(ARGV[2])))
+end
+return 0
+"""
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_group(chat_id: int) -> bool:
+    return chat_id < 0
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        redis: Redis,
+        limits: Limits,
+        clock: Clock,
+        *,
+        prefix: str = "qc:delivery",
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.redis = redis
+        self.limits = limits
+        self.clock = clock
+        self.prefix = prefix
+        self.sleep = sleep
+        self._take: Any = redis.register_script(_TAKE)
+        self._pause: Any = redis.register_script(_PAUSE)
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+    def _keys(self, chat_id: int) -> list[str]:
+        return [
+            f"{self.prefix}:bucket:{chat_id}",
+            f"{self.prefix}:bucket:global",
+            f"{self.prefix}:pause:{chat_id}",
+        ]
+
+    async def try_acquire(self, chat_id: int, *, chat_token: bool = True) -> float:
+        """Take a token; 0.0 when taken, else the seconds to wait (nothing taken).
+
+        `chat_token=False` (edits, topic changes) takes only from the global bucket, but
+        still respects a 429 pause on the chat.
+        """
+        limits = self.limits
+        if is_group(chat_id):
+            rate, burst = limits.group_per_minute / 60_000, limits.group_burst
+        else:
+            rate, burst = limits.private_per_second / 1000, limits.private_burst
+        wait_ms = await self._take(
+            keys=self._keys(chat_id),
+            args=[
+                self._now_ms(),
+                1 if chat_token else 0,
+                repr(rate),
+                burst,
+                repr(limits.global_per_second / 1000),
+                limits.global_burst,
+            ],
+        )
+        return int(wait_ms) / 1000
+
+    async def acquire(
+        self, chat_id: int, *, chat_token: bool = True, stop: asyncio.Event | None = None
+    ) -> bool:
+        """Wait until a token is taken; False when `stop` was set first."""
+        while True:
+            wait = await self.try_acquire(chat_id, chat_token=chat_token)
+            if wait <= 0:
+                return True
+            if stop is not None and stop.is_set():
+                return False
+            await self.sleep(min(wait, 1.0) if stop is not None else wait)
+
+    async def pause(self, chat_id: int, seconds: float) -> None:
+        """Telegram said 429 for this chat: nobody sends to it for `seconds`."""
+        until = self._now_ms() + int(seconds * 1000)
+        await self._pause(
+            keys=[f"{self.prefix}:pause:{chat_id}"], args=[until, int(seconds * 1000) + 1000]
+        )
+
+    async def paused_for(self, chat_id: int) -> float:
+        raw = await self.redis.get(f"{self.prefix}:pause:{chat_id}")
+        if raw is None:
+            return 0.0
+        return max(0.0, (int(raw) - self._now_ms()) / 1000)

@@ -1,0 +1,237 @@
+"""Fan-out through the outbox: private pages to a level's on-call people, group notices in the
+admin chat, and in-place edits of every copy when the incident changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services import outbox, staff
+from services.escalation import store
+from services.escalation.policy import EscalationRules, level_deadline
+from services.escalation.render import IncidentView, Mention, Variant, render_incident
+from services.escalation.store import Incident
+from services.escalation.tickets_port import TicketBrief, display_name, topic_url
+from services.i18n import use_locale
+from services.storage.types import Executor
+
+
+@dataclass(frozen=True)
+class EscalationContext:
+    """What every escalation step needs besides the database and the clock."""
+
+    rules: EscalationRules
+    tz: ZoneInfo
+    tz_name: str
+    admin_chat_id: int | None
+    support_chat_id: int | None
+
+    def chat(self, ref: int | str) -> int | None:
+        if ref == "admin":
+            return self.admin_chat_id
+        if ref == "support":
+            return self.support_chat_id
+        return int(ref)
+
+
+def _priority(incident: Incident) -> int:
+    return {"P0": outbox.PRIORITY_P0, "P1": outbox.PRIORITY_P1}.get(
+        incident.priority, outbox.PRIORITY_P2
+    )
+
+
+async def view(
+    db: Executor, ctx: EscalationContext, incident: Incident, ticket: TicketBrief
+) -> IncidentView:
+    rules = ctx.rules
+    return IncidentView(
+        ticket_id=incident.ticket_id,
+        number=ticket.number,
+        title=ticket.title,
+        priority=incident.priority,
+        level=incident.level,
+        top_level=rules.top_level,
+        level_role=rules.level(incident.level).role.value,
+        opened_at=incident.opened_at,
+        level_entered_at=incident.level_entered_at,
+        acknowledged_by=await display_name(db, incident.acknowledged_by),
+        acknowledged_at=incident.acknowledged_at,
+        resolved_by=await display_name(db, incident.resolved_by),
+        resolved_at=incident.resolved_at,
+        topic_url=topic_url(ticket.support_chat_id, ticket.topic_id),
+        level_deadline=level_deadline(rules, incident.clock()),
+    )
+
+
+async def _send(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    the_view: IncidentView,
+    *,
+    chat_id: int,
+    recipient_id: int | None,
+    language: str | None,
+    variant: Variant,
+    dedup: str,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    extra = extra or {}
+    with use_locale(language):
+        rendered = render_incident(
+            the_view,
+            ctx.tz,
+            variant=variant,
+            told=extra.get("told", []),
+            mentions=[Mention(m[0], m[1]) for m in extra.get("mentions", [])],
+        )
+    row_id = await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=chat_id,
+            kind="text",
+            payload=rendered.payload(),
+            dedup_key=f"inc:{incident.ticket_id}:{dedup}:{chat_id}",
+            owner=f"incident:{incident.ticket_id}",
+            priority=_priority(incident),
+        ),
+    )
+    if row_id is None:
+        return False
+    await store.add_copy(
+        db,
+        incident.ticket_id,
+        row_id,
+        chat_id=chat_id,
+        recipient_id=recipient_id,
+        language=language,
+        variant=variant,
+        extra=extra,
+    )
+    return True
+
+
+async def page_people(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    ticket: TicketBrief,
+    people: list[staff.StaffMember],
+    *,
+    variant: Variant,
+    dedup: str,
+) -> list[staff.StaffMember]:
+    """A private message with buttons to each person; returns who was told."""
+    the_view = await view(db, ctx, incident, ticket)
+    told: list[staff.StaffMember] = []
+    for person in people:
+        if await _send(
+            db,
+            ctx,
+            incident,
+            the_view,
+            chat_id=person.user_id,
+            recipient_id=person.user_id,
+            language=person.language,
+            variant=variant,
+            dedup=dedup,
+        ):
+            told.append(person)
+    return told
+
+
+async def page_level(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    ticket: TicketBrief,
+    level: int,
+    *,
+    variant: Variant,
+    dedup: str,
+) -> list[staff.StaffMember]:
+    people = await staff.on_call_for(db, ctx.rules.level(level).role.value)
+    return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup)
+
+
+async def notice_groups(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    ticket: TicketBrief,
+    groups: list[str],
+    *,
+    variant: Variant,
+    dedup: str,
+    also_mention: list[staff.StaffMember] | None = None,
+) -> dict[int, list[str]]:
+    """One notice per chat the groups live in, naming the groups and mentioning their people.
+    Returns chat id -> groups told there."""
+    per_chat: dict[int, list[str]] = {}
+    people: dict[int, dict[int, str]] = {}
+    for name in groups:
+        rule = ctx.rules.groups.get(name)
+        if rule is None:
+            continue
+        members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
+        for ref in rule.chats:
+            chat_id = ctx.chat(ref)
+            if chat_id is None:
+                continue
+            per_chat.setdefault(chat_id, []).append(name)
+            mentions = people.setdefault(chat_id, {})
+            for m in [*members, *(also_mention or [])]:
+                mentions.setdefault(m.user_id, m.display_name)
+    if not per_chat and also_mention and ctx.admin_chat_id is not None:
+        per_chat[ctx.admin_chat_id] = []
+        people[ctx.admin_chat_id] = {m.user_id: m.display_name for m in also_mention}
+    the_view = await view(db, ctx, incident, ticket)
+    for chat_id, told in per_chat.items():
+        extra = {"told": told, "mentions": [[uid, n] for uid, n in people[chat_id].items()]}
+        await _send(
+            db,
+            ctx,
+            incident,
+            the_view,
+            chat_id=chat_id,
+            recipient_id=None,
+            language=None,
+            variant=variant,
+            dedup=dedup,
+            extra=extra,
+        )
+    return per_chat
+
+
+async def refresh_copies(
+    db: Executor, ctx: EscalationContext, incident: Incident, ticket: TicketBrief
+) -> int:
+    """Edit every copy in place to the incident's current state; returns how many."""
+    the_view = await view(db, ctx, incident, ticket)
+    copies = await store.copies(db, incident.ticket_id)
+    for copy in copies:
+        with use_locale(copy.language):
+            rendered = render_incident(
+                the_view,
+                ctx.tz,
+                variant=copy.variant,  # type: ignore[arg-type]
+                told=copy.extra.get("told", []),
+                mentions=[Mention(m[0], m[1]) for m in copy.extra.get("mentions", [])],
+            )
+        payload = rendered.payload()
+        if "reply_markup" not in payload:
+            payload["reply_markup"] = {"inline_keyboard": []}
+        await outbox.enqueue(
+            db,
+            outbox.OutboxMessage(
+                chat_id=copy.chat_id,
+                kind="edit",
+                payload=payload,
+                ref_id=copy.outbox_id,
+                owner=f"incident:{incident.ticket_id}",
+                coalesce_key=f"inc-edit:{copy.outbox_id}",
+                priority=outbox.PRIORITY_INTERACTIVE,
+            ),
+        )
+    return len(copies)

@@ -1,0 +1,181 @@
+"""What escalation needs from the support desk's tickets (0003), read in one place.
+
+Raising a ticket for a staff- or alert-raised incident and writing timeline rows are done
+here with plain SQL on the desk's tables, so the tickets service stays untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.storage.types import Executor
+
+SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
+NUMBER = re.compile(r"^\s*(?:QC-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
+ACTIVE = ("open", "acknowledged", "waiting")
+
+
+def format_number(ticket_id: int) -> str:
+    return f"QC-{ticket_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    """'QC-000123', 'qc-123', '123' -> 123."""
+    match = NUMBER.match(text)
+    return int(match[1]) if match else None
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    id: int
+    title: str
+    priority: str
+    status: str
+    assignee_id: int | None
+    support_chat_id: int | None
+    topic_id: int | None
+    created_at: datetime
+
+    @property
+    def number(self) -> str:
+        return format_number(self.id)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+async def brief(db: Executor, ticket_id: int) -> TicketBrief | None:
+    row = await db.fetchrow(
+        """
+        SELECT id, subject, priority, status, assignee_id, support_chat_id, topic_id, created_at
+        FROM tickets WHERE id = $1
+        """,
+        ticket_id,
+    )
+    if row is None:
+        return None
+    return TicketBrief(
+        id=row["id"],
+        title=row["subject"],
+        priority=row["priority"],
+        status=row["status"],
+        assignee_id=row["assignee_id"],
+        support_chat_id=row["support_chat_id"],
+        topic_id=row["topic_id"],
+        created_at=row["created_at"],
+    )
+
+
+async def by_topic(db: Executor, chat_id: int, topic_id: int) -> int | None:
+    value: int | None = await db.fetchval(
+        "SELECT id FROM tickets WHERE support_chat_id = $1 AND topic_id = $2", chat_id, topic_id
+    )
+    return value
+
+
+async def raise_ticket(
+    db: Executor,
+    *,
+    title: str,
+    description: str,
+    priority: str,
+    raised_by: int | None,
+    now: datetime,
+    response_minutes: int,
+    resolution_minutes: int,
+    category: str = "other",
+) -> int:
+    """A ticket for an incident that no customer opened (`/incident`, an alert)."""
+    ticket_id: int = await db.fetchval(
+        """
+        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
+                             description, language, created_at, updated_at, response_due,
+                             resolution_due, classification)
+        VALUES ($1, 'open', $2, $3, 'admin_chat', $4, $5, 'id', $6, $6, $7, $8, $9)
+        RETURNING id
+        """,
+        raised_by if raised_by is not None else SYSTEM_USER_ID,
+        priority,
+        category,
+        title[:200],
+        description,
+        now,
+        now + timedelta(minutes=response_minutes),
+        now + timedelta(minutes=resolution_minutes),
+        {"source": "incident", "reasons": ["raised as an incident"]},
+    )
+    await add_event(db, ticket_id, now, raised_by, "created", {"source": "incident"})
+    return ticket_id
+
+
+async def add_event(
+    db: Executor,
+    ticket_id: int,
+    at: datetime,
+    actor_id: int | None,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await db.execute(
+        "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        ticket_id,
+        at,
+        actor_id,
+        kind,
+        details or {},
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None
+    kind: str
+    details: dict[str, Any]
+
+
+async def events(db: Executor, ticket_id: int) -> list[Event]:
+    rows = await db.fetch(
+        """
+        SELECT e.at, e.actor_id, e.kind, e.details,
+               coalesce(s.display_name, u.first_name) AS actor_name
+        FROM ticket_events e
+        LEFT JOIN staff s ON s.user_id = e.actor_id
+        LEFT JOIN users u ON u.id = e.actor_id
+        WHERE e.ticket_id = $1 ORDER BY e.at, e.id
+        """,
+        ticket_id,
+    )
+    return [
+        Event(r["at"], r["actor_id"], r["actor_name"], r["kind"], dict(r["details"])) for r in rows
+    ]
+
+
+def topic_url(support_chat_id: int | None, topic_id: int | None) -> str | None:
+    """t.me link to a forum topic of a supergroup (-100xxxxxxxxxx ids only)."""
+    if support_chat_id is None or topic_id is None:
+        return None
+    text = str(support_chat_id)
+    if not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text[4:]}/{topic_id}"
+
+
+async def display_name(db: Executor, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    value: str | None = await db.fetchval(
+        """
+        SELECT coalesce(s.display_name, u.first_name)
+        FROM (SELECT $1::bigint AS id) p
+        LEFT JOIN staff s ON s.user_id = p.id LEFT JOIN users u ON u.id = p.id
+        """,
+        user_id,
+    )
+    return value

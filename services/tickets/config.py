@@ -1,0 +1,49 @@
+"""RULES_FILE section `support`: abuse limits, reopen and auto-close windows, reference shapes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+
+class ReferenceShape(BaseModel):
+    name: str  # shown to the customer: "QuickCart order"
+    pattern: str  # a full-match regular expression on the upper-cased reference
+    example: str
+
+
+class SupportRules(BaseModel):
+    limits_enabled: bool = True
+    new_tickets_per_hour: int = Field(default=5, ge=1)
+    messages_per_minute: int = Field(default=20, ge=1)
+    reopen_days: int = Field(default=7, ge=0)
+    auto_close_days: int = Field(default=7, ge=1)
+    subject_length: int = Field(default=60, ge=10)
+    reference_shapes: list[ReferenceShape] = Field(
+        default_factory=lambda: [
+            # QuickCart's order ids: ORD-<yyyymmdd>-<6 letters/digits>
+            ReferenceShape(
+                name="QuickCart order", pattern=r"ORD-\d{8}-[A-Z0-9]{6}", example="ORD-20261102-7F3K9Q"
+            ),
+            # Pakasir's order ids as QuickCart creates them: INV<digits>
+            ReferenceShape(name="Pakasir payment", pattern=r"INV\d{6,14}", example="INV2026110201"),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceCheck:
+    ok: bool
+    normalized: str
+    shape: str | None = None
+
+
+def check_reference(text: str, rules: SupportRules) -> ReferenceCheck:
+    """Upper-cased, inner spaces removed, then matched whole against each shape."""
+    normalized = re.sub(r"\s+", "", text).upper()
+    for shape in rules.reference_shapes:
+        if re.fullmatch(shape.pattern, normalized):
+            return ReferenceCheck(True, normalized, shape.name)
+    return ReferenceCheck(False, normalized)

@@ -1,0 +1,78 @@
+"""Abuse limits on Redis: a sliding window per customer, shared by every bot replica.
+
+The window is a sorted set of event times (from the injected clock, so tests move time);
+one Lua script trims, counts and records atomically, and tells when the oldest event leaves
+the window, which is when the customer may write again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from services.clock import Clock
+from services.tickets.config import SupportRules
+
+_SCRIPT = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, tostring(tonumber(oldest[2]) + window)}
+end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('PEXPIRE', key, window)
+return {1, '0'}
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_at: datetime | None = None
+
+
+async def hit(
+    redis: Redis, key: str, *, limit: int, window: timedelta, clock: Clock
+) -> Verdict:
+    """Count one event against `limit` per `window`; refused events are not counted."""
+    now_ms = int(clock.now().timestamp() * 1000)
+    window_ms = int(window.total_seconds() * 1000)
+    allowed, retry = await redis.eval(  # type: ignore[misc]
+        _SCRIPT, 1, key, now_ms, window_ms, limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"
+    )
+    if int(allowed):
+        return Verdict(True)
+    retry_ms = int(float(retry))
+    return Verdict(False, datetime.fromtimestamp(retry_ms / 1000, tz=UTC))
+
+
+async def new_ticket(redis: Redis, customer_id: int, rules: SupportRules, clock: Clock) -> Verdict:
+    if not rules.limits_enabled:
+        return Verdict(True)
+    return await hit(
+        redis,
+        f"qc:limit:tickets:{customer_id}",
+        limit=rules.new_tickets_per_hour,
+        window=timedelta(hours=1),
+        clock=clock,
+    )
+
+
+async def message(redis: Redis, customer_id: int, rules: SupportRules, clock: Clock) -> Verdict:
+    if not rules.limits_enabled:
+        return Verdict(True)
+    return await hit(
+        redis,
+        f"qc:limit:messages:{customer_id}",
+        limit=rules.messages_per_minute,
+        window=timedelta(minutes=1),
+        clock=clock,
+    )

@@ -1,0 +1,370 @@
+"""SQL for tickets, their messages and their timeline. Plain functions over an `Executor`, so a
+caller passes its transaction's connection and commits the ticket, its event and its outbox
+rows together."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from asyncpg import Record
+
+from services.classification import Category, Priority
+from services.sla import Channel
+from services.storage.types import Executor
+from services.tickets.model import (
+    EventKind,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+    TicketNotFound,
+    TicketStatus,
+)
+
+_COLUMNS = """
+    t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
+    t.order_ref, t.language, t.assignee_id, t.support_chat_id, t.topic_id, t.topic_outbox_id,
+    t.card_outbox_id, t.card_message_id, t.customer_blocked_at, t.classification, t.created_at,
+    t.updated_at, t.first_response_at, t.response_due, t.resolution_due, t.resolved_at,
+    t.closed_at, t.rating,
+    coalesce(nullif(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.id::text)
+        AS customer_name,
+    u.username AS customer_username,
+    coalesce(s.display_name, a.first_name) AS assignee_name
+"""
+_FROM = """
+    FROM tickets t
+    JOIN users u ON u.id = t.customer_id
+    LEFT JOIN staff s ON s.user_id = t.assignee_id
+    LEFT JOIN users a ON a.id = t.assignee_id
+"""
+ACTIVE = ["open", "acknowledged", "waiting"]
+
+
+def _ticket(row: Record) -> Ticket:
+    return Ticket(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        status=TicketStatus(row["status"]),
+        priority=Priority(row["priority"]),
+        category=Category(row["category"]),
+        channel=Channel(row["channel"]),
+        subject=row["subject"],
+        description=row["description"],
+        order_ref=row["order_ref"],
+        language=row["language"],
+        assignee_id=row["assignee_id"],
+        support_chat_id=row["support_chat_id"],
+        topic_id=row["topic_id"],
+        topic_outbox_id=row["topic_outbox_id"],
+        card_outbox_id=row["card_outbox_id"],
+        card_message_id=row["card_message_id"],
+        customer_blocked_at=row["customer_blocked_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        first_response_at=row["first_response_at"],
+        response_due=row["response_due"],
+        resolution_due=row["resolution_due"],
+        resolved_at=row["resolved_at"],
+        closed_at=row["closed_at"],
+        rating=row["rating"],
+        classification=dict(row["classification"] or {}),
+        customer_name=row["customer_name"],
+        customer_username=row["customer_username"],
+        assignee_name=row["assignee_name"],
+    )
+
+
+async def insert(
+    db: Executor,
+    *,
+    customer_id: int,
+    priority: Priority,
+    category: Category,
+    channel: Channel,
+    subject: str,
+    description: str,
+    order_ref: str | None,
+    language: str,
+    support_chat_id: int | None,
+    classification: dict[str, Any],
+    now: datetime,
+    response_due: datetime,
+    resolution_due: datetime,
+) -> int:
+    ticket_id: int = await db.fetchval(
+        """
+        INSERT INTO tickets (customer_id, priority, category, channel, subject, description,
+                             order_ref, language, support_chat_id, classification, created_at,
+                             updated_at, response_due, resolution_due)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
+        RETURNING id
+        """,
+        customer_id,
+        priority.value,
+        category.value,
+        channel.value,
+        subject,
+        description,
+        order_ref,
+        language,
+        support_chat_id,
+        classification,
+        now,
+        response_due,
+        resolution_due,
+    )
+    return ticket_id
+
+
+async def get(db: Executor, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    lock = " FOR UPDATE OF t" if for_update else ""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} {_FROM} WHERE t.id = $1{lock}", ticket_id)
+    if row is None:
+        raise TicketNotFound(ticket_id)
+    return _ticket(row)
+
+
+async def find(db: Executor, ticket_id: int) -> Ticket | None:
+    try:
+        return await get(db, ticket_id)
+    except TicketNotFound:
+        return None
+
+
+async def by_topic(db: Executor, chat_id: int, topic_id: int) -> Ticket | None:
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.topic_id = $2",
+        chat_id,
+        topic_id,
+    )
+    return _ticket(row) if row else None
+
+
+async def by_card_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
+    """Fallback without topics: a reply to the ticket's card message."""
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.card_message_id = $2",
+        chat_id,
+        message_id,
+    )
+    return _ticket(row) if row else None
+
+
+async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> list[Ticket]:
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} {_FROM} WHERE t.customer_id = $1 ORDER BY t.created_at DESC LIMIT $2",
+        customer_id,
+        limit,
+    )
+    return [_ticket(r) for r in rows]
+
+
+async def reachable_for_customer(
+    db: Executor, customer_id: int, resolved_since: datetime
+) -> list[Ticket]:
+    """Tickets a customer's message may go into: active ones, and resolved ones still inside
+    the reopen window. Newest first."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} {_FROM}
+        WHERE t.customer_id = $1
+          AND (t.status = ANY($2::text[]) OR (t.status = 'resolved' AND t.resolved_at >= $3))
+        ORDER BY t.created_at DESC
+        """,
+        customer_id,
+        ACTIVE,
+        resolved_since,
+    )
+    return [_ticket(r) for r in rows]
+
+
+async def active(
+    db: Executor,
+    *,
+    assignee_id: int | None = None,
+    breached_at: datetime | None = None,
+    limit: int = 50,
+) -> list[Ticket]:
+    """Active tickets by priority, then by the nearest deadline (response while unanswered,
+    resolution after). `breached_at`: only those past a deadline at that time."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} {_FROM}
+        WHERE t.status = ANY($1::text[])
+          AND ($2::bigint IS NULL OR t.assignee_id = $2)
+          AND ($3::timestamptz IS NULL
+               OR (t.first_response_at IS NULL AND t.response_due < $3)
+               OR t.resolution_due < $3)
+        ORDER BY t.priority,
+                 CASE WHEN t.first_response_at IS NULL THEN t.response_due
+                      ELSE t.resolution_due END,
+                 t.id
+        LIMIT $4
+        """,
+        ACTIVE,
+        assignee_id,
+        breached_at,
+        limit,
+    )
+    return [_ticket(r) for r in rows]
+
+
+async def resolved_before(db: Executor, cutoff: datetime, *, limit: int = 500) -> list[int]:
+    rows = await db.fetch(
+        """
+        SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1
+        ORDER BY resolved_at LIMIT $2
+        """,
+        cutoff,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> None:
+    """Set named columns. Column names come from this module's callers, never from users."""
+    allowed = {
+        "status", "priority", "assignee_id", "topic_id", "topic_outbox_id", "card_outbox_id",
+        "card_message_id", "customer_blocked_at", "first_response_at", "response_due",
+        "resolution_due", "resolved_at", "closed_at", "rating", "rated_at", "support_chat_id",
+        "classification",
+    }  # fmt: skip
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not a ticket column: {sorted(unknown)}")
+    names = sorted(fields)
+    assignments = ", ".join(f"{name} = ${i + 3}" for i, name in enumerate(names))
+    values = [v.value if hasattr(v, "value") else v for v in (fields[n] for n in names)]
+    await db.execute(
+        f"UPDATE tickets SET updated_at = $2, {assignments} WHERE id = $1",
+        ticket_id,
+        now,
+        *values,
+    )
+
+
+async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int) -> int:
+    status: str = await db.execute(
+        "UPDATE tickets SET support_chat_id = $2 WHERE support_chat_id = $1",
+        old_chat_id,
+        new_chat_id,
+    )
+    return int(status.split()[-1])
+
+
+async def add_event(
+    db: Executor,
+    ticket_id: int,
+    kind: EventKind,
+    *,
+    at: datetime,
+    actor_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    event_id: int = await db.fetchval(
+        """
+        INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details)
+        VALUES ($1, $2, $3, $4, $5) RETURNING id
+        """,
+        ticket_id,
+        at,
+        actor_id,
+        kind.value,
+        details or {},
+    )
+    return event_id
+
+
+async def timeline(db: Executor, ticket_id: int) -> list[TicketEvent]:
+    rows = await db.fetch(
+        """
+        SELECT id, ticket_id, at, actor_id, kind, details FROM ticket_events
+        WHERE ticket_id = $1 ORDER BY at, id
+        """,
+        ticket_id,
+    )
+    return [
+        TicketEvent(
+            id=r["id"],
+            ticket_id=r["ticket_id"],
+            at=r["at"],
+            actor_id=r["actor_id"],
+            kind=r["kind"],
+            details=dict(r["details"]),
+        )
+        for r in rows
+    ]
+
+
+async def add_message(
+    db: Executor,
+    ticket_id: int,
+    *,
+    direction: str,
+    author_id: int | None,
+    kind: str,
+    body: str | None,
+    file_id: str | None,
+    source_chat_id: int,
+    source_message_id: int,
+    at: datetime,
+    relay_outbox_id: int | None = None,
+) -> int | None:
+    """Record one message; None when this Telegram message was recorded before."""
+    message_id: int | None = await db.fetchval(
+        """
+        INSERT INTO ticket_messages (ticket_id, direction, author_id, kind, body, file_id,
+                                     source_chat_id, source_message_id, relay_outbox_id,
+                                     created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
+        RETURNING id
+        """,
+        ticket_id,
+        direction,
+        author_id,
+        kind,
+        body,
+        file_id,
+        source_chat_id,
+        source_message_id,
+        relay_outbox_id,
+        at,
+    )
+    return message_id
+
+
+async def set_relay(db: Executor, message_id: int, relay_outbox_id: int) -> None:
+    await db.execute(
+        "UPDATE ticket_messages SET relay_outbox_id = $2 WHERE id = $1", message_id, relay_outbox_id
+    )
+
+
+async def relay_delivered(db: Executor, outbox_id: int, telegram_message_id: int) -> None:
+    await db.execute(
+        "UPDATE ticket_messages SET relay_message_id = $2 WHERE relay_outbox_id = $1",
+        outbox_id,
+        telegram_message_id,
+    )
+
+
+async def messages(db: Executor, ticket_id: int) -> list[TicketMessage]:
+    rows = await db.fetch(
+        """
+        SELECT id, ticket_id, direction, author_id, kind, body, file_id, source_chat_id,
+               source_message_id, relay_outbox_id, relay_message_id, created_at
+        FROM ticket_messages WHERE ticket_id = $1 ORDER BY id
+        """,
+        ticket_id,
+    )
+    return [TicketMessage(**dict(r)) for r in rows]
+
+
+async def message_count(db: Executor, ticket_id: int) -> dict[str, int]:
+    rows = await db.fetch(
+        "SELECT direction, count(*) AS n FROM ticket_messages WHERE ticket_id = $1 "
+        "GROUP BY direction",
+        ticket_id,
+    )
+    return {r["direction"]: r["n"] for r in rows}

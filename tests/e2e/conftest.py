@@ -1,0 +1,157 @@
+"""End-to-end: the real bot, built by `create_app`, polling the Telegram emulator over HTTP.
+
+A test reads like the story it checks:
+
+    await world.send(BUDI, "/start")
+    reply = await world.reply_to(BUDI)
+
+The bot's own PostgreSQL and Redis are the session's real servers (a fresh database per test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from bot.keys import POOL
+from bot.runtime import create_app
+from bot.settings import Settings
+from sandbox.telegram.client import EmulatorClient
+from sandbox.telegram.config import EmulatorConfig, LimitConfig
+from sandbox.telegram.server import TelegramEmulator
+from services.clock import Clock, SystemClock
+from services.rules import Rules
+
+ADMIN = 7001  # admin from ADMIN_IDS
+BUDI = 1001  # customer, Bahasa Indonesia
+ALICE = 1002  # customer, English
+
+
+@dataclass
+class World:
+    emulator: TelegramEmulator
+    tg: EmulatorClient
+    settings: Settings
+    admin_chat_id: int
+    support_chat_id: int
+    clock: Clock
+    rules: Rules
+    runner: web.AppRunner | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self.runner is not None
+        return self.runner.app[POOL]
+
+    @property
+    def http_base(self) -> str:
+        assert self.runner is not None
+        host, port = self.runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    async def start_bot(self, *, port: int = 0) -> None:
+        app = create_app(self.settings, clock=self.clock, rules=self.rules)
+        self.runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+
+    async def stop_bot(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def restart_bot(self) -> None:
+        await self.stop_bot()
+        await self.start_bot()
+
+    async def send(self, user_id: int, text: str, *, chat_id: int | None = None, **kw: Any) -> Any:
+        return await self.tg.send_text(
+            user_id, chat_id if chat_id is not None else user_id, text, **kw
+        )
+
+    async def reply_to(self, chat_id: int, *, after: int | None = None, **kw: Any) -> Any:
+        """The bot's next message in a chat (after message id `after`)."""
+        return await self.tg.wait_for_message(chat_id, after_message_id=after, **kw)
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """Limits off by default: end-to-end stories check behaviour, not Telegram's pacing."""
+    return EmulatorConfig(limits=LimitConfig(enabled=False))
+
+
+@pytest.fixture
+def e2e_clock() -> Clock:
+    return SystemClock()
+
+
+@pytest.fixture
+def e2e_rules() -> Rules:
+    return Rules()
+
+
+@pytest.fixture
+async def world_unstarted(
+    db_url: str,
+    redis_url: str,
+    emulator_config: EmulatorConfig,
+    e2e_clock: Clock,
+    e2e_rules: Rules,
+    tmp_path: Any,
+) -> AsyncIterator[World]:
+    async with TelegramEmulator(emulator_config) as emulator:
+        tg = EmulatorClient(emulator.base_url)
+        try:
+            await tg.create_user(
+                ADMIN, first_name="Rina", username="rina_admin", language_code="id"
+            )
+            await tg.create_user(BUDI, first_name="Budi", username="budi", language_code="id")
+            await tg.create_user(ALICE, first_name="Alice", username="alice", language_code="en")
+            admin_chat = await tg.create_chat(
+                type="supergroup", title="QuickCart Admin", members=[ADMIN], admins=[ADMIN]
+            )
+            support_chat = await tg.create_chat(
+                type="supergroup",
+                title="QuickCart Support",
+                is_forum=True,
+                members=[ADMIN],
+                admins=[ADMIN],
+            )
+            settings = Settings(
+                BOT_TOKEN=emulator_config.token,
+                TELEGRAM_API_URL=emulator.base_url,
+                DATABASE_URL=db_url,
+                REDIS_URL=redis_url,
+                DATA_DIR=tmp_path / "data",
+                ADMIN_IDS=[ADMIN],
+                ADMIN_CHAT_ID=admin_chat["id"],
+                SUPPORT_CHAT_ID=support_chat["id"],
+                HTTP_PORT=0,
+                DEFAULT_LOCALE="id",
+                _env_file=None,  # type: ignore[call-arg]
+            )
+            world = World(
+                emulator=emulator,
+                tg=tg,
+                settings=settings,
+                admin_chat_id=admin_chat["id"],
+                support_chat_id=support_chat["id"],
+                clock=e2e_clock,
+                rules=e2e_rules,
+            )
+            yield world
+            await world.stop_bot()
+        finally:
+            await tg.close()
+
+
+@pytest.fixture
+async def world(world_unstarted: World) -> World:
+    await world_unstarted.start_bot()
+    return world_unstarted

@@ -1,0 +1,159 @@
+"""The database probe against a real PostgreSQL with a slow query, a blocked lock, an idle
+transaction and a bloated table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.checks.model import Status
+from services.checks.probes import database
+from services.checks.probes._pg import monitor_connection
+from services.checks.runner import run_checks, run_one
+
+SENSITIVE = {"long_query_s": 0.0, "idle_in_transaction_s": 0.0}
+
+
+@pytest.fixture
+async def sessions(empty_db_url: str) -> AsyncIterator[list[asyncpg.Connection]]:
+    opened: list[asyncpg.Connection] = []
+    yield opened
+    for conn in opened:
+        conn.terminate()
+
+
+async def until(predicate: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> None:
+    """Poll a real server until it shows what the test arranged."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await predicate():
+        assert loop.time() < deadline, "the server never reached the arranged state"
+        await asyncio.sleep(0.05)
+
+
+def details(result: Any) -> str:
+    return "\n".join(d.render() for d in result.details)
+
+
+async def test_a_quiet_database_is_ok_and_reports_its_connections(make_ctx, empty_db_url):
+    ctx = make_ctx(monitor_database_url=empty_db_url)
+    result = await run_one("database", database.probe, ctx)
+    assert result.status is Status.OK, result.summary
+    assert result.value("connections_max") and result.value("connections_max") >= 10
+    assert result.value("connections_used") >= 1
+    assert result.value("size_bytes") > 0
+    assert result.value("long_queries") == 0
+
+
+async def test_a_slow_query_is_reported_with_its_duration_and_text(
+    make_ctx, empty_db_url, sessions
+):
+    sleeper = await asyncpg.connect(empty_db_url)
+    sessions.append(sleeper)
+    watcher = await asyncpg.connect(empty_db_url)
+    sessions.append(watcher)
+    task = asyncio.ensure_future(sleeper.execute("SELECT pg_sleep(30) /* nightly report */"))
+    await until(
+        lambda: watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%nightly report%' "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        )
+    )
+    ctx = make_ctx({"database": SENSITIVE}, monitor_database_url=empty_db_url)
+    result = await run_one("database", database.probe, ctx)
+    task.cancel()
+    assert result.status is Status.WARN
+    assert result.value("long_queries") == 1
+    assert "SELECT pg_sleep(30) /* nightly report */" in details(result)
+    assert "running a query for" in details(result)
+
+
+async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db_url, sessions):
+    holder, waiter, watcher = (await asyncpg.connect(empty_db_url) for _ in range(3)) if False else (
+        await asyncpg.connect(empty_db_url),
+        await asyncpg.connect(empty_db_url),
+        await asyncpg.connect(empty_db_url),
+    )
+    sessions.extend([holder, waiter, watcher])
+    await holder.execute("CREATE TABLE stock (sku text PRIMARY KEY, qty int)")
+    await holder.execute("INSERT INTO stock VALUES ('A-1', 5)")
+    await holder.execute("BEGIN; UPDATE stock SET qty = 4 WHERE sku = 'A-1'")
+    holder_pid = holder.get_server_pid()
+    task = asyncio.ensure_future(waiter.execute("UPDATE stock SET qty = 3 WHERE sku = 'A-1'"))
+    await until(
+        lambda: watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0"
+        )
+    )
+    ctx = make_ctx({"database": {"idle_in_transaction_s": 3600}}, monitor_database_url=empty_db_url)
+    result = await run_one("database", database.probe, ctx)
+    task.cancel()
+    assert result.status is Status.WARN
+    assert result.value("lock_waits") == 1
+    text = details(result)
+    assert f"for a lock held by PID {holder_pid}" in text
+    assert f"PID {holder_pid} (idle in transaction) blocks others" in text
+
+
+async def test_an_idle_transaction_is_a_warning(make_ctx, empty_db_url, sessions):
+    idle = await asyncpg.connect(empty_db_url)
+    sessions.append(idle)
+    await idle.execute("BEGIN; SELECT 42 AS forgotten")
+    ctx = make_ctx({"database": SENSITIVE}, monitor_database_url=empty_db_url)
+    result = await run_one("database", database.probe, ctx)
+    assert result.status is Status.WARN
+    assert result.value("idle_in_transaction") == 1
+    assert "idle in a transaction" in details(result)
+    assert "SELECT 42 AS forgotten" in details(result)
+
+
+async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, sessions):
+    conn = await asyncpg.connect(empty_db_url)
+    sessions.append(conn)
+    await conn.execute("CREATE TABLE carts (id int) WITH (autovacuum_enabled = false)")
+    await conn.execute("INSERT INTO carts SELECT generate_series(1, 5000)")
+    await conn.execute("DELETE FROM carts WHERE id <= 4000")
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    await until(
+        lambda: conn.fetchval(
+            "SELECT coalesce(sum(n_dead_tup), 0) >= 4000 FROM pg_stat_user_tables "
+            "WHERE relname = 'carts'"
+        )
+    )
+    ctx = make_ctx(monitor_database_url=empty_db_url)
+    result = await run_one("database", database.probe, ctx)
+    assert result.status is Status.WARN
+    assert result.value("tables_needing_vacuum") == 1
+    assert "Table public.carts needs VACUUM: 4000 dead rows (80.0 %)." in details(result)
+
+
+async def test_the_probe_cannot_write_to_the_monitored_database(empty_db_url):
+    async with monitor_connection(empty_db_url, setting="X", timeout=3) as conn:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("CREATE TABLE oops (id int)")
+
+
+async def test_growth_per_day_comes_from_the_stored_samples(make_ctx, empty_db_url, pool, clock):
+    ctx = make_ctx(db=pool, monitor_database_url=empty_db_url)
+    await run_checks(ctx, ["database"])
+    clock.advance(timedelta(days=1))
+    await asyncpg.connect(empty_db_url)  # keep the server warm; size is what matters
+    conn = await asyncpg.connect(empty_db_url)
+    await conn.execute("CREATE TABLE grown AS SELECT repeat('x', 500) AS pad FROM generate_series(1, 4000)")
+    await conn.close()
+    report = await run_checks(ctx, ["database"])
+    growth = report.results[0].value("growth_bytes_per_day")
+    assert growth is not None and growth > 1_000_000
+
+
+async def test_an_unreachable_database_is_critical(make_ctx):
+    ctx = make_ctx(monitor_database_url="postgresql://nobody:pw@127.0.0.1:1/none")
+    result = await run_one("database", database.probe, ctx)
+    assert result.status is Status.CRIT
+    assert result.summary.startswith("The database cannot be reached")
+    assert "pw" not in result.summary
