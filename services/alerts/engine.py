@@ -72,7 +72,11 @@ async def _evaluate_rule(
     seen: dict[str, tuple[dict[str, str], float | None, bool | None]] = {}
     for sample in samples or []:
         labels = alert_labels(rule, sample)
-        seen[fingerprint(labels)] = (labels, sample.value, holds(sample.value, rule.op, rule.threshold))
+        seen[fingerprint(labels)] = (
+            labels,
+            sample.value,
+            holds(sample.value, rule.op, rule.threshold),
+        )
     if samples is not None:  # a series that vanished from a readable source is over
         for fp, row in known.items():
             if fp not in seen:
@@ -94,8 +98,14 @@ async def _evaluate_rule(
             keyed = {k: labels.get(k, "") for k in group_by}
             ids = await store.open_groups(
                 conn,
-                [{"key": key, "labels": {**keyed, "alertname": rule.name},
-                  "severity": rule.severity, "channels": rule.channels}],
+                [
+                    {
+                        "key": key,
+                        "labels": {**keyed, "alertname": rule.name},
+                        "severity": rule.severity,
+                        "channels": rule.channels,
+                    }
+                ],
                 now,
                 config.grouping,
             )
@@ -107,7 +117,9 @@ async def _evaluate_rule(
                 touched.append(group_id)
         elif result.changed and result.state.state == "pending":
             report.pending.append(fp)
-        annotations = {"summary": rule.summary, "unit": rule.unit} if rule.summary else {"unit": rule.unit}
+        annotations = (
+            {"summary": rule.summary, "unit": rule.unit} if rule.summary else {"unit": rule.unit}
+        )
         await store.save_alert(
             conn,
             store.AlertWrite(

@@ -20,8 +20,13 @@ from services import outbox
 from services.alerts import channels, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest, OpenIncident
-from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
-from services.alerts.render import render_plain
+from services.alerts.render import (
+    GroupView,
+    Rendered,
+    render_group,
+    render_maintenance_summary,
+    render_plain,
+)
 from services.clock import Clock
 from services.i18n import use_locale
 from services.storage.types import Executor
@@ -159,8 +164,9 @@ async def flush_due(
             if group is None:
                 continue
             with use_locale(audience.language):
-                message = await _flush_group(conn, group, config, clock.now(), audience,
-                                             report, open_incident)
+                message = await _flush_group(
+                    conn, group, config, clock.now(), audience, report, open_incident
+                )
             if message is not None:
                 outgoing.append(message)
     for wanted, subject, body in outgoing:  # after commit: Telegram first, never blocked
@@ -179,7 +185,9 @@ async def _flush_group(
 ) -> tuple[list[str], str, str] | None:
     view = await group_view(conn, group, now)
     firing = view.firing
-    visible = sorted(a.fingerprint for a in firing if a.fingerprint not in view.silenced_fingerprints)
+    visible = sorted(
+        a.fingerprint for a in firing if a.fingerprint not in view.silenced_fingerprints
+    )
     window = await silences.active_window(conn, now)
     chats = chats_of(group, config, audience)
     secondary: tuple[list[str], str, str] | None = None
@@ -212,8 +220,11 @@ async def _flush_group(
         updates["last_notified_at"] = now
         report.repeated.append(group.id)
         secondary = (group.channels, *render_plain(repeat, audience.tz))
-        if (group.severity in config.p0_severities and group.incident_id is None
-                and open_incident is not None):
+        if (
+            group.severity in config.p0_severities
+            and group.incident_id is None
+            and open_incident is not None
+        ):
             incident_id = await open_incident(conn, incident_request(group, view, None, now))
             updates.update(incident_id=incident_id, escalated_at=now)
             report.incidents.append(incident_id)
@@ -229,8 +240,9 @@ def _repeat_due(group: store.GroupRow, config: AlertsRules, now: datetime) -> bo
 def incident_request(
     group: store.GroupRow, view: GroupView, actor_id: int | None, now: datetime
 ) -> IncidentRequest:
-    summary = next((a.annotations.get("summary", "") for a in view.alerts
-                    if a.annotations.get("summary")), "")
+    summary = next(
+        (a.annotations.get("summary", "") for a in view.alerts if a.annotations.get("summary")), ""
+    )
     return IncidentRequest(
         group_id=group.id,
         title=group.alertname,
@@ -242,8 +254,18 @@ def incident_request(
     )
 
 
-_UPDATABLE = frozenset({"last_flushed_at", "next_flush_at", "status", "resolved_at",
-                        "notified_firing", "last_notified_at", "incident_id", "escalated_at"})
+_UPDATABLE = frozenset(
+    {
+        "last_flushed_at",
+        "next_flush_at",
+        "status",
+        "resolved_at",
+        "notified_firing",
+        "last_notified_at",
+        "incident_id",
+        "escalated_at",
+    }
+)
 
 
 async def _update_group(conn: Executor, group_id: int, updates: dict[str, Any]) -> None:

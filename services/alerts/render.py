@@ -67,8 +67,12 @@ class Rendered:
     reply_markup: dict[str, Any]
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "parse_mode": "HTML", "reply_markup": self.reply_markup,
-                "link_preview_options": {"is_disabled": True}}
+        return {
+            "text": self.text,
+            "parse_mode": "HTML",
+            "reply_markup": self.reply_markup,
+            "link_preview_options": {"is_disabled": True},
+        }
 
 
 def when(at: datetime | None, tz: tzinfo) -> str:
@@ -167,17 +171,27 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
         used += len(line) + 1
     runbook = _runbook(view.alerts)
     if runbook:
-        lines.append(f'📖 <a href="{esc(runbook).replace(chr(34), "%22")}">'
-                     + gettext("Runbook") + "</a>")
+        lines.append(
+            f'📖 <a href="{esc(runbook).replace(chr(34), "%22")}">' + gettext("Runbook") + "</a>"
+        )
     if view.acknowledged_name:
-        lines.append("👤 " + gettext("Acknowledged by {name} at {time}").format(
-            name=esc(view.acknowledged_name), time=when(view.acknowledged_at, tz)))
+        lines.append(
+            "👤 "
+            + gettext("Acknowledged by {name} at {time}").format(
+                name=esc(view.acknowledged_name), time=when(view.acknowledged_at, tz)
+            )
+        )
     if view.silenced_until and not view.resolved:
-        lines.append("🔕 " + gettext("Silenced until {time} by {name}").format(
-            time=when(view.silenced_until, tz), name=esc(view.silenced_name or "?")))
+        lines.append(
+            "🔕 "
+            + gettext("Silenced until {time} by {name}").format(
+                time=when(view.silenced_until, tz), name=esc(view.silenced_name or "?")
+            )
+        )
     if view.incident_id is not None:
-        lines.append("🆘 " + gettext("Escalated: incident {number}").format(
-            number=f"#{view.incident_id}"))
+        lines.append(
+            "🆘 " + gettext("Escalated: incident {number}").format(number=f"#{view.incident_id}")
+        )
     if view.repeat and not view.resolved:
         lines.append("🔁 " + gettext("Still firing and not acknowledged."))
     text = "\n".join(lines)
@@ -224,14 +238,16 @@ def render_maintenance_summary(
         return "\n".join(lines)
     lines.append(
         ngettext(
-            "{count} alert was muted during it:", "{count} alerts were muted during it:",
+            "{count} alert was muted during it:",
+            "{count} alerts were muted during it:",
             len(muted),
         ).format(count=len(muted))
     )
     used = sum(len(line) + 1 for line in lines)
     for shown, item in enumerate(muted):
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(item.labels.items())
-                           if k not in HIDDEN_LABELS)
+        labels = ", ".join(
+            f"{k}={v}" for k, v in sorted(item.labels.items()) if k not in HIDDEN_LABELS
+        )
         line = "• " + gettext("{name} ({labels}) from {time}, now {state}").format(
             name=esc(item.alertname),
             labels=esc(shorten(labels, 200)),

@@ -18,7 +18,7 @@ from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
 CALLBACK_PREFIX = "inc"
 Act = Literal["ack", "esc", "res"]
-Variant = Literal["page", "notice", "breach", "update"]
+Variant = Literal["page", "notice", "escalated", "breach", "update"]
 
 ROLE_LABELS: dict[str, str] = {
     "support_engineer": N_("Support Engineer"),
@@ -149,6 +149,10 @@ def _headline(view: IncidentView, variant: Variant) -> str:
                 priority=priority, number=number
             )
         )
+    if variant == "escalated":
+        return "⬆️ " + _(
+            "<b>{priority} incident {number} was escalated to level {level}</b>"
+        ).format(priority=priority, number=number, level=view.level)
     if variant == "breach":
         return "⏰ " + _("<b>{priority} incident {number} was not acknowledged in time</b>").format(
             priority=priority, number=number

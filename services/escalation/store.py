@@ -69,7 +69,9 @@ async def insert(db: Executor, incident: Incident) -> Incident | None:
 
 async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> Incident | None:
     suffix = " FOR UPDATE" if lock else ""
-    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM incidents WHERE ticket_id = $1{suffix}", ticket_id)
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM incidents WHERE ticket_id = $1{suffix}", ticket_id
+    )
     return _incident(row) if row else None
 
 
@@ -126,8 +128,7 @@ async def earliest_deadline(db: Executor) -> datetime | None:
 
 async def open_incidents(db: Executor) -> list[Incident]:
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM incidents WHERE resolved_at IS NULL "
-        "ORDER BY priority, opened_at"
+        f"SELECT {_COLUMNS} FROM incidents WHERE resolved_at IS NULL ORDER BY priority, opened_at"
     )
     return [_incident(r) for r in rows]
 

@@ -74,11 +74,9 @@ async def test_a_slow_query_is_reported_with_its_duration_and_text(
 
 
 async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db_url, sessions):
-    holder, waiter, watcher = (await asyncpg.connect(empty_db_url) for _ in range(3)) if False else (
-        await asyncpg.connect(empty_db_url),
-        await asyncpg.connect(empty_db_url),
-        await asyncpg.connect(empty_db_url),
-    )
+    holder = await asyncpg.connect(empty_db_url)
+    waiter = await asyncpg.connect(empty_db_url)
+    watcher = await asyncpg.connect(empty_db_url)
     sessions.extend([holder, waiter, watcher])
     await holder.execute("CREATE TABLE stock (sku text PRIMARY KEY, qty int)")
     await holder.execute("INSERT INTO stock VALUES ('A-1', 5)")
@@ -142,7 +140,6 @@ async def test_growth_per_day_comes_from_the_stored_samples(make_ctx, empty_db_u
     ctx = make_ctx(db=pool, monitor_database_url=empty_db_url)
     await run_checks(ctx, ["database"])
     clock.advance(timedelta(days=1))
-    await asyncpg.connect(empty_db_url)  # keep the server warm; size is what matters
     conn = await asyncpg.connect(empty_db_url)
     await conn.execute("CREATE TABLE grown AS SELECT repeat('x', 500) AS pad FROM generate_series(1, 4000)")
     await conn.close()

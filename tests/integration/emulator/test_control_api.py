@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
@@ -16,7 +17,7 @@ from .conftest import ALICE
 async def test_events_stream_what_happens(
     bot: Bot, tg: EmulatorClient, emulator: TelegramEmulator
 ) -> None:
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
 
     async def listen() -> None:
         async with (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -108,7 +109,7 @@ async def test_the_same_update_can_be_delivered_twice(bot: Bot, tg: EmulatorClie
 
 
 async def test_webhook_delivery_carries_the_secret(bot: Bot, tg: EmulatorClient) -> None:
-    received: list[tuple[str | None, dict]] = []
+    received: list[tuple[str | None, dict[str, Any]]] = []
     attempts = 0
 
     async def hook(request: web.Request) -> web.Response:

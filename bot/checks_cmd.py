@@ -1,0 +1,47 @@
+"""`quickcart-ops check`: the health checks once, in a terminal, Nagios-style."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.embedded import EmbeddedPostgres, pg_bin
+from bot.settings import Settings
+from services.checks.cli_render import CliConfig, run_for_cli
+from services.checks.config import Targets
+
+
+def targets_from(settings: Settings) -> Targets:
+    return Targets(
+        monitor_database_url=settings.MONITOR_DATABASE_URL,
+        monitor_redis_url=settings.MONITOR_REDIS_URL,
+        pakasir_base_url=settings.PAKASIR_BASE_URL,
+        pakasir_project=settings.PAKASIR_PROJECT,
+        pakasir_api_key=settings.PAKASIR_API_KEY,
+        pakasir_probe_order_id=settings.PAKASIR_PROBE_ORDER_ID,
+        backup_dir=settings.BACKUP_DIR,
+        log_files=settings.LOG_FILES,
+        pg_restore_bin=pg_bin("pg_restore"),
+    )
+
+
+async def run_checks_cli(settings: Settings, names: list[str], *, as_json: bool) -> tuple[str, int]:
+    """The bot's own database stores the run when there is one (set, or embedded and present)."""
+    database_url = settings.DATABASE_URL
+    embedded: EmbeddedPostgres | None = None
+    if database_url is None and (settings.DATA_DIR / "pgdata" / "PG_VERSION").exists():
+        from bot.runtime import resolve_database_url
+
+        database_url, embedded = await resolve_database_url(settings)
+    config = CliConfig(
+        targets=targets_from(settings),
+        database_url=database_url,
+        redis_url=settings.REDIS_URL,
+        rules_file=settings.RULES_FILE,
+        locale=settings.DEFAULT_LOCALE,
+        timezone=settings.TIMEZONE,
+    )
+    try:
+        return await run_for_cli(config, names, as_json)
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)

@@ -1,0 +1,177 @@
+"""The due-item scan and the worker that runs it.
+
+Exact and cheap: it reads only incidents whose `next_deadline` has passed (a partial index),
+locks them with `FOR UPDATE SKIP LOCKED` (two replicas never take the same incident) and
+writes the new level with an UPDATE conditional on the level it read. An incident enters its
+new level at the scan's time, so after downtime each scan moves it at most one level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field, replace
+
+import asyncpg
+from loguru import logger
+
+from services import staff
+from services.clock import Clock
+from services.escalation import notify, store
+from services.escalation import tickets_port as tickets
+from services.escalation.incidents import escalate_step, record_event, record_notified
+from services.escalation.notify import EscalationContext
+from services.escalation.policy import due_actions
+from services.escalation.store import Incident
+from services.storage.types import Executor
+
+
+@dataclass
+class ScanReport:
+    escalated: list[tuple[int, int, int]] = field(default_factory=list)  # ticket, from, to
+    breaches: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)  # ticket closed at the desk
+    lateness: list[float] = field(default_factory=list)  # seconds after the deadline
+
+
+async def scan_once(
+    pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext, *, batch: int = 200
+) -> ScanReport:
+    """Handle everything due now, in batches, each batch one transaction."""
+    report = ScanReport()
+    now = clock.now()
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            due = await store.claim_due(conn, now, batch)
+            for incident in due:
+                await _handle(conn, clock, ctx, incident, report)
+        if len(due) < batch:
+            return report
+
+
+async def _handle(
+    conn: Executor,
+    clock: Clock,
+    ctx: EscalationContext,
+    incident: Incident,
+    report: ScanReport,
+) -> None:
+    now = clock.now()
+    ticket = await tickets.brief(conn, incident.ticket_id)
+    if ticket is None or not ticket.active:
+        # Resolved or closed at the desk: the incident ends with its ticket, silently.
+        ended = replace(incident, resolved_at=now, next_deadline=None)
+        await store.save(conn, ended, expected_level=incident.level)
+        await record_event(conn, clock, incident.ticket_id, None, "incident_closed_with_ticket")
+        if ticket is not None:
+            await notify.refresh_copies(conn, ctx, ended, ticket)
+        report.closed.append(incident.ticket_id)
+        return
+    actions = due_actions(ctx.rules, incident.clock(), now)
+    current = incident
+    if actions.response_breach:
+        current = replace(current, response_breach_told_at=now).with_deadline(ctx.rules)
+        if not await store.save(conn, current, expected_level=incident.level):
+            return
+        await _tell_breach(conn, clock, ctx, current, ticket)
+        report.breaches.append(incident.ticket_id)
+    if actions.escalate:
+        assert incident.next_deadline is not None
+        stepped = await escalate_step(conn, clock, ctx, current, ticket, actor_id=None, reason=None)
+        if stepped is not None:
+            report.escalated.append((incident.ticket_id, incident.level, stepped[0].level))
+            report.lateness.append((now - incident.next_deadline).total_seconds())
+    if not actions.response_breach and not actions.escalate:
+        # the policy changed under a stored deadline: recompute it, do nothing else
+        await store.save(conn, current.with_deadline(ctx.rules), expected_level=incident.level)
+
+
+async def _tell_breach(
+    conn: Executor,
+    clock: Clock,
+    ctx: EscalationContext,
+    incident: Incident,
+    ticket: tickets.TicketBrief,
+) -> None:
+    """Remind the assignee (or this level's on-call people) and tell the next level, once."""
+    reminded: list[staff.StaffMember] = []
+    if ticket.assignee_id is not None:
+        assignee = await staff.member(conn, ticket.assignee_id)
+        if assignee is not None:
+            reminded = [assignee]
+    if not reminded:
+        reminded = await staff.on_call_for(conn, ctx.rules.level(incident.level).role.value)
+    people = {p.user_id: p for p in reminded}
+    if incident.level < ctx.rules.top_level:
+        for p in await staff.on_call_for(conn, ctx.rules.level(incident.level + 1).role.value):
+            people.setdefault(p.user_id, p)
+    told = await notify.page_people(
+        conn, ctx, incident, ticket, list(people.values()), variant="breach", dedup="breach"
+    )
+    await record_event(
+        conn,
+        clock,
+        ticket.id,
+        None,
+        "incident_response_breached",
+        level=incident.level,
+        minutes=ctx.rules.priority(incident.priority).response_time,
+    )
+    await record_notified(conn, clock, ticket.id, told, "response_breach")
+
+
+class EscalationWorker:
+    """Runs the scan until stopped: at the next deadline, and at least every `max_sleep` s.
+    Owned by the app's lifecycle (start `run()` as a task, call `stop()` on shutdown)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        ctx: EscalationContext,
+        *,
+        max_sleep: float = 15.0,
+        min_sleep: float = 0.05,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.ctx = ctx
+        self.max_sleep = max_sleep
+        self.min_sleep = min_sleep
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.scans = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """A new incident may be due sooner than the worker planned: look again now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = await scan_once(self.pool, self.clock, self.ctx)
+                self.scans += 1
+                if report.escalated or report.breaches:
+                    logger.info(
+                        "escalation scan: {} escalated, {} response breaches",
+                        len(report.escalated),
+                        len(report.breaches),
+                    )
+                delay = await self._delay()
+            except (asyncpg.PostgresError, OSError) as exc:
+                logger.warning("escalation scan failed: {}", exc)
+                delay = self.max_sleep
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _delay(self) -> float:
+        earliest = await store.earliest_deadline(self.pool)
+        if earliest is None:
+            return self.max_sleep
+        seconds = (earliest - self.clock.now()).total_seconds()
+        return min(self.max_sleep, max(self.min_sleep, seconds))

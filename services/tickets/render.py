@@ -1,0 +1,224 @@
+"""Staff-side renderers: the topic title, the ticket card, the /tickets list, topic notices.
+
+Pure functions: a ticket in, HTML text + a keyboard dict out (the Bot API's `reply_markup`
+shape), rendered in the current locale (`with use_locale(...)` outside an update). Callback
+strings are packed as the handlers' aiogram `CallbackData` factories pack them; a unit test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
+from services.i18n import gettext as _
+from services.text import esc, shorten
+from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
+
+TOPIC_TITLE_LIMIT = 128
+Keyboard = dict[str, Any]
+
+PRIORITY_ICONS: dict[Priority, str] = {
+    Priority.P0: "🔴",
+    Priority.P1: "🟠",
+    Priority.P2: "🟡",
+    Priority.P3: "🟢",
+}
+
+
+# -- callback data, packed like aiogram's CallbackData(prefix=..., sep=":") -----------------
+
+
+def cb_action(ticket_id: int, act: str) -> str:
+    """Staff card buttons: act in ack, pri, esc, res, back."""
+    return f"tk:{ticket_id}:{act}"
+
+
+def cb_priority(ticket_id: int, priority: Priority) -> str:
+    return f"tp:{ticket_id}:{priority.value}"
+
+
+def cb_rate(ticket_id: int, stars: int) -> str:
+    return f"tr:{ticket_id}:{stars}"
+
+
+def cb_customer(ticket_id: int, act: str) -> str:
+    """Customer ticket buttons: act in view, close."""
+    return f"tc:{ticket_id}:{act}"
+
+
+def button(text: str, data: str) -> dict[str, str]:
+    return {"text": text, "callback_data": data}
+
+
+def keyboard(rows: Sequence[Sequence[dict[str, str]]]) -> Keyboard:
+    return {"inline_keyboard": [list(row) for row in rows if row]}
+
+
+# -- shared formatting ------------------------------------------------------------------------
+
+
+def local_time(when: datetime, tz: ZoneInfo) -> str:
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def duration(delta: timedelta) -> str:
+    """'2 d 3 h', '1 h 05 min', '7 min' (absolute value)."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    if hours:
+        return _("{hours} h {minutes:02d} min").format(hours=hours, minutes=mins)
+    return _("{minutes} min").format(minutes=mins)
+
+
+def clock_line(due: datetime, stopped_at: datetime | None, now: datetime, tz: ZoneInfo) -> str:
+    """One SLA clock: when it is due and how it stands."""
+    when = local_time(due, tz)
+    if stopped_at is not None:
+        if stopped_at <= due:
+            return _("{due} · met at {at}").format(due=when, at=local_time(stopped_at, tz))
+        return _("{due} · missed, done at {at}").format(due=when, at=local_time(stopped_at, tz))
+    if now <= due:
+        return _("{due} · {left} left").format(due=when, left=duration(due - now))
+    return _("{due} · ⚠️ overdue by {late}").format(due=when, late=duration(now - due))
+
+
+def priority_label(priority: Priority) -> str:
+    return f"{PRIORITY_ICONS[priority]} {priority.value} {_(PRIORITY_LABELS[priority])}"
+
+
+def customer_label(ticket: Ticket) -> str:
+    username = f" @{ticket.customer_username}" if ticket.customer_username else ""
+    return f"{ticket.customer_name}{username}"
+
+
+# -- topic title and card ---------------------------------------------------------------------
+
+
+def topic_title(ticket: Ticket) -> str:
+    """`✅ QC-000123 · P1 · Budi Santoso`, at most 128 characters (the name gives way)."""
+    head = f"{STATUS_ICONS[ticket.status]} {ticket.number} · {ticket.priority.value} · "
+    room = TOPIC_TITLE_LIMIT - len(head)
+    name = " ".join(ticket.customer_name.split()) or str(ticket.customer_id)
+    return head + shorten(name, room)
+
+
+def card_keyboard(ticket: Ticket) -> Keyboard:
+    if not ticket.status.active:
+        return keyboard([])
+    first: list[dict[str, str]] = []
+    if ticket.status is TicketStatus.OPEN:
+        first.append(button(_("👀 Acknowledge"), cb_action(ticket.id, "ack")))
+    first.append(button(_("Priority ▾"), cb_action(ticket.id, "pri")))
+    return keyboard(
+        [
+            first,
+            [
+                button(_("⬆️ Escalate"), cb_action(ticket.id, "esc")),
+                button(_("✅ Resolve"), cb_action(ticket.id, "res")),
+            ],
+        ]
+    )
+
+
+def priority_keyboard(ticket: Ticket) -> Keyboard:
+    choices = [
+        button(("• " if p is ticket.priority else "") + p.value, cb_priority(ticket.id, p))
+        for p in Priority
+    ]
+    return keyboard([choices, [button(_("« Back"), cb_action(ticket.id, "back"))]])
+
+
+def card(ticket: Ticket, now: datetime, tz: ZoneInfo) -> tuple[str, Keyboard]:
+    """The message that opens a ticket's topic, edited as the ticket changes."""
+    status = f"{STATUS_ICONS[ticket.status]} {_(STATUS_LABELS[ticket.status])}"
+    lines = [
+        f"<b>{ticket.number}</b> · {priority_label(ticket.priority)} · {status}",
+        "",
+        _("Customer: {name} (id <code>{id}</code>, language {language})").format(
+            name=esc(customer_label(ticket)), id=ticket.customer_id, language=esc(ticket.language)
+        ),
+        _("Category: {category}").format(category=_(CATEGORY_LABELS[ticket.category])),
+        _("Order reference: {ref}").format(
+            ref=f"<code>{esc(ticket.order_ref)}</code>" if ticket.order_ref else "—"
+        ),
+        _("Response due: {clock}").format(
+            clock=clock_line(ticket.response_due, ticket.first_response_at, now, tz)
+        ),
+        _("Resolution due: {clock}").format(
+            clock=clock_line(
+                ticket.resolution_due, ticket.resolved_at or ticket.closed_at, now, tz
+            )
+        ),
+        _("Assignee: {name}").format(name=esc(ticket.assignee_name or "—")),
+    ]
+    if ticket.customer_blocked_at is not None:
+        lines.append(_("⚠️ The customer has blocked the bot: replies cannot reach them."))
+    if ticket.rating is not None:
+        lines.append(_("Rating: {stars}").format(stars="⭐" * ticket.rating))
+    lines += ["", f"<blockquote>{esc(shorten(ticket.description, 1500))}</blockquote>"]
+    return "\n".join(lines), card_keyboard(ticket)
+
+
+# -- the /tickets list ------------------------------------------------------------------------
+
+
+def list_line(ticket: Ticket, now: datetime) -> str:
+    if ticket.first_response_at is None:
+        due, which = ticket.response_due, _("response")
+    else:
+        due, which = ticket.resolution_due, _("resolution")
+    if now <= due:
+        clock = _("{which} in {left}").format(which=which, left=duration(due - now))
+    else:
+        clock = _("⚠️ {which} overdue by {late}").format(which=which, late=duration(now - due))
+    assignee = f" · {esc(ticket.assignee_name)}" if ticket.assignee_name else ""
+    return (
+        f"{PRIORITY_ICONS[ticket.priority]} <b>{ticket.number}</b> {ticket.priority.value} · "
+        f"{esc(shorten(ticket.customer_name, 40))} · {esc(shorten(ticket.subject, 40))}"
+        f" · {clock}{assignee}"
+    )
+
+
+def ticket_list(tickets: Sequence[Ticket], now: datetime, *, title: str) -> str:
+    if not tickets:
+        return f"<b>{esc(title)}</b>\n" + _("Nothing here.")
+    return "\n".join([f"<b>{esc(title)}</b>", *(list_line(t, now) for t in tickets)])
+
+
+# -- what the topic is told -------------------------------------------------------------------
+
+
+def customer_message_in_topic(ticket: Ticket, text: str) -> str:
+    """A customer's text, copied into the topic (escaped; the outbox splits it when long)."""
+    return f"💬 <b>{esc(ticket.customer_name)}</b>:\n{esc(text)}"
+
+
+def customer_caption_in_topic(ticket: Ticket, caption: str | None) -> str:
+    head = f"💬 <b>{esc(ticket.customer_name)}</b>"
+    return head if not caption else f"{head}:\n{esc(shorten(caption, 900))}"
+
+
+def topic_notice(kind: str, *, actor: str | None = None, **values: Any) -> str:
+    """Short lines the topic receives when something happens to the ticket."""
+    who = esc(actor or _("the bot"))
+    texts = {
+        "acknowledged": _("👀 Acknowledged by {who}."),
+        "resolved": _("✅ Resolved by {who}. The customer was asked for a rating."),
+        "reopened": _("🔁 The customer wrote again: the ticket is reopened."),
+        "rated": _("⭐ The customer rated the help {stars}/5."),
+        "closed": _("🔒 Closed by {who}."),
+        "auto_closed": _("🔒 Closed automatically after {days} days without a new message."),
+        "blocked": _("⚠️ The customer blocked the bot: this reply was not delivered."),
+        "priority": _("Priority changed from {old} to {new} by {who}."),
+        "assigned": _("Assigned to {assignee} by {who}."),
+        "recreated": _("This topic replaces one that was deleted."),
+    }
+    return texts[kind].format(who=who, **{k: esc(v) for k, v in values.items()})
