@@ -85,6 +85,7 @@ async def handle_method(request: web.Request) -> web.Response:
         params = await read_params(request)
         result = await call_method(rt, method, params)
     except ApiError as error:
+        rt.stats.errors[f"{method.lower()}: {error.body()['description']}"] += 1
         return _answer(error.status, error.body())
     return _answer(200, {"ok": True, "result": result})
 

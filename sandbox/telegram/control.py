@@ -285,6 +285,7 @@ async def stats(request: web.Request) -> web.Response:
         {
             "calls": dict(rt.stats.calls),
             "sends": dict(rt.stats.sends),
+            "errors": dict(rt.stats.errors),
             "retry_after": {str(k): v for k, v in rt.limiter.refused.items()},
             "retry_after_total": sum(rt.limiter.refused.values()),
             "faults_injected": dict(rt.faults.injected),

@@ -23,10 +23,13 @@ MAX_CAPTION = 1024
 class Stats:
     calls: Counter[str] = field(default_factory=Counter)
     sends: Counter[str] = field(default_factory=Counter)
+    # "method: description" of every error answer (tests assert the bot caused none)
+    errors: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
         self.calls.clear()
         self.sends.clear()
+        self.errors.clear()
 
 
 class Runtime:

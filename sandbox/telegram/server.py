@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
+from pathlib import Path
+
 from aiohttp import web
 
 from . import botapi, control
@@ -21,15 +23,28 @@ from .updates import WebhookDeliverer
 __all__ = ["EmulatorConfig", "FaultConfig", "LimitConfig", "TelegramEmulator", "create_app"]
 
 
-def create_app(config: EmulatorConfig) -> web.Application:
+def create_app(config: EmulatorConfig, static_dir: Path | None = None) -> web.Application:
+    """The emulator; with ``static_dir`` it also serves the web chat page at ``/``."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     runtime = Runtime(config)
     app[botapi.RUNTIME] = runtime
     botapi.add_routes(app)
     control.add_routes(app)
+    if static_dir is not None:
+        _serve_page(app, static_dir)
     app.cleanup_ctx.append(_webhook_delivery)
     app.on_shutdown.append(_close_event_streams)
     return app
+
+
+def _serve_page(app: web.Application, static_dir: Path) -> None:
+    index = static_dir / "index.html"
+
+    async def page(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/", page)
+    app.router.add_static("/web/", static_dir, append_version=False)
 
 
 async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:

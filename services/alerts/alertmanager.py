@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.alerts import store
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import fingerprint, group_key
+from services.storage.types import Executor
 
 KNOWN_SEVERITIES = ("critical", "warning", "info")
 DEADLOCK_RETRIES = 5
@@ -96,6 +97,13 @@ RETURNING state, group_id
 """
 
 
+def _ends_at(alert: AmAlert) -> str | None:
+    """Alertmanager sends 0001-01-01 for "not known yet"."""
+    if alert.ends_at is None or alert.ends_at.year <= 1:
+        return None
+    return alert.ends_at.isoformat()
+
+
 async def ingest(
     pool: asyncpg.Pool, payload: AmPayload, config: AlertsRules, now: datetime
 ) -> IngestResult:
@@ -111,7 +119,7 @@ async def ingest(
 
 
 async def _ingest(
-    conn: asyncpg.Connection, payload: AmPayload, config: AlertsRules, now: datetime
+    conn: Executor, payload: AmPayload, config: AlertsRules, now: datetime
 ) -> IngestResult:
     group_by = config.grouping.group_by
     latest: dict[str, AmAlert] = {}
@@ -150,9 +158,7 @@ async def _ingest(
             "severity": severity_of(alert.labels),
             "state": alert.status,
             "starts_at": alert.starts_at.isoformat(),
-            "ends_at": alert.ends_at.isoformat()
-            if alert.ends_at and alert.ends_at.year > 1
-            else None,
+            "ends_at": _ends_at(alert),
             "generator_url": alert.generator_url,
             "runbook_url": alert.annotations.get("runbook_url") or None,
             "external_fingerprint": alert.fingerprint or None,

@@ -78,12 +78,12 @@ async def _evaluate_rule(
             holds(sample.value, rule.op, rule.threshold),
         )
     if samples is not None:  # a series that vanished from a readable source is over
-        for fp, row in known.items():
+        for fp, old in known.items():
             if fp not in seen:
-                seen[fp] = (row.labels, None, False)
+                seen[fp] = (old.labels, None, False)
     else:
-        for fp, row in known.items():
-            seen[fp] = (row.labels, row.value, None)
+        for fp, old in known.items():
+            seen[fp] = (old.labels, old.value, None)
     group_by = rule.group_by if rule.group_by is not None else config.grouping.group_by
     touched: list[int] = []
     for fp, (labels, value, condition) in sorted(seen.items()):

@@ -67,7 +67,7 @@ class Matcher:
         op = str(data["op"])
         if op not in OPS:
             raise BadMatcher(op)
-        return cls(str(data["name"]), op, str(data["value"]))  # type: ignore[arg-type]
+        return cls(str(data["name"]), op, str(data["value"]))
 
 
 def matches_all(matchers: tuple[Matcher, ...] | list[Matcher], labels: Mapping[str, str]) -> bool:

@@ -226,6 +226,7 @@ async def escalate_step(
         auto=actor_id is None,
         reason=reason,
     )
+    await notify.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
     dedup = f"esc{moved.escalations}"
     paged = await notify.page_level(
         conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup
@@ -234,7 +235,6 @@ async def escalate_step(
         conn, ctx, moved, ticket, [], variant="escalated", dedup=dedup, also_mention=paged
     )
     await record_notified(conn, clock, ticket.id, paged, "escalated", level=moved.level)
-    await notify.refresh_copies(conn, ctx, moved, ticket)
     return moved, paged
 
 

@@ -21,7 +21,7 @@ from services.escalation import notify, store
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.notify import EscalationContext
-from services.escalation.policy import due_actions
+from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
 from services.storage.types import Executor
 
@@ -76,11 +76,12 @@ async def _handle(
         await _tell_breach(conn, clock, ctx, current, ticket)
         report.breaches.append(incident.ticket_id)
     if actions.escalate:
-        assert incident.next_deadline is not None
+        deadline = level_deadline(ctx.rules, incident.clock())
+        assert deadline is not None
         stepped = await escalate_step(conn, clock, ctx, current, ticket, actor_id=None, reason=None)
         if stepped is not None:
             report.escalated.append((incident.ticket_id, incident.level, stepped[0].level))
-            report.lateness.append((now - incident.next_deadline).total_seconds())
+            report.lateness.append((now - deadline).total_seconds())
     if not actions.response_breach and not actions.escalate:
         # the policy changed under a stored deadline: recompute it, do nothing else
         await store.save(conn, current.with_deadline(ctx.rules), expected_level=incident.level)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+
+from services.classification import ClassificationRules
+from services.rules import Rules
+from services.sla import SlaRules
 
 
 class ReferenceShape(BaseModel):
@@ -47,3 +52,35 @@ def check_reference(text: str, rules: SupportRules) -> ReferenceCheck:
         if re.fullmatch(shape.pattern, normalized):
             return ReferenceCheck(True, normalized, shape.name)
     return ReferenceCheck(False, normalized)
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    """What the desk needs from settings and RULES_FILE, built by the assembly (services do not
+    import `bot.settings`)."""
+
+    support_chat_id: int | None
+    tz: ZoneInfo
+    staff_locale: str
+    support: SupportRules
+    classification: ClassificationRules
+    sla: SlaRules
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        support_chat_id: int | None,
+        timezone: str,
+        staff_locale: str,
+        rules: Rules | None = None,
+    ) -> DeskConfig:
+        rules = rules or Rules()
+        return cls(
+            support_chat_id=support_chat_id,
+            tz=ZoneInfo(timezone),
+            staff_locale=staff_locale,
+            support=rules.section("support", SupportRules),
+            classification=rules.section("classification", ClassificationRules),
+            sla=rules.section("sla", SlaRules),
+        )

@@ -32,7 +32,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def make_ctx(clock: FrozenClock) -> Callable[..., ProbeContext]:
-    def build(rules: dict[str, Any] | None = None, db: Any = None, redis: Any = None, **targets: Any) -> ProbeContext:
+    def build(
+        rules: dict[str, Any] | None = None, db: Any = None, redis: Any = None, **targets: Any
+    ) -> ProbeContext:
         return ProbeContext(
             Targets(**targets), ChecksRules.model_validate(rules or {}), clock, db=db, redis=redis
         )

@@ -141,7 +141,9 @@ async def test_growth_per_day_comes_from_the_stored_samples(make_ctx, empty_db_u
     await run_checks(ctx, ["database"])
     clock.advance(timedelta(days=1))
     conn = await asyncpg.connect(empty_db_url)
-    await conn.execute("CREATE TABLE grown AS SELECT repeat('x', 500) AS pad FROM generate_series(1, 4000)")
+    await conn.execute(
+        "CREATE TABLE grown AS SELECT repeat('x', 500) AS pad FROM generate_series(1, 4000)"
+    )
     await conn.close()
     report = await run_checks(ctx, ["database"])
     growth = report.results[0].value("growth_bytes_per_day")

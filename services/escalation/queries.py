@@ -1,0 +1,90 @@
+"""Read side: `/incidents` and `/timeline`, ready for the renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.escalation import notify, store
+from services.escalation import tickets_port as tickets
+from services.escalation.notify import EscalationContext
+from services.escalation.render import (
+    IncidentRow,
+    TimelineLine,
+    TimelinePage,
+    group_label,
+    role_label,
+)
+from services.i18n import gettext as _
+from services.storage.types import Executor
+
+
+async def open_incident_rows(db: Executor, ctx: EscalationContext) -> list[IncidentRow]:
+    rows: list[IncidentRow] = []
+    for incident in await store.open_incidents(db):
+        ticket = await tickets.brief(db, incident.ticket_id)
+        if ticket is None:
+            continue
+        view = await notify.view(db, ctx, incident, ticket)
+        owner = view.acknowledged_by or await tickets.display_name(db, ticket.assignee_id)
+        rows.append(IncidentRow(view, owner))
+    return rows
+
+
+def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
+    """One timeline line in the reader's language."""
+    who = actor or _("the bot")
+    level = details.get("level") or details.get("to_level")
+    if kind == "incident_notified":
+        names = ", ".join(details.get("names") or []) or "—"
+        groups = ", ".join(group_label(g) for g in details.get("groups") or [])
+        if groups:
+            return _("Notified {names}; groups: {groups}").format(names=names, groups=groups)
+        return _("Notified {names}").format(names=names)
+    if kind == "incident_escalated":
+        text = (
+            _("Escalated automatically from level {old} to level {new}")
+            if details.get("auto")
+            else _("Escalated by {who} from level {old} to level {new}")
+        ).format(who=who, old=details.get("from_level"), new=details.get("to_level"))
+        if details.get("reason"):
+            text += " — " + str(details["reason"])
+        return text
+    texts = {
+        "created": _("Created by {who}"),
+        "classified": _("Classified as {priority}"),
+        "incident_opened": _("Incident opened at priority {priority}, level 1"),
+        "incident_acknowledged": _("Acknowledged by {who} at level {level}"),
+        "incident_response_breached": _("Not acknowledged within {minutes} minutes"),
+        "incident_resolved": _("Resolved by {who} at level {level}"),
+        "incident_closed_with_ticket": _("Incident ended: the ticket was closed"),
+        "acknowledged": _("Ticket acknowledged by {who}"),
+        "assigned": _("Ticket assigned by {who}"),
+        "priority_changed": _("Priority changed by {who}"),
+        "resolved": _("Ticket resolved by {who}"),
+        "reopened": _("Ticket reopened"),
+        "closed": _("Ticket closed by {who}"),
+        "customer_message": _("Customer wrote"),
+        "staff_reply": _("{who} replied"),
+        "note": _("{who} added a note"),
+    }
+    template = texts.get(kind)
+    if template is None:
+        return kind.replace("_", " ")
+    values = {"who": who, "level": level, "priority": "", "minutes": ""}
+    values.update({k: v for k, v in details.items() if isinstance(v, str | int)})
+    return template.format(**values)
+
+
+async def timeline(db: Executor, ticket_id: int) -> TimelinePage | None:
+    ticket = await tickets.brief(db, ticket_id)
+    if ticket is None:
+        return None
+    lines = [
+        TimelineLine(e.at, describe(e.kind, e.actor_name, e.details))
+        for e in await tickets.events(db, ticket_id)
+    ]
+    return TimelinePage(ticket.number, ticket.title, lines)
+
+
+def level_name(ctx: EscalationContext, level: int) -> str:
+    return role_label(ctx.rules.level(level).role.value)

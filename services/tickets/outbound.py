@@ -1,0 +1,155 @@
+"""Everything the desk sends goes through the outbox, owned by "ticket:<id>", so the delivery
+hook hears back (topic ids, message ids, a deleted topic, a customer who blocked the bot)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from services import outbox
+from services.i18n import use_locale
+from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
+from services.storage.types import Executor
+from services.tickets import render
+from services.tickets.config import DeskConfig
+from services.tickets.model import Incoming, Ticket
+from services.tickets.repo import update
+
+HTML = "HTML"
+
+
+def staff_chat(ticket: Ticket, cfg: DeskConfig) -> int | None:
+    return ticket.support_chat_id or cfg.support_chat_id
+
+
+def topic_target(ticket: Ticket) -> dict[str, int | None]:
+    """Where a row for the ticket's topic goes: the known topic, or the pending create_topic."""
+    if ticket.topic_id is not None:
+        return {"thread_id": ticket.topic_id, "thread_ref": None}
+    return {"thread_id": None, "thread_ref": ticket.topic_outbox_id}
+
+
+async def to_topic(
+    db: Executor, ticket: Ticket, cfg: DeskConfig, kind: outbox.Kind, payload: dict[str, Any]
+) -> int | None:
+    chat_id = staff_chat(ticket, cfg)
+    if chat_id is None:
+        return None
+    return await outbox.enqueue(
+        db,
+        OutboxMessage(
+            chat_id=chat_id,
+            kind=kind,
+            payload=payload,
+            owner=ticket.owner,
+            priority=PRIORITY_INTERACTIVE,
+            **topic_target(ticket),
+        ),
+    )
+
+
+async def to_customer(
+    db: Executor, ticket: Ticket, kind: outbox.Kind, payload: dict[str, Any]
+) -> int | None:
+    return await outbox.enqueue(
+        db,
+        OutboxMessage(
+            chat_id=ticket.customer_id,
+            kind=kind,
+            payload=payload,
+            owner=ticket.owner,
+            priority=PRIORITY_INTERACTIVE,
+        ),
+    )
+
+
+def html(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": text, "parse_mode": HTML}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return payload
+
+
+async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:
+    """Queue a new topic and its card; remember both rows on the ticket."""
+    chat_id = staff_chat(ticket, cfg)
+    if chat_id is None:
+        return ticket
+    with use_locale(cfg.staff_locale):
+        title = render.topic_title(ticket)
+    topic_row = await outbox.enqueue(
+        db,
+        OutboxMessage(
+            chat_id=chat_id,
+            kind="create_topic",
+            payload={"name": title},
+            owner=ticket.owner,
+            priority=PRIORITY_INTERACTIVE,
+        ),
+    )
+    ticket = _replace(ticket, support_chat_id=chat_id, topic_id=None, topic_outbox_id=topic_row)
+    with use_locale(cfg.staff_locale):
+        text, markup = render.card(ticket, now, cfg.tz)
+    card_row = await to_topic(db, ticket, cfg, "text", html(text, markup))
+    await update(
+        db,
+        ticket.id,
+        now,
+        support_chat_id=chat_id,
+        topic_id=None,
+        topic_outbox_id=topic_row,
+        card_outbox_id=card_row,
+        card_message_id=None,
+    )
+    return _replace(ticket, card_outbox_id=card_row, card_message_id=None)
+
+
+async def refresh_card(
+    db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime, *, title: bool = False
+) -> None:
+    """Edit the card (and the topic title when it changed) to follow the ticket."""
+    if ticket.card_outbox_id is None or staff_chat(ticket, cfg) is None:
+        return
+    with use_locale(cfg.staff_locale):
+        text, markup = render.card(ticket, now, cfg.tz)
+        name = render.topic_title(ticket)
+    chat_id = staff_chat(ticket, cfg)
+    assert chat_id is not None
+    await outbox.enqueue(
+        db,
+        OutboxMessage(
+            chat_id=chat_id,
+            kind="edit",
+            payload=html(text, markup),
+            ref_id=ticket.card_outbox_id,
+            owner=ticket.owner,
+            priority=PRIORITY_INTERACTIVE,
+        ),
+    )
+    if title:
+        await to_topic(db, ticket, cfg, "edit_topic", {"name": name})
+
+
+async def notice(
+    db: Executor, ticket: Ticket, cfg: DeskConfig, kind: str, **values: Any
+) -> int | None:
+    with use_locale(cfg.staff_locale):
+        text = render.topic_notice(kind, **values)
+    return await to_topic(db, ticket, cfg, "text", html(text))
+
+
+def relay_payload(incoming: Incoming, text_html: str, caption_html: str) -> tuple[str, dict[str, Any]]:
+    """Text is re-sent as escaped HTML (the outbox splits it); media are copied with a caption."""
+    if incoming.kind == "text":
+        return "text", html(text_html)
+    return "copy", {
+        "from_chat_id": incoming.chat_id,
+        "message_id": incoming.message_id,
+        "caption": caption_html,
+        "parse_mode": HTML,
+    }
+
+
+def _replace(ticket: Ticket, **changes: Any) -> Ticket:
+    return replace(ticket, **changes)
