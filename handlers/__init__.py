@@ -47,9 +47,14 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
 
 
 def routers() -> list[Router]:
-    from handlers import errors, fallback, start
+    from handlers import admin, alerts, backups, errors, escalation, fallback, health, start
 
     return [
+        alerts.router,
+        escalation.router,
+        admin.router,
+        health.router,
+        backups.router,
         start.router,
         errors.router,
         fallback.router,

@@ -6,8 +6,11 @@ import secrets
 
 from aiogram import Router
 from aiogram.types import ErrorEvent
-from aiogram.utils.i18n import gettext as _
 from loguru import logger
+
+# The errors observer runs outside the update's middlewares (and their locale context), so
+# the apology comes from the service catalogue in DEFAULT_LOCALE.
+from services.i18n import gettext as _
 
 router = Router(name=__name__)
 

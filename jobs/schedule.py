@@ -189,7 +189,9 @@ def last_slot(
     return latest
 
 
-def slots_between(timing: JobTiming, tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+def slots_between(
+    timing: JobTiming, tz: ZoneInfo, start: datetime, end: datetime
+) -> list[datetime]:
     """Every slot in [start, end) (tests, and how many runs a downtime missed)."""
     trigger = timing.trigger(tz)
     found: list[datetime] = []

@@ -49,6 +49,7 @@ class ProbeMetric(BaseModel):
     target: str | None = None  # None: every target, each its own alert (label `target`)
     aggregate: Aggregate = "last"
     window: Duration = timedelta(minutes=15)  # how far back samples count
+    scale: float = 1.0  # e.g. 100 to turn an average of 0/1 "up" samples into a percentage
 
 
 class UptimeMetric(BaseModel):
@@ -170,7 +171,7 @@ def default_rules() -> list[AlertRule]:
             {
                 "kind": "probe",
                 "check": "payment",
-                "key": "response_time_seconds",
+                "key": "gateway_latency_seconds",
                 "aggregate": "p95",
                 "window": "1h",
             },
@@ -194,7 +195,14 @@ def default_rules() -> list[AlertRule]:
         # CRITICAL_METRICS.payment_system
         _rule(
             "PakasirUptimeLow",
-            {"kind": "uptime", "check": "payment", "window": "30d"},
+            {
+                "kind": "probe",
+                "check": "payment",
+                "key": "gateway_up",
+                "aggregate": "avg",
+                "window": "30d",
+                "scale": 100,
+            },
             "<",
             95.0,
             severity="critical",
@@ -204,7 +212,7 @@ def default_rules() -> list[AlertRule]:
         ),
         _rule(
             "PaymentTimeHigh",
-            {"kind": "probe", "check": "payment", "key": "average_payment_seconds"},
+            {"kind": "probe", "check": "payment", "key": "avg_payment_seconds"},
             ">",
             60.0,
             **{"for": "5m"},
@@ -226,7 +234,7 @@ def default_rules() -> list[AlertRule]:
         ),
         _rule(
             "FalsePositiveRateHigh",
-            {"kind": "probe", "check": "fraud", "key": "false_positive_rate_percent"},
+            {"kind": "probe", "check": "fraud", "key": "false_positive_percent"},
             ">",
             10.0,
             **{"for": "15m"},
@@ -236,7 +244,7 @@ def default_rules() -> list[AlertRule]:
         ),
         _rule(
             "ManualReviewQueueLong",
-            {"kind": "probe", "check": "fraud", "key": "manual_review_queue"},
+            {"kind": "probe", "check": "fraud", "key": "review_queue"},
             ">",
             100,
             **{"for": "15m"},

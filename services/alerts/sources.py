@@ -81,7 +81,8 @@ class ProbeSource:
         if not rows:
             return None
         return [
-            Sample(float(r["value"]), {"target": r["target"]} if r["target"] else {}) for r in rows
+            Sample(float(r["value"]) * m.scale, {"target": r["target"]} if r["target"] else {})
+            for r in rows
         ]
 
 

@@ -1,8 +1,8 @@
 """Health checks of QuickCart's systems: probes, the runner, storage and renderers.
 
-    ctx = ProbeContext(targets, rules.section("checks", ChecksRules), clock, db=pool, redis=redis)
-    report = await run_checks(ctx, ["database", "payment"], trigger="health")
-    render_health_card(report, timezone=settings.TIMEZONE)
+ctx = ProbeContext(targets, rules.section("checks", ChecksRules), clock, db=pool, redis=redis)
+report = await run_checks(ctx, ["database", "payment"], trigger="health")
+render_health_card(report, timezone=settings.TIMEZONE)
 """
 
 from services.checks.config import CHECK_NAMES, ChecksRules, Targets, resolve_name

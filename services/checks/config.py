@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +31,21 @@ class Targets:
         if not self.log_files:
             return []
         return [part.strip() for part in self.log_files.split(",") if part.strip()]
+
+
+def targets_from_settings(settings: Any, *, pg_restore_bin: str = "pg_restore") -> Targets:
+    """Targets from anything with the settings' names (the bot's Settings, a namespace)."""
+    return Targets(
+        monitor_database_url=getattr(settings, "MONITOR_DATABASE_URL", None),
+        monitor_redis_url=getattr(settings, "MONITOR_REDIS_URL", None),
+        pakasir_base_url=getattr(settings, "PAKASIR_BASE_URL", None),
+        pakasir_project=getattr(settings, "PAKASIR_PROJECT", None),
+        pakasir_api_key=getattr(settings, "PAKASIR_API_KEY", None),
+        pakasir_probe_order_id=getattr(settings, "PAKASIR_PROBE_ORDER_ID", None),
+        backup_dir=getattr(settings, "BACKUP_DIR", None),
+        log_files=getattr(settings, "LOG_FILES", None),
+        pg_restore_bin=pg_restore_bin,
+    )
 
 
 class Band(BaseModel):
@@ -155,7 +171,7 @@ class BotRules(BaseModel):
 class ChecksRules(BaseModel):
     """RULES_FILE section `checks`."""
 
-    budget_s: float = 4.5  # /health must answer within 5 s
+    budget_s: float = 4.0  # /health must answer within 5 s (storing the run comes after)
     system: SystemRules = SystemRules()
     database: DatabaseRules = DatabaseRules()
     redis: RedisRules = RedisRules()

@@ -113,12 +113,14 @@ def render_check_detail(result: CheckResult, *, timezone: str) -> Rendered:
     ]
     body: list[str] = []
     if result.values:
-        body += ["", f"<b>{esc(gettext('Measured'))}</b>"]
+        measured = gettext("Measured")
+        body += ["", f"<b>{esc(measured)}</b>"]
         for value in result.values:
             target = f" ({esc(value.target)})" if value.target else ""
             body.append(f"• <code>{esc(value.key)}</code>{target}: {esc(fmt_value(value))}")
     if result.details:
-        body += ["", f"<b>{esc(gettext('Findings'))}</b>"]
+        findings = gettext("Findings")
+        body += ["", f"<b>{esc(findings)}</b>"]
         body += [f"• {esc(d.render())}" for d in result.details]
     tail = [""]
     if result.error:

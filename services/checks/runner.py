@@ -54,6 +54,7 @@ class ProbeContext:
 
 
 Probe = Callable[[ProbeContext], Awaitable[Outcome]]
+STORE_TIMEOUT_S = 0.75  # the answer must not wait long for the record
 
 
 def default_probes() -> dict[str, Probe]:
@@ -177,7 +178,9 @@ async def _store(db: Executor, report: CheckReport, trigger: str) -> CheckReport
     from services.checks import store
 
     try:
-        run_id = await asyncio.wait_for(store.save_report(db, report, trigger=trigger), 2.0)
+        run_id = await asyncio.wait_for(
+            store.save_report(db, report, trigger=trigger), STORE_TIMEOUT_S
+        )
     except Exception as exc:  # the answer matters more than the record (timeouts included)
         logger.warning("could not store the health check run: {}", type(exc).__name__)
         return report

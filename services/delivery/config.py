@@ -18,12 +18,12 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    private_per_second: float = Field(1.0, gt=0)
-    private_burst: int = Field(2, ge=1)
-    group_per_minute: float = Field(20.0, gt=0)
-    group_burst: int = Field(10, ge=1)
-    global_per_second: float = Field(30.0, gt=0)
-    global_burst: int = Field(20, ge=1)
+    private_per_second: float = Field(default=1.0, gt=0)
+    private_burst: int = Field(default=2, ge=1)
+    group_per_minute: float = Field(default=20.0, gt=0)
+    group_burst: int = Field(default=10, ge=1)
+    global_per_second: float = Field(default=30.0, gt=0)
+    global_burst: int = Field(default=20, ge=1)
 
     def per_minute(self, chat_id: int) -> float:
         """What the chat's bucket lets out in a minute (beyond its burst)."""
@@ -34,26 +34,26 @@ class DeliveryConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     admin_chat_id: int | None = None
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Limits()
     # Worker
-    max_in_flight: int = Field(16, ge=1)
-    poll_interval: float = Field(5.0, gt=0)  # fallback when no NOTIFY arrives
-    flush_interval: float = Field(1.0, gt=0)  # how often dirty digests are looked at
-    stop_grace: float = Field(5.0, ge=0)
-    request_timeout: float = Field(20.0, gt=0)
+    max_in_flight: int = Field(default=16, ge=1)
+    poll_interval: float = Field(default=5.0, gt=0)  # fallback when no NOTIFY arrives
+    flush_interval: float = Field(default=1.0, gt=0)  # how often dirty digests are looked at
+    stop_grace: float = Field(default=5.0, ge=0)
+    request_timeout: float = Field(default=20.0, gt=0)
     # Retries of 5xx / timeouts / network errors
-    backoff_base: float = Field(1.0, gt=0)
-    backoff_cap: float = Field(60.0, gt=0)
-    max_age: float = Field(6 * 3600.0, gt=0)  # seconds since enqueue; then failed
-    max_retry_after: float = Field(3600.0, gt=0)
+    backoff_base: float = Field(default=1.0, gt=0)
+    backoff_cap: float = Field(default=60.0, gt=0)
+    max_age: float = Field(default=6 * 3600.0, gt=0)  # seconds since enqueue; then failed
+    max_retry_after: float = Field(default=3600.0, gt=0)
     # Long texts
-    max_parts: int = Field(4, ge=1)  # more parts than this: sent as a document
+    max_parts: int = Field(default=4, ge=1)  # more parts than this: sent as a document
     # Storms
     coalesce_threshold: int | None = None  # None: what the chat's bucket lets out a minute
-    digest_edit_interval: float = Field(3.0, ge=0)
-    digest_quiet: float = Field(60.0, gt=0)  # a digest takes items while they keep coming
-    digest_max_age: float = Field(600.0, gt=0)
-    digest_lines: int = Field(20, ge=1)
+    digest_edit_interval: float = Field(default=3.0, ge=0)
+    digest_quiet: float = Field(default=60.0, gt=0)  # a digest takes items while they keep coming
+    digest_max_age: float = Field(default=600.0, gt=0)
+    digest_lines: int = Field(default=20, ge=1)
     redis_prefix: str = "qc:delivery"
 
     def threshold_for(self, chat_id: int) -> int:

@@ -104,8 +104,10 @@ def classify(
     if status == 400:
         for needle, reason in _BAD_REQUESTS:
             if needle in lowered:
-                return NotModified(description) if reason is None else PermanentError(
-                    reason, description
+                return (
+                    NotModified(description)
+                    if reason is None
+                    else PermanentError(reason, description)
                 )
         return PermanentError(BAD_REQUEST, description)
     if status == 404 and "chat not found" in lowered:

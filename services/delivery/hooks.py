@@ -44,4 +44,3 @@ class DeliveryHooks:
 
     def all(self) -> list[DeliveryHook]:
         return list(self._hooks.values())
-

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-QUEUE_DEPTH = Gauge("qc_outbox_rows", "Outbox rows by status (sent/coalesced: last 24 h)", ["status"])
+QUEUE_DEPTH = Gauge(
+    "qc_outbox_rows", "Outbox rows by status (sent/coalesced: last 24 h)", ["status"]
+)
 SEND_LATENCY = Histogram(
     "qc_outbox_send_latency_seconds",
     "Time from enqueue to sent (or coalesced into a digest)",

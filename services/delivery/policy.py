@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from services.delivery.config import DeliveryConfig
 
 
-def backoff_delay(attempts: int, config: DeliveryConfig, rand: random.Random | None = None) -> float:
+def backoff_delay(
+    attempts: int, config: DeliveryConfig, rand: random.Random | None = None
+) -> float:
     """Exponential backoff with jitter: base * 2^(attempts-1), capped, then 50..100 % of it."""
     exponent = max(0, attempts - 1)
-    ceiling = min(config.backoff_cap, config.backoff_base * (2 ** min(exponent, 32)))
-    jitter = (rand or random).random()
+    growth: float = 2.0 ** min(exponent, 32)
+    ceiling: float = min(config.backoff_cap, config.backoff_base * growth)
+    jitter: float = (rand or random.Random()).random()
     return ceiling * (0.5 + 0.5 * jitter)
 
 

@@ -76,14 +76,10 @@ def text_calls(row: OutboxRow, target: Target, config: DeliveryConfig) -> list[C
     return calls
 
 
-def document_call(
-    row: OutboxRow, target: Target, text: str, html_mode: bool, parts: int
-) -> Call:
+def document_call(row: OutboxRow, target: Target, text: str, html_mode: bool, parts: int) -> Call:
     """A text too long for a few messages: its readable text as a file, its first line above."""
     plain = visible_text(text, html_mode=html_mode)
-    note = _("The full text ({count} characters) is in the attached file.").format(
-        count=len(plain)
-    )
+    note = _("The full text ({count} characters) is in the attached file.").format(count=len(plain))
     headline = first_line(text, html_mode=html_mode, limit=TELEGRAM_CAPTION_LIMIT - 200)
     params: dict[str, Any] = {
         **_base(row, target),

@@ -129,9 +129,7 @@ async def reschedule(db: Executor, row_id: int, not_before: datetime, error: str
     )
 
 
-async def mark_failed(
-    db: Executor, row_id: int, reason: str, error: str, now: datetime
-) -> None:
+async def mark_failed(db: Executor, row_id: int, reason: str, error: str, now: datetime) -> None:
     await db.execute(
         """
         UPDATE outbox SET status = 'failed', failure = $2, last_error = $3, sent_at = NULL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -195,6 +196,12 @@ async def _locked(conn: Any, ticket_id: int) -> Incident:
     return incident
 
 
+def _lateness(due_at: datetime | None, now: datetime) -> dict[str, Any]:
+    if due_at is None:
+        return {}
+    return {"due_at": due_at.isoformat(), "late_seconds": (now - due_at).total_seconds()}
+
+
 async def escalate_step(
     conn: Any,
     clock: Clock,
@@ -204,6 +211,7 @@ async def escalate_step(
     *,
     actor_id: int | None,
     reason: str | None,
+    due_at: datetime | None = None,
 ) -> tuple[Incident, list[staff.StaffMember]] | None:
     """Move one level up (conditional on the level read); None if someone else already did."""
     now = clock.now()
@@ -225,6 +233,7 @@ async def escalate_step(
         to_level=moved.level,
         auto=actor_id is None,
         reason=reason,
+        **_lateness(due_at, now),
     )
     await notify.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
     dedup = f"esc{moved.escalations}"

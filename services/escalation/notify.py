@@ -14,6 +14,7 @@ from services.escalation.render import IncidentView, Mention, Variant, render_in
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import use_locale
+from services.rules import Rules
 from services.storage.types import Executor
 
 
@@ -235,3 +236,20 @@ async def refresh_copies(
             ),
         )
     return len(copies)
+
+
+def make_context(
+    rules: Rules,
+    *,
+    timezone: str,
+    admin_chat_id: int | None,
+    support_chat_id: int | None,
+) -> EscalationContext:
+    """From the settings' values and RULES_FILE (handlers and the worker both build it so)."""
+    return EscalationContext(
+        rules=rules.section("escalation", EscalationRules),
+        tz=ZoneInfo(timezone),
+        tz_name=timezone,
+        admin_chat_id=admin_chat_id,
+        support_chat_id=support_chat_id,
+    )

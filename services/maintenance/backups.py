@@ -109,8 +109,7 @@ class RestoreResult:
             "dropped": self.dropped,
             "error": self.error,
             "counts": [
-                {"table": c.table, "source": c.source, "restored": c.restored}
-                for c in self.counts
+                {"table": c.table, "source": c.source, "restored": c.restored} for c in self.counts
             ],
         }
 
@@ -214,7 +213,10 @@ async def restore_test(
             scratch_url = url_for_database(restore_server_url, scratch)
             try:
                 result.error = await _pg_restore(
-                    pg_restore_bin, archive, scratch_url, policy.restore_jobs,
+                    pg_restore_bin,
+                    archive,
+                    scratch_url,
+                    policy.restore_jobs,
                     policy.restore_timeout_s,
                 )
             except TimeoutError:
@@ -258,7 +260,9 @@ async def _compare(
                 tables = [r["name"] for r in await source.fetch(_LARGEST, policy.largest_tables)]
                 for table in tables:
                     result.counts.append(
-                        TableCount(table, await _count(source, table), await _count(restored, table))
+                        TableCount(
+                            table, await _count(source, table), await _count(restored, table)
+                        )
                     )
             finally:
                 await source.close()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -91,8 +92,9 @@ class MaintenanceResult:
         return {
             "dry_run": self.dry_run,
             "seconds": round(self.seconds, 3),
-            "planned": [{"kind": a.kind, "target": a.target, "reason": a.reason}
-                        for a in self.planned],
+            "planned": [
+                {"kind": a.kind, "target": a.target, "reason": a.reason} for a in self.planned
+            ],
             "done": [r.to_json() for r in self.done],
         }
 

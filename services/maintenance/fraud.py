@@ -82,16 +82,21 @@ async def review(
         monitor_url, timeout=10, server_settings={"default_transaction_read_only": "on"}
     )
     try:
-        row = await conn.fetchrow(policy.rates_sql, now - period, now)
+        row: Any = await conn.fetchrow(policy.rates_sql, now - period, now)
         result.false_positives, result.reviewed = int(row[0] or 0), int(row[1] or 0)
         row = await conn.fetchrow(policy.rates_sql, now - 2 * period, now - period)
         result.previous_false_positives, result.previous_reviewed = (
-            int(row[0] or 0), int(row[1] or 0),
+            int(row[0] or 0),
+            int(row[1] or 0),
         )
-        now_rules = {r[0]: (int(r[1]), int(r[2]))
-                     for r in await conn.fetch(policy.per_rule_sql, now - period, now)}
-        before = {r[0]: (int(r[1]), int(r[2]))
-                  for r in await conn.fetch(policy.per_rule_sql, now - 2 * period, now - period)}
+        now_rules = {
+            r[0]: (int(r[1]), int(r[2]))
+            for r in await conn.fetch(policy.per_rule_sql, now - period, now)
+        }
+        before = {
+            r[0]: (int(r[1]), int(r[2]))
+            for r in await conn.fetch(policy.per_rule_sql, now - 2 * period, now - period)
+        }
     finally:
         await conn.close()
     for rule, (fp, n) in sorted(now_rules.items(), key=lambda i: str(i[0])):
@@ -102,8 +107,12 @@ async def review(
         old_rate = old_fp * 100.0 / old_n if old_n else None
         if old_rate is not None and rate > old_rate:
             result.rules_worse.append(
-                {"rule": str(rule), "rate": round(rate, 2), "previous": round(old_rate, 2),
-                 "reviewed": n}
+                {
+                    "rule": str(rule),
+                    "rate": round(rate, 2),
+                    "previous": round(old_rate, 2),
+                    "reviewed": n,
+                }
             )
     result.queue = await week_on_week(db, "review_queue", "fraud", "review_queue", now)
     return result

@@ -65,8 +65,12 @@ async def slowest_statements(url: str, limit: int) -> list[dict[str, Any]] | Non
         except asyncpg.PostgresError:
             return None
         return [
-            {"query": r["query"], "calls": int(r["calls"]), "mean_s": float(r["mean_s"]),
-             "total_s": float(r["total_s"])}
+            {
+                "query": r["query"],
+                "calls": int(r["calls"]),
+                "mean_s": float(r["mean_s"]),
+                "total_s": float(r["total_s"]),
+            }
             for r in rows
         ]
     finally:

@@ -221,17 +221,19 @@ async def between(db: Executor, start: datetime, end: datetime) -> list[Maintena
     return [_run(r) for r in rows]
 
 
-async def abandon_stale(db: Executor, *, older_than: datetime, finished_at: datetime) -> int:
+async def abandon_stale(
+    db: Executor, *, older_than: datetime, finished_at: datetime, summary: str
+) -> int:
     """Runs left 'running' by a process that died: marked failed so history tells the truth."""
     result: str = await db.execute(
         """
         UPDATE maintenance_runs
-        SET status = 'failed', finished_at = $2,
-            summary = 'The process running this job stopped before it finished.'
+        SET status = 'failed', finished_at = $2, summary = $3
         WHERE status = 'running' AND started_at < $1
         """,
         older_than,
         finished_at,
+        summary,
     )
     return int(result.split()[-1])
 

@@ -70,14 +70,23 @@ async def review(
         if any(marker in entry.action for marker in policy.role_action_markers):
             result.role_changes += 1
             result.anomalies.append(
-                {"kind": "role_change", "actor": entry.actor_id, "action": entry.action,
-                 "target": entry.target, "at": entry.at.isoformat()}
+                {
+                    "kind": "role_change",
+                    "actor": entry.actor_id,
+                    "action": entry.action,
+                    "target": entry.target,
+                    "at": entry.at.isoformat(),
+                }
             )
         if _quiet(entry.at, tz, policy.quiet_hours):
             result.unusual_hours += 1
             result.anomalies.append(
-                {"kind": "unusual_hour", "actor": entry.actor_id, "action": entry.action,
-                 "at": entry.at.isoformat()}
+                {
+                    "kind": "unusual_hour",
+                    "actor": entry.actor_id,
+                    "action": entry.action,
+                    "at": entry.at.isoformat(),
+                }
             )
     result.refused_by_actor = dict(refusals)
     for actor, count in refusals.items():
@@ -89,8 +98,12 @@ async def review(
         since,
         until,
     ):
-        person = {"user_id": row["user_id"], "name": row["display_name"],
-                  "roles": list(row["roles"]), "added_by": row["added_by"]}
+        person = {
+            "user_id": row["user_id"],
+            "name": row["display_name"],
+            "roles": list(row["roles"]),
+            "added_by": row["added_by"],
+        }
         result.new_staff.append(person)
         result.anomalies.append({"kind": "new_staff", **person})
     if await db.fetchval("SELECT to_regclass('alert_silences') IS NOT NULL"):

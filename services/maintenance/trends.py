@@ -22,8 +22,12 @@ class Trend:
         return self.this_week - self.last_week
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "this_week": self.this_week, "last_week": self.last_week,
-                "change": self.change}
+        return {
+            "name": self.name,
+            "this_week": self.this_week,
+            "last_week": self.last_week,
+            "change": self.change,
+        }
 
 
 _AGG = """
@@ -34,15 +38,17 @@ WHERE check_name = $1 AND key = $2 AND at >= $3 AND at < $4
 """
 
 
-async def _agg(db: Executor, check: str, key: str, start: datetime, end: datetime,
-               how: str) -> float | None:
+async def _agg(
+    db: Executor, check: str, key: str, start: datetime, end: datetime, how: str
+) -> float | None:
     row = await db.fetchrow(_AGG, check, key, start, end, 0.95)
     value = row["p"] if how == "p95" else row["mean"]
     return None if value is None else float(value)
 
 
-async def week_on_week(db: Executor, name: str, check: str, key: str, now: datetime,
-                       how: str = "mean") -> Trend:
+async def week_on_week(
+    db: Executor, name: str, check: str, key: str, now: datetime, how: str = "mean"
+) -> Trend:
     week = timedelta(days=7)
     return Trend(
         name,

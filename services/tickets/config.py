@@ -30,7 +30,9 @@ class SupportRules(BaseModel):
         default_factory=lambda: [
             # QuickCart's order ids: ORD-<yyyymmdd>-<6 letters/digits>
             ReferenceShape(
-                name="QuickCart order", pattern=r"ORD-\d{8}-[A-Z0-9]{6}", example="ORD-20261102-7F3K9Q"
+                name="QuickCart order",
+                pattern=r"ORD-\d{8}-[A-Z0-9]{6}",
+                example="ORD-20261102-7F3K9Q",
             ),
             # Pakasir's order ids as QuickCart creates them: INV<digits>
             ReferenceShape(name="Pakasir payment", pattern=r"INV\d{6,14}", example="INV2026110201"),

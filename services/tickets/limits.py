@@ -39,13 +39,11 @@ class Verdict:
     retry_at: datetime | None = None
 
 
-async def hit(
-    redis: Redis, key: str, *, limit: int, window: timedelta, clock: Clock
-) -> Verdict:
+async def hit(redis: Redis, key: str, *, limit: int, window: timedelta, clock: Clock) -> Verdict:
     """Count one event against `limit` per `window`; refused events are not counted."""
     now_ms = int(clock.now().timestamp() * 1000)
     window_ms = int(window.total_seconds() * 1000)
-    allowed, retry = await redis.eval(  # type: ignore[misc]
+    allowed, retry = await redis.eval(
         _SCRIPT, 1, key, now_ms, window_ms, limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"
     )
     if int(allowed):

@@ -23,11 +23,11 @@ def staff_chat(ticket: Ticket, cfg: DeskConfig) -> int | None:
     return ticket.support_chat_id or cfg.support_chat_id
 
 
-def topic_target(ticket: Ticket) -> dict[str, int | None]:
-    """Where a row for the ticket's topic goes: the known topic, or the pending create_topic."""
+def topic_target(ticket: Ticket) -> tuple[int | None, int | None]:
+    """(thread_id, thread_ref): the known topic, or the pending create_topic row."""
     if ticket.topic_id is not None:
-        return {"thread_id": ticket.topic_id, "thread_ref": None}
-    return {"thread_id": None, "thread_ref": ticket.topic_outbox_id}
+        return ticket.topic_id, None
+    return None, ticket.topic_outbox_id
 
 
 async def to_topic(
@@ -36,6 +36,10 @@ async def to_topic(
     chat_id = staff_chat(ticket, cfg)
     if chat_id is None:
         return None
+    thread_id, thread_ref = topic_target(ticket)
+    ref_id = None
+    if thread_id is None and thread_ref is None and kind in ("text", "copy", "photo", "document"):
+        ref_id = ticket.card_outbox_id  # a chat without topics: replies thread to the card
     return await outbox.enqueue(
         db,
         OutboxMessage(
@@ -44,7 +48,9 @@ async def to_topic(
             payload=payload,
             owner=ticket.owner,
             priority=PRIORITY_INTERACTIVE,
-            **topic_target(ticket),
+            thread_id=thread_id,
+            thread_ref=thread_ref,
+            ref_id=ref_id,
         ),
     )
 
@@ -139,7 +145,9 @@ async def notice(
     return await to_topic(db, ticket, cfg, "text", html(text))
 
 
-def relay_payload(incoming: Incoming, text_html: str, caption_html: str) -> tuple[str, dict[str, Any]]:
+def relay_payload(
+    incoming: Incoming, text_html: str, caption_html: str
+) -> tuple[outbox.Kind, dict[str, Any]]:
     """Text is re-sent as escaped HTML (the outbox splits it); media are copied with a caption."""
     if incoming.kind == "text":
         return "text", html(text_html)

@@ -153,9 +153,7 @@ def card(ticket: Ticket, now: datetime, tz: ZoneInfo) -> tuple[str, Keyboard]:
             clock=clock_line(ticket.response_due, ticket.first_response_at, now, tz)
         ),
         _("Resolution due: {clock}").format(
-            clock=clock_line(
-                ticket.resolution_due, ticket.resolved_at or ticket.closed_at, now, tz
-            )
+            clock=clock_line(ticket.resolution_due, ticket.resolved_at or ticket.closed_at, now, tz)
         ),
         _("Assignee: {name}").format(name=esc(ticket.assignee_name or "—")),
     ]

@@ -23,7 +23,8 @@ from services.tickets.model import (
 
 _COLUMNS = """
     t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
-    t.order_ref, coalesce(u.language, t.language) AS language, t.assignee_id, t.support_chat_id, t.topic_id, t.topic_outbox_id,
+    t.order_ref, coalesce(u.language, t.language) AS language, t.assignee_id,
+    t.support_chat_id, t.topic_id, t.topic_outbox_id,
     t.card_outbox_id, t.card_message_id, t.customer_blocked_at, t.classification, t.created_at,
     t.updated_at, t.first_response_at, t.response_due, t.resolution_due, t.resolved_at,
     t.closed_at, t.rating,

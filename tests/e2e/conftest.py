@@ -80,6 +80,16 @@ class World:
         return await self.tg.wait_for_message(chat_id, after_message_id=after, **kw)
 
 
+# Errors that always mean a bug of ours: unescaped HTML, over-long text, over-long button data.
+BUG_ERRORS = ("can't parse entities", "message is too long", "BUTTON_DATA_INVALID")
+
+
+async def _assert_telegram_accepted_everything(tg: EmulatorClient) -> None:
+    errors = (await tg.stats()).get("errors", {})
+    bugs = {key: count for key, count in errors.items() if any(b in key for b in BUG_ERRORS)}
+    assert not bugs, f"the bot sent what Telegram refuses: {bugs}"
+
+
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
     """Limits off by default: end-to-end stories check behaviour, not Telegram's pacing."""
@@ -147,6 +157,7 @@ async def world_unstarted(
             )
             yield world
             await world.stop_bot()
+            await _assert_telegram_accepted_everything(tg)
         finally:
             await tg.close()
 

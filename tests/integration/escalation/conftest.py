@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -10,6 +11,7 @@ import pytest
 from services import staff
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import EscalationRules
+from services.i18n import current_locale, set_default_locale
 from services.users import Role
 
 ADMIN_CHAT = -1001000000001
@@ -76,3 +78,12 @@ async def private_pages(db: asyncpg.Pool, after_id: int = 0) -> list[int]:
 
 async def last_outbox_id(db: asyncpg.Pool) -> int:
     return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
+
+
+@pytest.fixture(autouse=True)
+def english_by_default() -> Iterator[None]:
+    """Group notices render in DEFAULT_LOCALE; these stories read them in English."""
+    before = current_locale()
+    set_default_locale("en")
+    yield
+    set_default_locale(before)

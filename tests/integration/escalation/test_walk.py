@@ -72,9 +72,11 @@ async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
     edits = await roster.fetchval(
         "SELECT count(*) FROM outbox WHERE kind = 'edit' AND payload->>'text' LIKE '%Level 5 of 5%'"
     )
-    assert edits == await roster.fetchval(
-        "SELECT count(*) FROM incident_messages WHERE ticket_id = $1", tid
-    ) - 2  # the level-5 page and its admin notice are new, not edits
+    assert (
+        edits
+        == await roster.fetchval("SELECT count(*) FROM incident_messages WHERE ticket_id = $1", tid)
+        - 2
+    )  # the level-5 page and its admin notice are new, not edits
 
 
 async def test_a_p2_never_acknowledged_tells_the_next_level_once_after_240_minutes(

@@ -131,7 +131,7 @@ def test_rules_file_overrides_and_rejects_nonsense() -> None:
     assert section.groups["support_team"].chats == ["support", -100]
     assert section.groups["all_admins"].roles == ["admin"]  # unnamed groups keep defaults
     assert section.priority("P0").response_time == 15
-    with pytest.raises(RulesError, match="escalation.levels"):
+    with pytest.raises(RulesError, match=r"escalation\.levels"):
         Rules({"escalation": {"levels": [{"role": "astronaut"}]}}).section(
             "escalation", EscalationRules
         )

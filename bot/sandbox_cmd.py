@@ -1,0 +1,320 @@
+"""`quickcart-ops sandbox`: the whole product on one machine, with a web chat instead of Telegram.
+
+Brings up, in order: the embedded PostgreSQL (the bot's database and the demo QuickCart's)
+and Redis under DATA_DIR, the demo world (history, backups, logs, Pakasir emulator, disk), the
+Telegram Bot API emulator serving the web chat page and the world panel, the cast and their
+chats, the staff roster, and the bot itself polling the emulator. Ctrl-C stops it all in
+reverse order; the next start reuses DATA_DIR (the bot's data and the emulated chats).
+
+This is the only module of the bot that imports `sandbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from loguru import logger
+
+from bot.embedded import EmbeddedPostgres, EmbeddedRedis, pg_bin
+from bot.runtime import apply_migrations, create_app, resolve_database_url, resolve_redis_url
+from bot.settings import Settings
+from sandbox.telegram.botapi import RUNTIME
+from sandbox.telegram.config import EmulatorConfig
+from sandbox.telegram.runtime import Runtime
+from sandbox.telegram.server import create_app as create_emulator_app
+from sandbox.world import DemoWorld, WorldConfig, cast, panel, snapshot
+from services import staff, users
+from services.rules import Rules
+from services.storage.db import connect
+from services.users import Role
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "sandbox" / "web"
+SNAPSHOT_EVERY_S = 30.0
+MONITOR_REDIS_DB = 1  # QuickCart's "own" Redis: another logical database of the embedded one
+
+
+@dataclass
+class Sandbox:
+    """Everything the sandbox started, so it can be stopped in reverse order."""
+
+    settings: Settings
+    port: int
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    world: DemoWorld | None = None
+    emulator: web.AppRunner | None = None
+    bot: web.AppRunner | None = None
+    bot_settings: Settings | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.DATA_DIR).resolve()
+
+    @property
+    def snapshot_file(self) -> Path:
+        return self.data_dir / "telegram.json"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.emulator is not None
+        return self.emulator.app[RUNTIME]
+
+
+def run_sandbox(settings: Settings, *, port: int = 8081) -> int:
+    """The CLI entry point: run until Ctrl-C (or SIGTERM), then stop everything cleanly."""
+    try:
+        return asyncio.run(_main(settings, port))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _main(settings: Settings, port: int) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running(settings, port=port) as box:
+        print(describe(box), flush=True)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SNAPSHOT_EVERY_S)
+            await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
+        print("\nstopping the sandbox...", flush=True)
+    print("stopped; the data stays in " + str(Path(settings.DATA_DIR).resolve()), flush=True)
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, *, port: int = 8081, with_world: bool = True
+) -> AsyncIterator[Sandbox]:
+    """The sandbox as an async context manager (the browser tests use it with port 0)."""
+    box = Sandbox(settings=settings, port=port)
+    started = time.monotonic()
+    try:
+        await _start(box, with_world=with_world)
+        logger.info("sandbox ready in {:.1f} s at {}", time.monotonic() - started, box.base_url)
+        yield box
+    finally:
+        await _stop(box)
+
+
+async def _start(box: Sandbox, *, with_world: bool) -> None:
+    data_dir = box.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    own = box.settings.model_copy(update={"DATABASE_URL": None, "REDIS_URL": None})
+    database_url, box.postgres = await resolve_database_url(own)
+    redis_url, box.redis = await asyncio.to_thread(resolve_redis_url, own)
+    assert box.postgres is not None and box.redis is not None
+    await apply_migrations(database_url)
+    await seed_roster(database_url)
+
+    if with_world:
+        box.world = DemoWorld(
+            WorldConfig(
+                folder=data_dir / "quickcart",
+                demo_url=box.postgres.url_for("quickcart"),
+                admin_url=box.postgres.url,
+                pg_dump=pg_bin("pg_dump"),
+                timezone=box.settings.TIMEZONE,
+            )
+        )
+        await box.world.start()
+
+    config = EmulatorConfig(host="127.0.0.1", port=box.port)
+    app = create_emulator_app(config, static_dir=WEB_DIR)
+    runtime = app[RUNTIME]
+    if await asyncio.to_thread(snapshot.load, runtime.world, box.snapshot_file):
+        logger.info("emulated chats restored from {}", box.snapshot_file)
+    populate(runtime)
+    box.emulator = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+    await box.emulator.setup()
+    site = web.TCPSite(box.emulator, config.host, config.port)
+    await site.start()
+    box.port = _bound_port(site) or box.port
+
+    box.bot_settings = bot_settings(box, config, database_url, redis_url)
+    panel.mount(app, box.world, _printable(box.bot_settings))
+    rules = sandbox_rules(box.bot_settings, box.world)
+    clock = box.world.clock if box.world is not None else None
+    box.bot = web.AppRunner(create_app(box.bot_settings, clock=clock, rules=rules))
+    await box.bot.setup()
+    await web.TCPSite(box.bot, box.bot_settings.HTTP_HOST, box.bot_settings.HTTP_PORT).start()
+
+
+async def _stop(box: Sandbox) -> None:
+    if box.bot is not None:
+        await box.bot.cleanup()
+    if box.emulator is not None:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
+        await box.emulator.cleanup()
+    if box.world is not None:
+        await box.world.stop()
+    if box.redis is not None:
+        await asyncio.to_thread(box.redis.stop)
+    if box.postgres is not None:
+        await asyncio.to_thread(box.postgres.stop)
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server = site._server
+    for sock in getattr(server, "sockets", None) or []:
+        port: int = sock.getsockname()[1]
+        return port
+    return None
+
+
+def populate(runtime: Runtime) -> None:
+    """The cast as emulated users, the admin chat and the support forum (kept if restored)."""
+    world = runtime.world
+    for member in cast.CAST:
+        world.upsert_user(
+            member.id,
+            first_name=member.first_name,
+            username=member.username,
+            language_code=member.language,
+        )
+    staff_ids = [m.id for m in cast.STAFF]
+    for chat_id, title, forum in (
+        (cast.ADMIN_CHAT_ID, cast.ADMIN_CHAT_TITLE, False),
+        (cast.SUPPORT_CHAT_ID, cast.SUPPORT_CHAT_TITLE, True),
+    ):
+        if chat_id not in world.chats:
+            world.create_group(
+                title=title,
+                type="supergroup",
+                is_forum=forum,
+                members=staff_ids,
+                admins=staff_ids,
+                chat_id=chat_id,
+            )
+
+
+async def seed_roster(database_url: str) -> None:
+    """Every staff member of the cast on the roster, in their language, holding their slots."""
+    conn = await connect(database_url)
+    try:
+        for member in cast.CAST:
+            await users.touch(
+                conn, member.id, first_name=member.first_name, username=member.username
+            )
+            current = await users.get(conn, member.id)
+            if current is not None and current.language is None:
+                await users.set_language(conn, member.id, member.language)
+        for member in cast.STAFF:
+            roles = [Role(r) for r in member.roles]
+            await staff.add_member(
+                conn,
+                user_id=member.id,
+                display_name=f"{member.first_name} ({member.title})",
+                roles=roles,
+                added_by=None,
+            )
+            for role in roles:
+                await staff.set_on_call(conn, role, member.id, set_by=None)
+    finally:
+        await conn.close()
+
+
+def bot_settings(
+    box: Sandbox, config: EmulatorConfig, database_url: str, redis_url: str
+) -> Settings:
+    assert box.redis is not None
+    update: dict[str, Any] = {
+        "BOT_TOKEN": config.token,
+        "TELEGRAM_API_URL": box.base_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_IDS": sorted({*box.settings.ADMIN_IDS, *cast.ADMIN_IDS}),
+        "ADMIN_CHAT_ID": cast.ADMIN_CHAT_ID,
+        "SUPPORT_CHAT_ID": cast.SUPPORT_CHAT_ID,
+        "WEBHOOK_URL": None,
+        "MONITOR_REDIS_URL": box.redis.url(MONITOR_REDIS_DB),
+    }
+    world = box.world
+    if world is not None:
+        update |= {
+            "MONITOR_DATABASE_URL": world.config.demo_url,
+            "PAKASIR_BASE_URL": world.pakasir_url,
+            "PAKASIR_PROJECT": world.config.pakasir_project,
+            "PAKASIR_API_KEY": world.config.pakasir_api_key,
+            "PAKASIR_PROBE_ORDER_ID": "PROBE-0001",
+            "BACKUP_DIR": world.config.backup_dir,
+            "LOG_FILES": world.config.log_glob,
+        }
+    return box.settings.model_copy(update=update)
+
+
+def sandbox_rules(settings: Settings, world: DemoWorld | None) -> Rules:
+    """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts."""
+    rules = Rules.load(settings.RULES_FILE)
+    if world is None or not world.disk.available:
+        return rules
+    raw = copy.deepcopy(rules.raw)
+    system = raw.setdefault("checks", {}).setdefault("system", {})
+    mounts = list(system.get("mounts") or ["/"])
+    mounts.append(str(world.disk.mountpoint))
+    system["mounts"] = mounts
+    return Rules(raw, source=f"{rules.source} + sandbox disk")
+
+
+_SHOWN = (
+    "TELEGRAM_API_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ADMIN_IDS",
+    "ADMIN_CHAT_ID",
+    "SUPPORT_CHAT_ID",
+    "MONITOR_DATABASE_URL",
+    "MONITOR_REDIS_URL",
+    "PAKASIR_BASE_URL",
+    "PAKASIR_PROJECT",
+    "PAKASIR_PROBE_ORDER_ID",
+    "BACKUP_DIR",
+    "LOG_FILES",
+    "DATA_DIR",
+    "TIMEZONE",
+    "DEFAULT_LOCALE",
+)
+
+
+def _printable(settings: Settings) -> dict[str, str]:
+    shown = {name: getattr(settings, name) for name in _SHOWN}
+    shown["HTTP"] = f"http://{settings.HTTP_HOST}:{settings.HTTP_PORT}"
+    return {k: ", ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in shown.items()}
+
+
+def describe(box: Sandbox) -> str:
+    assert box.bot_settings is not None
+    lines = [
+        "",
+        "QuickCart Ops sandbox is running.",
+        f"  Open the web chat:   {box.base_url}/",
+        f"  Bot API emulator:    {box.base_url}/bot<token>/<method>  (control API: /control/)",
+        "",
+        "Settings the bot runs with:",
+        *(f"  {name:<24}{value}" for name, value in _printable(box.bot_settings).items()),
+        "",
+        "The cast (pick one with 'You are' on the page):",
+        *(f"  {m.id}  {m.first_name:<8}{m.title}" for m in cast.CAST),
+        "",
+        "Press Ctrl-C to stop; the next start reuses DATA_DIR.",
+    ]
+    if box.world is not None and not box.world.disk.available:
+        lines.insert(-1, f"Note: 'fill the disk' is unavailable: {box.world.disk.reason}")
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""The delivery worker's `Sender`, implemented with an aiogram `Bot`.
+
+It calls the session's `make_request` directly, below the session middlewares: the worker
+does its own waiting, retrying and rate limiting, so the direct-reply retry middleware
+(`bot.session`) must not retry underneath it.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import (
+    CloseForumTopic,
+    CopyMessage,
+    CreateForumTopic,
+    EditForumTopic,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    ReopenForumTopic,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.types import BufferedInputFile, ForumTopic, FSInputFile, Message, MessageId
+from pydantic import ValidationError
+
+from services.delivery import errors
+
+METHODS: dict[str, type[TelegramMethod[Any]]] = {
+    "sendMessage": SendMessage,
+    "sendPhoto": SendPhoto,
+    "sendDocument": SendDocument,
+    "copyMessage": CopyMessage,
+    "editMessageText": EditMessageText,
+    "editMessageCaption": EditMessageCaption,
+    "editMessageReplyMarkup": EditMessageReplyMarkup,
+    "createForumTopic": CreateForumTopic,
+    "editForumTopic": EditForumTopic,
+    "closeForumTopic": CloseForumTopic,
+    "reopenForumTopic": ReopenForumTopic,
+}
+FILE_FIELDS = ("photo", "document")
+
+_STATUS: tuple[tuple[type[TelegramAPIError], int], ...] = (
+    (TelegramBadRequest, 400),
+    (TelegramUnauthorizedError, 401),
+    (TelegramForbiddenError, 403),
+    (TelegramNotFound, 404),
+    (TelegramConflictError, 409),
+    (TelegramServerError, 500),
+)
+
+
+class AiogramSender:
+    def __init__(self, bot: Bot, *, timeout: float = 20.0) -> None:
+        self.bot = bot
+        self.timeout = timeout
+
+    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        request = build_method(method, params)
+        try:
+            answer = await self.bot.session.make_request(
+                self.bot, request, timeout=int(max(1, round(self.timeout)))
+            )
+        except TelegramAPIError as exc:
+            raise to_delivery_error(exc) from exc
+        return plain_result(answer)
+
+
+def build_method(method: str, params: dict[str, Any]) -> TelegramMethod[Any]:
+    kind = METHODS.get(method)
+    if kind is None:
+        raise errors.PermanentError(errors.BAD_REQUEST, f"unknown method {method}")
+    values = dict(params)
+    if ("text" in values or "caption" in values) and "parse_mode" not in values:
+        values["parse_mode"] = None  # plain text, whatever the Bot's default parse mode is
+    for field in FILE_FIELDS:
+        if isinstance(values.get(field), dict):
+            values[field] = _input_file(values[field])
+    try:
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        raise errors.PermanentError(errors.BAD_REQUEST, f"bad parameters: {exc}") from exc
+
+
+def _input_file(spec: dict[str, Any]) -> BufferedInputFile | FSInputFile:
+    if "path" in spec:
+        return FSInputFile(Path(spec["path"]), filename=spec.get("filename"))
+    data = base64.b64decode(spec.get("base64", ""))
+    return BufferedInputFile(data, filename=spec.get("filename") or "file")
+
+
+def to_delivery_error(exc: TelegramAPIError) -> errors.DeliveryError:
+    if isinstance(exc, TelegramRetryAfter):
+        return errors.RetryAfter(float(exc.retry_after), exc.message)
+    if isinstance(exc, TelegramMigrateToChat):
+        return errors.ChatMigrated(exc.migrate_to_chat_id)
+    if isinstance(exc, TelegramEntityTooLarge):
+        return errors.PermanentError(errors.TOO_LONG, exc.message)
+    if isinstance(exc, TelegramNetworkError):
+        return errors.TransientError(f"network: {exc.message}")
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return errors.classify(status, exc.message)
+    return errors.TransientError(exc.message)
+
+
+def plain_result(answer: Any) -> dict[str, Any]:
+    if isinstance(answer, Message):
+        result: dict[str, Any] = {"message_id": answer.message_id, "chat_id": answer.chat.id}
+        if answer.message_thread_id is not None:
+            result["message_thread_id"] = answer.message_thread_id
+        return result
+    if isinstance(answer, ForumTopic):
+        return {"message_thread_id": answer.message_thread_id, "name": answer.name}
+    if isinstance(answer, MessageId):
+        return {"message_id": answer.message_id}
+    return {"ok": bool(answer)}

@@ -1,0 +1,176 @@
+"""The roster in chat: `/staff`, `/staff add <user id or reply> <role...>`, `/staff remove`,
+`/oncall`, `/oncall set <role> <user>`. Only admins change it (services.staff.PERMISSIONS)."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.escalation import refusal
+from services import audit, staff, users
+from services.escalation.policy import EscalationRules
+from services.escalation.render import role_label
+from services.rules import Rules
+from services.staff import Action, NotAllowed, RosterError
+from services.text import esc
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+def _roster_error(error: RosterError) -> str:
+    return {
+        "not_on_roster": _("That person is not on the staff roster."),
+        "role_not_held": _("That person does not hold this role: add it with /staff add first."),
+        "last_admin": _("The last admin cannot be removed."),
+        "unknown_role": _("Unknown role. Roles: {roles}").format(
+            roles=", ".join(r.value for r in users.Role)
+        ),
+    }.get(error.reason, _("That did not work."))
+
+
+async def _target(message: Message, words: list[str], pool: asyncpg.Pool) -> tuple[int, str] | None:
+    """The person a command is about: the replied-to message's sender, or a user id word."""
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and not reply.from_user.is_bot:
+        return reply.from_user.id, reply.from_user.full_name
+    if words and words[0].lstrip("-").isdigit():
+        user_id = int(words.pop(0))
+        known = await users.get(pool, user_id)
+        return user_id, known.first_name if known and known.first_name else str(user_id)
+    return None
+
+
+def _line(m: staff.StaffMember) -> str:
+    roles = ", ".join(role_label(r) for r in m.roles) or "—"
+    mark = " 📟" if m.on_call else ""
+    return f"• {esc(m.display_name)} (<code>{m.user_id}</code>): {esc(roles)}{mark}"
+
+
+@router.message(Command("staff"))
+async def cmd_staff(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
+) -> None:
+    words = (command.args or "").split()
+    sub = words.pop(0).lower() if words else ""
+    try:
+        if sub in ("add", "remove"):
+            await staff.require(
+                pool, person, Action.CHANGE_ROSTER, target=command.args, chat_id=message.chat.id
+            )
+        else:
+            await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
+    except NotAllowed as error:
+        await message.answer(refusal(error))
+        return
+    if sub == "":
+        members = await staff.roster(pool)
+        await message.answer("\n".join([_("<b>Staff roster</b>"), *map(_line, members)]))
+        return
+    if sub not in ("add", "remove"):
+        await message.answer(
+            esc(
+                _(
+                    "Usage: /staff, /staff add <user id or reply> <role...>, "
+                    "/staff remove <user id or reply>"
+                )
+            )
+        )
+        return
+    target = await _target(message, words, pool)
+    if target is None:
+        await message.answer(_("Reply to the person's message or give their Telegram user id."))
+        return
+    user_id, name = target
+    try:
+        if sub == "add":
+            roles = staff.parse_roles(words)
+            if not roles:
+                raise RosterError("unknown_role")
+            member = await staff.add_member(
+                pool, user_id=user_id, display_name=name, roles=roles, added_by=person.id
+            )
+            text = _("{name} is on the roster: {roles}.").format(
+                name=esc(member.display_name),
+                roles=esc(", ".join(role_label(r) for r in member.roles)),
+            )
+        else:
+            removed = await staff.remove_member(pool, user_id)
+            if not removed:
+                raise RosterError("not_on_roster")
+            text = _("{name} is no longer on the roster.").format(name=esc(name))
+    except RosterError as error:
+        await message.answer(_roster_error(error))
+        return
+    await audit.record(
+        pool,
+        actor_id=person.id,
+        action=f"roster.{sub}",
+        allowed=True,
+        target=str(user_id),
+        chat_id=message.chat.id,
+        details={"roles": words},
+    )
+    await message.answer(text)
+
+
+@router.message(Command("oncall"))
+async def cmd_oncall(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, rules: Rules
+) -> None:
+    words = (command.args or "").split()
+    setting = bool(words) and words[0].lower() == "set"
+    try:
+        await staff.require(
+            pool,
+            person,
+            Action.CHANGE_ROSTER if setting else Action.VIEW_ROSTER,
+            target=command.args,
+            chat_id=message.chat.id,
+        )
+    except NotAllowed as error:
+        await message.answer(refusal(error))
+        return
+    policy = rules.section("escalation", EscalationRules)
+    if not setting:
+        lines = [_("<b>On call now</b>")]
+        board = await staff.on_call_board(pool, [lv.role.value for lv in policy.levels])
+        for number, (role, people) in enumerate(board, start=1):
+            names = ", ".join(esc(p.display_name) for p in people) or _("nobody")
+            lines.append(
+                _("Level {level}, {role}: {names}").format(
+                    level=number, role=esc(role_label(role)), names=names
+                )
+            )
+        await message.answer("\n".join(lines))
+        return
+    words.pop(0)
+    try:
+        picked = staff.parse_roles(words[:1])
+        if not picked:
+            raise RosterError("unknown_role")
+        target = await _target(message, words[1:], pool)
+        if target is None:
+            await message.answer(esc(_("Usage: /oncall set <role> <user id or reply>")))
+            return
+        await staff.set_on_call(pool, picked[0], target[0], set_by=person.id)
+    except RosterError as error:
+        await message.answer(_roster_error(error))
+        return
+    await audit.record(
+        pool,
+        actor_id=person.id,
+        action="roster.oncall",
+        allowed=True,
+        target=str(target[0]),
+        chat_id=message.chat.id,
+        details={"role": picked[0].value},
+    )
+    await message.answer(
+        _("{name} is now on call as {role}.").format(
+            name=esc(target[1]), role=esc(role_label(picked[0].value))
+        )
+    )

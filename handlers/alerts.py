@@ -1,0 +1,283 @@
+"""Alert buttons (Acknowledge, Silence 1h/4h/24h, Escalate, Resolve) and the commands
+/alerts, /silence, /silences, /unsilence, /maintenance. Parse, call services.alerts, answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from services.alerts import actions, pipeline, silences
+from services.alerts.config import SECTION, AlertsRules
+from services.alerts.durations import BadDuration, parse_duration
+from services.alerts.incidents import EscalationUnavailable, OpenIncident
+from services.alerts.matchers import BadSilence, parse_silence_args
+from services.alerts.notify import Audience
+from services.alerts.render import when
+from services.alerts.render_lists import render_overview, render_silences, render_windows
+from services.clock import Clock
+from services.rules import Rules
+from services.text import esc
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+class AlertAction(CallbackData, prefix="al"):
+    """Packs to `al:<group>:<act>`, the string services.alerts.render builds."""
+
+    g: int
+    a: Literal["ack", "s1", "s4", "s24", "esc", "res"]
+
+
+def audience(settings: Settings) -> Audience:
+    return Audience(settings.ADMIN_CHAT_ID, settings.DEFAULT_LOCALE, ZoneInfo(settings.TIMEZONE))
+
+
+def opener(
+    settings: Settings, rules: Rules, clock: Clock, person: Person, chat_id: int | None
+) -> OpenIncident | None:
+    """Escalate opens an incident through services.escalation when that feature is present."""
+    try:
+        from services.alerts.escalation_link import incident_opener
+        from services.escalation.notify import EscalationContext
+        from services.escalation.policy import EscalationRules
+    except ImportError:
+        return None
+    context = EscalationContext(
+        rules=rules.section("escalation", EscalationRules),
+        tz=ZoneInfo(settings.TIMEZONE),
+        tz_name=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        support_chat_id=settings.SUPPORT_CHAT_ID,
+    )
+    return incident_opener(clock, context, person, chat_id)
+
+
+def _chat(event: Message | CallbackQuery) -> int | None:
+    message = event.message if isinstance(event, CallbackQuery) else event
+    return message.chat.id if message is not None else None
+
+
+@router.callback_query(AlertAction.filter())
+async def on_button(
+    query: CallbackQuery,
+    callback_data: AlertAction,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    rules: Rules,
+    clock: Clock,
+) -> None:
+    chat_id = _chat(query)
+    open_incident = (
+        opener(settings, rules, clock, person, chat_id)
+        if callback_data.a == "esc" and person
+        else None
+    )
+    try:
+        result = await actions.press(
+            pool,
+            person,
+            callback_data.g,
+            callback_data.a,
+            chat_id=chat_id,
+            now=clock.now(),
+            audience=audience(settings),
+            open_incident=open_incident,
+        )
+    except actions.NotAllowed:
+        await query.answer(_("Sorry, your role does not allow this."), show_alert=True)
+        return
+    except actions.GroupNotFound:
+        await query.answer(_("This alert no longer exists."), show_alert=True)
+        return
+    except actions.AlreadyDone as done:
+        await query.answer(_("Already done by {name}.").format(name=done.who or "?"))
+        return
+    except EscalationUnavailable:
+        await query.answer(
+            _("Escalation is not available right now. Please call the on-call engineer."),
+            show_alert=True,
+        )
+        return
+    tz = ZoneInfo(settings.TIMEZONE)
+    if result.silence is not None:
+        text = _("Silenced until {time}.").format(time=when(result.silence.ends_at, tz))
+    elif result.incident_id is not None:
+        text = _("Incident {number} opened at level 1.").format(number=f"#{result.incident_id}")
+    elif result.action == "ack":
+        text = _("Acknowledged.")
+    else:
+        text = _("Resolved.")
+    await query.answer(text)
+
+
+async def _may_view(
+    message: Message, person: Person | None, pool: asyncpg.Pool, clock: Clock, what: str
+) -> bool:
+    try:
+        await actions.check(
+            pool, person, actions.Action.VIEW, target=what, chat_id=_chat(message), now=clock.now()
+        )
+    except actions.NotAllowed:
+        await message.answer(_("Sorry, your role does not allow this."))
+        return False
+    return True
+
+
+@router.message(Command("alerts"))
+async def cmd_alerts(
+    message: Message,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    if not await _may_view(message, person, pool, clock, "alerts"):
+        return
+    view = await pipeline.overview(pool, clock.now())
+    await message.answer(render_overview(view, ZoneInfo(settings.TIMEZONE)))
+
+
+@router.message(Command("silence"))
+async def cmd_silence(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    try:
+        request = parse_silence_args(command.args or "")
+    except BadSilence as exc:
+        if exc.reason == BadSilence.BAD_MATCHER:
+            text = _("I cannot read the matcher {matcher}.").format(matcher=esc(exc.detail))
+        elif exc.reason == BadSilence.NO_DURATION:
+            text = _("After the matchers, give a duration like 30m, 2h or 1d.")
+        else:
+            text = _(
+                "Usage: /silence <matchers> <duration> [comment], for example "
+                '/silence alertname=CpuHigh instance=~"web-.*" 2h deploy'
+            )
+        await message.answer(esc(text) if exc.reason != BadSilence.BAD_MATCHER else text)
+        return
+    try:
+        silence = await actions.add_silence(
+            pool,
+            person,
+            request.matchers,
+            request.duration,
+            request.comment,
+            chat_id=_chat(message),
+            now=clock.now(),
+        )
+    except actions.NotAllowed:
+        await message.answer(_("Sorry, your role does not allow this."))
+        return
+    await message.answer(
+        _("Silence #{id} is active until {time}.").format(
+            id=silence.id, time=when(silence.ends_at, ZoneInfo(settings.TIMEZONE))
+        )
+    )
+
+
+@router.message(Command("silences"))
+async def cmd_silences(
+    message: Message,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    if not await _may_view(message, person, pool, clock, "silences"):
+        return
+    now = clock.now()
+    items = await silences.active_silences(pool, now)
+    await message.answer(render_silences(items, ZoneInfo(settings.TIMEZONE), now))
+
+
+@router.message(Command("unsilence"))
+async def cmd_unsilence(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    clock: Clock,
+) -> None:
+    raw = (command.args or "").strip().lstrip("#")
+    if not raw.isdigit():
+        await message.answer(_("Usage: /unsilence <id> (see /silences)."))
+        return
+    try:
+        done = await actions.remove_silence(
+            pool, person, int(raw), chat_id=_chat(message), now=clock.now()
+        )
+    except actions.NotAllowed:
+        await message.answer(_("Sorry, your role does not allow this."))
+        return
+    if done:
+        await message.answer(_("Silence #{id} has ended.").format(id=int(raw)))
+    else:
+        await message.answer(_("There is no active silence #{id}.").format(id=int(raw)))
+
+
+@router.message(Command("maintenance"))
+async def cmd_maintenance(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    words = (command.args or "").split(maxsplit=2)
+    now = clock.now()
+    tz = ZoneInfo(settings.TIMEZONE)
+    chat_id = _chat(message)
+    try:
+        if not words:
+            if await _may_view(message, person, pool, clock, "maintenance"):
+                items = await silences.current_and_planned(pool, now)
+                await message.answer(render_windows(items, tz, now))
+            return
+        if words[0] == "stop":
+            stopped = await actions.stop_maintenance(pool, person, chat_id=chat_id, now=now)
+            await message.answer(
+                _("Maintenance stopped; the summary follows.")
+                if stopped
+                else _("No maintenance window is running.")
+            )
+            return
+        if words[0] == "start" and len(words) >= 2:
+            duration = parse_duration(words[1])
+            reason = words[2] if len(words) > 2 else ""
+            window = await actions.start_maintenance(
+                pool, person, duration, reason, chat_id=chat_id, now=now
+            )
+            await message.answer(
+                _("Maintenance until {time}: alerts are recorded, not pushed.").format(
+                    time=when(window.end, tz)
+                )
+            )
+            return
+    except actions.NotAllowed:
+        await message.answer(_("Sorry, your role does not allow this."))
+        return
+    except BadDuration:
+        pass
+    await message.answer(
+        esc(_("Usage: /maintenance start <duration> [reason], /maintenance stop, /maintenance"))
+    )
+
+
+def alerts_rules(rules: Rules) -> AlertsRules:
+    return rules.section(SECTION, AlertsRules)

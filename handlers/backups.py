@@ -1,0 +1,105 @@
+"""/backupstatus for staff: the last seven backups, the last restore test, the next check."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from services import audit
+from services.checks.backup_status import backup_status
+from services.checks.config import ChecksRules, Targets, targets_from_settings
+from services.checks.render import render_backup_status
+from services.clock import Clock
+from services.rules import Rules
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+class BackupAction(CallbackData, prefix="bs"):
+    action: str  # "refresh"
+
+
+async def _status_text(
+    settings: object, rules: Rules, clock: Clock, pool: asyncpg.Pool, targets: Targets
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if targets.backup_dir is None:
+        return _("BACKUP_DIR is not set, so there are no backups to show."), None
+    section = rules.section("checks", ChecksRules).backups
+    timezone = str(getattr(settings, "TIMEZONE", "UTC"))
+    status = await backup_status(
+        pool,
+        targets.backup_dir,
+        pg_restore_bin=targets.pg_restore_bin,
+        clock=clock,
+        budget_s=3.0,
+        verify_at=section.verify_at,
+        timezone=timezone,
+    )
+    rendered = render_backup_status(status, now=clock.now(), timezone=timezone)
+    return rendered.text, InlineKeyboardMarkup.model_validate(rendered.keyboard)
+
+
+async def _refuse(pool: asyncpg.Pool, person: Person | None, chat_id: int | None) -> str:
+    await audit.record(
+        pool,
+        actor_id=person.id if person else None,
+        action="backups.view",
+        allowed=False,
+        chat_id=chat_id,
+    )
+    return _("Only QuickCart staff can see the backups.")
+
+
+@router.message(Command("backupstatus"))
+async def cmd_backupstatus(
+    message: Message,
+    person: Person | None,
+    settings: object,
+    rules: Rules,
+    clock: Clock,
+    pool: asyncpg.Pool,
+    check_targets: Targets | None = None,
+) -> None:
+    if person is None or not person.is_staff:
+        await message.answer(await _refuse(pool, person, message.chat.id))
+        return
+    targets = check_targets or targets_from_settings(settings)
+    text, markup = await _status_text(settings, rules, clock, pool, targets)
+    await message.answer(text, reply_markup=markup)
+    await audit.record(
+        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=message.chat.id
+    )
+
+
+@router.callback_query(BackupAction.filter())
+async def on_backup_button(
+    query: CallbackQuery,
+    person: Person | None,
+    settings: object,
+    rules: Rules,
+    clock: Clock,
+    pool: asyncpg.Pool,
+    check_targets: Targets | None = None,
+) -> None:
+    chat_id = query.message.chat.id if query.message else None
+    if person is None or not person.is_staff:
+        await query.answer(await _refuse(pool, person, chat_id), show_alert=True)
+        return
+    targets = check_targets or targets_from_settings(settings)
+    text, markup = await _status_text(settings, rules, clock, pool, targets)
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in str(exc):
+                raise
+    await audit.record(
+        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=chat_id
+    )

@@ -1,0 +1,167 @@
+"""/health and `/health <name>` for staff, and the card's buttons (one probe in full, refresh)."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from redis.asyncio import Redis
+
+from services import audit
+from services.checks import metrics
+from services.checks.config import (
+    CHECK_NAMES,
+    ChecksRules,
+    Targets,
+    resolve_name,
+    targets_from_settings,
+)
+from services.checks.render import ALL, Rendered, render_check_detail, render_health_card
+from services.checks.runner import ProbeContext, run_checks
+from services.clock import Clock
+from services.rules import Rules
+from services.text import esc
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+class HealthDetail(CallbackData, prefix="hc"):
+    name: str  # a check name, or "all" for the whole card
+
+
+def _markup(rendered: Rendered) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup.model_validate(rendered.keyboard)
+
+
+def _targets(settings: object, check_targets: Targets | None) -> Targets:
+    return check_targets or targets_from_settings(settings)
+
+
+async def _render(
+    name: str | None,
+    *,
+    settings: object,
+    rules: Rules,
+    clock: Clock,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    check_targets: Targets | None,
+) -> Rendered:
+    ctx = ProbeContext(
+        _targets(settings, check_targets),
+        rules.section("checks", ChecksRules),
+        clock,
+        db=pool,
+        redis=redis,
+    )
+    report = await run_checks(ctx, [name] if name else None, trigger="health")
+    metrics.export(report)
+    timezone = str(getattr(settings, "TIMEZONE", "UTC"))
+    if name:
+        return render_check_detail(report.results[0], timezone=timezone)
+    return render_health_card(report, timezone=timezone)
+
+
+async def _refuse(
+    pool: asyncpg.Pool, person: Person | None, chat_id: int | None, action: str
+) -> str:
+    await audit.record(
+        pool, actor_id=person.id if person else None, action=action, allowed=False, chat_id=chat_id
+    )
+    return _("Only QuickCart staff can see the health checks.")
+
+
+@router.message(Command("health"))
+async def cmd_health(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    settings: object,
+    rules: Rules,
+    clock: Clock,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    check_targets: Targets | None = None,
+) -> None:
+    if person is None or not person.is_staff:
+        await message.answer(await _refuse(pool, person, message.chat.id, "health.view"))
+        return
+    name: str | None = None
+    if command.args:
+        name = resolve_name(command.args)
+        if name is None:
+            await message.answer(
+                _("There is no check called {name}. Try one of: {names}.").format(
+                    name=esc(command.args.strip()), names=", ".join(CHECK_NAMES)
+                )
+            )
+            return
+    rendered = await _render(
+        name,
+        settings=settings,
+        rules=rules,
+        clock=clock,
+        pool=pool,
+        redis=redis,
+        check_targets=check_targets,
+    )
+    await message.answer(rendered.text, reply_markup=_markup(rendered))
+    await audit.record(
+        pool,
+        actor_id=person.id,
+        action="health.view",
+        allowed=True,
+        target=name or ALL,
+        chat_id=message.chat.id,
+    )
+
+
+@router.callback_query(HealthDetail.filter())
+async def on_health_button(
+    query: CallbackQuery,
+    callback_data: HealthDetail,
+    person: Person | None,
+    settings: object,
+    rules: Rules,
+    clock: Clock,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    check_targets: Targets | None = None,
+) -> None:
+    chat_id = query.message.chat.id if query.message else None
+    if person is None or not person.is_staff:
+        await query.answer(await _refuse(pool, person, chat_id, "health.view"), show_alert=True)
+        return
+    name = None if callback_data.name == ALL else resolve_name(callback_data.name)
+    if callback_data.name != ALL and name is None:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    rendered = await _render(
+        name,
+        settings=settings,
+        rules=rules,
+        clock=clock,
+        pool=pool,
+        redis=redis,
+        check_targets=check_targets,
+    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(rendered.text, reply_markup=_markup(rendered))
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in str(exc):
+                raise
+    await audit.record(
+        pool,
+        actor_id=person.id,
+        action="health.view",
+        allowed=True,
+        target=callback_data.name,
+        chat_id=chat_id,
+    )

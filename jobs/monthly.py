@@ -1,0 +1,126 @@
+"""The monthly jobs (and the weekly report): reports and the seed's MonthlyMaintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from jobs import weekly
+from jobs.runner import JobContext
+from jobs.schedule import slots_between
+from services.i18n import gettext as _
+from services.maintenance import monthly, runs
+from services.maintenance.runs import JobOutcome, RunStatus
+from services.reports import send as reports
+
+
+async def _report(
+    ctx: JobContext, kind: Literal["weekly", "monthly"], *, with_file: bool = True
+) -> JobOutcome:
+    target = ctx.deps.maintenance().uptime_target_percent
+    data, rendered = await reports.build(
+        ctx.deps.pool,
+        kind,
+        ctx.now,
+        ctx.deps.tz,
+        uptime_target=target,
+        language=ctx.deps.default_locale,
+    )
+    if ctx.deps.admin_chat_id is not None:
+        await reports.send(
+            ctx.deps.pool,
+            ctx.deps.admin_chat_id,
+            rendered,
+            dedup=f"report:{ctx.run_id}",
+            with_file=with_file,
+        )
+    uptime = "-" if data.uptime_percent is None else f"{data.uptime_percent:.2f} %"
+    summary = _("Report {name} sent: uptime {uptime}, {incidents} incidents.").format(
+        name=rendered.filename, uptime=uptime, incidents=data.incidents_total
+    )
+    status = RunStatus.WARN if data.uptime_met is False else RunStatus.OK
+    details = {
+        "filename": rendered.filename,
+        "uptime_percent": data.uptime_percent,
+        "incidents": data.incidents_total,
+        "start": data.start.isoformat(),
+        "end": data.end.isoformat(),
+    }
+    return JobOutcome(status, summary, details)
+
+
+async def weekly_report(ctx: JobContext) -> JobOutcome:
+    return await _report(ctx, "weekly")
+
+
+async def compliance_report(ctx: JobContext) -> JobOutcome:
+    """Last day, 23:00: the month's figures against the promises (uptime, SLA) and whether
+    every never-skip job ran. The full HTML report follows with monthly maintenance on the 1st."""
+    figures = await _report(ctx, "monthly", with_file=False)
+    check = await compliance_check(ctx)
+    status = RunStatus.WARN if RunStatus.WARN in (figures.status, check.status) else RunStatus.OK
+    return JobOutcome(
+        status,
+        f"{figures.summary}\n{check.summary}",
+        {**figures.details, **check.details},
+    )
+
+
+# The seed's closing note: "Never skip security reviews or backup verifications."
+NEVER_SKIP = ("backup_verification", "security_review", "backup_restore_test")
+
+
+async def compliance_check(ctx: JobContext) -> JobOutcome:
+    """Every slot of the never-skip jobs in the last 30 days has a successful run."""
+    schedule = ctx.deps.schedule()
+    since = ctx.now - timedelta(days=30)
+    missing: dict[str, int] = {}
+    for name in NEVER_SKIP:
+        slots = slots_between(schedule[name], ctx.deps.tz, since, ctx.now)
+        done = [
+            r
+            for r in await runs.history(ctx.deps.pool, name, limit=100)
+            if r.started_at >= since and r.status in (RunStatus.OK, RunStatus.WARN)
+        ]
+        if len(done) < len(slots):
+            missing[name] = len(slots) - len(done)
+    if missing:
+        listed = ", ".join(f"{k} ({v})" for k, v in missing.items())
+        return JobOutcome(
+            RunStatus.WARN,
+            _("Runs missing in the last 30 days: {listed}").format(listed=listed),
+            {"missing": missing},
+        )
+    return JobOutcome(RunStatus.OK, _("Every backup verification and security review ran."), {})
+
+
+async def database_optimization(ctx: JobContext) -> JobOutcome:
+    """Monthly: the database maintenance plan; changes only inside a window (else a dry run)."""
+    return await weekly.database_maintenance(ctx)
+
+
+async def documentation_review(ctx: JobContext) -> JobOutcome:
+    """The bot cannot judge documents; it reminds their owners (listed in the run)."""
+    return JobOutcome(
+        RunStatus.OK,
+        _("Reminder: review the runbooks, API and schema documents for changes this month."),
+        {"manual": True},
+    )
+
+
+async def monthly_maintenance(ctx: JobContext) -> JobOutcome:
+    tasks = {
+        "security_audit": lambda: weekly.security_review(ctx, days=30),
+        "performance_optimization": lambda: weekly.performance_analysis(ctx),
+        "fraud_model_update": lambda: weekly.fraud_review(ctx, days=30),
+        "database_optimization": lambda: database_optimization(ctx),
+        "documentation_review": lambda: documentation_review(ctx),
+        "compliance_check": lambda: compliance_check(ctx),
+    }
+    results = await monthly.run_concurrently(tasks)
+    status = monthly.overall(results)
+    report = await _report(ctx, "monthly")  # the seed's generate_maintenance_report(results)
+    lines = [f"{r.name}: {r.status.value}" + (f" ({r.error})" if r.error else "") for r in results]
+    summary = _("Monthly maintenance: {lines}").format(lines="; ".join(lines))
+    details = {"tasks": [r.to_json() for r in results], "report": report.details}
+    return JobOutcome(status, f"{summary}\n{report.summary}", details)

@@ -1,0 +1,173 @@
+"""Running a job: claim (scheduled) or start (by hand) a maintenance_runs row, call the job's
+function, store its outcome, push warnings and failures (and reports) to the admin chat.
+
+Exactly once across replicas: every replica's scheduler fires the same slot; each tries to
+INSERT the (job, slot) row, the unique index lets one win, the losers return None and write
+nothing. No lock is held while the job works, so a slow job cannot block another replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from jobs.context import JobDeps
+from jobs.schedule import last_slot
+from services.i18n import gettext as _
+from services.maintenance import notify, runs
+from services.maintenance.runs import JobOutcome, MaintenanceRun, RunStatus
+
+if TYPE_CHECKING:
+    from jobs.registry import JobDef
+
+
+class UnknownJob(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass
+class JobContext:
+    """What one run of a job gets: the dependencies and who asked for it."""
+
+    deps: JobDeps
+    run_id: int
+    job: str
+    triggered_by: str
+    actor_id: int | None = None
+    confirmed: bool = False  # a staff member pressed "Run it now" for a destructive job
+    scheduled_for: datetime | None = None
+    _progress: notify.ProgressMessage | None = field(default=None, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock.now()
+
+    async def progress(self, text: str) -> None:
+        """Long runs report their progress by editing one message in the admin chat."""
+        if self._progress is None:
+            self._progress = notify.ProgressMessage(
+                self.deps.pool, self.deps.admin_chat_id, self.run_id, self.job
+            )
+        await self._progress.update(text)
+
+
+def _job(name: str) -> JobDef:
+    from jobs.registry import JOBS
+
+    job = JOBS.get(name)
+    if job is None:
+        raise UnknownJob(name)
+    return job
+
+
+async def run_scheduled(
+    name: str, deps: JobDeps, *, triggered_by: str = "scheduler"
+) -> MaintenanceRun | None:
+    """Run `name` for the slot it is due for now, unless another replica already claimed it."""
+    job = _job(name)
+    timing = deps.schedule()[name]
+    now = deps.clock.now()
+    slot = last_slot(timing, deps.tz, now, timedelta(minutes=timing.grace_minutes + 1))
+    if slot is None:
+        logger.info("job {} fired outside its grace period; nothing to do", name)
+        return None
+    return await run_slot(job, deps, slot, triggered_by=triggered_by)
+
+
+async def run_slot(
+    job: JobDef, deps: JobDeps, slot: datetime, *, triggered_by: str
+) -> MaintenanceRun | None:
+    run_id = await runs.claim_slot(
+        deps.pool,
+        job.name,
+        slot,
+        started_at=deps.clock.now(),
+        triggered_by=triggered_by,
+        claimed_by=deps.instance,
+    )
+    if run_id is None:
+        logger.debug("job {} slot {} already claimed by another replica", job.name, slot)
+        return None
+    ctx = JobContext(deps, run_id, job.name, triggered_by, scheduled_for=slot)
+    return await _execute(job, ctx)
+
+
+async def run_now(
+    name: str,
+    deps: JobDeps,
+    *,
+    triggered_by: str = "staff",
+    actor_id: int | None = None,
+    confirmed: bool = False,
+) -> MaintenanceRun:
+    """Run a job at once (/runjob, the Retry button, the CLI). Always recorded."""
+    job = _job(name)
+    run_id = await runs.start_manual(
+        deps.pool,
+        name,
+        started_at=deps.clock.now(),
+        triggered_by=triggered_by,
+        actor_id=actor_id,
+        claimed_by=deps.instance,
+    )
+    ctx = JobContext(deps, run_id, name, triggered_by, actor_id=actor_id, confirmed=confirmed)
+    return await _execute(job, ctx)
+
+
+async def _execute(job: JobDef, ctx: JobContext) -> MaintenanceRun:
+    try:
+        outcome = await job.func(ctx)
+    except Exception as exc:
+        logger.opt(exception=exc).error("maintenance job {} failed", job.name)
+        outcome = JobOutcome(
+            RunStatus.FAILED,
+            _("The job stopped with an error: {error}").format(
+                error=f"{type(exc).__name__}: {exc}"[:300]
+            ),
+            {"error": f"{type(exc).__name__}: {exc}"[:1000]},
+        )
+    run = await runs.finish(ctx.deps.pool, ctx.run_id, outcome, finished_at=ctx.deps.clock.now())
+    await _push(job, ctx.deps, run)
+    return run
+
+
+async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun) -> None:
+    if deps.admin_chat_id is None:
+        return
+    problem = run.status in (RunStatus.FAILED, RunStatus.WARN)
+    if problem or job.push == "always":
+        await notify.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, deps.default_locale)
+
+
+async def catch_up(deps: JobDeps, names: list[str] | None = None) -> list[MaintenanceRun]:
+    """On start: each job whose newest slot within its grace period has no run is run once.
+
+    Only the newest missed slot counts: a bot that was down for three days runs the daily
+    backup verification once, not three times. Slots already claimed (by this or another
+    replica) are skipped by the claim itself.
+    """
+    from jobs.registry import JOBS
+
+    done: list[MaintenanceRun] = []
+    now = deps.clock.now()
+    schedule = deps.schedule()
+    for name in names or list(JOBS):
+        timing = schedule.get(name)
+        if timing is None or not timing.enabled:
+            continue
+        slot = last_slot(timing, deps.tz, now, timedelta(minutes=timing.grace_minutes))
+        if slot is None or await runs.has_run_since(deps.pool, name, slot):
+            continue
+        run = await run_slot(JOBS[name], deps, slot, triggered_by="catch_up")
+        if run is not None:
+            done.append(run)
+    return done
+
+
+def outcome_details(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,0 +1,55 @@
+"""The people and chats of the sandbox: two customers, five staff, the admin chat, the forum.
+
+Plain data: the sandbox imports nothing from the bot, so roles are their string values
+(the names of `services.users.Role`); `bot/sandbox_cmd.py` turns them into roster entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    first_name: str
+    username: str
+    language: str  # "id" | "en"
+    title: str  # what the page shows under the name
+    roles: tuple[str, ...] = ()  # staff roles; empty for customers
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles)
+
+    def view(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "first_name": self.first_name,
+            "username": self.username,
+            "language": self.language,
+            "title": self.title,
+            "roles": list(self.roles),
+        }
+
+
+BUDI = Member(1001, "Budi", "budi", "id", "Customer")
+ALICE = Member(1002, "Alice", "alice", "en", "Customer")
+SARI = Member(2001, "Sari", "sari_support", "id", "Support engineer", ("support_engineer",))
+DIMAS = Member(2002, "Dimas", "dimas_senior", "id", "Senior engineer", ("senior_engineer",))
+MAYA = Member(2003, "Maya", "maya_lead", "en", "Tech lead", ("tech_lead",))
+HENDRA = Member(2004, "Hendra", "hendra_em", "id", "Engineering manager", ("engineering_manager",))
+RATNA = Member(2005, "Ratna", "ratna_cto", "en", "CTO", ("cto", "admin"))
+
+CAST: tuple[Member, ...] = (BUDI, ALICE, SARI, DIMAS, MAYA, HENDRA, RATNA)
+STAFF: tuple[Member, ...] = tuple(m for m in CAST if m.is_staff)
+ADMIN_IDS: tuple[int, ...] = tuple(m.id for m in CAST if "admin" in m.roles)
+
+ADMIN_CHAT_ID = -1002000000001
+ADMIN_CHAT_TITLE = "QuickCart Ops"
+SUPPORT_CHAT_ID = -1002000000002
+SUPPORT_CHAT_TITLE = "QuickCart Support"
+
+
+def by_id(user_id: int) -> Member | None:
+    return next((m for m in CAST if m.id == user_id), None)

@@ -1,0 +1,282 @@
+"""The demo QuickCart database: schema, a few weeks of history, live traffic, and trouble.
+
+Everything here talks to the `quickcart` database in the sandbox's embedded PostgreSQL with
+plain asyncpg. History is generated in SQL (`generate_series`), so seeding takes a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+DEMO_DATABASE = "quickcart"
+HISTORY_DAYS = 21
+ORDERS_PER_HOUR = 12  # about 290 a day
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    id         bigserial PRIMARY KEY,
+    name       text NOT NULL,
+    email      text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id          bigserial PRIMARY KEY,
+    code        text NOT NULL UNIQUE,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    total       bigint NOT NULL,
+    status      text NOT NULL,           -- pending | paid | failed | shipped
+    created_at  timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_created_idx ON orders (created_at);
+CREATE TABLE IF NOT EXISTS payments (
+    id           bigserial PRIMARY KEY,
+    order_id     bigint NOT NULL REFERENCES orders (id),
+    method       text NOT NULL,          -- qris | bni_va | bri_va | ...
+    amount       bigint NOT NULL,
+    status       text NOT NULL,          -- pending | completed | failed | expired
+    created_at   timestamptz NOT NULL,
+    completed_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS payments_created_idx ON payments (created_at);
+CREATE TABLE IF NOT EXISTS fraud_reviews (
+    id          bigserial PRIMARY KEY,
+    order_id    bigint NOT NULL REFERENCES orders (id),
+    score       numeric(4, 3) NOT NULL,
+    reason      text NOT NULL,
+    status      text NOT NULL,           -- pending | reviewed
+    outcome     text,                    -- confirmed_fraud | false_positive | legitimate
+    created_at  timestamptz NOT NULL,
+    reviewed_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS fraud_reviews_status_idx ON fraud_reviews (status);
+"""
+
+# The window lives in a temporary table `w` (start_at, end_at, step), set once per seeding.
+HISTORY = """
+SELECT setseed(0.42);
+INSERT INTO customers (name, email, created_at)
+SELECT 'Customer ' || n, 'customer' || n || '@example.id',
+       (SELECT start_at FROM w) - interval '90 days'
+FROM generate_series(1, 400) AS n;
+
+INSERT INTO orders (code, customer_id, total, status, created_at)
+SELECT 'QC-' || to_char(t, 'YYMMDD') || '-' || lpad(n::text, 5, '0'),
+       1 + floor(random() * 400)::bigint,
+       (5 + floor(random() * 60)) * 5000,
+       'paid',
+       t
+FROM (SELECT row_number() OVER () AS n, t
+      FROM w, generate_series(w.start_at, w.end_at, w.step) AS t) s;
+
+INSERT INTO payments (order_id, method, amount, status, created_at, completed_at)
+SELECT o.id,
+       (ARRAY['qris', 'qris', 'qris', 'bni_va', 'bri_va', 'permata_va'])[1 + floor(random() * 6)],
+       o.total,
+       CASE WHEN r < 0.965 THEN 'completed' WHEN r < 0.985 THEN 'failed' ELSE 'expired' END,
+       o.created_at + interval '5 seconds',
+       CASE WHEN r < 0.965
+            THEN o.created_at + interval '5 seconds' + (8 + random() * 30) * interval '1 second'
+       END
+FROM (SELECT o.*, random() AS r FROM orders o) o;
+
+UPDATE orders o SET status = CASE p.status WHEN 'completed' THEN
+           CASE WHEN o.created_at < (SELECT end_at FROM w) - interval '2 days'
+                THEN 'shipped' ELSE 'paid' END
+       ELSE 'failed' END
+FROM payments p WHERE p.order_id = o.id;
+
+INSERT INTO fraud_reviews (order_id, score, reason, status, outcome, created_at, reviewed_at)
+SELECT o.id,
+       round((0.6 + random() * 0.39)::numeric, 3),
+       (ARRAY['velocity', 'new device', 'mismatched address', 'high amount'])
+           [1 + floor(random() * 4)],
+       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day'
+            THEN 'pending' ELSE 'reviewed' END,
+       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
+            WHEN random() < 0.04 THEN 'false_positive'
+            WHEN random() < 0.5 THEN 'confirmed_fraud' ELSE 'legitimate' END,
+       o.created_at + interval '1 minute',
+       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
+            ELSE o.created_at + interval '3 hours' END
+FROM orders o WHERE random() < 0.03;
+"""
+
+
+async def ensure_database(admin_url: str) -> None:
+    """Create the demo database in the embedded server when it is not there yet."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DEMO_DATABASE)
+        if not exists:
+            await conn.execute(f"CREATE DATABASE {DEMO_DATABASE}")
+    finally:
+        await conn.close()
+
+
+async def seed(url: str, now: datetime) -> bool:
+    """Schema, and history for the last weeks unless there is some already. True if seeded."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(SCHEMA)
+        if await conn.fetchval("SELECT count(*) FROM orders") > 0:
+            return False
+        start = now - timedelta(days=HISTORY_DAYS)
+        step = timedelta(hours=1) / ORDERS_PER_HOUR
+        async with conn.transaction():
+            await conn.execute(
+                "CREATE TEMPORARY TABLE w ON COMMIT DROP AS"
+                " SELECT $1::timestamptz AS start_at, $2::timestamptz AS end_at,"
+                " $3::interval AS step",
+                start,
+                now,
+                step,
+            )
+            await conn.execute(HISTORY)
+        await conn.execute("ANALYZE")
+        return True
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Traffic:
+    """New orders and payments as demo time passes, at the success rate the panel sets."""
+
+    url: str
+    success_rate: float = 0.97
+    orders_per_minute: float = 4.0
+    gateway_down: bool = False
+    last: datetime | None = None
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def tick(self, conn: asyncpg.Connection, now: datetime) -> tuple[int, int]:
+        """Insert the orders of the demo time since the last tick; (completed, failed)."""
+        if self.last is None or now - self.last > timedelta(hours=1):
+            self.last = now - timedelta(minutes=1)
+        elapsed = (now - self.last).total_seconds() / 60
+        count = min(int(elapsed * self.orders_per_minute), 400)
+        if count == 0:
+            return 0, 0
+        span = now - self.last
+        rows = []
+        done = failed = 0
+        for i in range(count):
+            at = self.last + span * ((i + 1) / count)
+            ok = not self.gateway_down and self.rng.random() < self.success_rate
+            done, failed = done + ok, failed + (not ok)
+            wait = timedelta(seconds=8 + self.rng.random() * 30)
+            amount = (5 + self.rng.randrange(60)) * 5000
+            rows.append((at, amount, ok, at + wait if ok else None))
+        self.last = now
+        await conn.executemany(
+            """
+            WITH o AS (
+                INSERT INTO orders (code, customer_id, total, status, created_at)
+                VALUES ('QC-' || to_char($1::timestamptz, 'YYMMDD-HH24MISS-US')
+                        || '-' || floor(random() * 1000)::int,
+                        1 + floor(random() * 400)::bigint, $2,
+                        CASE WHEN $3 THEN 'paid' ELSE 'failed' END, $1)
+                RETURNING id
+            )
+            INSERT INTO payments (order_id, method, amount, status, created_at, completed_at)
+            SELECT o.id, 'qris', $2, CASE WHEN $3 THEN 'completed' ELSE 'failed' END, $1, $4
+            FROM o
+            """,
+            rows,
+        )
+        return done, failed
+
+
+@dataclass
+class Trouble:
+    """A slow query and a lock held in the demo database, on connections of their own."""
+
+    url: str
+    tasks: dict[str, list[asyncio.Task[None]]] = field(default_factory=dict)
+
+    def active(self) -> list[str]:
+        return [name for name, tasks in self.tasks.items() if any(not t.done() for t in tasks)]
+
+    def start_slow_query(self, seconds: int = 900) -> None:
+        self._start("slow_query", [self._run(f"SELECT pg_sleep({int(seconds)})")])
+
+    def start_lock(self) -> None:
+        holder_ready = asyncio.Event()
+        self._start("lock", [self._hold_lock(holder_ready), self._wait_for_lock(holder_ready)])
+
+    def _start(self, name: str, jobs: list[object]) -> None:
+        if name in self.active():
+            for job in jobs:
+                job.close()  # type: ignore[attr-defined]
+            return
+        self.tasks[name] = [asyncio.create_task(j, name=f"demo-{name}") for j in jobs]  # type: ignore[arg-type]
+
+    async def _run(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute(sql, timeout=None)
+        finally:
+            await _close(conn)
+
+    async def _hold_lock(self, ready: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            async with conn.transaction():
+                await conn.execute("UPDATE orders SET status = status WHERE id = 1")
+                ready.set()
+                await asyncio.Event().wait()  # idle in transaction until released
+        finally:
+            await _close(conn)
+
+    async def _wait_for_lock(self, ready: asyncio.Event) -> None:
+        await ready.wait()
+        await self._run("UPDATE orders SET status = 'shipped' WHERE id = 1")
+
+    async def release(self) -> None:
+        for tasks in self.tasks.values():
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self.tasks.clear()
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    """Close even while a statement runs: terminate, so the server drops it too."""
+    if conn.is_closed():
+        return
+    with contextlib.suppress(Exception):
+        conn.terminate()
+
+
+async def summary(url: str, now: datetime) -> dict[str, object]:
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT count(*) FILTER (WHERE status <> 'pending') AS finished,
+                   count(*) FILTER (WHERE status = 'completed') AS succeeded
+            FROM payments WHERE created_at >= $1
+            """,
+            now - timedelta(hours=1),
+        )
+        orders = await conn.fetchval("SELECT count(*) FROM orders")
+        queue = await conn.fetchval("SELECT count(*) FROM fraud_reviews WHERE status = 'pending'")
+    finally:
+        await conn.close()
+    assert row is not None
+    finished = int(row["finished"])
+    rate = round(100.0 * int(row["succeeded"]) / finished, 1) if finished else None
+    return {
+        "orders": orders,
+        "payments_last_hour": finished,
+        "success_percent": rate,
+        "fraud_queue": queue,
+    }

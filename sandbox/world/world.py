@@ -1,0 +1,212 @@
+"""The demo QuickCart as one object: database, traffic, backups, logs, disk, Pakasir, clock.
+
+`DemoWorld.start()` brings it up (seeding what is missing under its folder), a background loop
+moves it along the demo clock, and `act(name, value)` is what the world panel's buttons do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from loguru import logger
+
+from sandbox.pakasir import Mode, PakasirConfig, PakasirEmulator
+from sandbox.world import backups, demo_db
+from sandbox.world.clock import DemoClock
+from sandbox.world.disk import DemoDisk
+from sandbox.world.logs import LogWriter
+
+TICK_S = 2.0
+INITIAL_NIGHTS = 3
+PROBE_ORDER = "PROBE-0001"
+PROBE_AMOUNT = 10_000  # the payment probe's default amount
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    folder: Path  # DATA_DIR/quickcart
+    demo_url: str  # the demo database
+    admin_url: str  # the embedded server's maintenance database, to create the demo one
+    pg_dump: str
+    timezone: str = "Asia/Jakarta"
+    pakasir_project: str = "quickcart"
+    pakasir_api_key: str = "sandbox-api-key"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.folder / "backups"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "logs" / "app.log"
+
+    @property
+    def log_glob(self) -> str:
+        return str(self.folder / "logs" / "*.log*")
+
+    @property
+    def state_file(self) -> Path:
+        return self.folder / "world.json"
+
+
+class ActionError(Exception):
+    pass
+
+
+class DemoWorld:
+    def __init__(self, config: WorldConfig) -> None:
+        self.config = config
+        saved = self._read_state()
+        self.clock = DemoClock(offset_s=max(0.0, float(saved.get("clock_offset_s", 0.0))))
+        self.traffic = demo_db.Traffic(config.demo_url)
+        self.traffic.success_rate = float(saved.get("success_rate", 0.97))
+        self.trouble = demo_db.Trouble(config.demo_url)
+        self.logs = LogWriter(config.log_file)
+        self.disk = DemoDisk(config.folder / "disk")
+        self.pakasir = PakasirEmulator(
+            PakasirConfig(project=config.pakasir_project, api_key=config.pakasir_api_key)
+        )
+        self.notify: Callable[[str, dict[str, Any]], None] = lambda kind, payload: None
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+
+    # life ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.config.folder.mkdir(parents=True, exist_ok=True)
+        await demo_db.ensure_database(self.config.admin_url)
+        if await demo_db.seed(self.config.demo_url, self.clock.now()):
+            logger.info("demo QuickCart database seeded with {} days", demo_db.HISTORY_DAYS)
+        if not backups.archives(self.config.backup_dir):
+            night = backups.last_nightly(self.clock.now(), self.config.timezone)
+            for back in range(INITIAL_NIGHTS - 1, -1, -1):
+                await self._dump(night - timedelta(days=back))
+        await self.pakasir.start()
+        self.pakasir.add_transaction(PROBE_ORDER, PROBE_AMOUNT)
+        await asyncio.to_thread(self.disk.prepare)
+        self._conn = await asyncpg.connect(self.config.demo_url)
+        self._task = asyncio.create_task(self._loop(), name="demo-world")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.trouble.release()
+        if self._conn is not None:
+            await self._conn.close()
+        await self.pakasir.stop()
+        await asyncio.to_thread(self.disk.release)
+        self._write_state()
+
+    @property
+    def pakasir_url(self) -> str:
+        return self.pakasir.base_url
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.config.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_state(self) -> None:
+        state = {"clock_offset_s": self.clock.offset_s, "success_rate": self.traffic.success_rate}
+        self.config.state_file.write_text(json.dumps(state), encoding="utf-8")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.step()
+                self.last_error = None
+            except (OSError, asyncpg.PostgresError, backups.BackupError) as exc:
+                self.last_error = str(exc)
+                logger.warning("demo world step failed: {}", exc)
+            await asyncio.sleep(TICK_S)  # the world's own pace, not a wait for time to pass
+
+    async def step(self) -> None:
+        """One move of the world: traffic and log lines since the last, the nightly backup."""
+        now = self.clock.now()
+        assert self._conn is not None
+        self.traffic.gateway_down = self.pakasir.state.mode in (Mode.FAIL, Mode.HANG)
+        await self.traffic.tick(self._conn, now)
+        await asyncio.to_thread(self.logs.tick, now)
+        night = backups.due(self.config.backup_dir, now, self.config.timezone)
+        if night is not None and now - night < timedelta(hours=20):
+            await self._dump(night)
+
+    async def _dump(self, at: Any) -> None:
+        await backups.dump(self.config.pg_dump, self.config.demo_url, self.config.backup_dir, at)
+        await asyncio.to_thread(backups.prune, self.config.backup_dir)
+
+    # the panel -------------------------------------------------------------------------
+
+    async def act(self, action: str, value: Any = None) -> None:
+        now = self.clock.now()
+        if action in ("gateway_ok", "gateway_fail", "gateway_slow", "gateway_hang"):
+            mode = Mode(action.removeprefix("gateway_").replace("ok", "answer"))
+            self.pakasir.set_mode(mode, delay=6.0 if mode is Mode.SLOW else None)
+        elif action == "success_rate":
+            rate = float(value)
+            if not 0.0 <= rate <= 1.0:
+                raise ActionError("success rate is a share between 0 and 1")
+            self.traffic.success_rate = rate
+        elif action == "disk_fill":
+            if not self.disk.available:
+                raise ActionError(self.disk.reason)
+            await asyncio.to_thread(self.disk.fill)
+        elif action == "disk_clear":
+            await asyncio.to_thread(self.disk.clear)
+        elif action == "slow_query":
+            self.trouble.start_slow_query()
+        elif action == "lock":
+            self.trouble.start_lock()
+        elif action == "db_release":
+            await self.trouble.release()
+        elif action == "backup_delete_last":
+            if await asyncio.to_thread(backups.delete_newest, self.config.backup_dir) is None:
+                raise ActionError("there is no backup to delete")
+        elif action == "backup_now":
+            await self._dump(now)
+        elif action == "logs_errors":
+            await asyncio.to_thread(self.logs.flood_errors, now)
+        elif action == "logs_fraud":
+            await asyncio.to_thread(self.logs.flood_fraud, now)
+        elif action == "logs_calm":
+            self.logs.calm()
+        elif action == "speed":
+            try:
+                self.clock.set_speed(float(value))
+            except (TypeError, ValueError) as exc:
+                raise ActionError(str(exc)) from None
+        else:
+            raise ActionError(f"unknown action {action!r}")
+        self._write_state()
+        self.notify("world_changed", {"action": action})
+
+    async def view(self) -> dict[str, Any]:
+        now = self.clock.now()
+        try:
+            database: dict[str, Any] = await demo_db.summary(self.config.demo_url, now)
+        except (OSError, asyncpg.PostgresError) as exc:
+            database = {"error": str(exc)}
+        state = self.pakasir.state
+        return {
+            "clock": {"now": now.isoformat(), "speed": self.clock.speed},
+            "gateway": {"mode": state.mode.value, "delay": state.delay_s, "url": self.pakasir_url},
+            "success_rate": self.traffic.success_rate,
+            "database": {**database, "trouble": self.trouble.active()},
+            "disk": self.disk.view(),
+            "backups": backups.listing(self.config.backup_dir)[:5],
+            "logs": self.logs.view(now),
+            "last_error": self.last_error,
+        }

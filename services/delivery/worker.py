@@ -1,0 +1,333 @@
+"""The delivery worker: claims due outbox rows and sends them within Telegram's limits.
+
+Several replicas may run it on one database. Each holds a PostgreSQL advisory lock for its
+life; rows it claims carry that lock's key, so a row left 'sending' by a worker that died
+(SIGKILL, lost host) is recognised and sent again. Rows of one chat leave in order: a chat
+sends its next row only once the earlier one is sent or failed for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from loguru import logger
+from redis.asyncio import Redis
+
+from services.clock import Clock
+from services.delivery import errors, metrics, policy, store
+from services.delivery import sender as methods
+from services.delivery.config import DeliveryConfig
+from services.delivery.digest import may_coalesce
+from services.delivery.digests import DigestFlusher, fold
+from services.delivery.hooks import DeliveryHooks
+from services.delivery.notices import tell_operator
+from services.delivery.ratelimit import RateLimiter
+from services.delivery.requests import Call, Target, build_calls, plain_text_calls
+from services.delivery.rows import OutboxRow
+from services.delivery.sender import Sender
+from services.outbox import NOTIFY_CHANNEL
+
+
+class _Stopping(Exception):
+    """The worker stops while this row waits for a token: give it back untried."""
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: Redis,
+        sender: Sender,
+        clock: Clock,
+        config: DeliveryConfig,
+        hooks: DeliveryHooks | None = None,
+    ) -> None:
+        self.pool = pool
+        self.sender = sender
+        self.clock = clock
+        self.config = config
+        self.hooks = hooks or DeliveryHooks()
+        self.limiter = RateLimiter(redis, config.limits, clock, prefix=config.redis_prefix)
+        self.digests = DigestFlusher(pool, sender, self.limiter, clock, config)
+        self.name = f"worker-{secrets.token_hex(4)}"
+        self.lock_key = secrets.randbits(62)
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._done = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: Any = None
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send until `stop()`; owned by the app's cleanup context."""
+        self._done.clear()
+        listener = await self._listen()
+        side = asyncio.create_task(self._side_loop(), name=f"{self.name}-digests")
+        try:
+            await store.recover_orphans(self.pool)
+            while not self._stop.is_set():
+                await self._round()
+        finally:
+            side.cancel()
+            await self._drain()
+            with contextlib.suppress(asyncio.CancelledError):
+                await side
+            await self._unlisten(listener)
+            self._done.set()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        await self._done.wait()
+
+    async def _listen(self) -> Any:
+        conn = await self.pool.acquire()
+        await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._listener = conn
+        logger.info("delivery {} started", self.name)
+        return conn
+
+    async def _unlisten(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            await conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+        await self.pool.release(conn)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.config.stop_grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await store.release_all(self.pool, self.lock_key)
+
+    # the loop -------------------------------------------------------------------------------
+
+    async def _round(self) -> None:
+        self._wake.clear()
+        free = self.config.max_in_flight - len(self._tasks)
+        claimed: list[OutboxRow] = []
+        if free > 0:
+            try:
+                claimed = await store.claim(
+                    self.pool, self.clock.now(), self.name, self.lock_key, free
+                )
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning("delivery claim failed: {}", exc)
+        for row in claimed:
+            task = asyncio.create_task(self._process(row), name=f"{self.name}-row-{row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+        if claimed and len(claimed) < free:
+            return  # maybe more became claimable meanwhile; the next round says
+        await self._sleep_until_work()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    async def _sleep_until_work(self) -> None:
+        timeout = self.config.poll_interval
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            due = await store.next_due(self.pool)
+            if due is not None and due > self.clock.now():
+                timeout = min(timeout, (due - self.clock.now()).total_seconds() + 0.01)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _side_loop(self) -> None:
+        """Digests to (re)render, metrics, orphans of dead workers."""
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            ticks += 1
+            try:
+                await self.digests.flush_dirty()
+                if ticks % 10 == 0:
+                    await store.recover_orphans(self.pool)
+                    depth = await store.depth_by_status(self.pool, self.clock.now())
+                    for status, count in depth.items():
+                        metrics.QUEUE_DEPTH.labels(status=status).set(count)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("delivery housekeeping failed")
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Tests: until nothing is pending or sending."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            left = await self.pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            )
+            if left == 0 and not self._tasks:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("outbox still has rows to send")
+
+    # one row --------------------------------------------------------------------------------
+
+    async def _process(self, row: OutboxRow) -> None:
+        try:
+            await self._deliver(row)
+        except _Stopping:
+            await store.release(self.pool, row.id)
+        except asyncio.CancelledError:
+            raise
+        except errors.DeliveryError as exc:
+            await self._failed_call(row, exc)
+        except Exception as exc:
+            logger.exception("delivery of outbox row {} failed unexpectedly", row.id)
+            await self._failed_call(row, errors.TransientError(repr(exc)))
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        if may_coalesce(row):
+            backlog = await store.backlog(self.pool, row.chat_id, self.clock.now())
+            if backlog > self.config.threshold_for(row.chat_id):
+                digest_id = await fold(self.pool, self.hooks, row, self.clock.now(), self.config)
+                await self.digests.flush(digest_id)
+                return
+        resolved = await self._target(row)
+        if resolved is None:
+            return
+        row, target = resolved
+        calls = build_calls(row, target, self.config)
+        try:
+            await self._send_all(row, calls)
+        except errors.PermanentError as exc:
+            if exc.reason != errors.BAD_MARKUP or row.kind != "text":
+                raise
+            logger.warning("outbox row {}: markup refused, sent as plain text", row.id)
+            await self._send_all(row, plain_text_calls(row, target, self.config))
+
+    async def _target(self, row: OutboxRow) -> tuple[OutboxRow, Target] | None:
+        """Where the row goes: its topic's id, the message it edits; None when it failed."""
+        thread_id = row.thread_id
+        message_id = row.payload.get("message_id") if row.kind.startswith("edit") else None
+        if row.thread_ref is not None:
+            topic = await store.get_row(self.pool, row.thread_ref)
+            if topic is None or topic.status != "sent" or not topic.result:
+                await self._fail(
+                    row, errors.PermanentError(errors.TOPIC_MISSING, "topic not created")
+                )
+                return None
+            thread_id = topic.result.get("message_thread_id")
+        if row.ref_id is not None and message_id is None:
+            ref = await store.get_row(self.pool, row.ref_id)
+            if ref is not None and ref.status == "coalesced" and row.kind == "edit":
+                row = _as_new_message(row)  # its message is a digest line: say it anew
+            elif ref is None or ref.message_id is None:
+                if row.kind.startswith("edit"):
+                    reason = errors.MESSAGE_NOT_FOUND
+                    await self._fail(row, errors.PermanentError(reason, "no message to edit"))
+                    return None
+            else:
+                message_id = ref.message_id
+        return row, Target(row.chat_id, thread_id, message_id)
+
+    async def _send_all(self, row: OutboxRow, calls: list[Call]) -> None:
+        result: dict[str, Any] = dict(row.result or {}) if row.parts_sent else {}
+        ids: list[int] = list(result.get("message_ids", []))
+        for index, call in enumerate(calls):
+            if index < row.parts_sent:
+                continue
+            if not await self.limiter.acquire(
+                row.chat_id, chat_token=call.new_message, stop=self._stop
+            ):
+                raise _Stopping
+            try:
+                answer = await self.sender.call(call.method, call.params)
+            except errors.NotModified:
+                answer = {"not_modified": True}
+            if "message_id" in answer:
+                ids.append(int(answer["message_id"]))
+            result = {**answer, "message_ids": ids} if len(calls) > 1 else dict(answer)
+            if len(calls) > 1 and index < len(calls) - 1:
+                await store.record_parts(self.pool, row.id, index + 1, result)
+        if len(calls) > 1:
+            result["parts"] = len(calls)
+        if calls and calls[0].method == methods.SEND_DOCUMENT and row.kind == "text":
+            result["as_document"] = True
+        await self._sent(row, ids[0] if ids else result.get("message_id"), result)
+
+    # outcomes -------------------------------------------------------------------------------
+
+    async def _sent(self, row: OutboxRow, message_id: int | None, result: dict[str, Any]) -> None:
+        now = self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.mark_sent(conn, row.id, message_id, result, now)
+            hook = self.hooks.for_owner(row.owner)
+            if hook is not None:
+                await _safely(conn, "on_sent", row, hook.on_sent(conn, row, result))
+        metrics.SENDS.labels(outcome="sent").inc()
+        metrics.SEND_LATENCY.observe(max(0.0, (now - row.created_at).total_seconds()))
+
+    async def _failed_call(self, row: OutboxRow, exc: errors.DeliveryError) -> None:
+        now = self.clock.now()
+        if isinstance(exc, errors.RetryAfter):
+            delay = policy.retry_after_delay(exc.seconds, self.config)
+            metrics.RETRY_AFTER.inc()
+            metrics.SENDS.labels(outcome="retry_after").inc()
+            logger.warning("429 for chat {}: waiting {}s", row.chat_id, delay)
+            await self.limiter.pause(row.chat_id, delay)
+            await store.reschedule(self.pool, row.id, now + timedelta(seconds=delay), str(exc))
+        elif isinstance(exc, errors.ChatMigrated):
+            metrics.SENDS.labels(outcome="migrated").inc()
+            await self._migrated(row, exc.new_chat_id)
+        elif isinstance(exc, errors.PermanentError):
+            metrics.SENDS.labels(outcome="permanent").inc()
+            await self._fail(row, exc)
+        elif policy.too_old(row.created_at, now, self.config):
+            metrics.SENDS.labels(outcome="gave_up").inc()
+            await self._fail(row, errors.PermanentError(errors.MAX_AGE, str(exc)), tell=True)
+        else:
+            metrics.SENDS.labels(outcome="transient").inc()
+            delay = policy.backoff_delay(row.attempts, self.config)
+            logger.warning("outbox row {} failed ({}); retry in {:.1f}s", row.id, exc, delay)
+            await store.reschedule(self.pool, row.id, now + timedelta(seconds=delay), str(exc))
+
+    async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            moved = await store.move_chat(conn, row.chat_id, new_chat_id)
+            await store.reschedule(conn, row.id, self.clock.now(), f"migrated to {new_chat_id}")
+            for hook in self.hooks.all():
+                await _safely(
+                    conn, "on_migrated", row, hook.on_migrated(conn, row.chat_id, new_chat_id)
+                )
+        logger.info("chat {} became {}: {} rows moved", row.chat_id, new_chat_id, moved)
+
+    async def _fail(self, row: OutboxRow, error: errors.PermanentError, tell: bool = False) -> None:
+        logger.warning("outbox row {} failed for good: {}", row.id, error)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.mark_failed(conn, row.id, error.reason, str(error), self.clock.now())
+            hook = self.hooks.for_owner(row.owner)
+            if hook is not None:
+                await _safely(conn, "on_failed", row, hook.on_failed(conn, row, error))
+            if tell or hook is None:
+                await tell_operator(conn, row, error, self.config.admin_chat_id)
+
+
+def _as_new_message(row: OutboxRow) -> OutboxRow:
+    payload = {k: v for k, v in row.payload.items() if k != "message_id"}
+    return replace(row, kind="text", ref_id=None, payload=payload)
+
+
+async def _safely(conn: Any, name: str, row: OutboxRow, call: Any) -> None:
+    """A failing hook is logged; it never undoes the recorded outcome (savepoint)."""
+    try:
+        async with conn.transaction():
+            await call
+    except Exception:
+        logger.exception("delivery hook {} for {} (row {}) failed", name, row.owner, row.id)

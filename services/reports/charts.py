@@ -1,0 +1,60 @@
+"""The report's charts as PNG bytes (matplotlib's Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def line_per_day(
+    points: list[tuple[date, float | None]],
+    *,
+    title: str,
+    ylabel: str,
+    target: float | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> bytes:
+    figure, axes = plt.subplots(figsize=(8, 3))
+    xs: list[Any] = [d for d, v in points if v is not None]  # matplotlib plots dates
+    ys = [v for _d, v in points if v is not None]
+    axes.plot(
+        xs,
+        ys,
+        marker="o",
+        linewidth=1.5,
+        color="#1f77b4",
+    )
+    if target is not None:
+        axes.axhline(target, color="#d62728", linestyle="--", linewidth=1)
+    if ylim is not None:
+        axes.set_ylim(*ylim)
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, alpha=0.3)
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def bars_per_week(points: list[tuple[date, int]], *, title: str, ylabel: str) -> bytes:
+    figure, axes = plt.subplots(figsize=(8, 3))
+    labels = [d.strftime("%Y-%m-%d") for d, _n in points]
+    axes.bar(labels, [n for _d, n in points], color="#ff7f0e")
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, axis="y", alpha=0.3)
+    return _png(figure)

@@ -1,0 +1,266 @@
+"""Staff and customer actions on a ticket: acknowledge, priority, assign, resolve, rate, close,
+auto-close, ban. Each checks the person, writes the audit log (refusals too), the timeline and
+the outbox rows in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services import audit, users
+from services.classification import Priority
+from services.clock import Clock
+from services.i18n import use_locale
+from services.sla import deadlines
+from services.storage.types import Executor
+from services.tickets import outbound, repo
+from services.tickets import render_customer as customer_render
+from services.tickets.config import DeskConfig
+from services.tickets.model import (
+    AlreadyClosed,
+    AlreadyResolved,
+    EventKind,
+    NotAllowed,
+    Ticket,
+    TicketError,
+    TicketStatus,
+)
+from services.users import Person
+
+
+async def authorize(
+    pool: asyncpg.Pool, actor: Person, action: str, ticket_id: int | None, chat_id: int | None
+) -> None:
+    """Staff only; a refusal is audited (committed on its own) and raised as NotAllowed."""
+    if actor.is_staff:
+        return
+    await audit.record(
+        pool, actor_id=actor.id, action=f"ticket.{action}", allowed=False,
+        target=f"ticket:{ticket_id}" if ticket_id else None, chat_id=chat_id,
+        details={"reason": "not staff"},
+    )  # fmt: skip
+    raise NotAllowed(action)
+
+
+async def _audit(
+    conn: Executor, actor: Person, action: str, ticket: Ticket, chat_id: int | None,
+    **details: object,
+) -> None:  # fmt: skip
+    await audit.record(
+        conn, actor_id=actor.id, action=f"ticket.{action}", allowed=True,
+        target=ticket.owner, chat_id=chat_id, details=dict(details),
+    )  # fmt: skip
+
+
+async def acknowledge(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
+    chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    await authorize(pool, actor, "acknowledge", ticket_id, chat_id)
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        if not ticket.status.active:
+            raise AlreadyResolved(ticket.id)
+        changes: dict[str, object] = {"status": TicketStatus.ACKNOWLEDGED}
+        if ticket.first_response_at is None:
+            changes["first_response_at"] = now
+        if ticket.assignee_id is None:
+            changes["assignee_id"] = actor.id
+        await repo.update(conn, ticket.id, now, **changes)
+        await repo.add_event(conn, ticket.id, EventKind.ACKNOWLEDGED, at=now, actor_id=actor.id)
+        await _audit(conn, actor, "acknowledge", ticket, chat_id)
+        ticket = await repo.get(conn, ticket.id)
+        await outbound.notice(conn, ticket, cfg, "acknowledged", actor=actor.first_name)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        return ticket
+
+
+async def set_priority(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
+    priority: Priority, chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    """A staff override: the SLA clocks restart from the ticket's opening with the new targets."""
+    await authorize(pool, actor, "priority", ticket_id, chat_id)
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        if ticket.priority is priority:
+            return ticket
+        due = deadlines(priority, ticket.channel, ticket.created_at, cfg.tz, cfg.sla)
+        await repo.update(
+            conn, ticket.id, now, priority=priority, response_due=due.response_due,
+            resolution_due=due.resolution_due,
+        )  # fmt: skip
+        details = {"from": ticket.priority.value, "to": priority.value}
+        await repo.add_event(
+            conn, ticket.id, EventKind.PRIORITY_CHANGED, at=now, actor_id=actor.id, details=details
+        )
+        await _audit(conn, actor, "priority", ticket, chat_id, **details)
+        old = ticket.priority.value
+        ticket = await repo.get(conn, ticket.id)
+        await outbound.notice(
+            conn, ticket, cfg, "priority", actor=actor.first_name, old=old, new=priority.value
+        )
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        return ticket
+
+
+async def assign(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
+    assignee: Person, chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    await authorize(pool, actor, "assign", ticket_id, chat_id)
+    if not assignee.is_staff:
+        raise TicketError("assignee is not staff")
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        await repo.update(conn, ticket.id, now, assignee_id=assignee.id)
+        details = {"assignee": assignee.id, "previous": ticket.assignee_id}
+        await repo.add_event(
+            conn, ticket.id, EventKind.ASSIGNED, at=now, actor_id=actor.id, details=details
+        )
+        await _audit(conn, actor, "assign", ticket, chat_id, **details)
+        ticket = await repo.get(conn, ticket.id)
+        await outbound.notice(
+            conn, ticket, cfg, "assigned", actor=actor.first_name, assignee=assignee.first_name
+        )
+        await outbound.refresh_card(conn, ticket, cfg, now)
+        return ticket
+
+
+async def resolve(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
+    chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    """Stops the resolution clock and asks the customer for a rating."""
+    await authorize(pool, actor, "resolve", ticket_id, chat_id)
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        if not ticket.status.active:
+            raise AlreadyResolved(ticket.id)
+        changes: dict[str, object] = {"status": TicketStatus.RESOLVED, "resolved_at": now}
+        if ticket.first_response_at is None:
+            changes["first_response_at"] = now
+        await repo.update(conn, ticket.id, now, **changes)
+        await repo.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
+        await _audit(conn, actor, "resolve", ticket, chat_id)
+        ticket = await repo.get(conn, ticket.id)
+        await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        with use_locale(ticket.language):
+            text, markup = customer_render.resolved(ticket, cfg.support.reopen_days)
+        await outbound.to_customer(conn, ticket, "text", outbound.html(text, markup))
+        return ticket
+
+
+async def rate(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, customer: Person, ticket_id: int,
+    stars: int,
+) -> Ticket:  # fmt: skip
+    if not 1 <= stars <= 5:
+        raise TicketError("stars out of range")
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        if ticket.customer_id != customer.id:
+            raise NotAllowed("rate")
+        if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            raise TicketError("not resolved")
+        await repo.update(conn, ticket.id, now, rating=stars, rated_at=now)
+        await repo.add_event(
+            conn, ticket.id, EventKind.RATED, at=now, actor_id=customer.id,
+            details={"stars": stars},
+        )  # fmt: skip
+        ticket = replace(ticket, rating=stars)
+        await outbound.notice(conn, ticket, cfg, "rated", stars=stars)
+        await outbound.refresh_card(conn, ticket, cfg, now)
+        return ticket
+
+
+async def close(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person | None, ticket_id: int,
+    chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    """Staff, the ticket's customer, or the bot itself (actor None) close a ticket."""
+    if actor is not None and actor.id != (await repo.get(pool, ticket_id)).customer_id:
+        await authorize(pool, actor, "close", ticket_id, chat_id)
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, ticket_id, for_update=True)
+        if ticket.status is TicketStatus.CLOSED:
+            raise AlreadyClosed(ticket.id)
+        await repo.update(conn, ticket.id, now, status=TicketStatus.CLOSED, closed_at=now)
+        details = {"automatic": actor is None, "from": ticket.status.value}
+        await repo.add_event(
+            conn, ticket.id, EventKind.CLOSED, at=now,
+            actor_id=actor.id if actor else None, details=details,
+        )  # fmt: skip
+        if actor is not None and actor.id != ticket.customer_id:
+            await _audit(conn, actor, "close", ticket, chat_id)
+        ticket = replace(ticket, status=TicketStatus.CLOSED, closed_at=now)
+        if actor is None:
+            await outbound.notice(
+                conn, ticket, cfg, "auto_closed", days=cfg.support.auto_close_days
+            )
+        else:
+            await outbound.notice(conn, ticket, cfg, "closed", actor=actor.first_name)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        with use_locale(ticket.language):
+            text = customer_render.closed(ticket)
+        await outbound.to_customer(conn, ticket, "text", outbound.html(text))
+        return ticket
+
+
+async def auto_close(pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock) -> list[int]:
+    """Close tickets resolved more than `auto_close_days` ago (the daily job calls this)."""
+    cutoff = clock.now() - timedelta(days=cfg.support.auto_close_days)
+    closed: list[int] = []
+    for ticket_id in await repo.resolved_before(pool, cutoff):
+        try:
+            await close(pool, cfg, clock, actor=None, ticket_id=ticket_id)
+        except AlreadyClosed:
+            continue
+        closed.append(ticket_id)
+    return closed
+
+
+async def ban(
+    pool: asyncpg.Pool, clock: Clock, *, actor: Person, customer_id: int,
+    days: int | None = None, chat_id: int | None = None,
+) -> datetime:  # fmt: skip
+    """Admins ban a customer (for `days`, or for good). Returns the end of the ban."""
+    if not actor.is_admin:
+        await audit.record(
+            pool, actor_id=actor.id, action="ticket.ban", allowed=False,
+            target=f"user:{customer_id}", chat_id=chat_id, details={"reason": "not admin"},
+        )  # fmt: skip
+        raise NotAllowed("ban")
+    until = clock.now() + timedelta(days=days if days is not None else 36500)
+    async with pool.acquire() as conn, conn.transaction():
+        if not await users.set_banned(conn, customer_id, until):
+            raise TicketError("unknown customer")
+        await audit.record(
+            conn, actor_id=actor.id, action="ticket.ban", allowed=True,
+            target=f"user:{customer_id}", chat_id=chat_id, details={"days": days},
+        )  # fmt: skip
+    return until
+
+
+async def unban(
+    pool: asyncpg.Pool, *, actor: Person, customer_id: int, chat_id: int | None = None
+) -> None:
+    allowed = actor.is_admin
+    async with pool.acquire() as conn, conn.transaction():
+        await audit.record(
+            conn, actor_id=actor.id, action="ticket.unban", allowed=allowed,
+            target=f"user:{customer_id}", chat_id=chat_id,
+        )  # fmt: skip
+        if allowed and not await users.set_banned(conn, customer_id, None):
+            raise TicketError("unknown customer")
+    if not allowed:
+        raise NotAllowed("unban")

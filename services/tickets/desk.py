@@ -1,0 +1,258 @@
+"""The desk's conversation rules: opening a ticket, a customer writing, staff answering.
+
+Each function runs in one transaction: the ticket, its message, its timeline event and the
+outbox rows that tell people commit together ("in PostgreSQL before anyone is told").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+import asyncpg
+from redis.asyncio import Redis
+
+from services.classification import Category, classify
+from services.clock import Clock
+from services.i18n import use_locale
+from services.sla import Channel, deadlines, response_minutes
+from services.storage.types import Executor
+from services.text import shorten
+from services.tickets import limits, outbound, repo
+from services.tickets import render as staff_render
+from services.tickets import render_customer as customer_render
+from services.tickets.config import DeskConfig
+from services.tickets.model import (
+    AlreadyClosed,
+    EventKind,
+    Incoming,
+    NotAllowed,
+    RateLimited,
+    Ticket,
+    TicketStatus,
+)
+from services.users import Person
+
+
+@dataclass(frozen=True)
+class Opened:
+    ticket: Ticket
+    response_minutes: int
+
+
+async def open_ticket(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    cfg: DeskConfig,
+    clock: Clock,
+    *,
+    customer: Person,
+    category: Category,
+    description: str,
+    order_ref: str | None = None,
+    attachments: tuple[Incoming, ...] = (),
+    channel: Channel = Channel.BOT,
+) -> Opened:
+    """Classify, set the SLA clocks, store, and queue the topic, its card and the customer's
+    confirmation. Raises RateLimited (too many new tickets) or NotAllowed (banned)."""
+    now = clock.now()
+    _check_not_banned(customer, now)
+    verdict = await limits.new_ticket(redis, customer.id, cfg.support, clock)
+    if not verdict.allowed:
+        assert verdict.retry_at is not None
+        raise RateLimited("tickets", verdict.retry_at)
+    result = classify(
+        "\n".join(filter(None, [description, *(a.text or "" for a in attachments)])),
+        category=category,
+        rules=cfg.classification,
+    )
+    due = deadlines(result.priority, channel, now, cfg.tz, cfg.sla)
+    promised = response_minutes(result.priority, channel, cfg.sla)
+    language = customer.language or cfg.staff_locale
+    async with pool.acquire() as conn, conn.transaction():
+        ticket_id = await repo.insert(
+            conn,
+            customer_id=customer.id,
+            priority=result.priority,
+            category=category,
+            channel=channel,
+            subject=shorten(" ".join(description.split()), cfg.support.subject_length),
+            description=description,
+            order_ref=order_ref,
+            language=language,
+            support_chat_id=cfg.support_chat_id,
+            classification=result.as_details(),
+            now=now,
+            response_due=due.response_due,
+            resolution_due=due.resolution_due,
+        )
+        await repo.add_event(
+            conn, ticket_id, EventKind.CREATED, at=now, actor_id=customer.id,
+            details={"channel": channel.value, "category": category.value},
+        )  # fmt: skip
+        await repo.add_event(
+            conn, ticket_id, EventKind.CLASSIFIED, at=now, details=result.as_details()
+        )
+        ticket = await repo.get(conn, ticket_id)
+        ticket = await outbound.open_topic(conn, ticket, cfg, now)
+        for item in attachments:
+            await _relay_in(conn, ticket, cfg, item, now)
+        with use_locale(ticket.language):
+            text = customer_render.ticket_created(ticket, promised)
+        await outbound.to_customer(conn, ticket, "text", outbound.html(text))
+    return Opened(ticket, promised)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What became of a customer's message."""
+
+    outcome: Literal["relayed", "reopened", "choose", "none"]
+    ticket: Ticket | None = None
+    choices: tuple[Ticket, ...] = field(default_factory=tuple)
+
+
+async def customer_message(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    cfg: DeskConfig,
+    clock: Clock,
+    *,
+    customer: Person,
+    incoming: Incoming,
+    ticket_id: int | None = None,
+) -> Delivered:
+    """Put a customer's message into their ticket: the one named, the only reachable one, or
+    ask which. A resolved ticket inside the reopen window opens again."""
+    now = clock.now()
+    _check_not_banned(customer, now)
+    verdict = await limits.message(redis, customer.id, cfg.support, clock)
+    if not verdict.allowed:
+        assert verdict.retry_at is not None
+        raise RateLimited("messages", verdict.retry_at)
+    since = now - timedelta(days=cfg.support.reopen_days)
+    reachable = await repo.reachable_for_customer(pool, customer.id, since)
+    if ticket_id is not None:
+        reachable = [t for t in reachable if t.id == ticket_id]
+        if not reachable:
+            return Delivered("none")
+    if not reachable:
+        return Delivered("none")
+    active = [t for t in reachable if t.status.active]
+    if len(active) > 1 and ticket_id is None:
+        return Delivered("choose", choices=tuple(active))
+    target = active[0] if active else reachable[0]
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repo.get(conn, target.id, for_update=True)
+        outcome: Literal["relayed", "reopened"] = "relayed"
+        if ticket.status is TicketStatus.RESOLVED:
+            ticket = await _reopen(conn, ticket, cfg, now)
+            outcome = "reopened"
+        elif ticket.status is TicketStatus.WAITING:
+            await repo.update(conn, ticket.id, now, status=TicketStatus.ACKNOWLEDGED)
+            ticket = replace(ticket, status=TicketStatus.ACKNOWLEDGED)
+            await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        elif not ticket.status.active:
+            return Delivered("none")
+        await _relay_in(conn, ticket, cfg, incoming, now)
+    return Delivered(outcome, ticket)
+
+
+async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:
+    status = TicketStatus.ACKNOWLEDGED if ticket.first_response_at else TicketStatus.OPEN
+    await repo.update(conn, ticket.id, now, status=status, resolved_at=None, rating=None)
+    await repo.add_event(conn, ticket.id, EventKind.REOPENED, at=now, actor_id=ticket.customer_id)
+    ticket = replace(ticket, status=status, resolved_at=None, rating=None)
+    await outbound.notice(conn, ticket, cfg, "reopened")
+    await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+    with use_locale(ticket.language):
+        text = customer_render.reopened(ticket)
+    await outbound.to_customer(conn, ticket, "text", outbound.html(text))
+    return ticket
+
+
+async def _relay_in(
+    conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming, now: datetime
+) -> None:
+    message_id = await repo.add_message(
+        conn, ticket.id, direction="in", author_id=incoming.author_id, kind=incoming.kind,
+        body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
+        source_message_id=incoming.message_id, at=now,
+    )  # fmt: skip
+    if message_id is None:  # the same Telegram message again: already relayed
+        return
+    kind, payload = outbound.relay_payload(
+        incoming,
+        staff_render.customer_message_in_topic(ticket, incoming.text or ""),
+        staff_render.customer_caption_in_topic(ticket, incoming.text),
+    )
+    row = await outbound.to_topic(conn, ticket, cfg, kind, payload)
+    if row is not None:
+        await repo.set_relay(conn, message_id, row)
+    await repo.add_event(
+        conn, ticket.id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=incoming.author_id,
+        details={"message": message_id, "kind": incoming.kind},
+    )  # fmt: skip
+
+
+async def staff_message(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, staff: Person, incoming: Incoming,
+    topic_id: int,
+) -> Ticket | None:  # fmt: skip
+    """A message in a ticket's topic: `//` lines are internal notes; anything else is copied to
+    the customer, signed. The first answer stamps the first response. None: not a ticket topic."""
+    if not staff.is_staff:
+        raise NotAllowed("staff_message")
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        found = await repo.by_topic(conn, incoming.chat_id, topic_id)
+        if found is None:
+            return None
+        ticket = await repo.get(conn, found.id, for_update=True)
+        is_note = (incoming.text or "").lstrip().startswith("//")
+        if not is_note and ticket.status is TicketStatus.CLOSED:
+            raise AlreadyClosed(ticket.id)
+        message_id = await repo.add_message(
+            conn, ticket.id, direction="note" if is_note else "out", author_id=staff.id,
+            kind=incoming.kind, body=incoming.text, file_id=incoming.file_id,
+            source_chat_id=incoming.chat_id, source_message_id=incoming.message_id, at=now,
+        )  # fmt: skip
+        if message_id is None:
+            return ticket
+        if is_note:
+            await repo.add_event(
+                conn, ticket.id, EventKind.NOTE, at=now, actor_id=staff.id,
+                details={"message": message_id},
+            )  # fmt: skip
+            return ticket
+        with use_locale(ticket.language):
+            kind, payload = outbound.relay_payload(
+                incoming,
+                customer_render.staff_reply(incoming.text or "", staff.first_name),
+                customer_render.staff_caption(incoming.text, staff.first_name),
+            )
+        row = await outbound.to_customer(conn, ticket, kind, payload)
+        if row is not None:
+            await repo.set_relay(conn, message_id, row)
+        await repo.add_event(
+            conn, ticket.id, EventKind.STAFF_REPLY, at=now, actor_id=staff.id,
+            details={"message": message_id, "kind": incoming.kind},
+        )  # fmt: skip
+        changes: dict[str, object] = {}
+        if ticket.first_response_at is None:
+            changes["first_response_at"] = now
+        if ticket.status.active and ticket.status is not TicketStatus.WAITING:
+            changes["status"] = TicketStatus.WAITING
+        if ticket.assignee_id is None:
+            changes["assignee_id"] = staff.id
+        if changes:
+            await repo.update(conn, ticket.id, now, **changes)
+            ticket = await repo.get(conn, ticket.id)
+            await outbound.refresh_card(conn, ticket, cfg, now, title="status" in changes)
+        return ticket
+
+
+def _check_not_banned(person: Person, now: datetime) -> None:
+    if person.banned_until is not None and person.banned_until > now:
+        raise NotAllowed("banned")

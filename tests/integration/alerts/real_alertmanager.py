@@ -1,0 +1,74 @@
+"""Start the Debian `prometheus-alertmanager` on loopback with a webhook receiver (used by the
+tests and by bench/alert_ingest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+CONFIG = """
+route:
+  receiver: quickcart
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 4h
+receivers:
+  - name: quickcart
+    webhook_configs:
+      - url: {url}
+        send_resolved: true
+        max_alerts: 0
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: {token}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def alertmanager(webhook_url: str, token: str) -> AsyncIterator[str]:
+    """Yield Alertmanager's base URL; it posts its notifications to `webhook_url`."""
+    assert BINARY is not None
+    root = Path(tempfile.mkdtemp(prefix="qc-am-"))
+    (root / "am.yml").write_text(CONFIG.format(url=webhook_url, token=token))
+    port, cluster = free_port(), free_port()
+    process = subprocess.Popen(
+        [BINARY, f"--config.file={root / 'am.yml'}", f"--storage.path={root / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}",
+         f"--cluster.listen-address=127.0.0.1:{cluster}", "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"{base}/-/ready") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,122 @@
+"""The delivery worker against the Telegram emulator, on real PostgreSQL and Redis.
+
+Limits are scaled up (and the emulator's with them) where a test is not about the limits,
+so the suite stays fast while the rules it checks stay the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bot.sender import AiogramSender
+from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
+from services.clock import SystemClock
+from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker, Limits
+
+FAST_LIMITS = Limits(
+    private_per_second=200,
+    private_burst=50,
+    group_per_minute=12000,
+    group_burst=50,
+    global_per_second=1000,
+    global_burst=100,
+)
+FAST = DeliveryConfig(
+    admin_chat_id=None,
+    limits=FAST_LIMITS,
+    poll_interval=0.5,
+    flush_interval=0.1,
+    backoff_base=0.05,
+    backoff_cap=0.2,
+    digest_edit_interval=0.2,
+    stop_grace=1.0,
+    request_timeout=1.0,
+)
+
+ALICE, BUDI, CITRA = 1001, 1002, 1003
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(limits=LimitConfig(enabled=False))
+
+
+@pytest.fixture
+async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator(emulator_config) as running:
+        yield running
+
+
+@pytest.fixture
+async def tg(emulator: TelegramEmulator) -> AsyncIterator[EmulatorClient]:
+    async with EmulatorClient(emulator.base_url, poll_interval=0.02) as client:
+        for user in (ALICE, BUDI, CITRA):
+            await client.create_user(user, f"user{user}")
+        yield client
+
+
+def make_bot(base_url: str, token: str, timeout: float = 10.0) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url), timeout=timeout)
+    # The production default (HTML): the worker must not depend on it.
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+@pytest.fixture
+async def bot(emulator: TelegramEmulator) -> AsyncIterator[Bot]:
+    bot = make_bot(emulator.base_url, emulator.token)
+    yield bot
+    await bot.session.close()
+
+
+StartWorker = Callable[..., Awaitable[DeliveryWorker]]
+
+
+@pytest.fixture
+async def start_worker(
+    pool: asyncpg.Pool, redis_client: aioredis.Redis, bot: Bot
+) -> AsyncIterator[StartWorker]:
+    running: list[tuple[DeliveryWorker, asyncio.Task[None]]] = []
+
+    async def start(
+        config: DeliveryConfig = FAST, hooks: DeliveryHooks | None = None, **changes: Any
+    ) -> DeliveryWorker:
+        if changes:
+            config = config.model_copy(update=changes)
+        sender = AiogramSender(bot, timeout=config.request_timeout)
+        worker = DeliveryWorker(pool, redis_client, sender, SystemClock(), config, hooks)
+        running.append((worker, asyncio.create_task(worker.run())))
+        return worker
+
+    yield start
+    for worker, task in running:
+        await asyncio.wait_for(worker.stop(), 10)
+        await task
+
+
+async def rows(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch("SELECT * FROM outbox ORDER BY id")]
+
+
+async def wait_for_rows(
+    pool: asyncpg.Pool, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10
+) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        current = await rows(pool)
+        if predicate(current):
+            return current
+        if asyncio.get_running_loop().time() > deadline:
+            summary = [(r["id"], r["status"], r["attempts"], r["last_error"]) for r in current]
+            raise AssertionError(f"outbox never got there: {summary[:20]}")
+        await asyncio.sleep(0.02)

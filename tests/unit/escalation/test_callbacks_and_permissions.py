@@ -1,0 +1,43 @@
+"""The service's pre-built buttons and the handler's factory agree; the permission table."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.escalation import IncidentAction
+from services.escalation.render import callback_data
+from services.staff import Action, RosterError, may, parse_roles
+from services.users import Role
+
+
+@pytest.mark.parametrize("act", ["ack", "esc", "res"])
+def test_the_factory_packs_what_the_service_prebuilds(act: str) -> None:
+    packed = IncidentAction(ticket_id=123456, act=act, level=3).pack()  # type: ignore[arg-type]
+    assert packed == callback_data(123456, act, 3)  # type: ignore[arg-type]
+    assert IncidentAction.unpack(packed).level == 3
+
+
+@pytest.mark.parametrize(
+    ("roles", "action", "allowed"),
+    [
+        ({Role.SUPPORT_ENGINEER}, Action.ANSWER_TICKET, True),
+        ({Role.SUPPORT_ENGINEER}, Action.ESCALATE, True),
+        ({Role.SUPPORT_ENGINEER}, Action.RESOLVE, False),
+        ({Role.SENIOR_ENGINEER}, Action.RESOLVE, True),
+        ({Role.CTO}, Action.RESOLVE, True),
+        ({Role.PRODUCT}, Action.RESOLVE, False),
+        ({Role.PRODUCT}, Action.ANSWER_TICKET, False),
+        ({Role.TECH_LEAD}, Action.CHANGE_ROSTER, False),
+        ({Role.ADMIN}, Action.CHANGE_ROSTER, True),
+        (set(), Action.ACKNOWLEDGE, False),  # a customer
+        (set(), Action.VIEW_INCIDENTS, False),
+    ],
+)
+def test_who_may_do_what(roles: set[str], action: Action, allowed: bool) -> None:
+    assert may(roles, action) is allowed
+
+
+def test_roles_are_parsed_as_typed_in_chat() -> None:
+    assert parse_roles(["Tech-Lead", "cto", "cto"]) == [Role.TECH_LEAD, Role.CTO]
+    with pytest.raises(RosterError):
+        parse_roles(["astronaut"])
