@@ -19,13 +19,17 @@ from aiohttp import web
 from loguru import logger
 from redis.asyncio import Redis
 
+from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from bot.keys import BOT, CLOCK, DISPATCHER, POOL, REDIS, RULES, SETTINGS, WEBHOOK_HANDLER
 from bot.settings import Settings
+from bot.session import install as install_reliable_requests
 from bot.web import WEBHOOK_PATH, add_routes
+from bot.workers import delivery_config, worker_contexts
 from services import users
 from services.clock import Clock, SystemClock
+from services.delivery.ratelimit import RateLimiter
 from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
@@ -90,6 +94,11 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     bot = create_bot(settings)
+    delivery = delivery_config(app)
+    # Direct replies share the delivery worker's per-chat buckets and ride out 429 / 5xx.
+    install_reliable_requests(
+        bot, RateLimiter(app[REDIS], delivery.limits, app[CLOCK], prefix=delivery.redis_prefix)
+    )
     dp = create_dispatcher(
         settings,
         app[POOL],
@@ -152,6 +161,9 @@ def create_app(
     app[WORKFLOW] = {}
     add_routes(app)
     app.cleanup_ctx.append(stores_ctx)
+    add_alertmanager_route(app)
     if with_telegram:
         app.cleanup_ctx.append(telegram_ctx)
+        for ctx in worker_contexts():
+            app.cleanup_ctx.append(ctx)
     return app

@@ -94,7 +94,7 @@ async def _main(settings: Settings, port: int) -> int:
                 await asyncio.wait_for(stop.wait(), SNAPSHOT_EVERY_S)
             await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
         print("\nstopping the sandbox...", flush=True)
-    print("stopped; the data stays in " + str(Path(settings.DATA_DIR).resolve()), flush=True)
+    print(f"stopped; the data stays in {settings.DATA_DIR}", flush=True)
     return 0
 
 
@@ -141,6 +141,8 @@ async def _start(box: Sandbox, *, with_world: bool) -> None:
     if await asyncio.to_thread(snapshot.load, runtime.world, box.snapshot_file):
         logger.info("emulated chats restored from {}", box.snapshot_file)
     populate(runtime)
+    shown: dict[str, str] = {}  # filled below, once the ports are known
+    panel.mount(app, box.world, shown)
     box.emulator = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await box.emulator.setup()
     site = web.TCPSite(box.emulator, config.host, config.port)
@@ -148,7 +150,7 @@ async def _start(box: Sandbox, *, with_world: bool) -> None:
     box.port = _bound_port(site) or box.port
 
     box.bot_settings = bot_settings(box, config, database_url, redis_url)
-    panel.mount(app, box.world, _printable(box.bot_settings))
+    shown.update(_printable(box.bot_settings))
     rules = sandbox_rules(box.bot_settings, box.world)
     clock = box.world.clock if box.world is not None else None
     box.bot = web.AppRunner(create_app(box.bot_settings, clock=clock, rules=rules))

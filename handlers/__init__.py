@@ -47,15 +47,29 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
 
 
 def routers() -> list[Router]:
-    from handlers import admin, alerts, backups, errors, escalation, fallback, health, start
+    from handlers import (
+        admin,
+        alerts,
+        backups,
+        errors,
+        escalation,
+        fallback,
+        health,
+        start,
+        support,
+        tickets_staff,
+    )
 
     return [
         alerts.router,
         escalation.router,
+        tickets_staff.router,
         admin.router,
         health.router,
         backups.router,
+        support.router,
         start.router,
         errors.router,
         fallback.router,
+        support.catch_all,
     ]

@@ -34,7 +34,7 @@ PROBE_AMOUNT = 10_000  # the payment probe's default amount
 class WorldConfig:
     folder: Path  # DATA_DIR/quickcart
     demo_url: str  # the demo database
-    admin_url: str  # the embedded server's maintenance database, to create the demo one
+    admin_url: str | None  # a maintenance database to create the demo one in (None: exists)
     pg_dump: str
     timezone: str = "Asia/Jakarta"
     pakasir_project: str = "quickcart"
@@ -83,7 +83,8 @@ class DemoWorld:
 
     async def start(self) -> None:
         self.config.folder.mkdir(parents=True, exist_ok=True)
-        await demo_db.ensure_database(self.config.admin_url)
+        if self.config.admin_url is not None:
+            await demo_db.ensure_database(self.config.admin_url)
         if await demo_db.seed(self.config.demo_url, self.clock.now()):
             logger.info("demo QuickCart database seeded with {} days", demo_db.HISTORY_DAYS)
         if not backups.archives(self.config.backup_dir):

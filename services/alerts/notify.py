@@ -134,6 +134,10 @@ async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience
     view = await group_view(db, group, now)
     with use_locale(audience.language):
         await edit(db, group, render_group(view, audience.tz))
+    shown = sorted(
+        a.fingerprint for a in view.firing if a.fingerprint not in view.silenced_fingerprints
+    )
+    await db.execute("UPDATE alert_groups SET notified_firing = $2 WHERE id = $1", group_id, shown)
     if view.resolved and group.status == "open":
         await db.execute(
             "UPDATE alert_groups SET status = 'resolved', resolved_at = $2, next_flush_at = NULL"

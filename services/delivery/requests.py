@@ -9,7 +9,7 @@ from typing import Any
 from services.delivery import sender as m
 from services.delivery.config import DeliveryConfig
 from services.delivery.rows import OutboxRow
-from services.delivery.splitter import first_line, split_text, visible_text
+from services.delivery.splitter import first_line, readable_text, split_text, visible_text
 from services.i18n import gettext as _
 from services.text import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, esc
 
@@ -99,7 +99,8 @@ def document_call(row: OutboxRow, target: Target, text: str, html_mode: bool, pa
 def plain_text_calls(row: OutboxRow, target: Target, config: DeliveryConfig) -> list[Call]:
     """Telegram refused the markup: send what a reader would have seen, as plain text."""
     payload = dict(row.payload)
-    payload["text"] = visible_text(str(payload.get("text", "")), html_mode=_html(payload))
+    raw = str(payload.get("text", ""))
+    payload["text"] = readable_text(raw) if _html(payload) else raw
     payload.pop("parse_mode", None)
     payload.pop("entities", None)
     return text_calls(replace(row, payload=payload), target, config)

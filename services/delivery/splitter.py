@@ -103,6 +103,44 @@ def split_text(text: str, *, html_mode: bool = True, limit: int = TELEGRAM_TEXT_
     return parts or [text]
 
 
+SUPPORTED_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
+)
+
+
+def readable_text(text: str) -> str:
+    """HTML Telegram refused, as plain text: its known tags dropped, anything else kept."""
+    out: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        out.append(text[position : match.start()])
+        name = match.group("name")
+        if name is None:
+            out.append(html.unescape(match.group(0)))
+        elif name.lower() not in SUPPORTED_TAGS:
+            out.append(match.group(0))
+        position = match.end()
+    out.append(text[position:])
+    return "".join(out)
+
+
 def visible_text(text: str, *, html_mode: bool = True) -> str:
     """What a reader sees: tags removed, entities decoded."""
     return _visible(_atoms(text, html_mode)) if html_mode else text

@@ -177,9 +177,10 @@ async def backlog(db: Executor, chat_id: int, now: datetime) -> int:
     return value
 
 
-async def next_due(db: Executor) -> datetime | None:
+async def next_due(db: Executor, now: datetime) -> datetime | None:
+    """When the next row waiting for its time (a retry, a scheduled send) becomes due."""
     value: datetime | None = await db.fetchval(
-        "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+        "SELECT min(not_before) FROM outbox WHERE status = 'pending' AND not_before > $1", now
     )
     return value
 

@@ -141,9 +141,10 @@ class DeliveryWorker:
     async def _sleep_until_work(self) -> None:
         timeout = self.config.poll_interval
         with contextlib.suppress(OSError, asyncpg.PostgresError):
-            due = await store.next_due(self.pool)
-            if due is not None and due > self.clock.now():
-                timeout = min(timeout, (due - self.clock.now()).total_seconds() + 0.01)
+            now = self.clock.now()
+            due = await store.next_due(self.pool, now)
+            if due is not None:
+                timeout = min(timeout, (due - now).total_seconds() + 0.01)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 

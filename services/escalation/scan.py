@@ -78,7 +78,9 @@ async def _handle(
     if actions.escalate:
         deadline = level_deadline(ctx.rules, incident.clock())
         assert deadline is not None
-        stepped = await escalate_step(conn, clock, ctx, current, ticket, actor_id=None, reason=None)
+        stepped = await escalate_step(
+            conn, clock, ctx, current, ticket, actor_id=None, reason=None, due_at=deadline
+        )
         if stepped is not None:
             report.escalated.append((incident.ticket_id, incident.level, stepped[0].level))
             report.lateness.append((now - deadline).total_seconds())

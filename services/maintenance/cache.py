@@ -66,6 +66,12 @@ async def used_memory(redis: Any) -> int:
     return int(info.get("used_memory", 0))
 
 
+_EXPIRE_IF_PERSISTENT = """
+if redis.call('TTL', KEYS[1]) == -1 then return redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
 def _key(raw: bytes | str) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else raw
 
@@ -115,6 +121,8 @@ async def _handle_batch(
         else:
             in_use.append(key)
     room = max(0, policy.max_deleted - result.deleted)
+    if len(stale) > room:
+        result.truncated = True  # the rest waits for the next run
     stale = stale[:room]
     if stale:
         if not dry_run:
@@ -126,7 +134,8 @@ async def _handle_batch(
         if not dry_run:
             pipe = redis.pipeline(transaction=False)
             for key in in_use:
-                # NX: only when it still has no expiry (the app may have set one meanwhile)
-                pipe.expire(key, policy.assign_ttl_s, nx=True)
+                # only when it still has no expiry (the app may have set one meanwhile);
+                # a script rather than EXPIRE NX, which Redis < 7 does not know
+                pipe.eval(_EXPIRE_IF_PERSISTENT, 1, key, policy.assign_ttl_s)
             await pipe.execute(raise_on_error=False)
         result.ttl_assigned += len(in_use)

@@ -198,7 +198,7 @@ async def _relay_in(
 
 async def staff_message(
     pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, staff: Person, incoming: Incoming,
-    topic_id: int,
+    topic_id: int | None = None, ticket_id: int | None = None,
 ) -> Ticket | None:  # fmt: skip
     """A message in a ticket's topic: `//` lines are internal notes; anything else is copied to
     the customer, signed. The first answer stamps the first response. None: not a ticket topic."""
@@ -206,10 +206,12 @@ async def staff_message(
         raise NotAllowed("staff_message")
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        found = await repo.by_topic(conn, incoming.chat_id, topic_id)
-        if found is None:
+        if topic_id is not None:
+            found = await repo.by_topic(conn, incoming.chat_id, topic_id)
+            ticket_id = found.id if found else None
+        if ticket_id is None:
             return None
-        ticket = await repo.get(conn, found.id, for_update=True)
+        ticket = await repo.get(conn, ticket_id, for_update=True)
         is_note = (incoming.text or "").lstrip().startswith("//")
         if not is_note and ticket.status is TicketStatus.CLOSED:
             raise AlreadyClosed(ticket.id)

@@ -35,8 +35,11 @@ def cpu_only(**grouping: Any) -> AlertsRules:
     rule = base.rule("CpuHigh")
     assert rule is not None
     return AlertsRules.model_validate(
-        {"rules": [rule.model_dump(by_alias=True)], "grouping": grouping,
-         "telegram_chats": {"security_team": SECURITY_CHAT}}
+        {
+            "rules": [rule.model_dump(by_alias=True)],
+            "grouping": grouping,
+            "telegram_chats": {"security_team": SECURITY_CHAT},
+        }
     )
 
 
@@ -44,18 +47,27 @@ async def add_people(pool: asyncpg.Pool) -> None:
     for person in (BUDI, PRODUCT, CUSTOMER):
         await pool.execute(
             "INSERT INTO users (id, first_name, username, language) VALUES ($1, $2, $3, 'en')",
-            person.id, person.first_name, person.username,
+            person.id,
+            person.first_name,
+            person.username,
         )
         if person.roles:
             await pool.execute(
                 "INSERT INTO staff (user_id, display_name, roles) VALUES ($1, $2, $3)",
-                person.id, person.first_name, sorted(person.roles),
+                person.id,
+                person.first_name,
+                sorted(person.roles),
             )
 
 
 async def sample(
-    pool: asyncpg.Pool, at: datetime, value: float, *, check: str = "system",
-    key: str = "cpu_percent", target: str = "",
+    pool: asyncpg.Pool,
+    at: datetime,
+    value: float,
+    *,
+    check: str = "system",
+    key: str = "cpu_percent",
+    target: str = "",
 ) -> None:
     """What the health checks store after a run (tables of migration 0005)."""
     run_id = await pool.fetchval(
@@ -66,7 +78,12 @@ async def sample(
     await pool.execute(
         "INSERT INTO check_samples (run_id, at, check_name, key, target, value, unit) "
         "VALUES ($1, $2, $3, $4, $5, $6, 'percent')",
-        run_id, at, check, key, target, value,
+        run_id,
+        at,
+        check,
+        key,
+        target,
+        value,
     )
 
 

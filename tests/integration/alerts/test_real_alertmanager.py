@@ -27,47 +27,28 @@ async def test_a_real_alertmanager_fires_and_resolves_into_our_pipeline(
 ) -> None:
     seen: list[dict] = []  # type: ignore[type-arg]
 
-    @web.middleware
-    async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
-        body = await request.read()
-        response = await handler(request)
-        if response.status == 200:
-            seen.append(json.loads(body))
-        return response
+    async with receiver(pool) as url, aiohttp.ClientSession() as forward:
 
-    async with receiver(pool, middlewares=[record]) as url:
-        async with alertmanager(url, TOKEN) as am:
-            now = datetime.now(UTC)
-            alerts = [
-                {
-                    "labels": {"alertname": "PaymentErrors", "severity": "critical",
-                               "instance": f"api-{n}", "job": "quickcart"},
-                    "annotations": {"summary": "Payment API errors <5xx> & timeouts",
-                                    "runbook_url": "https://runbooks.example/payments"},
-                    "startsAt": now.isoformat(),
-                    "generatorURL": "http://prometheus.local/graph?g0.expr=up",
-                }
-                for n in range(3)
-            ]
-            async with aiohttp.ClientSession() as session:
-                async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
-                    assert response.status == 200
-                for _ in range(100):
-                    if seen:
-                        break
-                    await asyncio.sleep(0.1)
-                assert seen and seen[0]["status"] == "firing"
-                assert await pool.fetchval(
-                    "SELECT count(*) FROM alerts WHERE state = 'firing'") == 3
-                ended = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-                for alert in alerts:
-                    alert["endsAt"] = ended
-                async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
-                    assert response.status == 200
-                for _ in range(150):
-                    if any(p["status"] == "resolved" for p in seen):
-                        break
-                    await asyncio.sleep(0.1)
+        async def record(request: web.Request) -> web.Response:
+            """Keeps what Alertmanager sent, then passes it on to the real receiver."""
+            body = await request.read()
+            headers = {"Authorization": request.headers.get("Authorization", "")}
+            async with forward.post(url, data=body, headers=headers) as answer:
+                if answer.status == 200:
+                    seen.append(json.loads(body))
+                return web.Response(status=answer.status, body=await answer.read())
+
+        app = web.Application()
+        app.router.add_post("/record", record)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            await _fire_and_resolve(pool, f"http://127.0.0.1:{port}/record", seen)
+        finally:
+            await runner.cleanup()
     resolved = next(p for p in seen if p["status"] == "resolved")
     assert resolved["version"] == "4"
     assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'resolved'") == 3
@@ -76,3 +57,48 @@ async def test_a_real_alertmanager_fires_and_resolves_into_our_pipeline(
         FIXTURES.mkdir(exist_ok=True)
         (FIXTURES / "am_0.25_firing.json").write_text(json.dumps(seen[0], indent=2) + "\n")
         (FIXTURES / "am_0.25_resolved.json").write_text(json.dumps(resolved, indent=2) + "\n")
+
+
+async def _fire_and_resolve(
+    pool: asyncpg.Pool,
+    url: str,
+    seen: list[dict],  # type: ignore[type-arg]
+) -> None:
+    """Three alerts into a real Alertmanager, then the same alerts ended."""
+    async with alertmanager(url, TOKEN) as am:
+        now = datetime.now(UTC)
+        alerts = [
+            {
+                "labels": {
+                    "alertname": "PaymentErrors",
+                    "severity": "critical",
+                    "instance": f"api-{n}",
+                    "job": "quickcart",
+                },
+                "annotations": {
+                    "summary": "Payment API errors <5xx> & timeouts",
+                    "runbook_url": "https://runbooks.example/payments",
+                },
+                "startsAt": now.isoformat(),
+                "generatorURL": "http://prometheus.local/graph?g0.expr=up",
+            }
+            for n in range(3)
+        ]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
+                assert response.status == 200
+            for _ in range(300):
+                if seen:
+                    break
+                await asyncio.sleep(0.1)
+            assert seen and seen[0]["status"] == "firing"
+            assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == 3
+            ended = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+            for alert in alerts:
+                alert["endsAt"] = ended
+            async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
+                assert response.status == 200
+            for _ in range(300):
+                if any(p["status"] == "resolved" for p in seen):
+                    break
+                await asyncio.sleep(0.1)

@@ -51,8 +51,11 @@ async def test_cpu_over_threshold_for_five_minutes_fires_once_with_buttons(
     assert message["kind"] == "text" and message["owner"].startswith("alert_group:")
     assert "Firing: CpuHigh" in message["payload"]["text"]
     assert "95% (threshold &gt; 80%)" in message["payload"]["text"]
-    buttons = [b["callback_data"] for row in message["payload"]["reply_markup"]["inline_keyboard"]
-               for b in row]
+    buttons = [
+        b["callback_data"]
+        for row in message["payload"]["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
     group_id = int(message["owner"].split(":")[1])
     assert buttons == [f"al:{group_id}:{a}" for a in ("ack", "esc", "s1", "s4", "s24", "res")]
     # the slack channel is not configured; the security chat is not among CPU's channels

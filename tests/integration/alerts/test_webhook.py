@@ -48,17 +48,23 @@ async def receiver(
 
 def payload(alerts: list[dict[str, Any]], status: str = "firing") -> dict[str, Any]:
     return {
-        "version": "4", "groupKey": '{}:{alertname="X"}', "truncatedAlerts": 0,
-        "status": status, "receiver": "quickcart", "groupLabels": {}, "commonLabels": {},
-        "commonAnnotations": {}, "externalURL": "http://am.local", "alerts": alerts,
+        "version": "4",
+        "groupKey": '{}:{alertname="X"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "quickcart",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am.local",
+        "alerts": alerts,
     }
 
 
 def am_alert(n: int, status: str = "firing", **labels: str) -> dict[str, Any]:
     return {
         "status": status,
-        "labels": {"alertname": "DiskFull", "instance": f"db-{n}", "severity": "warning",
-                   **labels},
+        "labels": {"alertname": "DiskFull", "instance": f"db-{n}", "severity": "warning", **labels},
         "annotations": {"summary": "Disk almost full"},
         "startsAt": "2026-11-02T01:00:00Z",
         "endsAt": "2026-11-02T02:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
@@ -140,8 +146,9 @@ async def test_alertmanager_resolved_closes_the_alert_and_a_stale_firing_does_no
     async with receiver(pool) as url, aiohttp.ClientSession() as http:
         async with http.post(url, json=payload([am_alert(1)]), headers=auth()) as r:
             assert (await r.json())["firing"] == 1
-        async with http.post(url, json=payload([am_alert(1, "resolved")], "resolved"),
-                             headers=auth()) as r:
+        async with http.post(
+            url, json=payload([am_alert(1, "resolved")], "resolved"), headers=auth()
+        ) as r:
             assert (await r.json())["resolved"] == 1
         async with http.post(url, json=payload([am_alert(1)]), headers=auth()) as r:
             assert (await r.json())["ignored"] == 1  # a retry of the old firing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,12 @@ from sandbox.pakasir import PakasirConfig, PakasirEmulator
 from services.checks.config import ChecksRules, Targets
 from services.checks.runner import ProbeContext
 from services.clock import FrozenClock
+from tests.e2e.conftest import (  # noqa: F401  (the real bot against the emulator, for /health)
+    e2e_clock,
+    e2e_rules,
+    emulator_config,
+    world_unstarted,
+)
 
 PROBE_ORDER = "PROBE-0001"
 PROBE_AMOUNT = 10_000
@@ -125,3 +131,14 @@ async def fill_shop(url: str, rows: int) -> None:
         )
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def english_by_default() -> Iterator[None]:
+    """The assertions read English; the bot's own DEFAULT_LOCALE tests set theirs."""
+    from services.i18n import current_locale, set_default_locale
+
+    before = current_locale()
+    set_default_locale("en")
+    yield
+    set_default_locale(before)

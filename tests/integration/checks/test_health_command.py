@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import (  # noqa: F401  (fixtures: the real bot against the emulator)
-    ADMIN,
-    BUDI,
-    World,
-    e2e_clock,
-    e2e_rules,
-    emulator_config,
-    world_unstarted,
-)
+from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.integration.checks.conftest import pakasir_targets
 
 
@@ -60,7 +52,8 @@ async def test_customers_cannot_see_health_and_the_refusal_is_audited(world_unst
     reply = await world.reply_to(BUDI, after=sent["message_id"])
     assert reply["text"] == "Hanya staf QuickCart yang dapat melihat pemeriksaan kesehatan."
     refused = await world.pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'health.view' AND NOT allowed AND actor_id = $1",
+        "SELECT count(*) FROM audit_log "
+        "WHERE action = 'health.view' AND NOT allowed AND actor_id = $1",
         BUDI,
     )
     assert refused == 1

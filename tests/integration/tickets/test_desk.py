@@ -239,7 +239,8 @@ async def test_resolved_tickets_close_automatically_after_seven_days(
     assert closed.status is TicketStatus.CLOSED
     events = await repo.timeline(pool, ticket.id)
     assert events[-1].kind == "closed" and events[-1].details["automatic"] is True
-    assert "closed" in (await rows(pool, ticket.id))[-1]["payload"]["text"] or True
+    told = [r for r in await rows(pool, ticket.id) if r["chat_id"] == BUDI][-1]
+    assert "telah ditutup" in told["payload"]["text"]
 
 
 async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(

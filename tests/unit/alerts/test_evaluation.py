@@ -108,8 +108,14 @@ def test_rules_file_section_overrides_and_adds() -> None:
         {
             "grouping": {"group_wait": "10s", "repeat_interval": "1h"},
             "extra_rules": [
-                {"name": "QueueLong", "metric": {"kind": "sql", "query": "SELECT 1 AS value"},
-                 "op": ">", "threshold": 0, "for": "2m", "severity": "critical"}
+                {
+                    "name": "QueueLong",
+                    "metric": {"kind": "sql", "query": "SELECT 1 AS value"},
+                    "op": ">",
+                    "threshold": 0,
+                    "for": "2m",
+                    "severity": "critical",
+                }
             ],
         }
     )

@@ -91,8 +91,13 @@ def test_bad_silence_arguments_say_why(text: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("30s", timedelta(seconds=30)), ("5m", timedelta(minutes=5)),
-     ("1h30m", timedelta(minutes=90)), ("1d", timedelta(days=1)), ("2w", timedelta(weeks=2))],
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1d", timedelta(days=1)),
+        ("2w", timedelta(weeks=2)),
+    ],
 )
 def test_durations_parse_and_format_back(text: str, value: timedelta) -> None:
     assert parse_duration(text) == value

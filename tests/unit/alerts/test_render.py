@@ -128,8 +128,11 @@ def test_plain_text_for_secondary_channels_has_no_markup() -> None:
 
 
 def test_maintenance_summary_lists_what_was_muted() -> None:
-    muted = [MutedAlert("CpuHigh", {"instance": "web-1", "severity": "warning"}, "warning",
-                        T0, "resolved")]
+    muted = [
+        MutedAlert(
+            "CpuHigh", {"instance": "web-1", "severity": "warning"}, "warning", T0, "resolved"
+        )
+    ]
     with use_locale("en"):
         text = render_maintenance_summary("db upgrade", T0, T0 + timedelta(hours=1), muted, TZ)
     assert text == (

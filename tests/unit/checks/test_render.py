@@ -101,7 +101,8 @@ def test_one_probe_in_full():
         rendered = render_check_detail(REPORT.results[1], timezone="Asia/Jakarta")
     assert rendered.text == (
         "⚠️ <b>Database</b>: Warning\n"
-        "PID 42 (shop) has been running a query for 3 min: SELECT * FROM orders WHERE note &lt; 'x'\n"
+        "PID 42 (shop) has been running a query for 3 min: "
+        "SELECT * FROM orders WHERE note &lt; 'x'\n"
         "\n"
         "<b>Measured</b>\n"
         "• <code>long_queries</code>: 1\n"

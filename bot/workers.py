@@ -1,0 +1,105 @@
+"""Background workers, each owned by one aiohttp cleanup context (start, yield, stop).
+
+They start after the stores and the Bot exist and stop before them. A worker that crashes is
+logged and restarted after a pause: a monitoring bot must not go quiet because one loop failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+from loguru import logger
+
+from bot.keys import BOT, CLOCK, POOL, REDIS, RULES, SETTINGS
+from bot.sender import AiogramSender
+from services.delivery.config import DeliveryConfig
+from services.delivery.hooks import DeliveryHooks
+from services.delivery.worker import DeliveryWorker
+from services.escalation.notify import EscalationContext, make_context
+from services.escalation.scan import EscalationWorker
+from services.tickets.config import DeskConfig
+from services.tickets.delivery import TicketDeliveryHook
+
+RESTART_PAUSE = 5.0
+
+
+class Worker(Protocol):
+    async def run(self) -> None: ...
+
+
+async def supervise(name: str, worker: Worker, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
+        try:
+            await worker.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("worker {} crashed; restarting in {}s", name, RESTART_PAUSE)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), RESTART_PAUSE)
+
+
+async def _owned(
+    name: str, worker: Worker, stop: Callable[[], Awaitable[None] | None]
+) -> AsyncIterator[None]:
+    stopping = asyncio.Event()
+    task = asyncio.create_task(supervise(name, worker, stopping), name=name)
+    yield
+    stopping.set()
+    result = stop()
+    if result is not None:
+        await result
+    try:
+        await asyncio.wait_for(task, 10)
+    except TimeoutError:
+        logger.warning("worker {} did not stop in 10 s; cancelled", name)
+
+
+def desk_config(app: web.Application) -> DeskConfig:
+    settings = app[SETTINGS]
+    return DeskConfig.build(
+        support_chat_id=settings.SUPPORT_CHAT_ID,
+        timezone=settings.TIMEZONE,
+        staff_locale=settings.DEFAULT_LOCALE,
+        rules=app[RULES],
+    )
+
+
+def escalation_context(app: web.Application) -> EscalationContext:
+    settings = app[SETTINGS]
+    return make_context(
+        app[RULES],
+        timezone=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        support_chat_id=settings.SUPPORT_CHAT_ID,
+    )
+
+
+def delivery_config(app: web.Application) -> DeliveryConfig:
+    config = app[RULES].section("delivery", DeliveryConfig)
+    return config.model_copy(update={"admin_chat_id": app[SETTINGS].ADMIN_CHAT_ID})
+
+
+async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+    hooks = DeliveryHooks()
+    hooks.register("ticket", TicketDeliveryHook(desk_config(app), app[CLOCK]))
+    worker = DeliveryWorker(
+        app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], delivery_config(app), hooks
+    )
+    async for _ in _owned("delivery", worker, worker.stop):
+        yield
+
+
+async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
+    worker = EscalationWorker(app[POOL], app[CLOCK], escalation_context(app))
+    async for _ in _owned("escalation", worker, worker.stop):
+        yield
+
+
+def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
+    return [delivery_ctx, escalation_ctx]

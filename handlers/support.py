@@ -1,0 +1,477 @@
+"""The customer's side of the desk (private chat): the menu, the New ticket conversation, My
+tickets, ratings, and every other message put into a ticket (or offered as a new one).
+
+Parse, call services.tickets, render. The catch-all handler at the end makes this router the
+last feature router in `handlers.routers()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from redis.asyncio import Redis
+
+from bot.settings import Settings
+from handlers.start import language_keyboard
+from services.classification import CATEGORY_LABELS, Category
+from services.clock import Clock
+from services.rules import Rules
+from services.text import esc, shorten
+from services.tickets import actions, desk, repo
+from services.tickets import render_customer as texts
+from services.tickets.config import DeskConfig, check_reference
+from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
+from services.users import Person
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+
+class NewTicket(StatesGroup):
+    offer = State()  # free text: open a ticket from it?
+    category = State()
+    description = State()
+    reference = State()
+    confirm = State()
+
+
+class Menu(CallbackData, prefix="sm"):
+    act: Literal["new", "mine", "lang"]
+
+
+class Pick(CallbackData, prefix="nc"):
+    cat: Category
+
+
+class Step(CallbackData, prefix="nk"):
+    act: Literal["send", "edit", "cancel", "skip", "yes"]
+
+
+class Rate(CallbackData, prefix="tr"):
+    id: int
+    n: int
+
+
+class Mine(CallbackData, prefix="tc"):
+    id: int
+    act: Literal["view", "close"]
+
+
+class Which(CallbackData, prefix="tw"):
+    id: int
+    m: int
+
+
+def desk_config(settings: Settings, rules: Rules) -> DeskConfig:
+    return DeskConfig.build(
+        support_chat_id=settings.SUPPORT_CHAT_ID,
+        timezone=settings.TIMEZONE,
+        staff_locale=settings.DEFAULT_LOCALE,
+        rules=rules,
+    )
+
+
+def markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows
+        ]
+    )
+
+
+def from_dict(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup.model_validate(keyboard)
+
+
+def cancel_row() -> list[tuple[str, str]]:
+    return [(_("✖️ Cancel"), Step(act="cancel").pack())]
+
+
+def menu_markup() -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [(_("📝 New ticket"), Menu(act="new").pack())],
+            [(_("📋 My tickets"), Menu(act="mine").pack())],
+            [(_("🌐 Language"), Menu(act="lang").pack())],
+        ]
+    )
+
+
+def incoming_of(message: Message) -> Incoming:
+    kind, file_id = "other", None
+    if message.text is not None:
+        kind = "text"
+    elif message.photo:
+        kind, file_id = "photo", message.photo[-1].file_id
+    elif message.document is not None:
+        kind, file_id = "document", message.document.file_id
+    user = message.from_user
+    return Incoming(
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        author_id=user.id if user else 0,
+        kind=kind,
+        text=message.text if message.text is not None else message.caption,
+        file_id=file_id,
+        author_name=user.first_name if user else "",
+    )
+
+
+# -- menu -------------------------------------------------------------------------------------
+
+
+@router.message(CommandStart())
+async def cmd_start(message: Message, person: Person, state: FSMContext) -> None:
+    await state.clear()
+    if person.language is None:
+        await message.answer(
+            _("Please choose your language / Silakan pilih bahasa:"),
+            reply_markup=language_keyboard(),
+        )
+        return
+    await message.answer(
+        _("Hello, {name}! How can QuickCart support help you?").format(name=esc(person.first_name)),
+        reply_markup=menu_markup(),
+    )
+
+
+@router.callback_query(Menu.filter(F.act == "lang"))
+async def on_menu_language(query: CallbackQuery) -> None:
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(
+            _("Please choose your language / Silakan pilih bahasa:"),
+            reply_markup=language_keyboard(),
+        )
+
+
+@router.callback_query(Menu.filter(F.act == "mine"))
+async def on_my_tickets(
+    query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock
+) -> None:
+    await query.answer()
+    text, keyboard = texts.my_tickets(await repo.for_customer(pool, person.id), clock.now())
+    if query.message is not None:
+        await query.message.answer(text, reply_markup=from_dict(keyboard))
+
+
+@router.callback_query(Mine.filter())
+async def on_ticket_button(
+    query: CallbackQuery,
+    callback_data: Mine,
+    person: Person,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    settings: Settings,
+    rules: Rules,
+) -> None:
+    ticket = await repo.find(pool, callback_data.id)
+    if ticket is None or ticket.customer_id != person.id:
+        await query.answer(_("This ticket is not yours."), show_alert=True)
+        return
+    cfg = desk_config(settings, rules)
+    if callback_data.act == "close":
+        try:
+            await actions.close(pool, cfg, clock, actor=person, ticket_id=ticket.id)
+        except TicketError:
+            await query.answer(_("This ticket is already closed."), show_alert=True)
+            return
+        await query.answer(_("Ticket closed."))
+        return
+    await query.answer()
+    counts = await repo.message_count(pool, ticket.id)
+    text, keyboard = texts.ticket_card(ticket, counts, clock.now(), cfg.tz)
+    if query.message is not None:
+        await query.message.answer(text, reply_markup=from_dict(keyboard))
+
+
+@router.callback_query(Rate.filter())
+async def on_rate(
+    query: CallbackQuery,
+    callback_data: Rate,
+    person: Person,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    settings: Settings,
+    rules: Rules,
+) -> None:
+    try:
+        await actions.rate(
+            pool, desk_config(settings, rules), clock, customer=person,
+            ticket_id=callback_data.id, stars=callback_data.n,
+        )  # fmt: skip
+    except TicketError:
+        await query.answer(_("This rating cannot be accepted."), show_alert=True)
+        return
+    await query.answer(texts.rated(callback_data.n))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(texts.rated(callback_data.n))
+
+
+# -- the New ticket conversation --------------------------------------------------------------
+
+
+@router.message(Command("cancel"))
+@router.callback_query(Step.filter(F.act == "cancel"))
+async def on_cancel(event: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    text = _("Cancelled. Nothing was sent. /start shows the menu.")
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+        if isinstance(event.message, Message):
+            await event.message.edit_text(text)
+        return
+    await event.answer(text)
+
+
+def category_markup() -> InlineKeyboardMarkup:
+    rows = [[(_(CATEGORY_LABELS[c]), Pick(cat=c).pack())] for c in Category]
+    return markup([*rows, cancel_row()])
+
+
+@router.callback_query(Menu.filter(F.act == "new"))
+@router.callback_query(Step.filter(F.act == "edit"))
+async def on_new(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_data({})
+    await ask_category(query, state)
+
+
+@router.callback_query(NewTicket.offer, Step.filter(F.act == "yes"))
+async def on_offer_accepted(query: CallbackQuery, state: FSMContext) -> None:
+    """Free text becomes the description: only the category and the reference are asked."""
+    await ask_category(query, state)
+
+
+async def ask_category(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    await state.set_state(NewTicket.category)
+    if query.message is not None:
+        await query.message.answer(_("What is it about?"), reply_markup=category_markup())
+
+
+@router.callback_query(NewTicket.category, Pick.filter())
+async def on_category(query: CallbackQuery, callback_data: Pick, state: FSMContext) -> None:
+    await query.answer()
+    await state.update_data(category=callback_data.cat.value)
+    data = await state.get_data()
+    if data.get("from_text") and isinstance(query.message, Message):
+        await ask_reference(query.message, state)
+        return
+    await state.set_state(NewTicket.description)
+    if query.message is not None:
+        await query.message.answer(
+            _("Please describe the problem. You may attach a photo or a document."),
+            reply_markup=markup([cancel_row()]),
+        )
+
+
+@router.message(NewTicket.description, F.text | F.photo | F.document)
+async def on_description(message: Message, state: FSMContext) -> None:
+    item = incoming_of(message)
+    attachment = None if item.kind == "text" else item.__dict__
+    await state.update_data(draft={"text": item.text or "", "attachment": attachment})
+    await ask_reference(message, state)
+
+
+async def ask_reference(target: Any, state: FSMContext) -> None:
+    await state.set_state(NewTicket.reference)
+    if isinstance(target, Message):
+        await target.answer(
+            _(
+                "If it concerns an order or a payment, send its reference "
+                "(for example ORD-20261102-7F3K9Q or INV2026110201). Otherwise press Skip."
+            ),
+            reply_markup=markup([[(_("Skip"), Step(act="skip").pack())], cancel_row()]),
+        )
+
+
+@router.message(NewTicket.reference, F.text)
+async def on_reference(message: Message, state: FSMContext, rules: Rules) -> None:
+    from services.tickets.config import SupportRules
+
+    support = rules.section("support", SupportRules)
+    checked = check_reference(message.text or "", support)
+    if not checked.ok:
+        examples = ", ".join(s.example for s in support.reference_shapes)
+        await message.answer(
+            _(
+                "“{ref}” does not look like a QuickCart order or Pakasir payment reference. "
+                "They look like this: {examples}. Please send it again or press Skip."
+            ).format(ref=esc(shorten(checked.normalized, 40)), examples=esc(examples)),
+            reply_markup=markup([[(_("Skip"), Step(act="skip").pack())], cancel_row()]),
+        )
+        return
+    await state.update_data(reference=checked.normalized)
+    await show_confirmation(message, state)
+
+
+@router.callback_query(NewTicket.reference, Step.filter(F.act == "skip"))
+async def on_skip(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    await state.update_data(reference=None)
+    if isinstance(query.message, Message):
+        await show_confirmation(query.message, state)
+
+
+async def show_confirmation(message: Message, state: FSMContext) -> None:
+    await state.set_state(NewTicket.confirm)
+    data = await state.get_data()
+    draft = data.get("draft") or {}
+    attached = _("yes") if draft.get("attachment") else _("no")
+    text = _(
+        "<b>Your new ticket</b>\nCategory: {category}\nReference: {ref}\nAttachment: {attached}"
+        "\n\n<blockquote>{text}</blockquote>\n\nSend it to our team?"
+    ).format(
+        category=_(CATEGORY_LABELS[Category(data["category"])]),
+        ref=esc(data.get("reference") or "—"),
+        attached=attached,
+        text=esc(shorten(draft.get("text") or "—", 1500)),
+    )
+    await message.answer(
+        text,
+        reply_markup=markup(
+            [
+                [(_("✅ Send"), Step(act="send").pack()), (_("✏️ Edit"), Step(act="edit").pack())],
+                cancel_row(),
+            ]
+        ),
+    )
+
+
+@router.callback_query(NewTicket.confirm, Step.filter(F.act == "send"))
+async def on_send(
+    query: CallbackQuery,
+    state: FSMContext,
+    person: Person,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    clock: Clock,
+    settings: Settings,
+    rules: Rules,
+) -> None:
+    data = await state.get_data()
+    draft = data.get("draft") or {}
+    attachment = draft.get("attachment")
+    cfg = desk_config(settings, rules)
+    try:
+        await desk.open_ticket(
+            pool, redis, cfg, clock, customer=person, category=Category(data["category"]),
+            description=draft.get("text") or "", order_ref=data.get("reference"),
+            attachments=(Incoming(**attachment),) if attachment else (),
+        )  # fmt: skip
+    except RateLimited as limited:
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(texts.too_many_tickets(limited.retry_at, cfg.tz))
+        return
+    except NotAllowed:
+        await state.clear()
+        await query.answer(texts.banned(), show_alert=True)
+        return
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+@router.message(
+    StateFilter(NewTicket.category, NewTicket.description, NewTicket.reference, NewTicket.confirm)
+)
+async def on_unexpected(message: Message) -> None:
+    """Something the current step cannot take (a sticker, a photo where a reference goes)."""
+    await message.answer(
+        _("I could not use that here. Please answer the question above, or press Cancel."),
+        reply_markup=markup([cancel_row()]),
+    )
+
+
+# -- every other message: into a ticket, or offered as a new one ------------------------------
+
+
+@router.callback_query(Which.filter())
+async def on_which(
+    query: CallbackQuery,
+    callback_data: Which,
+    state: FSMContext,
+    person: Person,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    clock: Clock,
+    settings: Settings,
+    rules: Rules,
+) -> None:
+    data = await state.get_data()
+    pending = (data.get("pending") or {}).get(str(callback_data.m))
+    if pending is None:
+        await query.answer(_("This message was already handled."), show_alert=True)
+        return
+    await query.answer()
+    await relay(
+        query.message, Incoming(**pending), person, pool, redis, clock, settings, rules, state,
+        ticket_id=callback_data.id,
+    )  # fmt: skip
+
+
+# Last of all routers (see handlers/__init__.py): whatever no other handler took.
+catch_all = Router(name=f"{__name__}.catch_all")
+catch_all.message.filter(F.chat.type == "private")
+
+
+@catch_all.message()
+async def on_free_message(
+    message: Message,
+    state: FSMContext,
+    person: Person,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    clock: Clock,
+    settings: Settings,
+    rules: Rules,
+) -> None:
+    """No message is ever ignored: it goes into the customer's ticket, or becomes an offer."""
+    await relay(message, incoming_of(message), person, pool, redis, clock, settings, rules, state)
+
+
+async def relay(
+    target: Any, item: Incoming, person: Person, pool: asyncpg.Pool, redis: Redis, clock: Clock,
+    settings: Settings, rules: Rules, state: FSMContext, ticket_id: int | None = None,
+) -> None:  # fmt: skip
+    cfg = desk_config(settings, rules)
+    if not isinstance(target, Message):
+        return
+    try:
+        done = await desk.customer_message(
+            pool, redis, cfg, clock, customer=person, incoming=item, ticket_id=ticket_id
+        )
+    except RateLimited as limited:
+        await target.answer(texts.over_limit(limited.retry_at, cfg.tz))
+        return
+    except NotAllowed:
+        await target.answer(texts.banned())
+        return
+    if done.outcome == "choose":
+        pending = (await state.get_data()).get("pending") or {}
+        pending = dict(list(pending.items())[-9:]) | {str(item.message_id): item.__dict__}
+        await state.update_data(pending=pending)
+        text, keyboard = texts.which_ticket(done.choices, item.message_id)
+        await target.answer(text, reply_markup=from_dict(keyboard))
+    elif done.outcome == "none":
+        await state.set_state(NewTicket.offer)
+        draft = {
+            "text": item.text or "",
+            "attachment": None if item.kind == "text" else item.__dict__,
+        }
+        await state.set_data({"draft": draft, "from_text": True})
+        await target.answer(
+            _("You have no open ticket. Shall I open one with this message?"),
+            reply_markup=markup([[(_("📝 Open a ticket"), Step(act="yes").pack())], cancel_row()]),
+        )

@@ -1,0 +1,330 @@
+"""The staff side of the desk, in the support supergroup (SUPPORT_CHAT_ID): messages in a
+ticket's topic go to the customer (`//` lines are notes), the card's buttons, and /tickets,
+/assign, /priority, /close, /ban, /unban. Parse, call services.tickets, answer."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from handlers.support import desk_config, incoming_of
+from services import audit, users
+from services.classification import Priority
+from services.clock import Clock
+from services.i18n import use_locale
+from services.rules import Rules
+from services.text import esc
+from services.tickets import actions, desk, render, repo
+from services.tickets.model import (
+    AlreadyClosed,
+    AlreadyResolved,
+    NotAllowed,
+    Ticket,
+    TicketError,
+    parse_ticket_number,
+)
+from services.users import Person
+
+router = Router(name=__name__)
+
+
+class InSupportChat(BaseFilter):
+    async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        return message is not None and message.chat.id == settings.SUPPORT_CHAT_ID
+
+
+router.message.filter(InSupportChat())
+
+
+class TicketAction(CallbackData, prefix="tk"):
+    id: int
+    act: Literal["ack", "pri", "esc", "res", "back"]
+
+
+class TicketPriority(CallbackData, prefix="tp"):
+    id: int
+    p: Priority
+
+
+def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup.model_validate(keyboard)
+
+
+def refusal(error: Exception) -> str:
+    if isinstance(error, NotAllowed):
+        return _("Only support staff may do this. The attempt was recorded.")
+    if isinstance(error, AlreadyResolved):
+        return _("This ticket is already resolved.")
+    if isinstance(error, AlreadyClosed):
+        return _("This ticket is closed.")
+    return _("That did not work: the ticket does not allow it now.")
+
+
+async def ticket_here(
+    message: Message, pool: asyncpg.Pool, word: str | None = None
+) -> Ticket | None:
+    """The ticket a command is about: named (QC-000123), or this topic's, or the card replied to."""
+    if word and (number := parse_ticket_number(word)) is not None:
+        return await repo.find(pool, number)
+    if message.message_thread_id is not None and message.is_topic_message:
+        return await repo.by_topic(pool, message.chat.id, message.message_thread_id)
+    if message.reply_to_message is not None:
+        return await repo.by_card_message(
+            pool, message.chat.id, message.reply_to_message.message_id
+        )
+    return None
+
+
+# -- the card's buttons -----------------------------------------------------------------------
+
+
+@router.callback_query(TicketAction.filter())
+async def on_card_button(
+    query: CallbackQuery, callback_data: TicketAction, person: Person, pool: asyncpg.Pool,
+    clock: Clock, settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    cfg = desk_config(settings, rules)
+    chat_id = query.message.chat.id if query.message else None
+    ticket_id = callback_data.id
+    try:
+        if callback_data.act == "ack":
+            await actions.acknowledge(
+                pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id
+            )
+            await query.answer(_("Acknowledged."))
+        elif callback_data.act == "res":
+            await actions.resolve(
+                pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id
+            )
+            await query.answer(_("Resolved. The customer was asked for a rating."))
+        elif callback_data.act in ("pri", "back"):
+            await actions.authorize(pool, person, "priority", ticket_id, chat_id)
+            ticket = await repo.get(pool, ticket_id)
+            with use_locale(cfg.staff_locale):
+                keyboard = (
+                    render.priority_keyboard(ticket)
+                    if callback_data.act == "pri"
+                    else render.card_keyboard(ticket)
+                )
+            await query.answer()
+            if isinstance(query.message, Message):
+                await query.message.edit_reply_markup(reply_markup=as_markup(keyboard))
+        else:
+            await escalate(query, person, pool, clock, settings, rules, ticket_id)
+    except TicketError as error:
+        await query.answer(refusal(error), show_alert=True)
+
+
+async def escalate(
+    query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
+    rules: Rules, ticket_id: int,
+) -> None:  # fmt: skip
+    """Hands the ticket to the escalation feature (one level up)."""
+    from handlers import escalation as feature
+    from services.escalation import incidents
+    from services.staff import NotAllowed as StaffNotAllowed
+
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        outcome = await incidents.escalate(
+            pool, clock, feature._ctx(settings, rules), ticket_id, person, chat_id=chat_id
+        )
+    except (StaffNotAllowed, incidents.IncidentError) as error:
+        await query.answer(feature.refusal(error), show_alert=True)
+        return
+    await query.answer(feature.done_text("esc", outcome))
+
+
+@router.callback_query(TicketPriority.filter())
+async def on_priority_button(
+    query: CallbackQuery, callback_data: TicketPriority, person: Person, pool: asyncpg.Pool,
+    clock: Clock, settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        await actions.set_priority(
+            pool, desk_config(settings, rules), clock, actor=person, ticket_id=callback_data.id,
+            priority=callback_data.p, chat_id=chat_id,
+        )  # fmt: skip
+    except TicketError as error:
+        await query.answer(refusal(error), show_alert=True)
+        return
+    await query.answer(_("Priority set to {priority}.").format(priority=callback_data.p.value))
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@router.message(Command("tickets"))
+async def cmd_tickets(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock
+) -> None:
+    if not person.is_staff:
+        await audit.record(
+            pool, actor_id=person.id, action="ticket.list", allowed=False, chat_id=message.chat.id
+        )
+        await message.answer(refusal(NotAllowed("list")))
+        return
+    which = (command.args or "").strip().lower()
+    now = clock.now()
+    if which == "breached":
+        found, title = await repo.active(pool, breached_at=now), _("Tickets past a deadline")
+    elif which == "mine":
+        found, title = await repo.active(pool, assignee_id=person.id), _("My open tickets")
+    else:
+        found, title = await repo.active(pool), _("Open tickets")
+    await message.answer(render.ticket_list(found, now, title=title))
+
+
+@router.message(Command("priority"))
+async def cmd_priority(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
+    settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    words = (command.args or "").split()
+    ticket = await ticket_here(message, pool, words[1] if len(words) > 1 else None)
+    try:
+        priority = Priority.parse(words[0]) if words else None
+    except ValueError:
+        priority = None
+    if ticket is None or priority is None:
+        await message.answer(_("Usage: /priority P0..P3 inside a ticket's topic."))
+        return
+    try:
+        await actions.set_priority(
+            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            priority=priority, chat_id=message.chat.id,
+        )  # fmt: skip
+    except TicketError as error:
+        await message.answer(refusal(error))
+
+
+@router.message(Command("assign"))
+async def cmd_assign(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
+    settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    ticket = await ticket_here(message, pool)
+    who = (command.args or "").strip().lstrip("@")
+    assignee = await find_person(pool, who) if who else person
+    if ticket is None or assignee is None:
+        await message.answer(_("Usage: /assign @username inside a ticket's topic."))
+        return
+    try:
+        await actions.assign(
+            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            assignee=assignee, chat_id=message.chat.id,
+        )  # fmt: skip
+    except TicketError as error:
+        await message.answer(refusal(error))
+
+
+async def find_person(pool: asyncpg.Pool, who: str) -> Person | None:
+    if who.isdigit():
+        return await users.get(pool, int(who))
+    user_id = await pool.fetchval("SELECT id FROM users WHERE lower(username) = lower($1)", who)
+    return await users.get(pool, user_id) if user_id is not None else None
+
+
+@router.message(Command("close"))
+async def cmd_close(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
+    settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    ticket = await ticket_here(message, pool, command.args)
+    if ticket is None:
+        await message.answer(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
+        return
+    try:
+        await actions.close(
+            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            chat_id=message.chat.id,
+        )  # fmt: skip
+    except TicketError as error:
+        await message.answer(refusal(error))
+
+
+@router.message(Command("ban"))
+async def cmd_ban(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
+    settings: Settings, rules: Rules,
+) -> None:  # fmt: skip
+    ticket = await ticket_here(message, pool)
+    days_word = (command.args or "").strip().removesuffix("d")
+    days = int(days_word) if days_word.isdigit() else None
+    if ticket is None:
+        await message.answer(_("Usage: /ban [days] inside the customer's ticket topic."))
+        return
+    try:
+        until = await actions.ban(
+            pool, clock, actor=person, customer_id=ticket.customer_id, days=days,
+            chat_id=message.chat.id,
+        )  # fmt: skip
+    except NotAllowed:
+        await message.answer(_("Only admins may ban customers. The attempt was recorded."))
+        return
+    when = render.local_time(until, desk_config(settings, rules).tz)
+    await message.answer(
+        _("{name} is banned until {until}.").format(name=esc(ticket.customer_name), until=when)
+    )
+
+
+@router.message(Command("unban"))
+async def cmd_unban(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
+) -> None:
+    who = (command.args or "").strip().lstrip("@")
+    target = await find_person(pool, who) if who else None
+    if target is None and (ticket := await ticket_here(message, pool)) is not None:
+        target = await users.get(pool, ticket.customer_id)
+    if target is None:
+        await message.answer(_("Usage: /unban @username or user id, or inside the ticket topic."))
+        return
+    try:
+        await actions.unban(pool, actor=person, customer_id=target.id, chat_id=message.chat.id)
+    except NotAllowed:
+        await message.answer(_("Only admins may unban customers. The attempt was recorded."))
+        return
+    await message.answer(
+        _("{name} may write to support again.").format(name=esc(target.first_name))
+    )
+
+
+# -- messages in a ticket's topic -------------------------------------------------------------
+
+
+@router.message(F.message_thread_id | F.reply_to_message, ~F.text.startswith("/"))
+async def on_topic_message(
+    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
+    rules: Rules,
+) -> None:  # fmt: skip
+    if message.from_user is None or message.from_user.is_bot:
+        return
+    thread = message.message_thread_id if message.is_topic_message else None
+    ticket_id = None
+    if thread is None:  # a chat without topics: a reply to the ticket's card
+        ticket = await ticket_here(message, pool)
+        if ticket is None or ticket.topic_id is not None:
+            return
+        ticket_id = ticket.id
+    if not person.is_staff:
+        await audit.record(
+            pool, actor_id=person.id, action="ticket.reply", allowed=False,
+            chat_id=message.chat.id, details={"thread": thread},
+        )  # fmt: skip
+        return
+    try:
+        await desk.staff_message(
+            pool, desk_config(settings, rules), clock, staff=person,
+            incoming=incoming_of(message), topic_id=thread, ticket_id=ticket_id,
+        )  # fmt: skip
+    except TicketError as error:
+        await message.reply(refusal(error))

@@ -1,0 +1,126 @@
+// The world panel: change the demo QuickCart and watch the bot react.
+
+import { el, formatSize } from "./render.js";
+
+let ctx = null;
+let timer = null;
+
+const $ = (id) => document.getElementById(id);
+
+const SPEEDS = [1, 10, 60, 600];
+
+function actionButton(label, action, value, extra = {}) {
+  return el("button", {
+    type: "button",
+    class: `world-action${extra.danger ? " danger" : ""}${extra.active ? " active" : ""}`,
+    dataset: { action },
+    disabled: extra.disabled,
+    title: extra.title,
+    onclick: () => act(action, value),
+  }, label);
+}
+
+async function act(action, value) {
+  try {
+    const view = await ctx.api("/world/action", { action, value });
+    render(view);
+  } catch (error) {
+    ctx.toast(error.message, "error");
+  }
+}
+
+function section(title, ...children) {
+  return el("section", { class: "world-section" }, el("h3", {}, title), ...children);
+}
+
+function row(label, value) {
+  return el("div", { class: "world-row" }, el("span", {}, label),
+    el("strong", { class: "world-value" }, value));
+}
+
+function render(view) {
+  const body = $("world-body");
+  const mode = view.gateway.mode;
+  const db = view.database;
+  const disk = view.disk;
+  const settings = Object.entries(ctx.info.settings || {});
+  body.replaceChildren(
+    section("Demo clock",
+      row("Now", new Date(view.clock.now).toLocaleString()),
+      el("div", { class: "world-buttons" }, ...SPEEDS.map((s) =>
+        actionButton(`${s}×`, "speed", s, { active: view.clock.speed === s })))),
+    section("Payment gateway (Pakasir)",
+      row("Mode", mode),
+      el("div", { class: "world-buttons" },
+        actionButton("Healthy", "gateway_ok", null, { active: mode === "answer" }),
+        actionButton("Fail (503)", "gateway_fail", null, { danger: true, active: mode === "fail" }),
+        actionButton("Slow (6 s)", "gateway_slow", null, { active: mode === "slow" }),
+        actionButton("Hang", "gateway_hang", null, { danger: true, active: mode === "hang" }))),
+    section("Payments",
+      row("Success, last hour", db.success_percent == null ? "—" : `${db.success_percent} %`),
+      row("Target success rate", `${Math.round(view.success_rate * 100)} %`),
+      el("div", { class: "world-buttons" },
+        actionButton("97 %", "success_rate", 0.97, { active: view.success_rate >= 0.97 }),
+        actionButton("88 %", "success_rate", 0.88, { active: view.success_rate === 0.88 }),
+        actionButton("50 %", "success_rate", 0.5, { danger: true,
+          active: view.success_rate === 0.5 }))),
+    section("Database",
+      row("Orders", String(db.orders ?? "—")),
+      row("Fraud review queue", String(db.fraud_queue ?? "—")),
+      row("Trouble", (db.trouble || []).join(", ") || "none"),
+      el("div", { class: "world-buttons" },
+        actionButton("Start a slow query", "slow_query", null, { danger: true }),
+        actionButton("Hold a lock", "lock", null, { danger: true }),
+        actionButton("Release", "db_release"))),
+    section("Disk",
+      row("Demo disk used", disk.percent == null ? "unavailable" : `${disk.percent} %`),
+      disk.available ? null : el("p", { class: "world-note" }, disk.reason),
+      el("div", { class: "world-buttons" },
+        actionButton("Fill the disk", "disk_fill", null,
+          { danger: true, disabled: !disk.available, title: disk.reason || undefined }),
+        actionButton("Clean up", "disk_clear", null, { disabled: !disk.available }))),
+    section("Backups",
+      el("ul", { class: "world-list" }, ...view.backups.map((b) =>
+        el("li", {}, `${b.name} · ${formatSize(b.size)}`))),
+      el("div", { class: "world-buttons" },
+        actionButton("Delete last night's backup", "backup_delete_last", null, { danger: true }),
+        actionButton("Back up now", "backup_now"))),
+    section("Logs",
+      row("app.log", `${formatSize(view.logs.size)}${view.logs.error_storm ? " · error storm" : ""}`),
+      el("div", { class: "world-buttons" },
+        actionButton("Flood with errors", "logs_errors", null, { danger: true }),
+        actionButton("fraud_detected burst", "logs_fraud", null, { danger: true }),
+        actionButton("Calm", "logs_calm"))),
+    view.last_error ? el("p", { class: "world-note error" }, view.last_error) : null,
+    el("details", { class: "world-settings" }, el("summary", {}, "Settings the bot runs with"),
+      el("dl", {}, ...settings.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))),
+  );
+}
+
+export async function refreshWorld() {
+  if (!ctx || $("world").hidden) return;
+  try {
+    render(await ctx.api("/world/state"));
+  } catch (error) {
+    $("world-body").replaceChildren(el("p", { class: "world-note" },
+      "No demo world in this run: " + error.message));
+  }
+}
+
+function show(open) {
+  $("world").hidden = !open;
+  localStorage.setItem("qc.world", open ? "1" : "0");
+  clearInterval(timer);
+  if (open) {
+    refreshWorld();
+    timer = setInterval(refreshWorld, 5000);
+  }
+}
+
+export function initWorld(context) {
+  ctx = context;
+  $("world-toggle").addEventListener("click", () => show($("world").hidden));
+  $("world-close").addEventListener("click", () => show(false));
+  if (!ctx.info.world) $("world-toggle").hidden = true;
+  else show(localStorage.getItem("qc.world") !== "0");
+}
