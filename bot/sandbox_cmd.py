@@ -26,7 +26,7 @@ from loguru import logger
 
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, pg_bin
 from bot.runtime import apply_migrations, create_app, resolve_database_url, resolve_redis_url
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from sandbox.telegram.botapi import RUNTIME
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime
@@ -115,20 +115,26 @@ async def running(
 
 async def _start(box: Sandbox, *, with_world: bool) -> None:
     data_dir = box.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    own = box.settings.model_copy(update={"DATABASE_URL": None, "REDIS_URL": None})
-    database_url, box.postgres = await resolve_database_url(own)
-    redis_url, box.redis = await asyncio.to_thread(resolve_redis_url, own)
-    assert box.postgres is not None and box.redis is not None
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    # Embedded stores under DATA_DIR unless DATABASE_URL / REDIS_URL (and MONITOR_DATABASE_URL
+    # for the demo QuickCart) name servers to use instead; the browser tests do that.
+    database_url, box.postgres = await resolve_database_url(box.settings)
+    redis_url, box.redis = await asyncio.to_thread(resolve_redis_url, box.settings)
     await apply_migrations(database_url)
     await seed_roster(database_url)
 
     if with_world:
+        demo_url = box.settings.MONITOR_DATABASE_URL
+        admin_url = None
+        if demo_url is None:
+            if box.postgres is None:
+                raise SettingsError("MONITOR_DATABASE_URL: set it too when DATABASE_URL is set")
+            demo_url, admin_url = box.postgres.url_for("quickcart"), box.postgres.url
         box.world = DemoWorld(
             WorldConfig(
                 folder=data_dir / "quickcart",
-                demo_url=box.postgres.url_for("quickcart"),
-                admin_url=box.postgres.url,
+                demo_url=demo_url,
+                admin_url=admin_url,
                 pg_dump=pg_bin("pg_dump"),
                 timezone=box.settings.TIMEZONE,
             )
@@ -208,10 +214,12 @@ def populate(runtime: Runtime) -> None:
 
 
 async def seed_roster(database_url: str) -> None:
-    """Every staff member of the cast on the roster, in their language, holding their slots."""
+    """Every staff member of the cast on the roster, in their language, holding their slots.
+
+    The customers are left for the bot to meet: their first /start asks for a language."""
     conn = await connect(database_url)
     try:
-        for member in cast.CAST:
+        for member in cast.STAFF:
             await users.touch(
                 conn, member.id, first_name=member.first_name, username=member.username
             )
@@ -236,7 +244,6 @@ async def seed_roster(database_url: str) -> None:
 def bot_settings(
     box: Sandbox, config: EmulatorConfig, database_url: str, redis_url: str
 ) -> Settings:
-    assert box.redis is not None
     update: dict[str, Any] = {
         "BOT_TOKEN": config.token,
         "TELEGRAM_API_URL": box.base_url,
@@ -246,7 +253,8 @@ def bot_settings(
         "ADMIN_CHAT_ID": cast.ADMIN_CHAT_ID,
         "SUPPORT_CHAT_ID": cast.SUPPORT_CHAT_ID,
         "WEBHOOK_URL": None,
-        "MONITOR_REDIS_URL": box.redis.url(MONITOR_REDIS_DB),
+        "MONITOR_REDIS_URL": box.settings.MONITOR_REDIS_URL
+        or (box.redis.url(MONITOR_REDIS_DB) if box.redis is not None else None),
     }
     world = box.world
     if world is not None:

@@ -44,7 +44,7 @@ async def supervise(name: str, worker: Worker, stopping: asyncio.Event) -> None:
                 await asyncio.wait_for(stopping.wait(), RESTART_PAUSE)
 
 
-async def _owned(
+async def owned(
     name: str, worker: Worker, stop: Callable[[], Awaitable[None] | None]
 ) -> AsyncIterator[None]:
     stopping = asyncio.Event()
@@ -91,15 +91,17 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], delivery_config(app), hooks
     )
-    async for _ in _owned("delivery", worker, worker.stop):
+    async for _ in owned("delivery", worker, worker.stop):
         yield
 
 
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = EscalationWorker(app[POOL], app[CLOCK], escalation_context(app))
-    async for _ in _owned("escalation", worker, worker.stop):
+    async for _ in owned("escalation", worker, worker.stop):
         yield
 
 
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
-    return [delivery_ctx, escalation_ctx]
+    from bot.monitor import monitor_ctx
+
+    return [delivery_ctx, escalation_ctx, monitor_ctx]

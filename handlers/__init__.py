@@ -60,7 +60,10 @@ def routers() -> list[Router]:
         tickets_staff,
     )
 
+    from handlers import jobs
+
     return [
+        jobs.router,
         alerts.router,
         escalation.router,
         tickets_staff.router,

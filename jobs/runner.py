@@ -16,7 +16,7 @@ from loguru import logger
 
 from jobs.context import JobDeps
 from jobs.schedule import last_slot
-from services.i18n import gettext as _
+from services.i18n import gettext as _, use_locale
 from services.maintenance import notify, runs
 from services.maintenance.runs import JobOutcome, MaintenanceRun, RunStatus
 
@@ -121,7 +121,9 @@ async def run_now(
 
 async def _execute(job: JobDef, ctx: JobContext) -> MaintenanceRun:
     try:
-        outcome = await job.func(ctx)
+        # summaries are stored as the admin chat reads them: in DEFAULT_LOCALE
+        with use_locale(ctx.deps.default_locale):
+            outcome = await job.func(ctx)
     except Exception as exc:
         logger.opt(exception=exc).error("maintenance job {} failed", job.name)
         outcome = JobOutcome(

@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-from pathlib import Path
 
 from aiohttp import web
 

@@ -77,10 +77,25 @@ function elementFor(entity, text, options) {
 }
 
 // Entities may nest (bold inside a link); offsets and lengths are UTF-16 units, as JS strings.
+// Telegram's apps also mark commands and links the sender did not format; do the same
+// where no entity covers the text already.
+const AUTO = /(^|[\s(])(\/[a-zA-Z0-9_]{1,32}(?:@\w+)?|https?:\/\/[^\s<>"]+[^\s<>".,;:!?)])/g;
+
+function autoEntities(text, given) {
+  const found = [];
+  for (const match of text.matchAll(AUTO)) {
+    const offset = match.index + match[1].length;
+    const length = match[2].length;
+    const overlaps = given.some((e) => offset < e.offset + e.length && e.offset < offset + length);
+    if (!overlaps) found.push({ type: match[2][0] === "/" ? "bot_command" : "url", offset, length });
+  }
+  return found;
+}
+
 export function renderText(text, entities, options = {}) {
   const fragment = document.createDocumentFragment();
-  const list = (entities || [])
-    .filter((e) => e && e.length > 0 && e.offset >= 0)
+  const given = (entities || []).filter((e) => e && e.length > 0 && e.offset >= 0);
+  const list = given.concat(autoEntities(text, given))
     .slice()
     .sort((a, b) => a.offset - b.offset || b.length - a.length);
 

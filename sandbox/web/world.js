@@ -44,7 +44,7 @@ function render(view) {
   const db = view.database;
   const disk = view.disk;
   const settings = Object.entries(ctx.info.settings || {});
-  body.replaceChildren(
+  body.replaceChildren(...[
     section("Demo clock",
       row("Now", new Date(view.clock.now).toLocaleString()),
       el("div", { class: "world-buttons" }, ...SPEEDS.map((s) =>
@@ -94,7 +94,7 @@ function render(view) {
     view.last_error ? el("p", { class: "world-note error" }, view.last_error) : null,
     el("details", { class: "world-settings" }, el("summary", {}, "Settings the bot runs with"),
       el("dl", {}, ...settings.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))),
-  );
+  ].filter(Boolean));
 }
 
 export async function refreshWorld() {

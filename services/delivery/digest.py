@@ -109,8 +109,9 @@ async def claim_render(
     """Take the right to (re)render a digest now, or None (up to date, or edited too lately)."""
     record = await db.fetchrow(
         """
-        UPDATE outbox_digests SET last_render_at = $2
+        UPDATE outbox_digests SET last_render_at = $2, render_lease = $2 + interval '30 seconds'
         WHERE id = $1 AND rendered_items < items
+          AND (render_lease IS NULL OR render_lease <= $2)
           AND (last_render_at IS NULL OR last_render_at <= $3)
         RETURNING id, chat_id, thread_id, coalesce_key, items, rendered_items, message_id
         """,
@@ -126,9 +127,11 @@ async def dirty(db: Executor, now: datetime, config: DeliveryConfig) -> list[int
         """
         SELECT id FROM outbox_digests
         WHERE rendered_items < items AND (last_render_at IS NULL OR last_render_at <= $1)
+          AND (render_lease IS NULL OR render_lease <= $2)
         ORDER BY id LIMIT 50
         """,
         now - timedelta(seconds=config.digest_edit_interval),
+        now,
     )
     return [r["id"] for r in records]
 
@@ -139,7 +142,8 @@ async def rendered(
     await db.execute(
         """
         UPDATE outbox_digests
-        SET rendered_items = greatest(rendered_items, $2), message_id = $3, last_error = $4
+        SET rendered_items = greatest(rendered_items, $2), message_id = $3, last_error = $4,
+            render_lease = NULL
         WHERE id = $1
         """,
         digest_id,

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from services.delivery.rows import COLUMNS, OutboxRow
-from services.outbox import NOTIFY_CHANNEL
 from services.storage.types import Executor
 
 # The row that decides whether a chat may send: its earliest row that is sending, retrying
@@ -51,6 +50,38 @@ async def claim(
     rows = [OutboxRow.from_record(r) for r in records]
     rows.sort(key=lambda r: (r.priority, r.id))
     return rows
+
+
+_CLAIM_NEXT_IN_CHAT = f"""
+WITH head AS (
+    SELECT id FROM outbox
+    WHERE chat_id = $5 AND status IN ('pending', 'sending')
+      AND (status = 'sending' OR attempts > 0 OR not_before <= $1)
+    ORDER BY id
+    LIMIT 1
+), locked AS (
+    SELECT o.id FROM outbox o JOIN head h ON h.id = o.id
+    WHERE o.status = 'pending' AND o.not_before <= $1
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox r
+          WHERE r.id IN (o.thread_ref, o.ref_id) AND r.status IN ('pending', 'sending'))
+    FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox o
+SET status = 'sending', claimed_by = $2, claimed_lock = $3, claimed_at = $1,
+    attempts = o.attempts + 1
+FROM locked
+WHERE o.id = locked.id AND $4::int = 1
+RETURNING {", ".join("o." + c.strip() for c in COLUMNS.split(","))}
+"""
+
+
+async def claim_next_in_chat(
+    db: Executor, now: datetime, worker: str, lock_key: int, chat_id: int
+) -> OutboxRow | None:
+    """The chat's next row, when it may leave now: a chat's rows stream without the main loop."""
+    record = await db.fetchrow(_CLAIM_NEXT_IN_CHAT, now, worker, lock_key, 1, chat_id)
+    return OutboxRow.from_record(record) if record is not None else None
 
 
 async def recover_orphans(db: Executor) -> int:
@@ -106,7 +137,6 @@ async def mark_sent(
         result,
         now,
     )
-    await db.execute("SELECT pg_notify($1, 'done')", NOTIFY_CHANNEL)
 
 
 async def record_parts(db: Executor, row_id: int, parts_sent: int, result: dict[str, Any]) -> None:
@@ -140,7 +170,6 @@ async def mark_failed(db: Executor, row_id: int, reason: str, error: str, now: d
         reason,
         error[:2000],
     )
-    await db.execute("SELECT pg_notify($1, 'done')", NOTIFY_CHANNEL)
 
 
 async def move_chat(db: Executor, old_chat_id: int, new_chat_id: int) -> int:
@@ -191,7 +220,7 @@ async def depth_by_status(db: Executor, now: datetime) -> dict[str, int]:
         """
         SELECT status, count(*) AS n FROM outbox
         WHERE status IN ('pending', 'sending', 'failed')
-           OR created_at > $1 - interval '1 day'
+           OR created_at > $1::timestamptz - interval '1 day'
         GROUP BY status
         """,
         now,

@@ -180,7 +180,19 @@ class DeliveryWorker:
 
     # one row --------------------------------------------------------------------------------
 
-    async def _process(self, row: OutboxRow) -> None:
+    async def _process(self, first: OutboxRow) -> None:
+        """Send the row, then the chat's next ones while they may leave at once."""
+        row: OutboxRow | None = first
+        while row is not None and not self._stop.is_set():
+            chat_id = row.chat_id
+            await self._process_one(row)
+            row = await store.claim_next_in_chat(
+                self.pool, self.clock.now(), self.name, self.lock_key, chat_id
+            )
+        if row is not None:
+            await store.release(self.pool, row.id)
+
+    async def _process_one(self, row: OutboxRow) -> None:
         try:
             await self._deliver(row)
         except _Stopping:

@@ -22,6 +22,7 @@ CREATE TABLE outbox_digests (
     opened_at      timestamptz NOT NULL,
     last_item_at   timestamptz NOT NULL,
     last_render_at timestamptz,
+    render_lease   timestamptz,          -- a worker is sending / editing it until then
     last_error     text
 );
 CREATE INDEX outbox_digests_open_idx ON outbox_digests (chat_id, coalesce_key, last_item_at);

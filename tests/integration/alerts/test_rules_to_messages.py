@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import asyncpg
 
 from services.alerts import pipeline

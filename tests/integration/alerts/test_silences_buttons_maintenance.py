@@ -23,8 +23,13 @@ from tests.integration.alerts.conftest import (
 )
 
 
-async def fire(pool: asyncpg.Pool, clock: FrozenClock, minutes: int = 6, value: float = 93,
-               target: str = "web-1") -> None:
+async def fire(
+    pool: asyncpg.Pool,
+    clock: FrozenClock,
+    minutes: int = 6,
+    value: float = 93,
+    target: str = "web-1",
+) -> None:
     for _ in range(minutes):
         await sample(pool, clock.now(), value, target=target)
         await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
@@ -53,8 +58,15 @@ async def test_a_silence_by_each_matcher_kind_mutes_only_what_it_matches(
     pool: asyncpg.Pool, clock: FrozenClock, matchers: str, muted: bool
 ) -> None:
     await add_people(pool)
-    await actions.add_silence(pool, BUDI, tuple(parse_matchers(matchers)), timedelta(hours=2),
-                              "test", chat_id=None, now=clock.now())
+    await actions.add_silence(
+        pool,
+        BUDI,
+        tuple(parse_matchers(matchers)),
+        timedelta(hours=2),
+        "test",
+        chat_id=None,
+        now=clock.now(),
+    )
     await fire(pool, clock)
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
@@ -72,14 +84,14 @@ async def test_acknowledge_shows_who_stops_repeats_and_is_audited(
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     gid = await group_id(pool)
-    await actions.press(pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(),
-                        audience=AUDIENCE)
+    await actions.press(pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE)
     rows = await outbox_rows(pool)
     assert rows[-1]["kind"] == "edit" and rows[-1]["ref_id"] == rows[0]["id"]
     assert "Acknowledged by @budi at" in rows[-1]["payload"]["text"]
     with pytest.raises(actions.AlreadyDone):
-        await actions.press(pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(),
-                            audience=AUDIENCE)
+        await actions.press(
+            pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+        )
     audit = await pool.fetch("SELECT action, allowed, actor_id FROM audit_log ORDER BY id")
     assert [(a["action"], a["allowed"], a["actor_id"]) for a in audit] == [
         ("alerts.ack", True, BUDI.id)
@@ -94,11 +106,14 @@ async def test_a_person_without_the_role_is_refused_and_the_refusal_audited(
     gid = await group_id(pool)
     for person, act in ((PRODUCT, "s1"), (PRODUCT, "ack"), (None, "res")):
         with pytest.raises(actions.NotAllowed):
-            await actions.press(pool, person, gid, act, chat_id=-100111, now=clock.now(),
-                                audience=AUDIENCE)
+            await actions.press(
+                pool, person, gid, act, chat_id=-100111, now=clock.now(), audience=AUDIENCE
+            )
     refused = await pool.fetch("SELECT action, allowed FROM audit_log ORDER BY id")
     assert [(r["action"], r["allowed"]) for r in refused] == [
-        ("alerts.silence", False), ("alerts.ack", False), ("alerts.res", False)
+        ("alerts.silence", False),
+        ("alerts.ack", False),
+        ("alerts.res", False),
     ]
     assert await pool.fetchval("SELECT count(*) FROM alert_silences") == 0
 
@@ -111,8 +126,9 @@ async def test_silence_one_hour_mutes_the_group_until_it_ends(
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     gid = await group_id(pool)
-    result = await actions.press(pool, BUDI, gid, "s1", chat_id=-100111, now=clock.now(),
-                                 audience=AUDIENCE)
+    result = await actions.press(
+        pool, BUDI, gid, "s1", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+    )
     assert result.silence is not None
     assert result.silence.ends_at - clock.now() == timedelta(hours=1)
     assert "Silenced until" in (await outbox_rows(pool))[-1]["payload"]["text"]
@@ -129,16 +145,25 @@ async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
     await fire(pool, clock)
     gid = await group_id(pool)
     with pytest.raises(EscalationUnavailable):
-        await actions.press(pool, BUDI, gid, "esc", chat_id=-100111, now=clock.now(),
-                            audience=AUDIENCE)
+        await actions.press(
+            pool, BUDI, gid, "esc", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+        )
     asked: list[IncidentRequest] = []
 
     async def open_incident(db: Executor, request: IncidentRequest) -> int:
         asked.append(request)  # the escalation feature's own tests cover what it does next
         return 42
 
-    result = await actions.press(pool, BUDI, gid, "esc", chat_id=-100111, now=clock.now(),
-                                 audience=AUDIENCE, open_incident=open_incident)
+    result = await actions.press(
+        pool,
+        BUDI,
+        gid,
+        "esc",
+        chat_id=-100111,
+        now=clock.now(),
+        audience=AUDIENCE,
+        open_incident=open_incident,
+    )
     assert result.incident_id == 42
     assert asked[0].title == "CpuHigh" and asked[0].opened_by == BUDI.id
     assert await pool.fetchval("SELECT incident_id FROM alert_groups") == 42
@@ -151,8 +176,9 @@ async def test_resolve_closes_the_group_with_a_final_edit(
     await fire(pool, clock)
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
-    await actions.press(pool, BUDI, await group_id(pool), "res", chat_id=-100111,
-                        now=clock.now(), audience=AUDIENCE)
+    await actions.press(
+        pool, BUDI, await group_id(pool), "res", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+    )
     last = (await outbox_rows(pool))[-1]
     assert last["payload"]["text"].startswith("✅")
     assert await pool.fetchval("SELECT status FROM alert_groups") == "resolved"
@@ -162,8 +188,9 @@ async def test_a_maintenance_window_records_alerts_and_summarises_them_at_the_en
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
     await add_people(pool)
-    window = await actions.start_maintenance(pool, BUDI, timedelta(hours=1), "db upgrade",
-                                             chat_id=None, now=clock.now())
+    window = await actions.start_maintenance(
+        pool, BUDI, timedelta(hours=1), "db upgrade", chat_id=None, now=clock.now()
+    )
     await fire(pool, clock, minutes=20)
     assert await outbox_rows(pool) == []
     assert await pool.fetchval("SELECT count(*) FROM maintenance_muted") == 1
@@ -176,11 +203,10 @@ async def test_a_maintenance_window_records_alerts_and_summarises_them_at_the_en
     assert "Firing: CpuHigh" in rows[1]["payload"]["text"]  # still firing: now pushed
 
 
-async def test_only_engineers_may_start_maintenance(
-    pool: asyncpg.Pool, clock: FrozenClock
-) -> None:
+async def test_only_engineers_may_start_maintenance(pool: asyncpg.Pool, clock: FrozenClock) -> None:
     await add_people(pool)
     with pytest.raises(actions.NotAllowed):
-        await actions.start_maintenance(pool, PRODUCT, timedelta(hours=1), "", chat_id=None,
-                                        now=clock.now())
+        await actions.start_maintenance(
+            pool, PRODUCT, timedelta(hours=1), "", chat_id=None, now=clock.now()
+        )
     assert await pool.fetchval("SELECT count(*) FROM maintenance_windows") == 0

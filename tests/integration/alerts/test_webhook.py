@@ -82,9 +82,12 @@ async def test_missing_or_wrong_token_is_401_and_nothing_is_stored(pool: asyncpg
         for headers in ({}, auth("wrong"), {"Authorization": f"Basic {TOKEN}"}):
             async with http.post(url, json=payload([am_alert(1)]), headers=headers) as r:
                 assert r.status == 401
-    async with receiver(pool, token=None) as url, aiohttp.ClientSession() as http:
-        async with http.post(url, json=payload([am_alert(1)]), headers=auth()) as r:
-            assert r.status == 401  # no ALERTMANAGER_TOKEN: the endpoint refuses all
+    async with (
+        receiver(pool, token=None) as url,
+        aiohttp.ClientSession() as http,
+        http.post(url, json=payload([am_alert(1)]), headers=auth()) as r,
+    ):
+        assert r.status == 401  # no ALERTMANAGER_TOKEN: the endpoint refuses all
     assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
 
 

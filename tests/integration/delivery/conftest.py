@@ -100,10 +100,8 @@ async def start_worker(
 
     yield start
     for worker, task in running:
-        t0 = asyncio.get_running_loop().time()
         await asyncio.wait_for(worker.stop(), 10)
         await task
-        print("STOP took", asyncio.get_running_loop().time() - t0)
 
 
 async def rows(pool: asyncpg.Pool) -> list[dict[str, Any]]:

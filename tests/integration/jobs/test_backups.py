@@ -119,10 +119,13 @@ async def test_the_restore_test_restores_compares_counts_and_drops_the_scratch_d
     recorded = await last_restore_test(pool)
     assert recorded is not None and recorded.ok and recorded.verdict == "ok"
     # long runs report progress by editing one message
-    kinds = [r["kind"] for r in await pool.fetch(
-        "SELECT kind FROM outbox WHERE coalesce_key = $1 ORDER BY id",
-        f"maintenance_run:{run.id}:progress",
-    )]
+    kinds = [
+        r["kind"]
+        for r in await pool.fetch(
+            "SELECT kind FROM outbox WHERE coalesce_key = $1 ORDER BY id",
+            f"maintenance_run:{run.id}:progress",
+        )
+    ]
     assert kinds[0] == "text" and set(kinds[1:]) == {"edit"} and len(kinds) >= 3
 
 

@@ -1,4 +1,4 @@
-"""Cache cleanup on a real Redis: SCAN by pattern, stale TTL-less sessions go, live ones get a TTL."""
+"""Cache cleanup, real Redis: SCAN by pattern; stale TTL-less sessions go, live ones get a TTL."""
 
 from __future__ import annotations
 

@@ -43,21 +43,38 @@ async def _check_run(pool: asyncpg.Pool, at: datetime, crit: str | None) -> None
         )
 
 
-async def _incident(pool: asyncpg.Pool, number: int, priority: str, opened: datetime,
-                    ack_min: int, resolve_min: int, due_min: int, escalations: int) -> None:
+async def _incident(
+    pool: asyncpg.Pool,
+    number: int,
+    priority: str,
+    opened: datetime,
+    ack_min: int,
+    resolve_min: int,
+    due_min: int,
+    escalations: int,
+) -> None:
     await pool.execute(
         "INSERT INTO tickets (id, customer_id, priority, category, subject, description, "
         "created_at, updated_at, response_due, resolution_due, first_response_at, resolved_at) "
         "VALUES ($1, 1, $2, 'payment', 's', 'd', $3, $3, $4, $5, $6, $7)",
-        number, priority, opened, opened + timedelta(minutes=due_min),
-        opened + timedelta(hours=24), opened + timedelta(minutes=ack_min),
+        number,
+        priority,
+        opened,
+        opened + timedelta(minutes=due_min),
+        opened + timedelta(hours=24),
+        opened + timedelta(minutes=ack_min),
         opened + timedelta(minutes=resolve_min),
     )
     await pool.execute(
         "INSERT INTO incidents (ticket_id, priority, source, level, opened_at, level_entered_at, "
-        "acknowledged_at, resolved_at, escalations) VALUES ($1, $2, 'ticket', 1, $3, $3, $4, $5, $6)",
-        number, priority, opened, opened + timedelta(minutes=ack_min),
-        opened + timedelta(minutes=resolve_min), escalations,
+        "acknowledged_at, resolved_at, escalations) "
+        "VALUES ($1, $2, 'ticket', 1, $3, $3, $4, $5, $6)",
+        number,
+        priority,
+        opened,
+        opened + timedelta(minutes=ack_min),
+        opened + timedelta(minutes=resolve_min),
+        escalations,
     )
 
 
@@ -73,7 +90,9 @@ async def october(pool: asyncpg.Pool) -> asyncpg.Pool:
             "INSERT INTO check_samples (run_id, at, check_name, key, value, unit) VALUES "
             "($1, $2, 'payment', 'success_rate_percent', $3, 'percent'), "
             "($1, $2, 'fraud', 'false_positive_percent', 4, 'percent')",
-            run_id, oct_(day, 12), 90.0 + day % 10,
+            run_id,
+            oct_(day, 12),
+            90.0 + day % 10,
         )
     await pool.execute("INSERT INTO users (id, first_name) VALUES (1, 'Budi')")
     for n, ack in enumerate((10, 10, 10, 30), start=1):  # P0: due 15 min, one missed
@@ -87,7 +106,9 @@ async def october(pool: asyncpg.Pool) -> asyncpg.Pool:
         await pool.execute(
             "INSERT INTO alerts (fingerprint, source, alertname, labels, severity, state, "
             "fired_at) VALUES ($1, 'rule', 'x', '{}', $2, 'resolved', $3)",
-            f"fp{n}", severity, oct_(day, 11),
+            f"fp{n}",
+            severity,
+            oct_(day, 11),
         )
     await pool.execute(
         "INSERT INTO alerts (fingerprint, source, alertname, labels, severity, state, fired_at) "
@@ -98,19 +119,23 @@ async def october(pool: asyncpg.Pool) -> asyncpg.Pool:
         await pool.execute(
             "INSERT INTO backup_verifications (at, kind, archive, archive_size, archive_mtime, "
             "ok, verdict, duration_ms) VALUES ($1, 'checksum', 'a', 1, $1, $2, 'ok', 10)",
-            oct_(day, 4), day != 17,
+            oct_(day, 4),
+            day != 17,
         )
     for day in (3, 10, 17, 24, 31):
         await pool.execute(
             "INSERT INTO backup_verifications (at, kind, archive, archive_size, archive_mtime, "
             "ok, verdict, duration_ms) VALUES ($1, 'restore_test', 'a', 1, $1, $2, 'ok', 61000)",
-            oct_(day, 5), day != 24,
+            oct_(day, 5),
+            day != 24,
         )
     for day in range(1, 13):
         await pool.execute(
             "INSERT INTO maintenance_runs (job, started_at, finished_at, status, summary, "
             "triggered_by) VALUES ('cache_cleanup', $1, $1, $2, $3, 'scheduler')",
-            oct_(day, 3), "failed" if day in (4, 8) else "ok", f"run on day {day}",
+            oct_(day, 3),
+            "failed" if day in (4, 8) else "ok",
+            f"run on day {day}",
         )
     return pool
 
@@ -173,8 +198,12 @@ async def test_the_monthly_maintenance_job_sends_the_report_as_a_document(
 
     tasks = {t["name"]: t["status"] for t in run.details["tasks"]}
     assert list(tasks) == [
-        "security_audit", "performance_optimization", "fraud_model_update",
-        "database_optimization", "documentation_review", "compliance_check",
+        "security_audit",
+        "performance_optimization",
+        "fraud_model_update",
+        "database_optimization",
+        "documentation_review",
+        "compliance_check",
     ]
     assert tasks["fraud_model_update"] == "skipped"  # no MONITOR_DATABASE_URL here
     document = await october.fetchval(

@@ -1,0 +1,111 @@
+"""The monitoring flow (DESIGN flow 2): probes on an interval, their samples stored, then the
+alert rules evaluated and due group messages queued. One loop, time-boxed at every step, so a
+hanging target delays nothing but its own probe."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import web
+from loguru import logger
+
+from bot.checks_cmd import targets_from
+from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS
+from services.alerts import pipeline
+from services.alerts.config import AlertsRules
+from services.alerts.escalation_link import incident_opener
+from services.alerts.notify import Audience
+from services.checks.config import ChecksRules
+from services.checks.runner import ProbeContext, run_checks
+from services.storage.db import create_pool
+
+
+@dataclass
+class MonitorConfig:
+    probe_interval: float = 60.0
+    tick_interval: float = 15.0
+
+
+class MonitorLoop:
+    def __init__(self, app: web.Application, config: MonitorConfig | None = None) -> None:
+        self.app = app
+        self.config = config or MonitorConfig()
+        self._stop = asyncio.Event()
+        self._monitor_db: asyncpg.Pool | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def probe_context(self) -> ProbeContext:
+        app = self.app
+        return ProbeContext(
+            targets=targets_from(app[SETTINGS]),
+            rules=app[RULES].section("checks", ChecksRules),
+            clock=app[CLOCK],
+            db=app[POOL],
+            redis=app[REDIS],
+        )
+
+    async def _monitor_pool(self) -> asyncpg.Pool | None:
+        url = self.app[SETTINGS].MONITOR_DATABASE_URL
+        if url and self._monitor_db is None:
+            try:
+                self._monitor_db = await create_pool(
+                    url, min_size=0, max_size=2, timeout=5.0, command_timeout=10.0
+                )
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                logger.warning("QuickCart's database is unreachable for alert SQL: {}", exc)
+        return self._monitor_db
+
+    async def run(self) -> None:
+        from services.escalation.notify import make_context
+
+        settings = self.app[SETTINGS]
+        alerts = self.app[RULES].section("alerts", AlertsRules)
+        audience = Audience(
+            settings.ADMIN_CHAT_ID, settings.DEFAULT_LOCALE, ZoneInfo(settings.TIMEZONE)
+        )
+        escalation = make_context(
+            self.app[RULES],
+            timezone=settings.TIMEZONE,
+            admin_chat_id=settings.ADMIN_CHAT_ID,
+            support_chat_id=settings.SUPPORT_CHAT_ID,
+        )
+        automatic = incident_opener(self.app[CLOCK], escalation, None, settings.ADMIN_CHAT_ID)
+        next_probe = 0.0
+        try:
+            while not self._stop.is_set():
+                if time.monotonic() >= next_probe:
+                    next_probe = time.monotonic() + self.config.probe_interval
+                    await run_checks(self.probe_context(), trigger="schedule")
+                await pipeline.tick(
+                    self.app[POOL],
+                    alerts,
+                    self.app[CLOCK],
+                    audience,
+                    monitor_db=await self._monitor_pool(),
+                    open_incident=automatic,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.config.tick_interval)
+        finally:
+            if self._monitor_db is not None:
+                await self._monitor_db.close()
+                self._monitor_db = None
+
+
+MONITOR_CONFIG = web.AppKey("monitor_config", MonitorConfig)
+
+
+async def monitor_ctx(app: web.Application) -> AsyncIterator[None]:
+    from bot.workers import owned
+
+    loop = MonitorLoop(app, app.get(MONITOR_CONFIG))
+    async for _ in owned("monitor", loop, loop.stop):
+        yield

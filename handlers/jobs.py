@@ -1,0 +1,265 @@
+"""/jobs, /jobs history [name], /runjob <name>, /report [weekly|monthly], and the job buttons.
+
+Staff may look; only admins run jobs. Destructive jobs ask for confirmation by button. A run
+started here goes on in the background: its result arrives through the outbox like a
+scheduled one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from loguru import logger
+
+from jobs.cli import list_jobs
+from jobs.context import JobDeps
+from jobs.registry import JOBS
+from jobs.runner import run_now
+from services import audit
+from services.checks.config import targets_from_settings
+from services.clock import Clock
+from services.maintenance import notify, runs
+from services.reports import send as reports
+from services.rules import Rules
+from services.text import esc, shorten
+from services.users import Person
+
+router = Router(name=__name__)
+_running: set[asyncio.Task[Any]] = set()
+
+
+class JobAction(CallbackData, prefix=notify.CALLBACK_PREFIX):
+    act: str  # "run" (confirmed), "no" (cancel), "retry"
+    job: str
+
+
+def _deps(
+    job_deps: JobDeps | None,
+    settings: object,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    clock: Clock,
+    redis: object,
+) -> JobDeps:
+    if job_deps is not None:
+        return job_deps
+    return JobDeps(
+        pool=pool,
+        rules=rules,
+        clock=clock,
+        timezone=str(getattr(settings, "TIMEZONE", "Asia/Jakarta")),
+        admin_chat_id=getattr(settings, "ADMIN_CHAT_ID", None),
+        default_locale=str(getattr(settings, "DEFAULT_LOCALE", "id")),
+        targets=targets_from_settings(settings),
+        redis=redis,
+        restore_server_url=getattr(settings, "DATABASE_URL", None),
+    )
+
+
+async def _refuse(pool: asyncpg.Pool, person: Person | None, chat_id: int, action: str) -> str:
+    await audit.record(
+        pool, actor_id=person.id if person else None, action=action, allowed=False, chat_id=chat_id
+    )
+    if person is not None and person.is_staff:
+        return _("Only admins can run maintenance jobs.")
+    return _("Only QuickCart staff can see the maintenance jobs.")
+
+
+@router.message(Command("jobs"))
+async def cmd_jobs(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    settings: object,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    clock: Clock,
+    redis: object = None,
+    job_deps: JobDeps | None = None,
+) -> None:
+    if person is None or not person.is_staff:
+        await message.answer(await _refuse(pool, person, message.chat.id, "jobs.view"))
+        return
+    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    args = (command.args or "").split()
+    if args and args[0] == "history":
+        name = args[1] if len(args) > 1 else None
+        history = await runs.history(pool, name, limit=10)
+        if not history:
+            await message.answer(_("No maintenance runs yet."))
+            return
+        text = "\n\n".join(notify.render_run(run, deps.tz) for run in history)
+        await message.answer(shorten(text, 4000))
+        return
+    lines = [_("<b>Maintenance jobs</b> (times in {zone})").format(zone=esc(deps.timezone))]
+    for job in await list_jobs(rules, deps.timezone, clock.now(), pool):
+        when = job.next_run.astimezone(deps.tz).strftime("%a %d %b %H:%M") if job.next_run else "—"
+        last = (
+            notify.STATUS_ICONS[job.last.status] + " " + notify.status_label(job.last.status)
+            if job.last
+            else _("never ran")
+        )
+        lines.append(
+            _("{name}: next {when}; last: {last}").format(
+                name=f"<code>{esc(job.name)}</code>", when=when, last=last
+            )
+        )
+    await message.answer("\n".join(lines))
+
+
+def _start(deps: JobDeps, name: str, person: Person, confirmed: bool) -> None:
+    async def go() -> None:
+        try:
+            await run_now(name, deps, triggered_by="staff", actor_id=person.id, confirmed=confirmed)
+        except Exception as exc:  # the run row already says failed when it got that far
+            logger.opt(exception=exc).error("job {} started by {} failed", name, person.id)
+
+    task = asyncio.create_task(go(), name=f"job-{name}")
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+async def _run_or_confirm(
+    deps: JobDeps, name: str, person: Person, chat_id: int, *, confirmed: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    job = JOBS[name]
+    if job.destructive and not confirmed:
+        markup = InlineKeyboardMarkup.model_validate(notify.confirm_keyboard(name))
+        text = _("{job} changes QuickCart's systems. Run it now?").format(
+            job=esc(notify.title(name))
+        )
+        return text, markup
+    await audit.record(
+        deps.pool,
+        actor_id=person.id,
+        action="jobs.run",
+        allowed=True,
+        target=name,
+        chat_id=chat_id,
+        details={"confirmed": confirmed},
+    )
+    _start(deps, name, person, confirmed)
+    return _("{job} started; its result will be posted in the admin chat.").format(
+        job=esc(notify.title(name))
+    ), None
+
+
+@router.message(Command("runjob"))
+async def cmd_runjob(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    settings: object,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    clock: Clock,
+    redis: object = None,
+    job_deps: JobDeps | None = None,
+) -> None:
+    name = (command.args or "").strip()
+    if person is None or not person.is_admin:
+        await message.answer(await _refuse(pool, person, message.chat.id, "jobs.run"))
+        return
+    if name not in JOBS:
+        await message.answer(
+            _("Unknown job {name}. Known jobs: {names}").format(
+                name=esc(name or "-"), names=esc(", ".join(JOBS))
+            )
+        )
+        return
+    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    text, markup = await _run_or_confirm(deps, name, person, message.chat.id, confirmed=False)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(JobAction.filter(F.act.in_({"run", "no", "retry"})))
+async def on_job_button(
+    query: CallbackQuery,
+    callback_data: JobAction,
+    person: Person | None,
+    settings: object,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    clock: Clock,
+    redis: object = None,
+    job_deps: JobDeps | None = None,
+) -> None:
+    chat_id = query.message.chat.id if query.message else 0
+    if person is None or not person.is_admin:
+        await query.answer(await _refuse(pool, person, chat_id, "jobs.run"), show_alert=True)
+        return
+    name = callback_data.job
+    if name not in JOBS:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if callback_data.act == "no":
+        await audit.record(
+            pool,
+            actor_id=person.id,
+            action="jobs.cancel",
+            allowed=True,
+            target=name,
+            chat_id=chat_id,
+        )
+        await query.answer(_("Cancelled."))
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        return
+    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    confirmed = callback_data.act == "run"
+    text, markup = await _run_or_confirm(deps, name, person, chat_id, confirmed=confirmed)
+    await query.answer()
+    if isinstance(query.message, Message):
+        if markup is not None:
+            await query.message.answer(text, reply_markup=markup)
+        else:
+            await query.message.edit_reply_markup(reply_markup=None)
+            await query.message.answer(text)
+
+
+@router.message(Command("report"))
+async def cmd_report(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    settings: object,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    clock: Clock,
+    redis: object = None,
+    job_deps: JobDeps | None = None,
+) -> None:
+    if person is None or not person.is_staff:
+        await message.answer(await _refuse(pool, person, message.chat.id, "reports.view"))
+        return
+    arg = (command.args or "weekly").strip().lower()
+    if arg not in ("weekly", "monthly"):
+        await message.answer(_("Use /report weekly or /report monthly."))
+        return
+    kind: Literal["weekly", "monthly"] = "weekly" if arg == "weekly" else "monthly"
+    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    await message.answer(_("Building the report…"))
+    _data, rendered = await reports.build(
+        pool,
+        kind,
+        clock.now(),
+        deps.tz,
+        uptime_target=deps.maintenance().uptime_target_percent,
+        language=person.language,
+    )
+    await reports.send(pool, message.chat.id, rendered)
+    await audit.record(
+        pool,
+        actor_id=person.id,
+        action="reports.build",
+        allowed=True,
+        target=kind,
+        chat_id=message.chat.id,
+    )

@@ -1,0 +1,96 @@
+"""Browser tests: the sandbox page in Debian's headless Chromium, driven by Playwright.
+
+The sandbox runs in-process (`bot.sandbox_cmd.running`) on the session's PostgreSQL and
+Redis: the bot's database is a fresh migrated one, the demo QuickCart is a fresh empty one.
+No browser is downloaded: Playwright is pointed at /usr/bin/chromium, and every test here is
+skipped, with the reason printed, when that binary is missing. A failing test leaves a
+screenshot of the page in tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox_cmd import Sandbox, running
+from bot.settings import Settings
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SKIP_REASON = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    mine = [item for item in items if here in Path(str(item.fspath)).parents]
+    for item in mine:
+        item.add_marker(pytest.mark.browser)
+    if mine and not CHROMIUM.exists():
+        print(f"\nbrowser tests skipped: {SKIP_REASON}", file=sys.stderr)
+        for item in mine:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def sandbox(
+    db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[Sandbox]:
+    settings = Settings(
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        MONITOR_DATABASE_URL=empty_db_url,
+        DATA_DIR=tmp_path / "data",
+        HTTP_PORT=0,
+        DEFAULT_LOCALE="id",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    async with running(settings, port=0) as box:
+        yield box
+
+
+@pytest.fixture
+async def page(browser: Any, sandbox: Sandbox, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    context = await browser.new_context(viewport={"width": 1360, "height": 860})
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    await context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

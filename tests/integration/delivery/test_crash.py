@@ -1,0 +1,141 @@
+"""Workers as real processes: SIGKILL mid-send loses nothing; two replicas never send twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from sandbox.telegram import EmulatorClient, TelegramEmulator
+from services.outbox import OutboxMessage, enqueue
+
+ROOT = Path(__file__).resolve().parents[3]
+CHATS = [3000 + n for n in range(20)]
+TOTAL = 1000
+
+Spawn = Callable[[], "asyncio.Future[asyncio.subprocess.Process]"]
+
+
+@pytest.fixture
+async def spawn(
+    db_url: str, redis_url: str, emulator: TelegramEmulator
+) -> AsyncIterator[Callable[[], asyncio.Future[asyncio.subprocess.Process]]]:
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.integration.delivery.worker_process",
+            db_url,
+            redis_url,
+            emulator.base_url,
+            emulator.token,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert line.startswith(b"ready"), line
+        return process
+
+    yield start  # type: ignore[misc]
+    for process in started:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def enqueue_many(pool: asyncpg.Pool, tg: EmulatorClient) -> None:
+    for chat in CHATS:
+        await tg.create_user(chat, f"customer{chat}")
+    async with pool.acquire() as conn, conn.transaction():
+        for n in range(TOTAL):
+            chat = CHATS[n % len(CHATS)]
+            await enqueue(conn, OutboxMessage(chat, "text", {"text": f"m{n:04d}"}))
+
+
+async def delivered(tg: EmulatorClient) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for chat in CHATS:
+        seen.update(m["text"] for m in await tg.messages(chat))
+    return seen
+
+
+async def wait_until(predicate: Callable[[], asyncio.Future[bool]], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.01)
+
+
+async def all_sent(pool: asyncpg.Pool) -> bool:
+    left = await pool.fetchval("SELECT count(*) FROM outbox WHERE status <> 'sent'")
+    return bool(left == 0)
+
+
+async def assert_order_per_chat(tg: EmulatorClient) -> None:
+    for chat in CHATS:
+        texts = [m["text"] for m in await tg.messages(chat)]
+        first_seen = list(dict.fromkeys(texts))
+        assert first_seen == sorted(first_seen), f"chat {chat} out of order"
+
+
+async def test_a_worker_killed_mid_send_loses_nothing_and_few_arrive_twice(
+    pool: asyncpg.Pool, tg: EmulatorClient, spawn: Spawn
+) -> None:
+    await tg.set_faults(latency=0.005, methods=["sendMessage"])
+    await enqueue_many(pool, tg)
+    first = await spawn()
+
+    async def some_sent() -> bool:
+        return (await tg.stats())["sends"].get("sendMessage", 0) >= 300
+
+    await wait_until(some_sent, 30)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    at_kill = await pool.fetch("SELECT status, count(*) FROM outbox GROUP BY status")
+    in_flight = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
+    await spawn()
+    await wait_until(lambda: all_sent(pool), 40)  # type: ignore[arg-type,return-value]
+
+    seen = await delivered(tg)
+    twice = sum(1 for count in seen.values() if count > 1)
+    print(
+        f"\ncrash test: at SIGKILL { {r[0]: r[1] for r in at_kill} }; "
+        f"{len(seen)}/{TOTAL} arrived, {twice} arrived twice (in flight at the kill: {in_flight})"
+    )
+    assert set(seen) == {f"m{n:04d}" for n in range(TOTAL)}
+    assert twice <= in_flight
+    await assert_order_per_chat(tg)
+
+
+async def test_two_worker_processes_on_one_database_never_send_a_message_twice(
+    pool: asyncpg.Pool, tg: EmulatorClient, spawn: Spawn
+) -> None:
+    await tg.set_faults(latency=0.002, methods=["sendMessage"])
+    await enqueue_many(pool, tg)
+    await asyncio.gather(spawn(), spawn())
+
+    await wait_until(lambda: all_sent(pool), 40)  # type: ignore[arg-type,return-value]
+
+    seen = await delivered(tg)
+    workers = await pool.fetch("SELECT claimed_by, count(*) FROM outbox GROUP BY claimed_by")
+    print(f"\ntwo workers: { {r[0]: r[1] for r in workers} }")
+    assert len(seen) == TOTAL and max(seen.values()) == 1
+    assert len(workers) == 2, "both replicas took a share"
+    await assert_order_per_chat(tg)
