@@ -7,21 +7,11 @@ import asyncio
 from bot.embedded import EmbeddedPostgres, pg_bin
 from bot.settings import Settings
 from services.checks.cli_render import CliConfig, run_for_cli
-from services.checks.config import Targets
+from services.checks.config import Targets, targets_from_settings
 
 
 def targets_from(settings: Settings) -> Targets:
-    return Targets(
-        monitor_database_url=settings.MONITOR_DATABASE_URL,
-        monitor_redis_url=settings.MONITOR_REDIS_URL,
-        pakasir_base_url=settings.PAKASIR_BASE_URL,
-        pakasir_project=settings.PAKASIR_PROJECT,
-        pakasir_api_key=settings.PAKASIR_API_KEY,
-        pakasir_probe_order_id=settings.PAKASIR_PROBE_ORDER_ID,
-        backup_dir=settings.BACKUP_DIR,
-        log_files=settings.LOG_FILES,
-        pg_restore_bin=pg_bin("pg_restore"),
-    )
+    return targets_from_settings(settings, pg_restore_bin=pg_bin("pg_restore"))
 
 
 async def run_checks_cli(settings: Settings, names: list[str], *, as_json: bool) -> tuple[str, int]:

@@ -16,6 +16,8 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 RULES = web.AppKey("rules", Rules)
 POOL = web.AppKey("pool", asyncpg.Pool)
+# A URL of the bot's PostgreSQL server where scratch databases may be created (restore tests).
+SERVER_URL = web.AppKey("server_url", str)
 REDIS = web.AppKey("redis", Redis)
 BOT = web.AppKey("bot", Bot)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -22,11 +21,21 @@ from redis.asyncio import Redis
 from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
-from bot.keys import BOT, CLOCK, DISPATCHER, POOL, REDIS, RULES, SETTINGS, WEBHOOK_HANDLER
+from bot.keys import (
+    BOT,
+    CLOCK,
+    DISPATCHER,
+    POOL,
+    REDIS,
+    RULES,
+    SERVER_URL,
+    SETTINGS,
+    WEBHOOK_HANDLER,
+)
 from bot.settings import Settings
 from bot.session import install as install_reliable_requests
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import delivery_config, worker_contexts
+from bot.workers import delivery_config, job_deps, worker_contexts
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
@@ -34,7 +43,6 @@ from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
 OWN_DATABASE = "quickcart_ops"
-WORKFLOW = web.AppKey("workflow", dict[str, Any])
 
 
 async def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -77,6 +85,7 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     await users.seed_admins(pool, settings.ADMIN_IDS)
     app[POOL] = pool
     app[REDIS] = redis
+    app[SERVER_URL] = embedded_pg.url if embedded_pg is not None else database_url
     logger.info(
         "stores ready: postgres {}, redis {}",
         "embedded" if embedded_pg else "external",
@@ -105,7 +114,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         app[REDIS],
         clock=app[CLOCK],
         rules=app[RULES],
-        **app.get(WORKFLOW, {}),
+        job_deps=job_deps(app),
     )
     app[BOT] = bot
     app[DISPATCHER] = dp
@@ -158,7 +167,6 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[RULES] = rules or Rules.load(settings.RULES_FILE)
-    app[WORKFLOW] = {}
     add_routes(app)
     app.cleanup_ctx.append(stores_ctx)
     add_alertmanager_route(app)

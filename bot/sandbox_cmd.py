@@ -25,6 +25,7 @@ from aiohttp import web
 from loguru import logger
 
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, pg_bin
+from bot.monitor import MONITOR_CONFIG, MonitorConfig
 from bot.runtime import apply_migrations, create_app, resolve_database_url, resolve_redis_url
 from bot.settings import Settings, SettingsError
 from sandbox.telegram.botapi import RUNTIME
@@ -40,6 +41,8 @@ from services.users import Role
 WEB_DIR = Path(__file__).resolve().parent.parent / "sandbox" / "web"
 SNAPSHOT_EVERY_S = 30.0
 MONITOR_REDIS_DB = 1  # QuickCart's "own" Redis: another logical database of the embedded one
+# Probes every 20 s (production: 60 s), so a break in the world shows within a demo minute.
+SANDBOX_MONITOR = MonitorConfig(probe_interval=20.0, tick_interval=5.0)
 
 
 @dataclass
@@ -100,20 +103,24 @@ async def _main(settings: Settings, port: int) -> int:
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, *, port: int = 8081, with_world: bool = True
+    settings: Settings,
+    *,
+    port: int = 8081,
+    with_world: bool = True,
+    monitor: MonitorConfig | None = None,
 ) -> AsyncIterator[Sandbox]:
     """The sandbox as an async context manager (the browser tests use it with port 0)."""
     box = Sandbox(settings=settings, port=port)
     started = time.monotonic()
     try:
-        await _start(box, with_world=with_world)
+        await _start(box, with_world=with_world, monitor=monitor or SANDBOX_MONITOR)
         logger.info("sandbox ready in {:.1f} s at {}", time.monotonic() - started, box.base_url)
         yield box
     finally:
         await _stop(box)
 
 
-async def _start(box: Sandbox, *, with_world: bool) -> None:
+async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> None:
     data_dir = box.data_dir
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     # Embedded stores under DATA_DIR unless DATABASE_URL / REDIS_URL (and MONITOR_DATABASE_URL
@@ -159,7 +166,9 @@ async def _start(box: Sandbox, *, with_world: bool) -> None:
     shown.update(_printable(box.bot_settings))
     rules = sandbox_rules(box.bot_settings, box.world)
     clock = box.world.clock if box.world is not None else None
-    box.bot = web.AppRunner(create_app(box.bot_settings, clock=clock, rules=rules))
+    bot_app = create_app(box.bot_settings, clock=clock, rules=rules)
+    bot_app[MONITOR_CONFIG] = monitor
+    box.bot = web.AppRunner(bot_app)
     await box.bot.setup()
     await web.TCPSite(box.bot, box.bot_settings.HTTP_HOST, box.bot_settings.HTTP_PORT).start()
 

@@ -14,8 +14,12 @@ from typing import Protocol
 from aiohttp import web
 from loguru import logger
 
-from bot.keys import BOT, CLOCK, POOL, REDIS, RULES, SETTINGS
+from bot.embedded import pg_bin
+from bot.keys import BOT, CLOCK, POOL, REDIS, RULES, SERVER_URL, SETTINGS
 from bot.sender import AiogramSender
+from jobs.context import JobDeps
+from jobs.scheduler import running_scheduler
+from services.checks.config import targets_from_settings
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
 from services.delivery.worker import DeliveryWorker
@@ -101,7 +105,27 @@ async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def job_deps(app: web.Application) -> JobDeps:
+    settings = app[SETTINGS]
+    return JobDeps(
+        pool=app[POOL],
+        rules=app[RULES],
+        clock=app[CLOCK],
+        timezone=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        default_locale=settings.DEFAULT_LOCALE,
+        targets=targets_from_settings(settings, pg_restore_bin=pg_bin("pg_restore")),
+        redis=app[REDIS],
+        restore_server_url=app[SERVER_URL],
+    )
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with running_scheduler(job_deps(app)):
+        yield
+
+
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
     from bot.monitor import monitor_ctx
 
-    return [delivery_ctx, escalation_ctx, monitor_ctx]
+    return [delivery_ctx, escalation_ctx, monitor_ctx, scheduler_ctx]

@@ -16,7 +16,8 @@ from loguru import logger
 
 from jobs.context import JobDeps
 from jobs.schedule import last_slot
-from services.i18n import gettext as _, use_locale
+from services.i18n import gettext as _
+from services.i18n import use_locale
 from services.maintenance import notify, runs
 from services.maintenance.runs import JobOutcome, MaintenanceRun, RunStatus
 
@@ -126,16 +127,20 @@ async def _execute(job: JobDef, ctx: JobContext) -> MaintenanceRun:
             outcome = await job.func(ctx)
     except Exception as exc:
         logger.opt(exception=exc).error("maintenance job {} failed", job.name)
-        outcome = JobOutcome(
-            RunStatus.FAILED,
-            _("The job stopped with an error: {error}").format(
-                error=f"{type(exc).__name__}: {exc}"[:300]
-            ),
-            {"error": f"{type(exc).__name__}: {exc}"[:1000]},
-        )
+        with use_locale(ctx.deps.default_locale):
+            outcome = _failed(exc)
     run = await runs.finish(ctx.deps.pool, ctx.run_id, outcome, finished_at=ctx.deps.clock.now())
     await _push(job, ctx.deps, run)
     return run
+
+
+def _failed(exc: Exception) -> JobOutcome:
+    error = f"{type(exc).__name__}: {exc}"
+    return JobOutcome(
+        RunStatus.FAILED,
+        _("The job stopped with an error: {error}").format(error=error[:300]),
+        {"error": error[:1000]},
+    )
 
 
 async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun) -> None:

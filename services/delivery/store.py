@@ -55,7 +55,7 @@ async def claim(
 _CLAIM_NEXT_IN_CHAT = f"""
 WITH head AS (
     SELECT id FROM outbox
-    WHERE chat_id = $5 AND status IN ('pending', 'sending')
+    WHERE chat_id = $4 AND status IN ('pending', 'sending')
       AND (status = 'sending' OR attempts > 0 OR not_before <= $1)
     ORDER BY id
     LIMIT 1
@@ -71,7 +71,7 @@ UPDATE outbox o
 SET status = 'sending', claimed_by = $2, claimed_lock = $3, claimed_at = $1,
     attempts = o.attempts + 1
 FROM locked
-WHERE o.id = locked.id AND $4::int = 1
+WHERE o.id = locked.id
 RETURNING {", ".join("o." + c.strip() for c in COLUMNS.split(","))}
 """
 
@@ -80,7 +80,7 @@ async def claim_next_in_chat(
     db: Executor, now: datetime, worker: str, lock_key: int, chat_id: int
 ) -> OutboxRow | None:
     """The chat's next row, when it may leave now: a chat's rows stream without the main loop."""
-    record = await db.fetchrow(_CLAIM_NEXT_IN_CHAT, now, worker, lock_key, 1, chat_id)
+    record = await db.fetchrow(_CLAIM_NEXT_IN_CHAT, now, worker, lock_key, chat_id)
     return OutboxRow.from_record(record) if record is not None else None
 
 

@@ -21,7 +21,7 @@ async def _idle_key(client: aioredis.Redis, key: str, value: str, idle_s: int) -
     """A key nobody touched for `idle_s` (RESTORE ... IDLETIME sets the LRU clock)."""
     await client.set(key, value)
     dumped = await client.dump(key)
-    await client.execute_command("RESTORE", key, 0, dumped, "REPLACE", "IDLETIME", idle_s)
+    await client.execute_command("RESTORE", key, 0, dumped, "REPLACE", "IDLETIME", idle_s)  # type: ignore[no-untyped-call]
 
 
 async def _seed(client: aioredis.Redis) -> None:

@@ -28,6 +28,11 @@ def _fake_pip_audit(tmp_path: Path, report: dict[str, object]) -> str:
     return str(script)
 
 
+def _dir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
 def _report(*vulns: tuple[str, str, str]) -> dict[str, object]:
     deps = [
         {"name": "aiohttp", "version": "3.8.0", "vulns": []},
@@ -64,7 +69,7 @@ async def test_the_weekly_review_reports_only_new_findings_as_new(
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("aiohttp==3.8.0\njinja2==2.10\n")
     first_week = _fake_pip_audit(
-        tmp_path / "w1" if (tmp_path / "w1").mkdir() is None else tmp_path,
+        _dir(tmp_path / "w1"),
         _report(("aiohttp", "PYSEC-1", "3.9.2")),
     )
     rules = {
@@ -78,7 +83,7 @@ async def test_the_weekly_review_reports_only_new_findings_as_new(
     assert first.details["new"] == ["aiohttp==3.8.0:PYSEC-1"]
 
     second_week = _fake_pip_audit(
-        tmp_path / "w2" if (tmp_path / "w2").mkdir() is None else tmp_path,
+        _dir(tmp_path / "w2"),
         _report(("aiohttp", "PYSEC-1", "3.9.2"), ("jinja2", "GHSA-2", "2.11.3")),
     )
     rules["maintenance"]["dependencies"]["pip_audit_bin"] = second_week

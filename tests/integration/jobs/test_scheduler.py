@@ -8,18 +8,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import pytest
 
 from jobs.context import JobDeps
+from jobs.registry import JOBS, JobDef
 from jobs.runner import catch_up, run_now, run_scheduled
 from jobs.scheduler import build_scheduler
 from services.maintenance import runs
-from services.maintenance.runs import RunStatus
+from services.maintenance.runs import JobOutcome, RunStatus
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def jkt(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JAKARTA)  # type: ignore[misc]
+    return datetime(*args, tzinfo=JAKARTA)  # type: ignore[arg-type,misc]
 
 
 async def test_two_replicas_firing_the_same_slot_run_the_job_once(
@@ -105,3 +107,28 @@ async def test_the_apscheduler_jobs_carry_the_seeds_next_run_times_in_jakarta(
     assert trigger.get_next_fire_time(None, jkt(2028, 2, 3, 0, 0)) == jkt(2028, 2, 29, 23, 0)
     assert jobs["database_maintenance"].misfire_grace_time == 3 * 3600
     assert jobs["database_maintenance"].coalesce is True
+
+
+async def test_a_job_that_crashes_is_recorded_as_failed_and_offered_for_retry(
+    make_deps: Callable[..., JobDeps], pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crashes(ctx: object) -> JobOutcome:
+        raise ConnectionResetError("QuickCart's database went away")
+
+    # the registry entry is swapped for a crashing function: no real job crashes on demand
+    monkeypatch.setitem(JOBS, "fraud_review", JobDef("fraud_review", crashes))
+    deps = make_deps(jkt(2026, 11, 6, 5, 0, 1))
+
+    run = await run_scheduled("fraud_review", deps)
+
+    assert run is not None and run.status is RunStatus.FAILED
+    assert run.summary == (
+        "The job stopped with an error: ConnectionResetError: QuickCart's database went away"
+    )
+    payload = await pool.fetchval(
+        "SELECT payload FROM outbox WHERE owner = $1", f"maintenance_run:{run.id}"
+    )
+    assert "❌" in payload["text"] and "Fraud review" in payload["text"]
+    assert (
+        payload["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "mj:retry:fraud_review"
+    )

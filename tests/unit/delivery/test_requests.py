@@ -11,6 +11,7 @@ from services.delivery.digest import render_text
 from services.delivery.requests import Target, build_calls, plain_text_calls
 from services.delivery.rows import OutboxRow
 from services.delivery.splitter import visible_units
+from services.i18n import use_locale
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 KEYBOARD = {"inline_keyboard": [[{"text": "Ack", "callback_data": "a:ack:7"}]]}
@@ -102,6 +103,7 @@ def test_refused_markup_falls_back_to_what_a_reader_would_see() -> None:
 
 
 def test_a_digest_counts_everything_and_lists_the_first_lines() -> None:
-    text = render_text("alerts", 37, ["• a", "• b"])
+    with use_locale("en"):
+        text = render_text("alerts", 37, ["• a", "• b"])
     assert text.splitlines()[0].startswith("<b>37 notifications (alerts)")
-    assert "…and 35 more." in text
+    assert "…and 35 more items." in text
