@@ -78,7 +78,8 @@ async def run(alerts: int, spread: float) -> None:
             enqueued = time.monotonic() - started
             while True:
                 left = await pool.fetchval(
-                    "SELECT count(*) FROM outbox WHERE status NOT IN ('sent', 'coalesced', 'failed')"
+                    "SELECT count(*) FROM outbox "
+                    "WHERE status NOT IN ('sent', 'coalesced', 'failed')"
                 )
                 stale = await pool.fetchval(
                     "SELECT count(*) FROM outbox_digests "
@@ -118,9 +119,15 @@ async def run(alerts: int, spread: float) -> None:
     )
     print(f"outbox rows by status:      {counts}")
     print(f"digests:                    {[(d['items'], d['message_id']) for d in digests]}")
-    print(f"every alert appeared after: {appeared:.1f}s from the first enqueue")
     print(
-        f"group sending rate:         {sends / minutes:.1f}/min = {share:.0%} of the 20/min limit"
+        f"every alert appeared after: {appeared:.1f}s from the first enqueue, "
+        f"{appeared - enqueued:.1f}s after the last"
+    )
+    allowed = EmulatorConfig().limits.group_burst + 20 * minutes
+    print(f"group sending rate:         {sends / minutes:.1f}/min = {share:.0%} of 20/min")
+    print(
+        f"                            {sends / allowed:.0%} of what Telegram's bucket allowed "
+        f"in {appeared:.0f}s ({allowed:.0f}: burst 20 + 20/min)"
     )
 
 

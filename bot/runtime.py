@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from aiogram import Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from loguru import logger
@@ -151,8 +153,23 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         polling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await polling
+    await _finish_handlers(dp)
     await dp.storage.close()
     await bot.session.close()
+
+
+async def _finish_handlers(dp: Dispatcher, grace: float = 5.0) -> None:
+    """Let updates being handled finish (they hold the pool and the Bot) before those close."""
+    # aiogram keeps the tasks of updates handled concurrently in this set.
+    running: set[asyncio.Task[Any]] = set(getattr(dp, "_handle_update_tasks", ()))
+    if not running:
+        return
+    _done, late = await asyncio.wait(running, timeout=grace)
+    for task in late:
+        task.cancel()
+    if late:
+        logger.warning("{} update(s) still running at shutdown were cancelled", len(late))
+        await asyncio.wait(late, timeout=1.0)
 
 
 def create_app(

@@ -60,7 +60,7 @@ function render(view) {
       row("Success, last hour", db.success_percent == null ? "—" : `${db.success_percent} %`),
       row("Target success rate", `${Math.round(view.success_rate * 100)} %`),
       el("div", { class: "world-buttons" },
-        actionButton("97 %", "success_rate", 0.97, { active: view.success_rate >= 0.97 }),
+        actionButton("98.5 %", "success_rate", 0.985, { active: view.success_rate >= 0.985 }),
         actionButton("88 %", "success_rate", 0.88, { active: view.success_rate === 0.88 }),
         actionButton("50 %", "success_rate", 0.5, { danger: true,
           active: view.success_rate === 0.5 }))),

@@ -78,12 +78,16 @@ INSERT INTO payments (order_id, method, amount, status, created_at, completed_at
 SELECT o.id,
        (ARRAY['qris', 'qris', 'qris', 'bni_va', 'bri_va', 'permata_va'])[1 + floor(random() * 6)],
        o.total,
-       CASE WHEN r < 0.965 THEN 'completed' WHEN r < 0.985 THEN 'failed' ELSE 'expired' END,
+       CASE WHEN r < 0.985 THEN 'completed' WHEN r < 0.995 THEN 'failed' ELSE 'expired' END,
        o.created_at + interval '5 seconds',
-       CASE WHEN r < 0.965
+       CASE WHEN r < 0.985
             THEN o.created_at + interval '5 seconds' + (8 + random() * 30) * interval '1 second'
        END
-FROM (SELECT o.*, random() AS r FROM orders o) o;
+FROM (SELECT o.*,
+             -- the demo starts healthy: no failed payment in the last two hours
+             CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '2 hours' THEN 0
+                  ELSE random() END AS r
+      FROM orders o) o;
 
 UPDATE orders o SET status = CASE p.status WHEN 'completed' THEN
            CASE WHEN o.created_at < (SELECT end_at FROM w) - interval '2 days'
@@ -149,7 +153,7 @@ class Traffic:
     """New orders and payments as demo time passes, at the success rate the panel sets."""
 
     url: str
-    success_rate: float = 0.97
+    success_rate: float = 0.985
     orders_per_minute: float = 4.0
     gateway_down: bool = False
     last: datetime | None = None

@@ -67,7 +67,7 @@ class DemoWorld:
         saved = self._read_state()
         self.clock = DemoClock(offset_s=max(0.0, float(saved.get("clock_offset_s", 0.0))))
         self.traffic = demo_db.Traffic(config.demo_url)
-        self.traffic.success_rate = float(saved.get("success_rate", 0.97))
+        self.traffic.success_rate = float(saved.get("success_rate", 0.985))
         self.trouble = demo_db.Trouble(config.demo_url)
         self.logs = LogWriter(config.log_file)
         self.disk = DemoDisk(config.folder / "disk")

@@ -174,6 +174,8 @@ def render_text(key: str, count: int, lines: list[str]) -> str:
     body = [f"<b>{header}</b>", *lines]
     rest = count - len(lines)
     if rest > 0:
-        body.append(ngettext("…and {count} more item.", "…and {count} more items.", rest).format(count=rest))
+        body.append(
+            ngettext("…and {count} more item.", "…and {count} more items.", rest).format(count=rest)
+        )
     body.append(_("Nothing was dropped: every item is kept in the outbox."))
     return "\n".join(body)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.monitor import MonitorConfig
 from bot.sandbox_cmd import Sandbox, running
 from bot.settings import Settings
 
@@ -76,7 +77,9 @@ async def sandbox(
         DEFAULT_LOCALE="id",
         _env_file=None,  # type: ignore[call-arg]
     )
-    async with running(settings, port=0) as box:
+    # Probes every 2 s, rules evaluated every second: a break shows within seconds.
+    monitor = MonitorConfig(probe_interval=2.0, tick_interval=1.0)
+    async with running(settings, port=0, monitor=monitor) as box:
         yield box
 
 

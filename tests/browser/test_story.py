@@ -1,0 +1,77 @@
+"""The whole product in one story, played in the browser as the people in it would.
+
+Budi opens a payment ticket; Sari (support) answers in the ticket's topic; the world panel
+breaks the payment gateway; the alert appears in the admin chat with buttons; Sari escalates;
+Dimas (senior engineer) finds the escalation in his private chat; Maya (tech lead) resolves
+it; the gateway is healthy again and /health says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import expect
+
+from bot.sandbox_cmd import Sandbox
+from sandbox.world import cast
+from tests.browser.chat import become, bot_says, open_as, open_chat, press, send
+
+ALERT_WAIT_MS = 20_000
+
+
+async def test_a_payment_ticket_a_broken_gateway_an_escalation_and_the_recovery(
+    page: Any, sandbox: Sandbox
+) -> None:
+    # Budi opens a payment ticket from his private chat.
+    await open_as(page, sandbox, cast.BUDI.id)
+    await send(page, "/start")
+    await press(page, "Bahasa Indonesia")
+    await send(page, "Pembayaran QRIS saya gagal tapi saldo sudah terpotong")
+    await press(page, "Buka tiket")
+    await press(page, "Pembayaran")
+    await press(page, "Lewati")
+    await press(page, "Kirim")
+    opened = bot_says(page, "QC-000001")
+    await expect(opened).to_contain_text("P1")
+
+    # Sari answers in the ticket's topic of the support forum; Budi gets the answer.
+    await become(page, cast.SARI.id)
+    topic = page.locator(".chat-item.topic").filter(has_text="QC-000001")
+    await topic.click()
+    await expect(bot_says(page, "QRIS saya gagal")).to_be_visible()
+    await send(page, "Halo Budi, kami sedang memeriksa pembayaran Anda.")
+    await become(page, cast.BUDI.id)
+    await expect(bot_says(page, "kami sedang memeriksa pembayaran Anda")).to_be_visible()
+
+    # The world panel breaks the gateway; the alert reaches the admin chat with its buttons.
+    await become(page, cast.SARI.id)
+    await open_chat(page, cast.ADMIN_CHAT_ID)
+    await page.click('[data-action="gateway_fail"]')
+    await expect(page.locator('[data-action="gateway_fail"]')).to_have_class("world-action danger active")
+    alert = bot_says(page, "PakasirUptimeLow")
+    await expect(alert).to_be_visible(timeout=ALERT_WAIT_MS)
+    await expect(alert.locator(".kb-button")).not_to_have_count(0)
+
+    # Sari escalates: an incident opens, and she sends it up to the senior engineer.
+    await alert.locator(".kb-button").filter(has_text="Eskalasi").click()
+    incident = bot_says(page, "Insiden")
+    await expect(incident).to_be_visible()
+    await incident.locator(".kb-button").filter(has_text="Eskalasi").click()
+
+    # Dimas finds the escalation in his private chat with the bot.
+    await become(page, cast.DIMAS.id)
+    await open_chat(page, cast.DIMAS.id)
+    await expect(bot_says(page, "level 2")).to_be_visible()
+
+    # Maya, the tech lead, resolves the incident from the admin chat.
+    await become(page, cast.MAYA.id)
+    await open_chat(page, cast.ADMIN_CHAT_ID)
+    latest = page.locator("#messages .message.from-bot").filter(has_text="QC-000002").last
+    await latest.locator(".kb-button").filter(has_text="Selesaikan").click()
+    await expect(page.locator("#messages")).to_contain_text("resolved", ignore_case=True)
+
+    # The gateway recovers; /health shows the payment check green again.
+    await page.click('[data-action="gateway_ok"]')
+    await send(page, "/health")
+    health = bot_says(page, "QuickCart health")
+    await expect(health).to_contain_text("✅ Payment")
