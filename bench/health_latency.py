@@ -119,6 +119,12 @@ async def main(calls: int) -> None:
             runner = web.AppRunner(create_app(settings), shutdown_timeout=1.0)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
+            baseline: list[float] = []
+            for _ in range(20):  # the same round trip without probes: /help
+                t0 = time.perf_counter()
+                sent = await tg.send_text(ADMIN, chat["id"], "/help")
+                await tg.wait_for_message(chat["id"], after_message_id=sent["message_id"])
+                baseline.append(time.perf_counter() - t0)
             latencies: list[float] = []
             for _ in range(calls):
                 t0 = time.perf_counter()
@@ -140,6 +146,8 @@ async def main(calls: int) -> None:
         slowest = [r["slowest"] / 1000 for r in rows]
         totals = [r["total"] / 1000 for r in rows]
         report(calls, latencies, totals, slowest, per_probe)
+        help_p50 = statistics.median(baseline) * 1000
+        print(f"  baseline /help round trip (20 calls): p50 {help_p50:.1f} ms")
     finally:
         await asyncio.to_thread(redis.stop)
         await asyncio.to_thread(pg.stop)

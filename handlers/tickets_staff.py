@@ -301,7 +301,13 @@ async def cmd_unban(
 # -- messages in a ticket's topic -------------------------------------------------------------
 
 
-@router.message(F.message_thread_id | F.reply_to_message, ~F.text.startswith("/"))
+def is_command(message: Message) -> bool:
+    """`/tickets` is a command; `// note` is an internal note, not a command."""
+    text = message.text or ""
+    return text.startswith("/") and not text.startswith("//")
+
+
+@router.message(F.message_thread_id | F.reply_to_message, ~F.func(is_command))
 async def on_topic_message(
     message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
     rules: Rules,

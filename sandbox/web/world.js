@@ -58,7 +58,7 @@ function render(view) {
         actionButton("Hang", "gateway_hang", null, { danger: true, active: mode === "hang" }))),
     section("Payments",
       row("Success, last hour", db.success_percent == null ? "—" : `${db.success_percent} %`),
-      row("Target success rate", `${Math.round(view.success_rate * 100)} %`),
+      row("Target success rate", `${(view.success_rate * 100).toFixed(1)} %`),
       el("div", { class: "world-buttons" },
         actionButton("98.5 %", "success_rate", 0.985, { active: view.success_rate >= 0.985 }),
         actionButton("88 %", "success_rate", 0.88, { active: view.success_rate === 0.88 }),

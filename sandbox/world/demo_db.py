@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS fraud_reviews (
     id          bigserial PRIMARY KEY,
     order_id    bigint NOT NULL REFERENCES orders (id),
     score       numeric(4, 3) NOT NULL,
-    reason      text NOT NULL,
+    rule        text NOT NULL,           -- the fraud rule that flagged the order
     status      text NOT NULL,           -- pending | reviewed
     outcome     text,                    -- confirmed_fraud | false_positive | legitimate
     created_at  timestamptz NOT NULL,
@@ -95,10 +95,10 @@ UPDATE orders o SET status = CASE p.status WHEN 'completed' THEN
        ELSE 'failed' END
 FROM payments p WHERE p.order_id = o.id;
 
-INSERT INTO fraud_reviews (order_id, score, reason, status, outcome, created_at, reviewed_at)
+INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
 SELECT o.id,
        round((0.6 + random() * 0.39)::numeric, 3),
-       (ARRAY['velocity', 'new device', 'mismatched address', 'high amount'])
+       (ARRAY['velocity', 'new_device', 'address_mismatch', 'high_amount'])
            [1 + floor(random() * 4)],
        CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day'
             THEN 'pending' ELSE 'reviewed' END,
@@ -142,7 +142,7 @@ async def seed(url: str, now: datetime) -> bool:
                 step,
             )
             await conn.execute(HISTORY)
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")
         return True
     finally:
         await conn.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
@@ -84,7 +86,9 @@ async def sandbox(
 
 
 @pytest.fixture
-async def page(browser: Any, sandbox: Sandbox, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+async def page(
+    browser: Any, sandbox: Sandbox, request: pytest.FixtureRequest
+) -> AsyncIterator[Any]:
     context = await browser.new_context(viewport={"width": 1360, "height": 860})
     context.set_default_timeout(10_000)
     page = await context.new_page()

@@ -39,7 +39,7 @@ async def test_the_bots_html_is_rendered_and_a_customers_markup_stays_text(
     await bot_sends(
         sandbox,
         cast.BUDI.id,
-        '<b>Tiket #12</b> <i>dibuka</i> &lt;script&gt; <code>PAY-7</code> '
+        "<b>Tiket #12</b> <i>dibuka</i> &lt;script&gt; <code>PAY-7</code> "
         '<a href="https://quickcart.id/t/12">lihat</a> /help',
     )
 

@@ -101,9 +101,28 @@ def e2e_clock() -> Clock:
     return SystemClock()
 
 
+# The emulator's limits are off in these stories, so the bot's own pacing (1 msg/s per private
+# chat, 20/min per group: Telegram's numbers) is opened up too; tests/integration/delivery and
+# bench/ keep the real numbers.
+FAST_DELIVERY = {
+    "limits": {
+        "private_per_second": 1000,
+        "private_burst": 1000,
+        "group_per_minute": 60000,
+        "group_burst": 1000,
+        "global_per_second": 1000,
+        "global_burst": 1000,
+    }
+}
+
+
+def fast_rules(**sections: Any) -> Rules:
+    return Rules({"delivery": FAST_DELIVERY, **sections})
+
+
 @pytest.fixture
 def e2e_rules() -> Rules:
-    return Rules()
+    return fast_rules()
 
 
 @pytest.fixture
