@@ -21,7 +21,13 @@ from redis.asyncio import Redis
 
 import handlers
 from bot.metrics import BotApiMetrics
-from bot.middlewares import DedupMiddleware, LocaleMiddleware, MetricsMiddleware, PersonMiddleware
+from bot.middlewares import (
+    ChatOrderMiddleware,
+    DedupMiddleware,
+    LocaleMiddleware,
+    MetricsMiddleware,
+    PersonMiddleware,
+)
 from bot.settings import Settings
 from services import i18n as service_i18n
 
@@ -56,6 +62,7 @@ def create_dispatcher(
     """The production dispatcher. `workflow` adds services handlers receive by name."""
     storage = RedisStorage(redis=redis, key_builder=DefaultKeyBuilder(with_destiny=True))
     dp = Dispatcher(storage=storage, settings=settings, pool=pool, redis=redis, **workflow)
+    dp.update.outer_middleware(ChatOrderMiddleware())
     dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DedupMiddleware(pool))
     person = PersonMiddleware(pool)

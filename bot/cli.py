@@ -68,11 +68,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(settings: Settings) -> int:
+    settings.require("BOT_TOKEN", "ADMIN_CHAT_ID", "SUPPORT_CHAT_ID")
     from aiohttp import web
 
     from bot.runtime import create_app
 
-    settings.require("BOT_TOKEN", "ADMIN_CHAT_ID", "SUPPORT_CHAT_ID")
     web.run_app(
         create_app(settings),
         host=settings.HTTP_HOST,

@@ -1,5 +1,6 @@
 """Outer middlewares, in the order the dispatcher runs them:
 
+0. `ChatOrderMiddleware`: updates of one chat are handled one after another, in order.
 1. `DedupMiddleware`: an update id is handled once, even when Telegram delivers it twice.
 2. `PersonMiddleware`: who sent the update, with their stored language and staff roles,
    arrives in handlers as `person: Person`.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import asyncpg
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot import metrics
@@ -25,6 +27,33 @@ from services import users
 from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class ChatOrderMiddleware(BaseMiddleware):
+    """aiogram handles updates concurrently; a customer's two quick messages must still reach
+    the ticket in the order they were written. Tasks start in the order updates arrived, and an
+    asyncio.Lock serves waiters first come, first served, so a lock per chat keeps that order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is None:
+            return await handler(event, data)
+        lock, users = self._locks.get(chat.id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[chat.id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            lock, users = self._locks[chat.id]
+            if users <= 1:
+                del self._locks[chat.id]
+            else:
+                self._locks[chat.id] = (lock, users - 1)
 
 
 class DedupMiddleware(BaseMiddleware):

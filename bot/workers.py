@@ -120,8 +120,14 @@ def job_deps(app: web.Application) -> JobDeps:
     )
 
 
+# Whether missed maintenance slots are caught up at start (tests that are not about the
+# schedule switch it off, so a story is not interleaved with last night's jobs).
+CATCH_UP_ON_START = web.AppKey("catch_up_on_start", bool)
+
+
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with running_scheduler(job_deps(app)):
+    catch_up = app.get(CATCH_UP_ON_START, True)
+    async with running_scheduler(job_deps(app), catch_up_on_start=catch_up):
         yield
 
 

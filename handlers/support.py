@@ -7,20 +7,19 @@ last feature router in `handlers.routers()`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
 from bot.settings import Settings
 from handlers.start import language_keyboard
+from handlers.support_callbacks import Menu, Mine, NewTicket, Pick, Rate, Step, Which
 from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
 from services.rules import Rules
@@ -33,41 +32,6 @@ from services.users import Person
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == "private")
-
-
-class NewTicket(StatesGroup):
-    offer = State()  # free text: open a ticket from it?
-    category = State()
-    description = State()
-    reference = State()
-    confirm = State()
-
-
-class Menu(CallbackData, prefix="sm"):
-    act: Literal["new", "mine", "lang"]
-
-
-class Pick(CallbackData, prefix="nc"):
-    cat: Category
-
-
-class Step(CallbackData, prefix="nk"):
-    act: Literal["send", "edit", "cancel", "skip", "yes"]
-
-
-class Rate(CallbackData, prefix="tr"):
-    id: int
-    n: int
-
-
-class Mine(CallbackData, prefix="tc"):
-    id: int
-    act: Literal["view", "close"]
-
-
-class Which(CallbackData, prefix="tw"):
-    id: int
-    m: int
 
 
 def desk_config(settings: Settings, rules: Rules) -> DeskConfig:

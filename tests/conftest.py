@@ -101,6 +101,7 @@ def redis_server() -> Iterator[EmbeddedRedis]:
 async def redis_url(redis_server: EmbeddedRedis) -> AsyncIterator[str]:
     client = aioredis.Redis.from_url(redis_server.url(0))
     await client.flushall()
+    await client.config_resetstat()  # hit ratio and other counters start from zero per test
     await client.aclose()
     yield redis_server.url(0)
 

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+def _pyplot() -> Any:
+    """matplotlib is imported when a chart is drawn, not when the bot starts (it is slow to
+    import and builds a font cache on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _png(figure: Figure) -> bytes:
+    plt = _pyplot()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(figure)
@@ -29,7 +37,7 @@ def line_per_day(
     target: float | None = None,
     ylim: tuple[float, float] | None = None,
 ) -> bytes:
-    figure, axes = plt.subplots(figsize=(8, 3))
+    figure, axes = _pyplot().subplots(figsize=(8, 3))
     xs: list[Any] = [d for d, v in points if v is not None]  # matplotlib plots dates
     ys = [v for _d, v in points if v is not None]
     axes.plot(
@@ -51,7 +59,7 @@ def line_per_day(
 
 
 def bars_per_week(points: list[tuple[date, int]], *, title: str, ylabel: str) -> bytes:
-    figure, axes = plt.subplots(figsize=(8, 3))
+    figure, axes = _pyplot().subplots(figsize=(8, 3))
     labels = [d.strftime("%Y-%m-%d") for d, _n in points]
     axes.bar(labels, [n for _d, n in points], color="#ff7f0e")
     axes.set_title(title)

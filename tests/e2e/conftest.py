@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.keys import POOL
 from bot.runtime import create_app
 from bot.settings import Settings
+from bot.workers import CATCH_UP_ON_START
 from sandbox.telegram.client import EmulatorClient
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from sandbox.telegram.server import TelegramEmulator
@@ -42,6 +43,7 @@ class World:
     clock: Clock
     rules: Rules
     runner: web.AppRunner | None = None
+    catch_up_jobs: bool = False  # last night's missed maintenance runs, caught up at start
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -57,6 +59,7 @@ class World:
 
     async def start_bot(self, *, port: int = 0) -> None:
         app = create_app(self.settings, clock=self.clock, rules=self.rules)
+        app[CATCH_UP_ON_START] = self.catch_up_jobs
         self.runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()

@@ -49,10 +49,8 @@ async def rows(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]:
 
 
 def as_row(record: asyncpg.Record) -> OutboxRow:
-    names = (
-        "id chat_id thread_id thread_ref ref_id kind payload dedup_key owner coalesce_key "
-        "priority not_before status attempts message_id result last_error created_at"
-    ).split()
+    columns = set(record.keys())  # `in record` would look at the values
+    names = [name for name in OutboxRow.__dataclass_fields__ if name in columns]
     return OutboxRow(**{name: record[name] for name in names})
 
 
@@ -378,6 +376,7 @@ async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
     new_rows = [r for r in await rows(pool, ticket.id) if r["id"] > relay["id"]]
     assert [r["kind"] for r in new_rows] == ["create_topic", "text", "text", "text"]
     new_topic, new_card, notice, resent = new_rows
+    assert "replaces one that was deleted" in notice["payload"]["text"]
     assert new_card["thread_ref"] == new_topic["id"] == resent["thread_ref"]
     assert resent["payload"] == relay["payload"]
     assert (await repo.messages(pool, ticket.id))[-1].relay_outbox_id == resent["id"]

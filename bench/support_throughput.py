@@ -1,0 +1,200 @@
+"""Feed customer messages into open tickets through the Telegram emulator (rate limits off) and
+print messages/s and p50/p95 from a customer's message to its copy in the ticket's topic;
+beside it, the same figures for a bare aiogram echo handler on the same emulator, same run.
+
+    .venv/bin/python bench/support_throughput.py [--messages 2000] [--customers 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message
+from aiohttp import web
+
+from bot.embedded import start_postgres, start_redis
+from bot.keys import POOL, REDIS
+from bot.runtime import create_app
+from bot.settings import Settings
+from sandbox.telegram.client import EmulatorClient
+from sandbox.telegram.config import EmulatorConfig, LimitConfig
+from sandbox.telegram.server import TelegramEmulator
+from services import users
+from services.classification import Category
+from services.clock import SystemClock
+from services.rules import Rules
+from services.tickets import desk
+from services.tickets.config import DeskConfig
+
+ADMIN = 7001
+ECHO_TOKEN = "987654321:ECHO-token-for-the-bench"
+
+
+def summary(name: str, latencies: list[float], elapsed: float) -> str:
+    ms = sorted(x * 1000 for x in latencies)
+    p95 = ms[int(len(ms) * 0.95) - 1] if ms else float("nan")
+    return (
+        f"{name:<28} {len(ms):>5} msgs  {len(ms) / elapsed:>8.1f} msg/s  "
+        f"p50 {statistics.median(ms):>7.1f} ms  p95 {p95:>7.1f} ms"
+    )
+
+
+async def feed(
+    tg: EmulatorClient, senders: list[tuple[int, int]], total: int, watch: list[int]
+) -> tuple[list[float], float]:
+    """Send `total` texts round-robin from (user, chat) pairs; time each until a bot message
+    containing its token appears in one of the `watch` chats."""
+    sent_at: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    done = asyncio.Event()
+
+    async def watcher() -> None:
+        since = dict.fromkeys(watch, 0)
+        while not done.is_set():
+            for chat in watch:
+                for m in await tg.messages(chat, since=since[chat]):
+                    since[chat] = max(since[chat], m["message_id"])
+                    text = m.get("text") or ""
+                    for word in text.split():
+                        if word.startswith("bench-") and word not in seen:
+                            seen[word] = time.perf_counter()
+            if len(seen) >= total:
+                done.set()
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(watcher())
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(32)
+
+    async def one(n: int) -> None:
+        user, chat = senders[n % len(senders)]
+        token = f"bench-{n}"
+        async with gate:
+            sent_at[token] = time.perf_counter()
+            await tg.send_text(user, chat, f"pesan {token} tentang pesanan")
+
+    await asyncio.gather(*(one(n) for n in range(total)))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), timeout=120)
+    done.set()
+    await task
+    elapsed = max(seen.values(), default=time.perf_counter()) - started
+    return [seen[t] - sent_at[t] for t in seen if t in sent_at], elapsed
+
+
+async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace, root: Path,
+                      support_chat: int) -> str:  # fmt: skip
+    pg = start_postgres(root / "pg", delete_on_stop=True)
+    redis = start_redis(root / "redis")
+    settings = Settings(
+        BOT_TOKEN=EmulatorConfig().token, TELEGRAM_API_URL=emulator.base_url,
+        DATABASE_URL=pg.url, REDIS_URL=redis.url(0), DATA_DIR=root / "data",
+        ADMIN_IDS=[ADMIN], ADMIN_CHAT_ID=support_chat, SUPPORT_CHAT_ID=support_chat,
+        HTTP_PORT=0, _env_file=None,  # type: ignore[call-arg]
+    )  # fmt: skip
+    # Limits off: the desk's abuse limits and the delivery worker's Telegram pacing (which in
+    # production holds one support group to 20 messages a minute).
+    unlimited = {
+        "private_per_second": 1e6, "private_burst": 100000, "group_per_minute": 1e9,
+        "group_burst": 100000, "global_per_second": 1e6, "global_burst": 100000,
+    }  # fmt: skip
+    rules = Rules({"support": {"limits_enabled": False}, "delivery": {"limits": unlimited}})
+    app = create_app(settings, rules=rules)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        pool, redis_client = app[POOL], app[REDIS]
+        cfg = DeskConfig.build(
+            support_chat_id=support_chat, timezone="Asia/Jakarta", staff_locale="id", rules=rules
+        )
+        customers = [2000 + n for n in range(args.customers)]
+        for user_id in customers:
+            person = await users.touch(pool, user_id, first_name=f"Pelanggan {user_id}")
+            await users.set_language(pool, user_id, "id")
+            person = await users.get(pool, user_id) or person
+            await desk.open_ticket(
+                pool, redis_client, cfg, SystemClock(), customer=person,
+                category=Category.ORDER, description="Pesanan belum sampai",
+            )  # fmt: skip
+        for _ in range(600):  # every topic created before the clock starts
+            if not await pool.fetchval("SELECT count(*) FROM tickets WHERE topic_id IS NULL"):
+                break
+            await asyncio.sleep(0.05)
+        latencies, elapsed = await feed(
+            tg, [(c, c) for c in customers], args.messages, [support_chat]
+        )
+        return summary("support desk (to the topic)", latencies, elapsed)
+    finally:
+        await runner.cleanup()
+        redis.stop()
+        pg.stop()
+
+
+async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) -> str:
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    bot = Bot(
+        ECHO_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+    )
+    dp = Dispatcher()
+    dp.include_router(router)
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False))
+    try:
+        customers = [4000 + n for n in range(args.customers)]
+        for user_id in customers:
+            await tg.create_user(user_id, first_name="Echo", language_code="id")
+        latencies, elapsed = await feed(tg, [(c, c) for c in customers], args.messages, customers)
+        return summary("bare aiogram echo", latencies, elapsed)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await bot.session.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="qc-bench-support-"))
+    config = EmulatorConfig(limits=LimitConfig(enabled=False), extra_tokens=(ECHO_TOKEN,))
+    async with TelegramEmulator(config) as emulator:
+        tg = EmulatorClient(emulator.base_url)
+        try:
+            await tg.create_user(ADMIN, first_name="Rina", language_code="id")
+            for n in range(args.customers):
+                await tg.create_user(2000 + n, first_name=f"Pelanggan {n}", language_code="id")
+            chat = await tg.create_chat(
+                "QuickCart Support", is_forum=True, members=[ADMIN], admins=[ADMIN]
+            )
+            support = await support_run(tg, emulator, args, root, chat["id"])
+            echo = await echo_run(tg, emulator, args)
+        finally:
+            await tg.close()
+    print(f"{args.messages} customer messages, {args.customers} customers, limits off")
+    print(support)
+    print(echo)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=20)
+    asyncio.run(main(parser.parse_args()))

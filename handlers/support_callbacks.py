@@ -1,0 +1,49 @@
+"""The customer side's callback data and conversation states.
+
+Services pre-build some of these buttons for the outbox (rating stars, ticket buttons); a unit
+test keeps each factory's `.pack()` equal to the service's string.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+
+from services.classification import Category
+
+
+class NewTicket(StatesGroup):
+    offer = State()  # free text: open a ticket from it?
+    category = State()
+    description = State()
+    reference = State()
+    confirm = State()
+
+
+class Menu(CallbackData, prefix="sm"):
+    act: Literal["new", "mine", "lang"]
+
+
+class Pick(CallbackData, prefix="nc"):
+    cat: Category
+
+
+class Step(CallbackData, prefix="nk"):
+    act: Literal["send", "edit", "cancel", "skip", "yes"]
+
+
+class Rate(CallbackData, prefix="tr"):
+    id: int
+    n: int
+
+
+class Mine(CallbackData, prefix="tc"):
+    id: int
+    act: Literal["view", "close"]
+
+
+class Which(CallbackData, prefix="tw"):
+    id: int
+    m: int
