@@ -24,7 +24,7 @@ from services.checks.render import ALL, Rendered, render_check_detail, render_he
 from services.checks.runner import ProbeContext, run_checks
 from services.clock import Clock
 from services.rules import Rules
-from services.text import esc
+from services.text import echo
 from services.users import Person
 
 router = Router(name=__name__)
@@ -97,7 +97,7 @@ async def cmd_health(
         if name is None:
             await message.answer(
                 _("There is no check called {name}. Try one of: {names}.").format(
-                    name=esc(command.args.strip()), names=", ".join(CHECK_NAMES)
+                    name=echo(command.args), names=", ".join(CHECK_NAMES)
                 )
             )
             return

@@ -28,7 +28,7 @@ from services.clock import Clock
 from services.maintenance import notify, runs
 from services.reports import send as reports
 from services.rules import Rules
-from services.text import esc, shorten
+from services.text import echo, esc, shorten
 from services.users import Person
 
 router = Router(name=__name__)
@@ -170,7 +170,7 @@ async def cmd_runjob(
     if name not in JOBS:
         await message.answer(
             _("Unknown job {name}. Known jobs: {names}").format(
-                name=esc(name or "-"), names=esc(", ".join(JOBS))
+                name=echo(name or "-"), names=esc(", ".join(JOBS))
             )
         )
         return

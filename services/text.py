@@ -41,3 +41,9 @@ def _strip_tags(html_text: str) -> str:
         elif not inside:
             out.append(char)
     return "".join(out)
+
+
+def echo(value: str, limit: int = 80) -> str:
+    """A person's own words quoted back in an answer ("there is no check called …"): escaped and
+    trimmed, so 5,000 characters of input cannot make the answer too long for Telegram."""
+    return esc(shorten(" ".join(value.split()), limit))
