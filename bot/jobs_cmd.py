@@ -8,7 +8,6 @@ import sys
 from redis.asyncio import Redis
 
 from bot.checks_cmd import targets_from
-from bot.embedded import pg_bin
 from bot.runtime import apply_migrations, resolve_database_url
 from bot.settings import Settings
 from jobs.cli import exit_code, jobs_table, list_jobs, run_job

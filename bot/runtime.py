@@ -18,7 +18,7 @@ from aiogram import Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from loguru import logger
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
@@ -34,8 +34,8 @@ from bot.keys import (
     SETTINGS,
     WEBHOOK_HANDLER,
 )
-from bot.settings import Settings
 from bot.session import install as install_reliable_requests
+from bot.settings import Settings
 from bot.web import WEBHOOK_PATH, add_routes
 from bot.workers import delivery_config, job_deps, worker_contexts
 from services import users
@@ -83,7 +83,11 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     redis_url, embedded_redis = await asyncio.to_thread(resolve_redis_url, settings)
     await apply_migrations(database_url)
     pool = await create_pool(database_url, min_size=2, max_size=20)
-    redis = Redis.from_url(redis_url)
+    # A blocking pool: under a burst, callers wait for a connection instead of failing
+    # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
+    redis = Redis(
+        connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=20)
+    )
     await users.seed_admins(pool, settings.ADMIN_IDS)
     app[POOL] = pool
     app[REDIS] = redis

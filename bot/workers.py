@@ -113,6 +113,7 @@ def job_deps(app: web.Application) -> JobDeps:
         clock=app[CLOCK],
         timezone=settings.TIMEZONE,
         admin_chat_id=settings.ADMIN_CHAT_ID,
+        support_chat_id=settings.SUPPORT_CHAT_ID,
         default_locale=settings.DEFAULT_LOCALE,
         targets=targets_from_settings(settings, pg_restore_bin=pg_bin("pg_restore")),
         redis=app[REDIS],

@@ -55,12 +55,11 @@ def routers() -> list[Router]:
         escalation,
         fallback,
         health,
+        jobs,
         start,
         support,
         tickets_staff,
     )
-
-    from handlers import jobs
 
     return [
         jobs.router,

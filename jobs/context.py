@@ -31,6 +31,7 @@ class JobDeps:
     clock: Clock = field(default_factory=SystemClock)
     timezone: str = "Asia/Jakarta"
     admin_chat_id: int | None = None
+    support_chat_id: int | None = None
     default_locale: str = "id"
     targets: Targets = field(default_factory=Targets)
     redis: Any = None

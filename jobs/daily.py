@@ -11,6 +11,8 @@ from services.i18n import gettext as _
 from services.i18n import ngettext
 from services.maintenance import backups, cache, retention, runs
 from services.maintenance.runs import JobOutcome, RunStatus
+from services.tickets import actions
+from services.tickets.config import DeskConfig
 
 
 def _mb(value: int) -> str:
@@ -31,6 +33,23 @@ async def log_rotation(ctx: JobContext) -> JobOutcome:
         runs=result.maintenance_runs,
     )
     return JobOutcome(RunStatus.OK, summary, result.to_json())
+
+
+async def ticket_auto_close(ctx: JobContext) -> JobOutcome:
+    """Resolved tickets close by themselves after `support.auto_close_days` (7 by default)."""
+    cfg = DeskConfig.build(
+        support_chat_id=ctx.deps.support_chat_id,
+        timezone=ctx.deps.timezone,
+        staff_locale=ctx.deps.default_locale,
+        rules=ctx.deps.rules,
+    )
+    closed = await actions.auto_close(ctx.deps.pool, cfg, ctx.deps.clock)
+    summary = ngettext(
+        "Closed {count} ticket resolved more than {days} days ago.",
+        "Closed {count} tickets resolved more than {days} days ago.",
+        len(closed),
+    ).format(count=len(closed), days=cfg.support.auto_close_days)
+    return JobOutcome(RunStatus.OK, summary, {"closed": closed})
 
 
 async def cache_cleanup(ctx: JobContext) -> JobOutcome:

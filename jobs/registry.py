@@ -33,6 +33,7 @@ def _defs(*defs: JobDef) -> dict[str, JobDef]:
 JOBS: dict[str, JobDef] = _defs(
     JobDef("log_rotation", daily.log_rotation, destructive=True),
     JobDef("cache_cleanup", daily.cache_cleanup, destructive=True),
+    JobDef("ticket_auto_close", daily.ticket_auto_close),
     JobDef("backup_verification", daily.backup_verification),
     JobDef("health_check_report", daily.health_check_report, push="always"),
     JobDef("database_health", daily.database_health),

@@ -404,3 +404,25 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(
     told = [r for r in await rows(pool, ticket.id) if r["id"] > to_budi["id"]]
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "text")
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "edit")
+
+
+async def test_the_daily_job_closes_what_was_resolved_a_week_ago(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    budi: Person,
+    rina: Person,
+) -> None:
+    from jobs.cli import run_job
+    from jobs.context import JobDeps
+
+    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
+    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
+    clock.advance(days=7, minutes=1)
+    run = await run_job(
+        "ticket_auto_close", JobDeps(pool=pool, clock=clock, support_chat_id=cfg.support_chat_id)
+    )
+    assert run.status.value == "ok"
+    assert run.details["closed"] == [ticket.id]
+    assert (await repo.get(pool, ticket.id)).status is TicketStatus.CLOSED
