@@ -1,12 +1,12 @@
-"""/start, /help and /language: the first words between a person and the bot."""
+"""/help and /language (the /start menu belongs to the support desk, handlers/support.py)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import asyncpg
-from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram import Router
+from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -14,7 +14,6 @@ from aiogram.utils.i18n import gettext as _
 
 from services import i18n as service_i18n
 from services import users
-from services.text import esc
 from services.users import Person
 
 router = Router(name=__name__)
@@ -37,24 +36,6 @@ def language_keyboard() -> InlineKeyboardMarkup:
             ]
         ]
     )
-
-
-def welcome_text(person: Person) -> str:
-    return _(
-        "Hello, {name}! I am QuickCart's support bot. Tell me what went wrong with a payment, "
-        "an order or your account, and our team will answer here."
-    ).format(name=esc(person.first_name))
-
-
-@router.message(CommandStart(), F.chat.type == "private")
-async def cmd_start(message: Message, person: Person) -> None:
-    if person.language is None:
-        await message.answer(
-            _("Please choose your language / Silakan pilih bahasa:"),
-            reply_markup=language_keyboard(),
-        )
-        return
-    await message.answer(welcome_text(person))
 
 
 @router.message(Command("language"))
