@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from bot.keys import POOL
+from bot.monitor import MONITOR_CONFIG, MonitorConfig
 from bot.runtime import create_app
 from bot.settings import Settings
 from bot.workers import CATCH_UP_ON_START
@@ -44,6 +45,7 @@ class World:
     rules: Rules
     runner: web.AppRunner | None = None
     catch_up_jobs: bool = False  # last night's missed maintenance runs, caught up at start
+    monitor: MonitorConfig | None = None  # the monitoring loop's pace (alert stories: fast)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,6 +62,8 @@ class World:
     async def start_bot(self, *, port: int = 0) -> None:
         app = create_app(self.settings, clock=self.clock, rules=self.rules)
         app[CATCH_UP_ON_START] = self.catch_up_jobs
+        if self.monitor is not None:
+            app[MONITOR_CONFIG] = self.monitor
         self.runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
