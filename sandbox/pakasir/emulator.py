@@ -253,7 +253,7 @@ class PakasirEmulator:
 
     async def start(self) -> str:
         self.state.released = asyncio.Event()
-        self._runner = web.AppRunner(create_app(self.state), handle_signals=False)
+        self._runner = web.AppRunner(create_app(self.state), handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
