@@ -17,12 +17,14 @@ from bot.settings import Settings
 from services.alerts import actions, pipeline, silences
 from services.alerts.config import SECTION, AlertsRules
 from services.alerts.durations import BadDuration, parse_duration
+from services.alerts.escalation_link import incident_opener
 from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import BadSilence, parse_silence_args
 from services.alerts.notify import Audience
 from services.alerts.render import when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
+from services.escalation.notify import make_context
 from services.rules import Rules
 from services.text import esc
 from services.users import Person
@@ -43,18 +45,11 @@ def audience(settings: Settings) -> Audience:
 
 def opener(
     settings: Settings, rules: Rules, clock: Clock, person: Person, chat_id: int | None
-) -> OpenIncident | None:
-    """Escalate opens an incident through services.escalation when that feature is present."""
-    try:
-        from services.alerts.escalation_link import incident_opener
-        from services.escalation.notify import EscalationContext
-        from services.escalation.policy import EscalationRules
-    except ImportError:
-        return None
-    context = EscalationContext(
-        rules=rules.section("escalation", EscalationRules),
-        tz=ZoneInfo(settings.TIMEZONE),
-        tz_name=settings.TIMEZONE,
+) -> OpenIncident:
+    """Escalate on an alert opens an incident at level 1 of the escalation tree."""
+    context = make_context(
+        rules,
+        timezone=settings.TIMEZONE,
         admin_chat_id=settings.ADMIN_CHAT_ID,
         support_chat_id=settings.SUPPORT_CHAT_ID,
     )

@@ -214,7 +214,7 @@ async def cmd_assign(
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
     who = (command.args or "").strip().lstrip("@")
-    assignee = await find_person(pool, who) if who else person
+    assignee = await users.find(pool, who) if who else person
     if ticket is None or assignee is None:
         await message.answer(_("Usage: /assign @username inside a ticket's topic."))
         return
@@ -225,13 +225,6 @@ async def cmd_assign(
         )  # fmt: skip
     except TicketError as error:
         await message.answer(refusal(error))
-
-
-async def find_person(pool: asyncpg.Pool, who: str) -> Person | None:
-    if who.isdigit():
-        return await users.get(pool, int(who))
-    user_id = await pool.fetchval("SELECT id FROM users WHERE lower(username) = lower($1)", who)
-    return await users.get(pool, user_id) if user_id is not None else None
 
 
 @router.message(Command("close"))
@@ -282,7 +275,7 @@ async def cmd_unban(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
 ) -> None:
     who = (command.args or "").strip().lstrip("@")
-    target = await find_person(pool, who) if who else None
+    target = await users.find(pool, who) if who else None
     if target is None and (ticket := await ticket_here(message, pool)) is not None:
         target = await users.get(pool, ticket.customer_id)
     if target is None:

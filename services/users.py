@@ -111,6 +111,15 @@ async def get(db: Executor, user_id: int) -> Person | None:
     return _person(row) if row else None
 
 
+async def find(db: Executor, who: str) -> Person | None:
+    """A person by Telegram id or @username (as staff type them in commands)."""
+    who = who.strip().lstrip("@")
+    if who.isdigit():
+        return await get(db, int(who))
+    user_id = await db.fetchval("SELECT id FROM users WHERE lower(username) = lower($1)", who)
+    return await get(db, user_id) if user_id is not None else None
+
+
 async def set_language(db: Executor, user_id: int, language: str) -> None:
     await db.execute(
         "UPDATE users SET language = $2, updated_at = now() WHERE id = $1", user_id, language
