@@ -27,6 +27,7 @@ from services.clock import Clock
 from services.escalation.notify import make_context
 from services.rules import Rules
 from services.text import esc
+from services.tickets.model import ticket_number
 from services.users import Person
 
 router = Router(name=__name__)
@@ -107,7 +108,10 @@ async def on_button(
     if result.silence is not None:
         text = _("Silenced until {time}.").format(time=when(result.silence.ends_at, tz))
     elif result.incident_id is not None:
-        text = _("Incident {number} opened at level 1.").format(number=f"#{result.incident_id}")
+        # The incident is a ticket: name it QC-000123 as /timeline, /escalate and its notice do.
+        text = _("Incident {number} opened at level 1.").format(
+            number=ticket_number(result.incident_id)
+        )
     elif result.action == "ack":
         text = _("Acknowledged.")
     else:

@@ -16,6 +16,7 @@ from services.alerts.silences import MutedAlert
 from services.alerts.store import AlertRow
 from services.i18n import N_, gettext, ngettext
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
+from services.tickets.model import ticket_number
 
 CALLBACK_PREFIX = "al"
 ACTIONS = ("ack", "s1", "s4", "s24", "esc", "res")
@@ -189,9 +190,9 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
             )
         )
     if view.incident_id is not None:
-        lines.append(
-            "🆘 " + gettext("Escalated: incident {number}").format(number=f"#{view.incident_id}")
-        )
+        # The incident's ticket number (QC-000123), the one /timeline and /escalate accept.
+        number = ticket_number(view.incident_id)
+        lines.append("🆘 " + gettext("Escalated: incident {number}").format(number=number))
     if view.repeat and not view.resolved:
         lines.append("🔁 " + gettext("Still firing and not acknowledged."))
     text = "\n".join(lines)

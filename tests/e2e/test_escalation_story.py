@@ -2,7 +2,7 @@
 admin chat, raises a P0 "Payment gateway down"; Sari presses Escalate ↑ on the incident message,
 every copy moves to level 2 in place and Dewi (not Eko, a senior who is off call) is paged with
 Acknowledge / Escalate / Resolve; Budi (a customer) and Sari press Resolve and are refused
-politely and audited; Dewi resolves; /timeline tells the whole story."""
+politely and audited; Dewi acknowledges and resolves; /timeline tells the whole story."""
 
 from __future__ import annotations
 
@@ -107,9 +107,23 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
         (SARI, "QC-000001", SARI),
     ]
     still = await world.pool.fetchrow("SELECT level, resolved_at FROM incidents")
+    assert still is not None
     assert (still["level"], still["resolved_at"]) == (2, None)
 
-    # Dewi, the on-call senior engineer, may.
+    # Dewi, the on-call senior engineer, takes it: every copy says who, and when.
+    taken = await press(world, DEWI, DEWI, dewi_page, "inc:1:ack:2")
+    assert taken["text"] == "Anda menerima QC-000001.", taken
+    notice = await world.tg.wait_for_edit(
+        world.admin_chat_id,
+        notice["message_id"],
+        after_edit_count=notice["edit_count"],
+        predicate=lambda m: "Diterima oleh Dewi" in m["text"],
+    )
+    assert datas(notice) == ["inc:1:esc:2", "inc:1:res:2"]
+    dewi_page = await world.tg.wait_for_edit(
+        DEWI, dewi_page["message_id"], predicate=lambda m: "Diterima oleh Dewi" in m["text"]
+    )
+    # She may resolve.
     done = await press(world, DEWI, DEWI, dewi_page, "inc:1:res:2")
     assert done["text"] == "QC-000001 selesai.", done
     notice = await world.tg.wait_for_edit(
@@ -126,6 +140,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     assert [(r["action"], r["actor_id"]) for r in allowed] == [
         ("incident.open", ADMIN),
         ("incident.escalate", SARI),
+        ("incident.acknowledge", DEWI),
         ("incident.resolve", DEWI),
     ]
 
@@ -137,6 +152,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
         "Memberi tahu Sari",
         "Dieskalasi oleh Sari dari level 1 ke level 2",
         "Memberi tahu Dewi",
+        "Diterima oleh Dewi di level 2",
         "Diselesaikan oleh Dewi di level 2",
     ]
     positions = [text.find(step) for step in steps]

@@ -85,7 +85,7 @@ def test_acknowledged_silenced_escalated_are_shown_with_who_and_when() -> None:
     assert rendered.text.splitlines()[-3:] == [
         "👤 Acknowledged by @budi at 2026-11-02 08:05",
         "🔕 Silenced until 2026-11-02 09:00 by Siti &lt;admin&gt;",
-        "🆘 Escalated: incident #12",
+        "🆘 Escalated: incident QC-000012",
     ]
 
 
