@@ -80,7 +80,8 @@ async def coalesce(
                           claimed_lock = NULL
         WHERE id = $6
            OR (chat_id = $1 AND coalesce_key = $2 AND thread_id IS NOT DISTINCT FROM $3
-               AND thread_ref IS NULL AND status = 'pending' AND not_before <= $5
+               AND thread_ref IS NULL AND status = 'pending'
+               AND (not_before <= $5 OR not_before = created_at)
                AND kind = ANY($7::text[]))
         RETURNING {COLUMNS}
         """,

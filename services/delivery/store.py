@@ -12,17 +12,19 @@ from services.storage.types import Executor
 # (attempts > 0) or due. Rows scheduled for later (not_before ahead, never tried) do not hold
 # the chat back. A row also waits while the topic (thread_ref) or message (ref_id) it needs
 # is still unsent. Index: outbox_chat_order_idx, outbox_pending_idx.
+# A row enqueued without a time (not_before = created_at, both the database's now()) is due
+# at once whatever the worker's injected clock says: the two clocks need not agree.
 _CLAIM = f"""
 WITH heads AS (
     SELECT DISTINCT ON (chat_id) id
     FROM outbox
     WHERE status IN ('pending', 'sending')
-      AND (status = 'sending' OR attempts > 0 OR not_before <= $1)
+      AND (status = 'sending' OR attempts > 0 OR (not_before <= $1 OR not_before = created_at))
     ORDER BY chat_id, id
 ), ready AS (
     SELECT o.id
     FROM outbox o JOIN heads h ON h.id = o.id
-    WHERE o.status = 'pending' AND o.not_before <= $1
+    WHERE o.status = 'pending' AND (o.not_before <= $1 OR o.not_before = o.created_at)
       AND NOT EXISTS (
           SELECT 1 FROM outbox r
           WHERE r.id IN (o.thread_ref, o.ref_id) AND r.status IN ('pending', 'sending'))
@@ -56,12 +58,12 @@ _CLAIM_NEXT_IN_CHAT = f"""
 WITH head AS (
     SELECT id FROM outbox
     WHERE chat_id = $4 AND status IN ('pending', 'sending')
-      AND (status = 'sending' OR attempts > 0 OR not_before <= $1)
+      AND (status = 'sending' OR attempts > 0 OR (not_before <= $1 OR not_before = created_at))
     ORDER BY id
     LIMIT 1
 ), locked AS (
     SELECT o.id FROM outbox o JOIN head h ON h.id = o.id
-    WHERE o.status = 'pending' AND o.not_before <= $1
+    WHERE o.status = 'pending' AND (o.not_before <= $1 OR o.not_before = o.created_at)
       AND NOT EXISTS (
           SELECT 1 FROM outbox r
           WHERE r.id IN (o.thread_ref, o.ref_id) AND r.status IN ('pending', 'sending'))
@@ -198,7 +200,8 @@ async def backlog(db: Executor, chat_id: int, now: datetime) -> int:
     value: int = await db.fetchval(
         """
         SELECT count(*) FROM outbox
-        WHERE chat_id = $1 AND status IN ('pending', 'sending') AND not_before <= $2
+        WHERE chat_id = $1 AND status IN ('pending', 'sending')
+          AND (not_before <= $2 OR not_before = created_at)
         """,
         chat_id,
         now,
@@ -209,7 +212,9 @@ async def backlog(db: Executor, chat_id: int, now: datetime) -> int:
 async def next_due(db: Executor, now: datetime) -> datetime | None:
     """When the next row waiting for its time (a retry, a scheduled send) becomes due."""
     value: datetime | None = await db.fetchval(
-        "SELECT min(not_before) FROM outbox WHERE status = 'pending' AND not_before > $1", now
+        "SELECT min(not_before) FROM outbox "
+        "WHERE status = 'pending' AND not_before > $1 AND not_before <> created_at",
+        now,
     )
     return value
 

@@ -21,7 +21,7 @@ from aiogram.enums import ParseMode
 
 from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
-from services.clock import SystemClock
+from services.clock import Clock, SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker, Limits
 
 FAST_LIMITS = Limits(
@@ -89,12 +89,15 @@ async def start_worker(
     running: list[tuple[DeliveryWorker, asyncio.Task[None]]] = []
 
     async def start(
-        config: DeliveryConfig = FAST, hooks: DeliveryHooks | None = None, **changes: Any
+        config: DeliveryConfig = FAST,
+        hooks: DeliveryHooks | None = None,
+        clock: Clock | None = None,
+        **changes: Any,
     ) -> DeliveryWorker:
         if changes:
             config = config.model_copy(update=changes)
         sender = AiogramSender(bot, timeout=config.request_timeout)
-        worker = DeliveryWorker(pool, redis_client, sender, SystemClock(), config, hooks)
+        worker = DeliveryWorker(pool, redis_client, sender, clock or SystemClock(), config, hooks)
         running.append((worker, asyncio.create_task(worker.run())))
         return worker
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig
+from services.clock import FrozenClock
 from services.delivery import metrics
 from services.delivery.splitter import visible_text
 from services.outbox import OutboxMessage, enqueue
@@ -174,3 +176,24 @@ async def test_markup_telegram_refuses_is_sent_as_plain_text_rather_than_lost(
 
 def _emulator_limits_on() -> EmulatorConfig:
     return EmulatorConfig(limits=LimitConfig(enabled=True))
+
+
+async def test_a_row_enqueued_now_is_due_whatever_the_workers_clock_says(
+    pool: asyncpg.Pool, tg: EmulatorClient, start_worker: StartWorker
+) -> None:
+    # enqueue stamps rows with the database's now(); the worker runs on an injected clock
+    # (a demo clock, a test's frozen one) that may be far behind it.
+    behind = FrozenClock(datetime(2020, 1, 1, tzinfo=UTC))
+    await enqueue(pool, text(ALICE, "sent at once"))
+    await enqueue(
+        pool,
+        text(BUDI, "scheduled for later", not_before=behind.now() + timedelta(hours=1)),
+    )
+    await start_worker(clock=behind)
+
+    current = await wait_for_rows(pool, lambda rs: any(r["status"] == "sent" for r in rs))
+    await asyncio.sleep(0.3)
+
+    assert await bodies(tg, ALICE) == ["sent at once"]
+    assert await bodies(tg, BUDI) == []
+    assert [r["status"] for r in await rows(pool)] == ["sent", "pending"], current
