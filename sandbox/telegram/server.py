@@ -60,7 +60,12 @@ async def _webhook_delivery(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_event_streams(app: web.Application) -> None:
-    app[botapi.RUNTIME].bus.publish(control.SHUTDOWN, {})
+    """On shutdown: end the SSE streams and answer waiting long polls, so stopping does not
+    wait out the shutdown timeout for requests that would otherwise hang on."""
+    runtime = app[botapi.RUNTIME]
+    runtime.bus.publish(control.SHUTDOWN, {})
+    runtime.world.updates.closing = True
+    runtime.world.updates.wake()
 
 
 class TelegramEmulator:

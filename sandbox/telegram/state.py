@@ -75,6 +75,7 @@ class UpdateQueue:
         self.next_update_id = 1
         self.allowed_updates: frozenset[str] | None = None
         self.poll_generation = 0
+        self.closing = False  # the emulator is stopping: long polls answer at once
         self._changed = asyncio.Event()
 
     def allows(self, kind: str) -> bool:

@@ -59,7 +59,7 @@ async def get_updates(rt: Runtime, p: Params) -> list[Json]:
     while True:
         if queue.poll_generation != mine:
             raise ApiError(409, POLL_CONFLICT)
-        if queue.items or loop.time() >= deadline:
+        if queue.items or queue.closing or loop.time() >= deadline:
             return list(queue.items[:limit])
         await queue.wait(deadline - loop.time())
 

@@ -14,7 +14,7 @@ from services.clock import FrozenClock
 from services.rules import Rules
 from services.tickets import actions, repo
 from services.tickets.config import DeskConfig
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_support_story import (
     buttons,
     card_of,
@@ -117,7 +117,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(world
 
 @pytest.fixture
 def e2e_rules() -> Rules:
-    return Rules({"support": {"messages_per_minute": 3}})
+    return fast_rules(support={"messages_per_minute": 3})
 
 
 async def test_an_over_limit_customer_is_told_when_to_write_again(world: World) -> None:
