@@ -4,6 +4,7 @@ photo, Rina resolves, Budi rates 5; the timeline holds every step."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from services.tickets import repo
@@ -71,6 +72,13 @@ async def card_of(world: World, number: str) -> Json:
     )
 
 
+async def stored_messages(world: World, count: int, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(await repo.messages(world.pool, 1)) < count:
+        assert asyncio.get_running_loop().time() < deadline, "the message was never stored"
+        await asyncio.sleep(0.05)
+
+
 async def test_budi_payment_ticket_from_opening_to_five_stars(world: World) -> None:
     await choose_indonesian(world, BUDI)
     confirmation = await open_ticket(
@@ -104,6 +112,9 @@ async def test_budi_payment_ticket_from_opening_to_five_stars(world: World) -> N
 
     note = await world.send(ADMIN, "// cek dashboard Pakasir", chat_id=world.support_chat_id,
                             thread_id=topic)  # fmt: skip
+    # The note and Budi's photo come from two chats, which are handled concurrently: let the
+    # note be stored first so the conversation's order below is the one this story wrote.
+    await stored_messages(world, 2)
     photo = await world.tg.send_photo(BUDI, BUDI, b"\x89PNG fake", caption="bukti transfer")
     copied = await world.tg.wait_for_message(
         world.support_chat_id,
