@@ -130,7 +130,9 @@ class TicketDeliveryHook(DeliveryHook):
         current = (row.thread_id is not None and row.thread_id == ticket.topic_id) or (
             row.thread_ref is not None and row.thread_ref == ticket.topic_outbox_id
         )
-        was_card = row.id == ticket.card_outbox_id
+        # the card of an abandoned topic (only the card carries a keyboard): the no-topics
+        # fallback already queued a new card, so it must not be sent a second time
+        was_card = row.id == ticket.card_outbox_id or "reply_markup" in row.payload
         if current:
             recent: int = await db.fetchval(
                 "SELECT count(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND at > $3",

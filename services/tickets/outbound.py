@@ -133,7 +133,8 @@ async def refresh_card(
             priority=PRIORITY_INTERACTIVE,
         ),
     )
-    if title:
+    # a chat without topics has no title to edit (an edit_topic without a thread is refused)
+    if title and (ticket.topic_id is not None or ticket.topic_outbox_id is not None):
         await to_topic(db, ticket, cfg, "edit_topic", {"name": name})
 
 

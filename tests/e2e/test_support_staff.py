@@ -87,6 +87,8 @@ async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
     ticket = await repo.get(world.pool, 1)
     assert ticket.topic_id is None and ticket.card_message_id == card["message_id"]
     assert [m.direction for m in await repo.messages(world.pool, 1)] == ["out", "in"]
+    failed = await world.pool.fetch("SELECT kind FROM outbox WHERE status = 'failed' ORDER BY id")
+    assert [r["kind"] for r in failed] == ["create_topic", "text"]  # the topic, its first card
 
 
 # -- a support group that becomes a supergroup ------------------------------------------------
@@ -110,6 +112,28 @@ async def test_a_migrated_support_group_is_followed_to_its_new_chat_id(
     assert (await repo.get(world.pool, 1)).support_chat_id == new_id
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: staff messages are only heard in SUPPORT_CHAT_ID, not in the chat the "
+    "support group migrated to (handlers.tickets_staff.InSupportChat)",
+)
+async def test_staff_can_answer_from_the_migrated_support_chat(world_unstarted: World) -> None:
+    old_id = await start_with_support_chat(world_unstarted, type="group", is_forum=False)
+    world = world_unstarted
+    confirmation = await budi_opens_a_ticket(world)
+    await card_of(world, "QC-000001")
+    new_id = await world.tg.migrate(old_id)
+    await world.send(BUDI, "Halo, ada kabar?")
+    arrived = await world.tg.wait_for_message(new_id, predicate=lambda m: "kabar" in text_of(m))
+    await world.send(ADMIN, "Sudah kami cek", chat_id=new_id, reply_to=arrived["message_id"])
+    await world.tg.wait_for_message(
+        BUDI,
+        after_message_id=confirmation["message_id"],
+        predicate=lambda m: "Sudah kami cek" in text_of(m),
+        timeout=3,
+    )
+
+
 # -- staff commands in a ticket's topic -------------------------------------------------------
 
 
@@ -121,7 +145,7 @@ async def choose_english(world: World, user_id: int) -> None:
 
 
 class TestStaffCommands:
-    """Budi's P1 payment ticket and Alice's P3 question; Rina (admin) and Sari (support) work
+    """Budi's P1 payment ticket and Alice's P2 question; Rina (admin) and Sari (support) work
     them from their topics. The clock is frozen so that deadlines pass on demand."""
 
     @pytest.fixture
@@ -166,10 +190,10 @@ class TestStaffCommands:
         listing = await self.command(world, ADMIN, "/tickets", budi_card)
         assert listing["text"].startswith("Tiket terbuka")
         assert listing["text"].index("QC-000001") < listing["text"].index("QC-000002")
-        assert "P1" in listing["text"] and "P3" in listing["text"]
+        assert "P1" in listing["text"] and "P2" in listing["text"]
 
         assert isinstance(world.clock, FrozenClock)
-        world.clock.advance(minutes=61)  # P1 answers within 60 minutes; P3 within 2 hours
+        world.clock.advance(minutes=61)  # P1 answers within 60 minutes; P2 within 2 hours (bot)
         breached = await self.command(world, ADMIN, "/tickets breached", budi_card)
         assert "QC-000001" in breached["text"] and "QC-000002" not in breached["text"]
         assert "⚠️" in breached["text"]
@@ -189,7 +213,7 @@ class TestStaffCommands:
     ) -> None:
         world, budi_card, alice_card = await self.two_tickets(world_unstarted)
         told = await self.command(world, ADMIN, "/priority P0", alice_card)
-        assert "P3" in told["text"] and "P0" in told["text"]
+        assert "dari P2 menjadi P0" in told["text"] and "Rina" in told["text"]
         topics = await world.tg.topics(world.support_chat_id)
         assert any(t["name"] == "🆕 QC-000002 · P0 · Alice" for t in topics), topics
         edited = await world.tg.wait_for_edit(
@@ -197,17 +221,18 @@ class TestStaffCommands:
             alice_card["message_id"],
             predicate=lambda m: "P0" in text_of(m),
         )
-        assert "P3" not in text_of(edited).split("\n")[0]
+        assert "P2" not in text_of(edited).split("\n")[0]
 
         listing = await self.command(world, ADMIN, "/tickets", budi_card)
         assert listing["text"].index("QC-000002") < listing["text"].index("QC-000001")
 
         since = (await repo.get(world.pool, 2)).created_at - timedelta(minutes=1)
-        entries = [e for e in await audit.entries_since(world.pool, since, allowed=True)]
-        priority = [e for e in entries if e.action == "ticket.priority"]
+        priority = await audit.entries_since(
+            world.pool, since, action_prefix="ticket.priority", allowed=True
+        )
         assert [(e.actor_id, e.target) for e in priority] == [(ADMIN, "ticket:2")]
         events = [e for e in await repo.timeline(world.pool, 2) if e.kind == "priority_changed"]
-        assert [(e.actor_id, e.details) for e in events] == [(ADMIN, {"from": "P3", "to": "P0"})]
+        assert [(e.actor_id, e.details) for e in events] == [(ADMIN, {"from": "P2", "to": "P0"})]
         ticket = await repo.get(world.pool, 2)
         assert ticket.response_due == ticket.created_at + timedelta(minutes=15)
 

@@ -4,6 +4,7 @@ pg_stat_statements (a server of its own here: the extension needs shared_preload
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from services.checks.runner import run_one
 
 
 @pytest.fixture
-async def statements_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    data = Path(tmp_path_factory.mktemp("pgss")) / "pgdata"
+async def statements_server() -> AsyncIterator[str]:
+    # Not under pytest's tmp_path: PostgreSQL runs as its own user, who cannot enter those.
+    data = Path(tempfile.mkdtemp(prefix="qc-pgss-")) / "pgdata"
     server: EmbeddedPostgres = await asyncio.to_thread(start_postgres, data, delete_on_stop=False)
     conn = await asyncpg.connect(server.url)
     await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
