@@ -36,9 +36,17 @@ router = Router(name=__name__)
 
 
 class InSupportChat(BaseFilter):
-    async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
+    """SUPPORT_CHAT_ID, or the supergroup it became (its tickets followed the migration)."""
+
+    async def __call__(
+        self, event: Message | CallbackQuery, settings: Settings, pool: asyncpg.Pool
+    ) -> bool:
         message = event.message if isinstance(event, CallbackQuery) else event
-        return message is not None and message.chat.id == settings.SUPPORT_CHAT_ID
+        if message is None or message.chat.type not in ("group", "supergroup"):
+            return False
+        if message.chat.id == settings.SUPPORT_CHAT_ID:
+            return True
+        return await repo.is_support_chat(pool, message.chat.id)
 
 
 router.message.filter(InSupportChat())
@@ -77,9 +85,10 @@ async def ticket_here(
     if message.message_thread_id is not None and message.is_topic_message:
         return await repo.by_topic(pool, message.chat.id, message.message_thread_id)
     if message.reply_to_message is not None:
+        replied = message.reply_to_message.message_id
         return await repo.by_card_message(
-            pool, message.chat.id, message.reply_to_message.message_id
-        )
+            pool, message.chat.id, replied
+        ) or await repo.by_relayed_message(pool, message.chat.id, replied)
     return None
 
 

@@ -152,6 +152,22 @@ async def by_card_message(db: Executor, chat_id: int, message_id: int) -> Ticket
     return _ticket(row) if row else None
 
 
+async def by_relayed_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
+    """Fallback without topics: a reply to a customer's message copied into the staff chat."""
+    row = await db.fetchrow(
+        f"""
+        SELECT {_COLUMNS} {_FROM}
+        JOIN ticket_messages m ON m.ticket_id = t.id AND m.direction = 'in'
+        JOIN outbox o ON o.id = m.relay_outbox_id
+        WHERE o.chat_id = $1 AND m.relay_message_id = $2
+        LIMIT 1
+        """,
+        chat_id,
+        message_id,
+    )
+    return _ticket(row) if row else None
+
+
 async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> list[Ticket]:
     rows = await db.fetch(
         f"SELECT {_COLUMNS} {_FROM} WHERE t.customer_id = $1 ORDER BY t.created_at DESC LIMIT $2",
@@ -247,11 +263,22 @@ async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> 
 
 async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int) -> int:
     status: str = await db.execute(
-        "UPDATE tickets SET support_chat_id = $2 WHERE support_chat_id = $1",
+        # The card stays behind in the old chat: its message id means nothing in the new one.
+        "UPDATE tickets SET support_chat_id = $2, card_message_id = NULL "
+        "WHERE support_chat_id = $1",
         old_chat_id,
         new_chat_id,
     )
     return int(status.split()[-1])
+
+
+async def is_support_chat(db: Executor, chat_id: int) -> bool:
+    """Whether tickets live in this chat: the configured support chat after a migration
+    (a group upgraded to a supergroup gets a new id; follow_chat_migration moved them)."""
+    found: bool = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM tickets WHERE support_chat_id = $1)", chat_id
+    )
+    return found
 
 
 async def add_event(

@@ -112,11 +112,6 @@ async def test_a_migrated_support_group_is_followed_to_its_new_chat_id(
     assert (await repo.get(world.pool, 1)).support_chat_id == new_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: staff messages are only heard in SUPPORT_CHAT_ID, not in the chat the "
-    "support group migrated to (handlers.tickets_staff.InSupportChat)",
-)
 async def test_staff_can_answer_from_the_migrated_support_chat(world_unstarted: World) -> None:
     old_id = await start_with_support_chat(world_unstarted, type="group", is_forum=False)
     world = world_unstarted
