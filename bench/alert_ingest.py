@@ -1,44 +1,80 @@
 """Post 10,000 alerts to POST /api/alertmanager in Alertmanager batches of 100 (8 at a time)
-against embedded PostgreSQL; print alerts stored per second and the time until every alert
-group's message is queued for the admin chat. When `prometheus-alertmanager` is installed,
-also print how fast it ingests the same alerts through its own POST /api/v2/alerts.
+against embedded PostgreSQL and Redis, with the alert pipeline ticking, the real delivery worker
+sending, and the Telegram Bot API emulator (Telegram's limits ON) as the admin chat.
+
+Prints alerts stored per second; the time from the first POST until every alert is visible in
+the admin chat (listed by its labels in its group message or in a storm digest: an alert behind
+a "…and N more alerts" pointer does not count); the 429s the emulator answered; the messages
+and edits sent to the admin chat. When `prometheus-alertmanager` is installed, also how fast it
+ingests the same alerts through its own POST /api/v2/alerts.
+
+For a bench the alerts RULES section's grouping is shortened (group_wait 1 s, group_interval
+2 s, like the loopback Alertmanager of the tests) and the pipeline ticks every second (the
+app's monitor loop: every 15 s); the output says so. The wait for the chat is bounded
+(--deadline, 150 s): if not every alert is visible by then, it prints how many were and exits 1.
 
     .venv/bin/python bench/alert_ingest.py [--alerts 10000] [--batch 100] [--concurrency 8]
+        [--alertnames 100] [--group-wait 1] [--group-interval 2] [--tick 1] [--deadline 150]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import re
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.embedded import start_postgres
-from services.alerts import notify
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from loguru import logger
+from redis.asyncio import Redis
+
+from bot.alertmanager import PATH, alertmanager_handler
+from bot.embedded import start_postgres, start_redis
+from bot.sender import AiogramSender
+from sandbox.telegram import (
+    EmulatorClient,
+    EmulatorConfig,
+    LimitConfig,
+    TelegramEmulator,
+)
+from services.alerts import pipeline
 from services.alerts.config import AlertsRules
-from services.clock import FrozenClock, SystemClock
+from services.alerts.notify import Audience
+from services.clock import SystemClock
+from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker
 from services.storage.db import connect, create_pool, migrate
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
-from tests.integration.alerts.test_webhook import TOKEN, payload, receiver
+from tests.integration.alerts.test_webhook import TOKEN, payload
 
-ADMIN_CHAT = -100111
+# How an alert shows in a group message (its differing labels) or in a digest line.
+SHOWN = re.compile(r"instance=host-(\d+)\b")
+# A group message too long for Telegram ends with "…and N more alerts: /alerts" instead.
+POINTER = re.compile(r"…and (\d+) more alerts?: /alerts")
+TITLE = re.compile(r"Firing: (Bench\d+)")
 
 
-def alerts(total: int) -> list[dict[str, object]]:
+def alerts(total: int, names: int) -> list[dict[str, object]]:
     now = datetime.now(UTC).isoformat()
     return [
         {
             "status": "firing",
             "labels": {
-                "alertname": f"Bench{n % 100}",
+                "alertname": f"Bench{n % names}",
                 "instance": f"host-{n}",
                 "severity": "warning",
             },
@@ -67,51 +103,202 @@ async def post_all(
         return time.perf_counter() - started
 
 
-async def main(total: int, batch: int, concurrency: int) -> None:
-    server = start_postgres(Path(tempfile.mkdtemp(prefix="qc-bench-")) / "pg", delete_on_stop=True)
+@contextlib.asynccontextmanager
+async def receiver(pool: Any, config: AlertsRules) -> Any:
+    """The bot's webhook handler with the bench's grouping (the tests' receiver uses defaults)."""
+    app = web.Application()
+    clock = SystemClock()
+    handler = alertmanager_handler(
+        token=lambda: TOKEN, pool=lambda: pool, config=lambda: config, clock=lambda: clock
+    )
+    app.router.add_post(PATH, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        conn = await connect(server.url)
-        await migrate(conn)
-        await conn.close()
-        pool = await create_pool(server.url, min_size=2, max_size=10)
-        items = alerts(total)
-        batches = [payload(items[i : i + batch]) for i in range(0, total, batch)]
-        config = AlertsRules()
-        started = time.perf_counter()
-        async with receiver(pool) as url:
-            took = await post_all(url, batches, concurrency, {"Authorization": f"Bearer {TOKEN}"})
-        stored = await pool.fetchval("SELECT count(*) FROM alerts")
-        audience = notify.Audience(ADMIN_CHAT, "en", ZoneInfo("Asia/Jakarta"))
-        # the receiver groups with the default group_wait (30 s): look as if it has passed
-        later = FrozenClock(SystemClock().now() + timedelta(seconds=31))
-        await notify.flush_due(pool, config, later, audience)
-        shown = time.perf_counter() - started
-        groups = await pool.fetchval("SELECT count(*) FROM alert_group_messages")
-        print(
-            f"bot: {stored} alerts stored in {took:.2f} s = {stored / took:,.0f} alerts/s "
-            f"({len(batches)} POSTs of {batch}, {concurrency} at a time)"
-        )
-        print(
-            f"bot: all {groups} group messages (100 alertnames) queued for the admin chat "
-            f"{shown:.2f} s after the first POST (group_wait not counted; delivery by the "
-            "outbox worker not included)"
-        )
-        await pool.close()
+        yield f"http://127.0.0.1:{port}{PATH}"
     finally:
-        server.stop()
+        await runner.cleanup()
+
+
+async def ticking(pool: Any, config: AlertsRules, audience: Audience, every: float) -> None:
+    """The monitor loop's alert half (bot/monitor.py): no QuickCart database, no escalation."""
+    clock = SystemClock()
+    while True:
+        await pipeline.tick(pool, config, clock, audience)
+        await asyncio.sleep(every)
+
+
+@dataclass
+class Watch:
+    visible: set[int] = field(default_factory=set)
+    behind_pointer: int = 0  # alerts only counted by a "…and N more" line
+    groups_shown: int = 0
+    first_message_at: float | None = None
+    all_at: float | None = None
+    messages: int = 0
+
+
+async def watch(
+    tg: EmulatorClient, chat_id: int, total: int, started: float, deadline: float
+) -> Watch:
+    """Poll the emulator's copy of the admin chat until every alert is listed or time is up."""
+    seen = Watch()
+    while True:
+        now = time.perf_counter()
+        shown = await tg.messages(chat_id)
+        seen.messages = len(shown)
+        if shown and seen.first_message_at is None:
+            seen.first_message_at = now - started
+        texts = [str(m.get("text") or m.get("caption") or "") for m in shown]
+        seen.visible = {int(n) for t in texts for n in SHOWN.findall(t) if int(n) < total}
+        seen.behind_pointer = sum(int(n) for t in texts for n in POINTER.findall(t))
+        seen.groups_shown = len({name for t in texts for name in TITLE.findall(t)})
+        if len(seen.visible) >= total:
+            seen.all_at = now - started
+            return seen
+        if now - started > deadline:
+            return seen
+        await asyncio.sleep(0.5)
+
+
+def grouping_of(args: argparse.Namespace) -> AlertsRules:
+    config = AlertsRules()
+    grouping = config.grouping.model_copy(
+        update={
+            "group_wait": timedelta(seconds=args.group_wait),
+            "group_interval": timedelta(seconds=args.group_interval),
+        }
+    )
+    return config.model_copy(update={"grouping": grouping})
+
+
+async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> bool:
+    total = len(items)
+    work = Path(tempfile.mkdtemp(prefix="qc-bench-"))
+    pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
+    redis_server = await asyncio.to_thread(start_redis, work / "redis")
+    conn = await connect(pg.url)
+    await migrate(conn)
+    await conn.close()
+    pool = await create_pool(pg.url, min_size=2, max_size=20)
+    redis = Redis.from_url(redis_server.url(0))
+    await redis.flushdb()
+    config = grouping_of(args)
+    batches = [payload(items[i : i + args.batch]) for i in range(0, total, args.batch)]
+    try:
+        async with (
+            TelegramEmulator(EmulatorConfig(limits=LimitConfig(enabled=True))) as emulator,
+            EmulatorClient(emulator.base_url) as tg,
+        ):
+            admin = int((await tg.create_chat("QuickCart admins", members=[]))["id"])
+            session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+            bot = Bot(emulator.token, session=session)
+            # As bot/workers.py builds it: the `delivery` RULES defaults + ADMIN_CHAT_ID; the
+            # app registers no hook for alert_group rows.
+            worker = DeliveryWorker(
+                pool,
+                redis,
+                AiogramSender(bot),
+                SystemClock(),
+                DeliveryConfig(admin_chat_id=admin),
+                DeliveryHooks(),
+            )
+            sending = asyncio.create_task(worker.run())
+            audience = Audience(admin, "en", ZoneInfo("Asia/Jakarta"))
+            ticker = asyncio.create_task(ticking(pool, config, audience, args.tick))
+            try:
+                async with receiver(pool, config) as url:
+                    started = time.perf_counter()
+                    watcher = asyncio.create_task(watch(tg, admin, total, started, args.deadline))
+                    headers = {"Authorization": f"Bearer {TOKEN}"}
+                    took = await post_all(url, batches, args.concurrency, headers)
+                    stored = await pool.fetchval("SELECT count(*) FROM alerts")
+                    seen = await watcher
+            finally:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+                await worker.stop()
+                await sending
+            stats = await tg.stats()
+            outbox = {
+                (r["kind"], r["status"]): r["n"]
+                for r in await pool.fetch(
+                    "SELECT kind, status, count(*) AS n FROM outbox WHERE chat_id = $1 "
+                    "GROUP BY kind, status",
+                    admin,
+                )
+            }
+            groups = await pool.fetchval("SELECT count(*) FROM alert_groups")
+            await bot.session.close()
+    finally:
+        await redis.aclose()
+        await pool.close()
+        await asyncio.to_thread(redis_server.stop)
+        await asyncio.to_thread(pg.stop)
+
+    sends = sum(stats["sends"].values())
+    edits = sum(v for k, v in stats["calls"].items() if k.lower().startswith("editmessage"))
+    print(
+        f"bench settings: alerts RULES grouping group_wait {args.group_wait:g} s, group_interval "
+        f"{args.group_interval:g} s (defaults 30 s / 5 min); pipeline.tick every {args.tick:g} s "
+        "(app: 15 s); delivery worker with the default `delivery` rules; emulator limits ON "
+        "(20 messages/min per group)"
+    )
+    print(
+        f"bot: {stored} alerts stored in {took:.2f} s = {stored / took:,.0f} alerts/s "
+        f"({len(batches)} POSTs of {args.batch}, {args.concurrency} at a time)"
+    )
+    first = "never" if seen.first_message_at is None else f"{seen.first_message_at:.1f} s"
+    if seen.all_at is not None:
+        print(
+            f"bot: all {total} alerts visible in the admin chat {seen.all_at:.1f} s after the "
+            f"first POST ({groups} alert groups; first message at {first})"
+        )
+    else:
+        print(
+            f"bot: NOT all visible: {len(seen.visible)} of {total} alerts visible in the admin "
+            f"chat {args.deadline:g} s after the first POST ({groups} alert groups, "
+            f"{seen.groups_shown} of them with a message; first message at {first}; "
+            f"{seen.messages} messages in the chat; {seen.behind_pointer} more alerts only "
+            "counted by '…and N more alerts: /alerts' lines of messages over Telegram's 4096 "
+            "chars)"
+        )
+    print(f"bot: 429s received from the emulator: {stats['retry_after_total']}")
+    print(f"bot: admin chat got {sends} messages and {edits} edits")
+    rows = ", ".join(f"{k}/{s}: {n}" for (k, s), n in sorted(outbox.items()))
+    print(f"bot: admin chat outbox rows (kind/status): {rows}")
+    return seen.all_at is not None
+
+
+async def alertmanager_side(args: argparse.Namespace, items: list[dict[str, object]]) -> None:
     if BINARY is None:
         print("alertmanager: not installed, no comparison")
         return
-    am_batches = [
-        [{k: a[k] for k in ("labels", "annotations", "startsAt")} for a in items[i : i + batch]]
-        for i in range(0, total, batch)
+    total = len(items)
+    keep = ("labels", "annotations", "startsAt")
+    am_batches: list[object] = [
+        [{k: a[k] for k in keep} for a in items[i : i + args.batch]]
+        for i in range(0, total, args.batch)
     ]
     async with alertmanager("http://127.0.0.1:9/none", TOKEN) as am:
-        took = await post_all(f"{am}/api/v2/alerts", am_batches, concurrency, {})
+        took = await post_all(f"{am}/api/v2/alerts", am_batches, args.concurrency, {})
     print(
         f"alertmanager {BINARY}: {total} alerts ingested via /api/v2/alerts in {took:.2f} s "
         f"= {total / took:,.0f} alerts/s"
     )
+
+
+async def main(args: argparse.Namespace) -> int:
+    logger.remove()
+    logger.add(sys.stderr, level="ERROR")
+    items = alerts(args.alerts, args.alertnames)
+    complete = await bot_side(args, items)
+    await alertmanager_side(args, items)
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":
@@ -119,5 +306,9 @@ if __name__ == "__main__":
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
-    asyncio.run(main(args.alerts, args.batch, args.concurrency))
+    parser.add_argument("--alertnames", type=int, default=100, help="alert groups")
+    parser.add_argument("--group-wait", type=float, default=1.0)
+    parser.add_argument("--group-interval", type=float, default=2.0)
+    parser.add_argument("--tick", type=float, default=1.0)
+    parser.add_argument("--deadline", type=float, default=150.0, help="s after the first POST")
+    sys.exit(asyncio.run(main(parser.parse_args())))
