@@ -37,7 +37,7 @@ pytest: $(STAMP) locales
 test: lint typecheck pytest
 
 bench: $(STAMP) locales
-	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	status=0; for script in bench/*.py; do $(BIN)/python $$script || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
