@@ -9,7 +9,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import web
@@ -17,10 +16,10 @@ from loguru import logger
 
 from bot.checks_cmd import targets_from
 from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS
+from handlers.alerts import audience
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.alerts.escalation_link import incident_opener
-from services.alerts.notify import Audience
 from services.checks.config import ChecksRules
 from services.checks.runner import ProbeContext, run_checks
 from services.storage.db import create_pool
@@ -64,20 +63,14 @@ class MonitorLoop:
         return self._monitor_db
 
     async def run(self) -> None:
-        from services.escalation.notify import make_context
+        from bot.workers import escalation_context
 
         settings = self.app[SETTINGS]
         alerts = self.app[RULES].section("alerts", AlertsRules)
-        audience = Audience(
-            settings.ADMIN_CHAT_ID, settings.DEFAULT_LOCALE, ZoneInfo(settings.TIMEZONE)
+        automatic = incident_opener(
+            self.app[CLOCK], escalation_context(self.app), None, settings.ADMIN_CHAT_ID
         )
-        escalation = make_context(
-            self.app[RULES],
-            timezone=settings.TIMEZONE,
-            admin_chat_id=settings.ADMIN_CHAT_ID,
-            support_chat_id=settings.SUPPORT_CHAT_ID,
-        )
-        automatic = incident_opener(self.app[CLOCK], escalation, None, settings.ADMIN_CHAT_ID)
+        admin_chat = audience(settings)
         next_probe = 0.0
         try:
             while not self._stop.is_set():
@@ -88,7 +81,7 @@ class MonitorLoop:
                     self.app[POOL],
                     alerts,
                     self.app[CLOCK],
-                    audience,
+                    admin_chat,
                     monitor_db=await self._monitor_pool(),
                     open_incident=automatic,
                 )

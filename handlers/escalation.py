@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiogram import Router
@@ -44,7 +45,8 @@ class IncidentAction(CallbackData, prefix="inc"):
     level: int
 
 
-def _ctx(settings: Settings, rules: Rules) -> EscalationContext:
+def escalation_context(settings: Settings, rules: Rules) -> EscalationContext:
+    """The escalation feature's context from the settings and RULES_FILE (one builder)."""
     return make_context(
         rules,
         timezone=settings.TIMEZONE,
@@ -97,7 +99,7 @@ async def on_incident_button(
     settings: Settings,
     rules: Rules,
 ) -> None:
-    ctx = _ctx(settings, rules)
+    ctx = escalation_context(settings, rules)
     chat_id = query.message.chat.id if query.message else None
     try:
         if callback_data.act == "ack":
@@ -158,7 +160,7 @@ async def cmd_escalate(
         outcome = await incidents.escalate(
             pool,
             clock,
-            _ctx(settings, rules),
+            escalation_context(settings, rules),
             ticket_id,
             person,
             reason=reason,
@@ -192,7 +194,7 @@ async def cmd_incident(
         outcome = await incidents.open_incident(
             pool,
             clock,
-            _ctx(settings, rules),
+            escalation_context(settings, rules),
             source="staff",
             title=title,
             priority=priority,
@@ -223,7 +225,7 @@ async def cmd_incidents(
     except NotAllowed as error:
         await message.answer(refusal(error))
         return
-    rows = await queries.open_incident_rows(pool, _ctx(settings, rules))
+    rows = await queries.open_incident_rows(pool, escalation_context(settings, rules))
     await message.answer(render_incident_list(rows, clock.now()))
 
 
@@ -247,5 +249,4 @@ async def cmd_timeline(
     if page is None:
         await message.answer(_("Usage: /timeline QC-000123"))
         return
-    ctx = _ctx(settings, Rules())
-    await message.answer(render_timeline(page, ctx.tz, ctx.tz_name))
+    await message.answer(render_timeline(page, ZoneInfo(settings.TIMEZONE), settings.TIMEZONE))

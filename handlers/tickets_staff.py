@@ -144,7 +144,12 @@ async def escalate(
     chat_id = query.message.chat.id if query.message else None
     try:
         outcome = await incidents.escalate(
-            pool, clock, feature._ctx(settings, rules), ticket_id, person, chat_id=chat_id
+            pool,
+            clock,
+            feature.escalation_context(settings, rules),
+            ticket_id,
+            person,
+            chat_id=chat_id,
         )
     except (StaffNotAllowed, incidents.IncidentError) as error:
         await query.answer(feature.refusal(error), show_alert=True)
