@@ -47,3 +47,15 @@ def echo(value: str, limit: int = 80) -> str:
     """A person's own words quoted back in an answer ("there is no check called …"): escaped and
     trimmed, so 5,000 characters of input cannot make the answer too long for Telegram."""
     return esc(shorten(" ".join(value.split()), limit))
+
+
+def storable(value: str) -> str:
+    """What PostgreSQL can hold of a text: NUL removed, lone surrogates replaced by U+FFFD
+    (a surrogate pair that arrived split in two is joined), everything else kept."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
