@@ -22,8 +22,6 @@ from redis.asyncio import Redis
 import handlers
 from bot.metrics import BotApiMetrics
 from bot.middlewares import (
-    ChatOrderMiddleware,
-    DedupMiddleware,
     LocaleMiddleware,
     MetricsMiddleware,
     PersonMiddleware,
@@ -57,14 +55,23 @@ def create_i18n(settings: Settings) -> I18n:
 
 
 def create_dispatcher(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, **workflow: Any
+    settings: Settings,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    *,
+    fsm_redis: Redis | None = None,
+    **workflow: Any,
 ) -> Dispatcher:
-    """The production dispatcher. `workflow` adds services handlers receive by name."""
-    storage = RedisStorage(redis=redis, key_builder=DefaultKeyBuilder(with_destiny=True))
+    """The production dispatcher. `workflow` adds services handlers receive by name.
+
+    It is fed from the inbox (bot/intake.py), which already de-duplicates updates and hands
+    each conversation's updates over one at a time, in order, across replicas: the FSM state
+    aiogram reads before the handlers is therefore never read by two updates of one chat."""
+    storage = RedisStorage(
+        redis=fsm_redis or redis, key_builder=DefaultKeyBuilder(with_destiny=True)
+    )
     dp = Dispatcher(storage=storage, settings=settings, pool=pool, redis=redis, **workflow)
-    dp.update.outer_middleware(ChatOrderMiddleware())
     dp.update.outer_middleware(MetricsMiddleware())
-    dp.update.outer_middleware(DedupMiddleware(pool))
     person = PersonMiddleware(pool)
     locale = LocaleMiddleware(create_i18n(settings))
     for observer in (dp.message, dp.callback_query, dp.edited_message):

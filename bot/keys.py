@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncpg
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.intake import WebhookIntake
 from bot.settings import Settings
 from services.clock import Clock
+from services.inbox.worker import InboxWorker
 from services.rules import Rules
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,4 +22,6 @@ SERVER_URL = web.AppKey("server_url", str)
 REDIS = web.AppKey("redis", Redis)
 BOT = web.AppKey("bot", Bot)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-WEBHOOK_HANDLER = web.AppKey("webhook_handler", SimpleRequestHandler)
+REDIS_URL = web.AppKey("redis_url", str)
+WEBHOOK_HANDLER = web.AppKey("webhook_handler", WebhookIntake)
+INBOX = web.AppKey("inbox", InboxWorker)

@@ -8,28 +8,31 @@ command menus, polling task or webhook) -> background workers features register.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-from aiogram import Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from loguru import logger
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from bot.intake import Poller, WebhookIntake, dispatcher_feed
 from bot.keys import (
     BOT,
     CLOCK,
     DISPATCHER,
+    INBOX,
     POOL,
     REDIS,
+    REDIS_URL,
     RULES,
     SERVER_URL,
     SETTINGS,
@@ -38,10 +41,12 @@ from bot.keys import (
 from bot.session import install as install_reliable_requests
 from bot.settings import Settings
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import delivery_config, job_deps, worker_contexts
+from bot.workers import delivery_config, flood_teller, job_deps, supervise, worker_contexts
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
+from services.inbox.config import InboxConfig
+from services.inbox.worker import InboxWorker
 from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
@@ -78,6 +83,27 @@ async def apply_migrations(database_url: str) -> list[str]:
         await conn.close()
 
 
+def redis_client(url: str) -> Redis:
+    """A Redis client that survives a Redis restart without losing a command.
+
+    A blocking pool: under a burst, callers wait for a connection instead of failing
+    (redis-py's default pool raises MaxConnectionsError past its limit). A pooled connection
+    that died with the server is noticed by the health check or the first command on it,
+    which reconnects and retries (with backoff) instead of raising."""
+    return Redis(
+        connection_pool=BlockingConnectionPool.from_url(
+            url,
+            max_connections=64,
+            timeout=20,
+            health_check_interval=5,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
+    )
+
+
 async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     database_url, embedded_pg = await resolve_database_url(settings)
@@ -86,12 +112,11 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     pool = await create_pool(database_url, min_size=2, max_size=20)
     # A blocking pool: under a burst, callers wait for a connection instead of failing
     # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
-    redis = Redis(
-        connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=20)
-    )
+    redis = redis_client(redis_url)
     await users.seed_admins(pool, settings.ADMIN_IDS)
     app[POOL] = pool
     app[REDIS] = redis
+    app[REDIS_URL] = redis_url
     app[SERVER_URL] = embedded_pg.url if embedded_pg is not None else database_url
     logger.info(
         "stores ready: postgres {}, redis {}",
@@ -108,6 +133,8 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The Bot, the Dispatcher, and the front door: updates are stored in the inbox before
+    Telegram is told they arrived, then handled from there (bot/intake.py)."""
     settings = app[SETTINGS]
     bot = create_bot(settings)
     delivery = delivery_config(app)
@@ -115,10 +142,14 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     install_reliable_requests(
         bot, RateLimiter(app[REDIS], delivery.limits, app[CLOCK], prefix=delivery.redis_prefix)
     )
+    # The FSM storage has a Redis client of its own: aiogram closes it at shutdown, and the
+    # shared client must outlive the handlers still running then.
+    fsm_redis = redis_client(app[REDIS_URL])
     dp = create_dispatcher(
         settings,
         app[POOL],
         app[REDIS],
+        fsm_redis=fsm_redis,
         clock=app[CLOCK],
         rules=app[RULES],
         job_deps=job_deps(app),
@@ -131,53 +162,43 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     me = await bot.get_me()
     logger.info("connected to the Bot API as @{}", me.username)
     await register_commands(bot, settings)
-    polling: asyncio.Task[None] | None = None
+    config = app[RULES].section("inbox", InboxConfig)
+    inbox = InboxWorker(app[POOL], dispatcher_feed(dp, bot), config, flood_teller(app))
+    app[INBOX] = inbox
+    allowed = dp.resolve_used_update_types()
+    intake: Poller | None = None
     if settings.WEBHOOK_URL:
-        app[WEBHOOK_HANDLER] = SimpleRequestHandler(
-            dispatcher=dp, bot=bot, secret_token=settings.WEBHOOK_SECRET
-        )
+        assert settings.WEBHOOK_SECRET is not None  # Settings refuses webhook mode without it
+        app[WEBHOOK_HANDLER] = WebhookIntake(app[POOL], inbox, config, settings.WEBHOOK_SECRET)
         await bot.set_webhook(
             settings.WEBHOOK_URL.rstrip("/") + WEBHOOK_PATH
             if not settings.WEBHOOK_URL.endswith(WEBHOOK_PATH)
             else settings.WEBHOOK_URL,
             secret_token=settings.WEBHOOK_SECRET,
-            allowed_updates=dp.resolve_used_update_types(),
+            allowed_updates=allowed,
         )
     else:
         await bot.delete_webhook(drop_pending_updates=False)
-        polling = asyncio.create_task(
-            dp.start_polling(
-                bot,
-                handle_signals=False,
-                close_bot_session=False,
-                allowed_updates=dp.resolve_used_update_types(),
-            ),
-            name="telegram-polling",
-        )
+        intake = Poller(bot, app[POOL], inbox, config, allowed)
+    stopping = asyncio.Event()
+    tasks = [asyncio.create_task(supervise("inbox", inbox, stopping), name="inbox")]
+    if intake is not None:
+        tasks.append(asyncio.create_task(supervise("polling", intake, stopping), name="polling"))
     yield
-    if polling is not None:
-        with contextlib.suppress(RuntimeError):
-            await dp.stop_polling()
-        polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
-    await _finish_handlers(dp)
-    await dp.storage.close()
-    await bot.session.close()
-
-
-async def _finish_handlers(dp: Dispatcher, grace: float = 5.0) -> None:
-    """Let updates being handled finish (they hold the pool and the Bot) before those close."""
-    # aiogram keeps the tasks of updates handled concurrently in this set.
-    running: set[asyncio.Task[Any]] = set(getattr(dp, "_handle_update_tasks", ()))
-    if not running:
-        return
-    _done, late = await asyncio.wait(running, timeout=grace)
+    stopping.set()
+    # Stop taking updates in, let the ones in hand finish (the rest stay in the inbox for
+    # the next start), and only then close what handlers use.
+    if intake is not None:
+        await intake.stop()
+    if WEBHOOK_HANDLER in app:
+        app[WEBHOOK_HANDLER].close()
+    await inbox.stop()
+    _done, late = await asyncio.wait(tasks, timeout=config.stop_grace + 5)
     for task in late:
         task.cancel()
-    if late:
-        logger.warning("{} update(s) still running at shutdown were cancelled", len(late))
-        await asyncio.wait(late, timeout=1.0)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await dp.storage.close()
+    await bot.session.close()
 
 
 def create_app(

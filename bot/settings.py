@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_WEBHOOK_SECRET = 32
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(Exception):
@@ -90,6 +94,32 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("http", "https"))
 
+    @field_validator("WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not _SECRET.fullmatch(value):
+            raise ValueError(
+                "may hold only A-Z, a-z, 0-9, _ and - (Telegram's rule), 1 to 256 characters"
+            )
+        if len(value) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"is {len(value)} characters; use at least {MIN_WEBHOOK_SECRET} random ones "
+                "(e.g. `openssl rand -hex 24`)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        # Without a secret anyone who finds the URL can post updates as any user (an admin).
+        if self.WEBHOOK_URL and not self.WEBHOOK_SECRET:
+            raise ValueError(
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set "
+                "(without it anyone can post updates to the webhook)"
+            )
+        return self
+
     @field_validator("TIMEZONE")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -125,6 +155,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        name = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise SettingsError(f"{name}: {message}" if name else message) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -42,8 +41,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def telegram_webhook(request: web.Request) -> web.StreamResponse:
-    """Delegates to aiogram's handler, which checks X-Telegram-Bot-Api-Secret-Token (401)."""
-    handler: SimpleRequestHandler | None = request.app.get(WEBHOOK_HANDLER)
+    """Stores the update in the inbox (bot/intake.py); 200 only once it is stored."""
+    handler = request.app.get(WEBHOOK_HANDLER)
     if handler is None:
         return web.json_response({"error": "webhook mode is off"}, status=404)
     return await handler.handle(request)

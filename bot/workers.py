@@ -26,8 +26,10 @@ from services.delivery.hooks import DeliveryHooks
 from services.delivery.worker import DeliveryWorker
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
+from services.inbox.config import InboxConfig
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
+from services.tickets.flood import DeskFlood
 
 RESTART_PAUSE = 5.0
 
@@ -67,6 +69,12 @@ async def owned(
 
 def desk_config(app: web.Application) -> DeskConfig:
     return support.desk_config(app[SETTINGS], app[RULES])
+
+
+def flood_teller(app: web.Application) -> DeskFlood:
+    """What the desk does with a customer's updates refused at the door as a flood."""
+    flood = app[RULES].section("inbox", InboxConfig).flood
+    return DeskFlood(app[POOL], desk_config(app), app[CLOCK], flood.window_seconds)
 
 
 def escalation_context(app: web.Application) -> EscalationContext:

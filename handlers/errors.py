@@ -11,11 +11,18 @@ from loguru import logger
 # The errors observer runs outside the update's middlewares (and their locale context), so
 # the apology comes from the service catalogue in DEFAULT_LOCALE.
 from services.i18n import gettext as _
+from services.storage.outage import is_outage
 
 router = Router(name=__name__)
 
 
-@router.error()
+def not_an_outage(event: ErrorEvent) -> bool:
+    """A store that does not answer is not the person's problem: the exception goes back to
+    the inbox, which handles the update again once the store is back (no apology needed)."""
+    return not is_outage(event.exception)
+
+
+@router.error(not_an_outage)
 async def on_error(event: ErrorEvent) -> bool:
     ref = secrets.token_hex(3)
     logger.opt(exception=event.exception).error(

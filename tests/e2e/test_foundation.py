@@ -135,7 +135,7 @@ async def test_webhook_mode_checks_the_secret(world_unstarted: World) -> None:
     world.settings = world.settings.model_copy(
         update={
             "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_SECRET": "s3cret-hook",
+            "WEBHOOK_SECRET": "s3cret-hook-" + "x" * 32,
             "HTTP_PORT": port,
         }
     )

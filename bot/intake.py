@@ -1,0 +1,212 @@
+"""The front door: Telegram updates go into the inbox before Telegram is told they arrived.
+
+Polling confirms an update (asks for the next offset) only after its batch is stored; the
+webhook answers 200 only after the update is stored, 5xx while PostgreSQL is down (Telegram
+retries), 4xx for what can never be stored. The inbox worker then feeds stored updates to
+the dispatcher (`dispatcher_feed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiohttp import web
+from loguru import logger
+from pydantic import ValidationError
+
+from services.inbox import metrics, store
+from services.inbox.config import InboxConfig
+from services.inbox.worker import Feed, InboxWorker
+from services.storage.outage import is_outage
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes; a megabyte is not one
+
+
+def dispatcher_feed(dp: Dispatcher, bot: Bot) -> Feed:
+    """Hand one stored update to the dispatcher; its errors reach the inbox worker."""
+
+    async def feed(payload: dict[str, Any]) -> None:
+        update = Update.model_validate(payload, context={"bot": bot})
+        await dp.feed_update(bot, update)
+
+    return feed
+
+
+def as_payload(update: Update) -> dict[str, Any]:
+    """An update as Telegram sent it (field names as in the Bot API)."""
+    return update.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class Poller:
+    """Long polling that never confirms an update before it is stored."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        pool: asyncpg.Pool,
+        worker: InboxWorker,
+        config: InboxConfig,
+        allowed_updates: Sequence[str],
+        *,
+        timeout: int = 25,
+    ) -> None:
+        self.bot = bot
+        self.pool = pool
+        self.worker = worker
+        self.config = config
+        self.allowed_updates = list(allowed_updates)
+        self.timeout = timeout
+        self._stop = asyncio.Event()
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        offset: int | None = None
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                updates = await self._get(offset)
+            except TelegramRetryAfter as exc:
+                await self._pause(exc.retry_after)
+                continue
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                failures += 1
+                logger.warning("getUpdates failed ({}); retrying", exc.message)
+                await self._pause(self.config.backoff(failures))
+                continue
+            failures = 0
+            if not updates:
+                continue
+            if not await self._keep([as_payload(u) for u in updates]):
+                return  # stopping with the batch unstored: Telegram still has it
+            offset = updates[-1].update_id + 1
+            self.worker.wake()
+
+    async def _get(self, offset: int | None) -> list[Update]:
+        # The stop event cancels a long poll that is waiting; nothing is confirmed by it.
+        poll = asyncio.ensure_future(
+            self.bot(
+                GetUpdates(
+                    offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates
+                ),
+                request_timeout=self.timeout + 10,
+            )
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not poll.done():
+            poll.cancel()
+            return []
+        return poll.result()
+
+    async def _keep(self, payloads: list[dict[str, Any]]) -> bool:
+        """Store the batch, waiting out a PostgreSQL outage; False if stopped meanwhile."""
+        attempt = 0
+        while True:
+            try:
+                stored = await store.store(self.pool, payloads, self.config.flood)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                attempt += 1
+                metrics.INTAKE_REFUSED.inc()
+                logger.warning("inbox unreachable ({}); updates stay unconfirmed", exc)
+                if self._stop.is_set():
+                    return False
+                await self._pause(self.config.backoff(attempt))
+                continue
+            _count(stored)
+            return True
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+def _count(stored: store.Stored) -> None:
+    metrics.STORED.labels(outcome="accepted").inc(stored.accepted)
+    metrics.STORED.labels(outcome="throttled").inc(stored.throttled)
+    metrics.STORED.labels(outcome="duplicate").inc(stored.duplicates)
+
+
+class WebhookIntake:
+    """`POST /telegram/webhook`: who is calling, then store, then 200."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, worker: InboxWorker, config: InboxConfig, secret: str
+    ) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.config = config
+        self.secret = secret.encode()
+        self.closed = False
+
+    def close(self) -> None:
+        """Shutting down: Telegram keeps what arrives now and sends it again."""
+        self.closed = True
+
+    async def handle(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self.secret):
+            return _refuse(401, "wrong or missing secret token")
+        if self.closed:
+            return _refuse(503, "shutting down, retry later")
+        if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+            return _refuse(413, "an update is never this large")
+        try:
+            body = await request.content.read(MAX_UPDATE_BYTES + 1)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return _refuse(400, "the body was cut short")
+        if len(body) > MAX_UPDATE_BYTES:
+            return _refuse(413, "an update is never this large")
+        payload = _parse(body)
+        if isinstance(payload, str):
+            return _refuse(400, payload)
+        try:
+            stored = await store.store(self.pool, [payload], self.config.flood)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            metrics.INTAKE_REFUSED.inc()
+            logger.warning("inbox unreachable ({}); Telegram will retry", type(exc).__name__)
+            return web.json_response({"error": "store unavailable, retry later"}, status=503)
+        _count(stored)
+        self.worker.wake()
+        return web.json_response({"ok": True})
+
+
+def _parse(body: bytes) -> dict[str, Any] | str:
+    """The update as a dict, or why it is not one (the answer is a 4xx: never retried)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return "the body is not JSON"
+    if not isinstance(payload, dict):
+        return "an update is a JSON object"
+    try:
+        Update.model_validate(payload)
+    except (ValidationError, RecursionError):
+        return "the body is not a Telegram update"
+    update_id = payload.get("update_id")
+    if not isinstance(update_id, int) or not 0 <= update_id < 2**63:
+        return "update_id is missing or out of range"
+    return payload
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)

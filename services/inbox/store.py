@@ -1,0 +1,257 @@
+"""The inbox table's SQL. Every function takes a pool or a connection (an `Executor`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.inbox.config import FloodLimit
+from services.inbox.conversation import stream_of
+from services.storage.types import Executor
+from services.text import storable
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    update_id: int
+    conversation: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Stored:
+    accepted: int  # new rows to handle
+    throttled: int  # new rows refused as a flood (kept)
+    duplicates: int  # update ids stored before (a redelivery)
+
+
+def _clean(value: Any) -> Any:
+    """What PostgreSQL's jsonb can hold: no NUL, no lone surrogate, in keys or values."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+_STORE = """
+WITH incoming AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bool[])
+        AS t(update_id, conversation, payload, limited)
+),
+recent AS (
+    SELECT i.conversation, count(*) AS n
+    FROM inbox i
+    WHERE i.conversation IN (SELECT conversation FROM incoming WHERE limited)
+      AND i.received_at > now() - make_interval(secs => $5)
+      AND i.state NOT IN ('throttled', 'refused')
+    GROUP BY i.conversation
+),
+ranked AS (
+    SELECT n.*, coalesce(r.n, 0)
+        + row_number() OVER (PARTITION BY n.conversation ORDER BY n.update_id) AS nth
+    FROM incoming n LEFT JOIN recent r USING (conversation)
+)
+INSERT INTO inbox (update_id, conversation, payload, state)
+SELECT update_id, conversation, payload::jsonb,
+       CASE WHEN limited AND nth > $6 THEN 'throttled' ELSE 'pending' END
+FROM ranked
+ORDER BY update_id
+ON CONFLICT (update_id) DO NOTHING
+RETURNING state
+"""
+
+
+async def store(db: Executor, updates: Sequence[dict[str, Any]], flood: FloodLimit) -> Stored:
+    """Store a batch of raw updates in one statement; a flood is marked at the door."""
+    if not updates:
+        return Stored(0, 0, 0)
+    ids: list[int] = []
+    keys: list[str] = []
+    payloads: list[str] = []
+    limited: list[bool] = []
+    for update in updates:
+        clean = _clean(update)
+        stream = stream_of(clean)
+        ids.append(int(clean["update_id"]))
+        keys.append(stream.key)
+        payloads.append(json.dumps(clean, ensure_ascii=False))
+        limited.append(stream.limited)
+    rows = await db.fetch(_STORE, ids, keys, payloads, limited, flood.window_seconds, flood.updates)
+    throttled = sum(1 for r in rows if r["state"] == "throttled")
+    return Stored(len(rows) - throttled, throttled, len(updates) - len(rows))
+
+
+_CLAIM = """
+WITH candidate AS (
+    SELECT i.update_id FROM inbox i
+    WHERE i.state = 'pending' AND i.not_before <= now()
+      AND i.update_id <> ALL($4::bigint[])
+      AND NOT EXISTS (
+          SELECT 1 FROM inbox e
+          WHERE e.conversation = i.conversation AND e.update_id < i.update_id
+            AND e.state IN ('pending', 'processing'))
+    ORDER BY i.update_id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE inbox SET state = 'processing', owner = $1, owner_lock = $2,
+                 attempts = inbox.attempts + 1
+FROM candidate WHERE inbox.update_id = candidate.update_id
+RETURNING inbox.update_id, inbox.conversation, inbox.payload, inbox.attempts
+"""
+
+
+async def claim(
+    db: Executor, owner: str, lock_key: int, limit: int, in_hand: Sequence[int] = ()
+) -> list[InboxRow]:
+    """The oldest unfinished update of up to `limit` conversations nobody is handling.
+
+    A conversation's next update is claimable only once every earlier one is done, so its
+    order holds across replicas. `in_hand` are updates this process is still handling (a
+    store outage may have put them back meanwhile)."""
+    rows = await db.fetch(_CLAIM, owner, lock_key, limit, list(in_hand))
+    return [
+        InboxRow(r["update_id"], r["conversation"], r["payload"], r["attempts"])
+        for r in sorted(rows, key=lambda r: int(r["update_id"]))
+    ]
+
+
+async def finish(db: Executor, update_id: int) -> None:
+    await db.execute(
+        "UPDATE inbox SET state = 'done', handled_at = now(), owner = NULL, owner_lock = NULL "
+        "WHERE update_id = $1",
+        update_id,
+    )
+
+
+async def retry_later(db: Executor, update_id: int, delay: float, error: str) -> None:
+    await db.execute(
+        """
+        UPDATE inbox SET state = 'pending', owner = NULL, owner_lock = NULL,
+               not_before = now() + make_interval(secs => $2), last_error = $3
+        WHERE update_id = $1
+        """,
+        update_id,
+        delay,
+        storable(error)[:2000],
+    )
+
+
+async def give_up(db: Executor, update_id: int, error: str) -> None:
+    """A bug keeps failing this update: keep it, as 'failed', and let its conversation go on."""
+    await db.execute(
+        "UPDATE inbox SET state = 'failed', handled_at = now(), owner = NULL, owner_lock = NULL, "
+        "last_error = $2 WHERE update_id = $1",
+        update_id,
+        storable(error)[:2000],
+    )
+
+
+async def release_all(db: Executor, lock_key: int) -> int:
+    """Stopping: what this process still holds goes back, untouched, for the next one."""
+    status: str = await db.execute(
+        "UPDATE inbox SET state = 'pending', owner = NULL, owner_lock = NULL, "
+        "attempts = greatest(attempts - 1, 0) "
+        "WHERE state = 'processing' AND owner_lock = $1",
+        lock_key,
+    )
+    return int(status.split()[-1])
+
+
+async def recover_orphans(db: Executor) -> int:
+    """Rows left 'processing' by a process that died (its advisory lock is gone) go back."""
+    status: str = await db.execute(
+        """
+        UPDATE inbox i SET state = 'pending', owner = NULL, owner_lock = NULL
+        WHERE i.state = 'processing'
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_locks l
+              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND ((l.classid::bigint << 32) | l.objid::bigint) = i.owner_lock)
+        """
+    )
+    return int(status.split()[-1])
+
+
+async def newly_throttled(db: Executor) -> list[str]:
+    """Conversations with flood rows nobody was told about yet; those rows become 'refused'."""
+    rows = await db.fetch(
+        """
+        WITH told AS (
+            UPDATE inbox SET state = 'refused', handled_at = now()
+            WHERE update_id IN (
+                SELECT update_id FROM inbox WHERE state = 'throttled'
+                ORDER BY update_id LIMIT 5000 FOR UPDATE SKIP LOCKED)
+            RETURNING conversation
+        )
+        SELECT DISTINCT conversation FROM told
+        """
+    )
+    return [r["conversation"] for r in rows]
+
+
+@dataclass(frozen=True)
+class Refused:
+    conversation: str
+    updates: list[dict[str, Any]]
+
+
+async def take_refused(db: Executor, window_seconds: float) -> list[Refused]:
+    """Refused updates not yet handed to staff, of conversations whose flood began a window
+    ago or more: staff get one batch per conversation and window, not one per message."""
+    rows = await db.fetch(
+        """
+        WITH due AS (
+            SELECT conversation FROM inbox
+            WHERE state = 'refused' AND handed_at IS NULL
+            GROUP BY conversation
+            HAVING min(received_at) <= now() - make_interval(secs => $1)
+        ),
+        taken AS (
+            UPDATE inbox SET handed_at = now()
+            WHERE update_id IN (
+                SELECT i.update_id FROM inbox i JOIN due USING (conversation)
+                WHERE i.state = 'refused' AND i.handed_at IS NULL
+                FOR UPDATE OF i SKIP LOCKED)
+            RETURNING conversation, update_id, payload
+        )
+        SELECT conversation, update_id, payload FROM taken ORDER BY conversation, update_id
+        """,
+        window_seconds,
+    )
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        batches.setdefault(r["conversation"], []).append(r["payload"])
+    return [Refused(key, updates) for key, updates in batches.items()]
+
+
+async def depth(db: Executor) -> dict[str, int]:
+    rows = await db.fetch(
+        "SELECT state, count(*) AS n FROM inbox "
+        "WHERE state IN ('pending', 'processing', 'throttled', 'failed') GROUP BY state"
+    )
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def open_count(db: Executor) -> int:
+    """Updates stored and not yet handled (tests and shutdown wait on this)."""
+    value = await db.fetchval(
+        "SELECT count(*) FROM inbox WHERE state IN ('pending', 'processing', 'throttled')"
+    )
+    return int(value)
+
+
+async def prune(db: Executor, keep_days: int) -> int:
+    status: str = await db.execute(
+        "DELETE FROM inbox WHERE (state = 'done' OR (state = 'refused' AND handed_at IS NOT NULL))"
+        " AND handled_at < now() - make_interval(days => $1)",
+        keep_days,
+    )
+    return int(status.split()[-1])

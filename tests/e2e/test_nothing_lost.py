@@ -1,0 +1,329 @@
+"""Nothing lost at the front door: a customer's message that Telegram handed over reaches
+its ticket's topic through a SIGKILL, a Redis outage and a PostgreSQL outage, in order.
+
+The crash tests run the real `quickcart-ops run` in a subprocess (so it can be SIGKILLed)
+against the emulator in this process; the outage tests stop the bot's own stores under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import yaml
+from aiohttp import web
+
+from bot.keys import INBOX, POOL
+from bot.runtime import create_app, redis_client
+from bot.settings import Settings
+from bot.workers import CATCH_UP_ON_START
+from sandbox.telegram.client import EmulatorClient
+from sandbox.telegram.config import EmulatorConfig, LimitConfig
+from sandbox.telegram.server import TelegramEmulator
+from services import users
+from services.classification import Category
+from services.clock import SystemClock
+from services.rules import Rules
+from services.storage.db import connect, create_pool, migrate
+from services.tickets import desk
+from services.tickets.config import DeskConfig
+from tests.e2e.conftest import FAST_DELIVERY
+from tests.e2e.stores import StoppablePostgres, StoppableRedis
+
+pytestmark = pytest.mark.timeout(300)
+
+FIRST_CUSTOMER = 3001
+# Bursts are the point here: the desk's own per-customer limit and the door's flood limit
+# are opened up, Telegram's pacing too (the emulator's limits are off).
+RULES: dict[str, Any] = {
+    "delivery": FAST_DELIVERY,
+    "inbox": {"flood": {"updates": 10_000}, "poll_interval": 0.2},
+    "support": {"limits_enabled": False},
+}
+TOKEN = re.compile(r"\bc(\d+)m(\d+)\b")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _tickets_for(
+    db_url: str, redis_url: str, support_chat: int, customers: list[int]
+) -> None:
+    """Each customer with an open ticket, so what they write goes into its topic."""
+    pool = await create_pool(db_url, max_size=2)
+    redis = redis_client(redis_url)
+    cfg = DeskConfig.build(
+        support_chat_id=support_chat, timezone="Asia/Jakarta", staff_locale="id", rules=None
+    )
+    try:
+        for uid in customers:
+            person = await users.touch(pool, uid, first_name=f"Cust{uid}")
+            await users.set_language(pool, uid, "id")
+            await desk.open_ticket(
+                pool, redis, cfg, SystemClock(), customer=person,
+                category=Category.PAYMENT, description=f"ticket of {uid}",
+            )  # fmt: skip
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+async def _arrived(tg: EmulatorClient, support_chat: int) -> list[tuple[int, int]]:
+    """(customer, n) of every customer message copied into the support group, in order."""
+    found: list[tuple[int, int]] = []
+    for message in await tg.messages(support_chat):
+        if message["from"].get("is_bot"):
+            found += [(int(c), int(n)) for c, n in TOKEN.findall(message.get("text") or "")]
+    return found
+
+
+async def _wait_all(
+    tg: EmulatorClient, support_chat: int, expected: set[tuple[int, int]], timeout: float
+) -> list[tuple[int, int]]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        got = await _arrived(tg, support_chat)
+        if expected <= set(got) or loop.time() > deadline:
+            return got
+        await asyncio.sleep(0.5)
+
+
+def _check_order(got: list[tuple[int, int]]) -> int:
+    """Inversions: a customer's later message in the topic before an earlier one."""
+    last: dict[int, int] = {}
+    inversions = 0
+    for customer, n in got:
+        if n < last.get(customer, -1):
+            inversions += 1
+        last[customer] = max(n, last.get(customer, -1))
+    return inversions
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[tuple[TelegramEmulator, EmulatorClient]]:
+    config = EmulatorConfig(limits=LimitConfig(enabled=False))
+    async with TelegramEmulator(config) as emulator:
+        tg = EmulatorClient(emulator.base_url)
+        try:
+            yield emulator, tg
+        finally:
+            await tg.close()
+
+
+async def _cast(tg: EmulatorClient, customers: list[int]) -> tuple[int, int]:
+    await tg.create_user(7001, first_name="Rina", username="rina_admin")
+    for uid in customers:
+        await tg.create_user(uid, first_name=f"Cust{uid}")
+    admin = await tg.create_chat(type="supergroup", title="Admin", members=[7001], admins=[7001])
+    support = await tg.create_chat(
+        type="supergroup", title="Support", is_forum=True, members=[7001], admins=[7001]
+    )
+    return admin["id"], support["id"]
+
+
+class BotProcess:
+    """`quickcart-ops run` as a real process, to be SIGKILLed."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], env=self.env, stdout=out, stderr=out
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+async def _in_flight(db_url: str) -> int:
+    conn = await connect(db_url)
+    try:
+        handling = await conn.fetchval("SELECT count(*) FROM inbox WHERE state = 'processing'")
+        sending = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
+        return int(handling) + int(sending)
+    finally:
+        await conn.close()
+
+
+async def _handled(db_url: str) -> int:
+    conn = await connect(db_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM inbox WHERE state = 'done'"))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_sigkill_mid_burst_loses_nothing(
+    mode: str,
+    emulator: tuple[TelegramEmulator, EmulatorClient],
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    emu, tg = emulator
+    customers = list(range(FIRST_CUSTOMER, FIRST_CUSTOMER + 20))
+    admin_chat, support_chat = await _cast(tg, customers)
+    await _tickets_for(db_url, redis_url, support_chat, customers)
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump(RULES))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": emu.token,
+        "TELEGRAM_API_URL": emu.base_url,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_IDS": "7001",
+        "ADMIN_CHAT_ID": str(admin_chat),
+        "SUPPORT_CHAT_ID": str(support_chat),
+        "HTTP_PORT": str(port),
+        "RULES_FILE": str(rules_file),
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "WARNING",
+    }
+    if mode == "webhook":
+        env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}"
+        env["WEBHOOK_SECRET"] = "w" * 40
+    bot = BotProcess(env, tmp_path / "bot.log")
+    bot.start()
+    try:
+        # The tickets' topics exist: the bot is up and delivering.
+        await tg.wait_for_message(support_chat, predicate=lambda m: "QC-000020" in str(m), timeout=60)
+
+        async def customer(uid: int) -> None:
+            for n in range(50):
+                await tg.send_text(uid, uid, f"pesan c{uid}m{n:02d} pembayaran gagal")
+
+        burst = asyncio.gather(*(customer(uid) for uid in customers))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while await _handled(db_url) < 150 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        bot.kill()
+        in_flight = await _in_flight(db_url)
+        await burst
+        bot.start()
+
+        expected = {(uid, n) for uid in customers for n in range(50)}
+        got = await _wait_all(tg, support_chat, expected, timeout=150)
+    finally:
+        bot.terminate()
+    counts = Counter(got)
+    lost = expected - set(counts)
+    duplicates = sum(c - 1 for c in counts.values())
+    print(f"{mode}: 1000 sent, {len(lost)} lost, {duplicates} duplicates, {in_flight} in flight")
+    assert not lost, f"lost {len(lost)}: {sorted(lost)[:10]}"
+    assert duplicates <= in_flight
+    assert _check_order(got) == 0
+
+
+# --- outages with the bot running ------------------------------------------------------------
+
+
+@pytest.fixture
+async def own_stores(tmp_path: Path) -> AsyncIterator[tuple[StoppablePostgres, StoppableRedis]]:
+    pg = await asyncio.to_thread(StoppablePostgres, tmp_path / "pg")
+    redis = StoppableRedis(tmp_path / "redis")
+    await redis.start()
+    try:
+        admin = await asyncpg.connect(pg.url)
+        await admin.execute("CREATE DATABASE qc_outage")
+        await admin.close()
+        conn = await connect(pg.url_for("qc_outage"))
+        await migrate(conn)
+        await conn.close()
+        yield pg, redis
+    finally:
+        redis.close()
+        await asyncio.to_thread(pg.close)
+
+
+@pytest.mark.parametrize("store", ["redis", "postgres"])
+async def test_a_store_outage_under_load_loses_nothing(
+    store: str,
+    own_stores: tuple[StoppablePostgres, StoppableRedis],
+    emulator: tuple[TelegramEmulator, EmulatorClient],
+    tmp_path: Path,
+) -> None:
+    pg, redis = own_stores
+    emu, tg = emulator
+    customers = list(range(FIRST_CUSTOMER, FIRST_CUSTOMER + 10))
+    admin_chat, support_chat = await _cast(tg, customers)
+    db_url = pg.url_for("qc_outage")
+    await _tickets_for(db_url, redis.url, support_chat, customers)
+    settings = Settings(
+        BOT_TOKEN=emu.token,
+        TELEGRAM_API_URL=emu.base_url,
+        DATABASE_URL=db_url,
+        REDIS_URL=redis.url,
+        ADMIN_IDS=[7001],
+        ADMIN_CHAT_ID=admin_chat,
+        SUPPORT_CHAT_ID=support_chat,
+        DATA_DIR=tmp_path / "data",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = create_app(settings, rules=Rules(RULES))
+    app[CATCH_UP_ON_START] = False
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await tg.wait_for_message(support_chat, predicate=lambda m: "QC-000010" in str(m), timeout=30)
+        sent: list[tuple[int, int]] = []
+
+        async def write(seconds: float) -> None:
+            """10 messages a second, round robin over the customers."""
+            for _ in range(int(seconds * 10)):
+                n = len(sent)
+                uid = customers[n % len(customers)]
+                await tg.send_text(uid, uid, f"tolong c{uid}m{n:04d}")
+                sent.append((uid, n))
+                await asyncio.sleep(0.1)
+
+        await write(2)
+        down = pg if store == "postgres" else redis
+        await down.stop()
+        await write(15)
+        await down.start()
+        await write(3)  # the first burst after recovery
+        got = await _wait_all(tg, support_chat, set(sent), timeout=120)
+        inbox = app[INBOX]
+        assert inbox is not None
+        failed = await app[POOL].fetchval("SELECT count(*) FROM inbox WHERE state = 'failed'")
+    finally:
+        await runner.cleanup()
+    lost = set(sent) - set(got)
+    print(f"{store} down 15 s: {len(sent)} sent, {len(lost)} lost")
+    assert not lost, f"lost {len(lost)} of {len(sent)}: {sorted(lost)[:10]}"
+    assert failed == 0
+    assert _check_order(got) == 0

@@ -1,0 +1,196 @@
+"""The inbox on real PostgreSQL: stored once, handled in order per conversation, floods
+refused at the door and kept, outages waited out, bugs kept as failed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.exceptions
+
+from services.inbox import store
+from services.inbox.config import FloodLimit, InboxConfig
+from services.inbox.store import Refused
+from services.inbox.worker import InboxWorker
+
+NO_FLOOD = FloodLimit(updates=10_000)
+FAST = InboxConfig(poll_interval=0.05, backoff_base=0.05, backoff_cap=0.2, stop_grace=1.0)
+
+
+def private(update_id: int, chat_id: int, text: str = "hi") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "B"},
+            "text": text,
+        },
+    }
+
+
+async def test_a_redelivered_update_is_stored_once(pool: asyncpg.Pool) -> None:
+    first = await store.store(pool, [private(1, 1001), private(2, 1001)], NO_FLOOD)
+    again = await store.store(pool, [private(2, 1001), private(3, 1001)], NO_FLOOD)
+    assert (first.accepted, again.accepted, again.duplicates) == (2, 1, 1)
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 3
+
+
+async def test_what_postgresql_cannot_hold_is_cleaned_and_the_rest_kept(
+    pool: asyncpg.Pool,
+) -> None:
+    update = private(1, 1001, "pem\x00bayaran \ud800gagal 😀")
+    update["message"]["from"]["first_name"] = "Bu\x00di"
+    await store.store(pool, [update], NO_FLOOD)
+    payload = await pool.fetchval("SELECT payload FROM inbox WHERE update_id = 1")
+    assert payload["message"]["text"] == "pembayaran \ufffdgagal 😀"
+    assert payload["message"]["from"]["first_name"] == "Budi"
+
+
+async def test_one_update_per_conversation_at_a_time_in_order(pool: asyncpg.Pool) -> None:
+    await store.store(
+        pool, [private(1, 1001), private(2, 1002), private(3, 1001), private(4, 1002)], NO_FLOOD
+    )
+    first = await store.claim(pool, "a", 1, 10)
+    assert [r.update_id for r in first] == [1, 2]
+    assert await store.claim(pool, "b", 2, 10) == []  # both conversations are in hand
+    await store.finish(pool, 1)
+    second = await store.claim(pool, "b", 2, 10)
+    assert [r.update_id for r in second] == [3]
+
+
+async def test_an_update_put_back_for_later_holds_its_conversation(pool: asyncpg.Pool) -> None:
+    await store.store(pool, [private(1, 1001), private(2, 1001)], NO_FLOOD)
+    (row,) = await store.claim(pool, "a", 1, 10)
+    await store.retry_later(pool, row.update_id, 60, "redis down")
+    assert await store.claim(pool, "a", 1, 10) == []  # 2 may not overtake 1
+
+
+async def test_rows_of_a_dead_process_go_back(pool: asyncpg.Pool) -> None:
+    await store.store(pool, [private(1, 1001)], NO_FLOOD)
+    async with pool.acquire() as holder:
+        await holder.execute("SELECT pg_advisory_lock($1)", 4242)
+        await store.claim(pool, "alive", 4242, 10)
+        assert await store.recover_orphans(pool) == 0  # its owner still holds the lock
+        await holder.execute("SELECT pg_advisory_unlock($1)", 4242)
+    assert await store.recover_orphans(pool) == 1
+    assert [r.update_id for r in await store.claim(pool, "b", 7, 10)] == [1]
+
+
+async def test_a_flood_is_refused_at_the_door_and_kept(pool: asyncpg.Pool) -> None:
+    limit = FloodLimit(updates=5, window_seconds=60)
+    flood = [private(i, 1001, f"spam {i}") for i in range(1, 13)]
+    group = [
+        {
+            "update_id": 100 + i,
+            "message": {"message_id": i, "date": 0, "chat": {"id": -5, "type": "group"}},
+        }
+        for i in range(12)
+    ]
+    first = await store.store(pool, flood[:8] + group, limit)
+    later = await store.store(pool, flood[8:], limit)
+    assert (first.accepted, first.throttled) == (5 + 12, 3)  # groups (staff) are not limited
+    assert (later.accepted, later.throttled) == (0, 4)
+    assert await store.newly_throttled(pool) == ["1001"]
+    assert await store.newly_throttled(pool) == []  # told once
+    assert await store.take_refused(pool, 3600) == []  # staff get it once the window is over
+    (refused,) = await store.take_refused(pool, 0)
+    assert [u["message"]["text"] for u in refused.updates] == [f"spam {i}" for i in range(6, 13)]
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 24  # nothing deleted
+
+
+class Recorder:
+    def __init__(self, fail: dict[int, list[BaseException]] | None = None) -> None:
+        self.fail = fail or {}
+        self.seen: list[int] = []
+        self.running: dict[str, int] = {}
+        self.overlaps = 0
+
+    async def __call__(self, payload: dict[str, Any]) -> None:
+        update_id = payload["update_id"]
+        chat = str(payload["message"]["chat"]["id"])
+        self.running[chat] = self.running.get(chat, 0) + 1
+        if self.running[chat] > 1:
+            self.overlaps += 1
+        try:
+            await asyncio.sleep(0.001 * (update_id % 3))
+            errors = self.fail.get(update_id)
+            if errors:
+                raise errors.pop(0)
+            self.seen.append(update_id)
+        finally:
+            self.running[chat] -= 1
+
+
+async def run_until_settled(worker: InboxWorker, pool: asyncpg.Pool, expect: int) -> None:
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(30):
+            while (
+                await pool.fetchval("SELECT count(*) FROM inbox WHERE state IN ('done', 'failed')")
+                < expect
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await task
+
+
+async def test_the_worker_keeps_each_conversation_in_order_and_never_overlaps(
+    pool: asyncpg.Pool,
+) -> None:
+    updates = [private(i, 1000 + i % 7) for i in range(1, 301)]
+    await store.store(pool, updates, NO_FLOOD)
+    feed = Recorder()
+    await run_until_settled(InboxWorker(pool, feed, FAST), pool, 300)
+    assert sorted(feed.seen) == list(range(1, 301))
+    for chat in range(1000, 1007):
+        mine = [u for u in feed.seen if 1000 + u % 7 == chat]
+        assert mine == sorted(mine)
+    assert feed.overlaps == 0
+
+
+async def test_an_outage_is_waited_out_and_a_bug_is_kept_as_failed(pool: asyncpg.Pool) -> None:
+    outage = redis.exceptions.ConnectionError("Connection refused")
+    feed = Recorder({1: [outage, outage, outage, outage], 4: [ValueError("bug")] * 5})
+    await store.store(pool, [private(1, 1001), private(2, 1001), private(4, 1002)], NO_FLOOD)
+    await run_until_settled(InboxWorker(pool, feed, FAST), pool, 3)
+    assert feed.seen == [1, 2]  # the outage outlasted max_attempts and still nothing was lost
+    failed = await pool.fetchrow("SELECT state, attempts, last_error FROM inbox WHERE update_id=4")
+    assert failed["state"] == "failed" and failed["attempts"] == FAST.max_attempts
+    assert "bug" in failed["last_error"]
+
+
+async def test_flood_rows_are_told_and_handed_to_staff(pool: asyncpg.Pool) -> None:
+    class Flood:
+        told: list[str] = []
+        handed: list[Refused] = []
+
+        async def tell_sender(self, conversation: str) -> None:
+            self.told.append(conversation)
+
+        async def hand_to_staff(self, refused: Refused) -> None:
+            self.handed.append(refused)
+
+    flood = Flood()
+    config = FAST.model_copy(update={"flood": FloodLimit(updates=2, window_seconds=0.2)})
+    await store.store(pool, [private(i, 1001, f"m{i}") for i in range(1, 6)], config.flood)
+    worker = InboxWorker(pool, Recorder(), config, flood)
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(10):
+            while not flood.handed:
+                await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await task
+    assert flood.told == ["1001"]
+    assert [u["message"]["text"] for u in flood.handed[0].updates] == ["m3", "m4", "m5"]
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 10])
+def test_backoff_is_capped(attempts: int) -> None:
+    assert 0 < FAST.backoff(attempts) <= FAST.backoff_cap
