@@ -83,12 +83,22 @@ class DedupMiddleware(BaseMiddleware):
 
 
 class PersonMiddleware(BaseMiddleware):
+    """A message sent on behalf of a chat (a channel, or a group's anonymous admin) names no
+    person: Telegram puts a service bot in `from` and the chat in `sender_chat`. Nobody's roles
+    can be checked, so it becomes an unknown person with none (`users.unknown`), refused and
+    audited like anyone without a role, never `None` ("the bot itself" to some services)."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is not None and not user.is_bot:
+        on_behalf = getattr(event, "sender_chat", None)  # a Message's aiogram Chat, or None
+        if on_behalf is not None:
+            data["person"] = users.unknown(on_behalf.id, on_behalf.title or "")
+        elif user is not None and user.is_bot:
+            data["person"] = users.unknown(user.id, user.first_name)
+        elif user is not None:
             data["person"] = await users.touch(
                 self.pool,
                 user.id,

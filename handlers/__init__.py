@@ -1,7 +1,9 @@
 """The routers, in the order the dispatcher tries them, and the command menus.
 
-Feature routers come first; `start` (help, language) after them; the support desk's
-catch-all (free text offered as a new ticket) and the fallback for stale buttons last.
+A privileged command sent where it does not apply (`permissions`, after
+services.staff.COMMANDS) is answered and audited before any feature sees it; feature routers
+come next; `start` (help, language) after them; the support desk's catch-all (free text
+offered as a new ticket) and the fallback for stale buttons last.
 """
 
 from __future__ import annotations
@@ -56,12 +58,14 @@ def routers() -> list[Router]:
         fallback,
         health,
         jobs,
+        permissions,
         start,
         support,
         tickets_staff,
     )
 
     return [
+        permissions.router,
         jobs.router,
         alerts.router,
         escalation.router,

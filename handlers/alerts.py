@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 from handlers.escalation import escalation_context
+from services import staff
 from services.alerts import actions, pipeline, silences
 from services.alerts.config import SECTION, AlertsRules
 from services.alerts.durations import BadDuration, parse_duration
@@ -126,6 +127,31 @@ async def _may_view(
     return True
 
 
+async def _may(
+    message: Message,
+    command: CommandObject,
+    person: Person | None,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    name: str,
+) -> bool:
+    """The permission table's word on /<name> as typed, before its arguments are read."""
+    needed = staff.COMMANDS[name].action_for(command.args)  # alerts.<action>
+    try:
+        await actions.check(
+            pool,
+            person,
+            actions.Action(needed.value.removeprefix("alerts.")),
+            target=name,
+            chat_id=_chat(message),
+            now=clock.now(),
+        )
+    except actions.NotAllowed:
+        await message.answer(_("Sorry, your role does not allow this."))
+        return False
+    return True
+
+
 @router.message(Command("alerts"))
 async def cmd_alerts(
     message: Message,
@@ -149,6 +175,8 @@ async def cmd_silence(
     settings: Settings,
     clock: Clock,
 ) -> None:
+    if not await _may(message, command, person, pool, clock, "silence"):
+        return
     try:
         request = parse_silence_args(command.args or "")
     except BadSilence as exc:
@@ -206,9 +234,11 @@ async def cmd_unsilence(
     pool: asyncpg.Pool,
     clock: Clock,
 ) -> None:
+    if not await _may(message, command, person, pool, clock, "unsilence"):
+        return
     raw = (command.args or "").strip().lstrip("#")
     if not raw.isdigit():
-        await message.answer(_("Usage: /unsilence <id> (see /silences)."))
+        await message.answer(esc(_("Usage: /unsilence <id> (see /silences).")))
         return
     try:
         done = await actions.remove_silence(
@@ -232,6 +262,8 @@ async def cmd_maintenance(
     settings: Settings,
     clock: Clock,
 ) -> None:
+    if not await _may(message, command, person, pool, clock, "maintenance"):
+        return
     words = (command.args or "").split(maxsplit=2)
     now = clock.now()
     tz = ZoneInfo(settings.TIMEZONE)

@@ -10,12 +10,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from services import audit
+from services import audit, staff
 from services.checks.backup_status import backup_status
 from services.checks.config import ChecksRules, Targets, targets_from_settings
 from services.checks.render import render_backup_status
 from services.clock import Clock
 from services.rules import Rules
+from services.staff import Action
 from services.users import Person
 
 router = Router(name=__name__)
@@ -66,7 +67,7 @@ async def cmd_backupstatus(
     pool: asyncpg.Pool,
     check_targets: Targets | None = None,
 ) -> None:
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_BACKUPS):
         await message.answer(await _refuse(pool, person, message.chat.id))
         return
     targets = check_targets or targets_from_settings(settings)
@@ -88,7 +89,7 @@ async def on_backup_button(
     check_targets: Targets | None = None,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_BACKUPS):
         await query.answer(await _refuse(pool, person, chat_id), show_alert=True)
         return
     targets = check_targets or targets_from_settings(settings)

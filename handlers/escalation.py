@@ -126,6 +126,20 @@ async def on_incident_button(
     await query.answer(done_text(callback_data.act, outcome))
 
 
+async def _allowed(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
+) -> bool:
+    """The permission table's word before any argument is read: refused, answered, audited."""
+    try:
+        await staff.require(
+            pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+        )
+    except NotAllowed as error:
+        await message.answer(refusal(error))
+        return False
+    return True
+
+
 async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -> int | None:
     if word:
         return tickets.parse_number(word)
@@ -144,6 +158,8 @@ async def cmd_escalate(
     settings: Settings,
     rules: Rules,
 ) -> None:
+    if not await _allowed(message, command, person, pool, Action.ESCALATE):
+        return
     words = (command.args or "").split(maxsplit=1)
     first = words[0] if words else None
     ticket_id = tickets.parse_number(first) if first else None
@@ -182,6 +198,8 @@ async def cmd_incident(
     settings: Settings,
     rules: Rules,
 ) -> None:
+    if not await _allowed(message, command, person, pool, Action.RAISE_INCIDENT):
+        return
     words = (command.args or "").split()
     priority = "P1"
     if words and words[0].upper() in PRIORITY_WORDS:

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from services import audit
+from services import audit, staff
 from services.checks import metrics
 from services.checks.config import (
     CHECK_NAMES,
@@ -24,6 +24,7 @@ from services.checks.render import ALL, Rendered, render_check_detail, render_he
 from services.checks.runner import ProbeContext, run_checks
 from services.clock import Clock
 from services.rules import Rules
+from services.staff import Action
 from services.text import echo
 from services.users import Person
 
@@ -88,7 +89,7 @@ async def cmd_health(
     redis: Redis,
     check_targets: Targets | None = None,
 ) -> None:
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_HEALTH):
         await message.answer(await _refuse(pool, person, message.chat.id, "health.view"))
         return
     name: str | None = None
@@ -134,7 +135,7 @@ async def on_health_button(
     check_targets: Targets | None = None,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_HEALTH):
         await query.answer(await _refuse(pool, person, chat_id, "health.view"), show_alert=True)
         return
     name = None if callback_data.name == ALL else resolve_name(callback_data.name)

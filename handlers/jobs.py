@@ -22,12 +22,13 @@ from jobs.cli import list_jobs
 from jobs.context import JobDeps
 from jobs.registry import JOBS
 from jobs.runner import run_now
-from services import audit
+from services import audit, staff
 from services.checks.config import targets_from_settings
 from services.clock import Clock
 from services.maintenance import notify, runs
 from services.reports import send as reports
 from services.rules import Rules
+from services.staff import Action
 from services.text import echo, esc, shorten
 from services.users import Person
 
@@ -84,7 +85,7 @@ async def cmd_jobs(
     redis: object = None,
     job_deps: JobDeps | None = None,
 ) -> None:
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_JOBS):
         await message.answer(await _refuse(pool, person, message.chat.id, "jobs.view"))
         return
     deps = _deps(job_deps, settings, pool, rules, clock, redis)
@@ -164,7 +165,7 @@ async def cmd_runjob(
     job_deps: JobDeps | None = None,
 ) -> None:
     name = (command.args or "").strip()
-    if person is None or not person.is_admin:
+    if not staff.may_person(person, Action.RUN_JOBS):
         await message.answer(await _refuse(pool, person, message.chat.id, "jobs.run"))
         return
     if name not in JOBS:
@@ -192,7 +193,7 @@ async def on_job_button(
     job_deps: JobDeps | None = None,
 ) -> None:
     chat_id = query.message.chat.id if query.message else 0
-    if person is None or not person.is_admin:
+    if not staff.may_person(person, Action.RUN_JOBS):
         await query.answer(await _refuse(pool, person, chat_id, "jobs.run"), show_alert=True)
         return
     name = callback_data.job
@@ -236,7 +237,7 @@ async def cmd_report(
     redis: object = None,
     job_deps: JobDeps | None = None,
 ) -> None:
-    if person is None or not person.is_staff:
+    if not staff.may_person(person, Action.VIEW_REPORTS):
         await message.answer(await _refuse(pool, person, message.chat.id, "reports.view"))
         return
     arg = (command.args or "weekly").strip().lower()

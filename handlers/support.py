@@ -137,14 +137,20 @@ async def on_ticket_button(
     settings: Settings,
     rules: Rules,
 ) -> None:
-    ticket = await repo.find(pool, callback_data.id)
-    if ticket is None or ticket.customer_id != person.id:
+    chat_id = query.message.chat.id if query.message else None
+    try:  # someone else's ticket is refused and audited
+        ticket = await actions.customer_ticket(
+            pool, person, callback_data.id, callback_data.act, chat_id
+        )
+    except TicketError:
         await query.answer(_("This ticket is not yours."), show_alert=True)
         return
     cfg = desk_config(settings, rules)
     if callback_data.act == "close":
         try:
-            await actions.close(pool, cfg, clock, actor=person, ticket_id=ticket.id)
+            await actions.close(
+                pool, cfg, clock, actor=person, ticket_id=ticket.id, chat_id=chat_id
+            )
         except TicketError:
             await query.answer(_("This ticket is already closed."), show_alert=True)
             return
@@ -171,6 +177,7 @@ async def on_rate(
         await actions.rate(
             pool, desk_config(settings, rules), clock, customer=person,
             ticket_id=callback_data.id, stars=callback_data.n,
+            chat_id=query.message.chat.id if query.message else None,
         )  # fmt: skip
     except TicketError:
         await query.answer(_("This rating cannot be accepted."), show_alert=True)
@@ -373,6 +380,12 @@ async def on_which(
     settings: Settings,
     rules: Rules,
 ) -> None:
+    chat_id = query.message.chat.id if query.message else None
+    try:  # someone else's ticket is refused and audited
+        await actions.customer_ticket(pool, person, callback_data.id, "choose", chat_id)
+    except TicketError:
+        await query.answer(_("This ticket is not yours."), show_alert=True)
+        return
     data = await state.get_data()
     pending = (data.get("pending") or {}).get(str(callback_data.m))
     if pending is None:

@@ -67,6 +67,10 @@ def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
 
 
 def refusal(error: Exception) -> str:
+    if isinstance(error, NotAllowed) and str(error) == "ban":
+        return _("Only admins may ban customers. The attempt was recorded.")
+    if isinstance(error, NotAllowed) and str(error) == "unban":
+        return _("Only admins may unban customers. The attempt was recorded.")
     if isinstance(error, NotAllowed):
         return _("Only support staff may do this. The attempt was recorded.")
     if isinstance(error, AlreadyResolved):
@@ -90,6 +94,23 @@ async def ticket_here(
             pool, message.chat.id, replied
         ) or await repo.by_relayed_message(pool, message.chat.id, replied)
     return None
+
+
+async def allowed(
+    message: Message, person: Person, pool: asyncpg.Pool, action: str,
+    ticket: Ticket | None = None, *, target: str | None = None,
+) -> bool:  # fmt: skip
+    """The permission table's word on `ticket.<action>`, before any argument is read: a
+    refusal is answered and audited, whatever else is wrong with the command."""
+    try:
+        await actions.authorize(
+            pool, person, action, ticket.id if ticket else None, message.chat.id,
+            owner_id=ticket.customer_id if ticket else None, target=target,
+        )  # fmt: skip
+    except NotAllowed as error:
+        await message.answer(refusal(error))
+        return False
+    return True
 
 
 # -- the card's buttons -----------------------------------------------------------------------
@@ -181,11 +202,7 @@ async def on_priority_button(
 async def cmd_tickets(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    if not person.is_staff:
-        await audit.record(
-            pool, actor_id=person.id, action="ticket.list", allowed=False, chat_id=message.chat.id
-        )
-        await message.answer(refusal(NotAllowed("list")))
+    if not await allowed(message, person, pool, "list"):
         return
     which = (command.args or "").strip().lower()
     now = clock.now()
@@ -205,6 +222,8 @@ async def cmd_priority(
 ) -> None:  # fmt: skip
     words = (command.args or "").split()
     ticket = await ticket_here(message, pool, words[1] if len(words) > 1 else None)
+    if not await allowed(message, person, pool, "priority", ticket):
+        return
     try:
         priority = Priority.parse(words[0]) if words else None
     except ValueError:
@@ -227,6 +246,8 @@ async def cmd_assign(
     settings: Settings, rules: Rules,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
+    if not await allowed(message, person, pool, "assign", ticket):
+        return
     who = (command.args or "").strip().lstrip("@")
     assignee = await users.find(pool, who) if who else person
     if ticket is None or assignee is None:
@@ -247,6 +268,8 @@ async def cmd_close(
     settings: Settings, rules: Rules,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool, command.args)
+    if not await allowed(message, person, pool, "close", ticket):
+        return
     if ticket is None:
         await message.answer(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
         return
@@ -265,6 +288,9 @@ async def cmd_ban(
     settings: Settings, rules: Rules,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
+    target = f"user:{ticket.customer_id}" if ticket else None
+    if not await allowed(message, person, pool, "ban", target=target):
+        return
     days_word = (command.args or "").strip().removesuffix("d")
     days = int(days_word) if days_word.isdigit() else None
     if ticket is None:
@@ -275,8 +301,8 @@ async def cmd_ban(
             pool, clock, actor=person, customer_id=ticket.customer_id, days=days,
             chat_id=message.chat.id,
         )  # fmt: skip
-    except NotAllowed:
-        await message.answer(_("Only admins may ban customers. The attempt was recorded."))
+    except NotAllowed as error:
+        await message.answer(refusal(error))
         return
     when = render.local_time(until, desk_config(settings, rules).tz)
     await message.answer(
@@ -288,6 +314,8 @@ async def cmd_ban(
 async def cmd_unban(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
 ) -> None:
+    if not await allowed(message, person, pool, "unban", target=(command.args or "")[:100] or None):
+        return
     who = (command.args or "").strip().lstrip("@")
     target = await users.find(pool, who) if who else None
     if target is None and (ticket := await ticket_here(message, pool)) is not None:
@@ -297,8 +325,8 @@ async def cmd_unban(
         return
     try:
         await actions.unban(pool, actor=person, customer_id=target.id, chat_id=message.chat.id)
-    except NotAllowed:
-        await message.answer(_("Only admins may unban customers. The attempt was recorded."))
+    except NotAllowed as error:
+        await message.answer(refusal(error))
         return
     await message.answer(
         _("{name} may write to support again.").format(name=esc(target.first_name))
@@ -319,7 +347,7 @@ async def on_topic_message(
     message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
     rules: Rules,
 ) -> None:  # fmt: skip
-    if message.from_user is None or message.from_user.is_bot:
+    if message.from_user is None:
         return
     thread = message.message_thread_id if message.is_topic_message else None
     ticket_id = None

@@ -1,14 +1,24 @@
-"""The staff roster, who is on call for each level's role, and who may do what.
+"""The staff roster, who is on call for each level's role, and who may do what, where.
 
-Roles decide permissions through one small table (`PERMISSIONS`); `require` checks a person
-against it and audits the refusal, so every door that needs a role says so in one line.
+One permission table for the whole bot:
+
+- `PERMISSIONS`: every privileged action (its value is the name the audit log records) and the
+  roles that may do it. Actions in `OWNER_MAY` are also allowed to the ticket's own customer.
+- `COMMANDS`: every privileged command, the action a bare use of it needs (a first word in
+  `subcommands` needs a stronger one), and the kinds of chat where it applies.
+- `BUTTONS`: every privileged button family (its callback data prefix), each press (its `act`)
+  and the action it needs.
+
+`require` checks a person against it and audits the refusal, so every door says so in one line;
+`handlers.permissions` answers and audits a privileged command sent where it does not apply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, TypeGuard
 
 from asyncpg import Record
 
@@ -18,29 +28,181 @@ from services.users import ENGINEER_ROLES, Person, Role
 
 
 class Action(StrEnum):
-    ANSWER_TICKET = "ticket.answer"
+    # incidents and escalation (services/escalation)
     RAISE_INCIDENT = "incident.raise"
     VIEW_INCIDENTS = "incident.view"
     ACKNOWLEDGE = "incident.acknowledge"
     ESCALATE = "incident.escalate"
     RESOLVE = "incident.resolve"
+    # the roster (handlers/admin.py)
     VIEW_ROSTER = "roster.view"
     CHANGE_ROSTER = "roster.change"
+    # the support desk, staff side (services/tickets/actions.py)
+    ANSWER_TICKET = "ticket.answer"
+    LIST_TICKETS = "ticket.list"
+    ACKNOWLEDGE_TICKET = "ticket.acknowledge"
+    PRIORITIZE_TICKET = "ticket.priority"
+    ASSIGN_TICKET = "ticket.assign"
+    RESOLVE_TICKET = "ticket.resolve"
+    CLOSE_TICKET = "ticket.close"
+    BAN_CUSTOMER = "ticket.ban"
+    UNBAN_CUSTOMER = "ticket.unban"
+    # the support desk, a customer's own ticket (its buttons in the private chat)
+    VIEW_TICKET = "ticket.view"
+    RATE_TICKET = "ticket.rate"
+    CHOOSE_TICKET = "ticket.choose"  # "which ticket is this message for?"
+    # alerts (services/alerts/actions.py)
+    VIEW_ALERTS = "alerts.view"
+    ACKNOWLEDGE_ALERT = "alerts.ack"
+    SILENCE_ALERTS = "alerts.silence"
+    UNSILENCE_ALERTS = "alerts.unsilence"
+    ESCALATE_ALERT = "alerts.esc"
+    RESOLVE_ALERT = "alerts.res"
+    MAINTENANCE_WINDOW = "alerts.maintenance"
+    # checks, backups, maintenance jobs and reports
+    VIEW_HEALTH = "health.view"
+    VIEW_BACKUPS = "backups.view"
+    VIEW_JOBS = "jobs.view"
+    RUN_JOBS = "jobs.run"
+    VIEW_REPORTS = "reports.view"
 
 
 ALL_STAFF = frozenset(Role)
+ADMINS = frozenset({Role.ADMIN})
+NOBODY: frozenset[Role] = frozenset()  # only the ticket's own customer (OWNER_MAY)
 SUPPORT_AND_ENGINEERS = frozenset({Role.SUPPORT_ENGINEER}) | ENGINEER_ROLES
+ALERT_RESPONDERS = ALL_STAFF - {Role.PRODUCT}
+ALERT_OPERATORS = ENGINEER_ROLES | {Role.SECURITY, Role.SUPPORT_ENGINEER}
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.ANSWER_TICKET: SUPPORT_AND_ENGINEERS,
     Action.RAISE_INCIDENT: ALL_STAFF,
     Action.VIEW_INCIDENTS: ALL_STAFF,
     Action.ACKNOWLEDGE: ALL_STAFF,
     Action.ESCALATE: ALL_STAFF,
     Action.RESOLVE: ENGINEER_ROLES,  # engineers and up, never support alone
     Action.VIEW_ROSTER: ALL_STAFF,
-    Action.CHANGE_ROSTER: frozenset({Role.ADMIN}),
+    Action.CHANGE_ROSTER: ADMINS,
+    Action.ANSWER_TICKET: SUPPORT_AND_ENGINEERS,
+    Action.LIST_TICKETS: ALL_STAFF,
+    Action.ACKNOWLEDGE_TICKET: ALL_STAFF,
+    Action.PRIORITIZE_TICKET: ALL_STAFF,
+    Action.ASSIGN_TICKET: ALL_STAFF,
+    Action.RESOLVE_TICKET: ALL_STAFF,
+    Action.CLOSE_TICKET: ALL_STAFF,
+    Action.BAN_CUSTOMER: ADMINS,
+    Action.UNBAN_CUSTOMER: ADMINS,
+    Action.VIEW_TICKET: NOBODY,
+    Action.RATE_TICKET: NOBODY,
+    Action.CHOOSE_TICKET: NOBODY,
+    Action.VIEW_ALERTS: ALL_STAFF,
+    Action.ACKNOWLEDGE_ALERT: ALERT_RESPONDERS,
+    Action.ESCALATE_ALERT: ALERT_RESPONDERS,
+    Action.SILENCE_ALERTS: ALERT_OPERATORS,
+    Action.UNSILENCE_ALERTS: ALERT_OPERATORS,
+    Action.RESOLVE_ALERT: ENGINEER_ROLES | {Role.SECURITY},
+    Action.MAINTENANCE_WINDOW: ENGINEER_ROLES,
+    Action.VIEW_HEALTH: ALL_STAFF,
+    Action.VIEW_BACKUPS: ALL_STAFF,
+    Action.VIEW_JOBS: ALL_STAFF,
+    Action.RUN_JOBS: ADMINS,
+    Action.VIEW_REPORTS: ALL_STAFF,
 }
+
+# What a ticket's own customer may do to it, whatever their roles.
+OWNER_MAY = frozenset(
+    {Action.VIEW_TICKET, Action.RATE_TICKET, Action.CHOOSE_TICKET, Action.CLOSE_TICKET}
+)
+
+
+class ChatKind(StrEnum):
+    ADMIN = "admin"  # ADMIN_CHAT_ID
+    SUPPORT = "support"  # SUPPORT_CHAT_ID, or the supergroup it migrated to
+    PRIVATE = "private"  # a person's private chat with the bot
+    OTHER = "other"  # any other group: no privileged command applies there
+
+
+ADMIN_SIDE = frozenset({ChatKind.ADMIN, ChatKind.PRIVATE})
+SUPPORT_SIDE = frozenset({ChatKind.SUPPORT})
+
+
+@dataclass(frozen=True)
+class CommandRule:
+    action: Action  # what a bare use needs; a refusal is audited under its name
+    chats: frozenset[ChatKind]
+    subcommands: Mapping[str, Action] = field(default_factory=dict)  # first word -> action
+
+    def action_for(self, args: str | None) -> Action:
+        words = (args or "").split(maxsplit=1)
+        return self.subcommands.get(words[0].lower(), self.action) if words else self.action
+
+
+# The command menus (handlers/__init__.py) put the admin commands in the admin chat and the
+# support commands in the support group; staff also use their private chats with the bot.
+COMMANDS: dict[str, CommandRule] = {
+    "health": CommandRule(Action.VIEW_HEALTH, ADMIN_SIDE),
+    "backupstatus": CommandRule(Action.VIEW_BACKUPS, ADMIN_SIDE),
+    "alerts": CommandRule(Action.VIEW_ALERTS, ADMIN_SIDE),
+    "silence": CommandRule(Action.SILENCE_ALERTS, ADMIN_SIDE),
+    "silences": CommandRule(Action.VIEW_ALERTS, ADMIN_SIDE),
+    "unsilence": CommandRule(Action.UNSILENCE_ALERTS, ADMIN_SIDE),
+    "maintenance": CommandRule(
+        Action.VIEW_ALERTS,
+        ADMIN_SIDE,
+        {"start": Action.MAINTENANCE_WINDOW, "stop": Action.MAINTENANCE_WINDOW},
+    ),
+    "incidents": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
+    "incident": CommandRule(Action.RAISE_INCIDENT, ADMIN_SIDE),
+    "timeline": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
+    "escalate": CommandRule(Action.ESCALATE, ADMIN_SIDE | SUPPORT_SIDE),
+    "jobs": CommandRule(Action.VIEW_JOBS, ADMIN_SIDE),
+    "runjob": CommandRule(Action.RUN_JOBS, ADMIN_SIDE),
+    "report": CommandRule(Action.VIEW_REPORTS, ADMIN_SIDE),
+    "staff": CommandRule(
+        Action.VIEW_ROSTER,
+        ADMIN_SIDE,
+        {"add": Action.CHANGE_ROSTER, "remove": Action.CHANGE_ROSTER},
+    ),
+    "oncall": CommandRule(Action.VIEW_ROSTER, ADMIN_SIDE, {"set": Action.CHANGE_ROSTER}),
+    "tickets": CommandRule(Action.LIST_TICKETS, SUPPORT_SIDE),
+    "assign": CommandRule(Action.ASSIGN_TICKET, SUPPORT_SIDE),
+    "priority": CommandRule(Action.PRIORITIZE_TICKET, SUPPORT_SIDE),
+    "close": CommandRule(Action.CLOSE_TICKET, SUPPORT_SIDE),
+    "ban": CommandRule(Action.BAN_CUSTOMER, SUPPORT_SIDE),
+    "unban": CommandRule(Action.UNBAN_CUSTOMER, SUPPORT_SIDE),
+}
+
+# Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation.
+PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel"})
+
+# Button families: callback data prefix -> the press (`act`, "" for a family of one) -> action.
+BUTTONS: dict[str, dict[str, Action]] = {
+    "tk": {
+        "ack": Action.ACKNOWLEDGE_TICKET,
+        "pri": Action.PRIORITIZE_TICKET,
+        "back": Action.PRIORITIZE_TICKET,
+        "esc": Action.ESCALATE,
+        "res": Action.RESOLVE_TICKET,
+    },
+    "tp": {"": Action.PRIORITIZE_TICKET},
+    "inc": {"ack": Action.ACKNOWLEDGE, "esc": Action.ESCALATE, "res": Action.RESOLVE},
+    "al": {
+        "ack": Action.ACKNOWLEDGE_ALERT,
+        "s1": Action.SILENCE_ALERTS,
+        "s4": Action.SILENCE_ALERTS,
+        "s24": Action.SILENCE_ALERTS,
+        "esc": Action.ESCALATE_ALERT,
+        "res": Action.RESOLVE_ALERT,
+    },
+    "hc": {"": Action.VIEW_HEALTH},
+    "bs": {"": Action.VIEW_BACKUPS},
+    "mj": {"run": Action.RUN_JOBS, "no": Action.RUN_JOBS, "retry": Action.RUN_JOBS},
+    "tc": {"view": Action.VIEW_TICKET, "close": Action.CLOSE_TICKET},
+    "tr": {"": Action.RATE_TICKET},
+    "tw": {"": Action.CHOOSE_TICKET},
+}
+
+# Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.
+PUBLIC_BUTTONS = frozenset({"sm", "nc", "nk", "lang"})
 
 
 class NotAllowed(Exception):
@@ -63,6 +225,38 @@ def may(roles: Iterable[str], action: Action) -> bool:
     return bool(PERMISSIONS[action].intersection(roles))
 
 
+def may_person(
+    person: Person | None, action: Action, *, owner_id: int | None = None
+) -> TypeGuard[Person]:
+    """`may` for a person; `owner_id` is the customer of the ticket the action is about."""
+    if person is None:
+        return False
+    if owner_id is not None and person.id == owner_id and action in OWNER_MAY:
+        return True
+    return may(person.roles, action)
+
+
+async def refuse(
+    db: Executor,
+    person: Person | None,
+    action: Action | str,
+    *,
+    target: str | None = None,
+    chat_id: int | None = None,
+    **details: Any,
+) -> None:
+    """Write the audit row of a refusal (on its own, outside any transaction that rolls back)."""
+    await audit.record(
+        db,
+        actor_id=person.id if person else None,
+        action=str(action),
+        allowed=False,
+        target=target,
+        chat_id=chat_id,
+        details={"roles": sorted(person.roles) if person else [], **details},
+    )
+
+
 async def require(
     db: Executor,
     person: Person | None,
@@ -70,19 +264,12 @@ async def require(
     *,
     target: str | None = None,
     chat_id: int | None = None,
+    owner_id: int | None = None,
 ) -> None:
     """Raise NotAllowed (after auditing the refusal) unless the person may do `action`."""
-    if person is not None and may(person.roles, action):
+    if may_person(person, action, owner_id=owner_id):
         return
-    await audit.record(
-        db,
-        actor_id=person.id if person else None,
-        action=action.value,
-        allowed=False,
-        target=target,
-        chat_id=chat_id,
-        details={"roles": sorted(person.roles) if person else []},
-    )
+    await refuse(db, person, action, target=target, chat_id=chat_id)
     raise NotAllowed(action)
 
 

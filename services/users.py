@@ -63,6 +63,12 @@ class Person:
         return bool(self.roles.intersection(roles))
 
 
+def unknown(sender_id: int, name: str) -> Person:
+    """A sender no stored person stands behind: a channel or a group's anonymous admin (the
+    id is that chat's, negative). No roles, so every privileged door refuses and audits it."""
+    return Person(id=sender_id, first_name=name)
+
+
 async def touch(
     db: Executor,
     user_id: int,

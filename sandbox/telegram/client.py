@@ -151,7 +151,10 @@ class EmulatorClient:
         thread_id: int | None = None,
         reply_to: int | None = None,
         entities: list[Json] | None = None,
+        as_chat: int | None = None,
     ) -> Json:
+        """`as_chat`: sent on behalf of a chat, as Telegram allows an administrator: the group
+        itself (its anonymous admin) or a channel they administer ("send as" the channel)."""
         return await self._send(
             {
                 "user_id": user_id,
@@ -160,6 +163,7 @@ class EmulatorClient:
                 "thread_id": thread_id,
                 "reply_to": reply_to,
                 "entities": entities,
+                "as_chat": as_chat,
             }
         )
 

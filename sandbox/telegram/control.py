@@ -103,8 +103,8 @@ async def create_chat(request: web.Request) -> web.Response:
     body = await _body(request)
     rt = _rt(request)
     kind = body.get("type", "supergroup")
-    if kind not in ("group", "supergroup"):
-        raise ActionError(400, "type must be group or supergroup")
+    if kind not in ("group", "supergroup", "channel"):
+        raise ActionError(400, "type must be group, supergroup or channel")
     members = [int(m) for m in body.get("members", [])]
     admins = [int(m) for m in body.get("admins", [])]
     for user_id in {*members, *admins}:
@@ -209,6 +209,7 @@ async def send(request: web.Request) -> web.Response:
         caption=body.get("caption"),
         thread_id=body.get("thread_id"),
         reply_to=body.get("reply_to"),
+        as_chat=int(body["as_chat"]) if body.get("as_chat") is not None else None,
     )
     return _ok(rt.world.message_view(message))
 

@@ -169,7 +169,10 @@ async def forward_message(rt: Runtime, p: Params) -> Json:
     rt.check_rate("forwardMessage", chat)
     sender = rt.world.users.get(source.from_id)
     origin: Json = {"type": "user", "date": source.date}
-    if sender is not None:
+    if source.sender_chat_id is not None:  # sent on behalf of a chat (MessageOriginChat)
+        on_behalf = rt.world.chats[source.sender_chat_id].to_api()
+        origin = {"type": "chat", "date": source.date, "sender_chat": on_behalf}
+    elif sender is not None:
         origin["sender_user"] = sender.to_api()
     message = _store(
         rt,

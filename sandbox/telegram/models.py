@@ -9,6 +9,12 @@ Json = dict[str, Any]
 
 TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 
+# The service accounts Telegram puts in `from` when a message is sent on behalf of a chat:
+# "send as" a channel (or a linked channel's post in its discussion group), and a group's
+# anonymous administrator. The real chat is in the message's `sender_chat`.
+CHANNEL_BOT_ID = 136817688
+GROUP_ANONYMOUS_BOT_ID = 1087968824
+
 
 @dataclass
 class User:
@@ -116,6 +122,7 @@ class Message:
     service: Json | None = None  # e.g. {"forum_topic_created": {...}}
     forward_origin: Json | None = None
     link_preview_options: Json | None = None
+    sender_chat_id: int | None = None  # sent on behalf of this chat (channel or anonymous admin)
 
     def content_key(self) -> tuple[Any, ...]:
         return (self.text, self.entities, self.caption, self.caption_entities, self.reply_markup)

@@ -13,7 +13,16 @@ from typing import Any
 
 from . import entities as fmt
 from .messages import publish
-from .models import CallbackQuery, Chat, Json, Message, StoredFile, User
+from .models import (
+    CHANNEL_BOT_ID,
+    GROUP_ANONYMOUS_BOT_ID,
+    CallbackQuery,
+    Chat,
+    Json,
+    Message,
+    StoredFile,
+    User,
+)
 from .runtime import Runtime
 
 
@@ -83,6 +92,26 @@ def _thread(chat: Chat, user: User, thread_id: int | None) -> int | None:
     return thread_id
 
 
+def _sender(rt: Runtime, user: User, chat: Chat, as_chat: int | None) -> tuple[int, int | None]:
+    """Who the message is from, as the bot sees it: the person, or (sending on behalf of a
+    chat) Telegram's service account plus `sender_chat`. `as_chat` is the group itself (its
+    anonymous admin) or a channel the person administers ("send as" the channel)."""
+    if as_chat is None:
+        return user.id, None
+    if chat.type == "private":
+        raise ActionError(400, "a private chat has no one to send as")
+    if as_chat == chat.id:
+        if user.id not in chat.admins:
+            raise ActionError(400, "only an administrator can send as the group")
+        return GROUP_ANONYMOUS_BOT_ID, chat.id
+    channel = rt.world.chats.get(as_chat)
+    if channel is None or channel.type != "channel":
+        raise ActionError(400, f"chat {as_chat} is not a channel")
+    if user.id not in channel.admins:
+        raise ActionError(400, "only an administrator of the channel can send as it")
+    return CHANNEL_BOT_ID, channel.id
+
+
 def user_sends(
     rt: Runtime,
     *,
@@ -95,17 +124,23 @@ def user_sends(
     caption: str | None = None,
     thread_id: int | None = None,
     reply_to: int | None = None,
+    as_chat: int | None = None,
 ) -> Message:
     user = _user(rt, user_id)
     chat = _chat(rt, user, chat_id)
     thread = _thread(chat, user, thread_id)
+    from_id, sender_chat_id = _sender(rt, user, chat, as_chat)
     if reply_to is not None:
         target = chat.messages.get(reply_to)
         if target is None or target.deleted:
             raise ActionError(400, "message to be replied not found")
     if not text and photo is None and document is None:
         raise ActionError(400, "nothing to send: give text, photo or document")
-    fields: dict[str, Any] = {"message_thread_id": thread, "reply_to": reply_to}
+    fields: dict[str, Any] = {
+        "message_thread_id": thread,
+        "reply_to": reply_to,
+        "sender_chat_id": sender_chat_id,
+    }
     if photo is not None or document is not None:
         stored = _store_file(rt, photo, "photo") if photo else _store_file(rt, document, "document")
         fields[stored.kind] = stored
@@ -117,7 +152,7 @@ def user_sends(
         assert text is not None
         found = entities if entities is not None else fmt.detect_entities(text)
         fields.update(text=text, entities=found, html=fmt.entities_to_html(text, found))
-    message = rt.world.add_message(chat, user.id, **fields)
+    message = rt.world.add_message(chat, from_id, **fields)
     publish(rt, "message_new", message)
     rt.world.updates.push("message", rt.world.message_to_api(message))
     return message

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .models import (
+    CHANNEL_BOT_ID,
+    GROUP_ANONYMOUS_BOT_ID,
     CallbackQuery,
     Chat,
     Json,
@@ -126,6 +128,11 @@ class World:
         self.clock = clock
         self.bus = bus or EventBus()
         self.users: dict[int, User] = {bot.id: bot}
+        for service in (
+            User(CHANNEL_BOT_ID, "Channel", username="Channel_Bot", is_bot=True),
+            User(GROUP_ANONYMOUS_BOT_ID, "Group", username="GroupAnonymousBot", is_bot=True),
+        ):
+            self.users[service.id] = service
         self.chats: dict[int, Chat] = {}
         self.files: dict[str, StoredFile] = {}
         self.callbacks: dict[str, CallbackQuery] = {}
@@ -167,7 +174,8 @@ class World:
     ) -> Chat:
         if chat_id is None:
             serial = next(self._group_ids)
-            chat_id = -(1001000000000 + serial) if type == "supergroup" else -(4000000 + serial)
+            long_id = type in ("supergroup", "channel")
+            chat_id = -(1001000000000 + serial) if long_id else -(4000000 + serial)
         admin_ids = set(admins or [])
         chat = Chat(
             id=chat_id,
@@ -215,6 +223,8 @@ class World:
             "chat": chat.to_api(),
             "from": sender.to_api(),
         }
+        if message.sender_chat_id is not None:
+            data["sender_chat"] = self.chats[message.sender_chat_id].to_api()
         if message.message_thread_id is not None:
             data["message_thread_id"] = message.message_thread_id
             data["is_topic_message"] = True

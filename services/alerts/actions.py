@@ -10,13 +10,13 @@ from enum import StrEnum
 
 import asyncpg
 
-from services import audit
+from services import audit, staff
 from services.alerts import silences, store
 from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
 from services.alerts.notify import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
-from services.users import ENGINEER_ROLES, Person, Role
+from services.users import Person, Role
 
 
 class Action(StrEnum):
@@ -29,16 +29,9 @@ class Action(StrEnum):
     VIEW = "view"
 
 
-_ANY_STAFF = frozenset(r.value for r in Role)
-_OPERATORS = frozenset({*ENGINEER_ROLES, Role.SECURITY, Role.SUPPORT_ENGINEER})
-ALLOWED: dict[Action, frozenset[str]] = {
-    Action.VIEW: _ANY_STAFF,
-    Action.ACKNOWLEDGE: _ANY_STAFF - {Role.PRODUCT},
-    Action.ESCALATE: _ANY_STAFF - {Role.PRODUCT},
-    Action.SILENCE: _OPERATORS,
-    Action.UNSILENCE: _OPERATORS,
-    Action.RESOLVE: frozenset({*ENGINEER_ROLES, Role.SECURITY}),
-    Action.MAINTENANCE: frozenset(ENGINEER_ROLES),
+# Who may: the bot's one permission table, where each of these is `alerts.<value>`.
+ALLOWED: dict[Action, frozenset[Role]] = {
+    action: staff.PERMISSIONS[staff.Action(f"alerts.{action.value}")] for action in Action
 }
 
 

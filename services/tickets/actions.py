@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services import audit, users
+from services import audit, staff, users
 from services.classification import Priority
 from services.clock import Clock
 from services.i18n import use_locale
@@ -31,17 +31,28 @@ from services.users import Person
 
 
 async def authorize(
-    pool: asyncpg.Pool, actor: Person, action: str, ticket_id: int | None, chat_id: int | None
-) -> None:
-    """Staff only; a refusal is audited (committed on its own) and raised as NotAllowed."""
-    if actor.is_staff:
+    pool: asyncpg.Pool, actor: Person, action: str, ticket_id: int | None, chat_id: int | None,
+    *, owner_id: int | None = None, target: str | None = None,
+) -> None:  # fmt: skip
+    """`ticket.<action>` as the permission table (services.staff) allows it: to roles, and to
+    the ticket's own customer (`owner_id`) for what customers do to their tickets. A refusal
+    is audited (committed on its own) and raised as NotAllowed."""
+    needed = staff.Action(f"ticket.{action}")
+    if staff.may_person(actor, needed, owner_id=owner_id):
         return
-    await audit.record(
-        pool, actor_id=actor.id, action=f"ticket.{action}", allowed=False,
-        target=f"ticket:{ticket_id}" if ticket_id else None, chat_id=chat_id,
-        details={"reason": "not staff"},
-    )  # fmt: skip
+    target = target or (f"ticket:{ticket_id}" if ticket_id else None)
+    await staff.refuse(pool, actor, needed, target=target, chat_id=chat_id)
     raise NotAllowed(action)
+
+
+async def customer_ticket(
+    pool: asyncpg.Pool, customer: Person, ticket_id: int, action: str, chat_id: int | None = None
+) -> Ticket:
+    """The ticket a customer's button names, when it is theirs (`action`: view, close, rate,
+    choose); someone else's is refused and audited. TicketNotFound when there is none."""
+    ticket = await repo.get(pool, ticket_id)
+    await authorize(pool, customer, action, ticket_id, chat_id, owner_id=ticket.customer_id)
+    return ticket
 
 
 async def _audit(
@@ -160,15 +171,15 @@ async def resolve(
 
 async def rate(
     pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, customer: Person, ticket_id: int,
-    stars: int,
+    stars: int, chat_id: int | None = None,
 ) -> Ticket:  # fmt: skip
+    """The ticket's own customer rates it; anyone else's press is refused and audited."""
+    await customer_ticket(pool, customer, ticket_id, "rate", chat_id)
     if not 1 <= stars <= 5:
         raise TicketError("stars out of range")
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repo.get(conn, ticket_id, for_update=True)
-        if ticket.customer_id != customer.id:
-            raise NotAllowed("rate")
         if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise TicketError("not resolved")
         await repo.update(conn, ticket.id, now, rating=stars, rated_at=now)
@@ -183,12 +194,20 @@ async def rate(
 
 
 async def close(
-    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person | None, ticket_id: int,
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
     chat_id: int | None = None,
 ) -> Ticket:  # fmt: skip
-    """Staff, the ticket's customer, or the bot itself (actor None) close a ticket."""
-    if actor is not None and actor.id != (await repo.get(pool, ticket_id)).customer_id:
-        await authorize(pool, actor, "close", ticket_id, chat_id)
+    """Staff or the ticket's own customer close a ticket (the bot's own closing is
+    `auto_close`: no person, however unknown, is ever taken for the bot)."""
+    await customer_ticket(pool, actor, ticket_id, "close", chat_id)
+    return await _close(pool, cfg, clock, actor, ticket_id, chat_id)
+
+
+async def _close(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, actor: Person | None, ticket_id: int,
+    chat_id: int | None = None,
+) -> Ticket:  # fmt: skip
+    """Close as `actor`, or as the bot itself (None: `auto_close`), once allowed."""
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repo.get(conn, ticket_id, for_update=True)
@@ -222,7 +241,7 @@ async def auto_close(pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock) -> list[
     closed: list[int] = []
     for ticket_id in await repo.resolved_before(pool, cutoff):
         try:
-            await close(pool, cfg, clock, actor=None, ticket_id=ticket_id)
+            await _close(pool, cfg, clock, None, ticket_id)
         except AlreadyClosed:
             continue
         closed.append(ticket_id)
@@ -234,12 +253,7 @@ async def ban(
     days: int | None = None, chat_id: int | None = None,
 ) -> datetime:  # fmt: skip
     """Admins ban a customer (for `days`, or for good). Returns the end of the ban."""
-    if not actor.is_admin:
-        await audit.record(
-            pool, actor_id=actor.id, action="ticket.ban", allowed=False,
-            target=f"user:{customer_id}", chat_id=chat_id, details={"reason": "not admin"},
-        )  # fmt: skip
-        raise NotAllowed("ban")
+    await authorize(pool, actor, "ban", None, chat_id, target=f"user:{customer_id}")
     until = clock.now() + timedelta(days=days if days is not None else 36500)
     async with pool.acquire() as conn, conn.transaction():
         if not await users.set_banned(conn, customer_id, until):
@@ -254,13 +268,11 @@ async def ban(
 async def unban(
     pool: asyncpg.Pool, *, actor: Person, customer_id: int, chat_id: int | None = None
 ) -> None:
-    allowed = actor.is_admin
+    await authorize(pool, actor, "unban", None, chat_id, target=f"user:{customer_id}")
     async with pool.acquire() as conn, conn.transaction():
         await audit.record(
-            conn, actor_id=actor.id, action="ticket.unban", allowed=allowed,
+            conn, actor_id=actor.id, action="ticket.unban", allowed=True,
             target=f"user:{customer_id}", chat_id=chat_id,
         )  # fmt: skip
-        if allowed and not await users.set_banned(conn, customer_id, None):
+        if not await users.set_banned(conn, customer_id, None):
             raise TicketError("unknown customer")
-    if not allowed:
-        raise NotAllowed("unban")
