@@ -1,16 +1,16 @@
-"""Outer middlewares, in the order the dispatcher runs them:
+"""Outer middlewares, in the order the dispatcher runs them (bot/app.py):
 
-0. `ChatOrderMiddleware`: updates of one chat are handled one after another, in order.
-1. `DedupMiddleware`: an update id is handled once, even when Telegram delivers it twice.
+Updates arrive from the inbox (bot/intake.py), which de-duplicates them and hands one
+conversation's updates over one at a time, in order; no middleware needs to do either.
+
+1. `MetricsMiddleware` (on every update): counts updates and measures handler latency.
 2. `PersonMiddleware`: who sent the update, with their stored language and staff roles,
    arrives in handlers as `person: Person`.
 3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's) from `person.language`.
-4. `MetricsMiddleware`: counts updates and measures handler latency.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot import metrics
@@ -27,59 +27,6 @@ from services import users
 from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-class ChatOrderMiddleware(BaseMiddleware):
-    """aiogram handles updates concurrently; a customer's two quick messages must still reach
-    the ticket in the order they were written. Tasks start in the order updates arrived, and an
-    asyncio.Lock serves waiters first come, first served, so a lock per chat keeps that order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        chat: Chat | None = data.get("event_chat")
-        if chat is None:
-            return await handler(event, data)
-        lock, users = self._locks.get(chat.id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[chat.id] = (lock, users + 1)
-        try:
-            async with lock:
-                return await handler(event, data)
-        finally:
-            lock, users = self._locks[chat.id]
-            if users <= 1:
-                del self._locks[chat.id]
-            else:
-                self._locks[chat.id] = (lock, users - 1)
-
-
-class DedupMiddleware(BaseMiddleware):
-    """Claims the update id in PostgreSQL before handling; releases it if handling fails,
-    so a redelivered update (webhook retry) is handled again rather than lost."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        claimed = await self.pool.fetchval(
-            "INSERT INTO processed_updates (update_id) VALUES ($1) "
-            "ON CONFLICT DO NOTHING RETURNING update_id",
-            event.update_id,
-        )
-        if claimed is None:
-            metrics.UPDATES.labels(outcome="duplicate").inc()
-            return None
-        try:
-            return await handler(event, data)
-        except BaseException:
-            await self.pool.execute(
-                "DELETE FROM processed_updates WHERE update_id = $1", event.update_id
-            )
-            raise
 
 
 class PersonMiddleware(BaseMiddleware):

@@ -28,7 +28,6 @@ class InboxConfig(BaseModel):
     backoff_cap: float = Field(default=5.0, gt=0)
     stop_grace: float = Field(default=5.0, ge=0)
     flood: FloodLimit = FloodLimit()
-    keep_days: int = Field(default=14, ge=1)  # handled rows are pruned after this
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1)))

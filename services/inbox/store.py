@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.inbox.config import FloodLimit
@@ -248,10 +249,11 @@ async def open_count(db: Executor) -> int:
     return int(value)
 
 
-async def prune(db: Executor, keep_days: int) -> int:
+async def prune(db: Executor, before: datetime) -> int:
+    """Updates handled (or refused and handed to staff) before `before`; failed ones stay."""
     status: str = await db.execute(
         "DELETE FROM inbox WHERE (state = 'done' OR (state = 'refused' AND handed_at IS NOT NULL))"
-        " AND handled_at < now() - make_interval(days => $1)",
-        keep_days,
+        " AND handled_at < $1",
+        before,
     )
     return int(status.split()[-1])

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.checks import store as check_store
+from services.inbox import store as inbox_store
 from services.maintenance import runs
 from services.storage.types import Executor
 
@@ -27,6 +28,7 @@ class RetentionPolicy(BaseModel):
     check_days: int = 90  # check runs, their results and samples
     log_count_days: int = 90  # counts of QuickCart's log lines per minute
     maintenance_run_days: int = 400  # a year of history for the reports, and some
+    inbox_days: int = 14  # Telegram updates once handled (or refused and handed to staff)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class RetentionResult:
     check_runs: int = 0
     log_counts: int = 0
     maintenance_runs: int = 0
+    inbox_updates: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class RetentionResult:
             "check_runs": self.check_runs,
             "log_counts": self.log_counts,
             "maintenance_runs": self.maintenance_runs,
+            "inbox_updates": self.inbox_updates,
         }
 
 
@@ -87,4 +91,5 @@ async def prune(db: Executor, now: datetime, policy: RetentionPolicy) -> Retenti
     result.maintenance_runs = await runs.prune(
         db, now - timedelta(days=policy.maintenance_run_days)
     )
+    result.inbox_updates = await inbox_store.prune(db, now - timedelta(days=policy.inbox_days))
     return result

@@ -31,3 +31,6 @@ CREATE INDEX inbox_recent_idx ON inbox (conversation, received_at);
 CREATE INDEX inbox_flood_idx ON inbox (conversation, update_id)
     WHERE state = 'throttled' OR (state = 'refused' AND handed_at IS NULL);
 CREATE INDEX inbox_handled_idx ON inbox (handled_at) WHERE state = 'done';
+
+-- The inbox de-duplicates by update_id now; the old claim table has no reader.
+DROP TABLE processed_updates;

@@ -195,3 +195,28 @@ async def test_flood_rows_are_told_and_handed_to_staff(pool: asyncpg.Pool) -> No
 @pytest.mark.parametrize("attempts", [1, 2, 10])
 def test_backoff_is_capped(attempts: int) -> None:
     assert 0 < FAST.backoff(attempts) <= FAST.backoff_cap
+
+
+async def test_retention_prunes_what_was_handled_and_keeps_what_was_not(
+    pool: asyncpg.Pool,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.maintenance.retention import RetentionPolicy, prune
+
+    await store.store(pool, [private(i, 1000 + i) for i in range(1, 5)], NO_FLOOD)
+    await store.finish(pool, 1)
+    await store.give_up(pool, 2, "bug")
+    await store.finish(pool, 3)
+    await pool.execute(
+        "UPDATE inbox SET handled_at = now() - interval '20 days' WHERE update_id IN (1, 2)"
+    )
+    result = await prune(pool, datetime.now(UTC), RetentionPolicy(inbox_days=14))
+    assert result.inbox_updates == 1
+    left = await pool.fetch("SELECT update_id, state FROM inbox ORDER BY update_id")
+    assert [(r["update_id"], r["state"]) for r in left] == [
+        (2, "failed"),  # a person should look at it first
+        (3, "done"),  # handled recently
+        (4, "pending"),
+    ]
+    assert timedelta(days=14) == timedelta(days=RetentionPolicy().inbox_days)
