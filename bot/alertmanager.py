@@ -2,8 +2,11 @@
 
 - `Authorization: Bearer ALERTMANAGER_TOKEN`, compared in constant time; missing, wrong or
   no token configured -> 401.
-- Bodies over 1 MiB -> 413; not JSON or not a v4 payload -> 400 with the reason.
-- 200 only once every alert of the payload is stored (Alertmanager retries anything else).
+- Bodies over 1 MiB -> 413; not JSON (nested too deep included) or not a v4 payload -> 400 with
+  the reason, as is text PostgreSQL cannot hold (NUL, a lone surrogate) or data it refuses.
+- 200 only once every alert of the payload is stored. Alertmanager retries a 5xx, so 503 means
+  only that our own store is unreachable: a payload that can never be stored (a poison payload)
+  is always a 4xx, never retried for ever.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ PATH = "/api/alertmanager"
 MAX_BODY = 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# PostgreSQL refusing the data itself (class 22 data exception, 23 integrity, 54 program limit,
+# e.g. an index row too large): the same payload would be refused again.
+POISON = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -82,13 +92,18 @@ def alertmanager_handler(
             raw = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return _error(400, f"malformed JSON: {exc}")
+        except RecursionError:
+            return _error(400, "malformed JSON: nested too deeply")
         try:
             payload = AmPayload.model_validate(raw)
         except ValidationError as exc:
             return _error(400, f"not an Alertmanager v4 payload: {_reason(exc)}")
         try:
             result = await ingest(pool(), payload, config(), clock().now())
-        except (OSError, asyncpg.PostgresError) as exc:
+        except POISON as exc:  # the data, not the store: retrying would fail the same way
+            logger.warning("alertmanager payload refused by PostgreSQL: {}", type(exc).__name__)
+            return _error(400, f"cannot be stored: {exc}")
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             logger.error("alertmanager payload not stored: {}", type(exc).__name__)
             return _error(503, "not stored, retry later")
         return web.json_response(

@@ -1,9 +1,10 @@
 """The routers, in the order the dispatcher tries them, and the command menus.
 
-A privileged command sent where it does not apply (`permissions`, after
-services.staff.COMMANDS) is answered and audited before any feature sees it; feature routers
-come next; `start` (help, language) after them; the support desk's catch-all (free text
-offered as a new ticket) and the fallback for stale buttons last.
+Button data carrying an impossible id (`buttons`) is answered first, as a stale button; a
+privileged command sent where it does not apply (`permissions`, after services.staff.COMMANDS)
+is answered and audited before any feature sees it; feature routers come next; `start` (help,
+language) after them; the support desk's catch-all (free text offered as a new ticket) and the
+fallback for stale buttons last.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def routers() -> list[Router]:
         admin,
         alerts,
         backups,
+        buttons,
         errors,
         escalation,
         fallback,
@@ -65,6 +67,7 @@ def routers() -> list[Router]:
     )
 
     return [
+        buttons.router,
         permissions.router,
         jobs.router,
         alerts.router,

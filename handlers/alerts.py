@@ -27,7 +27,7 @@ from services.alerts.render import when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
 from services.rules import Rules
-from services.text import esc
+from services.text import echo, esc
 from services.tickets.model import ticket_number
 from services.users import Person
 
@@ -166,6 +166,25 @@ async def cmd_alerts(
     await message.answer(render_overview(view, ZoneInfo(settings.TIMEZONE)))
 
 
+def _silence_refusal(exc: BadSilence) -> str:
+    """Why the /silence arguments cannot be used, as HTML."""
+    if exc.reason == BadSilence.BAD_MATCHER:
+        return _("I cannot read the matcher {matcher}.").format(matcher=echo(exc.detail, 200))
+    if exc.reason == BadSilence.BAD_PATTERN:
+        return _(
+            "The pattern {pattern} cannot be used: {reason}. Silences take the regular "
+            "expressions Alertmanager takes (RE2): no lookaround, no backreferences."
+        ).format(pattern=echo(exc.detail, 200), reason=echo(exc.why, 200))
+    if exc.reason == BadSilence.NO_DURATION:
+        return esc(_("After the matchers, give a duration like 30m, 2h or 1d."))
+    return esc(
+        _(
+            "Usage: /silence <matchers> <duration> [comment], for example "
+            '/silence alertname=CpuHigh instance=~"web-.*" 2h deploy'
+        )
+    )
+
+
 @router.message(Command("silence"))
 async def cmd_silence(
     message: Message,
@@ -180,16 +199,7 @@ async def cmd_silence(
     try:
         request = parse_silence_args(command.args or "")
     except BadSilence as exc:
-        if exc.reason == BadSilence.BAD_MATCHER:
-            text = _("I cannot read the matcher {matcher}.").format(matcher=esc(exc.detail))
-        elif exc.reason == BadSilence.NO_DURATION:
-            text = _("After the matchers, give a duration like 30m, 2h or 1d.")
-        else:
-            text = _(
-                "Usage: /silence <matchers> <duration> [comment], for example "
-                '/silence alertname=CpuHigh instance=~"web-.*" 2h deploy'
-            )
-        await message.answer(esc(text) if exc.reason != BadSilence.BAD_MATCHER else text)
+        await message.answer(_silence_refusal(exc))
         return
     try:
         silence = await actions.add_silence(

@@ -10,6 +10,7 @@ from enum import StrEnum
 from asyncpg import Record
 
 from services.storage.types import Executor
+from services.text import storable, storable_or_none
 
 
 class Role(StrEnum):
@@ -77,7 +78,12 @@ async def touch(
     last_name: str | None = None,
     username: str | None = None,
 ) -> Person:
-    """Record (or refresh) a person who wrote to the bot and return them with their roles."""
+    """Record (or refresh) a person who wrote to the bot and return them with their roles.
+
+    Names are stored without what PostgreSQL cannot hold (NUL, lone surrogates): one such
+    character in a name used to drop every message that person sent."""
+    first_name = storable(first_name)
+    last_name, username = storable_or_none(last_name), storable_or_none(username)
     row = await db.fetchrow(
         """
         INSERT INTO users (id, first_name, last_name, username)

@@ -160,13 +160,36 @@ def _publish_topic(rt: Runtime, kind: str, chat: Chat, topic: Topic) -> None:
     rt.world.bus.publish(kind, {"chat_id": chat.id, "topic": topic.control_view()})
 
 
+# Topic names as the Bot API server treats them: it hands `name` to TDLib, whose `clean_name`
+# (td/telegram/misc.cpp) turns odd spaces into spaces, trims, truncates to 128 *Unicode code
+# points* (`utf8_truncate`, not UTF-16 code units, not bytes), drops names made only of
+# invisible characters and collapses runs of spaces and newlines. A longer name is cut, not
+# refused; an empty one is "Bad Request: title must be non-empty".
+TOPIC_NAME_LIMIT = 128
+_ODD_SPACES = frozenset(
+    "\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u202f\u205f\u2800\u3000\ufffc"
+)
+_INVISIBLE = frozenset(" \n\u200b\u200c\u200d\u200e\u200f\u202e\ufeff\u00a0")
+_TRIM = " \t\r\n\x00\x0b\x0c"
+
+
+def clean_topic_name(raw: str, limit: int = TOPIC_NAME_LIMIT) -> str:
+    """TDLib's `clean_name(name, 128)`: what Telegram stores as the topic's name."""
+    spaced = "".join(" " if c in _ODD_SPACES or 0xE0000 <= ord(c) <= 0xE007F else c for c in raw)
+    cut = spaced.strip(_TRIM)[:limit].strip(_TRIM)
+    if all(c in _INVISIBLE for c in cut):
+        return ""
+    return re.sub("[ \n\u00a0]+", " ", cut).strip(_TRIM)
+
+
 async def create_forum_topic(rt: Runtime, p: Params) -> Json:
     chat = rt.chat(p.chat_ref())
     if not chat.is_forum:
         raise bad_request("the chat is not a forum")
-    name = p.get_str("name") or ""
-    if not 1 <= len(name) <= 128:
-        raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+    name = clean_topic_name(p.get_str("name") or "")
+    if not name:
+        raise bad_request("title must be non-empty")
     color = p.get_int("icon_color") or TOPIC_COLORS[0]
     if color not in TOPIC_COLORS:
         raise bad_request("ICON_COLOR_INVALID")
@@ -182,10 +205,12 @@ async def create_forum_topic(rt: Runtime, p: Params) -> Json:
 async def edit_forum_topic(rt: Runtime, p: Params) -> bool:
     chat = rt.chat(p.chat_ref())
     topic = rt.topic(chat, p.get_int("message_thread_id"))
-    name = p.get_str("name")
+    name = p.get_str("name") or None  # empty: keep the current name
     emoji = p.get_str("icon_custom_emoji_id")
-    if name is not None and not 1 <= len(name) <= 128:
-        raise bad_request("TOPIC_TITLE_TOO_LONG")
+    if name is not None:
+        name = clean_topic_name(name)
+        if not name:
+            raise bad_request("title must be non-empty")
     changed = (name is not None and name != topic.name) or (
         emoji is not None and emoji != topic.icon_custom_emoji_id
     )

@@ -10,44 +10,58 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.alerts import store
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import fingerprint, group_key
 from services.storage.types import Executor
+from services.text import unstorable
 
 KNOWN_SEVERITIES = ("critical", "warning", "info")
 DEADLOCK_RETRIES = 5
+
+
+def _storable(value: str) -> str:
+    """A text PostgreSQL cannot hold (NUL, a lone surrogate) makes the payload a poison one:
+    refused with the reason (a 4xx, never retried), not stored half and not retried for ever."""
+    reason = unstorable(value)
+    if reason is not None:
+        raise ValueError(f"{reason}, which cannot be stored")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+Texts = dict[Text, Text]
 
 
 class AmAlert(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Texts
+    annotations: Texts = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL")
-    fingerprint: str = ""
+    generator_url: Text = Field(default="", alias="generatorURL")
+    fingerprint: Text = ""
 
 
 class AmPayload(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     version: Literal["4"]
-    group_key: str = Field(alias="groupKey")
+    group_key: Text = Field(alias="groupKey")
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts")
     status: Literal["firing", "resolved"]
-    receiver: str
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field(default="", alias="externalURL")
+    receiver: Text
+    group_labels: Texts = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Texts = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Texts = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: Text = Field(default="", alias="externalURL")
     alerts: list[AmAlert]
 
 

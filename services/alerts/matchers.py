@@ -1,7 +1,8 @@
 """Alertmanager label matchers: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`.
 
-Regular expressions are anchored at both ends, as in Alertmanager; a label the alert does not
-carry matches as the empty string. `parse_silence_args` reads `/silence` arguments:
+Regular expressions match whole values, as in Alertmanager, and run on RE2 (`services.patterns`),
+so no pattern can make matching backtrack for ever; a label the alert does not carry matches as
+the empty string. `parse_silence_args` reads `/silence` arguments:
 matchers, then a duration, then an optional comment.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
 from services.alerts.durations import BadDuration, parse_duration
+from services.patterns import BadPattern, compile_pattern
 
 Op = Literal["=", "!=", "=~", "!~"]
 OPS: tuple[Op, ...] = ("=", "!=", "=~", "!~")
@@ -28,7 +30,12 @@ _MATCHER = re.compile(
 
 
 class BadMatcher(ValueError):
-    """A matcher that does not parse; `str()` is the offending text."""
+    """A matcher that does not parse; `str()` is the offending text. `reason` is set when the
+    matcher parses but its regular expression cannot be used (RE2's words)."""
+
+    def __init__(self, text: str, reason: str = "") -> None:
+        super().__init__(text)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -36,15 +43,17 @@ class Matcher:
     name: str
     op: Op
     value: str
+    # False only for matchers read back from storage: they were checked when stored.
+    checked: bool = field(default=True, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.op in ("=~", "!~"):
+        if self.op in ("=~", "!~") and self.checked:
             if len(self.value) > MAX_REGEX:
-                raise BadMatcher(self.value[:40])
+                raise BadMatcher(self.value, f"longer than {MAX_REGEX} characters")
             try:
-                re.compile(self.value)
-            except re.error:
-                raise BadMatcher(self.value) from None
+                compile_pattern(self.value)
+            except BadPattern as exc:
+                raise BadMatcher(self.value, exc.reason) from None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         actual = labels.get(self.name, "")
@@ -52,7 +61,10 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
+        try:
+            found = compile_pattern(self.value).fullmatch(actual)
+        except BadPattern:  # stored before patterns ran on RE2: it matches nothing
+            return False
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
@@ -67,7 +79,7 @@ class Matcher:
         op = str(data["op"])
         if op not in OPS:
             raise BadMatcher(op)
-        return cls(str(data["name"]), op, str(data["value"]))
+        return cls(str(data["name"]), op, str(data["value"]), checked=False)
 
 
 def matches_all(matchers: tuple[Matcher, ...] | list[Matcher], labels: Mapping[str, str]) -> bool:
@@ -121,11 +133,19 @@ class BadSilence(ValueError):
     NO_MATCHERS = "no_matchers"
     NO_DURATION = "no_duration"
     BAD_MATCHER = "bad_matcher"
+    BAD_PATTERN = "bad_pattern"  # detail: the pattern, why: what RE2 says about it
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", why: str = "") -> None:
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
+        self.why = why
+
+    @classmethod
+    def of(cls, exc: BadMatcher) -> BadSilence:
+        if exc.reason:
+            return cls(cls.BAD_PATTERN, str(exc), exc.reason)
+        return cls(cls.BAD_MATCHER, str(exc))
 
 
 def parse_silence_args(text: str) -> SilenceRequest:
@@ -139,7 +159,7 @@ def parse_silence_args(text: str) -> SilenceRequest:
         try:
             matchers = parse_matchers(rest[: end + 1])
         except BadMatcher as exc:
-            raise BadSilence(BadSilence.BAD_MATCHER, str(exc)) from None
+            raise BadSilence.of(exc) from None
         rest = rest[end + 1 :].strip()
     while rest:
         match = _MATCHER.match(rest)
@@ -150,7 +170,7 @@ def parse_silence_args(text: str) -> SilenceRequest:
                 Matcher(match["name"], match["op"], _unquote(match["value"]))  # type: ignore[arg-type]
             )
         except BadMatcher as exc:
-            raise BadSilence(BadSilence.BAD_MATCHER, str(exc)) from None
+            raise BadSilence.of(exc) from None
         rest = rest[match.end() :].lstrip(" ,")
     if not matchers:
         first = rest.split()[0] if rest.split() else ""

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from services.classification import ClassificationRules
+from services.patterns import check_pattern, compile_pattern
 from services.rules import Rules
 from services.sla import SlaRules
 
 
 class ReferenceShape(BaseModel):
     name: str  # shown to the customer: "QuickCart order"
-    pattern: str  # a full-match regular expression on the upper-cased reference
+    # a full-match regular expression (RE2 syntax) on the upper-cased reference; a pattern RE2
+    # cannot compile makes the rules file refused at start, naming the field and the reason
+    pattern: Annotated[str, AfterValidator(check_pattern)]
     example: str
 
 
@@ -51,7 +55,7 @@ def check_reference(text: str, rules: SupportRules) -> ReferenceCheck:
     """Upper-cased, inner spaces removed, then matched whole against each shape."""
     normalized = re.sub(r"\s+", "", text).upper()
     for shape in rules.reference_shapes:
-        if re.fullmatch(shape.pattern, normalized):
+        if compile_pattern(shape.pattern).fullmatch(normalized):
             return ReferenceCheck(True, normalized, shape.name)
     return ReferenceCheck(False, normalized)
 

@@ -18,7 +18,7 @@ from services.clock import Clock
 from services.i18n import use_locale
 from services.sla import Channel, deadlines, response_minutes
 from services.storage.types import Executor
-from services.text import shorten
+from services.text import shorten, storable, storable_or_none
 from services.tickets import limits, outbound, repo
 from services.tickets import render as staff_render
 from services.tickets import render_customer as customer_render
@@ -56,6 +56,7 @@ async def open_ticket(
 ) -> Opened:
     """Classify, set the SLA clocks, store, and queue the topic, its card and the customer's
     confirmation. Raises RateLimited (too many new tickets) or NotAllowed (banned)."""
+    description, order_ref = storable(description), storable_or_none(order_ref)
     now = clock.now()
     _check_not_banned(customer, now)
     verdict = await limits.new_ticket(redis, customer.id, cfg.support, clock)

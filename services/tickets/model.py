@@ -11,6 +11,7 @@ from typing import Any
 from services.classification import Category, Priority
 from services.i18n import N_
 from services.sla import Channel
+from services.text import storable, storable_or_none
 
 
 class TicketStatus(StrEnum):
@@ -181,7 +182,11 @@ class TicketEvent:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message as the desk needs it, free of aiogram: who, where, what."""
+    """A message as the desk needs it, free of aiogram: who, where, what.
+
+    Every message enters the desk as one of these, so this is where its words are made
+    storable (`services.text.storable`: NUL dropped, a lone surrogate replaced), the rest kept,
+    stored and relayed (one such character used to lose the whole message)."""
 
     chat_id: int
     message_id: int
@@ -190,3 +195,7 @@ class Incoming:
     text: str | None = None  # text or caption
     file_id: str | None = None
     author_name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", storable_or_none(self.text))
+        object.__setattr__(self, "author_name", storable(self.author_name))

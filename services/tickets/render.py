@@ -18,6 +18,9 @@ from services.i18n import gettext as _
 from services.text import esc, shorten
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
 
+# createForumTopic's name: 1-128 characters, counted by Telegram (TDLib's clean_name ->
+# utf8_truncate) in Unicode code points, which is what Python's len() counts; longer names are
+# cut there without a word, so the title is trimmed here, where the customer's name gives way.
 TOPIC_TITLE_LIMIT = 128
 Keyboard = dict[str, Any]
 
@@ -103,7 +106,8 @@ def customer_label(ticket: Ticket) -> str:
 
 
 def topic_title(ticket: Ticket) -> str:
-    """`✅ QC-000123 · P1 · Budi Santoso`, at most 128 characters (the name gives way)."""
+    """`✅ QC-000123 · P1 · Budi Santoso`, at most 128 code points (the name gives way, cut
+    between whole emoji and letters, never inside a flag or a ZWJ sequence)."""
     head = f"{STATUS_ICONS[ticket.status]} {ticket.number} · {ticket.priority.value} · "
     room = TOPIC_TITLE_LIMIT - len(head)
     name = " ".join(ticket.customer_name.split()) or str(ticket.customer_id)
