@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import asyncpg
 from aiohttp import web
 
 from bot.embedded import start_postgres, start_redis
@@ -119,10 +120,14 @@ async def main(args: argparse.Namespace) -> int:
                 flooding = asyncio.create_task(flood(tg, args.seconds))
                 stormy = await normal_latencies(tg, chat["id"], args.seconds, "storm-")
                 await flooding
-                states = await app[POOL].fetch(
-                    "SELECT state, count(*) AS n FROM inbox WHERE conversation = $1 GROUP BY state",
-                    str(FLOODER),
-                )
+                try:
+                    states = await app[POOL].fetch(
+                        "SELECT state, count(*) AS n FROM inbox WHERE conversation = $1 "
+                        "GROUP BY state",
+                        str(FLOODER),
+                    )
+                except asyncpg.UndefinedTableError:  # a build from before the inbox
+                    states = []
             finally:
                 await runner.cleanup()
         finally:
