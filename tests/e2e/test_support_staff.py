@@ -4,6 +4,7 @@ commands in a ticket's topic (/tickets, /assign, /priority, /ban, /unban)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -209,7 +210,11 @@ class TestStaffCommands:
         world, budi_card, alice_card = await self.two_tickets(world_unstarted)
         told = await self.command(world, ADMIN, "/priority P0", alice_card)
         assert "dari P2 menjadi P0" in told["text"] and "Rina" in told["text"]
-        topics = await world.tg.topics(world.support_chat_id)
+        for _ in range(100):  # the rename goes out through the outbox, just after the answer
+            topics = await world.tg.topics(world.support_chat_id)
+            if any(t["name"] == "🆕 QC-000002 · P0 · Alice" for t in topics):
+                break
+            await asyncio.sleep(0.1)
         assert any(t["name"] == "🆕 QC-000002 · P0 · Alice" for t in topics), topics
         edited = await world.tg.wait_for_edit(
             world.support_chat_id,
