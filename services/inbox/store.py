@@ -10,6 +10,7 @@ from typing import Any
 
 from services.inbox.config import FloodLimit
 from services.inbox.conversation import stream_of
+from services.storage.locks import lock_is_held
 from services.storage.types import Executor
 from services.text import storable
 
@@ -168,15 +169,8 @@ async def release_all(db: Executor, lock_key: int) -> int:
 async def recover_orphans(db: Executor) -> int:
     """Rows left 'processing' by a process that died (its advisory lock is gone) go back."""
     status: str = await db.execute(
-        """
-        UPDATE inbox i SET state = 'pending', owner = NULL, owner_lock = NULL
-        WHERE i.state = 'processing'
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_locks l
-              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND ((l.classid::bigint << 32) | l.objid::bigint) = i.owner_lock)
-        """
+        "UPDATE inbox i SET state = 'pending', owner = NULL, owner_lock = NULL "
+        f"WHERE i.state = 'processing' AND NOT {lock_is_held('i.owner_lock')}"
     )
     return int(status.split()[-1])
 

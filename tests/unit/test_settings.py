@@ -56,16 +56,20 @@ def test_a_bad_value_is_told_in_one_line_naming_it(
     assert "\n" not in str(caught.value)
 
 
-def test_run_without_a_token_prints_one_line_and_fails(tmp_path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run(
+def _run(env: dict[str, str], cwd: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         capture_output=True,
         text=True,
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         timeout=60,
     )
+
+
+def test_run_without_a_token_prints_one_line_and_fails(tmp_path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = _run(env, tmp_path)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "quickcart-ops: BOT_TOKEN is required for this command but is not set"
@@ -94,14 +98,7 @@ def test_webhook_mode_without_a_real_secret_refuses_to_start(
     }
     if secret is not None:
         env["WEBHOOK_SECRET"] = secret
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    done = _run(env, tmp_path)
     assert done.returncode == 78
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("quickcart-ops: ")
