@@ -25,11 +25,17 @@ Kind = Literal[
     "reopen_topic",
 ]
 
-# Priorities: lower leaves first.
-PRIORITY_P0 = 0
-PRIORITY_P1 = 1
-PRIORITY_INTERACTIVE = 2
-PRIORITY_P2 = 3
+# Priorities: lower leaves first, across chats and within a chat: a more urgent row overtakes
+# the less urgent rows queued for the same chat, while rows of one priority keep their order
+# (services/delivery/store.py). Pages and incident notices sit above every alert-group
+# message, so a P0 is never queued behind an alert storm.
+PRIORITY_P0 = 0  # P0 incident notices and pages
+PRIORITY_P1 = 1  # P1 incident notices and pages; what the operator must hear (failed deliveries)
+PRIORITY_INTERACTIVE = 2  # answers to people, edits after a button press
+PRIORITY_P2 = 3  # notices and pages of lesser incidents
+PRIORITY_ALERT_CRITICAL = 4  # alert-group messages, by severity: below every page and notice
+PRIORITY_ALERT_WARNING = 5
+PRIORITY_ALERT_INFO = 6
 PRIORITY_DEFAULT = 5
 PRIORITY_REPORT = 8
 

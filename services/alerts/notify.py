@@ -31,7 +31,8 @@ from services.clock import Clock
 from services.i18n import use_locale
 from services.storage.types import Executor
 
-PRIORITY = {"critical": outbox.PRIORITY_P0, "warning": outbox.PRIORITY_P1}
+# Below every page and incident notice (services/outbox.py): a storm never holds back a P0.
+PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORITY_ALERT_WARNING}
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ async def post(
                 kind="text",
                 payload=rendered.payload(),
                 owner=f"alert_group:{group.id}",
-                priority=PRIORITY.get(group.severity, outbox.PRIORITY_P2),
+                priority=PRIORITY.get(group.severity, outbox.PRIORITY_ALERT_INFO),
             ),
         )
         assert row_id is not None

@@ -1,4 +1,4 @@
-"""The worker's SQL over the outbox table (0002_outbox.sql, 0004_delivery.sql)."""
+"""The worker's SQL over the outbox table (0002_outbox.sql, 0004_delivery.sql, 0010)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,86 @@ from typing import Any
 from services.delivery.rows import COLUMNS, OutboxRow
 from services.storage.types import Executor
 
-# The row that decides whether a chat may send: its earliest row that is sending, retrying
-# (attempts > 0) or due. Rows scheduled for later (not_before ahead, never tried) do not hold
-# the chat back. A row also waits while the topic (thread_ref) or message (ref_id) it needs
-# is still unsent. Index: outbox_chat_order_idx, outbox_pending_idx.
+# Which row a chat sends next. A chat's rows form one ordered stream per priority: rows of one
+# priority leave in id order (so each conversation keeps its order), and a more urgent stream
+# overtakes a less urgent one: a P0 notice is not queued behind an alert storm in the same chat.
+#
+# - streams: every (chat, priority) with a row pending or sending, found by skipping through
+#   outbox_stream_idx (0010): one index probe per stream, however many rows wait in it.
+# - heads: each stream's earliest row that is sending, retrying (attempts > 0) or due. Rows
+#   scheduled for later (not_before ahead, never tried) do not hold their stream back; a retry
+#   holds back its own stream only.
+# - a chat sends one row at a time (its pace is Telegram's anyway): while one of its heads is
+#   sending, none of its other heads may leave. Otherwise its most urgent head leaves that is
+#   due and whose topic (thread_ref) or message to edit (ref_id) is already sent. A head that
+#   waits for such a row never blocks the chat: that row is earlier, so it heads a stream too.
 # A row enqueued without a time (not_before = created_at, both the database's now()) is due
 # at once whatever the worker's injected clock says: the two clocks need not agree.
-_CLAIM = f"""
-WITH heads AS (
-    SELECT DISTINCT ON (chat_id) id
-    FROM outbox
-    WHERE status IN ('pending', 'sending')
-      AND (status = 'sending' OR attempts > 0 OR (not_before <= $1 OR not_before = created_at))
-    ORDER BY chat_id, id
+# Two claims racing on different connections may each take a head of the same chat (each the
+# head of its own stream, locked with SKIP LOCKED): a stream never has two rows out at once.
+_RETURNING = ", ".join("o." + c.strip() for c in COLUMNS.split(","))
+_WAITING = "status IN ('pending', 'sending')"  # outbox_stream_idx's predicate
+
+
+def _streams_of_every_chat() -> str:
+    return f"""
+streams AS (
+    (SELECT chat_id, priority FROM outbox WHERE {_WAITING} ORDER BY chat_id, priority LIMIT 1)
+    UNION ALL
+    SELECT n.chat_id, n.priority
+    FROM streams s, LATERAL (
+        SELECT chat_id, priority FROM outbox
+        WHERE {_WAITING} AND (chat_id, priority) > (s.chat_id, s.priority)
+        ORDER BY chat_id, priority
+        LIMIT 1
+    ) n
+)"""
+
+
+def _streams_of_one_chat(chat: str, more_urgent_than: str | None = None) -> str:
+    bound = f" AND priority < {more_urgent_than}" if more_urgent_than else ""
+    return f"""
+streams AS (
+    (SELECT chat_id, priority FROM outbox WHERE chat_id = {chat} AND {_WAITING}{bound}
+     ORDER BY priority LIMIT 1)
+    UNION ALL
+    SELECT n.chat_id, n.priority
+    FROM streams s, LATERAL (
+        SELECT chat_id, priority FROM outbox
+        WHERE chat_id = {chat} AND {_WAITING}{bound} AND priority > s.priority
+        ORDER BY priority
+        LIMIT 1
+    ) n
+)"""
+
+
+# $1 is the worker's now.
+_HEADS_AND_READY = f"""
+heads AS (
+    SELECT h.*
+    FROM streams s, LATERAL (
+        SELECT id, chat_id, priority, status, not_before, created_at, thread_ref, ref_id
+        FROM outbox
+        WHERE chat_id = s.chat_id AND priority = s.priority AND {_WAITING}
+          AND (status = 'sending' OR attempts > 0 OR not_before <= $1 OR not_before = created_at)
+        ORDER BY id
+        LIMIT 1
+    ) h
 ), ready AS (
-    SELECT o.id
-    FROM outbox o JOIN heads h ON h.id = o.id
-    WHERE o.status = 'pending' AND (o.not_before <= $1 OR o.not_before = o.created_at)
+    SELECT h.id, h.chat_id, h.priority
+    FROM heads h
+    WHERE h.status = 'pending' AND (h.not_before <= $1 OR h.not_before = h.created_at)
+      AND NOT EXISTS (SELECT 1 FROM heads b WHERE b.chat_id = h.chat_id AND b.status = 'sending')
       AND NOT EXISTS (
           SELECT 1 FROM outbox r
-          WHERE r.id IN (o.thread_ref, o.ref_id) AND r.status IN ('pending', 'sending'))
-    ORDER BY o.priority, o.id
-    LIMIT $4
-), locked AS (
+          WHERE r.id IN (h.thread_ref, h.ref_id) AND r.status IN ('pending', 'sending'))
+)"""
+
+# $1 now, $2 worker name, $3 its lock key; `chosen` names the rows to take.
+_TAKE = f"""
+locked AS (
     SELECT id FROM outbox
-    WHERE id IN (SELECT id FROM ready) AND status = 'pending'
+    WHERE id IN (SELECT id FROM chosen) AND status = 'pending'
     FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox o
@@ -40,50 +95,75 @@ SET status = 'sending', claimed_by = $2, claimed_lock = $3, claimed_at = $1,
     attempts = o.attempts + 1
 FROM locked
 WHERE o.id = locked.id
-RETURNING {", ".join("o." + c.strip() for c in COLUMNS.split(","))}
-"""
+RETURNING {_RETURNING}"""
+
+
+def _with(*parts: str) -> str:
+    return "WITH RECURSIVE " + ", ".join(p.strip() for p in parts)
+
+
+# $4: how many rows. The best ready head of each chat, then the most urgent and oldest chats.
+_CLAIM = _with(
+    _streams_of_every_chat(),
+    _HEADS_AND_READY,
+    """
+chosen AS (
+    SELECT id FROM (
+        SELECT DISTINCT ON (chat_id) id, priority FROM ready ORDER BY chat_id, priority, id
+    ) best
+    ORDER BY priority, id
+    LIMIT $4
+)""",
+    _TAKE,
+)
 
 
 async def claim(
     db: Executor, now: datetime, worker: str, lock_key: int, limit: int
 ) -> list[OutboxRow]:
-    """Take up to `limit` due rows, at most one per chat, first by priority then age."""
+    """Take up to `limit` rows that may leave now, at most one per chat (its most urgent),
+    the most urgent first, then the oldest. One statement: one round trip."""
     records = await db.fetch(_CLAIM, now, worker, lock_key, limit)
     rows = [OutboxRow.from_record(r) for r in records]
     rows.sort(key=lambda r: (r.priority, r.id))
     return rows
 
 
-_CLAIM_NEXT_IN_CHAT = f"""
-WITH head AS (
-    SELECT id FROM outbox
-    WHERE chat_id = $4 AND status IN ('pending', 'sending')
-      AND (status = 'sending' OR attempts > 0 OR (not_before <= $1 OR not_before = created_at))
-    ORDER BY id
-    LIMIT 1
-), locked AS (
-    SELECT o.id FROM outbox o JOIN head h ON h.id = o.id
-    WHERE o.status = 'pending' AND (o.not_before <= $1 OR o.not_before = o.created_at)
-      AND NOT EXISTS (
-          SELECT 1 FROM outbox r
-          WHERE r.id IN (o.thread_ref, o.ref_id) AND r.status IN ('pending', 'sending'))
-    FOR UPDATE OF o SKIP LOCKED
+# $4: the chat.
+_CLAIM_NEXT_IN_CHAT = _with(
+    _streams_of_one_chat("$4"),
+    _HEADS_AND_READY,
+    "chosen AS (SELECT id FROM ready ORDER BY priority, id LIMIT 1)",
+    _TAKE,
 )
-UPDATE outbox o
-SET status = 'sending', claimed_by = $2, claimed_lock = $3, claimed_at = $1,
-    attempts = o.attempts + 1
-FROM locked
-WHERE o.id = locked.id
-RETURNING {", ".join("o." + c.strip() for c in COLUMNS.split(","))}
-"""
 
 
 async def claim_next_in_chat(
     db: Executor, now: datetime, worker: str, lock_key: int, chat_id: int
 ) -> OutboxRow | None:
-    """The chat's next row, when it may leave now: a chat's rows stream without the main loop."""
+    """The chat's next row (its most urgent), when it may leave now: a chat's rows stream
+    without the main loop. One statement: one round trip."""
     record = await db.fetchrow(_CLAIM_NEXT_IN_CHAT, now, worker, lock_key, chat_id)
     return OutboxRow.from_record(record) if record is not None else None
+
+
+# $2: the chat, $3: the priority of the row that waits.
+_OVERTAKEN = (
+    _with(
+        _streams_of_one_chat("$2", more_urgent_than="$3"),
+        _HEADS_AND_READY,
+    )
+    + "\nSELECT EXISTS (SELECT 1 FROM ready)"
+)
+
+
+async def overtaken(db: Executor, row: OutboxRow, now: datetime) -> bool:
+    """Whether a more urgent row of the same chat could leave now in place of `row`, which
+    waits for a token: then `row` gives way (released untried) rather than go first."""
+    if row.priority <= 0:
+        return False
+    value: bool = await db.fetchval(_OVERTAKEN, now, row.chat_id, row.priority)
+    return value
 
 
 async def recover_orphans(db: Executor) -> int:

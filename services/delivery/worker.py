@@ -3,7 +3,10 @@
 Several replicas may run it on one database. Each holds a PostgreSQL advisory lock for its
 life; rows it claims carry that lock's key, so a row left 'sending' by a worker that died
 (SIGKILL, lost host) is recognised and sent again. Rows of one chat leave in order: a chat
-sends its next row only once the earlier one is sent or failed for good.
+sends its next row only once the earlier one is sent or failed for good, and the next row
+is the chat's most urgent one (store.py): within a chat, a page or a P0 notice overtakes an
+alert storm, while rows of one priority keep their order. A row that waits for a token gives
+way to a more urgent one that arrives meanwhile, so the urgent row is the chat's next send.
 """
 
 from __future__ import annotations
@@ -33,9 +36,17 @@ from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
 from services.outbox import NOTIFY_CHANNEL
 
+# How often a row waiting for a token looks for a more urgent row of its chat (seconds).
+GIVE_WAY_LOOK = 1.0
+
 
 class _Stopping(Exception):
     """The worker stops while this row waits for a token: give it back untried."""
+
+
+class _GiveWay(Exception):
+    """A more urgent row of the chat may leave while this one waits for a token: this one
+    goes back untried (first in its own stream still) and the chat sends the urgent one."""
 
 
 class DeliveryWorker:
@@ -195,7 +206,7 @@ class DeliveryWorker:
     async def _process_one(self, row: OutboxRow) -> None:
         try:
             await self._deliver(row)
-        except _Stopping:
+        except (_Stopping, _GiveWay):
             await store.release(self.pool, row.id)
         except asyncio.CancelledError:
             raise
@@ -256,10 +267,7 @@ class DeliveryWorker:
         for index, call in enumerate(calls):
             if index < row.parts_sent:
                 continue
-            if not await self.limiter.acquire(
-                row.chat_id, chat_token=call.new_message, stop=self._stop
-            ):
-                raise _Stopping
+            await self._token(row, call, may_give_way=index == 0 and not row.parts_sent)
             try:
                 answer = await self.sender.call(call.method, call.params)
             except errors.NotModified:
@@ -274,6 +282,32 @@ class DeliveryWorker:
         if calls and calls[0].method == methods.SEND_DOCUMENT and row.kind == "text":
             result["as_document"] = True
         await self._sent(row, ids[0] if ids else result.get("message_id"), result)
+
+    async def _token(self, row: OutboxRow, call: Call, *, may_give_way: bool) -> None:
+        """Wait for the chat's token. While waiting, look (about once a second) whether a more
+        urgent row of the chat could go instead; a row that started sending its parts does
+        not give way, so a long text stays in one piece."""
+        loop = asyncio.get_running_loop()
+        next_look = loop.time()
+        while True:
+            wait = await self.limiter.try_acquire(row.chat_id, chat_token=call.new_message)
+            if wait <= 0:
+                return
+            if self._stop.is_set():
+                raise _Stopping
+            if may_give_way and loop.time() >= next_look:
+                next_look = loop.time() + GIVE_WAY_LOOK
+                if await self._overtaken(row):
+                    logger.info("outbox row {} gives way to a more urgent row of its chat", row.id)
+                    raise _GiveWay
+            await self.limiter.sleep(min(wait, 1.0))
+
+    async def _overtaken(self, row: OutboxRow) -> bool:
+        try:
+            return await store.overtaken(self.pool, row, self.clock.now())
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning("delivery: could not look for more urgent rows: {}", exc)
+            return False
 
     # outcomes -------------------------------------------------------------------------------
 
