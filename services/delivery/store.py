@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.delivery.rows import COLUMNS, OutboxRow
+from services.storage.locks import lock_is_held
 from services.storage.types import Executor
 
 # Which row a chat sends next. A chat's rows form one ordered stream per priority: rows of one
@@ -169,15 +170,8 @@ async def overtaken(db: Executor, row: OutboxRow, now: datetime) -> bool:
 async def recover_orphans(db: Executor) -> int:
     """Rows left 'sending' by a worker that died (its advisory lock is gone) go back."""
     status: str = await db.execute(
-        """
-        UPDATE outbox o SET status = 'pending', claimed_by = NULL, claimed_lock = NULL
-        WHERE o.status = 'sending'
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_locks l
-              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND ((l.classid::bigint << 32) | l.objid::bigint) = o.claimed_lock)
-        """
+        "UPDATE outbox o SET status = 'pending', claimed_by = NULL, claimed_lock = NULL "
+        f"WHERE o.status = 'sending' AND NOT {lock_is_held('o.claimed_lock')}"
     )
     return int(status.split()[-1])
 
