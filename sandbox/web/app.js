@@ -73,8 +73,31 @@ function chatTitle(chat) {
   return chat.title;
 }
 
+// Avatars take whole graphemes: slicing a JS string cuts an emoji between its two UTF-16
+// halves ("#\ud83c" shows as "#�"). Intl.Segmenter keeps flags and ZWJ sequences whole;
+// without it, code points at least never split a surrogate pair.
+const graphemes = typeof Intl.Segmenter === "function"
+  ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+
+function firstGrapheme(word) {
+  if (graphemes) {
+    for (const { segment } of graphemes.segment(word)) return segment;
+    return "";
+  }
+  return Array.from(word)[0] ?? "";
+}
+
+const LETTER = /[\p{L}\p{N}]/u;
+
+// "QuickCart Ops" -> "QO"; "🆕 QC-000003 · P1 · Budi" -> "🆕" (an emoji or a sign in front
+// stands alone, as a topic's icon does in Telegram).
 function initials(text) {
-  return (text || "?").split(/\s+/).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
+  const words = (text || "").split(/\s+/).filter(Boolean);
+  if (!words.length) return "?";
+  const first = firstGrapheme(words[0]);
+  if (!LETTER.test(first)) return first;
+  return words.slice(0, 2).map(firstGrapheme).filter((g) => LETTER.test(g)).join("")
+    .toUpperCase();
 }
 
 function lastMessage(chatId, threadId) {
@@ -96,7 +119,7 @@ function preview(message) {
   return who + text.replace(/\s+/g, " ").slice(0, 80);
 }
 
-function chatItem(chat, threadId, title, subtitle, extraClass = "") {
+function chatItem(chat, threadId, title, subtitle, extraClass = "", avatar = initials(title)) {
   const k = key(chat.id, threadId);
   const active = state.current && key(state.current.chatId, state.current.threadId) === k;
   const unread = state.unread.get(k) || 0;
@@ -106,7 +129,7 @@ function chatItem(chat, threadId, title, subtitle, extraClass = "") {
     dataset: { chat: String(chat.id), thread: threadId == null ? "" : String(threadId) },
     onclick: () => openChat(chat.id, threadId),
   },
-  el("div", { class: "avatar small" }, initials(title)),
+  el("div", { class: `avatar small${LETTER.test(avatar) ? "" : " emoji"}` }, avatar),
   el("div", { class: "chat-item-text" },
     el("div", { class: "chat-item-title" }, title),
     el("div", { class: "chat-item-preview" }, subtitle)),
@@ -127,7 +150,7 @@ function renderChatList() {
       for (const topic of topics) {
         const name = (topic.closed ? "🔒 " : "# ") + topic.name;
         nav.appendChild(chatItem(chat, topic.message_thread_id, name,
-          preview(lastMessage(chat.id, topic.message_thread_id)), "topic"));
+          preview(lastMessage(chat.id, topic.message_thread_id)), "topic", initials(topic.name)));
       }
     } else {
       nav.appendChild(chatItem(chat, null, chatTitle(chat), preview(lastMessage(chat.id))));
@@ -316,11 +339,20 @@ function renderHead() {
   if (state.typing.has(chat.id)) subtitle = "typing…";
   $("conversation-title").textContent = title;
   $("conversation-subtitle").textContent = subtitle;
-  $("conversation-avatar").textContent = initials(title);
+  const avatar = initials(title);
+  $("conversation-avatar").textContent = avatar;
+  $("conversation-avatar").classList.toggle("emoji", !LETTER.test(avatar));
+}
+
+// On a phone one pane shows at a time: the list of chats or the conversation (CSS decides
+// from #app's data-view; on a wide screen both show).
+function showPane(view) {
+  $("app").dataset.view = view;
 }
 
 async function openChat(chatId, threadId = null) {
   state.current = { chatId, threadId };
+  showPane("chat");
   state.unread.delete(key(chatId, threadId));
   state.replyTo = null;
   $("reply-bar").hidden = true;
@@ -494,6 +526,7 @@ async function main() {
       $("composer").requestSubmit();
     }
   });
+  $("back-to-chats").addEventListener("click", () => showPane("list"));
   $("reply-cancel").addEventListener("click", () => {
     state.replyTo = null;
     $("reply-bar").hidden = true;

@@ -4,6 +4,8 @@ import { el, formatSize } from "./render.js";
 
 let ctx = null;
 let timer = null;
+let ticker = null;
+let clock = null; // the demo clock at the last refresh: {demo, real, speed, timeZone, zone}
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,15 +40,45 @@ function row(label, value) {
     el("strong", { class: "world-value" }, value));
 }
 
+// A time as the bot writes it: in its TIMEZONE (given by the server, never the browser's),
+// `2026-12-01 19:20 WIB`.
+export function botTime(ms, timeZone, zone) {
+  const date = new Date(ms);
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-GB", {
+      timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).formatToParts(date);
+  } catch {
+    return date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+  const p = Object.fromEntries(parts.map((part) => [part.type, part.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${zone || timeZone}`;
+}
+
+// Between refreshes the clock moves on by itself, at the demo's speed.
+function tick() {
+  const node = document.querySelector("[data-clock]");
+  if (!clock || !node) return;
+  const now = clock.demo + (Date.now() - clock.real) * clock.speed;
+  node.textContent = botTime(now, clock.timeZone, clock.zone);
+}
+
 function render(view) {
   const body = $("world-body");
   const mode = view.gateway.mode;
   const db = view.database;
   const disk = view.disk;
   const settings = Object.entries(ctx.info.settings || {});
+  clock = { demo: Date.parse(view.clock.now), real: Date.now(), speed: view.clock.speed,
+    timeZone: view.clock.timezone, zone: view.clock.zone };
+  const now = row("Now", botTime(clock.demo, clock.timeZone, clock.zone));
+  now.title = `${clock.timeZone}, the time zone the bot shows times in`;
+  now.querySelector(".world-value").dataset.clock = "";
   body.replaceChildren(...[
     section("Demo clock",
-      row("Now", new Date(view.clock.now).toLocaleString()),
+      now,
       el("div", { class: "world-buttons" }, ...SPEEDS.map((s) =>
         actionButton(`${s}×`, "speed", s, { active: view.clock.speed === s })))),
     section("Payment gateway (Pakasir)",
@@ -107,20 +139,25 @@ export async function refreshWorld() {
   }
 }
 
-function show(open) {
+function show(open, remember = true) {
   $("world").hidden = !open;
-  localStorage.setItem("qc.world", open ? "1" : "0");
+  if (remember) localStorage.setItem("qc.world", open ? "1" : "0");
   clearInterval(timer);
+  clearInterval(ticker);
   if (open) {
     refreshWorld();
     timer = setInterval(refreshWorld, 5000);
+    ticker = setInterval(tick, 1000);
   }
 }
+
+// Where the panel would cover the chat (tablets, phones) it opens only when asked for.
+const roomy = () => window.matchMedia("(min-width: 1101px)").matches;
 
 export function initWorld(context) {
   ctx = context;
   $("world-toggle").addEventListener("click", () => show($("world").hidden));
   $("world-close").addEventListener("click", () => show(false));
   if (!ctx.info.world) $("world-toggle").hidden = true;
-  else show(localStorage.getItem("qc.world") !== "0");
+  else show(roomy() && localStorage.getItem("qc.world") !== "0", false);
 }

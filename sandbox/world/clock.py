@@ -3,6 +3,7 @@
 It satisfies the bot's `Clock` protocol (`now()` -> aware UTC datetime) without importing it.
 Changing the speed never makes time jump or run backwards; the offset from real time is
 saved with the world, so a restart does not move the demo back before what it already stored.
+`shown_in` tells the world panel which zone the bot writes its times in.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 MAX_SPEED = 600.0
 
@@ -48,3 +50,10 @@ class DemoClock:
     def real_seconds(self, demo_seconds: float) -> float:
         """How long to wait in real time for `demo_seconds` of demo time to pass."""
         return demo_seconds / self.speed
+
+
+def shown_in(at: datetime, timezone: str) -> dict[str, str]:
+    """The zone the bot shows `at` in (its TIMEZONE) and that zone's abbreviation then, as the
+    bot writes it after a time (`2026-12-01 19:20 WIB`): the page formats the rest itself."""
+    local = at.astimezone(ZoneInfo(timezone))
+    return {"timezone": timezone, "zone": local.tzname() or timezone}

@@ -1,7 +1,8 @@
 """The world panel's HTTP side, mounted on the emulator app next to the web chat page.
 
 - `GET  /world/info`   the cast, the chats, the settings the sandbox started with
-- `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock)
+- `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock,
+  with the time zone the bot shows times in)
 - `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE
 - `GET  /world/files/{file_id}` a photo or document of a chat, for the page (no token)
 """
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from sandbox.telegram.botapi import RUNTIME
 from sandbox.world import cast
+from sandbox.world.clock import shown_in
 from sandbox.world.world import ActionError, DemoWorld
 
 WORLD = web.AppKey("demo_world", DemoWorld)
@@ -40,10 +42,17 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
+async def view(world: DemoWorld) -> dict[str, Any]:
+    """The world's view, its clock told in the bot's time zone as well."""
+    data = await world.view()
+    data["clock"].update(shown_in(world.clock.now(), world.config.timezone))
+    return data
+
+
 async def state(request: web.Request) -> web.Response:
     if WORLD not in request.app:
         return web.json_response({"error": "no demo world in this run"}, status=404)
-    return web.json_response(await request.app[WORLD].view())
+    return web.json_response(await view(request.app[WORLD]))
 
 
 async def action(request: web.Request) -> web.Response:
@@ -59,7 +68,7 @@ async def action(request: web.Request) -> web.Response:
         await world.act(name, body.get("value"))
     except ActionError as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    return web.json_response(await world.view())
+    return web.json_response(await view(world))
 
 
 async def file(request: web.Request) -> web.StreamResponse:

@@ -50,14 +50,34 @@ async def evaluate(
             async with asyncio.timeout(config.evaluation_timeout_s):
                 samples = await source.read(ctx, now)
         except (NoData, TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            logger.warning("alert rule {} has no data: {}", rule.name, type(exc).__name__)
+            _log_data_lost(rule.name, exc)
             samples = None
         if samples is None:
             report.no_data.append(rule.name)
+        else:
+            _log_data_back(rule.name)
         async with pool.acquire() as conn, conn.transaction():
             await _evaluate_rule(conn, rule, samples, now, config, report)
         report.evaluated += 1
     return report
+
+
+# Rules whose source failed and has given no samples since, in this process: the log says so
+# when a rule loses its data and when samples come back, not at every evaluation.
+_without_data: set[str] = set()
+
+
+def _log_data_lost(rule: str, exc: BaseException) -> None:
+    if rule not in _without_data:
+        _without_data.add(rule)
+        why = str(exc) if isinstance(exc, NoData) and str(exc) else type(exc).__name__
+        logger.warning("alert rule {} has no data: {}", rule, why)
+
+
+def _log_data_back(rule: str) -> None:
+    if rule in _without_data:
+        _without_data.discard(rule)
+        logger.info("alert rule {} has data again", rule)
 
 
 async def _evaluate_rule(

@@ -10,7 +10,8 @@ from bot.sandbox_cmd import Sandbox
 async def open_as(page: Any, box: Sandbox, user_id: int) -> None:
     await page.goto(f"{box.base_url}/?as={user_id}")
     await page.wait_for_selector("body[data-ready=true]")
-    await page.wait_for_selector("#connection.live")
+    # attached, not visible: on a phone the status sits in the list of chats, out of sight
+    await page.wait_for_selector("#connection.live", state="attached")
 
 
 async def open_chat(page: Any, chat_id: int, thread_id: int | None = None) -> None:

@@ -5,6 +5,10 @@ Redis: the bot's database is a fresh migrated one, the demo QuickCart is a fresh
 No browser is downloaded: Playwright is pointed at /usr/bin/chromium, and every test here is
 skipped, with the reason printed, when that binary is missing. A failing test leaves a
 screenshot of the page in tests/browser/artifacts/.
+
+Two marks change the defaults for one test: `@pytest.mark.sandbox_settings(TIMEZONE=...)` adds
+settings the sandbox starts with, `@pytest.mark.browser_context(viewport=..., timezone_id=...)`
+adds options of the browser context (Playwright's `new_context`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SKIP_REASON = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sandbox_settings(**settings): settings of the sandbox")
+    config.addinivalue_line("markers", "browser_context(**options): the browser context's options")
+
+
+def marked(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    mark = request.node.get_closest_marker(name)
+    return dict(mark.kwargs) if mark is not None else {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -68,7 +82,7 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def sandbox(
-    db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path
+    db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Sandbox]:
     settings = Settings(
         DATABASE_URL=db_url,
@@ -77,6 +91,7 @@ async def sandbox(
         DATA_DIR=tmp_path / "data",
         HTTP_PORT=0,
         DEFAULT_LOCALE="id",
+        **marked(request, "sandbox_settings"),
         _env_file=None,  # type: ignore[call-arg]
     )
     # Probes every 2 s, rules evaluated every second: a break shows within seconds.
@@ -89,7 +104,8 @@ async def sandbox(
 async def page(
     browser: Any, sandbox: Sandbox, request: pytest.FixtureRequest
 ) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport={"width": 1360, "height": 860})
+    options = {"viewport": {"width": 1360, "height": 860}, **marked(request, "browser_context")}
+    context = await browser.new_context(**options)
     context.set_default_timeout(10_000)
     page = await context.new_page()
     errors: list[str] = []
