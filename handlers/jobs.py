@@ -147,9 +147,23 @@ async def _run_or_confirm(
         details={"confirmed": confirmed},
     )
     _start(deps, name, person, confirmed)
-    return _("{job} started; its result will be posted in the admin chat.").format(
-        job=esc(notify.title(name))
-    ), None
+    if deps.admin_chat_id is None:
+        text = _("{job} started; /jobs history {name} shows its result when it is done.")
+    else:
+        text = _("{job} started; its result will be posted in the admin chat.")
+    return text.format(job=esc(notify.title(name)), name=esc(name)), None
+
+
+def _job_list() -> str:
+    """What /runjob without a name answers: every job, by name, and how to run one."""
+    lines = [_("Which job? Send /runjob followed by its name:")]
+    for name, job in JOBS.items():
+        if job.destructive:
+            line = _("{name}: {title} (asks for confirmation first)")
+        else:
+            line = _("{name}: {title}")
+        lines.append(line.format(name=f"<code>{esc(name)}</code>", title=esc(notify.title(name))))
+    return "\n".join(lines)
 
 
 @router.message(Command("runjob"))
@@ -167,6 +181,9 @@ async def cmd_runjob(
     name = (command.args or "").strip()
     if not staff.may_person(person, Action.RUN_JOBS):
         await message.answer(await _refuse(pool, person, message.chat.id, "jobs.run"))
+        return
+    if not name:
+        await message.answer(_job_list())
         return
     if name not in JOBS:
         await message.answer(
@@ -254,6 +271,8 @@ async def cmd_report(
         deps.tz,
         uptime_target=deps.maintenance().uptime_target_percent,
         language=person.language,
+        to_now=kind == "weekly",  # the last 7 days up to now; the schedule's is the full week
+        quickcart=reports.quickcart_database(deps.targets, deps.checks()),
     )
     await reports.send(pool, message.chat.id, rendered)
     await audit.record(

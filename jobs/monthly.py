@@ -25,6 +25,7 @@ async def _report(
         ctx.deps.tz,
         uptime_target=target,
         language=ctx.deps.default_locale,
+        quickcart=reports.quickcart_database(ctx.deps.targets, ctx.deps.checks()),
     )
     if ctx.deps.admin_chat_id is not None:
         await reports.send(
@@ -71,9 +72,14 @@ NEVER_SKIP = ("backup_verification", "security_review", "backup_restore_test")
 
 
 async def compliance_check(ctx: JobContext) -> JobOutcome:
-    """Every slot of the never-skip jobs in the last 30 days has a successful run."""
+    """Every slot of the never-skip jobs in the last 30 days has a successful run.
+
+    Only slots after the installation's first start count: nothing was missed before the bot
+    existed (a brand-new install has not skipped last month's backup verifications)."""
     schedule = ctx.deps.schedule()
     since = ctx.now - timedelta(days=30)
+    first_start = await runs.first_started_at(ctx.deps.pool)
+    since = max(since, first_start or ctx.now)
     missing: dict[str, int] = {}
     for name in NEVER_SKIP:
         slots = slots_between(schedule[name], ctx.deps.tz, since, ctx.now)

@@ -144,10 +144,13 @@ def _failed(exc: Exception) -> JobOutcome:
 
 
 async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun) -> None:
+    """Warnings and failures always reach the admin chat, normal results of the jobs that report
+    (`push="always"`) too, and so does every result of a run a person started: /runjob promises
+    it."""
     if deps.admin_chat_id is None:
         return
     problem = run.status in (RunStatus.FAILED, RunStatus.WARN)
-    if problem or job.push == "always":
+    if problem or job.push == "always" or run.triggered_by == "staff":
         await notify.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, deps.default_locale)
 
 

@@ -80,6 +80,12 @@ async def database_maintenance(ctx: JobContext) -> JobOutcome:
 
     result = await database.run_maintenance(url, policy, dry_run=dry_run, progress=progress)
     details = {**result.to_json(), "allowed_by": allowed}
+    if not result.planned:
+        summary = _(
+            "Nothing needed maintenance: no table has {dead} or more dead rows ({share} of its "
+            "rows) for VACUUM, and no index is bloated enough for REINDEX."
+        ).format(dead=policy.min_dead_tuples, share=f"{policy.dead_ratio:.0%}")
+        return JobOutcome(RunStatus.OK, summary, details)
     planned = ", ".join(f"{a.kind} {a.target}" for a in result.planned[:10]) or "-"
     if dry_run:
         summary = _(

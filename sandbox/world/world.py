@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,13 @@ class ActionError(Exception):
     pass
 
 
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 class DemoWorld:
     def __init__(self, config: WorldConfig) -> None:
         self.config = config
@@ -68,6 +75,9 @@ class DemoWorld:
         self.clock = DemoClock(offset_s=max(0.0, float(saved.get("clock_offset_s", 0.0))))
         self.traffic = demo_db.Traffic(config.demo_url)
         self.traffic.success_rate = float(saved.get("success_rate", 0.985))
+        # The last nightly run done (or deliberately undone by the panel): each night dumps once,
+        # so "delete last night's backup" stays deleted until the next night or "backup now".
+        self.nightly_taken: datetime | None = _parse_time(saved.get("nightly_taken"))
         self.trouble = demo_db.Trouble(config.demo_url)
         self.logs = LogWriter(config.log_file)
         self.disk = DemoDisk(config.folder / "disk")
@@ -91,6 +101,8 @@ class DemoWorld:
             night = backups.last_nightly(self.clock.now(), self.config.timezone)
             for back in range(INITIAL_NIGHTS - 1, -1, -1):
                 await self._dump(night - timedelta(days=back))
+            self.nightly_taken = night
+            self._write_state()
         await self.pakasir.start()
         self.pakasir.add_transaction(PROBE_ORDER, PROBE_AMOUNT)
         await asyncio.to_thread(self.disk.prepare)
@@ -121,7 +133,11 @@ class DemoWorld:
         return data if isinstance(data, dict) else {}
 
     def _write_state(self) -> None:
-        state = {"clock_offset_s": self.clock.offset_s, "success_rate": self.traffic.success_rate}
+        state = {
+            "clock_offset_s": self.clock.offset_s,
+            "success_rate": self.traffic.success_rate,
+            "nightly_taken": self.nightly_taken.isoformat() if self.nightly_taken else None,
+        }
         self.config.state_file.write_text(json.dumps(state), encoding="utf-8")
 
     async def _loop(self) -> None:
@@ -142,8 +158,10 @@ class DemoWorld:
         await self.traffic.tick(self._conn, now)
         await asyncio.to_thread(self.logs.tick, now)
         night = backups.due(self.config.backup_dir, now, self.config.timezone)
-        if night is not None and now - night < timedelta(hours=20):
+        if night is not None and night != self.nightly_taken and now - night < timedelta(hours=20):
             await self._dump(night)
+            self.nightly_taken = night
+            self._write_state()
 
     async def _dump(self, at: Any) -> None:
         await backups.dump(self.config.pg_dump, self.config.demo_url, self.config.backup_dir, at)
@@ -176,6 +194,8 @@ class DemoWorld:
         elif action == "backup_delete_last":
             if await asyncio.to_thread(backups.delete_newest, self.config.backup_dir) is None:
                 raise ActionError("there is no backup to delete")
+            # missing stays missing: tonight's run is over, the next one is tomorrow night
+            self.nightly_taken = backups.last_nightly(now, self.config.timezone)
         elif action == "backup_now":
             await self._dump(now)
         elif action == "logs_errors":

@@ -1,17 +1,21 @@
 """RULES_FILE section `alerts`: the rules, grouping, chats and secondary channels.
 
-The defaults are the maintenance plan's thresholds: every `alert` value of CRITICAL_METRICS
-and the three rules of `AlertManager.configure_alerts` (CPU > 80 % for 5 minutes, payment
-success < 90 % for 1 minute, 5 `fraud_detected` events in 5 minutes).
+The default rules are data, in `default_rules.yaml` next to this module: the maintenance plan's
+thresholds (every `alert` value of CRITICAL_METRICS and the three rules of
+`AlertManager.configure_alerts`) and a rule for every finding a health check reports as critical.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import operator
 from collections.abc import Callable
 from datetime import timedelta
+from importlib import resources
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from services.alerts.durations import parse_duration
@@ -81,7 +85,20 @@ class LogMetric(BaseModel):
     per_lines: bool = False
 
 
-Metric = Annotated[ProbeMetric | UptimeMetric | SqlMetric | LogMetric, Field(discriminator="kind")]
+class UnreachableMetric(BaseModel):
+    """1 when the newest stored result of a check within `window` is critical because the check
+    could not measure at all (its target refused, dropped or never answered: the result carries
+    an error), 0 when it measured. One series per check (label `check`) unless `check` is set."""
+
+    kind: Literal["unreachable"] = "unreachable"
+    check: str | None = None
+    window: Duration = timedelta(minutes=5)
+
+
+Metric = Annotated[
+    ProbeMetric | UptimeMetric | SqlMetric | LogMetric | UnreachableMetric,
+    Field(discriminator="kind"),
+]
 
 
 class AlertRule(BaseModel):
@@ -103,187 +120,24 @@ class AlertRule(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-_DELIVERY_RATE_SQL = """
-SELECT 100.0 * count(*) FILTER (WHERE status = 'sent') / count(*) AS value
-FROM outbox
-WHERE status IN ('sent', 'failed') AND created_at > $1 - interval '1 hour'
-HAVING count(*) >= 20
-"""
+DEFAULT_RULES_FILE = "default_rules.yaml"
 
 
-def _rule(name: str, metric: dict[str, Any], op: str, threshold: float, **more: Any) -> AlertRule:
-    return AlertRule.model_validate(
-        {"name": name, "metric": metric, "op": op, "threshold": threshold, **more}
+@functools.cache
+def _default_rule_data() -> tuple[dict[str, Any], ...]:
+    """The rules of `default_rules.yaml` (next to this module, packaged with it), parsed once."""
+    text = (
+        resources.files("services.alerts").joinpath(DEFAULT_RULES_FILE).read_text(encoding="utf-8")
     )
+    data = yaml.safe_load(text)
+    if not isinstance(data, list):
+        raise ValueError(f"{DEFAULT_RULES_FILE} must be a list of rules")
+    return tuple(data)
 
 
 def default_rules() -> list[AlertRule]:
-    """CRITICAL_METRICS (`alert` column) and configure_alerts, as rules."""
-    slack_tg = ["telegram", "slack"]
-    payment_channels = ["telegram", "slack", "email", "sms"]
-    return [
-        # configure_alerts: system.cpu_usage > 80 for 300 s -> slack, telegram
-        _rule(
-            "CpuHigh",
-            {"kind": "probe", "check": "system", "key": "cpu_percent"},
-            ">",
-            80,
-            **{"for": "5m"},
-            severity="warning",
-            channels=slack_tg,
-            unit="%",
-            summary="CPU usage above 80 % for 5 minutes",
-        ),
-        # configure_alerts: payment.success_rate < 90 for 60 s -> slack, telegram, email, sms
-        _rule(
-            "PaymentSuccessRateLow",
-            {"kind": "probe", "check": "payment", "key": "success_rate_percent"},
-            "<",
-            90,
-            **{"for": "1m"},
-            severity="critical",
-            channels=payment_channels,
-            unit="%",
-            summary="Payment success rate below 90 %",
-        ),
-        # configure_alerts: 5 fraud_detected log events in 300 s -> security_team, management
-        _rule(
-            "FraudDetectedBurst",
-            {"kind": "log", "event": "fraud", "window": "5m"},
-            ">=",
-            5,
-            severity="critical",
-            channels=["telegram", "security_team", "management"],
-            summary="5 or more fraud_detected events in 5 minutes",
-        ),
-        # CRITICAL_METRICS.system_health
-        _rule(
-            "UptimeLow",
-            {"kind": "uptime", "check": "bot", "window": "30d"},
-            "<",
-            99.0,
-            severity="critical",
-            unit="%",
-            summary="Uptime below 99.0 %",
-        ),
-        _rule(
-            "ResponseTimeP95High",
-            {
-                "kind": "probe",
-                "check": "payment",
-                "key": "gateway_latency_seconds",
-                "aggregate": "p95",
-                "window": "1h",
-            },
-            ">",
-            5.0,
-            **{"for": "5m"},
-            severity="warning",
-            unit="s",
-            summary="p95 response time above 5 seconds",
-        ),
-        _rule(
-            "ErrorRateHigh",
-            {"kind": "log", "event": "error", "window": "5m", "per_lines": True},
-            ">",
-            5.0,
-            **{"for": "5m"},
-            severity="warning",
-            unit="%",
-            summary="Error rate above 5 %",
-        ),
-        # CRITICAL_METRICS.payment_system
-        _rule(
-            "PakasirUptimeLow",
-            {
-                "kind": "probe",
-                "check": "payment",
-                "key": "gateway_up",
-                "aggregate": "avg",
-                "window": "30d",
-                "scale": 100,
-            },
-            "<",
-            95.0,
-            severity="critical",
-            channels=payment_channels,
-            unit="%",
-            summary="Pakasir API uptime below 95 %",
-        ),
-        _rule(
-            "PaymentTimeHigh",
-            {"kind": "probe", "check": "payment", "key": "avg_payment_seconds"},
-            ">",
-            60.0,
-            **{"for": "5m"},
-            severity="warning",
-            unit="s",
-            summary="Average payment time above 60 seconds",
-        ),
-        # CRITICAL_METRICS.fraud_detection
-        _rule(
-            "FraudDetectionRateLow",
-            {"kind": "probe", "check": "fraud", "key": "detection_rate_percent"},
-            "<",
-            90.0,
-            **{"for": "15m"},
-            severity="warning",
-            channels=["telegram", "security_team"],
-            unit="%",
-            summary="Fraud detection rate below 90 %",
-        ),
-        _rule(
-            "FalsePositiveRateHigh",
-            {"kind": "probe", "check": "fraud", "key": "false_positive_percent"},
-            ">",
-            10.0,
-            **{"for": "15m"},
-            severity="warning",
-            unit="%",
-            summary="Fraud false positive rate above 10 %",
-        ),
-        _rule(
-            "ManualReviewQueueLong",
-            {"kind": "probe", "check": "fraud", "key": "review_queue"},
-            ">",
-            100,
-            **{"for": "15m"},
-            severity="warning",
-            summary="More than 100 items in manual review",
-        ),
-        # CRITICAL_METRICS.user_experience
-        _rule(
-            "TelegramDeliveryLow",
-            {"kind": "sql", "query": _DELIVERY_RATE_SQL},
-            "<",
-            95.0,
-            **{"for": "5m"},
-            severity="warning",
-            channels=["telegram", "email"],
-            unit="%",
-            summary="Telegram message delivery below 95 % over the last hour",
-        ),
-        _rule(
-            "SessionSuccessRateLow",
-            {"kind": "probe", "check": "redis", "key": "session_success_rate_percent"},
-            "<",
-            95.0,
-            **{"for": "15m"},
-            severity="warning",
-            unit="%",
-            summary="Session success rate below 95 %",
-        ),
-        _rule(
-            "UserComplaintRateHigh",
-            {"kind": "probe", "check": "bot", "key": "complaint_rate_percent"},
-            ">",
-            0.5,
-            **{"for": "1h"},
-            severity="info",
-            unit="%",
-            summary="User complaint rate above 0.5 %",
-        ),
-    ]
+    """The plan's thresholds and one rule for every critical finding of a probe, as rules."""
+    return [AlertRule.model_validate(copy.deepcopy(item)) for item in _default_rule_data()]
 
 
 class GroupingRules(BaseModel):

@@ -5,6 +5,7 @@ it cannot tell (no data: the alert keeps its state).
   or an aggregate (avg, min, max, p95, ...) over a window.
 - `UptimeSource`: the share of a check's stored results that were not critical over a window.
 - `LogSource`: events counted by log analysis (log_counts) over a window.
+- `UnreachableSource`: whether a check's newest result could not measure its target at all.
 - `SqlSource`: a read-only query on the bot's own database or QuickCart's.
 """
 
@@ -23,6 +24,7 @@ from services.alerts.config import (
     LogMetric,
     ProbeMetric,
     SqlMetric,
+    UnreachableMetric,
     UptimeMetric,
 )
 from services.storage.types import Executor
@@ -108,6 +110,28 @@ class UptimeSource:
 
 
 @dataclass(frozen=True)
+class UnreachableSource:
+    metric: UnreachableMetric
+
+    async def read(self, ctx: SourceContext, now: datetime) -> list[Sample] | None:
+        rows = await ctx.db.fetch(
+            """
+            SELECT DISTINCT ON (name) name, (status = 'crit' AND error IS NOT NULL) AS down
+            FROM check_results
+            WHERE ($1::text IS NULL OR name = $1) AND status <> 'unknown'
+              AND at > $2::timestamptz - $3::interval AND at <= $2
+            ORDER BY name, at DESC, id DESC
+            """,
+            self.metric.check,
+            now,
+            self.metric.window,
+        )
+        if not rows:
+            return None
+        return [Sample(1.0 if r["down"] else 0.0, {"check": r["name"]}) for r in rows]
+
+
+@dataclass(frozen=True)
 class LogSource:
     metric: LogMetric
 
@@ -174,4 +198,6 @@ def source_for(rule: AlertRule) -> MetricSource:
         return UptimeSource(metric)
     if isinstance(metric, LogMetric):
         return LogSource(metric)
+    if isinstance(metric, UnreachableMetric):
+        return UnreachableSource(metric)
     return SqlSource(metric)

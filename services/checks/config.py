@@ -99,6 +99,19 @@ WHERE created_at >= $1
 """
 
 
+# The reports' payment success per day: rows of day, finished, succeeded; $1 start, $2 end,
+# $3 the time zone whose days count.
+DEFAULT_PAYMENT_DAILY_SQL = """
+SELECT (created_at AT TIME ZONE $3)::date AS day,
+       count(*) FILTER (WHERE status <> 'pending') AS finished,
+       count(*) FILTER (WHERE status = 'completed') AS succeeded
+FROM payments
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY 1
+ORDER BY 1
+"""
+
+
 class PaymentRules(BaseModel):
     timeout_s: float = 4.0
     probe_amount: int = 10_000
@@ -110,6 +123,7 @@ class PaymentRules(BaseModel):
     min_payments: int = 1
     # One row: finished, succeeded, avg_seconds; $1 = start of the window.
     stats_sql: str = DEFAULT_PAYMENT_SQL
+    daily_sql: str = DEFAULT_PAYMENT_DAILY_SQL
 
 
 class BackupRules(BaseModel):
@@ -153,6 +167,15 @@ WHERE reviewed_at >= $1
 """
 
 
+# The reports' false positives over their period: $1 start, $2 end.
+DEFAULT_FALSE_POSITIVE_PERIOD_SQL = """
+SELECT count(*) FILTER (WHERE outcome = 'false_positive') AS false_positives,
+       count(*) FILTER (WHERE outcome IS NOT NULL) AS reviewed
+FROM fraud_reviews
+WHERE reviewed_at >= $1 AND reviewed_at < $2
+"""
+
+
 class FraudRules(BaseModel):
     timeout_s: float = 4.0
     queue: Band = Band(warn=50, crit=100)  # seed: manual_review_queue 50, alert > 100
@@ -160,6 +183,7 @@ class FraudRules(BaseModel):
     window_days: int = 30
     queue_sql: str = DEFAULT_QUEUE_SQL  # one number
     false_positive_sql: str = DEFAULT_FALSE_POSITIVE_SQL  # false_positives, reviewed; $1 = since
+    false_positive_period_sql: str = DEFAULT_FALSE_POSITIVE_PERIOD_SQL
 
 
 class BotRules(BaseModel):

@@ -208,6 +208,13 @@ async def has_run_since(db: Executor, job: str, since: datetime) -> bool:
     return found
 
 
+async def first_started_at(db: Executor) -> datetime | None:
+    """When this installation first ran a job: its first start, as far as the jobs can tell
+    (runs are kept for a year and more, see `retention.maintenance_run_days`)."""
+    first: datetime | None = await db.fetchval("SELECT min(started_at) FROM maintenance_runs")
+    return first
+
+
 async def between(db: Executor, start: datetime, end: datetime) -> list[MaintenanceRun]:
     rows = await db.fetch(
         f"""

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from services.reports.quickcart import QuickCartFigures
 from services.storage.types import Executor
 
 AVAILABILITY_CHECKS = ("database", "redis", "payment")
@@ -73,14 +74,18 @@ class ReportData:
 
 
 def period(
-    kind: Literal["weekly", "monthly"], now: datetime, tz: ZoneInfo
+    kind: Literal["weekly", "monthly"], now: datetime, tz: ZoneInfo, *, to_now: bool = False
 ) -> tuple[datetime, datetime]:
-    """Weekly: the 7 days before today (local midnight). Monthly: the calendar month of `now`
-    up to `now` when run in its last day (the compliance report at 23:00), otherwise the
-    previous calendar month (the report built on the 1st)."""
+    """Weekly: the 7 complete days before today (local midnight), the scheduled Monday report;
+    with `to_now` (what /report weekly asks for), the last 7 days up to now: today so far and
+    the 6 days before it. Monthly: the calendar month of `now` up to `now` when run in its last
+    day (the compliance report at 23:00), otherwise the previous calendar month (the report
+    built on the 1st)."""
     local = now.astimezone(tz)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if kind == "weekly":
+        if to_now:
+            return midnight - timedelta(days=6), local
         return (midnight - timedelta(days=7)), midnight
     first = midnight.replace(day=1)
     if (local + timedelta(days=1)).month != local.month:  # the last day: this month so far
@@ -147,7 +152,10 @@ async def collect(
     *,
     uptime_target: float = 99.5,
     availability_checks: tuple[str, ...] = AVAILABILITY_CHECKS,
+    quickcart: QuickCartFigures | None = None,
 ) -> ReportData:
+    """The period's figures from the bot's own records; payments and fraud reviews from
+    QuickCart's database where `quickcart` has them (it knows days before the bot existed)."""
     data = ReportData(kind, start, end, str(tz), uptime_target)
     zone = str(tz)
     days = _days(start, end, tz)
@@ -218,6 +226,8 @@ async def collect(
         r["day"]: float(r["value"])
         for r in await db.fetch(_DAILY_SAMPLE, start, end, zone, "payment", "success_rate_percent")
     }
+    if quickcart is not None:
+        payment.update(quickcart.payment_by_day)
     data.payment_by_day = [(d, payment.get(d)) for d in days]
     data.false_positive_percent = await db.fetchval(
         "SELECT avg(value) FROM check_samples WHERE check_name = 'fraud' "
@@ -231,4 +241,9 @@ async def collect(
         start,
         end,
     )
+    if quickcart is not None:
+        if quickcart.false_positive_percent is not None:
+            data.false_positive_percent = quickcart.false_positive_percent
+        if data.review_queue is None:
+            data.review_queue = quickcart.review_queue
     return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.i18n import gettext as _
@@ -81,26 +82,49 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render(data: ReportData) -> RenderedReport:
-    tz = ZoneInfo(data.timezone)
-    pngs = {
-        "uptime": charts.line_per_day(
+def _has_points(points: list[tuple[date, float | None]]) -> bool:
+    return any(value is not None for _d, value in points)
+
+
+def _charts(data: ReportData) -> dict[str, bytes]:
+    """The charts that have something to show; a chart without data is not drawn (its place
+    in the report says so) rather than drawn as empty axes."""
+    pngs: dict[str, bytes] = {}
+    if _has_points(data.uptime_by_day):
+        pngs["uptime"] = charts.line_per_day(
             data.uptime_by_day,
             title=_("Uptime per day"),
             ylabel="%",
             target=data.uptime_target,
             ylim=(min([90.0] + [v for _d, v in data.uptime_by_day if v is not None]), 100.5),
-        ),
-        "incidents": charts.bars_per_week(
+        )
+    if data.incidents_per_week:
+        pngs["incidents"] = charts.bars_per_week(
             data.incidents_per_week, title=_("Incidents per week"), ylabel=_("incidents")
-        ),
-        "payments": charts.line_per_day(
+        )
+    if _has_points(data.payment_by_day):
+        pngs["payments"] = charts.line_per_day(
             data.payment_by_day,
             title=_("Payment success rate per day"),
             ylabel="%",
             target=95.0,
-        ),
-    }
+        )
+    return pngs
+
+
+def _chart(pngs: dict[str, bytes], key: str, alt: str) -> str:
+    if key not in pngs:
+        return (
+            "<p><em>"
+            + esc(_("No data for “{chart}” in this period.").format(chart=alt))
+            + "</em></p>"
+        )
+    return _img(pngs[key], alt)
+
+
+def render(data: ReportData) -> RenderedReport:
+    tz = ZoneInfo(data.timezone)
+    pngs = _charts(data)
     incidents = [
         [
             i.priority,
@@ -130,12 +154,12 @@ def render(data: ReportData) -> RenderedReport:
         f"<h1>{esc(title)}</h1>",
         "<p>" + headline(data).replace("\n", "<br>") + "</p>",
         f"<h2>{esc(_('Uptime per day'))}</h2>",
-        _img(pngs["uptime"], _("Uptime per day")),
+        _chart(pngs, "uptime", _("Uptime per day")),
         f"<h2>{esc(_('Incidents by priority'))}</h2>",
         _table(
             [_("Priority"), _("Incidents"), _("Resolved"), _("SLA met"), "MTTA", "MTTR"], incidents
         ),
-        _img(pngs["incidents"], _("Incidents per week")),
+        _chart(pngs, "incidents", _("Incidents per week")),
         f"<h2>{esc(_('Alerts by severity'))}</h2>",
         _table([_("Severity"), _("Alerts")], alerts),
         f"<h2>{esc(_('Restore tests'))}</h2>",
@@ -143,7 +167,7 @@ def render(data: ReportData) -> RenderedReport:
         f"<h2>{esc(_('Failed maintenance runs'))}</h2>",
         _table([_("Job"), _("When"), _("Summary")], failed),
         f"<h2>{esc(_('Payment success rate per day'))}</h2>",
-        _img(pngs["payments"], _("Payment success rate per day")),
+        _chart(pngs, "payments", _("Payment success rate per day")),
     ]
     html = (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'

@@ -22,6 +22,7 @@ async def probe(ctx: ProbeContext) -> Outcome:
     rules = ctx.rules.backups
     found = Findings()
     if not directory.is_dir():
+        found.value("archives", 0, Unit.COUNT)
         found.add(Status.CRIT, N_("The backup folder {path} does not exist."), path=str(directory))
         return found.outcome(N_("The backup folder {path} does not exist."), path=str(directory))
     archives = await asyncio.to_thread(find_archives, directory)

@@ -6,9 +6,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from services.checks.model import Outcome, Status, Unit
+from services.checks.model import Outcome, Sentence, Status, Unit
 from services.checks.probes._common import Findings, judge
-from services.checks.runner import NotConfigured, ProbeContext
+from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.units import fmt_duration
 from services.i18n import N_
 
@@ -30,9 +30,11 @@ async def probe(ctx: ProbeContext) -> Outcome:
     t0 = time.perf_counter()
     try:
         row = await ctx.db.fetchrow(_BACKLOG, now)
-    except Exception as exc:  # the bot's own store: any failure is the finding
-        found.add(Status.CRIT, N_("The bot's database fails: {reason}"), reason=type(exc).__name__)
-        return found.outcome(N_("The bot's database fails."))
+    except Exception as exc:  # the bot's own store: any failure means nothing can be measured
+        raise ProbeFailed(
+            Sentence(N_("The bot's database fails: {reason}"), {"reason": type(exc).__name__}),
+            Status.CRIT,
+        ) from None
     found.value("db_latency_seconds", time.perf_counter() - t0, Unit.SECONDS)
     pending = found.value("outbox_backlog", row["pending"], Unit.COUNT)
     oldest = found.value("outbox_oldest_seconds", row["oldest_s"], Unit.SECONDS)
@@ -66,6 +68,8 @@ async def _redis(client: Any, found: Findings) -> None:
     try:
         await client.ping()
     except Exception as exc:  # any failure of the bot's own Redis is the finding
+        found.value("redis_up", 0, Unit.COUNT)
         found.add(Status.CRIT, N_("The bot's Redis fails: {reason}"), reason=type(exc).__name__)
         return
+    found.value("redis_up", 1, Unit.COUNT)
     found.value("redis_latency_seconds", time.perf_counter() - t0, Unit.SECONDS)

@@ -188,6 +188,9 @@ def _judge_lock_waits(
     found: Findings, waits: list[Any], blockers: list[Any], crit_s: float
 ) -> None:
     found.value("lock_waits", len(waits), Unit.COUNT)
+    found.value(
+        "longest_lock_wait_seconds", max((r["seconds"] for r in waits), default=0), Unit.SECONDS
+    )
     for row in waits:
         found.add(
             Status.CRIT if row["seconds"] > crit_s else Status.WARN,

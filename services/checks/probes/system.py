@@ -65,8 +65,9 @@ async def probe(ctx: ProbeContext) -> Outcome:
     memory = found.value("memory_percent", m.memory, Unit.PERCENT)
     swap = found.value("swap_percent", m.swap, Unit.PERCENT)
     found.add(judge(cpu, rules.cpu_percent), N_("CPU is at {value}."), value=fmt_percent(cpu))
+    per_cpu = found.value("load_per_cpu", load5 / cpus, Unit.RATIO)
     found.add(
-        judge(load5 / cpus, rules.load_per_cpu),
+        judge(per_cpu, rules.load_per_cpu),
         N_("Load average is {load} on {cpus} CPUs."),
         load=f"{load5:.2f}",
         cpus=cpus,
