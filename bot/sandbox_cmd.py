@@ -247,7 +247,7 @@ async def seed_roster(database_url: str) -> None:
             await staff.add_member(
                 conn,
                 user_id=member.id,
-                display_name=f"{member.first_name} ({member.title})",
+                display_name=member.first_name,  # the role is shown from the roles, translated
                 roles=roles,
                 added_by=None,
             )

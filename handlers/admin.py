@@ -36,7 +36,7 @@ async def _target(message: Message, words: list[str], pool: asyncpg.Pool) -> tup
     """The person a command is about: the replied-to message's sender, or a user id word."""
     reply = message.reply_to_message
     if reply is not None and reply.from_user is not None and not reply.from_user.is_bot:
-        return reply.from_user.id, reply.from_user.full_name
+        return reply.from_user.id, reply.from_user.first_name  # named as everywhere else
     if words and words[0].lstrip("-").isdigit():
         user_id = int(words.pop(0))
         known = await users.get(pool, user_id)

@@ -52,6 +52,7 @@ def escalation_context(settings: Settings, rules: Rules) -> EscalationContext:
         timezone=settings.TIMEZONE,
         admin_chat_id=settings.ADMIN_CHAT_ID,
         support_chat_id=settings.SUPPORT_CHAT_ID,
+        default_locale=settings.DEFAULT_LOCALE,
     )
 
 

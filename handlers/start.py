@@ -12,6 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.support_callbacks import menu_greeting, menu_markup
 from services import i18n as service_i18n
 from services import users
 from services.users import Person
@@ -56,8 +57,16 @@ async def on_language(
     await users.set_language(pool, person.id, callback_data.code)
     with i18n.use_locale(callback_data.code), service_i18n.use_locale(callback_data.code):
         await query.answer(_("Language saved."))
-        if query.message is not None:
-            await query.message.answer(_("From now on I will write to you in English."))
+        if query.message is None:
+            return
+        saved = _("From now on I will write to you in English.")
+        if query.message.chat.type != "private":
+            await query.message.answer(saved)
+            return
+        # and what they came for, in the same message, without a second /start
+        await query.message.answer(
+            f"{saved}\n\n{menu_greeting(person.first_name)}", reply_markup=menu_markup()
+        )
 
 
 @router.message(Command("help"))

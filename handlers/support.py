@@ -19,7 +19,17 @@ from redis.asyncio import Redis
 
 from bot.settings import Settings
 from handlers.start import language_keyboard
-from handlers.support_callbacks import Menu, Mine, NewTicket, Pick, Rate, Step, Which
+from handlers.support_callbacks import (
+    Menu,
+    Mine,
+    NewTicket,
+    Pick,
+    Rate,
+    Step,
+    Which,
+    menu_greeting,
+    menu_markup,
+)
 from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
 from services.rules import Rules
@@ -59,16 +69,6 @@ def cancel_row() -> list[tuple[str, str]]:
     return [(_("✖️ Cancel"), Step(act="cancel").pack())]
 
 
-def menu_markup() -> InlineKeyboardMarkup:
-    return markup(
-        [
-            [(_("📝 New ticket"), Menu(act="new").pack())],
-            [(_("📋 My tickets"), Menu(act="mine").pack())],
-            [(_("🌐 Language"), Menu(act="lang").pack())],
-        ]
-    )
-
-
 def incoming_of(message: Message) -> Incoming:
     kind, file_id = "other", None
     if message.text is not None:
@@ -101,10 +101,7 @@ async def cmd_start(message: Message, person: Person, state: FSMContext) -> None
             reply_markup=language_keyboard(),
         )
         return
-    await message.answer(
-        _("Hello, {name}! How can QuickCart support help you?").format(name=esc(person.first_name)),
-        reply_markup=menu_markup(),
-    )
+    await message.answer(menu_greeting(person.first_name), reply_markup=menu_markup())
 
 
 @router.callback_query(Menu.filter(F.act == "lang"))
@@ -388,14 +385,27 @@ async def on_which(
         return
     data = await state.get_data()
     pending = (data.get("pending") or {}).get(str(callback_data.m))
+    picker = query.message if isinstance(query.message, Message) else None
     if pending is None:
         await query.answer(_("This message was already handled."), show_alert=True)
+        if picker is not None:
+            await picker.edit_reply_markup(reply_markup=None)
         return
-    await query.answer()
-    await relay(
+    done = await relay(
         query.message, Incoming(**pending), person, pool, redis, clock, settings, rules, state,
         ticket_id=callback_data.id,
     )  # fmt: skip
+    if done is None or done.ticket is None or done.outcome not in ("relayed", "reopened"):
+        await query.answer()
+        if picker is not None:
+            await picker.edit_reply_markup(reply_markup=None)
+        return
+    await state.update_data(
+        pending={k: v for k, v in (data.get("pending") or {}).items() if k != str(callback_data.m)}
+    )
+    await query.answer(texts.chosen_toast(done.ticket))
+    if picker is not None:  # the question becomes the answer, its buttons gone
+        await picker.edit_text(texts.chosen(done.ticket), reply_markup=None)
 
 
 # Last of all routers (see handlers/__init__.py): whatever no other handler took.
@@ -421,20 +431,21 @@ async def on_free_message(
 async def relay(
     target: Any, item: Incoming, person: Person, pool: asyncpg.Pool, redis: Redis, clock: Clock,
     settings: Settings, rules: Rules, state: FSMContext, ticket_id: int | None = None,
-) -> None:  # fmt: skip
+) -> desk.Delivered | None:  # fmt: skip
+    """Put the message into a ticket (or ask which, or offer a new one); what became of it."""
     cfg = desk_config(settings, rules)
     if not isinstance(target, Message):
-        return
+        return None
     try:
         done = await desk.customer_message(
             pool, redis, cfg, clock, customer=person, incoming=item, ticket_id=ticket_id
         )
     except RateLimited as limited:
         await target.answer(texts.over_limit(limited.retry_at, cfg.tz))
-        return
+        return None
     except NotAllowed:
         await target.answer(texts.banned())
-        return
+        return None
     if done.outcome == "choose":
         pending = (await state.get_data()).get("pending") or {}
         pending = dict(list(pending.items())[-9:]) | {str(item.message_id): item.__dict__}
@@ -452,3 +463,4 @@ async def relay(
             _("You have no open ticket. Shall I open one with this message?"),
             reply_markup=markup([[(_("📝 Open a ticket"), Step(act="yes").pack())], cancel_row()]),
         )
+    return done

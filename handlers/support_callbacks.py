@@ -1,4 +1,4 @@
-"""The customer side's callback data and conversation states.
+"""The customer side's callback data and conversation states, and the menu built from them.
 
 Services pre-build some of these buttons for the outbox (rating stars, ticket buttons); a unit
 test keeps each factory's `.pack()` equal to the service's string.
@@ -10,8 +10,11 @@ from typing import Literal
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
 
 from services.classification import Category
+from services.text import esc
 
 
 class NewTicket(StatesGroup):
@@ -47,3 +50,19 @@ class Mine(CallbackData, prefix="tc"):
 class Which(CallbackData, prefix="tw"):
     id: int
     m: int
+
+
+def menu_markup() -> InlineKeyboardMarkup:
+    """The customer's menu (/start, and right after a language is chosen)."""
+    rows = [
+        (_("📝 New ticket"), Menu(act="new").pack()),
+        (_("📋 My tickets"), Menu(act="mine").pack()),
+        (_("🌐 Language"), Menu(act="lang").pack()),
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d)] for t, d in rows]
+    )
+
+
+def menu_greeting(first_name: str) -> str:
+    return _("Hello, {name}! How can QuickCart support help you?").format(name=esc(first_name))

@@ -71,6 +71,11 @@ def refusal(error: Exception) -> str:
         return _("Only admins may ban customers. The attempt was recorded.")
     if isinstance(error, NotAllowed) and str(error) == "unban":
         return _("Only admins may unban customers. The attempt was recorded.")
+    if isinstance(error, NotAllowed) and str(error) == "incident":
+        return _(
+            "This ticket is an open incident: only engineers and above may resolve or close it. "
+            "The attempt was recorded."
+        )
     if isinstance(error, NotAllowed):
         return _("Only support staff may do this. The attempt was recorded.")
     if isinstance(error, AlreadyResolved):

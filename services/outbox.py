@@ -100,3 +100,21 @@ async def message_id_of(db: Executor, outbox_id: int) -> int | None:
         "SELECT message_id FROM outbox WHERE id = $1 AND status = 'sent'", outbox_id
     )
     return value
+
+
+async def replace_pending(
+    db: Executor, row_id: int, payload: dict[str, Any], *, ref_id: int | None = None
+) -> bool:
+    """Give a row that has not left yet a newer payload: an edit that waits takes the newest
+    text instead of a second edit queueing behind it. `ref_id`: only while the row still edits
+    that message. False: it is being sent or was sent, or edits another message."""
+    status: str = await db.execute(
+        """
+        UPDATE outbox SET payload = $2
+        WHERE id = $1 AND status = 'pending' AND ($3::bigint IS NULL OR ref_id = $3)
+        """,
+        row_id,
+        payload,
+        ref_id,
+    )
+    return status.endswith(" 1")

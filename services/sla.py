@@ -11,6 +11,7 @@ Pure functions taking datetimes; RULES_FILE section `sla` overrides the defaults
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -180,3 +181,32 @@ def breached(due: datetime | None, done_at: datetime | None, now: datetime) -> b
     if due is None:
         return False
     return (done_at or now) > due
+
+
+# How late a missed deadline is reported on a card: when it passes, then at these ages, then
+# once a day. Enough to keep "overdue by …" honest without editing a card every minute.
+LATE_CHECKPOINTS = (
+    timedelta(0),
+    timedelta(hours=1),
+    timedelta(hours=4),
+    timedelta(hours=12),
+    timedelta(days=1),
+)
+
+
+def next_check(running: Iterable[datetime], now: datetime) -> datetime | None:
+    """The next moment a card's deadline lines change, for the clocks still running: a deadline
+    passing, or a missed one reaching its next checkpoint of lateness. None: nothing runs."""
+    found: list[datetime] = []
+    for due in running:
+        if now < due:
+            found.append(due)
+            continue
+        late = now - due
+        later = [c for c in LATE_CHECKPOINTS if c > late]
+        if later:
+            found.append(due + later[0])
+        else:  # past the last checkpoint: once a day, on the deadline's time of day
+            days = late // timedelta(days=1) + 1
+            found.append(due + timedelta(days=days))
+    return min(found) if found else None

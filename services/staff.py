@@ -24,7 +24,7 @@ from asyncpg import Record
 
 from services import audit
 from services.storage.types import Executor
-from services.users import ENGINEER_ROLES, Person, Role
+from services.users import ENGINEER_ROLES, Person, Role, shown_name
 
 
 class Action(StrEnum):
@@ -276,7 +276,7 @@ async def require(
 @dataclass(frozen=True)
 class StaffMember:
     user_id: int
-    display_name: str
+    display_name: str  # the person's name as every message shows it (users.shown_name)
     roles: tuple[str, ...]
     on_call: bool
     language: str | None = None
@@ -284,7 +284,7 @@ class StaffMember:
 
 
 _SELECT = """
-    SELECT s.user_id, s.display_name, s.roles, s.on_call, u.language,
+    SELECT s.user_id, s.display_name, u.first_name, s.roles, s.on_call, u.language,
            coalesce((SELECT array_agg(o.role ORDER BY o.role) FROM oncall_slots o
                      WHERE o.user_id = s.user_id), '{}') AS on_call_roles
     FROM staff s LEFT JOIN users u ON u.id = s.user_id
@@ -294,7 +294,7 @@ _SELECT = """
 def _member(row: Record) -> StaffMember:
     return StaffMember(
         user_id=row["user_id"],
-        display_name=row["display_name"],
+        display_name=shown_name(row["first_name"], row["display_name"], row["user_id"]),
         roles=tuple(row["roles"]),
         on_call=row["on_call"],
         language=row["language"],
@@ -317,7 +317,7 @@ def parse_roles(words: Iterable[str]) -> list[Role]:
 
 
 async def roster(db: Executor) -> list[StaffMember]:
-    rows = await db.fetch(_SELECT + " ORDER BY s.display_name, s.user_id")
+    rows = await db.fetch(_SELECT + " ORDER BY coalesce(u.first_name, s.display_name), s.user_id")
     return [_member(r) for r in rows]
 
 

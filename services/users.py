@@ -64,6 +64,20 @@ class Person:
         return bool(self.roles.intersection(roles))
 
 
+def shown_name(
+    first_name: str | None, display_name: str | None = None, user_id: int | None = None
+) -> str:
+    """How every message names a person, once: their Telegram first name, else the name the
+    roster gave someone the bot has never met, else their id. Never with a role, a title or an
+    id glued on: a renderer that means to show the role adds it, in the reader's language.
+    Records carrying a person's name (the roster, a ticket's assignee, the escalation views)
+    are built with this, so a person reads the same in every message."""
+    for name in (first_name, display_name):
+        if name and name.strip():
+            return " ".join(name.split())
+    return str(user_id) if user_id is not None else "?"
+
+
 def unknown(sender_id: int, name: str) -> Person:
     """A sender no stored person stands behind: a channel or a group's anonymous admin (the
     id is that chat's, negative). No roles, so every privileged door refuses and audits it."""

@@ -19,6 +19,9 @@ from services.escalation.notify import EscalationContext
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief
 from services.staff import Action
+from services.tickets import actions as desk_actions
+from services.tickets import outbound as desk_cards
+from services.tickets import repo as desk_repo
 from services.users import Person
 
 Db = asyncpg.Pool | asyncpg.Connection
@@ -175,6 +178,7 @@ async def open_incident(
             conn, ctx, incident, ticket, groups, variant="notice", dedup="open"
         )
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
+        await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)
         await audit.record(
             conn,
             actor_id=actor.id if actor else None,
@@ -236,6 +240,7 @@ async def escalate_step(
         **_lateness(due_at, now),
     )
     await notify.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
+    await desk_cards.refresh_card_of(conn, ticket.id, ctx.desk_config(), now)
     dedup = f"esc{moved.escalations}"
     paged = await notify.page_level(
         conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup
@@ -325,6 +330,7 @@ async def acknowledge(
             conn, clock, ticket_id, actor.id, "incident_acknowledged", level=acked.level
         )
         await notify.refresh_copies(conn, ctx, acked, ticket)
+        await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), clock.now())
         await audit.record(
             conn,
             actor_id=actor.id,
@@ -345,18 +351,23 @@ async def resolve(
     *,
     chat_id: int | None = None,
 ) -> Outcome:
-    """Only engineers and up (see staff.PERMISSIONS); a refusal is audited by `require`."""
+    """Only engineers and up (see staff.PERMISSIONS); a refusal is audited by `require`.
+    The ticket is resolved with its incident (the desk's own Resolve, in this transaction)."""
     number = tickets.format_number(ticket_id)
     await staff.require(db, actor, Action.RESOLVE, target=number, chat_id=chat_id)
     async with transaction(db) as conn:
         ticket = await _ticket(conn, ticket_id)
         incident = await _locked(conn, ticket_id)
-        done = replace(incident, resolved_by=actor.id, resolved_at=clock.now()).with_deadline(
-            ctx.rules
-        )
+        now = clock.now()
+        done = replace(incident, resolved_by=actor.id, resolved_at=now).with_deadline(ctx.rules)
         await store.save(conn, done, expected_level=incident.level)
         await record_event(conn, clock, ticket_id, actor.id, "incident_resolved", level=done.level)
         await notify.refresh_copies(conn, ctx, done, ticket)
+        desk_ticket = await desk_repo.get(conn, ticket_id, for_update=True)
+        if desk_ticket.status.active:
+            await desk_actions.resolved_in(conn, ctx.desk_config(), now, desk_ticket, actor)
+        else:
+            await desk_cards.refresh_card(conn, desk_ticket, ctx.desk_config(), now)
         await audit.record(
             conn,
             actor_id=actor.id,

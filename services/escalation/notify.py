@@ -3,7 +3,7 @@ admin chat, and in-place edits of every copy when the incident changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,10 @@ from services.escalation.policy import EscalationRules, level_deadline
 from services.escalation.render import IncidentView, Mention, Variant, render_incident
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
-from services.i18n import use_locale
+from services.i18n import current_locale, use_locale
 from services.rules import Rules
 from services.storage.types import Executor
+from services.tickets.config import DeskConfig
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,19 @@ class EscalationContext:
     tz_name: str
     admin_chat_id: int | None
     support_chat_id: int | None
+    # the desk, whose ticket cards follow their incidents (built by make_context)
+    desk: DeskConfig | None = None
+
+    def desk_config(self) -> DeskConfig:
+        """The desk's config (one built from this context's own fields when none was given)."""
+        if self.desk is not None:
+            return self.desk
+        built = DeskConfig.build(
+            support_chat_id=self.support_chat_id,
+            timezone=self.tz_name,
+            staff_locale=current_locale(),
+        )
+        return replace(built, escalation=self.rules)
 
     def chat(self, ref: int | str) -> int | None:
         if ref == "admin":
@@ -244,6 +258,7 @@ def make_context(
     timezone: str,
     admin_chat_id: int | None,
     support_chat_id: int | None,
+    default_locale: str | None = None,
 ) -> EscalationContext:
     """From the settings' values and RULES_FILE (handlers and the worker both build it so)."""
     return EscalationContext(
@@ -252,4 +267,10 @@ def make_context(
         tz_name=timezone,
         admin_chat_id=admin_chat_id,
         support_chat_id=support_chat_id,
+        desk=DeskConfig.build(
+            support_chat_id=support_chat_id,
+            timezone=timezone,
+            staff_locale=default_locale or current_locale(),
+            rules=rules,
+        ),
     )

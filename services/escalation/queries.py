@@ -40,6 +40,9 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
         if groups:
             return _("Notified {names}; groups: {groups}").format(names=names, groups=groups)
         return _("Notified {names}").format(names=names)
+    if kind == "response_breached":
+        names = ", ".join(details.get("names") or []) or _("the admin chat")
+        return _("Response deadline missed; told {names}").format(names=names)
     if kind == "incident_escalated":
         text = (
             _("Escalated automatically from level {old} to level {new}")
@@ -57,6 +60,8 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
         "incident_response_breached": _("Not acknowledged within {minutes} minutes"),
         "incident_resolved": _("Resolved by {who} at level {level}"),
         "incident_closed_with_ticket": _("Incident ended: the ticket was closed"),
+        "incident_ended_with_ticket": _("Incident ended with its ticket at level {level}"),
+        "incident_priority_changed": _("Incident priority changed from {old} to {new}"),
         "acknowledged": _("Ticket acknowledged by {who}"),
         "assigned": _("Ticket assigned by {who}"),
         "priority_changed": _("Priority changed by {who}"),

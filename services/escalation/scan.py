@@ -24,6 +24,8 @@ from services.escalation.notify import EscalationContext
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
 from services.storage.types import Executor
+from services.tickets import deadlines as ticket_deadlines
+from services.tickets import repo as ticket_repo
 
 
 @dataclass
@@ -32,12 +34,15 @@ class ScanReport:
     breaches: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)  # ticket closed at the desk
     lateness: list[float] = field(default_factory=list)  # seconds after the deadline
+    ticket_breaches: list[int] = field(default_factory=list)  # tickets' missed responses told
+    tickets_checked: int = 0  # tickets whose card was brought up to date
 
 
 async def scan_once(
     pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext, *, batch: int = 200
 ) -> ScanReport:
-    """Handle everything due now, in batches, each batch one transaction."""
+    """Handle everything due now, in batches, each batch one transaction: incidents, then
+    tickets whose deadline passed (their cards, a missed response told once)."""
     report = ScanReport()
     now = clock.now()
     while True:
@@ -46,6 +51,16 @@ async def scan_once(
             for incident in due:
                 await _handle(conn, clock, ctx, incident, report)
         if len(due) < batch:
+            break
+    desk = ctx.desk_config()
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            checked = await ticket_deadlines.check_due(
+                conn, desk, now, fallback_chat_id=ctx.admin_chat_id, limit=batch
+            )
+        report.tickets_checked += checked.tickets
+        report.ticket_breaches += checked.breaches
+        if checked.tickets < batch:
             return report
 
 
@@ -158,11 +173,13 @@ class EscalationWorker:
             try:
                 report = await scan_once(self.pool, self.clock, self.ctx)
                 self.scans += 1
-                if report.escalated or report.breaches:
+                if report.escalated or report.breaches or report.ticket_breaches:
                     logger.info(
-                        "escalation scan: {} escalated, {} response breaches",
+                        "escalation scan: {} escalated, {} response breaches, {} tickets "
+                        "unanswered past their deadline",
                         len(report.escalated),
                         len(report.breaches),
+                        len(report.ticket_breaches),
                     )
                 delay = await self._delay()
             except (asyncpg.PostgresError, OSError) as exc:
@@ -173,8 +190,16 @@ class EscalationWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _delay(self) -> float:
-        earliest = await store.earliest_deadline(self.pool)
-        if earliest is None:
+        found = [
+            d
+            for d in (
+                await store.earliest_deadline(self.pool),
+                await ticket_repo.earliest_check(self.pool),
+            )
+            if d is not None
+        ]
+        if not found:
             return self.max_sleep
+        earliest = min(found)
         seconds = (earliest - self.clock.now()).total_seconds()
         return min(self.max_sleep, max(self.min_sleep, seconds))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.storage.types import Executor
+from services.users import shown_name
 
 SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
 NUMBER = re.compile(r"^\s*(?:QC-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
@@ -143,8 +144,7 @@ class Event:
 async def events(db: Executor, ticket_id: int) -> list[Event]:
     rows = await db.fetch(
         """
-        SELECT e.at, e.actor_id, e.kind, e.details,
-               coalesce(s.display_name, u.first_name) AS actor_name
+        SELECT e.at, e.actor_id, e.kind, e.details, u.first_name, s.display_name
         FROM ticket_events e
         LEFT JOIN staff s ON s.user_id = e.actor_id
         LEFT JOIN users u ON u.id = e.actor_id
@@ -153,7 +153,16 @@ async def events(db: Executor, ticket_id: int) -> list[Event]:
         ticket_id,
     )
     return [
-        Event(r["at"], r["actor_id"], r["actor_name"], r["kind"], dict(r["details"])) for r in rows
+        Event(
+            r["at"],
+            r["actor_id"],
+            None
+            if r["actor_id"] is None
+            else shown_name(r["first_name"], r["display_name"], r["actor_id"]),
+            r["kind"],
+            dict(r["details"]),
+        )
+        for r in rows
     ]
 
 
@@ -170,12 +179,14 @@ def topic_url(support_chat_id: int | None, topic_id: int | None) -> str | None:
 async def display_name(db: Executor, user_id: int | None) -> str | None:
     if user_id is None:
         return None
-    value: str | None = await db.fetchval(
+    row = await db.fetchrow(
         """
-        SELECT coalesce(s.display_name, u.first_name)
+        SELECT u.first_name, s.display_name
         FROM (SELECT $1::bigint AS id) p
         LEFT JOIN staff s ON s.user_id = p.id LEFT JOIN users u ON u.id = p.id
         """,
         user_id,
     )
-    return value
+    if row is None or (row["first_name"] is None and row["display_name"] is None):
+        return None
+    return shown_name(row["first_name"], row["display_name"], user_id)

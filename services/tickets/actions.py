@@ -12,6 +12,7 @@ import asyncpg
 from services import audit, staff, users
 from services.classification import Priority
 from services.clock import Clock
+from services.escalation import follow
 from services.i18n import use_locale
 from services.sla import deadlines
 from services.storage.types import Executor
@@ -110,6 +111,9 @@ async def set_priority(
             conn, ticket.id, EventKind.PRIORITY_CHANGED, at=now, actor_id=actor.id, details=details
         )
         await _audit(conn, actor, "priority", ticket, chat_id, **details)
+        await follow.ticket_priority(
+            conn, cfg, now, ticket.id, priority=priority.value, actor_id=actor.id
+        )
         old = ticket.priority.value
         ticket = await repo.get(conn, ticket.id)
         await outbound.notice(
@@ -147,26 +151,52 @@ async def resolve(
     pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
     chat_id: int | None = None,
 ) -> Ticket:  # fmt: skip
-    """Stops the resolution clock and asks the customer for a rating."""
+    """Stops the resolution clock and asks the customer for a rating. A ticket that is an open
+    incident is resolved with its incident, by engineers and up only (as the incident is)."""
     await authorize(pool, actor, "resolve", ticket_id, chat_id)
+    await _incident_allows(pool, actor, ticket_id, chat_id)
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repo.get(conn, ticket_id, for_update=True)
         if not ticket.status.active:
             raise AlreadyResolved(ticket.id)
-        changes: dict[str, object] = {"status": TicketStatus.RESOLVED, "resolved_at": now}
-        if ticket.first_response_at is None:
-            changes["first_response_at"] = now
-        await repo.update(conn, ticket.id, now, **changes)
-        await repo.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
         await _audit(conn, actor, "resolve", ticket, chat_id)
-        ticket = await repo.get(conn, ticket.id)
-        await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
-        with use_locale(ticket.language):
-            text, markup = customer_render.resolved(ticket, cfg.support.reopen_days)
-        await outbound.to_customer(conn, ticket, "text", outbound.html(text, markup))
-        return ticket
+        return await resolved_in(conn, cfg, now, ticket, actor)
+
+
+async def resolved_in(
+    conn: Executor, cfg: DeskConfig, now: datetime, ticket: Ticket, actor: Person
+) -> Ticket:
+    """Resolve an active ticket inside the caller's transaction (the desk's Resolve, and an
+    incident resolved from its own message): timeline, incident, topic, card, customer."""
+    changes: dict[str, object] = {"status": TicketStatus.RESOLVED, "resolved_at": now}
+    if ticket.first_response_at is None:
+        changes["first_response_at"] = now
+    await repo.update(conn, ticket.id, now, **changes)
+    await repo.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
+    await follow.ticket_ended(conn, cfg, now, ticket.id, actor_id=actor.id, how="resolved")
+    ticket = await repo.get(conn, ticket.id)
+    await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
+    await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+    with use_locale(ticket.language):
+        text, markup = customer_render.resolved(ticket, cfg.support.reopen_days)
+    await outbound.to_customer(conn, ticket, "text", outbound.html(text, markup))
+    return ticket
+
+
+async def _incident_allows(
+    pool: asyncpg.Pool, actor: Person, ticket_id: int, chat_id: int | None
+) -> None:
+    """Ending a ticket that is an open incident ends the incident: staff need the incident's
+    own permission for it (engineers and up). Refused and audited as `incident.resolve`."""
+    if staff.may_person(actor, staff.Action.RESOLVE):
+        return
+    if not await follow.is_open_incident(pool, ticket_id):
+        return
+    await staff.refuse(
+        pool, actor, staff.Action.RESOLVE, target=f"ticket:{ticket_id}", chat_id=chat_id
+    )
+    raise NotAllowed("incident")
 
 
 async def rate(
@@ -199,7 +229,9 @@ async def close(
 ) -> Ticket:  # fmt: skip
     """Staff or the ticket's own customer close a ticket (the bot's own closing is
     `auto_close`: no person, however unknown, is ever taken for the bot)."""
-    await customer_ticket(pool, actor, ticket_id, "close", chat_id)
+    ticket = await customer_ticket(pool, actor, ticket_id, "close", chat_id)
+    if actor.id != ticket.customer_id:  # a customer may always close their own ticket
+        await _incident_allows(pool, actor, ticket_id, chat_id)
     return await _close(pool, cfg, clock, actor, ticket_id, chat_id)
 
 
@@ -221,7 +253,10 @@ async def _close(
         )  # fmt: skip
         if actor is not None and actor.id != ticket.customer_id:
             await _audit(conn, actor, "close", ticket, chat_id)
-        ticket = replace(ticket, status=TicketStatus.CLOSED, closed_at=now)
+        await follow.ticket_ended(
+            conn, cfg, now, ticket.id, actor_id=actor.id if actor else None, how="closed"
+        )
+        ticket = await repo.get(conn, ticket.id)
         if actor is None:
             await outbound.notice(
                 conn, ticket, cfg, "auto_closed", days=cfg.support.auto_close_days

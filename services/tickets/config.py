@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.classification import ClassificationRules
+from services.escalation.policy import EscalationRules
 from services.patterns import check_pattern, compile_pattern
 from services.rules import Rules
 from services.sla import SlaRules
@@ -30,6 +31,11 @@ class SupportRules(BaseModel):
     reopen_days: int = Field(default=7, ge=0)
     auto_close_days: int = Field(default=7, ge=1)
     subject_length: int = Field(default=60, ge=10)
+    # A ticket's card is edited at most once per this many seconds (later changes fold into
+    # the edit already waiting): a busy ticket or a deadline storm never floods the group.
+    card_edit_seconds: int = Field(default=60, ge=0)
+    # The card quotes this much of the description; a longer one follows it in the topic whole.
+    card_description_length: int = Field(default=1500, ge=100, le=3000)
     reference_shapes: list[ReferenceShape] = Field(
         default_factory=lambda: [
             # QuickCart's order ids: ORD-<yyyymmdd>-<6 letters/digits>
@@ -71,6 +77,8 @@ class DeskConfig:
     support: SupportRules
     classification: ClassificationRules
     sla: SlaRules
+    # the escalation tree: whom a missed deadline is told, what a card's level is called
+    escalation: EscalationRules = field(default_factory=EscalationRules)
 
     @classmethod
     def build(
@@ -89,4 +97,5 @@ class DeskConfig:
             support=rules.section("support", SupportRules),
             classification=rules.section("classification", ClassificationRules),
             sla=rules.section("sla", SlaRules),
+            escalation=rules.section("escalation", EscalationRules),
         )

@@ -115,13 +115,16 @@ class TicketDeliveryHook(DeliveryHook):
         now = self.clock.now()
         ticket = replace(ticket, topic_id=None, topic_outbox_id=None)
         with use_locale(self.cfg.staff_locale):
-            text, markup = render.card(ticket, now, self.cfg.tz)
+            text, markup = render.card(
+                ticket, now, self.cfg.tz, self.cfg.escalation,
+                description_limit=self.cfg.support.card_description_length,
+            )  # fmt: skip
         card_row = await outbound.to_topic(
             db, ticket, self.cfg, "text", outbound.html(text, markup)
         )
         await repo.update(
             db, ticket.id, now, topic_id=None, topic_outbox_id=None, card_outbox_id=card_row,
-            card_message_id=None,
+            card_message_id=None, card_edit_outbox_id=None, card_edit_at=None,
         )  # fmt: skip
 
     async def _recreate_topic(self, db: Executor, row: OutboxRow, ticket_id: int) -> None:

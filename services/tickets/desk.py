@@ -183,18 +183,36 @@ async def _relay_in(
     )  # fmt: skip
     if message_id is None:  # the same Telegram message again: already relayed
         return
-    kind, payload = outbound.relay_payload(
-        incoming,
-        staff_render.customer_message_in_topic(ticket, incoming.text or ""),
-        staff_render.customer_caption_in_topic(ticket, incoming.text),
-    )
-    row = await outbound.to_topic(conn, ticket, cfg, kind, payload)
+    row = await _to_topic(conn, ticket, cfg, incoming)
     if row is not None:
         await repo.set_relay(conn, message_id, row)
     await repo.add_event(
         conn, ticket.id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=incoming.author_id,
         details={"message": message_id, "kind": incoming.kind},
     )  # fmt: skip
+
+
+async def _to_topic(
+    conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming
+) -> int | None:
+    """Copy a customer's message into the topic, whole: a long text in labelled parts; media
+    with their caption, and a caption too long to go along also as text. Returns the first
+    row (replies to it find the ticket)."""
+    if incoming.kind == "text":
+        parts = staff_render.customer_message_in_topic(ticket, incoming.text or "")
+    else:
+        parts = []
+        if len(incoming.text or "") > staff_render.CAPTION_ROOM:
+            parts = staff_render.customer_message_in_topic(ticket, incoming.text or "")
+        kind, payload = outbound.relay_payload(
+            incoming, "", staff_render.customer_caption_in_topic(ticket, incoming.text)
+        )
+        first = await outbound.to_topic(conn, ticket, cfg, kind, payload)
+        for part in parts:
+            await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(part))
+        return first
+    rows = [await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(p)) for p in parts]
+    return rows[0] if rows else None
 
 
 async def staff_message(

@@ -62,6 +62,7 @@ class EventKind(StrEnum):
     TOPIC_CREATED = "topic_created"
     TOPIC_RECREATED = "topic_recreated"
     CUSTOMER_BLOCKED = "customer_blocked"
+    RESPONSE_BREACHED = "response_breached"
 
 
 class TicketError(Exception):
@@ -137,6 +138,11 @@ class Ticket:
     customer_name: str = ""
     customer_username: str | None = None
     assignee_name: str | None = None
+    response_breach_told_at: datetime | None = None
+    # joined from its incident (services/escalation), when the ticket is one, for the card
+    incident_level: int | None = None
+    incident_acknowledged_by: str | None = None
+    incident_resolved_at: datetime | None = None
 
     @property
     def number(self) -> str:
@@ -152,6 +158,20 @@ class Ticket:
 
     def resolution_breached(self, now: datetime) -> bool:
         return (self.resolved_at or self.closed_at or now) > self.resolution_due
+
+    @property
+    def running_clocks(self) -> tuple[datetime, ...]:
+        """The SLA deadlines still counting: the response until someone answers, the
+        resolution until the ticket is resolved or closed."""
+        if not self.status.active:
+            return ()
+        if self.first_response_at is None:
+            return (self.response_due, self.resolution_due)
+        return (self.resolution_due,)
+
+    @property
+    def open_incident(self) -> bool:
+        return self.incident_level is not None and self.incident_resolved_at is None
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,18 @@ hook hears back (topic ids, message ids, a deleted topic, a customer who blocked
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services import outbox
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
+from services.sla import Channel, next_check
 from services.storage.types import Executor
 from services.tickets import render
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, Ticket
-from services.tickets.repo import update
+from services.tickets.repo import bookkeep, card_edit_state, find, update
 
 HTML = "HTML"
 
@@ -58,6 +59,10 @@ async def to_topic(
 async def to_customer(
     db: Executor, ticket: Ticket, kind: outbox.Kind, payload: dict[str, Any]
 ) -> int | None:
+    """None for a ticket raised as an incident (`/incident`, an alert): no customer wrote it,
+    so nobody is told "your ticket" or asked for a rating when it ends."""
+    if ticket.channel is Channel.ADMIN_CHAT or ticket.customer_id <= 0:
+        return None
     return await outbox.enqueue(
         db,
         OutboxMessage(
@@ -95,9 +100,17 @@ async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetim
         ),
     )
     ticket = _replace(ticket, support_chat_id=chat_id, topic_id=None, topic_outbox_id=topic_row)
+    limit = cfg.support.card_description_length
     with use_locale(cfg.staff_locale):
-        text, markup = render.card(ticket, now, cfg.tz)
+        text, markup = render.card(ticket, now, cfg.tz, cfg.escalation, description_limit=limit)
+        whole = (
+            render.customer_message_in_topic(ticket, ticket.description)
+            if len(ticket.description) > limit
+            else []
+        )
     card_row = await to_topic(db, ticket, cfg, "text", html(text, markup))
+    for part in whole:  # nothing a customer wrote is lost: the card quotes, the topic has it all
+        await to_topic(db, ticket, cfg, "text", html(part))
     await update(
         db,
         ticket.id,
@@ -107,6 +120,9 @@ async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetim
         topic_outbox_id=topic_row,
         card_outbox_id=card_row,
         card_message_id=None,
+        card_edit_outbox_id=None,
+        card_edit_at=None,
+        next_check_at=next_check(ticket.running_clocks, now),
     )
     return _replace(ticket, card_outbox_id=card_row, card_message_id=None)
 
@@ -114,28 +130,54 @@ async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetim
 async def refresh_card(
     db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime, *, title: bool = False
 ) -> None:
-    """Edit the card (and the topic title when it changed) to follow the ticket."""
-    if ticket.card_outbox_id is None or staff_chat(ticket, cfg) is None:
+    """Edit the card (and the topic title when it changed) to follow the ticket, and plan when
+    the scan looks at it again (the next deadline its card shows passing).
+
+    At most one edit per card per `support.card_edit_seconds`: while an edit waits to leave,
+    a newer state replaces its text instead of queueing a second edit, so a burst of changes
+    or a storm of deadlines is one edit per card."""
+    await bookkeep(db, ticket.id, next_check_at=next_check(ticket.running_clocks, now))
+    chat_id = staff_chat(ticket, cfg)
+    if ticket.card_outbox_id is None or chat_id is None:
         return
     with use_locale(cfg.staff_locale):
-        text, markup = render.card(ticket, now, cfg.tz)
+        text, markup = render.card(
+            ticket, now, cfg.tz, cfg.escalation,
+            description_limit=cfg.support.card_description_length,
+        )  # fmt: skip
         name = render.topic_title(ticket)
-    chat_id = staff_chat(ticket, cfg)
-    assert chat_id is not None
-    await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=chat_id,
-            kind="edit",
-            payload=html(text, markup),
-            ref_id=ticket.card_outbox_id,
-            owner=ticket.owner,
-            priority=PRIORITY_INTERACTIVE,
-        ),
-    )
+    payload = html(text, markup)
+    waiting, edit_at = await card_edit_state(db, ticket.id)
+    if waiting is None or not await outbox.replace_pending(
+        db, waiting, payload, ref_id=ticket.card_outbox_id
+    ):
+        pause = timedelta(seconds=cfg.support.card_edit_seconds)
+        later = edit_at + pause if edit_at is not None and edit_at + pause > now else None
+        row = await outbox.enqueue(
+            db,
+            OutboxMessage(
+                chat_id=chat_id,
+                kind="edit",
+                payload=payload,
+                ref_id=ticket.card_outbox_id,
+                owner=ticket.owner,
+                priority=PRIORITY_INTERACTIVE,
+                not_before=later,  # None: at once
+            ),
+        )
+        await bookkeep(db, ticket.id, card_edit_outbox_id=row, card_edit_at=later or now)
     # a chat without topics has no title to edit (an edit_topic without a thread is refused)
     if title and (ticket.topic_id is not None or ticket.topic_outbox_id is not None):
         await to_topic(db, ticket, cfg, "edit_topic", {"name": name})
+
+
+async def refresh_card_of(
+    db: Executor, ticket_id: int, cfg: DeskConfig, now: datetime, *, title: bool = False
+) -> None:
+    """The card of a ticket something else changed (its incident's level, acknowledgement)."""
+    ticket = await find(db, ticket_id)
+    if ticket is not None:
+        await refresh_card(db, ticket, cfg, now, title=title)
 
 
 async def notice(

@@ -14,8 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
+from services.delivery.splitter import split_text
+from services.escalation.policy import EscalationRules
+from services.escalation.render import role_label
+from services.escalation.tickets_port import topic_url
 from services.i18n import gettext as _
-from services.text import esc, shorten
+from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
 
 # createForumTopic's name: 1-128 characters, counted by Telegram (TDLib's clean_name ->
@@ -140,8 +144,37 @@ def priority_keyboard(ticket: Ticket) -> Keyboard:
     return keyboard([choices, [button(_("« Back"), cb_action(ticket.id, "back"))]])
 
 
-def card(ticket: Ticket, now: datetime, tz: ZoneInfo) -> tuple[str, Keyboard]:
-    """The message that opens a ticket's topic, edited as the ticket changes."""
+def incident_line(ticket: Ticket, escalation: EscalationRules | None = None) -> str | None:
+    """The card's line about the ticket's incident (its level and who holds it), if any."""
+    if ticket.incident_level is None:
+        return None
+    if ticket.incident_resolved_at is not None:
+        return _("Incident: resolved at level {level}").format(level=ticket.incident_level)
+    rules = escalation or EscalationRules()
+    level = min(max(ticket.incident_level, 1), rules.top_level)
+    values = {
+        "level": ticket.incident_level,
+        "top": rules.top_level,
+        "role": esc(role_label(rules.level(level).role.value)),
+    }
+    if ticket.incident_acknowledged_by:
+        return _("Incident: level {level} of {top}, {role} · acknowledged by {name}").format(
+            name=esc(ticket.incident_acknowledged_by), **values
+        )
+    return _("Incident: level {level} of {top}, {role}").format(**values)
+
+
+def card(
+    ticket: Ticket,
+    now: datetime,
+    tz: ZoneInfo,
+    escalation: EscalationRules | None = None,
+    *,
+    description_limit: int = 1500,
+) -> tuple[str, Keyboard]:
+    """The message that opens a ticket's topic, edited as the ticket changes: status, priority,
+    deadlines (how late, once missed), assignee and incident level. A description longer than
+    `description_limit` is quoted shortened; the topic receives it whole after the card."""
     status = f"{STATUS_ICONS[ticket.status]} {_(STATUS_LABELS[ticket.status])}"
     lines = [
         f"<b>{ticket.number}</b> · {priority_label(ticket.priority)} · {status}",
@@ -161,11 +194,16 @@ def card(ticket: Ticket, now: datetime, tz: ZoneInfo) -> tuple[str, Keyboard]:
         ),
         _("Assignee: {name}").format(name=esc(ticket.assignee_name or "—")),
     ]
+    level = incident_line(ticket, escalation)
+    if level is not None:
+        lines.append(level)
     if ticket.customer_blocked_at is not None:
         lines.append(_("⚠️ The customer has blocked the bot: replies cannot reach them."))
     if ticket.rating is not None:
         lines.append(_("Rating: {stars}").format(stars="⭐" * ticket.rating))
-    lines += ["", f"<blockquote>{esc(shorten(ticket.description, 1500))}</blockquote>"]
+    lines += ["", f"<blockquote>{esc(shorten(ticket.description, description_limit))}</blockquote>"]
+    if len(ticket.description) > description_limit:
+        lines.append(_("The whole description follows in this topic."))
     return "\n".join(lines), card_keyboard(ticket)
 
 
@@ -198,14 +236,59 @@ def ticket_list(tickets: Sequence[Ticket], now: datetime, *, title: str) -> str:
 # -- what the topic is told -------------------------------------------------------------------
 
 
-def customer_message_in_topic(ticket: Ticket, text: str) -> str:
-    """A customer's text, copied into the topic (escaped; the outbox splits it when long)."""
-    return f"💬 <b>{esc(ticket.customer_name)}</b>:\n{esc(text)}"
+# Room for a part's label ("💬 <name> (2/3):"): a customer's name is at most 129 characters.
+_LABEL_ROOM = 200
+
+
+def customer_message_in_topic(ticket: Ticket, text: str) -> list[str]:
+    """A customer's text as the topic receives it, escaped and whole: one message, or parts
+    that each fit Telegram's limit and each say whose they are and which ("💬 Budi (1/2):"),
+    cut at a line break or a space where one is near."""
+    name = esc(ticket.customer_name)
+    parts = split_text(text, html_mode=False, limit=TELEGRAM_TEXT_LIMIT - _LABEL_ROOM)
+    if len(parts) <= 1:
+        return [f"💬 <b>{name}</b>:\n{esc(text)}"]
+    total = len(parts)
+    return [
+        f"💬 <b>{name}</b> ({number}/{total}):\n{esc(part)}"
+        for number, part in enumerate(parts, start=1)
+    ]
+
+
+# What of a caption goes along with the copied photo or document (a caption holds 1,024
+# characters, the label included); a longer one also follows as text, whole.
+CAPTION_ROOM = 900
 
 
 def customer_caption_in_topic(ticket: Ticket, caption: str | None) -> str:
     head = f"💬 <b>{esc(ticket.customer_name)}</b>"
-    return head if not caption else f"{head}:\n{esc(shorten(caption, 900))}"
+    return head if not caption else f"{head}:\n{esc(shorten(caption, CAPTION_ROOM))}"
+
+
+def breach_notice(
+    ticket: Ticket, now: datetime, tz: ZoneInfo, escalation: EscalationRules | None = None
+) -> tuple[str, Keyboard]:
+    """The private message a missed response deadline sends (once) to whoever must act: the
+    assignee or the level's on-call person, and the next level."""
+    lines = [
+        _("⏰ <b>{number}</b> was not answered in time").format(number=ticket.number),
+        f"{priority_label(ticket.priority)} · {esc(shorten(ticket.subject, 80))}",
+        _("Customer: {name} (id <code>{id}</code>, language {language})").format(
+            name=esc(customer_label(ticket)), id=ticket.customer_id, language=esc(ticket.language)
+        ),
+        _("Response due: {clock}").format(
+            clock=clock_line(ticket.response_due, ticket.first_response_at, now, tz)
+        ),
+        _("Assignee: {name}").format(name=esc(ticket.assignee_name or "—")),
+    ]
+    level = incident_line(ticket, escalation)
+    if level is not None:
+        lines.append(level)
+    url = topic_url(ticket.support_chat_id, ticket.topic_id)
+    if url is None:
+        return "\n".join(lines), keyboard([])
+    link = {"text": _("Open ticket {number}").format(number=ticket.number), "url": url}
+    return "\n".join(lines), keyboard([[link]])
 
 
 def topic_notice(kind: str, *, actor: str | None = None, **values: Any) -> str:

@@ -156,3 +156,14 @@ def which_ticket(tickets: Sequence[Ticket], message_id: int) -> tuple[str, Keybo
         for t in tickets[:8]
     ]
     return _("You have several open tickets. Which one is this message about?"), keyboard(rows)
+
+
+def chosen(ticket: Ticket) -> str:
+    """The "which ticket?" question once answered: it says where the message went."""
+    return _("Your message went into <b>{number}</b> · {subject}.").format(
+        number=ticket.number, subject=esc(shorten(ticket.subject, 60))
+    )
+
+
+def chosen_toast(ticket: Ticket) -> str:
+    return _("Added to {number}.").format(number=ticket.number)

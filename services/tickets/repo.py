@@ -20,6 +20,7 @@ from services.tickets.model import (
     TicketNotFound,
     TicketStatus,
 )
+from services.users import shown_name
 
 _COLUMNS = """
     t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
@@ -31,13 +32,22 @@ _COLUMNS = """
     coalesce(nullif(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.id::text)
         AS customer_name,
     u.username AS customer_username,
-    coalesce(s.display_name, a.first_name) AS assignee_name
+    a.first_name AS assignee_first_name, s.display_name AS assignee_display_name,
+    t.response_breach_told_at,
+    i.level AS incident_level, i.resolved_at AS incident_resolved_at,
+    i.acknowledged_by AS incident_acknowledged_id,
+    ia.first_name AS incident_acknowledged_first_name,
+    sa.display_name AS incident_acknowledged_display_name
 """
+# The incident (services/escalation's table) is read, never written, here: the card shows it.
 _FROM = """
     FROM tickets t
     JOIN users u ON u.id = t.customer_id
     LEFT JOIN staff s ON s.user_id = t.assignee_id
     LEFT JOIN users a ON a.id = t.assignee_id
+    LEFT JOIN incidents i ON i.ticket_id = t.id
+    LEFT JOIN users ia ON ia.id = i.acknowledged_by
+    LEFT JOIN staff sa ON sa.user_id = i.acknowledged_by
 """
 ACTIVE = ["open", "acknowledged", "waiting"]
 
@@ -72,8 +82,20 @@ def _ticket(row: Record) -> Ticket:
         classification=dict(row["classification"] or {}),
         customer_name=row["customer_name"],
         customer_username=row["customer_username"],
-        assignee_name=row["assignee_name"],
+        assignee_name=_name(row, "assignee", row["assignee_id"]),
+        response_breach_told_at=row["response_breach_told_at"],
+        incident_level=row["incident_level"],
+        incident_acknowledged_by=_name(
+            row, "incident_acknowledged", row["incident_acknowledged_id"]
+        ),
+        incident_resolved_at=row["incident_resolved_at"],
     )
+
+
+def _name(row: Record, prefix: str, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return shown_name(row[f"{prefix}_first_name"], row[f"{prefix}_display_name"], user_id)
 
 
 async def insert(
@@ -239,26 +261,79 @@ async def resolved_before(db: Executor, cutoff: datetime, *, limit: int = 500) -
     return [r["id"] for r in rows]
 
 
-async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> None:
-    """Set named columns. Column names come from this module's callers, never from users."""
-    allowed = {
+_COLUMNS_SET = frozenset(
+    {
         "status", "priority", "assignee_id", "topic_id", "topic_outbox_id", "card_outbox_id",
         "card_message_id", "customer_blocked_at", "first_response_at", "response_due",
         "resolution_due", "resolved_at", "closed_at", "rating", "rated_at", "support_chat_id",
-        "classification",
-    }  # fmt: skip
-    unknown = set(fields) - allowed
+        "classification", "card_edit_outbox_id", "card_edit_at", "next_check_at",
+        "response_breach_told_at",
+    }
+)  # fmt: skip
+
+
+def _assignments(fields: dict[str, Any], first: int) -> tuple[str, list[Any]]:
+    """`name = $n, ...` for named columns. Column names come from this module's callers, never
+    from users; an unknown one is refused."""
+    unknown = set(fields) - _COLUMNS_SET
     if unknown:
         raise ValueError(f"not a ticket column: {sorted(unknown)}")
     names = sorted(fields)
-    assignments = ", ".join(f"{name} = ${i + 3}" for i, name in enumerate(names))
     values = [v.value if hasattr(v, "value") else v for v in (fields[n] for n in names)]
+    return ", ".join(f"{name} = ${i + first}" for i, name in enumerate(names)), values
+
+
+async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> None:
+    """Set named columns of a ticket that changed (updated_at is `now`)."""
+    assignments, values = _assignments(fields, 3)
     await db.execute(
         f"UPDATE tickets SET updated_at = $2, {assignments} WHERE id = $1",
         ticket_id,
         now,
         *values,
     )
+
+
+async def bookkeep(db: Executor, ticket_id: int, **fields: Any) -> None:
+    """Set the card's schedule (`next_check_at`, its queued edit, a breach told): bookkeeping,
+    not a change of the ticket, so updated_at stays."""
+    assignments, values = _assignments(fields, 2)
+    await db.execute(f"UPDATE tickets SET {assignments} WHERE id = $1", ticket_id, *values)
+
+
+async def due_checks(db: Executor, now: datetime, limit: int) -> list[int]:
+    """Tickets a deadline of which has passed since they were last looked at, locked; rows
+    another scanner holds are skipped, not waited for (tickets_next_check_idx)."""
+    rows = await db.fetch(
+        """
+        SELECT id FROM tickets
+        WHERE next_check_at <= $1
+        ORDER BY next_check_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+        """,
+        now,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def earliest_check(db: Executor) -> datetime | None:
+    value: datetime | None = await db.fetchval(
+        "SELECT next_check_at FROM tickets WHERE next_check_at IS NOT NULL "
+        "ORDER BY next_check_at LIMIT 1"
+    )
+    return value
+
+
+async def card_edit_state(db: Executor, ticket_id: int) -> tuple[int | None, datetime | None]:
+    """The newest queued edit of the ticket's card and when it leaves."""
+    row = await db.fetchrow(
+        "SELECT card_edit_outbox_id, card_edit_at FROM tickets WHERE id = $1", ticket_id
+    )
+    if row is None:
+        return None, None
+    return row["card_edit_outbox_id"], row["card_edit_at"]
 
 
 async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int) -> int:

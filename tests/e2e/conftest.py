@@ -128,8 +128,14 @@ FAST_DELIVERY = {
 OPEN_INBOX = {"flood": {"updates": 10_000}}
 
 
+# A ticket's card is edited at most once a minute; stories press one button after another, so
+# that pacing is opened up too (tests/e2e/test_support_deadlines.py keeps the real minute).
+OPEN_CARDS = {"card_edit_seconds": 0}
+
+
 def fast_rules(**sections: Any) -> Rules:
-    return Rules({"delivery": FAST_DELIVERY, "inbox": OPEN_INBOX, **sections})
+    support = {**OPEN_CARDS, **sections.pop("support", {})}
+    return Rules({"delivery": FAST_DELIVERY, "inbox": OPEN_INBOX, "support": support, **sections})
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -133,10 +134,21 @@ def test_the_staff_list_orders_what_it_is_given_and_flags_overdue() -> None:
 
 
 def test_customer_text_reaches_the_topic_escaped_and_whole() -> None:
-    raw = "<&><b>" + "x" * 5000
-    text = render.customer_message_in_topic(ticket(), raw)
+    raw = "<&><b>" + "x" * 500
+    [text] = render.customer_message_in_topic(ticket(), raw)
     assert text.startswith("💬 <b>Budi Santoso</b>:\n&lt;&amp;&gt;&lt;b&gt;xxx")
     assert visible_length(text) == len("💬 Budi Santoso:\n") + len(raw) + 1  # 💬 is 2 units
+
+
+def test_a_long_customer_text_arrives_in_parts_each_labelled_none_empty() -> None:
+    words = "<&><b> " + "kata & <i>tag</i> " * 300  # over 5,000 characters
+    parts = render.customer_message_in_topic(ticket(), words)
+    assert len(parts) == 2
+    assert parts[0].startswith("💬 <b>Budi Santoso</b> (1/2):\n&lt;&amp;&gt;&lt;b&gt; kata")
+    assert parts[1].startswith("💬 <b>Budi Santoso</b> (2/2):\nkata")
+    assert all(visible_length(p) <= 4096 for p in parts)
+    bodies = [html.unescape(p.split(":\n", 1)[1]) for p in parts]
+    assert "".join(bodies) == words  # cut at a space, nothing lost, nothing added
 
 
 def test_the_customer_is_told_the_number_priority_and_promise_in_their_language() -> None:

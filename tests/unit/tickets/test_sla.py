@@ -20,6 +20,7 @@ from services.sla import (
     breached,
     business_minutes_between,
     deadlines,
+    next_check,
     response_minutes,
 )
 
@@ -166,3 +167,24 @@ def test_breached(
     due: datetime | None, done: datetime | None, now: datetime, expected: bool
 ) -> None:
     assert breached(due, done, now) is expected
+
+
+@pytest.mark.parametrize(
+    ("running", "now", "expected"),
+    [
+        ((), jkt(2, 10), None),  # nothing runs: the card never changes by itself
+        ((jkt(2, 11),), jkt(2, 10), jkt(2, 11)),  # the deadline itself
+        ((jkt(2, 11), jkt(3, 10)), jkt(2, 10), jkt(2, 11)),  # the nearer of two
+        ((jkt(2, 11),), jkt(2, 11), jkt(2, 12)),  # missed: an hour late next
+        ((jkt(2, 11),), jkt(2, 13, 30), jkt(2, 15)),  # then four hours late
+        ((jkt(2, 11),), jkt(2, 16), jkt(2, 23)),  # twelve
+        ((jkt(2, 11),), jkt(3, 0), jkt(3, 11)),  # a day
+        ((jkt(2, 11),), jkt(3, 11), jkt(4, 11)),  # then once a day, at the deadline's hour
+        ((jkt(2, 11),), jkt(5, 12), jkt(6, 11)),
+        ((jkt(2, 11), jkt(3, 10)), jkt(3, 9), jkt(3, 10)),  # a running one due before
+    ],
+)
+def test_the_next_check_of_a_card_is_a_deadline_or_a_step_of_lateness(
+    running: tuple[datetime, ...], now: datetime, expected: datetime | None
+) -> None:
+    assert next_check(running, now) == expected

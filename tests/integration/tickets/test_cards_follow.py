@@ -1,0 +1,347 @@
+"""Issue 13, the desk's findings on real PostgreSQL: the card follows the ticket and its incident
+(one edit per card per minute at most), a missed response deadline is told once, an incident
+and its ticket end and change priority together, long customer texts reach the topic whole, and
+a person's name is printed once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from services import staff
+from services.classification import Category, Priority
+from services.clock import FrozenClock
+from services.escalation import incidents, queries
+from services.escalation.notify import EscalationContext, make_context
+from services.escalation.scan import scan_once
+from services.i18n import current_locale, set_default_locale, use_locale
+from services.rules import Rules
+from services.tickets import actions, desk, repo
+from services.tickets.config import DeskConfig
+from services.tickets.model import Incoming, NotAllowed, TicketStatus
+from services.users import Person, Role
+from tests.integration.tickets.conftest import SUPPORT_CHAT, make_staff
+
+ADMIN_CHAT = -1001000000001
+DEWI = 2002  # senior engineer, on call: the level after support
+
+
+@pytest.fixture(autouse=True)
+def english_by_default() -> Iterator[None]:
+    """DEFAULT_LOCALE en: staff without a language of their own, and the desk, read English."""
+    before = current_locale()
+    set_default_locale("en")
+    yield
+    set_default_locale(before)
+
+
+@pytest.fixture
+def ctx(english_by_default: None) -> EscalationContext:
+    return make_context(
+        Rules(), timezone="Asia/Jakarta", admin_chat_id=ADMIN_CHAT, support_chat_id=SUPPORT_CHAT
+    )
+
+
+@pytest.fixture
+async def dewi(pool: asyncpg.Pool) -> Person:
+    person = await make_staff(pool, DEWI, "Dewi", ["senior_engineer"])
+    await staff.set_on_call(pool, Role.SENIOR_ENGINEER, DEWI, set_by=None)
+    return person
+
+
+async def open_ticket(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    customer: Person,
+    description: str = "Pembayaran QRIS saya gagal tapi saldo sudah terpotong",
+) -> int:
+    opened = await desk.open_ticket(
+        pool, redis, cfg, clock, customer=customer, category=Category.PAYMENT,
+        description=description,
+    )  # fmt: skip
+    return opened.ticket.id
+
+
+async def card_edits(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        """
+        SELECT o.* FROM outbox o JOIN tickets t ON o.ref_id = t.card_outbox_id
+        WHERE t.id = $1 AND o.kind = 'edit' ORDER BY o.id
+        """,
+        ticket_id,
+    )
+
+
+async def sent(pool: asyncpg.Pool, row_id: int) -> None:
+    """What the delivery worker does with a row it sent."""
+    await pool.execute("UPDATE outbox SET status = 'sent', sent_at = now() WHERE id = $1", row_id)
+
+
+async def private_to(pool: asyncpg.Pool, user_id: int) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT payload FROM outbox WHERE chat_id = $1 AND kind = 'text' ORDER BY id", user_id
+    )
+    return [r["payload"]["text"] for r in rows]
+
+
+# -- 1. the card follows the ticket, one edit per card per minute at most ---------------------
+
+
+async def test_the_card_follows_status_assignee_priority_and_level_one_edit_a_minute(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+    admin: Person,
+    dewi: Person,
+) -> None:
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    t0 = clock.now()
+
+    await actions.acknowledge(pool, cfg, clock, actor=rina, ticket_id=ticket_id)
+    [first] = await card_edits(pool, ticket_id)
+    assert "👀 acknowledged" in first["payload"]["text"]
+    assert "Assignee: Rina" in first["payload"]["text"]
+    await sent(pool, first["id"])
+
+    # three more changes inside the same minute: one edit, waiting for the minute, newest text
+    clock.advance(seconds=10)
+    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=dewi)
+    clock.advance(seconds=10)
+    await actions.set_priority(
+        pool, cfg, clock, actor=rina, ticket_id=ticket_id, priority=Priority.P0
+    )
+    clock.advance(seconds=10)
+    await incidents.escalate(pool, clock, ctx, ticket_id, admin)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2
+    waiting = edits[1]
+    assert waiting["status"] == "pending"
+    assert waiting["not_before"] == t0 + timedelta(minutes=1)
+    text = waiting["payload"]["text"]
+    assert "🔴 P0 Critical" in text
+    assert "Assignee: Dewi" in text
+    assert "Incident: level 2 of 5, Senior Engineer" in text
+
+    # the incident is acknowledged at level 2: the same waiting edit says so
+    await incidents.acknowledge(pool, clock, ctx, ticket_id, dewi)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2
+    assert "acknowledged by Dewi" in edits[1]["payload"]["text"]
+
+    # once that edit left, the next change waits a minute after it
+    await sent(pool, edits[1]["id"])
+    clock.set(t0 + timedelta(minutes=1, seconds=5))
+    await actions.resolve(pool, cfg, clock, actor=dewi, ticket_id=ticket_id)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 3
+    assert edits[2]["not_before"] == t0 + timedelta(minutes=2)
+    assert "✅ resolved" in edits[2]["payload"]["text"]
+    assert "Incident: resolved at level 2" in edits[2]["payload"]["text"]
+
+
+async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+) -> None:
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    ticket = await repo.get(pool, ticket_id)
+    clock.set(ticket.response_due - timedelta(minutes=1))
+    await scan_once(pool, clock, ctx)
+    assert await card_edits(pool, ticket_id) == []  # nothing changed yet
+
+    clock.set(ticket.response_due + timedelta(minutes=2))
+    await scan_once(pool, clock, ctx)
+    [edit] = await card_edits(pool, ticket_id)
+    assert "Response due: 2026-11-02 11:00 WIB · ⚠️ overdue by 2 min" in edit["payload"]["text"]
+    await sent(pool, edit["id"])
+
+    clock.advance(minutes=10)
+    await scan_once(pool, clock, ctx)  # the card changes next an hour after the deadline
+    assert len(await card_edits(pool, ticket_id)) == 1
+    clock.set(ticket.response_due + timedelta(hours=1))
+    await scan_once(pool, clock, ctx)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2
+    assert "⚠️ overdue by 1 h 00 min" in edits[1]["payload"]["text"]
+
+
+# -- 2. a missed response deadline is told once --------------------------------------------
+
+
+async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level_once(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+    dewi: Person,
+) -> None:
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    ticket = await repo.get(pool, ticket_id)
+    assert ticket.priority is Priority.P1
+    clock.set(ticket.response_due + timedelta(minutes=30))
+    await scan_once(pool, clock, ctx)
+    clock.advance(hours=2)
+    await scan_once(pool, clock, ctx)  # again, later: nobody hears it twice
+
+    for person in (rina, dewi):  # Rina: on-call support (no assignee); Dewi: the next level
+        [notice] = await private_to(pool, person.id)
+        assert notice.startswith(f"⏰ <b>{ticket.number}</b> was not answered in time")
+        assert "⚠️ overdue by 30 min" in notice
+    assert await private_to(pool, ADMIN_CHAT) == []
+    events = [e for e in await repo.timeline(pool, ticket_id) if e.kind == "response_breached"]
+    assert len(events) == 1
+    assert events[0].details["told"] == [rina.id, dewi.id]
+    with use_locale("en"):
+        page = await queries.timeline(pool, ticket_id)
+    assert page is not None
+    assert "Response deadline missed; told Rina, Dewi" in [line.text for line in page.lines]
+
+
+async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_time_tells_nobody(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+    admin: Person,
+    dewi: Person,
+) -> None:
+    assigned = await open_ticket(pool, redis_client, cfg, clock, budi)
+    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=assigned, assignee=admin)
+    answered = await open_ticket(pool, redis_client, cfg, clock, budi, "Akun saya terkunci")
+    reply = Incoming(SUPPORT_CHAT, 700, rina.id, "text", "Kami cek ya", author_name="Rina")
+    await desk.staff_message(pool, cfg, clock, staff=rina, incoming=reply, ticket_id=answered)
+
+    clock.advance(hours=3)  # past both tickets' response deadlines
+    await scan_once(pool, clock, ctx)
+    assert await private_to(pool, rina.id) == []
+    [to_admin] = await private_to(pool, admin.id)
+    assert f"QC-{assigned:06d}" in to_admin
+    assert len(await private_to(pool, dewi.id)) == 1
+    assert [e.kind for e in await repo.timeline(pool, answered)].count("response_breached") == 0
+
+
+# -- 5. a ticket and its incident end and change priority together ----------------------------
+
+
+async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_and_incident(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+    admin: Person,
+    dewi: Person,
+) -> None:
+    closed = await open_ticket(pool, redis_client, cfg, clock, budi)
+    await incidents.escalate(pool, clock, ctx, closed, admin)  # an incident at level 2
+    await actions.set_priority(pool, cfg, clock, actor=rina, ticket_id=closed, priority=Priority.P2)
+    [row] = await queries.open_incident_rows(pool, ctx)
+    assert (row.view.priority, row.view.level) == ("P2", 2)
+
+    with pytest.raises(NotAllowed):  # support alone may not end an incident, here either
+        await actions.close(pool, cfg, clock, actor=rina, ticket_id=closed)
+    await actions.close(pool, cfg, clock, actor=admin, ticket_id=closed)
+    assert await queries.open_incident_rows(pool, ctx) == []
+
+    resolved = await open_ticket(pool, redis_client, cfg, clock, budi, "Akun saya terkunci")
+    await incidents.escalate(pool, clock, ctx, resolved, admin)
+    await incidents.resolve(pool, clock, ctx, resolved, dewi)
+    ticket = await repo.get(pool, resolved)
+    assert ticket.status is TicketStatus.RESOLVED
+    assert "resolved" in [e.kind for e in await repo.timeline(pool, resolved)]
+    stars = await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE chat_id = $1 AND payload::text LIKE $2",
+        budi.id,
+        f"%tr:{resolved}:5%",
+    )
+    assert stars == 1  # Budi is asked to rate the ticket the incident's end resolved
+
+
+# -- 6. long customer texts reach the topic whole ------------------------------------------
+
+
+async def test_a_5000_character_description_is_quoted_on_the_card_and_whole_in_the_topic(
+    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+) -> None:
+    long = " ".join(f"kalimat{n:04d}" for n in range(455))  # 5,004 characters
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi, long)
+    rows = await pool.fetch(
+        "SELECT * FROM outbox WHERE chat_id = $1 AND kind = 'text' ORDER BY id", SUPPORT_CHAT
+    )
+    card, *parts = [r["payload"]["text"] for r in rows]
+    assert "kalimat0454" not in card  # the card quotes the beginning
+    assert "The whole description follows in this topic." in card
+    assert [p.split(":\n", 1)[0] for p in parts] == [
+        "💬 <b>Budi Santoso</b> (1/2)",
+        "💬 <b>Budi Santoso</b> (2/2)",
+    ]
+    assert "".join(p.split(":\n", 1)[1] for p in parts) == long
+
+    follow_up = " ".join(f"lanjut{n:04d}" for n in range(500))  # 5,499 characters
+    message = Incoming(budi.id, 900, budi.id, "text", follow_up, author_name="Budi")
+    await desk.customer_message(pool, redis_client, cfg, clock, customer=budi, incoming=message)
+    rows = await pool.fetch(
+        "SELECT * FROM outbox WHERE chat_id = $1 AND kind = 'text' AND id > $2 ORDER BY id",
+        SUPPORT_CHAT,
+        rows[-1]["id"],
+    )
+    texts = [r["payload"]["text"] for r in rows]
+    heads = [t.split(":\n", 1)[0] for t in texts]
+    assert heads == ["💬 <b>Budi Santoso</b> (1/2)", "💬 <b>Budi Santoso</b> (2/2)"]
+    assert all(len(t.split(":\n", 1)[1]) > 100 for t in texts)  # no empty header, no stub
+    assert "".join(t.split(":\n", 1)[1] for t in texts) == follow_up
+    [stored] = await repo.messages(pool, ticket_id)
+    assert stored.body == follow_up and stored.relay_outbox_id == rows[0]["id"]
+
+
+# -- 14. a person is printed once --------------------------------------------------------------
+
+
+async def test_the_sandbox_roster_names_each_person_once_and_the_card_too(
+    pool: asyncpg.Pool,
+    db_url: str,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    budi: Person,
+) -> None:
+    from bot.sandbox_cmd import seed_roster
+    from handlers.admin import _line
+
+    await seed_roster(db_url)
+    with use_locale("en"):
+        lines = {m.user_id: _line(m) for m in await staff.roster(pool)}
+    assert lines[2002] == "• Dimas (<code>2002</code>): Senior Engineer 📟"
+    assert lines[2001] == "• Sari (<code>2001</code>): Support Engineer 📟"
+
+    sari = await staff.member(pool, 2001)
+    assert sari is not None and sari.display_name == "Sari"
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    boss = Person(id=2005, first_name="Ratna", roles=frozenset({"admin"}))
+    target = Person(id=2001, first_name="Sari", roles=frozenset({"support_engineer"}))
+    await actions.assign(pool, cfg, clock, actor=boss, ticket_id=ticket_id, assignee=target)
+    [edit] = await card_edits(pool, ticket_id)
+    assert "\nAssignee: Sari\n" in edit["payload"]["text"]
