@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy bot handlers services jobs sandbox
 
 pytest: $(STAMP) locales
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
