@@ -5,7 +5,8 @@ conversation's updates over one at a time, in order; no middleware needs to do e
 
 1. `MetricsMiddleware` (on every update): counts updates and measures handler latency.
 2. `PersonMiddleware`: who sent the update, with their stored language and staff roles,
-   arrives in handlers as `person: Person`.
+   arrives in handlers as `person: Person`. A staff member writing in private has pressed
+   Start, so the bot may page them privately again (`staff.started_privately`).
 3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's) from `person.language`.
 """
 
@@ -23,7 +24,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot import metrics
 from services import i18n as service_i18n
-from services import users
+from services import staff, users
 from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -53,6 +54,9 @@ class PersonMiddleware(BaseMiddleware):
                 last_name=user.last_name,
                 username=user.username,
             )
+            chat = data.get("event_chat")
+            if data["person"].is_staff and chat is not None and chat.type == "private":
+                await staff.started_privately(self.pool, user.id)
         else:
             data["person"] = None
         return await handler(event, data)

@@ -23,7 +23,9 @@ from jobs.scheduler import running_scheduler
 from services.checks.config import targets_from_settings
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
+from services.delivery.not_started import NotStartedWatch
 from services.delivery.worker import DeliveryWorker
+from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
 from services.inbox.config import InboxConfig
@@ -89,6 +91,8 @@ def delivery_config(app: web.Application) -> DeliveryConfig:
 async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     hooks = DeliveryHooks()
     hooks.register("ticket", TicketDeliveryHook(desk_config(app), app[CLOCK]))
+    hooks.register("incident", IncidentDeliveryHook(escalation_context(app)))
+    hooks.watch(NotStartedWatch(app[SETTINGS].ADMIN_CHAT_ID))
     worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], delivery_config(app), hooks
     )

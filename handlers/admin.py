@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncpg
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
@@ -52,7 +52,7 @@ def _line(m: staff.StaffMember) -> str:
 
 @router.message(Command("staff"))
 async def cmd_staff(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, bot: Bot
 ) -> None:
     words = (command.args or "").split()
     sub = words.pop(0).lower() if words else ""
@@ -97,6 +97,12 @@ async def cmd_staff(
                 name=esc(member.display_name),
                 roles=esc(", ".join(role_label(r) for r in member.roles)),
             )
+            me = await bot.me()
+            text += "\n" + _(
+                "{name}: press Start in a private chat with @{bot} (or send it anything there); "
+                "until then Telegram does not let the bot message you privately, so your pages "
+                "go to the admin chat."
+            ).format(name=esc(member.display_name), bot=esc(me.username or ""))
         else:
             removed = await staff.remove_member(pool, user_id)
             if not removed:

@@ -281,10 +281,14 @@ class StaffMember:
     on_call: bool
     language: str | None = None
     on_call_roles: tuple[str, ...] = ()  # roles this person holds the on-call slot of
+    # Telegram refused to message them privately: they never pressed Start (pages go to the
+    # admin chat until they do)
+    not_started: bool = False
 
 
 _SELECT = """
     SELECT s.user_id, s.display_name, u.first_name, s.roles, s.on_call, u.language,
+           s.not_started_at IS NOT NULL AS not_started,
            coalesce((SELECT array_agg(o.role ORDER BY o.role) FROM oncall_slots o
                      WHERE o.user_id = s.user_id), '{}') AS on_call_roles
     FROM staff s LEFT JOIN users u ON u.id = s.user_id
@@ -299,6 +303,7 @@ def _member(row: Record) -> StaffMember:
         on_call=row["on_call"],
         language=row["language"],
         on_call_roles=tuple(row["on_call_roles"]),
+        not_started=row["not_started"],
     )
 
 
@@ -324,6 +329,24 @@ async def roster(db: Executor) -> list[StaffMember]:
 async def member(db: Executor, user_id: int) -> StaffMember | None:
     row = await db.fetchrow(_SELECT + " WHERE s.user_id = $1", user_id)
     return _member(row) if row else None
+
+
+async def mark_not_started(db: Executor, user_id: int) -> bool:
+    """Telegram refused a private message to this staff member: they never pressed Start.
+    True only the first time (until they start), so the admin chat is told once."""
+    status: str = await db.execute(
+        "UPDATE staff SET not_started_at = now() WHERE user_id = $1 AND not_started_at IS NULL",
+        user_id,
+    )
+    return status.endswith(" 1")
+
+
+async def started_privately(db: Executor, user_id: int) -> None:
+    """The person wrote to the bot in private: the bot may message them from now on."""
+    await db.execute(
+        "UPDATE staff SET not_started_at = NULL WHERE user_id = $1 AND not_started_at IS NOT NULL",
+        user_id,
+    )
 
 
 async def add_member(

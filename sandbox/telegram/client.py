@@ -82,14 +82,19 @@ class EmulatorClient:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = None,
+        started: bool | None = None,
     ) -> Json:
-        body = {
+        """`started=True`: the person already wrote to the bot in private (pressed Start), so
+        the bot may message them; otherwise that happens when they first send something."""
+        body: Json = {
             "id": user_id,
             "first_name": first_name,
             "last_name": last_name,
             "username": username,
             "language_code": language_code,
         }
+        if started is not None:
+            body["started"] = started
         result: Json = await self._call("POST", "users", body)
         return result
 

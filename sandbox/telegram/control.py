@@ -75,6 +75,8 @@ async def upsert_user(request: web.Request) -> web.Response:
     user = rt.world.upsert_user(int(body["id"]), **{k: body.get(k) for k in _USER_FIELDS})
     if "blocked_bot" in body:
         user.blocked_bot = bool(body["blocked_bot"])
+    if "started" in body:  # someone who pressed Start before the story begins
+        user.started = bool(body["started"])
     return _ok(dataclasses.asdict(user))
 
 

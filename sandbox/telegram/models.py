@@ -25,6 +25,9 @@ class User:
     language_code: str | None = None
     is_bot: bool = False
     blocked_bot: bool = False
+    # Wrote to the bot in private (pressed Start) at least once: until then Telegram refuses
+    # the bot's private messages ("bot can't initiate conversation with a user").
+    started: bool = False
 
     def to_api(self) -> Json:
         data: Json = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}

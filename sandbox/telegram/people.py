@@ -76,6 +76,7 @@ def _chat(rt: Runtime, user: User, chat_id: int) -> Chat:
         if chat.id != user.id:
             raise ActionError(400, "a private chat with the bot has the user's own id")
         user.blocked_bot = False
+        user.started = True
     else:
         chat.members.add(user.id)
     return chat

@@ -76,6 +76,8 @@ class Runtime:
         user = found.private_user
         if for_sending and found.type == "private" and user is not None and user.blocked_bot:
             raise forbidden("bot was blocked by the user")
+        if for_sending and found.type == "private" and user is not None and not user.started:
+            raise forbidden("bot can't initiate conversation with a user")
         if found.type != "private" and world.bot.id not in found.members:
             raise forbidden("bot is not a member of the group chat")
         return found

@@ -32,6 +32,7 @@ class DeliveryHook:
 class DeliveryHooks:
     def __init__(self) -> None:
         self._hooks: dict[str, DeliveryHook] = {}
+        self._watchers: list[DeliveryHook] = []
 
     def register(self, prefix: str, hook: DeliveryHook) -> None:
         """`prefix` is the part of `owner` before ':' ("ticket", "alert_group")."""
@@ -41,6 +42,14 @@ class DeliveryHooks:
         if not owner:
             return None
         return self._hooks.get(owner.split(":", 1)[0])
+
+    def watch(self, hook: DeliveryHook) -> None:
+        """`hook.on_failed` hears every row's failure, whoever owns it (after the owner's hook):
+        for what concerns a chat rather than a feature (a person who never pressed Start)."""
+        self._watchers.append(hook)
+
+    def watchers(self) -> list[DeliveryHook]:
+        return list(self._watchers)
 
     def all(self) -> list[DeliveryHook]:
         return list(self._hooks.values())

@@ -362,6 +362,8 @@ class DeliveryWorker:
             hook = self.hooks.for_owner(row.owner)
             if hook is not None:
                 await _safely(conn, "on_failed", row, hook.on_failed(conn, row, error))
+            for watcher in self.hooks.watchers():
+                await _safely(conn, "on_failed", row, watcher.on_failed(conn, row, error))
             if tell or hook is None:
                 await tell_operator(conn, row, error, self.config.admin_chat_id)
 

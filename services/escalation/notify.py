@@ -1,5 +1,11 @@
 """Fan-out through the outbox: private pages to a level's on-call people, group notices in the
-admin chat, and in-place edits of every copy when the incident changes."""
+admin chat, and in-place edits when the incident changes.
+
+A group chat has one live card per incident, edited to the incident's current state; when the
+incident moves on, the chat gets a short new line (replying to the card) instead of another
+card. A person's page stays what it was when it paged them, with what happened since added
+below it (render_page_history), so nobody's history is rewritten. A staff member who never
+pressed Start is paged in the admin chat instead (services/delivery/not_started.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +16,14 @@ from zoneinfo import ZoneInfo
 from services import outbox, staff
 from services.escalation import store
 from services.escalation.policy import EscalationRules, level_deadline
-from services.escalation.render import IncidentView, Mention, Variant, render_incident
+from services.escalation.render import (
+    IncidentView,
+    Mention,
+    Variant,
+    render_incident,
+    render_level_line,
+    render_page_history,
+)
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import current_locale, use_locale
@@ -92,14 +105,21 @@ async def _send(
     dedup: str,
     extra: dict[str, Any] | None = None,
 ) -> bool:
-    extra = extra or {}
+    extra = dict(extra or {})
+    mentions = [Mention(m[0], m[1]) for m in extra.get("mentions", [])]
+    if recipient_id is None:
+        live = await store.live_card(db, incident.ticket_id, chat_id)
+        if live is not None:
+            return await _level_line(db, ctx, incident, the_view, live, mentions, dedup)
     with use_locale(language):
         rendered = render_incident(
-            the_view,
-            ctx.tz,
-            variant=variant,
-            told=extra.get("told", []),
-            mentions=[Mention(m[0], m[1]) for m in extra.get("mentions", [])],
+            the_view, ctx.tz, variant=variant, told=extra.get("told", []), mentions=mentions
+        )
+    if recipient_id is not None:  # a page: kept as it is now, later changes added below
+        extra.update(
+            text=rendered.text,
+            level=incident.level,
+            acknowledged=incident.acknowledged_at is not None,
         )
     row_id = await outbox.enqueue(
         db,
@@ -127,6 +147,34 @@ async def _send(
     return True
 
 
+async def _level_line(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    the_view: IncidentView,
+    live: store.Copy,
+    mentions: list[Mention],
+    dedup: str,
+) -> bool:
+    """The chat has this incident's card already (edited in place by refresh_copies): a short
+    new line says what changed, replying to the card, mentioning who was paged."""
+    with use_locale(live.language):
+        text = render_level_line(the_view, ctx.tz, mentions)
+    row_id = await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=live.chat_id,
+            kind="text",
+            payload={"text": text, "parse_mode": "HTML"},
+            ref_id=live.outbox_id,
+            dedup_key=f"inc:{incident.ticket_id}:{dedup}:{live.chat_id}:line",
+            owner=f"incident:{incident.ticket_id}",
+            priority=_priority(incident),
+        ),
+    )
+    return row_id is not None
+
+
 async def page_people(
     db: Executor,
     ctx: EscalationContext,
@@ -141,19 +189,52 @@ async def page_people(
     the_view = await view(db, ctx, incident, ticket)
     told: list[staff.StaffMember] = []
     for person in people:
-        if await _send(
-            db,
-            ctx,
-            incident,
-            the_view,
-            chat_id=person.user_id,
-            recipient_id=person.user_id,
-            language=person.language,
-            variant=variant,
-            dedup=dedup,
-        ):
+        if person.not_started and ctx.admin_chat_id is not None:
+            sent = await page_in_admin_chat(
+                db, ctx, incident, the_view, person, variant=variant, dedup=dedup
+            )
+        else:
+            sent = await _send(
+                db,
+                ctx,
+                incident,
+                the_view,
+                chat_id=person.user_id,
+                recipient_id=person.user_id,
+                language=person.language,
+                variant=variant,
+                dedup=dedup,
+            )
+        if sent:
             told.append(person)
     return told
+
+
+async def page_in_admin_chat(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    the_view: IncidentView,
+    person: staff.StaffMember,
+    *,
+    variant: Variant,
+    dedup: str,
+) -> bool:
+    """Telegram will not let the bot message this person (they never pressed Start): their
+    page goes to the admin chat, mentioning them, in the chat's language."""
+    assert ctx.admin_chat_id is not None
+    return await _send(
+        db,
+        ctx,
+        incident,
+        the_view,
+        chat_id=ctx.admin_chat_id,
+        recipient_id=person.user_id,
+        language=None,
+        variant=variant,
+        dedup=f"{dedup}:{person.user_id}",
+        extra={"mentions": [[person.user_id, person.display_name]]},
+    )
 
 
 async def page_level(
@@ -198,9 +279,10 @@ async def notice_groups(
             mentions = people.setdefault(chat_id, {})
             for m in [*members, *(also_mention or [])]:
                 mentions.setdefault(m.user_id, m.display_name)
-    if not per_chat and also_mention and ctx.admin_chat_id is not None:
+    if not per_chat and ctx.admin_chat_id is not None and (also_mention or variant == "escalated"):
+        # the admin chat hears of every level change, even when nobody could be paged
         per_chat[ctx.admin_chat_id] = []
-        people[ctx.admin_chat_id] = {m.user_id: m.display_name for m in also_mention}
+        people[ctx.admin_chat_id] = {m.user_id: m.display_name for m in also_mention or []}
     the_view = await view(db, ctx, incident, ticket)
     for chat_id, told in per_chat.items():
         extra = {"told": told, "mentions": [[uid, n] for uid, n in people[chat_id].items()]}
@@ -222,18 +304,28 @@ async def notice_groups(
 async def refresh_copies(
     db: Executor, ctx: EscalationContext, incident: Incident, ticket: TicketBrief
 ) -> int:
-    """Edit every copy in place to the incident's current state; returns how many."""
+    """Edit every copy in place: group cards to the incident's current state, pages to what
+    they said plus what happened since; returns how many."""
     the_view = await view(db, ctx, incident, ticket)
     copies = await store.copies(db, incident.ticket_id)
     for copy in copies:
         with use_locale(copy.language):
-            rendered = render_incident(
-                the_view,
-                ctx.tz,
-                variant=copy.variant,  # type: ignore[arg-type]
-                told=copy.extra.get("told", []),
-                mentions=[Mention(m[0], m[1]) for m in copy.extra.get("mentions", [])],
-            )
+            if copy.recipient_id is not None and "text" in copy.extra:
+                rendered = render_page_history(
+                    copy.extra["text"],
+                    int(copy.extra.get("level", incident.level)),
+                    bool(copy.extra.get("acknowledged")),
+                    the_view,
+                    ctx.tz,
+                )
+            else:
+                rendered = render_incident(
+                    the_view,
+                    ctx.tz,
+                    variant=copy.variant,  # type: ignore[arg-type]
+                    told=copy.extra.get("told", []),
+                    mentions=[Mention(m[0], m[1]) for m in copy.extra.get("mentions", [])],
+                )
         payload = rendered.payload()
         if "reply_markup" not in payload:
             payload["reply_markup"] = {"inline_keyboard": []}

@@ -214,6 +214,59 @@ def render_incident(
     return Rendered(text=text, reply_markup=keyboard(view))
 
 
+def render_page_history(
+    page_text: str, paged_level: int, was_acknowledged: bool, view: IncidentView, tz: ZoneInfo
+) -> Rendered:
+    """A private page as it was when it paged its person (`page_text`), with what happened
+    since added below it; the buttons follow the incident's current level."""
+    lines = [page_text]
+    if view.level != paged_level:
+        lines.append(
+            "➡️ "
+            + _("Moved on to level {level} ({role}) at {at}").format(
+                level=view.level,
+                role=esc(role_label(view.level_role)),
+                at=when(view.level_entered_at, tz),
+            )
+        )
+    if view.acknowledged_at is not None and not was_acknowledged:
+        lines.append(
+            _("Acknowledged by {name} at {at}").format(
+                name=esc(view.acknowledged_by or "?"), at=when(view.acknowledged_at, tz)
+            )
+        )
+    if view.resolved_at is not None:
+        lines.append(
+            "✅ "
+            + _("Resolved by {name} at {at}").format(
+                name=esc(view.resolved_by or "?"), at=when(view.resolved_at, tz)
+            )
+        )
+    text = "\n".join(lines)
+    if len(text) > TELEGRAM_TEXT_LIMIT:
+        text = "\n".join([shorten(page_text, TELEGRAM_TEXT_LIMIT - 400), *lines[1:]])
+    return Rendered(text=text, reply_markup=keyboard(view))
+
+
+def render_level_line(view: IncidentView, tz: ZoneInfo, mentions: Sequence[Mention] = ()) -> str:
+    """The short new line a group chat gets when an incident moves to another level (its one
+    live card is edited in place as well)."""
+    line = "⬆️ " + _("{number} moved on to level {level} of {top} ({role}) at {at}").format(
+        number=esc(view.number),
+        level=view.level,
+        top=view.top_level,
+        role=esc(role_label(view.level_role)),
+        at=when(view.level_entered_at, tz),
+    )
+    if mentions:
+        line += "\n" + " ".join(
+            f'<a href="tg://user?id={m.user_id}">{esc(m.name)}</a>' for m in mentions
+        )
+    if len(line) > TELEGRAM_TEXT_LIMIT:
+        line = line.split("\n", 1)[0] + "\n" + _("(more people were notified: see /timeline)")
+    return line
+
+
 def minutes_left(deadline: datetime | None, now: datetime) -> str:
     if deadline is None:
         return _("no time limit")

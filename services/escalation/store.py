@@ -191,3 +191,37 @@ async def copies(db: Executor, ticket_id: int) -> list[Copy]:
         )
         for r in rows
     ]
+
+
+async def live_card(db: Executor, ticket_id: int, chat_id: int) -> Copy | None:
+    """The incident's one card in a group chat (not a person's page), if it has one there."""
+    for copy in await copies(db, ticket_id):
+        if copy.chat_id == chat_id and copy.recipient_id is None:
+            return copy
+    return None
+
+
+async def copy_sent_as(db: Executor, outbox_id: int) -> tuple[int, Copy] | None:
+    """The incident (ticket id) and copy an outbox row carried, if it carried one."""
+    r = await db.fetchrow(
+        """
+        SELECT ticket_id, outbox_id, chat_id, recipient_id, language, variant, extra
+        FROM incident_messages WHERE outbox_id = $1
+        """,
+        outbox_id,
+    )
+    if r is None:
+        return None
+    return r["ticket_id"], Copy(
+        outbox_id=r["outbox_id"],
+        chat_id=r["chat_id"],
+        recipient_id=r["recipient_id"],
+        language=r["language"],
+        variant=r["variant"],
+        extra=dict(r["extra"]),
+    )
+
+
+async def drop_copy(db: Executor, outbox_id: int) -> None:
+    """A copy that never reached its chat: nothing to edit later."""
+    await db.execute("DELETE FROM incident_messages WHERE outbox_id = $1", outbox_id)

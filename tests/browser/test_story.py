@@ -23,6 +23,13 @@ ALERT_WAIT_MS = 20_000
 async def test_a_payment_ticket_a_broken_gateway_an_escalation_and_the_recovery(
     page: Any, sandbox: Sandbox
 ) -> None:
+    # Dimas, the senior engineer, pressed Start in his private chat with the bot once, as
+    # staff are told to: Telegram lets a bot message only people who wrote to it.
+    await open_as(page, sandbox, cast.DIMAS.id)
+    await open_chat(page, cast.DIMAS.id)
+    await send(page, "/start")
+    await expect(page.locator("#messages .message.from-bot").last).to_be_visible()
+
     # Budi opens a payment ticket from his private chat.
     await open_as(page, sandbox, cast.BUDI.id)
     await send(page, "/start")
@@ -71,7 +78,15 @@ async def test_a_payment_ticket_a_broken_gateway_an_escalation_and_the_recovery(
     # Maya, the tech lead, resolves the incident from the admin chat.
     await become(page, cast.MAYA.id)
     await open_chat(page, cast.ADMIN_CHAT_ID)
-    latest = page.locator("#messages .message.from-bot").filter(has_text="QC-000002").last
+    # the incident's one card there, edited to level 2 (a short line below it says it moved on)
+    card = (
+        page.locator("#messages .message.from-bot")
+        .filter(has_text="QC-000002")
+        .filter(has_text=re.compile("Level 2 dari 5"))  # case-sensitive: not the short line
+        .last
+    )
+    card_id = await card.get_attribute("data-message-id")
+    latest = page.locator(f'#messages .message[data-message-id="{card_id}"]')
     await latest.locator(".kb-button").filter(has_text="Selesaikan").click()
     # The admin chat speaks the default locale (id); the incident is edited in place.
     await expect(latest).to_contain_text("Diselesaikan oleh Maya")

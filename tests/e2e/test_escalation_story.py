@@ -15,6 +15,7 @@ Json = dict[str, Any]
 SARI = 2001  # support engineer, level 1
 DEWI = 2002  # senior engineer, on call: level 2
 EKO = 2003  # senior engineer, off call
+DIMAS = 2004  # senior engineer, on call, who never pressed Start
 
 
 def datas(message: Json) -> list[str]:
@@ -44,12 +45,24 @@ async def admin_says(world: World, text: str, *, reply_to: int | None = None) ->
     return answer
 
 
-async def put_on_roster(world: World, user_id: int, name: str, role: str) -> None:
-    """The person says hello in the admin chat; Rina replies to it with /staff add <role>."""
+async def put_on_roster(
+    world: World, user_id: int, name: str, role: str, *, started: bool = True
+) -> Json:
+    """The person says hello in the admin chat; Rina replies to it with /staff add <role>.
+    `started`: they pressed Start in a private chat with the bot, as staff are told to (without
+    it Telegram does not let the bot message them privately)."""
     await world.tg.create_user(user_id, first_name=name, language_code="id")
+    if started:
+        sent = await world.send(user_id, "/start")
+        await world.reply_to(user_id, after=sent["message_id"])
     hello = await world.send(user_id, f"Halo, saya {name}", chat_id=world.admin_chat_id)
     answer = await admin_says(world, f"/staff add {role}", reply_to=hello["message_id"])
     assert name in answer["text"], answer["text"]
+    return answer
+
+
+def from_incidents(messages: list[Json]) -> list[Json]:
+    return [m for m in messages if any(d.startswith("inc:") for d in datas(m))]
 
 
 async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world: World) -> None:
@@ -87,8 +100,9 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     assert "dieskalasi ke level 2" in dewi_page["text"], dewi_page["text"]
     assert "Payment gateway down" in dewi_page["text"]
     # Eko is a senior engineer too, but not on call: nobody woke him.
-    assert await world.pool.fetchval("SELECT count(*) FROM outbox WHERE chat_id = $1", EKO) == 0
-    assert await world.tg.messages(EKO) == []
+    paged_eko = "SELECT count(*) FROM outbox WHERE chat_id = $1 AND owner LIKE 'incident:%'"
+    assert await world.pool.fetchval(paged_eko, EKO) == 0
+    assert from_incidents(await world.tg.messages(EKO)) == []
     level = await world.pool.fetchval("SELECT level FROM incidents WHERE ticket_id = 1")
     assert level == 2
 
@@ -158,3 +172,60 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     positions = [text.find(step) for step in steps]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), text
     assert "Eko" not in text
+
+
+async def test_a_senior_who_never_pressed_start_is_paged_in_the_admin_chat(world: World) -> None:
+    """Dimas is put on the roster and on call but never wrote to the bot in private: Telegram
+    refuses the bot's private page (403). The admin chat is told once, and his pages come there,
+    mentioning him, until he presses Start; after that they reach him privately again."""
+    await put_on_roster(world, SARI, "Sari", "support_engineer")
+    added = await put_on_roster(world, DIMAS, "Dimas", "senior_engineer", started=False)
+    assert "tekan Start" in added["text"], added["text"]
+    await admin_says(world, f"/oncall set senior_engineer {DIMAS}")
+
+    async def escalated_incident(number: int, title: str) -> Json:
+        await admin_says(world, f"/incident P0 {title}")
+        card = await world.tg.wait_for_message(
+            world.admin_chat_id, predicate=has_buttons(f"inc:{number}:esc:1")
+        )
+        await press(world, SARI, world.admin_chat_id, card, f"inc:{number}:esc:1")
+        return card
+
+    card = await escalated_incident(1, "Payment gateway down")
+    page = await world.tg.wait_for_message(
+        world.admin_chat_id,
+        after_message_id=card["message_id"],
+        predicate=has_buttons("inc:1:ack:2"),
+    )
+    assert "dieskalasi ke level 2" in page["text"] and "Dimas" in page["text"], page["text"]
+    told = await world.tg.wait_for_message(
+        world.admin_chat_id, predicate=lambda m: "belum start bot" in (m.get("text") or "")
+    )
+    assert "Dimas" in told["text"], told["text"]
+    # he acts on the page where it reached him
+    taken = await press(world, DIMAS, world.admin_chat_id, page, "inc:1:ack:2")
+    assert taken["text"] == "Anda menerima QC-000001.", taken
+
+    # the next page goes straight to the admin chat, and nobody is told a second time
+    card = await escalated_incident(2, "Database down")
+    await world.tg.wait_for_message(
+        world.admin_chat_id,
+        after_message_id=card["message_id"],
+        predicate=has_buttons("inc:2:ack:2"),
+    )
+    tried = await world.pool.fetch("SELECT status FROM outbox WHERE chat_id = $1", DIMAS)
+    assert [r["status"] for r in tried] == ["failed"]  # the first page only
+    notices = [
+        m
+        for m in await world.tg.messages(world.admin_chat_id)
+        if "belum start bot" in (m.get("text") or "")
+    ]
+    assert len(notices) == 1
+    assert from_incidents(await world.tg.messages(DIMAS)) == []
+
+    # Dimas presses Start: his next page reaches him privately
+    sent = await world.send(DIMAS, "/start")
+    await world.reply_to(DIMAS, after=sent["message_id"])
+    await escalated_incident(3, "Redis down")
+    private = await world.tg.wait_for_message(DIMAS, predicate=has_buttons("inc:3:ack:2"))
+    assert "dieskalasi ke level 2" in private["text"], private["text"]

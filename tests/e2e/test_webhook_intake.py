@@ -87,6 +87,8 @@ async def test_a_nul_or_a_lone_surrogate_is_stored_cleaned_and_handled(
         b'"from": {"id": %d, "is_bot": false, "first_name": "Bu\\u0000di"}, '
         b'"text": "/help \\u0000 \\ud800"}}' % (BUDI, BUDI)
     )
+    # the update is posted past the emulator, which must still know Budi wrote to the bot
+    await webhook_world.tg.create_user(BUDI, started=True)
     assert (await _post(webhook_world, body))[0] == 200
     reply = await webhook_world.reply_to(BUDI)
     assert reply["text"].startswith("Tulis kepada saya")  # /help was handled

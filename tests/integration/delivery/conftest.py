@@ -62,7 +62,7 @@ async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[TelegramEmu
 async def tg(emulator: TelegramEmulator) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(emulator.base_url, poll_interval=0.02) as client:
         for user in (ALICE, BUDI, CITRA):
-            await client.create_user(user, f"user{user}")
+            await client.create_user(user, f"user{user}", started=True)
         yield client
 
 

@@ -44,7 +44,7 @@ async def spawn(
         )
         started.append(process)
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        line = await asyncio.wait_for(process.stdout.readline(), 60)  # a loaded machine is slow
         assert line.startswith(b"ready"), line
         return process
 
@@ -61,7 +61,7 @@ async def spawn(
 
 async def enqueue_many(pool: asyncpg.Pool, tg: EmulatorClient) -> None:
     for chat in CHATS:
-        await tg.create_user(chat, f"customer{chat}")
+        await tg.create_user(chat, f"customer{chat}", started=True)
     async with pool.acquire() as conn, conn.transaction():
         for n in range(TOTAL):
             chat = CHATS[n % len(CHATS)]

@@ -48,7 +48,8 @@ async def bot(emulator: TelegramEmulator, tg: EmulatorClient) -> AsyncIterator[B
 @pytest.fixture
 async def tg(emulator: TelegramEmulator) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(emulator.base_url) as client:
-        await client.create_user(ALICE, "Alice", username="alice", language_code="en")
-        await client.create_user(BUDI, "Budi", username="budi", language_code="id")
-        await client.create_user(STAFF, "Sari", username="sari_staff")
+        # all three already pressed Start in a private chat with the bot
+        await client.create_user(ALICE, "Alice", username="alice", language_code="en", started=True)
+        await client.create_user(BUDI, "Budi", username="budi", language_code="id", started=True)
+        await client.create_user(STAFF, "Sari", username="sari_staff", started=True)
         yield client

@@ -25,6 +25,19 @@ async def test_a_user_who_blocked_the_bot_is_forbidden(bot: Bot, tg: EmulatorCli
     assert (await bot.send_message(BUDI, "welcome back")).text == "welcome back"
 
 
+async def test_nobody_is_messaged_privately_before_writing_to_the_bot(
+    bot: Bot, tg: EmulatorClient
+) -> None:
+    """Dimas was added by id and never pressed Start: Telegram refuses, as it does for real."""
+    await tg.create_user(2002, "Dimas")
+    with pytest.raises(
+        TelegramForbiddenError, match="Forbidden: bot can't initiate conversation with a user"
+    ):
+        await bot.send_message(2002, "you are on call")
+    await tg.send_text(2002, 2002, "/start")
+    assert (await bot.send_message(2002, "you are on call")).text == "you are on call"
+
+
 async def test_unknown_chat_is_not_found(bot: Bot) -> None:
     with pytest.raises(TelegramBadRequest, match="Bad Request: chat not found"):
         await bot.send_message(-100999, "anyone?")

@@ -1,0 +1,59 @@
+"""Staff who never pressed Start: Telegram refuses to message them privately (403 "bot can't
+initiate conversation with a user"). The first refusal marks them (`staff.not_started_at`) and
+tells the admin chat once; their pages go to the admin chat until they write to the bot in
+private (services/escalation/notify.py, bot/middlewares.py)."""
+
+from __future__ import annotations
+
+from services import staff
+from services.delivery.errors import FORBIDDEN, PermanentError
+from services.delivery.hooks import DeliveryHook
+from services.delivery.rows import OutboxRow
+from services.i18n import gettext as _
+from services.i18n import use_locale
+from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
+from services.storage.types import Executor
+from services.text import esc
+
+OWNER = "delivery:not-started"
+
+
+def never_started(error: PermanentError) -> bool:
+    return error.reason == FORBIDDEN and "can't initiate conversation" in error.description
+
+
+async def refused(
+    db: Executor, user_id: int, admin_chat_id: int | None, *, language: str | None = None
+) -> staff.StaffMember | None:
+    """A private message to `user_id` was refused because they never started the bot. Returns
+    the staff member (None: not staff); the admin chat hears of it the first time only."""
+    member = await staff.member(db, user_id)
+    if member is None:
+        return None
+    if await staff.mark_not_started(db, user_id) and admin_chat_id is not None:
+        with use_locale(language):
+            text = _("{name} has not started the bot: pages go to the admin chat instead").format(
+                name=f'<a href="tg://user?id={user_id}">{esc(member.display_name)}</a>'
+            )
+        await enqueue(
+            db,
+            OutboxMessage(
+                chat_id=admin_chat_id,
+                kind="text",
+                payload={"text": "⚠️ " + text, "parse_mode": "HTML"},
+                owner=f"{OWNER}:{user_id}",
+                priority=PRIORITY_P1,
+            ),
+        )
+    return member
+
+
+class NotStartedWatch(DeliveryHook):
+    """Registered with `hooks.watch(...)`: hears every failed row, whoever owns it."""
+
+    def __init__(self, admin_chat_id: int | None) -> None:
+        self.admin_chat_id = admin_chat_id
+
+    async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
+        if row.chat_id > 0 and never_started(error):
+            await refused(db, row.chat_id, self.admin_chat_id)
