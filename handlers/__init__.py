@@ -61,6 +61,7 @@ def routers() -> list[Router]:
         health,
         jobs,
         permissions,
+        relay,
         start,
         support,
         tickets_staff,
@@ -77,8 +78,9 @@ def routers() -> list[Router]:
         health.router,
         backups.router,
         support.router,
+        relay.router,
         start.router,
         errors.router,
         fallback.router,
-        support.catch_all,
+        relay.catch_all,
     ]

@@ -1,8 +1,7 @@
 """The customer's side of the desk (private chat): the menu, the New ticket conversation, My
-tickets, ratings, and every other message put into a ticket (or offered as a new one).
+tickets and ratings. Every other message goes into a ticket in `handlers.relay`.
 
-Parse, call services.tickets, render. The catch-all handler at the end makes this router the
-last feature router in `handlers.routers()`.
+Parse, call services.tickets, render.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from handlers.support_callbacks import (
     Pick,
     Rate,
     Step,
-    Which,
     menu_greeting,
     menu_markup,
 )
@@ -34,7 +32,7 @@ from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
 from services.rules import Rules
 from services.text import esc, shorten
-from services.tickets import actions, desk, repo
+from services.tickets import actions, desk, history, repo
 from services.tickets import render_customer as texts
 from services.tickets.config import DeskConfig, check_reference
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
@@ -154,7 +152,7 @@ async def on_ticket_button(
         await query.answer(_("Ticket closed."))
         return
     await query.answer()
-    counts = await repo.message_count(pool, ticket.id)
+    counts = await history.message_count(pool, ticket.id)
     text, keyboard = texts.ticket_card(ticket, counts, clock.now(), cfg.tz)
     if query.message is not None:
         await query.message.answer(text, reply_markup=from_dict(keyboard))
@@ -360,107 +358,3 @@ async def on_unexpected(message: Message) -> None:
         _("I could not use that here. Please answer the question above, or press Cancel."),
         reply_markup=markup([cancel_row()]),
     )
-
-
-# -- every other message: into a ticket, or offered as a new one ------------------------------
-
-
-@router.callback_query(Which.filter())
-async def on_which(
-    query: CallbackQuery,
-    callback_data: Which,
-    state: FSMContext,
-    person: Person,
-    pool: asyncpg.Pool,
-    redis: Redis,
-    clock: Clock,
-    settings: Settings,
-    rules: Rules,
-) -> None:
-    chat_id = query.message.chat.id if query.message else None
-    try:  # someone else's ticket is refused and audited
-        await actions.customer_ticket(pool, person, callback_data.id, "choose", chat_id)
-    except TicketError:
-        await query.answer(_("This ticket is not yours."), show_alert=True)
-        return
-    data = await state.get_data()
-    pending = (data.get("pending") or {}).get(str(callback_data.m))
-    picker = query.message if isinstance(query.message, Message) else None
-    if pending is None:
-        await query.answer(_("This message was already handled."), show_alert=True)
-        if picker is not None:
-            await picker.edit_reply_markup(reply_markup=None)
-        return
-    done = await relay(
-        query.message, Incoming(**pending), person, pool, redis, clock, settings, rules, state,
-        ticket_id=callback_data.id,
-    )  # fmt: skip
-    if done is None or done.ticket is None or done.outcome not in ("relayed", "reopened"):
-        await query.answer()
-        if picker is not None:
-            await picker.edit_reply_markup(reply_markup=None)
-        return
-    await state.update_data(
-        pending={k: v for k, v in (data.get("pending") or {}).items() if k != str(callback_data.m)}
-    )
-    await query.answer(texts.chosen_toast(done.ticket))
-    if picker is not None:  # the question becomes the answer, its buttons gone
-        await picker.edit_text(texts.chosen(done.ticket), reply_markup=None)
-
-
-# Last of all routers (see handlers/__init__.py): whatever no other handler took.
-catch_all = Router(name=f"{__name__}.catch_all")
-catch_all.message.filter(F.chat.type == "private")
-
-
-@catch_all.message()
-async def on_free_message(
-    message: Message,
-    state: FSMContext,
-    person: Person,
-    pool: asyncpg.Pool,
-    redis: Redis,
-    clock: Clock,
-    settings: Settings,
-    rules: Rules,
-) -> None:
-    """No message is ever ignored: it goes into the customer's ticket, or becomes an offer."""
-    await relay(message, incoming_of(message), person, pool, redis, clock, settings, rules, state)
-
-
-async def relay(
-    target: Any, item: Incoming, person: Person, pool: asyncpg.Pool, redis: Redis, clock: Clock,
-    settings: Settings, rules: Rules, state: FSMContext, ticket_id: int | None = None,
-) -> desk.Delivered | None:  # fmt: skip
-    """Put the message into a ticket (or ask which, or offer a new one); what became of it."""
-    cfg = desk_config(settings, rules)
-    if not isinstance(target, Message):
-        return None
-    try:
-        done = await desk.customer_message(
-            pool, redis, cfg, clock, customer=person, incoming=item, ticket_id=ticket_id
-        )
-    except RateLimited as limited:
-        await target.answer(texts.over_limit(limited.retry_at, cfg.tz))
-        return None
-    except NotAllowed:
-        await target.answer(texts.banned())
-        return None
-    if done.outcome == "choose":
-        pending = (await state.get_data()).get("pending") or {}
-        pending = dict(list(pending.items())[-9:]) | {str(item.message_id): item.__dict__}
-        await state.update_data(pending=pending)
-        text, keyboard = texts.which_ticket(done.choices, item.message_id)
-        await target.answer(text, reply_markup=from_dict(keyboard))
-    elif done.outcome == "none":
-        await state.set_state(NewTicket.offer)
-        draft = {
-            "text": item.text or "",
-            "attachment": None if item.kind == "text" else item.__dict__,
-        }
-        await state.set_data({"draft": draft, "from_text": True})
-        await target.answer(
-            _("You have no open ticket. Shall I open one with this message?"),
-            reply_markup=markup([[(_("📝 Open a ticket"), Step(act="yes").pack())], cancel_row()]),
-        )
-    return done

@@ -16,7 +16,7 @@ from services.escalation import follow
 from services.i18n import use_locale
 from services.sla import deadlines
 from services.storage.types import Executor
-from services.tickets import outbound, repo
+from services.tickets import history, outbound, repo
 from services.tickets import render_customer as customer_render
 from services.tickets.config import DeskConfig
 from services.tickets.model import (
@@ -82,7 +82,7 @@ async def acknowledge(
         if ticket.assignee_id is None:
             changes["assignee_id"] = actor.id
         await repo.update(conn, ticket.id, now, **changes)
-        await repo.add_event(conn, ticket.id, EventKind.ACKNOWLEDGED, at=now, actor_id=actor.id)
+        await history.add_event(conn, ticket.id, EventKind.ACKNOWLEDGED, at=now, actor_id=actor.id)
         await _audit(conn, actor, "acknowledge", ticket, chat_id)
         ticket = await repo.get(conn, ticket.id)
         await outbound.notice(conn, ticket, cfg, "acknowledged", actor=actor.first_name)
@@ -107,7 +107,7 @@ async def set_priority(
             resolution_due=due.resolution_due,
         )  # fmt: skip
         details = {"from": ticket.priority.value, "to": priority.value}
-        await repo.add_event(
+        await history.add_event(
             conn, ticket.id, EventKind.PRIORITY_CHANGED, at=now, actor_id=actor.id, details=details
         )
         await _audit(conn, actor, "priority", ticket, chat_id, **details)
@@ -135,7 +135,7 @@ async def assign(
         ticket = await repo.get(conn, ticket_id, for_update=True)
         await repo.update(conn, ticket.id, now, assignee_id=assignee.id)
         details = {"assignee": assignee.id, "previous": ticket.assignee_id}
-        await repo.add_event(
+        await history.add_event(
             conn, ticket.id, EventKind.ASSIGNED, at=now, actor_id=actor.id, details=details
         )
         await _audit(conn, actor, "assign", ticket, chat_id, **details)
@@ -173,7 +173,7 @@ async def resolved_in(
     if ticket.first_response_at is None:
         changes["first_response_at"] = now
     await repo.update(conn, ticket.id, now, **changes)
-    await repo.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
+    await history.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
     await follow.ticket_ended(conn, cfg, now, ticket.id, actor_id=actor.id, how="resolved")
     ticket = await repo.get(conn, ticket.id)
     await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
@@ -213,7 +213,7 @@ async def rate(
         if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise TicketError("not resolved")
         await repo.update(conn, ticket.id, now, rating=stars, rated_at=now)
-        await repo.add_event(
+        await history.add_event(
             conn, ticket.id, EventKind.RATED, at=now, actor_id=customer.id,
             details={"stars": stars},
         )  # fmt: skip
@@ -247,7 +247,7 @@ async def _close(
             raise AlreadyClosed(ticket.id)
         await repo.update(conn, ticket.id, now, status=TicketStatus.CLOSED, closed_at=now)
         details = {"automatic": actor is None, "from": ticket.status.value}
-        await repo.add_event(
+        await history.add_event(
             conn, ticket.id, EventKind.CLOSED, at=now,
             actor_id=actor.id if actor else None, details=details,
         )  # fmt: skip

@@ -23,7 +23,7 @@ from services.classification import Priority
 from services.i18n import use_locale
 from services.outbox import OutboxMessage
 from services.storage.types import Executor
-from services.tickets import outbound, render, repo
+from services.tickets import history, outbound, render, repo
 from services.tickets.config import DeskConfig
 from services.tickets.model import EventKind, Ticket
 
@@ -123,7 +123,7 @@ async def tell_response_missed(
         if row is not None:
             told.append(chat_id)
     names = {p.user_id: p.display_name for p in people}
-    await repo.add_event(
+    await history.add_event(
         db, ticket.id, EventKind.RESPONSE_BREACHED, at=now,
         details={
             "due": ticket.response_due.isoformat(),

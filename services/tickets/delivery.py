@@ -24,7 +24,7 @@ from services.delivery.rows import OutboxRow
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.storage.types import Executor
-from services.tickets import outbound, render, repo
+from services.tickets import history, outbound, render, repo
 from services.tickets.config import DeskConfig
 from services.tickets.model import EventKind, TicketNotFound
 
@@ -62,7 +62,7 @@ class TicketDeliveryHook(DeliveryHook):
                 row.id,
                 now,
             )
-            await repo.add_event(
+            await history.add_event(
                 db, ticket_id, EventKind.TOPIC_CREATED, at=now, details={"topic_id": topic_id}
             )
             return
@@ -78,7 +78,7 @@ class TicketDeliveryHook(DeliveryHook):
             int(message_id),
             row.id,
         )
-        await repo.relay_delivered(db, row.id, int(message_id))
+        await history.relay_delivered(db, row.id, int(message_id))
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
         ticket_id = ticket_id_of(row.owner)
@@ -92,7 +92,7 @@ class TicketDeliveryHook(DeliveryHook):
         if error.reason == FORBIDDEN and row.chat_id == ticket.customer_id:
             if ticket.customer_blocked_at is None:
                 await repo.update(db, ticket.id, now, customer_blocked_at=now)
-                await repo.add_event(
+                await history.add_event(
                     db, ticket.id, EventKind.CUSTOMER_BLOCKED, at=now,
                     details={"outbox_id": row.id, "error": error.description},
                 )  # fmt: skip
@@ -147,7 +147,7 @@ class TicketDeliveryHook(DeliveryHook):
                 return  # the chat keeps refusing: stop rather than loop
             old_topic = ticket.topic_id
             ticket = await outbound.open_topic(db, ticket, self.cfg, now)
-            await repo.add_event(
+            await history.add_event(
                 db, ticket.id, EventKind.TOPIC_RECREATED, at=now,
                 details={"old_topic_id": old_topic, "outbox_id": row.id},
             )  # fmt: skip

@@ -19,7 +19,7 @@ from services.i18n import use_locale
 from services.sla import Channel, deadlines, response_minutes
 from services.storage.types import Executor
 from services.text import shorten, storable, storable_or_none
-from services.tickets import limits, outbound, repo
+from services.tickets import history, limits, outbound, repo
 from services.tickets import render as staff_render
 from services.tickets import render_customer as customer_render
 from services.tickets.config import DeskConfig
@@ -88,11 +88,11 @@ async def open_ticket(
             response_due=due.response_due,
             resolution_due=due.resolution_due,
         )
-        await repo.add_event(
+        await history.add_event(
             conn, ticket_id, EventKind.CREATED, at=now, actor_id=customer.id,
             details={"channel": channel.value, "category": category.value},
         )  # fmt: skip
-        await repo.add_event(
+        await history.add_event(
             conn, ticket_id, EventKind.CLASSIFIED, at=now, details=result.as_details()
         )
         ticket = await repo.get(conn, ticket_id)
@@ -163,7 +163,9 @@ async def customer_message(
 async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:
     status = TicketStatus.ACKNOWLEDGED if ticket.first_response_at else TicketStatus.OPEN
     await repo.update(conn, ticket.id, now, status=status, resolved_at=None, rating=None)
-    await repo.add_event(conn, ticket.id, EventKind.REOPENED, at=now, actor_id=ticket.customer_id)
+    await history.add_event(
+        conn, ticket.id, EventKind.REOPENED, at=now, actor_id=ticket.customer_id
+    )
     ticket = replace(ticket, status=status, resolved_at=None, rating=None)
     await outbound.notice(conn, ticket, cfg, "reopened")
     await outbound.refresh_card(conn, ticket, cfg, now, title=True)
@@ -176,7 +178,7 @@ async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime
 async def _relay_in(
     conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming, now: datetime
 ) -> None:
-    message_id = await repo.add_message(
+    message_id = await history.add_message(
         conn, ticket.id, direction="in", author_id=incoming.author_id, kind=incoming.kind,
         body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
         source_message_id=incoming.message_id, at=now,
@@ -185,8 +187,8 @@ async def _relay_in(
         return
     row = await _to_topic(conn, ticket, cfg, incoming)
     if row is not None:
-        await repo.set_relay(conn, message_id, row)
-    await repo.add_event(
+        await history.set_relay(conn, message_id, row)
+    await history.add_event(
         conn, ticket.id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=incoming.author_id,
         details={"message": message_id, "kind": incoming.kind},
     )  # fmt: skip
@@ -234,7 +236,7 @@ async def staff_message(
         is_note = (incoming.text or "").lstrip().startswith("//")
         if not is_note and ticket.status is TicketStatus.CLOSED:
             raise AlreadyClosed(ticket.id)
-        message_id = await repo.add_message(
+        message_id = await history.add_message(
             conn, ticket.id, direction="note" if is_note else "out", author_id=staff.id,
             kind=incoming.kind, body=incoming.text, file_id=incoming.file_id,
             source_chat_id=incoming.chat_id, source_message_id=incoming.message_id, at=now,
@@ -242,7 +244,7 @@ async def staff_message(
         if message_id is None:
             return ticket
         if is_note:
-            await repo.add_event(
+            await history.add_event(
                 conn, ticket.id, EventKind.NOTE, at=now, actor_id=staff.id,
                 details={"message": message_id},
             )  # fmt: skip
@@ -255,8 +257,8 @@ async def staff_message(
             )
         row = await outbound.to_customer(conn, ticket, kind, payload)
         if row is not None:
-            await repo.set_relay(conn, message_id, row)
-        await repo.add_event(
+            await history.set_relay(conn, message_id, row)
+        await history.add_event(
             conn, ticket.id, EventKind.STAFF_REPLY, at=now, actor_id=staff.id,
             details={"message": message_id, "kind": incoming.kind},
         )  # fmt: skip

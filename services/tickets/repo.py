@@ -1,6 +1,6 @@
-"""SQL for tickets, their messages and their timeline. Plain functions over an `Executor`, so a
-caller passes its transaction's connection and commits the ticket, its event and its outbox
-rows together."""
+"""SQL for tickets (their messages and timeline are in `history`). Plain functions over an
+`Executor`, so a caller passes its transaction's connection and commits the ticket, its event
+and its outbox rows together."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from services.classification import Category, Priority
 from services.sla import Channel
 from services.storage.types import Executor
 from services.tickets.model import (
-    EventKind,
     Ticket,
-    TicketEvent,
-    TicketMessage,
     TicketNotFound,
     TicketStatus,
 )
@@ -354,120 +351,3 @@ async def is_support_chat(db: Executor, chat_id: int) -> bool:
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE support_chat_id = $1)", chat_id
     )
     return found
-
-
-async def add_event(
-    db: Executor,
-    ticket_id: int,
-    kind: EventKind,
-    *,
-    at: datetime,
-    actor_id: int | None = None,
-    details: dict[str, Any] | None = None,
-) -> int:
-    event_id: int = await db.fetchval(
-        """
-        INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details)
-        VALUES ($1, $2, $3, $4, $5) RETURNING id
-        """,
-        ticket_id,
-        at,
-        actor_id,
-        kind.value,
-        details or {},
-    )
-    return event_id
-
-
-async def timeline(db: Executor, ticket_id: int) -> list[TicketEvent]:
-    rows = await db.fetch(
-        """
-        SELECT id, ticket_id, at, actor_id, kind, details FROM ticket_events
-        WHERE ticket_id = $1 ORDER BY at, id
-        """,
-        ticket_id,
-    )
-    return [
-        TicketEvent(
-            id=r["id"],
-            ticket_id=r["ticket_id"],
-            at=r["at"],
-            actor_id=r["actor_id"],
-            kind=r["kind"],
-            details=dict(r["details"]),
-        )
-        for r in rows
-    ]
-
-
-async def add_message(
-    db: Executor,
-    ticket_id: int,
-    *,
-    direction: str,
-    author_id: int | None,
-    kind: str,
-    body: str | None,
-    file_id: str | None,
-    source_chat_id: int,
-    source_message_id: int,
-    at: datetime,
-    relay_outbox_id: int | None = None,
-) -> int | None:
-    """Record one message; None when this Telegram message was recorded before."""
-    message_id: int | None = await db.fetchval(
-        """
-        INSERT INTO ticket_messages (ticket_id, direction, author_id, kind, body, file_id,
-                                     source_chat_id, source_message_id, relay_outbox_id,
-                                     created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-        ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
-        RETURNING id
-        """,
-        ticket_id,
-        direction,
-        author_id,
-        kind,
-        body,
-        file_id,
-        source_chat_id,
-        source_message_id,
-        relay_outbox_id,
-        at,
-    )
-    return message_id
-
-
-async def set_relay(db: Executor, message_id: int, relay_outbox_id: int) -> None:
-    await db.execute(
-        "UPDATE ticket_messages SET relay_outbox_id = $2 WHERE id = $1", message_id, relay_outbox_id
-    )
-
-
-async def relay_delivered(db: Executor, outbox_id: int, telegram_message_id: int) -> None:
-    await db.execute(
-        "UPDATE ticket_messages SET relay_message_id = $2 WHERE relay_outbox_id = $1",
-        outbox_id,
-        telegram_message_id,
-    )
-
-
-async def messages(db: Executor, ticket_id: int) -> list[TicketMessage]:
-    rows = await db.fetch(
-        """
-        SELECT id, ticket_id, direction, author_id, kind, body, file_id, source_chat_id,
-               source_message_id, relay_outbox_id, relay_message_id, created_at
-        FROM ticket_messages WHERE ticket_id = $1 ORDER BY id
-        """,
-        ticket_id,
-    )
-    return [TicketMessage(**dict(r)) for r in rows]
-
-
-async def message_count(db: Executor, ticket_id: int) -> dict[str, int]:
-    rows = await db.fetch(
-        "SELECT direction, count(*) AS n FROM ticket_messages WHERE ticket_id = $1 "
-        "GROUP BY direction",
-        ticket_id,
-    )
-    return {r["direction"]: r["n"] for r in rows}

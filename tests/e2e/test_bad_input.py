@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from services.tickets import repo
+from services.tickets import history, repo
 from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
@@ -88,6 +88,6 @@ async def test_a_customer_with_nul_in_name_and_words_is_served_and_nothing_is_lo
     )
     assert relayed
     deadline = asyncio.get_running_loop().time() + 10
-    while "Tolong dicek ya" not in [m.body for m in await repo.messages(world.pool, 1)]:
+    while "Tolong dicek ya" not in [m.body for m in await history.messages(world.pool, 1)]:
         assert asyncio.get_running_loop().time() < deadline, "the message was never stored"
         await asyncio.sleep(0.05)

@@ -28,7 +28,7 @@ from jobs.registry import JOBS
 from services import staff
 from services.classification import Priority
 from services.staff import ChatKind
-from services.tickets import repo
+from services.tickets import history, repo
 from services.tickets.model import TicketStatus
 from services.users import Role
 from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
@@ -211,14 +211,14 @@ async def test_a_staff_command_in_a_private_chat_never_reaches_the_customers_tic
     desk: Desk,
 ) -> None:
     world = desk.world
-    before = await repo.messages(desk.pool, BUDI_TICKET)
+    before = await history.messages(desk.pool, BUDI_TICKET)
     for name, rule in sorted(staff.COMMANDS.items()):
         if ChatKind.PRIVATE in rule.chats:
             continue
         sent = await world.send(BUDI, f"/{name} QC-000001")
         reply = await world.reply_to(BUDI, after=sent["message_id"])
         assert f"/{name}" in reply["text"], reply
-    assert await repo.messages(desk.pool, BUDI_TICKET) == before
+    assert await history.messages(desk.pool, BUDI_TICKET) == before
 
 
 # -- buttons ----------------------------------------------------------------------------------
@@ -300,5 +300,5 @@ async def test_a_message_sent_on_behalf_of_a_chat_closes_nothing(desk: Desk, sen
             failures.append(f"{text}: audited {[dict(r) for r in refusals]}")
     ticket = await repo.get(desk.pool, BUDI_TICKET)
     assert ticket.status is TicketStatus.OPEN, "a chat closed a customer's ticket"
-    assert "closed" not in [e.kind for e in await repo.timeline(desk.pool, BUDI_TICKET)]
+    assert "closed" not in [e.kind for e in await history.timeline(desk.pool, BUDI_TICKET)]
     assert not failures, "\n".join(failures)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.tickets import repo
+from services.tickets import history
 from tests.e2e.conftest import BUDI, World
 from tests.e2e.test_support_story import (
     buttons,
@@ -51,7 +51,7 @@ async def test_the_which_ticket_question_answers_the_press_and_loses_its_buttons
     answered = await world.tg.wait_for_edit(BUDI, picker["message_id"])
     assert answered["text"] == "Pesan Anda masuk ke QC-000002 · Pesanan belum sampai."
     assert buttons(answered) == []
-    assert [m.body for m in await repo.messages(world.pool, 2)] == [
+    assert [m.body for m in await history.messages(world.pool, 2)] == [
         "Ini soal pesanan yang belum sampai"
     ]
-    assert await repo.messages(world.pool, 1) == []
+    assert await history.messages(world.pool, 1) == []

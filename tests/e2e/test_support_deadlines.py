@@ -17,7 +17,7 @@ from services import staff, users
 from services.clock import Clock, FrozenClock
 from services.escalation.scan import scan_once
 from services.rules import Rules
-from services.tickets import repo
+from services.tickets import history
 from services.users import Role
 from tests.e2e.conftest import ADMIN, BUDI, FAST_DELIVERY, World, fast_rules
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket, press
@@ -92,7 +92,7 @@ async def test_an_unanswered_p1_is_told_once_to_support_and_the_next_level(world
     await asyncio.sleep(0.5)
     assert [len(await notices(world, p)) for p in (SARI, DIMAS)] == [1, 1]
     assert await notices(world, world.admin_chat_id) == []
-    breaches = [e for e in await repo.timeline(world.pool, 1) if e.kind == "response_breached"]
+    breaches = [e for e in await history.timeline(world.pool, 1) if e.kind == "response_breached"]
     assert [e.details["told"] for e in breaches] == [[SARI, DIMAS]]
 
     # Sari takes it within the minute of the last edit: the card follows, a minute later

@@ -12,7 +12,7 @@ import pytest
 from services import audit
 from services.clock import FrozenClock
 from services.rules import Rules
-from services.tickets import actions, repo
+from services.tickets import actions, history, repo
 from services.tickets.config import DeskConfig
 from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_support_story import (
@@ -58,7 +58,7 @@ async def test_hostile_5000_characters_reach_the_topic_escaped_and_split(world: 
         await asyncio.sleep(0.1)
     assert len(parts) >= 2
     assert joined.count("<i>tag</i>") == 300  # arrived as text, not as markup
-    assert (await repo.messages(world.pool, 1))[-1].body == hostile
+    assert (await history.messages(world.pool, 1))[-1].body == hostile
     assert sent and confirmation
 
 
@@ -102,7 +102,7 @@ async def test_a_deleted_topic_is_recreated_on_the_next_message(world: World) ->
         predicate=lambda m: (m.get("text") or "").startswith("QC-000001 "),
     )
     assert new_card["message_thread_id"] != old_topic
-    assert "topic_recreated" in [e.kind for e in await repo.timeline(world.pool, 1)]
+    assert "topic_recreated" in [e.kind for e in await history.timeline(world.pool, 1)]
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(world: World) -> None:
@@ -135,7 +135,7 @@ async def test_an_over_limit_customer_is_told_when_to_write_again(world: World) 
     assert "setelah" in told["text"]
     # polling handles updates concurrently: any one of the four may be the one refused
     for _ in range(50):  # the other three may still be in flight
-        stored = [m.body or "" for m in await repo.messages(world.pool, 1)]
+        stored = [m.body or "" for m in await history.messages(world.pool, 1)]
         if len(stored) >= 3:
             break
         await asyncio.sleep(0.1)

@@ -12,7 +12,7 @@ import pytest
 
 from services import audit, staff, users
 from services.clock import Clock, FrozenClock
-from services.tickets import repo
+from services.tickets import history, repo
 from services.users import Role
 from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
 from tests.e2e.test_support_story import (
@@ -87,7 +87,7 @@ async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
     assert len(await cards(world, chat_id, "QC-000001")) == 1  # one card, not one per failure
     ticket = await repo.get(world.pool, 1)
     assert ticket.topic_id is None and ticket.card_message_id == card["message_id"]
-    assert [m.direction for m in await repo.messages(world.pool, 1)] == ["out", "in"]
+    assert [m.direction for m in await history.messages(world.pool, 1)] == ["out", "in"]
     failed = await world.pool.fetch("SELECT kind FROM outbox WHERE status = 'failed' ORDER BY id")
     assert [r["kind"] for r in failed] == ["create_topic", "text"]  # the topic, its first card
 
@@ -201,7 +201,7 @@ class TestStaffCommands:
         nothing = await self.command(world, ADMIN, "/tickets mine", budi_card)
         assert "QC-00000" not in nothing["text"]
         assert (await repo.get(world.pool, 2)).assignee_id == SARI
-        kinds = [(e.kind, e.actor_id) for e in await repo.timeline(world.pool, 2)]
+        kinds = [(e.kind, e.actor_id) for e in await history.timeline(world.pool, 2)]
         assert ("assigned", ADMIN) in kinds
 
     async def test_priority_override_moves_the_topic_title_card_list_and_audit(
@@ -231,7 +231,7 @@ class TestStaffCommands:
             world.pool, since, action_prefix="ticket.priority", allowed=True
         )
         assert [(e.actor_id, e.target) for e in priority] == [(ADMIN, "ticket:2")]
-        events = [e for e in await repo.timeline(world.pool, 2) if e.kind == "priority_changed"]
+        events = [e for e in await history.timeline(world.pool, 2) if e.kind == "priority_changed"]
         assert [(e.actor_id, e.details) for e in events] == [(ADMIN, {"from": "P2", "to": "P0"})]
         ticket = await repo.get(world.pool, 2)
         assert ticket.response_due == ticket.created_at + timedelta(minutes=15)
@@ -248,7 +248,7 @@ class TestStaffCommands:
         sent = await world.send(BUDI, "Kenapa belum dibalas?!")
         polite = await next_from_bot(world, BUDI, sent["message_id"])
         assert polite["text"] == "Akses Anda ke dukungan QuickCart telah ditangguhkan."
-        assert [m.body for m in await repo.messages(world.pool, 1)] == []
+        assert [m.body for m in await history.messages(world.pool, 1)] == []
 
         unbanned = await self.command(world, ADMIN, "/unban", budi_card)
         assert "boleh menulis" in unbanned["text"]

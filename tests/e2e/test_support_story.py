@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from services.tickets import repo
+from services.tickets import history
 from tests.e2e.conftest import ADMIN, BUDI, World
 
 Json = dict[str, Any]
@@ -74,7 +74,7 @@ async def card_of(world: World, number: str) -> Json:
 
 async def stored_messages(world: World, count: int, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while len(await repo.messages(world.pool, 1)) < count:
+    while len(await history.messages(world.pool, 1)) < count:
         assert asyncio.get_running_loop().time() < deadline, "the message was never stored"
         await asyncio.sleep(0.05)
 
@@ -133,7 +133,7 @@ async def test_budi_payment_ticket_from_opening_to_five_stars(world: World) -> N
     await world.tg.wait_for_message(
         world.support_chat_id, thread_id=topic, predicate=lambda m: "5/5" in (m.get("text") or "")
     )
-    events = [e.kind for e in await repo.timeline(world.pool, 1)]
+    events = [e.kind for e in await history.timeline(world.pool, 1)]
     for kind in (
         "created",
         "classified",
@@ -145,7 +145,7 @@ async def test_budi_payment_ticket_from_opening_to_five_stars(world: World) -> N
         "rated",
     ):
         assert kind in events, (kind, events)
-    messages = await repo.messages(world.pool, 1)
+    messages = await history.messages(world.pool, 1)
     assert [m.direction for m in messages] == ["out", "note", "in"]
     assert all(m.relay_message_id for m in messages if m.direction != "note")
     assert not any("dashboard" in (m.get("text") or "") for m in await world.tg.messages(BUDI))

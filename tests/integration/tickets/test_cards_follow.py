@@ -20,7 +20,7 @@ from services.escalation.notify import EscalationContext, make_context
 from services.escalation.scan import scan_once
 from services.i18n import current_locale, set_default_locale, use_locale
 from services.rules import Rules
-from services.tickets import actions, desk, repo
+from services.tickets import actions, desk, history, repo
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, NotAllowed, TicketStatus
 from services.users import Person, Role
@@ -206,7 +206,7 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
         assert notice.startswith(f"⏰ <b>{ticket.number}</b> was not answered in time")
         assert "⚠️ overdue by 30 min" in notice
     assert await private_to(pool, ADMIN_CHAT) == []
-    events = [e for e in await repo.timeline(pool, ticket_id) if e.kind == "response_breached"]
+    events = [e for e in await history.timeline(pool, ticket_id) if e.kind == "response_breached"]
     assert len(events) == 1
     assert events[0].details["told"] == [rina.id, dewi.id]
     with use_locale("en"):
@@ -238,7 +238,7 @@ async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_tim
     [to_admin] = await private_to(pool, admin.id)
     assert f"QC-{assigned:06d}" in to_admin
     assert len(await private_to(pool, dewi.id)) == 1
-    assert [e.kind for e in await repo.timeline(pool, answered)].count("response_breached") == 0
+    assert [e.kind for e in await history.timeline(pool, answered)].count("response_breached") == 0
 
 
 # -- 5. a ticket and its incident end and change priority together ----------------------------
@@ -271,7 +271,7 @@ async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_an
     await incidents.resolve(pool, clock, ctx, resolved, dewi)
     ticket = await repo.get(pool, resolved)
     assert ticket.status is TicketStatus.RESOLVED
-    assert "resolved" in [e.kind for e in await repo.timeline(pool, resolved)]
+    assert "resolved" in [e.kind for e in await history.timeline(pool, resolved)]
     stars = await pool.fetchval(
         "SELECT count(*) FROM outbox WHERE chat_id = $1 AND payload::text LIKE $2",
         budi.id,
@@ -313,7 +313,7 @@ async def test_a_5000_character_description_is_quoted_on_the_card_and_whole_in_t
     assert heads == ["💬 <b>Budi Santoso</b> (1/2)", "💬 <b>Budi Santoso</b> (2/2)"]
     assert all(len(t.split(":\n", 1)[1]) > 100 for t in texts)  # no empty header, no stub
     assert "".join(t.split(":\n", 1)[1] for t in texts) == follow_up
-    [stored] = await repo.messages(pool, ticket_id)
+    [stored] = await history.messages(pool, ticket_id)
     assert stored.body == follow_up and stored.relay_outbox_id == rows[0]["id"]
 
 

@@ -15,7 +15,7 @@ from services.classification import Category, Priority
 from services.clock import FrozenClock
 from services.delivery.errors import FORBIDDEN, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
-from services.tickets import actions, desk, repo
+from services.tickets import actions, desk, history, repo
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.model import (
@@ -115,7 +115,7 @@ async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is
     assert confirmation["chat_id"] == BUDI
     assert "dalam 1 jam" in confirmation["payload"]["text"]  # Budi reads Bahasa Indonesia
 
-    kinds = [e.kind for e in await repo.timeline(pool, ticket.id)]
+    kinds = [e.kind for e in await history.timeline(pool, ticket.id)]
     assert kinds == ["created", "classified"]
 
 
@@ -164,11 +164,11 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
     assert copies[-1]["payload"]["from_chat_id"] == BUDI
     assert copies[-1]["payload"]["message_id"] == 4242
 
-    messages = await repo.messages(pool, ticket.id)
+    messages = await history.messages(pool, ticket.id)
     assert [m.direction for m in messages] == ["out", "note", "in"]
     assert messages[2].relay_outbox_id == copies[-1]["id"]
     await deliver(pool, hook, copies[-1], {"message_id": 901})
-    assert (await repo.messages(pool, ticket.id))[2].relay_message_id == 901
+    assert (await history.messages(pool, ticket.id))[2].relay_message_id == 901
 
     clock.advance(minutes=30)
     resolved = await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
@@ -180,7 +180,7 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
 
     rated = await actions.rate(pool, cfg, clock, customer=budi, ticket_id=ticket.id, stars=5)
     assert rated.rating == 5
-    kinds = [e.kind for e in await repo.timeline(pool, ticket.id)]
+    kinds = [e.kind for e in await history.timeline(pool, ticket.id)]
     assert kinds == [
         "created",
         "classified",
@@ -216,7 +216,7 @@ async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
         pool, redis_client, cfg, clock, customer=budi, incoming=text_from(budi, "halo?")
     )
     assert late.outcome == "none"
-    assert "reopened" in [e.kind for e in await repo.timeline(pool, ticket.id)]
+    assert "reopened" in [e.kind for e in await history.timeline(pool, ticket.id)]
 
 
 async def test_resolved_tickets_close_automatically_after_seven_days(
@@ -235,7 +235,7 @@ async def test_resolved_tickets_close_automatically_after_seven_days(
     assert await actions.auto_close(pool, cfg, clock) == [ticket.id]
     closed = await repo.get(pool, ticket.id)
     assert closed.status is TicketStatus.CLOSED
-    events = await repo.timeline(pool, ticket.id)
+    events = await history.timeline(pool, ticket.id)
     assert events[-1].kind == "closed" and events[-1].details["automatic"] is True
     told = [r for r in await rows(pool, ticket.id) if r["chat_id"] == BUDI][-1]
     assert "telah ditutup" in told["payload"]["text"]
@@ -379,8 +379,8 @@ async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
     assert "replaces one that was deleted" in notice["payload"]["text"]
     assert new_card["thread_ref"] == new_topic["id"] == resent["thread_ref"]
     assert resent["payload"] == relay["payload"]
-    assert (await repo.messages(pool, ticket.id))[-1].relay_outbox_id == resent["id"]
-    assert "topic_recreated" in [e.kind for e in await repo.timeline(pool, ticket.id)]
+    assert (await history.messages(pool, ticket.id))[-1].relay_outbox_id == resent["id"]
+    assert "topic_recreated" in [e.kind for e in await history.timeline(pool, ticket.id)]
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(

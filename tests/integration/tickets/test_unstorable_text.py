@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from services import users
 from services.classification import Category
 from services.clock import FrozenClock
-from services.tickets import desk, repo
+from services.tickets import desk, history, repo
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming
 from tests.integration.tickets.conftest import BUDI
@@ -53,7 +53,7 @@ async def test_a_ticket_and_a_message_with_nul_are_stored_and_relayed(
         pool, redis_client, cfg, clock, customer=budi, incoming=incoming
     )
     assert done.outcome == "relayed"
-    (stored,) = await repo.messages(pool, ticket.id)
+    (stored,) = await history.messages(pool, ticket.id)
     assert stored.body == "Tolong dicek 😀"
     relay = await pool.fetchval(
         "SELECT payload->>'text' FROM outbox WHERE id = $1", stored.relay_outbox_id
