@@ -73,7 +73,7 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, settings=settings, pool=pool, redis=redis, **workflow)
     dp.update.outer_middleware(MetricsMiddleware())
     person = PersonMiddleware(pool)
-    locale = LocaleMiddleware(create_i18n(settings))
+    locale = LocaleMiddleware(create_i18n(settings), pool)
     for observer in (dp.message, dp.callback_query, dp.edited_message):
         observer.outer_middleware(person)
         observer.outer_middleware(locale)

@@ -7,7 +7,8 @@ conversation's updates over one at a time, in order; no middleware needs to do e
 2. `PersonMiddleware`: who sent the update, with their stored language and staff roles,
    arrives in handlers as `person: Person`. A staff member writing in private has pressed
    Start, so the bot may page them privately again (`staff.started_privately`).
-3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's) from `person.language`.
+3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's): in a private chat the
+   person's stored language, in a group the chat's own (`services.chats`), whoever writes.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot import metrics
+from services import chats, staff, users
 from services import i18n as service_i18n
-from services import staff, users
 from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -63,12 +64,17 @@ class PersonMiddleware(BaseMiddleware):
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """The person's stored choice; people who never chose get DEFAULT_LOCALE."""
+    """One language per chat: in a group the chat's language (whoever writes or presses), in a
+    private chat the person's stored choice; nobody's choice gives DEFAULT_LOCALE."""
 
-    def __init__(self, i18n: I18n) -> None:
+    def __init__(self, i18n: I18n, pool: asyncpg.Pool) -> None:
         super().__init__(i18n=i18n)
+        self.pool = pool
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        chat = data.get("event_chat")
+        if chat is not None and chat.type != "private":
+            return await chats.chat_language(self.pool, chat.id, self.i18n.default_locale)
         person: Person | None = data.get("person")
         if person is not None and person.language in self.i18n.available_locales:
             return person.language

@@ -65,6 +65,8 @@ class Action(StrEnum):
     VIEW_JOBS = "jobs.view"
     RUN_JOBS = "jobs.run"
     VIEW_REPORTS = "reports.view"
+    # a group chat's one language (/language in the chat, handlers/start.py)
+    SET_CHAT_LANGUAGE = "chat.language"
 
 
 ALL_STAFF = frozenset(Role)
@@ -82,6 +84,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RESOLVE: ENGINEER_ROLES,  # engineers and up, never support alone
     Action.VIEW_ROSTER: ALL_STAFF,
     Action.CHANGE_ROSTER: ADMINS,
+    Action.SET_CHAT_LANGUAGE: ADMINS,
     Action.ANSWER_TICKET: SUPPORT_AND_ENGINEERS,
     Action.LIST_TICKETS: ALL_STAFF,
     Action.ACKNOWLEDGE_TICKET: ALL_STAFF,

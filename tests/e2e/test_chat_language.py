@@ -1,0 +1,57 @@
+"""One language per chat (issue 13 item 10): a group speaks the language an admin set there with
+/language, whoever writes in it; a private chat speaks its person's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import ADMIN, ALICE, World
+
+Json = dict[str, Any]
+
+
+async def ask(world: World, user_id: int, chat_id: int, text: str) -> Json:
+    sent = await world.send(user_id, text, chat_id=chat_id)
+    reply: Json = await world.reply_to(chat_id, after=sent["message_id"])
+    return reply
+
+
+async def choose(world: World, user_id: int, chat_id: int, code: str) -> Json:
+    """/language in a chat, then press a language; the press's answer."""
+    prompt = await ask(world, user_id, chat_id, "/language")
+    query = await world.tg.press(user_id, chat_id, prompt["message_id"], f"lang:{code}")
+    answer: Json = await world.tg.callback_answer(query)
+    return answer
+
+
+async def test_an_admin_sets_the_admin_chats_language_and_replies_there_follow_it(
+    world: World,
+) -> None:
+    chat = world.admin_chat_id
+    answer = await choose(world, ADMIN, chat, "en")
+    assert answer["text"] == "Language saved."
+
+    help_text = await ask(world, ADMIN, chat, "/help")
+    assert help_text["text"].startswith("Staff commands: /health")
+    # Rina herself never chose: in private she still gets DEFAULT_LOCALE
+    private = await ask(world, ADMIN, ADMIN, "/help")
+    assert private["text"].startswith("Perintah staf: /health")
+    async with world.pool.acquire() as conn:
+        audited = await conn.fetchrow(
+            "SELECT actor_id, allowed, details FROM audit_log WHERE action = 'chat.language'"
+        )
+    assert audited is not None and audited["actor_id"] == ADMIN and audited["allowed"]
+
+
+async def test_the_callers_own_language_does_not_change_a_groups(world: World) -> None:
+    await choose(world, ADMIN, ADMIN, "en")  # Rina speaks English in private
+
+    help_text = await ask(world, ADMIN, world.admin_chat_id, "/help")
+    assert help_text["text"].startswith("Perintah staf: /health")  # the chat's: DEFAULT_LOCALE
+
+
+async def test_only_an_admin_changes_a_groups_language(world: World) -> None:
+    refused = await ask(world, ALICE, world.admin_chat_id, "/language")
+    assert "admin" in refused["text"]
+    help_text = await ask(world, ADMIN, world.admin_chat_id, "/help")
+    assert help_text["text"].startswith("Perintah staf")
