@@ -25,6 +25,7 @@ from jobs.runner import run_now
 from services import audit, staff
 from services.checks.config import targets_from_settings
 from services.clock import Clock
+from services.i18n import current_locale
 from services.maintenance import notify, runs
 from services.reports import send as reports
 from services.rules import Rules
@@ -270,7 +271,7 @@ async def cmd_report(
         clock.now(),
         deps.tz,
         uptime_target=deps.maintenance().uptime_target_percent,
-        language=person.language,
+        language=current_locale(),  # the chat's: a group's own, a private chat's person's
         to_now=kind == "weekly",  # the last 7 days up to now; the schedule's is the full week
         quickcart=reports.quickcart_database(deps.targets, deps.checks()),
     )

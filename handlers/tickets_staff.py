@@ -21,7 +21,7 @@ from services.clock import Clock
 from services.i18n import use_locale
 from services.rules import Rules
 from services.text import esc
-from services.tickets import actions, desk, render, repo
+from services.tickets import actions, desk, outbound, render, repo
 from services.tickets.model import (
     AlreadyClosed,
     AlreadyResolved,
@@ -143,7 +143,7 @@ async def on_card_button(
         elif callback_data.act in ("pri", "back"):
             await actions.authorize(pool, person, "priority", ticket_id, chat_id)
             ticket = await repo.get(pool, ticket_id)
-            with use_locale(cfg.staff_locale):
+            with use_locale(await outbound.desk_language(pool, cfg)):
                 keyboard = (
                     render.priority_keyboard(ticket)
                     if callback_data.act == "pri"

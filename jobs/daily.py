@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from jobs.runner import JobContext
 from services.checks.model import Status
+from services.checks.render import MARKS, title
 from services.checks.runner import ProbeContext, run_checks
 from services.i18n import gettext as _
 from services.i18n import ngettext
@@ -128,7 +129,8 @@ async def _checks(ctx: JobContext, names: list[str] | None) -> JobOutcome:
         redis=ctx.deps.redis,
     )
     report = await run_checks(probe_ctx, names, trigger="schedule")
-    lines = [f"{r.name}: {r.status.value} — {r.summary}" for r in report.results]
+    # in the admin chat's language, as /health says it: the mark, the check's title, its summary
+    lines = [f"{MARKS[r.status]} {title(r.name)}: {r.summary}" for r in report.results]
     status = {
         Status.OK: RunStatus.OK,
         Status.UNKNOWN: RunStatus.OK,

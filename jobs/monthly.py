@@ -8,6 +8,7 @@ from typing import Literal
 from jobs import weekly
 from jobs.runner import JobContext
 from jobs.schedule import slots_between
+from services import chats
 from services.i18n import gettext as _
 from services.maintenance import monthly, runs
 from services.maintenance.runs import JobOutcome, RunStatus
@@ -24,7 +25,9 @@ async def _report(
         ctx.now,
         ctx.deps.tz,
         uptime_target=target,
-        language=ctx.deps.default_locale,
+        language=await chats.chat_language(
+            ctx.deps.pool, ctx.deps.admin_chat_id, ctx.deps.default_locale
+        ),
         quickcart=reports.quickcart_database(ctx.deps.targets, ctx.deps.checks()),
     )
     if ctx.deps.admin_chat_id is not None:

@@ -16,6 +16,7 @@ from loguru import logger
 
 from jobs.context import JobDeps
 from jobs.schedule import last_slot
+from services import chats
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.maintenance import notify, runs
@@ -121,16 +122,19 @@ async def run_now(
 
 
 async def _execute(job: JobDef, ctx: JobContext) -> MaintenanceRun:
+    # summaries are stored as the admin chat reads them: in the chat's one language
+    language = await chats.chat_language(
+        ctx.deps.pool, ctx.deps.admin_chat_id, ctx.deps.default_locale
+    )
     try:
-        # summaries are stored as the admin chat reads them: in DEFAULT_LOCALE
-        with use_locale(ctx.deps.default_locale):
+        with use_locale(language):
             outcome = await job.func(ctx)
     except Exception as exc:
         logger.opt(exception=exc).error("maintenance job {} failed", job.name)
-        with use_locale(ctx.deps.default_locale):
+        with use_locale(language):
             outcome = _failed(exc)
     run = await runs.finish(ctx.deps.pool, ctx.run_id, outcome, finished_at=ctx.deps.clock.now())
-    await _push(job, ctx.deps, run)
+    await _push(job, ctx.deps, run, language)
     return run
 
 
@@ -143,7 +147,7 @@ def _failed(exc: Exception) -> JobOutcome:
     )
 
 
-async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun) -> None:
+async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun, language: str) -> None:
     """Warnings and failures always reach the admin chat, normal results of the jobs that report
     (`push="always"`) too, and so does every result of a run a person started: /runjob promises
     it."""
@@ -151,7 +155,7 @@ async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun) -> None:
         return
     problem = run.status in (RunStatus.FAILED, RunStatus.WARN)
     if problem or job.push == "always" or run.triggered_by == "staff":
-        await notify.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, deps.default_locale)
+        await notify.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, language)
 
 
 async def catch_up(deps: JobDeps, names: list[str] | None = None) -> list[MaintenanceRun]:

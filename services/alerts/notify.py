@@ -9,14 +9,14 @@ window's end posts a summary (then the groups are looked at again).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
 import asyncpg
 from loguru import logger
 
-from services import outbox
+from services import chats, outbox
 from services.alerts import channels, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest, OpenIncident
@@ -37,11 +37,19 @@ PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORI
 
 @dataclass(frozen=True)
 class Audience:
-    """Where and how group messages go: the admin chat, its language and time zone."""
+    """Where and how group messages go: the admin chat, its language and time zone.
+
+    `language` is DEFAULT_LOCALE until `in_chat_language` reads the admin chat's own."""
 
     admin_chat_id: int | None
     language: str
     tz: tzinfo
+
+
+async def in_chat_language(db: Executor, audience: Audience) -> Audience:
+    """The audience speaking the admin chat's language (one read per batch of messages)."""
+    language = await chats.chat_language(db, audience.admin_chat_id, audience.language)
+    return replace(audience, language=language)
 
 
 @dataclass
@@ -133,6 +141,7 @@ async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience
     if group is None or not group.messages:
         return
     view = await group_view(db, group, now)
+    audience = await in_chat_language(db, audience)
     with use_locale(audience.language):
         await edit(db, group, render_group(view, audience.tz))
     shown = sorted(
@@ -158,7 +167,10 @@ async def flush_due(
 ) -> FlushReport:
     report = FlushReport()
     outgoing: list[tuple[list[str], str, str]] = []
-    for group_id in await store.due_group_ids(pool, clock.now(), config.grouping):
+    due = await store.due_group_ids(pool, clock.now(), config.grouping)
+    if due:
+        audience = await in_chat_language(pool, audience)
+    for group_id in due:
         async with pool.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
                 "SELECT id FROM alert_groups WHERE id = $1 AND status = 'open' "
@@ -289,7 +301,10 @@ async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audien
     done: list[int] = []
     async with pool.acquire() as conn, conn.transaction():
         now = clock.now()
-        for window in await silences.ended_without_summary(conn, now):
+        ended = await silences.ended_without_summary(conn, now)
+        if ended:
+            audience = await in_chat_language(conn, audience)
+        for window in ended:
             muted = await silences.muted_in(conn, window.id)
             if audience.admin_chat_id is not None:
                 with use_locale(audience.language):

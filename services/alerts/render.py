@@ -129,7 +129,8 @@ def _description(alerts: Sequence[AlertRow]) -> str:
     for alert in alerts:
         for key in ("summary", "description", "message"):
             if alert.annotations.get(key):
-                return esc(shorten(alert.annotations[key], 600))
+                # the default rules' summaries are in the catalogue; an outside text is not
+                return esc(shorten(gettext(alert.annotations[key]), 600))
     return ""
 
 

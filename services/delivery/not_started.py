@@ -5,12 +5,12 @@ private (services/escalation/notify.py, bot/middlewares.py)."""
 
 from __future__ import annotations
 
-from services import staff
+from services import chats, staff
 from services.delivery.errors import FORBIDDEN, PermanentError
 from services.delivery.hooks import DeliveryHook
 from services.delivery.rows import OutboxRow
+from services.i18n import current_locale, use_locale
 from services.i18n import gettext as _
-from services.i18n import use_locale
 from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
 from services.storage.types import Executor
 from services.text import esc
@@ -31,6 +31,7 @@ async def refused(
     if member is None:
         return None
     if await staff.mark_not_started(db, user_id) and admin_chat_id is not None:
+        language = await chats.chat_language(db, admin_chat_id, language or current_locale())
         with use_locale(language):
             text = _("{name} has not started the bot: pages go to the admin chat instead").format(
                 name=f'<a href="tg://user?id={user_id}">{esc(member.display_name)}</a>'

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services import outbox, staff
+from services import chats, outbox, staff
 from services.escalation import store
 from services.escalation.policy import EscalationRules, level_deadline
 from services.escalation.render import (
@@ -43,6 +43,14 @@ class EscalationContext:
     support_chat_id: int | None
     # the desk, whose ticket cards follow their incidents (built by make_context)
     desk: DeskConfig | None = None
+    # DEFAULT_LOCALE: a group chat's language until an admin sets one (services.chats)
+    default_locale: str | None = None
+
+    async def language_of(self, db: Executor, chat_id: int, person: str | None) -> str | None:
+        """A group chat speaks its own language; a private chat its person's (`person`)."""
+        if chats.is_private(chat_id):
+            return person
+        return await chats.chat_language(db, chat_id, self.default_locale or current_locale())
 
     def desk_config(self) -> DeskConfig:
         """The desk's config (one built from this context's own fields when none was given)."""
@@ -111,6 +119,7 @@ async def _send(
         live = await store.live_card(db, incident.ticket_id, chat_id)
         if live is not None:
             return await _level_line(db, ctx, incident, the_view, live, mentions, dedup)
+    language = await ctx.language_of(db, chat_id, language)
     with use_locale(language):
         rendered = render_incident(
             the_view, ctx.tz, variant=variant, told=extra.get("told", []), mentions=mentions
@@ -158,7 +167,7 @@ async def _level_line(
 ) -> bool:
     """The chat has this incident's card already (edited in place by refresh_copies): a short
     new line says what changed, replying to the card, mentioning who was paged."""
-    with use_locale(live.language):
+    with use_locale(await ctx.language_of(db, live.chat_id, live.language)):
         text = render_level_line(the_view, ctx.tz, mentions)
     row_id = await outbox.enqueue(
         db,
@@ -308,8 +317,11 @@ async def refresh_copies(
     they said plus what happened since; returns how many."""
     the_view = await view(db, ctx, incident, ticket)
     copies = await store.copies(db, incident.ticket_id)
+    languages: dict[int, str | None] = {}  # one read per chat
     for copy in copies:
-        with use_locale(copy.language):
+        if copy.chat_id not in languages:
+            languages[copy.chat_id] = await ctx.language_of(db, copy.chat_id, copy.language)
+        with use_locale(languages[copy.chat_id]):
             if copy.recipient_id is not None and "text" in copy.extra:
                 rendered = render_page_history(
                     copy.extra["text"],
@@ -365,4 +377,5 @@ def make_context(
             staff_locale=default_locale or current_locale(),
             rules=rules,
         ),
+        default_locale=default_locale,
     )

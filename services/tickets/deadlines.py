@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from services import outbox, staff
+from services import chats, outbox, staff
 from services.classification import Priority
 from services.i18n import use_locale
 from services.outbox import OutboxMessage
@@ -104,7 +104,8 @@ async def tell_response_missed(
     people = await who_to_tell(db, cfg, ticket)
     recipients: list[tuple[int, str | None]] = [(p.user_id, p.language) for p in people]
     if not recipients and fallback_chat_id is not None:
-        recipients = [(fallback_chat_id, cfg.staff_locale)]
+        chat_language = await chats.chat_language(db, fallback_chat_id, cfg.staff_locale)
+        recipients = [(fallback_chat_id, chat_language)]
     told: list[int] = []
     for chat_id, language in recipients:
         with use_locale(language):

@@ -114,7 +114,7 @@ class TicketDeliveryHook(DeliveryHook):
             return
         now = self.clock.now()
         ticket = replace(ticket, topic_id=None, topic_outbox_id=None)
-        with use_locale(self.cfg.staff_locale):
+        with use_locale(await outbound.desk_language(db, self.cfg)):
             text, markup = render.card(
                 ticket, now, self.cfg.tz, self.cfg.escalation,
                 description_limit=self.cfg.support.card_description_length,

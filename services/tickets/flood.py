@@ -79,7 +79,7 @@ class DeskFlood:
         name = person.first_name if person else str(chat_id)
         since = self.clock.now() - timedelta(days=self.cfg.support.reopen_days)
         tickets = await repo.reachable_for_customer(self.pool, chat_id, since)
-        with use_locale(self.cfg.staff_locale):
+        with use_locale(await outbound.desk_language(self.pool, self.cfg)):
             head = ngettext(
                 "{name} wrote {n} message too fast; it was not handled, here it is:",
                 "{name} wrote {n} messages too fast; they were not handled, here they are:",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import outbox
+from services import chats, outbox
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.sla import Channel, next_check
@@ -82,12 +82,17 @@ def html(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
     return payload
 
 
+async def desk_language(db: Executor, cfg: DeskConfig) -> str:
+    """The support group's one language (services.chats), DEFAULT_LOCALE until an admin sets it."""
+    return await chats.chat_language(db, cfg.support_chat_id, cfg.staff_locale)
+
+
 async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:
     """Queue a new topic and its card; remember both rows on the ticket."""
     chat_id = staff_chat(ticket, cfg)
     if chat_id is None:
         return ticket
-    with use_locale(cfg.staff_locale):
+    with use_locale(await desk_language(db, cfg)):
         title = render.topic_title(ticket)
     topic_row = await outbox.enqueue(
         db,
@@ -101,7 +106,7 @@ async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetim
     )
     ticket = _replace(ticket, support_chat_id=chat_id, topic_id=None, topic_outbox_id=topic_row)
     limit = cfg.support.card_description_length
-    with use_locale(cfg.staff_locale):
+    with use_locale(await desk_language(db, cfg)):
         text, markup = render.card(ticket, now, cfg.tz, cfg.escalation, description_limit=limit)
         whole = (
             render.customer_message_in_topic(ticket, ticket.description)
@@ -140,7 +145,7 @@ async def refresh_card(
     chat_id = staff_chat(ticket, cfg)
     if ticket.card_outbox_id is None or chat_id is None:
         return
-    with use_locale(cfg.staff_locale):
+    with use_locale(await desk_language(db, cfg)):
         text, markup = render.card(
             ticket, now, cfg.tz, cfg.escalation,
             description_limit=cfg.support.card_description_length,
@@ -183,7 +188,7 @@ async def refresh_card_of(
 async def notice(
     db: Executor, ticket: Ticket, cfg: DeskConfig, kind: str, **values: Any
 ) -> int | None:
-    with use_locale(cfg.staff_locale):
+    with use_locale(await desk_language(db, cfg)):
         text = render.topic_notice(kind, **values)
     return await to_topic(db, ticket, cfg, "text", html(text))
 

@@ -130,7 +130,7 @@ def datas(message: Json) -> list[str]:
 async def alert_messages(world: World) -> list[Json]:
     """The bot's alert-group messages in the admin chat (headed "Firing:" or "Resolved:")."""
     found = await world.tg.messages(world.admin_chat_id)
-    heads = ("Menyala:", "Selesai:")
+    heads = ("Firing:", "Resolved:")
     return [m for m in found if any(h in (m.get("text") or "").split("\n")[0] for h in heads)]
 
 
@@ -181,7 +181,7 @@ async def test_cpu_high_for_five_minutes_alerts_once_and_silence_mutes_it(
     assert datas(message) == [
         f"al:{group_id}:{act}" for act in ("ack", "esc", "s1", "s4", "s24", "res")
     ]
-    assert "Menyala: CpuHigh" in message["text"]
+    assert "Firing: CpuHigh" in message["text"]
     assert "95%" in message["text"] and "80%" in message["text"], message["text"]
     assert [m["message_id"] for m in await alert_messages(world)] == [message["message_id"]]
 
@@ -285,7 +285,7 @@ async def test_alertmanager_alert_escalates_to_an_incident_and_resolves(
         world.admin_chat_id,
         message["message_id"],
         after_edit_count=escalated["edit_count"],
-        predicate=lambda m: "Selesai: PaymentErrors" in m["text"],
+        predicate=lambda m: "Resolved: PaymentErrors" in m["text"],
     )
     assert datas(done) == []
     assert "✅" in done["text"]

@@ -62,11 +62,13 @@ def test_a_firing_group_shows_what_value_threshold_since_labels_and_runbook() ->
     }
 
 
-def test_it_is_rendered_in_bahasa_indonesia_too() -> None:
+def test_it_is_rendered_in_bahasa_indonesia_too_with_the_words_ops_people_say() -> None:
     with use_locale("id"):
         rendered = render_group(view(alert(1)), TZ)
-    assert "Firing" not in rendered.text.splitlines()[0]
-    assert "Acknowledge" not in str(rendered.reply_markup)
+    head = rendered.text.splitlines()[0]
+    assert "Firing: " in head and "· warning" in head and "Menyala" not in head  # the term of art
+    assert "(ambang &gt; 80%), sejak" in rendered.text
+    assert rendered.reply_markup["inline_keyboard"][0][0]["text"] == "Ack"
 
 
 def test_acknowledged_silenced_escalated_are_shown_with_who_and_when() -> None:

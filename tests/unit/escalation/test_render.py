@@ -117,7 +117,7 @@ def test_indonesian_page() -> None:
         rendered = render_incident(VIEW, JAKARTA, variant="page")
     assert rendered.text.splitlines()[2] == "Level 2 dari 5: Senior Engineer"
     assert rendered.reply_markup is not None
-    assert rendered.reply_markup["inline_keyboard"][0][0]["text"] == "Terima"
+    assert rendered.reply_markup["inline_keyboard"][0][0]["text"] == "Ack"
 
 
 def test_callback_data_is_short() -> None:
