@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.messages.pofile import read_po
+
 from handlers.alerts import AlertAction
+from services.alerts.config import default_rules
 from services.alerts.render import (
     ACTIONS,
     GroupView,
@@ -16,7 +19,7 @@ from services.alerts.render import (
 )
 from services.alerts.silences import MutedAlert
 from services.alerts.store import AlertRow
-from services.i18n import use_locale
+from services.i18n import LANGUAGES, LOCALES_DIR, use_locale
 from services.text import TELEGRAM_TEXT_LIMIT, visible_length
 
 TZ = ZoneInfo("Asia/Jakarta")
@@ -69,6 +72,24 @@ def test_it_is_rendered_in_bahasa_indonesia_too_with_the_words_ops_people_say() 
     assert "Firing: " in head and "· warning" in head and "Menyala" not in head  # the term of art
     assert "(ambang &gt; 80%), sejak" in rendered.text
     assert rendered.reply_markup["inline_keyboard"][0][0]["text"] == "Ack"
+
+
+def test_a_default_rules_summary_is_shown_in_the_chats_language() -> None:
+    with use_locale("id"):
+        indonesian = render_group(view(alert(1)), TZ).text
+    with use_locale("en"):
+        english = render_group(view(alert(1)), TZ).text
+    assert "Pemakaian CPU di atas 80 % selama 5 menit" in indonesian
+    assert "CPU usage above 80 % for 5 minutes" in english
+
+
+def test_every_default_rules_summary_is_in_both_catalogues() -> None:
+    for language in LANGUAGES:
+        path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as source:
+            translated = {m.id for m in read_po(source) if m.id and m.string}
+        missing = [r.summary for r in default_rules() if r.summary not in translated]
+        assert not missing, (language, missing)
 
 
 def test_acknowledged_silenced_escalated_are_shown_with_who_and_when() -> None:
