@@ -55,3 +55,18 @@ async def test_only_an_admin_changes_a_groups_language(world: World) -> None:
     assert "admin" in refused["text"]
     help_text = await ask(world, ADMIN, world.admin_chat_id, "/help")
     assert help_text["text"].startswith("Perintah staf")
+
+
+async def test_a_report_asked_for_in_a_group_is_in_the_groups_language(world: World) -> None:
+    await choose(world, ADMIN, ADMIN, "en")  # Rina reads English in private
+    chat = world.admin_chat_id
+
+    building = await ask(world, ADMIN, chat, "/report weekly")
+    report = await world.tg.wait_for_message(
+        chat,
+        after_message_id=building["message_id"],
+        predicate=lambda m: bool(m.get("text")),  # the headline; the document follows
+        timeout=30,
+    )
+    text = report.get("text") or report.get("caption") or ""
+    assert "Laporan mingguan" in text and "Weekly report" not in text, text
