@@ -9,6 +9,7 @@ window's end posts a summary (then the groups are looked at again).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
@@ -50,6 +51,25 @@ async def in_chat_language(db: Executor, audience: Audience) -> Audience:
     """The audience speaking the admin chat's language (one read per batch of messages)."""
     language = await chats.chat_language(db, audience.admin_chat_id, audience.language)
     return replace(audience, language=language)
+
+
+class ChatLanguages:
+    """Each chat's one language, read once per flush: an alert group's message is rendered for
+    every chat it goes to (the admin chat and a rule's own `telegram` channels) in its language."""
+
+    def __init__(self, audience: Audience) -> None:
+        self.default = audience.language
+        self.known: dict[int, str] = {}
+        if audience.admin_chat_id is not None:
+            self.known[audience.admin_chat_id] = audience.language
+
+    async def of(self, db: Executor, chat_id: int) -> str:
+        if chat_id not in self.known:
+            self.known[chat_id] = await chats.chat_language(db, chat_id, self.default)
+        return self.known[chat_id]
+
+
+Render = Callable[[], Rendered]
 
 
 @dataclass
@@ -100,9 +120,16 @@ async def group_view(
 
 
 async def post(
-    db: Executor, group: store.GroupRow, rendered: Rendered, chats: list[int], now: datetime
+    db: Executor,
+    group: store.GroupRow,
+    render: Render,
+    chats: list[int],
+    now: datetime,
+    languages: ChatLanguages,
 ) -> None:
     for chat_id in chats:
+        with use_locale(await languages.of(db, chat_id)):
+            rendered = render()
         row_id = await outbox.enqueue(
             db,
             outbox.OutboxMessage(
@@ -117,10 +144,14 @@ async def post(
         await store.add_message(db, group.id, chat_id, row_id, now)
 
 
-async def edit(db: Executor, group: store.GroupRow, rendered: Rendered) -> int:
+async def edit(
+    db: Executor, group: store.GroupRow, render: Render, languages: ChatLanguages
+) -> int:
     """Edit the group's newest message in every chat; return how many edits were queued."""
     latest = store.latest_messages(group)
     for chat_id, outbox_id in sorted(latest.items()):
+        with use_locale(await languages.of(db, chat_id)):
+            rendered = render()
         await outbox.enqueue(
             db,
             outbox.OutboxMessage(
@@ -142,8 +173,7 @@ async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience
         return
     view = await group_view(db, group, now)
     audience = await in_chat_language(db, audience)
-    with use_locale(audience.language):
-        await edit(db, group, render_group(view, audience.tz))
+    await edit(db, group, lambda: render_group(view, audience.tz), ChatLanguages(audience))
     shown = sorted(
         a.fingerprint for a in view.firing if a.fingerprint not in view.silenced_fingerprints
     )
@@ -170,6 +200,7 @@ async def flush_due(
     due = await store.due_group_ids(pool, clock.now(), config.grouping)
     if due:
         audience = await in_chat_language(pool, audience)
+    languages = ChatLanguages(audience)
     for group_id in due:
         async with pool.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
@@ -182,7 +213,7 @@ async def flush_due(
                 continue
             with use_locale(audience.language):
                 message = await _flush_group(
-                    conn, group, config, clock.now(), audience, report, open_incident
+                    conn, group, config, clock.now(), audience, languages, report, open_incident
                 )
             if message is not None:
                 outgoing.append(message)
@@ -197,6 +228,7 @@ async def _flush_group(
     config: AlertsRules,
     now: datetime,
     audience: Audience,
+    languages: ChatLanguages,
     report: FlushReport,
     open_incident: OpenIncident | None,
 ) -> tuple[list[str], str, str] | None:
@@ -214,18 +246,21 @@ async def _flush_group(
         report.muted.append(group.id)
     elif not firing:
         if group.messages:
-            await edit(conn, group, render_group(view, audience.tz))
+            await edit(conn, group, lambda: render_group(view, audience.tz), languages)
         updates.update(status="resolved", resolved_at=now, notified_firing=[])
         report.resolved.append(group.id)
         if group.notified_firing:
             secondary = (group.channels, *render_plain(view, audience.tz))
     elif visible != sorted(group.notified_firing):
-        rendered = render_group(view, audience.tz)
+
+        def rendered() -> Rendered:
+            return render_group(view, audience.tz)
+
         if group.messages:
-            await edit(conn, group, rendered)
+            await edit(conn, group, rendered, languages)
             report.edited.append(group.id)
         else:
-            await post(conn, group, rendered, chats, now)
+            await post(conn, group, rendered, chats, now, languages)
             report.sent.append(group.id)
         if set(visible) - set(group.notified_firing):
             updates["last_notified_at"] = now
@@ -233,7 +268,7 @@ async def _flush_group(
         updates["notified_firing"] = visible
     elif visible and group.acknowledged_at is None and _repeat_due(group, config, now):
         repeat = await group_view(conn, group, now, repeat=True)
-        await post(conn, group, render_group(repeat, audience.tz), chats, now)
+        await post(conn, group, lambda: render_group(repeat, audience.tz), chats, now, languages)
         updates["last_notified_at"] = now
         report.repeated.append(group.id)
         secondary = (group.channels, *render_plain(repeat, audience.tz))
