@@ -27,6 +27,7 @@ def context_of(cfg: DeskConfig) -> EscalationContext:
         admin_chat_id=None,
         support_chat_id=cfg.support_chat_id,
         desk=cfg,
+        default_locale=cfg.staff_locale,  # DEFAULT_LOCALE: a group's language until one is set
     )
 
 
