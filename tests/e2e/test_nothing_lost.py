@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -277,9 +279,12 @@ async def test_a_stop_mid_burst_loses_nothing(
 
 
 @pytest.fixture
-async def own_stores(tmp_path: Path) -> AsyncIterator[tuple[StoppablePostgres, StoppableRedis]]:
-    pg = await asyncio.to_thread(StoppablePostgres, tmp_path / "pg")
-    redis = StoppableRedis(tmp_path / "redis")
+async def own_stores() -> AsyncIterator[tuple[StoppablePostgres, StoppableRedis]]:
+    # Not under pytest's tmp_path: PostgreSQL runs as another user when the tests run as root,
+    # and pytest (another xdist worker, too) keeps setting its temp root back to 0700.
+    root = Path(tempfile.mkdtemp(prefix="qc-outage-"))
+    pg = await asyncio.to_thread(StoppablePostgres, root / "pg")
+    redis = StoppableRedis(root / "redis")
     await redis.start()
     try:
         admin = await asyncpg.connect(pg.url)
@@ -292,6 +297,7 @@ async def own_stores(tmp_path: Path) -> AsyncIterator[tuple[StoppablePostgres, S
     finally:
         redis.close()
         await asyncio.to_thread(pg.close)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("store", ["redis", "postgres"])
