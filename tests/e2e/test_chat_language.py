@@ -70,3 +70,21 @@ async def test_a_report_asked_for_in_a_group_is_in_the_groups_language(world: Wo
     )
     text = report.get("text") or report.get("caption") or ""
     assert "Laporan mingguan" in text and "Weekly report" not in text, text
+
+
+async def test_someone_else_pressing_the_admins_language_buttons_changes_nothing(
+    world: World,
+) -> None:
+    chat = world.admin_chat_id
+    prompt = await ask(world, ADMIN, chat, "/language")
+    query = await world.tg.press(ALICE, chat, prompt["message_id"], "lang:en")
+    answer = await world.tg.callback_answer(query)
+    assert "admin" in answer["text"]
+
+    help_text = await ask(world, ADMIN, chat, "/help")
+    assert help_text["text"].startswith("Perintah staf")
+    refused = await world.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'chat.language' AND NOT allowed"
+    )
+    assert refused == 1
+    assert await world.pool.fetchval("SELECT language FROM users WHERE id = $1", ALICE) is None
