@@ -1,7 +1,9 @@
 """Staff who never pressed Start: Telegram refuses to message them privately (403 "bot can't
 initiate conversation with a user"). The first refusal marks them (`staff.not_started_at`) and
 tells the admin chat once; their pages go to the admin chat until they write to the bot in
-private (services/escalation/notify.py, bot/middlewares.py)."""
+private (services/escalation/notify.py, bot/middlewares.py). Any other private text refused
+that way (a missed-deadline notice, say) is posted in the admin chat for them, so it is not
+lost."""
 
 from __future__ import annotations
 
@@ -49,6 +51,35 @@ async def refused(
     return member
 
 
+# Owners whose own delivery hook re-sends a refused page into the admin chat.
+RESENT_BY_OWNER = ("incident:",)
+
+
+async def resend_in_admin_chat(
+    db: Executor, row: OutboxRow, member: staff.StaffMember, admin_chat_id: int
+) -> None:
+    """The refused text, in the admin chat, addressed to the person it was for."""
+    language = await chats.chat_language(db, admin_chat_id, current_locale())
+    with use_locale(language):
+        head = _("For {name}, who has not started the bot:").format(
+            name=f'<a href="tg://user?id={member.user_id}">{esc(member.display_name)}</a>'
+        )
+    payload = dict(row.payload)
+    payload["text"] = f"{head}\n{payload.get('text', '')}"
+    payload["parse_mode"] = "HTML"
+    await enqueue(
+        db,
+        OutboxMessage(
+            chat_id=admin_chat_id,
+            kind="text",
+            payload=payload,
+            owner=f"{OWNER}:{member.user_id}",
+            dedup_key=f"{OWNER}:resent:{row.id}",
+            priority=row.priority,
+        ),
+    )
+
+
 class NotStartedWatch(DeliveryHook):
     """Registered with `hooks.watch(...)`: hears every failed row, whoever owns it."""
 
@@ -56,5 +87,11 @@ class NotStartedWatch(DeliveryHook):
         self.admin_chat_id = admin_chat_id
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
-        if row.chat_id > 0 and never_started(error):
-            await refused(db, row.chat_id, self.admin_chat_id)
+        if row.chat_id <= 0 or not never_started(error):
+            return
+        member = await refused(db, row.chat_id, self.admin_chat_id)
+        if member is None or self.admin_chat_id is None or row.kind != "text":
+            return
+        if (row.owner or "").startswith(RESENT_BY_OWNER):
+            return
+        await resend_in_admin_chat(db, row, member, self.admin_chat_id)
