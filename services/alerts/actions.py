@@ -16,7 +16,7 @@ from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
 from services.alerts.notify import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
-from services.users import Person, Role
+from services.users import Person, Role, shown_name
 
 
 class Action(StrEnum):
@@ -56,7 +56,8 @@ class AlreadyDone(Exception):
 
 
 def display_name(person: Person) -> str:
-    return f"@{person.username}" if person.username else person.first_name
+    """The one naming rule of every message (`users.shown_name`)."""
+    return shown_name(person.first_name, user_id=person.id)
 
 
 async def check(

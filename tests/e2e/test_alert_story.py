@@ -192,7 +192,7 @@ async def test_cpu_high_for_five_minutes_alerts_once_and_silence_mutes_it(
         message["message_id"],
         predicate=lambda m: "Dibisukan sampai" in m["text"],
     )
-    assert "@rina_admin" in silenced["text"] and "🔕" in silenced["text"]
+    assert "Rina" in silenced["text"] and "🔕" in silenced["text"]
     audited = await world.pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE action = 'alerts.silence' AND allowed"
         " AND actor_id = $1",

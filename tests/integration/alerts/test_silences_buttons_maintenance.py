@@ -87,7 +87,7 @@ async def test_acknowledge_shows_who_stops_repeats_and_is_audited(
     await actions.press(pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE)
     rows = await outbox_rows(pool)
     assert rows[-1]["kind"] == "edit" and rows[-1]["ref_id"] == rows[0]["id"]
-    assert "Acknowledged by @budi at" in rows[-1]["payload"]["text"]
+    assert "Acknowledged by Budi at" in rows[-1]["payload"]["text"]
     with pytest.raises(actions.AlreadyDone):
         await actions.press(
             pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
