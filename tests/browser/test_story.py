@@ -94,7 +94,8 @@ async def test_a_payment_ticket_a_broken_gateway_an_escalation_and_the_recovery(
     # The gateway recovers; /health shows the payment check green again.
     # The gateway recovers; /health's payment details show Pakasir answering again.
     await page.click('[data-action="gateway_ok"]')
+    # One language per chat: the admin chat speaks its own (id), whoever asks.
     await send(page, "/health")
-    health = bot_says(page, "QuickCart health")
-    await health.locator(".kb-button").filter(has_text="Payment").click()
-    await expect(bot_says(page, "Pakasir answered in")).to_be_visible()
+    health = bot_says(page, "Kesehatan QuickCart")
+    await health.locator(".kb-button").filter(has_text="Pembayaran").click()
+    await expect(bot_says(page, "Pakasir menjawab dalam")).to_be_visible()
