@@ -235,14 +235,6 @@ async def depth(db: Executor) -> dict[str, int]:
     return {r["state"]: int(r["n"]) for r in rows}
 
 
-async def open_count(db: Executor) -> int:
-    """Updates stored and not yet handled (tests and shutdown wait on this)."""
-    value = await db.fetchval(
-        "SELECT count(*) FROM inbox WHERE state IN ('pending', 'processing', 'throttled')"
-    )
-    return int(value)
-
-
 async def prune(db: Executor, before: datetime) -> int:
     """Updates handled (or refused and handed to staff) before `before`; failed ones stay."""
     status: str = await db.execute(
