@@ -41,6 +41,14 @@ PRIORITY_REPORT = 8
 
 NOTIFY_CHANNEL = "outbox_new"
 
+# Payload keys starting with "_" are for the bot itself and never reach Telegram. A private text
+# to a staff member carries, under ADMIN_COPY, the same text rendered in the admin chat's
+# language ({"language", "text", "reply_markup"}): if Telegram refuses it because the person
+# never pressed Start, the copy posted in the admin chat for them speaks the chat's language
+# (services/delivery/not_started.py).
+PRIVATE_KEY_PREFIX = "_"
+ADMIN_COPY = "_admin_copy"
+
 
 @dataclass(frozen=True)
 class OutboxMessage:

@@ -13,7 +13,7 @@ from services.delivery.hooks import DeliveryHook
 from services.delivery.rows import OutboxRow
 from services.i18n import current_locale, use_locale
 from services.i18n import gettext as _
-from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
+from services.outbox import ADMIN_COPY, PRIORITY_P1, OutboxMessage, enqueue
 from services.storage.types import Executor
 from services.text import esc
 
@@ -65,6 +65,9 @@ async def resend_in_admin_chat(
             name=f'<a href="tg://user?id={member.user_id}">{esc(member.display_name)}</a>'
         )
     payload = dict(row.payload)
+    copy = payload.pop(ADMIN_COPY, None)  # the same text in the admin chat's language
+    if isinstance(copy, dict) and copy.get("language") == language:
+        payload.update({k: v for k, v in copy.items() if k != "language"})
     payload["text"] = f"{head}\n{payload.get('text', '')}"
     payload["parse_mode"] = "HTML"
     await enqueue(

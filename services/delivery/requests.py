@@ -11,6 +11,7 @@ from services.delivery.config import DeliveryConfig
 from services.delivery.rows import OutboxRow
 from services.delivery.splitter import first_line, readable_text, split_text, visible_text
 from services.i18n import gettext as _
+from services.outbox import PRIVATE_KEY_PREFIX
 from services.text import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, esc
 
 _SHORTENED_RESERVE = 120
@@ -137,6 +138,9 @@ _MEDIA_METHODS = {"photo": m.SEND_PHOTO, "document": m.SEND_DOCUMENT, "copy": m.
 
 
 def build_calls(row: OutboxRow, target: Target, config: DeliveryConfig) -> list[Call]:
+    if any(key.startswith(PRIVATE_KEY_PREFIX) for key in row.payload):
+        kept = {k: v for k, v in row.payload.items() if not k.startswith(PRIVATE_KEY_PREFIX)}
+        row = replace(row, payload=kept)
     if row.kind == "text":
         return text_calls(row, target, config)
     if row.kind in ("edit", "edit_markup"):

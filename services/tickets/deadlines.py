@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from services import chats, outbox, staff
 from services.classification import Priority
 from services.i18n import use_locale
-from services.outbox import OutboxMessage
+from services.outbox import ADMIN_COPY, OutboxMessage
 from services.storage.types import Executor
 from services.tickets import history, outbound, render, repo
 from services.tickets.config import DeskConfig
@@ -92,6 +93,14 @@ async def who_to_tell(db: Executor, cfg: DeskConfig, ticket: Ticket) -> list[sta
     return list(people.values())
 
 
+def _breach_payload(
+    ticket: Ticket, now: datetime, cfg: DeskConfig, language: str | None
+) -> dict[str, Any]:
+    with use_locale(language):
+        text, markup = render.breach_notice(ticket, now, cfg.tz, cfg.escalation)
+    return outbound.html(text, markup if markup["inline_keyboard"] else None)
+
+
 async def tell_response_missed(
     db: Executor,
     cfg: DeskConfig,
@@ -106,16 +115,23 @@ async def tell_response_missed(
     if not recipients and fallback_chat_id is not None:
         chat_language = await chats.chat_language(db, fallback_chat_id, cfg.staff_locale)
         recipients = [(fallback_chat_id, chat_language)]
+    admin_language = None
+    if fallback_chat_id is not None:
+        admin_language = await chats.chat_language(db, fallback_chat_id, cfg.staff_locale)
     told: list[int] = []
     for chat_id, language in recipients:
-        with use_locale(language):
-            text, markup = render.breach_notice(ticket, now, cfg.tz, cfg.escalation)
+        payload = _breach_payload(ticket, now, cfg, language)
+        if chat_id > 0 and admin_language is not None:  # re-sent there if they never started
+            payload[ADMIN_COPY] = {
+                "language": admin_language,
+                **_breach_payload(ticket, now, cfg, admin_language),
+            }
         row = await outbox.enqueue(
             db,
             OutboxMessage(
                 chat_id=chat_id,
                 kind="text",
-                payload=outbound.html(text, markup if markup["inline_keyboard"] else None),
+                payload=payload,
                 dedup_key=f"ticket:{ticket.id}:response_missed:{chat_id}",
                 owner=ticket.owner,
                 priority=_outbox_priority(ticket.priority),

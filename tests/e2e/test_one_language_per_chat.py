@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
+from services import staff, users
 from services.clock import FrozenClock
 from services.i18n import LOCALES_DIR
+from services.users import Role
 from tests.e2e.conftest import ADMIN, ALICE, BUDI, World, fast_rules
 from tests.e2e.test_alert_story import (
     FIXTURES,
@@ -29,6 +31,7 @@ from tests.e2e.test_alert_story import (
     post_alertmanager,
     start,
 )
+from tests.e2e.test_support_deadlines import scan
 from tests.e2e.test_support_story import open_ticket, press
 
 Json = dict[str, Any]
@@ -36,6 +39,7 @@ WORD = re.compile(r"[^\W\d_]{4,}")
 NOT_WORDS = re.compile(
     r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\{[^}]*\}|<[^>]*>|https?://\S+|[/@#]\w+|%\(\w+\)s"
 )
+DIMAS = 2002
 DESCRIPTION = "QRIS 2026 INV2026110201 12345"  # a customer's text that is in no catalogue
 
 
@@ -155,11 +159,38 @@ async def test_every_kind_of_group_message_speaks_the_chats_language(
         predicate=lambda m: (m.get("text") or "").startswith(("✅", "⚠️", "❌")),
     )
 
+    # a maintenance window: the summary posted when it ends
+    await ask(world, admin_chat, f"/maintenance start 10m {DESCRIPTION}")
+    clock.advance(minutes=11)
+    await wait_text(world, admin_chat, "🛠")
+
+    # a missed response deadline with nobody on call: the breach notice goes to the admin chat
+    await open_ticket(world, customer, "payment", DESCRIPTION, None)
+    clock.advance(days=3)
+    await scan(world)
+    await wait_text(world, admin_chat, "QC-000003")
+
+    # Dimas, on call but never started the bot: the admin chat is told, and his notice is
+    # posted there for him (in the chat's language, not his)
+    await world.tg.create_user(DIMAS, first_name="Dimas", language_code=private_language)
+    await users.touch(world.pool, DIMAS, first_name="Dimas")
+    await users.set_language(world.pool, DIMAS, private_language)
+    await staff.add_member(
+        world.pool, user_id=DIMAS, display_name="Dimas", roles=[Role.SUPPORT_ENGINEER],
+        added_by=ADMIN,
+    )  # fmt: skip
+    await staff.set_on_call(world.pool, Role.SUPPORT_ENGINEER, DIMAS, set_by=ADMIN)
+    await open_ticket(world, customer, "payment", DESCRIPTION, None)
+    clock.advance(days=3)
+    await scan(world)
+    await wait_text(world, admin_chat, "QC-000004")
+    assert not [m for m in await world.tg.messages(DIMAS) if "QC-000004" in (m.get("text") or "")]
+
     other = "id" if chat_language == "en" else "en"
     wrong = only_in(other)
     fixture = (FIXTURES / "am_0.25_firing.json").read_text()
     foreign = {w.lower() for w in WORD.findall(fixture)} | words(DESCRIPTION)
-    foreign |= {"budi", "alice", "rina"}
+    foreign |= {"budi", "alice", "rina", "dimas"}
     kinds = 0
     for chat_id in (admin_chat, support_chat):
         for message in await world.tg.messages(chat_id):

@@ -56,6 +56,20 @@ def test_a_short_text_is_one_send_message_with_its_keyboard_and_topic() -> None:
     }
 
 
+def test_the_bots_own_payload_keys_never_reach_telegram() -> None:
+    copy = {"language": "en", "text": "⏰ QC-000001 missed", "parse_mode": "HTML"}
+    calls = build_calls(
+        row(text="⏰ QC-000001 terlambat", parse_mode="HTML", _admin_copy=copy),
+        Target(-100123),
+        DeliveryConfig(),
+    )
+    assert calls[0].params == {
+        "chat_id": -100123,
+        "text": "⏰ QC-000001 terlambat",
+        "parse_mode": "HTML",
+    }
+
+
 def test_a_long_text_becomes_parts_with_the_keyboard_on_the_last() -> None:
     text = "\n".join(f"<b>line {n}</b> " + "x" * 60 for n in range(150))
     calls = build_calls(
