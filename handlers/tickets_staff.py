@@ -97,7 +97,7 @@ async def ticket_here(
         replied = message.reply_to_message.message_id
         return await repo.by_card_message(
             pool, message.chat.id, replied
-        ) or await repo.by_relayed_message(pool, message.chat.id, replied)
+        ) or await repo.by_bot_message(pool, message.chat.id, replied)
     return None
 
 

@@ -171,20 +171,27 @@ async def by_card_message(db: Executor, chat_id: int, message_id: int) -> Ticket
     return _ticket(row) if row else None
 
 
-async def by_relayed_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
-    """Fallback without topics: a reply to a customer's message copied into the staff chat."""
+async def by_bot_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
+    """Fallback without topics: a reply to anything the bot posted for a ticket in the staff
+    chat (a customer's message, any part of a long one, a notice). The nearest row sent at or
+    before the message is the one that posted it, alone or as one of its parts (a row's parts
+    go out one after another, `result.message_ids`)."""
     row = await db.fetchrow(
-        f"""
-        SELECT {_COLUMNS} {_FROM}
-        JOIN ticket_messages m ON m.ticket_id = t.id AND m.direction = 'in'
-        JOIN outbox o ON o.id = m.relay_outbox_id
-        WHERE o.chat_id = $1 AND m.relay_message_id = $2
-        LIMIT 1
+        """
+        SELECT owner, message_id, result FROM outbox
+        WHERE chat_id = $1 AND message_id <= $2 AND message_id IS NOT NULL
+        ORDER BY message_id DESC LIMIT 1
         """,
         chat_id,
         message_id,
     )
-    return _ticket(row) if row else None
+    if row is None or not str(row["owner"] or "").startswith("ticket:"):
+        return None
+    posted = {row["message_id"], *((row["result"] or {}).get("message_ids") or [])}
+    if message_id not in posted:
+        return None
+    ticket_id = str(row["owner"]).removeprefix("ticket:")
+    return await find(db, int(ticket_id)) if ticket_id.isdigit() else None
 
 
 async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> list[Ticket]:

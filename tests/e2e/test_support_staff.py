@@ -92,6 +92,31 @@ async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
     assert [r["kind"] for r in failed] == ["create_topic", "text"]  # the topic, its first card
 
 
+async def test_without_topics_a_reply_to_any_part_of_a_long_message_finds_its_ticket(
+    world_unstarted: World,
+) -> None:
+    chat_id = await start_with_support_chat(world_unstarted, type="supergroup", is_forum=False)
+    world = world_unstarted
+    confirmation = await budi_opens_a_ticket(world)
+    card = await card_of(world, "QC-000001")
+    words = [f"kata{i}" for i in range(520)]
+    long_text = " ".join(words)  # 4,000 characters: with its header, more than one message
+    assert 3900 < len(long_text) <= 4096
+    await world.send(BUDI, long_text)
+    last = await world.tg.wait_for_message(
+        chat_id, after_message_id=card["message_id"], predicate=lambda m: words[-1] in text_of(m)
+    )
+    parts = [m for m in await world.tg.messages(chat_id) if "kata" in text_of(m)]
+    assert len(parts) >= 2 and "kata0 " not in text_of(last)  # the last part is not the first
+
+    await world.send(
+        ADMIN, "Sudah kami baca semuanya.", chat_id=chat_id, reply_to=last["message_id"]
+    )
+    to_budi = await next_from_bot(world, BUDI, confirmation["message_id"], "kami baca semuanya")
+    assert "Rina" in to_budi["text"]
+    assert [m.direction for m in await history.messages(world.pool, 1)] == ["in", "out"]
+
+
 # -- a support group that becomes a supergroup ------------------------------------------------
 
 
