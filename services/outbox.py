@@ -111,18 +111,54 @@ async def message_id_of(db: Executor, outbox_id: int) -> int | None:
 
 
 async def replace_pending(
-    db: Executor, row_id: int, payload: dict[str, Any], *, ref_id: int | None = None
+    db: Executor,
+    row_id: int,
+    payload: dict[str, Any],
+    *,
+    ref_id: int | None = None,
+    not_after: datetime | None = None,
 ) -> bool:
     """Give a row that has not left yet a newer payload: an edit that waits takes the newest
     text instead of a second edit queueing behind it. `ref_id`: only while the row still edits
-    that message. False: it is being sent or was sent, or edits another message."""
+    that message. `not_after`: a row waiting to leave later than this leaves then instead.
+    False: it is being sent or was sent, or edits another message."""
     status: str = await db.execute(
         """
-        UPDATE outbox SET payload = $2
+        UPDATE outbox SET payload = $2,
+               not_before = CASE WHEN $4::timestamptz IS NOT NULL AND not_before > $4
+                                 THEN $4 ELSE not_before END
         WHERE id = $1 AND status = 'pending' AND ($3::bigint IS NULL OR ref_id = $3)
         """,
         row_id,
         payload,
         ref_id,
+        not_after,
     )
     return status.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest row of an owner's kinds: what it says, whether it left, and when it did (or
+    will)."""
+
+    id: int
+    kind: str
+    status: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+async def latest(db: Executor, owner: str, kinds: tuple[Kind, ...]) -> Latest | None:
+    row = await db.fetchrow(
+        """
+        SELECT id, kind, status, payload, coalesce(sent_at, not_before, created_at) AS at
+        FROM outbox WHERE owner = $1 AND kind = ANY($2::text[])
+        ORDER BY id DESC LIMIT 1
+        """,
+        owner,
+        list(kinds),
+    )
+    if row is None:
+        return None
+    return Latest(row["id"], row["kind"], row["status"], dict(row["payload"] or {}), row["at"])

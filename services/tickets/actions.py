@@ -86,7 +86,7 @@ async def acknowledge(
         await _audit(conn, actor, "acknowledge", ticket, chat_id)
         ticket = await repo.get(conn, ticket.id)
         await outbound.notice(conn, ticket, cfg, "acknowledged", actor=actor.first_name)
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         return ticket
 
 
@@ -119,7 +119,7 @@ async def set_priority(
         await outbound.notice(
             conn, ticket, cfg, "priority", actor=actor.first_name, old=old, new=priority.value
         )
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         return ticket
 
 
@@ -143,7 +143,7 @@ async def assign(
         await outbound.notice(
             conn, ticket, cfg, "assigned", actor=actor.first_name, assignee=assignee.first_name
         )
-        await outbound.refresh_card(conn, ticket, cfg, now)
+        await outbound.refresh_card(conn, ticket, cfg, now, by_person=True)
         return ticket
 
 
@@ -177,7 +177,7 @@ async def resolved_in(
     await follow.ticket_ended(conn, cfg, now, ticket.id, actor_id=actor.id, how="resolved")
     ticket = await repo.get(conn, ticket.id)
     await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
-    await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+    await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
     with use_locale(ticket.language):
         text, markup = customer_render.resolved(ticket, cfg.support.reopen_days)
     await outbound.to_customer(conn, ticket, "text", outbound.html(text, markup))
@@ -219,7 +219,7 @@ async def rate(
         )  # fmt: skip
         ticket = replace(ticket, rating=stars)
         await outbound.notice(conn, ticket, cfg, "rated", stars=stars)
-        await outbound.refresh_card(conn, ticket, cfg, now)
+        await outbound.refresh_card(conn, ticket, cfg, now, by_person=True)
         return ticket
 
 
@@ -263,7 +263,7 @@ async def _close(
             )
         else:
             await outbound.notice(conn, ticket, cfg, "closed", actor=actor.first_name)
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+        await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         with use_locale(ticket.language):
             text = customer_render.closed(ticket)
         await outbound.to_customer(conn, ticket, "text", outbound.html(text))

@@ -34,6 +34,10 @@ class SupportRules(BaseModel):
     # A ticket's card is edited at most once per this many seconds (later changes fold into
     # the edit already waiting): a busy ticket or a deadline storm never floods the group.
     card_edit_seconds: int = Field(default=60, ge=0)
+    # ...except that what a person just did (a button, a command, an answer, a customer's
+    # message) shows at once, unless the card was edited less than this many seconds ago.
+    # The topic's title changes at the slower pace only: each rename is a line in the group.
+    card_edit_after_action_seconds: int = Field(default=3, ge=0)
     # The card quotes this much of the description; a longer one follows it in the topic whole.
     card_description_length: int = Field(default=1500, ge=100, le=3000)
     reference_shapes: list[ReferenceShape] = Field(

@@ -153,7 +153,7 @@ async def customer_message(
         elif ticket.status is TicketStatus.WAITING:
             await repo.update(conn, ticket.id, now, status=TicketStatus.ACKNOWLEDGED)
             ticket = replace(ticket, status=TicketStatus.ACKNOWLEDGED)
-            await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+            await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         elif not ticket.status.active:
             return Delivered("none")
         await _relay_in(conn, ticket, cfg, incoming, now)
@@ -168,7 +168,7 @@ async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime
     )
     ticket = replace(ticket, status=status, resolved_at=None, rating=None)
     await outbound.notice(conn, ticket, cfg, "reopened")
-    await outbound.refresh_card(conn, ticket, cfg, now, title=True)
+    await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
     with use_locale(ticket.language):
         text = customer_render.reopened(ticket)
     await outbound.to_customer(conn, ticket, "text", outbound.html(text))
@@ -272,7 +272,9 @@ async def staff_message(
         if changes:
             await repo.update(conn, ticket.id, now, **changes)
             ticket = await repo.get(conn, ticket.id)
-            await outbound.refresh_card(conn, ticket, cfg, now, title="status" in changes)
+            await outbound.refresh_card(
+                conn, ticket, cfg, now, title="status" in changes, by_person=True
+            )
         return ticket
 
 

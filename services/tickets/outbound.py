@@ -32,7 +32,13 @@ def topic_target(ticket: Ticket) -> tuple[int | None, int | None]:
 
 
 async def to_topic(
-    db: Executor, ticket: Ticket, cfg: DeskConfig, kind: outbox.Kind, payload: dict[str, Any]
+    db: Executor,
+    ticket: Ticket,
+    cfg: DeskConfig,
+    kind: outbox.Kind,
+    payload: dict[str, Any],
+    *,
+    not_before: datetime | None = None,
 ) -> int | None:
     chat_id = staff_chat(ticket, cfg)
     if chat_id is None:
@@ -52,6 +58,7 @@ async def to_topic(
             thread_id=thread_id,
             thread_ref=thread_ref,
             ref_id=ref_id,
+            not_before=not_before,
         ),
     )
 
@@ -133,14 +140,22 @@ async def open_topic(db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetim
 
 
 async def refresh_card(
-    db: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime, *, title: bool = False
+    db: Executor,
+    ticket: Ticket,
+    cfg: DeskConfig,
+    now: datetime,
+    *,
+    title: bool = False,
+    by_person: bool = False,
 ) -> None:
     """Edit the card (and the topic title when it changed) to follow the ticket, and plan when
     the scan looks at it again (the next deadline its card shows passing).
 
-    At most one edit per card per `support.card_edit_seconds`: while an edit waits to leave,
-    a newer state replaces its text instead of queueing a second edit, so a burst of changes
-    or a storm of deadlines is one edit per card."""
+    At most one edit per card per `support.card_edit_seconds` for what the clock changes (a
+    deadline passing, a level moving on): while an edit waits to leave, a newer state replaces
+    its text instead of queueing a second edit, so a storm of deadlines is one edit per card.
+    What a person did (`by_person`) shows at once: it pulls a waiting edit forward, pausing
+    only `support.card_edit_after_action_seconds` after the last one."""
     await bookkeep(db, ticket.id, next_check_at=next_check(ticket.running_clocks, now))
     chat_id = staff_chat(ticket, cfg)
     if ticket.card_outbox_id is None or chat_id is None:
@@ -152,12 +167,21 @@ async def refresh_card(
         )  # fmt: skip
         name = render.topic_title(ticket)
     payload = html(text, markup)
+    pause = timedelta(seconds=cfg.support.card_edit_seconds)
+    nudge = timedelta(seconds=cfg.support.card_edit_after_action_seconds)
     waiting, edit_at = await card_edit_state(db, ticket.id)
-    if waiting is None or not await outbox.replace_pending(
-        db, waiting, payload, ref_id=ticket.card_outbox_id
+    pull_to = None
+    if by_person and edit_at is not None and edit_at - now > nudge:
+        # an edit waits for the minute: the last one left a minute before it is due
+        pull_to = max(now, edit_at - pause + nudge)
+    if waiting is not None and await outbox.replace_pending(
+        db, waiting, payload, ref_id=ticket.card_outbox_id, not_after=pull_to
     ):
-        pause = timedelta(seconds=cfg.support.card_edit_seconds)
-        later = edit_at + pause if edit_at is not None and edit_at + pause > now else None
+        if pull_to is not None and edit_at is not None and pull_to < edit_at:
+            await bookkeep(db, ticket.id, card_edit_at=pull_to)
+    else:
+        gap = nudge if by_person else pause
+        later = edit_at + gap if edit_at is not None and edit_at + gap > now else None
         row = await outbox.enqueue(
             db,
             OutboxMessage(
@@ -173,7 +197,22 @@ async def refresh_card(
         await bookkeep(db, ticket.id, card_edit_outbox_id=row, card_edit_at=later or now)
     # a chat without topics has no title to edit (an edit_topic without a thread is refused)
     if title and (ticket.topic_id is not None or ticket.topic_outbox_id is not None):
-        await to_topic(db, ticket, cfg, "edit_topic", {"name": name})
+        await retitle(db, ticket, cfg, name, now)
+
+
+async def retitle(db: Executor, ticket: Ticket, cfg: DeskConfig, name: str, now: datetime) -> None:
+    """Rename the ticket's topic, at most once per `support.card_edit_seconds`: each rename is a
+    service line in the group. A rename still waiting takes the newest name; a name the topic
+    already has (or is about to get) queues nothing."""
+    last = await outbox.latest(db, ticket.owner, ("create_topic", "edit_topic"))
+    if last is not None and last.payload.get("name") == name:
+        return
+    waiting = last is not None and last.kind == "edit_topic" and last.status == "pending"
+    if waiting and last is not None and await outbox.replace_pending(db, last.id, {"name": name}):
+        return
+    pause = timedelta(seconds=cfg.support.card_edit_seconds)
+    later = last.at + pause if last is not None and last.at + pause > now else None
+    await to_topic(db, ticket, cfg, "edit_topic", {"name": name}, not_before=later)
 
 
 async def refresh_card_of(

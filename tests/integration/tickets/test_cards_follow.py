@@ -78,6 +78,11 @@ async def card_edits(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]
     )
 
 
+def at_once(row: asyncpg.Record) -> bool:
+    """Queued without a later time of its own (not_before defaults to the insert's now())."""
+    return bool(row["not_before"] == row["created_at"])
+
+
 async def sent(pool: asyncpg.Pool, row_id: int) -> None:
     """What the delivery worker does with a row it sent."""
     await pool.execute("UPDATE outbox SET status = 'sent', sent_at = now() WHERE id = $1", row_id)
@@ -93,7 +98,7 @@ async def private_to(pool: asyncpg.Pool, user_id: int) -> list[str]:
 # -- 1. the card follows the ticket, one edit per card per minute at most ---------------------
 
 
-async def test_the_card_follows_status_assignee_priority_and_level_one_edit_a_minute(
+async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a_person(
     pool: asyncpg.Pool,
     redis_client: Redis,
     cfg: DeskConfig,
@@ -109,44 +114,115 @@ async def test_the_card_follows_status_assignee_priority_and_level_one_edit_a_mi
 
     await actions.acknowledge(pool, cfg, clock, actor=rina, ticket_id=ticket_id)
     [first] = await card_edits(pool, ticket_id)
+    assert at_once(first)  # a button press shows at once
     assert "👀 acknowledged" in first["payload"]["text"]
     assert "Assignee: Rina" in first["payload"]["text"]
     await sent(pool, first["id"])
 
-    # three more changes inside the same minute: one edit, waiting for the minute, newest text
+    # a person's next change, 10 s later, shows at once too
     clock.advance(seconds=10)
     await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=dewi)
-    clock.advance(seconds=10)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2 and at_once(edits[1])
+    # more changes before that edit left fold into it: one edit, the newest text
     await actions.set_priority(
         pool, cfg, clock, actor=rina, ticket_id=ticket_id, priority=Priority.P0
     )
-    clock.advance(seconds=10)
     await incidents.escalate(pool, clock, ctx, ticket_id, admin)
-    edits = await card_edits(pool, ticket_id)
-    assert len(edits) == 2
-    waiting = edits[1]
-    assert waiting["status"] == "pending"
-    assert waiting["not_before"] == t0 + timedelta(minutes=1)
-    text = waiting["payload"]["text"]
-    assert "🔴 P0 Critical" in text
-    assert "Assignee: Dewi" in text
-    assert "Incident: level 2 of 5, Senior Engineer" in text
-
-    # the incident is acknowledged at level 2: the same waiting edit says so
     await incidents.acknowledge(pool, clock, ctx, ticket_id, dewi)
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 2
-    assert "acknowledged by Dewi" in edits[1]["payload"]["text"]
-
-    # once that edit left, the next change waits a minute after it
+    text = edits[1]["payload"]["text"]
+    assert "🔴 P0 Critical" in text
+    assert "Assignee: Dewi" in text
+    assert "Incident: level 2 of 5, Senior Engineer" in text
+    assert "acknowledged by Dewi" in text
     await sent(pool, edits[1]["id"])
-    clock.set(t0 + timedelta(minutes=1, seconds=5))
+
+    # a person acting within 3 s of the last edit waits those 3 s, not a minute
+    clock.advance(seconds=1)
     await actions.resolve(pool, cfg, clock, actor=dewi, ticket_id=ticket_id)
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 3
-    assert edits[2]["not_before"] == t0 + timedelta(minutes=2)
+    assert edits[2]["not_before"] == t0 + timedelta(seconds=13)
     assert "✅ resolved" in edits[2]["payload"]["text"]
     assert "Incident: resolved at level 2" in edits[2]["payload"]["text"]
+
+
+async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forward(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    ctx: EscalationContext,
+    budi: Person,
+    rina: Person,
+) -> None:
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    ticket = await repo.get(pool, ticket_id)
+    clock.set(ticket.response_due - timedelta(seconds=20))
+    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=rina)
+    [first] = await card_edits(pool, ticket_id)
+    await sent(pool, first["id"])
+    edited_at = clock.now()
+
+    # the response deadline passes: the scan's edit waits a minute after the last edit
+    clock.set(ticket.response_due + timedelta(seconds=10))
+    await scan_once(pool, clock, ctx)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2 and edits[1]["not_before"] == edited_at + timedelta(minutes=1)
+    assert "overdue" in edits[1]["payload"]["text"]
+
+    # Rina acknowledges it: the waiting edit takes her change and leaves now
+    await actions.acknowledge(pool, cfg, clock, actor=rina, ticket_id=ticket_id)
+    edits = await card_edits(pool, ticket_id)
+    assert len(edits) == 2 and edits[1]["not_before"] == clock.now()
+    assert "👀 acknowledged" in edits[1]["payload"]["text"]
+
+
+async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
+    pool: asyncpg.Pool,
+    redis_client: Redis,
+    cfg: DeskConfig,
+    clock: FrozenClock,
+    budi: Person,
+    rina: Person,
+) -> None:
+    """A staff answer (waiting) and the customer's reply (acknowledged) rename the topic back
+    and forth; each rename is a line in the group, so they go a minute apart, newest name."""
+    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    created = await pool.fetchval(
+        "SELECT id FROM outbox WHERE owner = $1 AND kind = 'create_topic'", f"ticket:{ticket_id}"
+    )
+    await pool.execute("UPDATE tickets SET topic_id = 77 WHERE id = $1", ticket_id)
+    t0 = clock.now()
+    await pool.execute(  # the topic was created now (the worker stamps sent_at from its clock)
+        "UPDATE outbox SET status = 'sent', sent_at = $2 WHERE id = $1", created, t0
+    )
+
+    def renames() -> list[asyncpg.Record]:
+        return pool.fetch(  # type: ignore[return-value]
+            "SELECT * FROM outbox WHERE owner = $1 AND kind = 'edit_topic' ORDER BY id",
+            f"ticket:{ticket_id}",
+        )
+
+    for round_ in range(5):
+        clock.advance(seconds=5)
+        answer = Incoming(SUPPORT_CHAT, 600 + round_, rina.id, "text", f"jawaban {round_}")
+        await desk.staff_message(pool, cfg, clock, staff=rina, incoming=answer, topic_id=77)
+        clock.advance(seconds=5)
+        reply = Incoming(budi.id, 700 + round_, budi.id, "text", f"balasan {round_}")
+        await desk.customer_message(pool, redis_client, cfg, clock, customer=budi, incoming=reply)
+
+    [rename] = await renames()
+    assert rename["status"] == "pending"
+    assert rename["not_before"] == t0 + timedelta(minutes=1)
+    ticket = await repo.get(pool, ticket_id)
+    assert ticket.status is TicketStatus.ACKNOWLEDGED
+    with use_locale("en"):
+        from services.tickets.render import topic_title
+
+        assert rename["payload"]["name"] == topic_title(ticket)
 
 
 async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before(
