@@ -42,7 +42,7 @@ GOAL = 2.0
 EVERY = 4  # seconds between the normal customer's messages
 UNLIMITED = {
     "private_per_second": 1e6, "private_burst": 100000, "group_per_minute": 1e9,
-    "group_burst": 100000, "global_per_second": 1e6, "global_burst": 100000,
+    "global_per_second": 1e6, "global_burst": 100000,
 }  # fmt: skip
 
 

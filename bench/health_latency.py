@@ -127,7 +127,6 @@ async def main(calls: int) -> None:
                             "private_per_second": 1000,
                             "private_burst": 1000,
                             "group_per_minute": 60000,
-                            "group_burst": 1000,
                             "global_per_second": 1000,
                             "global_burst": 1000,
                         }

@@ -1,8 +1,11 @@
 """Feed customer messages into open tickets through the Telegram emulator (rate limits off) and
-print messages/s and p50/p95 from a customer's message to its copy in the ticket's topic;
-beside it, the same figures for a bare aiogram echo handler on the same emulator, same run.
+print messages/s and p50/p95 from a customer's message to its copy in the ticket's topic, and
+the SQL statements and Redis commands per message; beside it, the same figures for a bare
+aiogram echo handler on the same emulator, same run.
 
     .venv/bin/python bench/support_throughput.py [--messages 2000] [--customers 20]
+
+Goals (issue 15; exit 1 when one is missed): throughput >= 0.5x echo, p95 <= 2x echo's.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from services import users
 from services.classification import Category
 from services.clock import SystemClock
 from services.rules import Rules
+from services.storage.db import QUERY_OBSERVERS
 from services.tickets import desk
 from services.tickets.config import DeskConfig
 
@@ -43,13 +47,19 @@ ADMIN = 7001
 ECHO_TOKEN = "987654321:ECHO-token-for-the-bench"
 
 
-def summary(name: str, latencies: list[float], elapsed: float) -> str:
-    ms = sorted(x * 1000 for x in latencies)
-    p95 = ms[int(len(ms) * 0.95) - 1] if ms else float("nan")
-    return (
-        f"{name:<28} {len(ms):>5} msgs  {len(ms) / elapsed:>8.1f} msg/s  "
-        f"p50 {statistics.median(ms):>7.1f} ms  p95 {p95:>7.1f} ms"
-    )
+class Figures:
+    def __init__(self, name: str, latencies: list[float], elapsed: float) -> None:
+        self.name = name
+        self.ms = sorted(x * 1000 for x in latencies)
+        self.rate = len(self.ms) / elapsed if elapsed else 0.0
+        self.p50 = statistics.median(self.ms) if self.ms else float("nan")
+        self.p95 = self.ms[int(len(self.ms) * 0.95) - 1] if self.ms else float("nan")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name:<28} {len(self.ms):>5} msgs  {self.rate:>8.1f} msg/s  "
+            f"p50 {self.p50:>7.1f} ms  p95 {self.p95:>7.1f} ms"
+        )
 
 
 async def feed(
@@ -95,8 +105,13 @@ async def feed(
     return [seen[t] - sent_at[t] for t in seen if t in sent_at], elapsed
 
 
+async def redis_calls(client: Any) -> int:
+    stats = await client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+
+
 async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace, root: Path,
-                      support_chat: int) -> str:  # fmt: skip
+                      support_chat: int) -> tuple[Figures, float, float]:  # fmt: skip
     pg = start_postgres(root / "pg", delete_on_stop=True)
     redis = start_redis(root / "redis")
     settings = Settings(
@@ -109,7 +124,7 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
     # Telegram pacing (which in production holds one support group to 20 messages a minute).
     unlimited = {
         "private_per_second": 1e6, "private_burst": 100000, "group_per_minute": 1e9,
-        "group_burst": 100000, "global_per_second": 1e6, "global_burst": 100000,
+        "global_per_second": 1e6, "global_burst": 100000,
     }  # fmt: skip
     rules = Rules(
         {
@@ -118,6 +133,8 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
             "inbox": {"flood": {"updates": 1_000_000}},  # the door's flood limit too
         }
     )
+    counted = [0]  # statements run by the bot's pooled connections (asyncpg's query logger)
+    QUERY_OBSERVERS[:] = [lambda _record: counted.__setitem__(0, counted[0] + 1)]
     app = create_app(settings, rules=rules)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -140,17 +157,21 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
             if not await pool.fetchval("SELECT count(*) FROM tickets WHERE topic_id IS NULL"):
                 break
             await asyncio.sleep(0.05)
+        redis_before = await redis_calls(redis_client)
+        sql_before = counted[0]
         latencies, elapsed = await feed(
             tg, [(c, c) for c in customers], args.messages, [support_chat]
         )
-        return summary("support desk (to the topic)", latencies, elapsed)
+        sql = (counted[0] - sql_before) / args.messages
+        redis_per = (await redis_calls(redis_client) - redis_before) / args.messages
+        return Figures("support desk (to the topic)", latencies, elapsed), sql, redis_per
     finally:
         await runner.cleanup()
         redis.stop()
         pg.stop()
 
 
-async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) -> str:
+async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) -> Figures:
     router = Router()
 
     @router.message()
@@ -168,7 +189,7 @@ async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) 
         for user_id in customers:
             await tg.create_user(user_id, first_name="Echo", language_code="id")
         latencies, elapsed = await feed(tg, [(c, c) for c in customers], args.messages, customers)
-        return summary("bare aiogram echo", latencies, elapsed)
+        return Figures("bare aiogram echo", latencies, elapsed)
     finally:
         with contextlib.suppress(RuntimeError):
             await dp.stop_polling()
@@ -178,7 +199,7 @@ async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) 
         await bot.session.close()
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace) -> bool:
     root = Path(tempfile.mkdtemp(prefix="qc-bench-support-"))
     config = EmulatorConfig(limits=LimitConfig(enabled=False), extra_tokens=(ECHO_TOKEN,))
     async with TelegramEmulator(config) as emulator:
@@ -190,17 +211,25 @@ async def main(args: argparse.Namespace) -> None:
             chat = await tg.create_chat(
                 "QuickCart Support", is_forum=True, members=[ADMIN], admins=[ADMIN]
             )
-            support = await support_run(tg, emulator, args, root, chat["id"])
+            support, sql, redis_per = await support_run(tg, emulator, args, root, chat["id"])
             echo = await echo_run(tg, emulator, args)
         finally:
             await tg.close()
+    rate = support.rate / echo.rate if echo.rate else 0.0
+    p95 = support.p95 / echo.p95 if echo.p95 else float("inf")
     print(f"{args.messages} customer messages, {args.customers} customers, limits off")
     print(support)
     print(echo)
+    print(f"round trips per message:     {sql:.1f} SQL statements, {redis_per:.1f} Redis commands")
+    print(f"throughput vs echo:          {rate:.2f}x (goal >= 0.5x)")
+    print(f"p95 vs echo p95:             {p95:.1f}x (goal <= 2x)")
+    ok = rate >= 0.5 and p95 <= 2.0
+    print("goals met" if ok else "GOAL MISSED")
+    return ok
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=20)
-    asyncio.run(main(parser.parse_args()))
+    sys.exit(0 if asyncio.run(main(parser.parse_args())) else 1)

@@ -12,8 +12,8 @@ class LimitConfig:
     enabled: bool = True
     private_per_second: float = 1.0
     private_burst: int = 3
-    group_per_minute: float = 20.0
-    group_burst: int = 20
+    group_per_minute: float = 20.0  # sends to one group in any rolling `group_window` seconds
+    group_window: float = 60.0
     global_per_second: float = 30.0
     global_burst: int = 30
 

@@ -21,6 +21,7 @@ from .chats import delete_topic
 from .config import FaultConfig, LimitConfig
 from .models import Json
 from .people import ActionError, Attachment, tiny_png, user_presses, user_sends
+from .ratelimit import most_in_window
 from .runtime import Runtime
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -291,6 +292,17 @@ async def stats(request: web.Request) -> web.Response:
             "errors": dict(rt.stats.errors),
             "retry_after": {str(k): v for k, v in rt.limiter.refused.items()},
             "retry_after_total": sum(rt.limiter.refused.values()),
+            # per group: the most sends in any rolling window, and when each send was allowed
+            "group_window_max": {
+                str(chat): most_in_window(times, rt.limiter.config.group_window)
+                for chat, times in rt.limiter.group_sends.items()
+            },
+            "group_send_times": {
+                str(chat): times for chat, times in rt.limiter.group_sends.items()
+            },
+            "group_edit_times": {
+                str(chat): times for chat, times in rt.limiter.group_edits.items()
+            },
             "faults_injected": dict(rt.faults.injected),
             "faults_injected_total": sum(rt.faults.injected.values()),
             "pending_updates": len(rt.world.updates.items),

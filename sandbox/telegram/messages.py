@@ -212,6 +212,8 @@ def _apply_edit(rt: Runtime, message: Message, **changes: Any) -> Json:
         raise bad_request(NOT_MODIFIED)
     message.edit_date = rt.world.now()
     message.edit_count += 1
+    if message.chat_id < 0:
+        rt.limiter.note_group_edit(message.chat_id)
     publish(rt, "message_edited", message)
     return rt.world.message_to_api(message)
 

@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Limits(BaseModel):
-    """Token buckets, shared by every replica through Redis.
+    """What the worker lets out, shared by every replica through Redis.
 
-    Bursts sit a little under Telegram's so that jitter in request latency never turns a
-    token we granted into a 429 on Telegram's side.
+    Private chats and the bot as a whole: token buckets, their bursts a little under Telegram's
+    so that jitter in request latency never turns a token we granted into a 429. Groups: at most
+    `group_per_minute` sends in any rolling `group_window_seconds`, edits and topic changes
+    included (Telegram does not say they are free), the window a second longer than Telegram's
+    minute so that a request slower than the one before it still lands outside it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -21,13 +24,15 @@ class Limits(BaseModel):
     private_per_second: float = Field(default=1.0, gt=0)
     private_burst: int = Field(default=2, ge=1)
     group_per_minute: float = Field(default=20.0, gt=0)
-    group_burst: int = Field(default=10, ge=1)
+    group_window_seconds: float = Field(default=61.0, gt=0)
     global_per_second: float = Field(default=30.0, gt=0)
     global_burst: int = Field(default=20, ge=1)
 
     def per_minute(self, chat_id: int) -> float:
-        """What the chat's bucket lets out in a minute (beyond its burst)."""
-        return self.group_per_minute if chat_id < 0 else self.private_per_second * 60
+        """What the chat may be sent in a minute."""
+        if chat_id < 0:
+            return self.group_per_minute * 60 / self.group_window_seconds
+        return self.private_per_second * 60
 
 
 class DeliveryConfig(BaseModel):

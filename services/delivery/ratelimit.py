@@ -1,7 +1,9 @@
-"""Token buckets in Redis: per private chat, per group, bot-wide. Shared by every replica.
+"""Send limits in Redis, shared by every replica: a token bucket per private chat and for the
+bot as a whole, a rolling window per group (at most N sends in any `group_window_seconds`,
+edits included: a token bucket with a burst lets out more than N in some minute).
 
-One Lua script takes a token from the chat's bucket and the global bucket atomically, or
-takes nothing and says how long to wait. A 429 pauses one chat (not the worker) for
+One Lua script takes from the chat's limit and the global bucket atomically, or takes nothing
+and says how long to wait. A 429 pauses one chat (not the worker) for
 `retry_after`; the pause lives in Redis too, so the other replicas honour it.
 Time comes from the injected clock (passed to the script), so tests move it by hand.
 """
@@ -19,7 +21,7 @@ from services.delivery.config import Limits
 
 _TAKE = """
 local now = tonumber(ARGV[1])
-local use_chat = tonumber(ARGV[2])
+local mode = tonumber(ARGV[2])  -- 0: global only, 1: private bucket, 2: group window
 local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
 if pause > now then return math.ceil(pause - now) end
 
@@ -37,17 +39,31 @@ end
 
 local wait = 0
 local ct, cs
-if use_chat == 1 then
+if mode == 1 then
   ct, cs = load(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
   if ct < 1 then wait = (1 - ct) / tonumber(ARGV[3]) end
+elseif mode == 2 then
+  local span = tonumber(ARGV[3])
+  local most = tonumber(ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+  local held = redis.call('ZCARD', KEYS[1])
+  if held >= most then
+    local oldest = redis.call('ZRANGE', KEYS[1], held - most, held - most, 'WITHSCORES')
+    wait = tonumber(oldest[2]) + span - now
+  end
 end
 local gt, gs = load(KEYS[2], tonumber(ARGV[5]), tonumber(ARGV[6]))
 if gt < 1 then wait = math.max(wait, (1 - gt) / tonumber(ARGV[5])) end
 if wait > 0 then return math.max(1, math.ceil(wait)) end
 
-if use_chat == 1 then
+if mode == 1 then
   redis.call('HSET', KEYS[1], 't', tostring(ct - 1), 'ts', tostring(cs))
   redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) / tonumber(ARGV[3])) + 60000)
+elseif mode == 2 then
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[3]) + 60000)
+  redis.call('ZADD', KEYS[1], now, tostring(now) .. ':' .. tostring(seq))
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 60000)
 end
 redis.call('HSET', KEYS[2], 't', tostring(gt - 1), 'ts', tostring(gs))
 redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[6]) / tonumber(ARGV[5])) + 60000)
@@ -92,30 +108,35 @@ class RateLimiter:
         return int(self.clock.now().timestamp() * 1000)
 
     def _keys(self, chat_id: int) -> list[str]:
+        limit = "window" if is_group(chat_id) else "bucket"
         return [
-            f"{self.prefix}:bucket:{chat_id}",
+            f"{self.prefix}:{limit}:{chat_id}",
             f"{self.prefix}:bucket:global",
             f"{self.prefix}:pause:{chat_id}",
+            f"{self.prefix}:window-seq:{chat_id}",
         ]
 
     async def try_acquire(self, chat_id: int, *, chat_token: bool = True) -> float:
-        """Take a token; 0.0 when taken, else the seconds to wait (nothing taken).
+        """Take a send; 0.0 when taken, else the seconds to wait (nothing taken).
 
-        `chat_token=False` (edits, topic changes) takes only from the global bucket, but
-        still respects a 429 pause on the chat.
+        `chat_token=False` (edits, topic changes) takes nothing from a private chat's bucket,
+        only from the global one; in a group it counts like a send. A 429 pause on the chat
+        holds both.
         """
         limits = self.limits
         if is_group(chat_id):
-            rate, burst = limits.group_per_minute / 60_000, limits.group_burst
+            mode, first = 2, repr(limits.group_window_seconds * 1000)
+            second = max(1, int(limits.group_per_minute))
         else:
-            rate, burst = limits.private_per_second / 1000, limits.private_burst
+            mode = 1 if chat_token else 0
+            first, second = repr(limits.private_per_second / 1000), limits.private_burst
         wait_ms = await self._take(
             keys=self._keys(chat_id),
             args=[
                 self._now_ms(),
-                1 if chat_token else 0,
-                repr(rate),
-                burst,
+                mode,
+                first,
+                second,
                 repr(limits.global_per_second / 1000),
                 limits.global_burst,
             ],

@@ -35,6 +35,7 @@ from services.delivery.requests import Call, Target, build_calls, plain_text_cal
 from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
 from services.outbox import NOTIFY_CHANNEL
+from services.storage.db import session_changed
 
 # How often a row waiting for a token looks for a more urgent row of its chat (seconds).
 GIVE_WAY_LOOK = 1.0
@@ -100,6 +101,7 @@ class DeliveryWorker:
 
     async def _listen(self) -> Any:
         conn = await self.pool.acquire()
+        session_changed(conn)  # a session lock and a LISTEN: reset when it goes back
         await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._listener = conn

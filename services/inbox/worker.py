@@ -23,6 +23,7 @@ from loguru import logger
 from services.inbox import metrics, store
 from services.inbox.config import InboxConfig
 from services.inbox.store import InboxRow, Refused
+from services.storage.db import session_changed
 from services.storage.outage import is_outage
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
@@ -93,6 +94,7 @@ class InboxWorker:
             logger.warning("inbox: PostgreSQL unreachable ({}); waiting", type(exc).__name__)
             return False
         try:
+            session_changed(conn)  # a session lock: reset when it goes back
             await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
         except Exception as exc:
             await self.pool.release(conn)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -64,6 +65,7 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
     """Apply what is pending; return the names applied. Safe to call from several processes."""
     migrations = load_migrations() if migrations is None else migrations
     applied_now: list[str] = []
+    session_changed(conn)
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
         await conn.execute(_CREATE_LEDGER)
@@ -93,17 +95,48 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
     return applied_now
 
 
+# Called with each statement a pooled connection runs (asyncpg's query logger), for benches
+# that count round trips; empty in the bot.
+QUERY_OBSERVERS: list[Callable[[Any], None]] = []
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
+    for observer in QUERY_OBSERVERS:
+        conn.add_query_logger(observer)
+
+
+# Backend pids of pooled connections whose session changed beyond a transaction: a session
+# advisory lock or a LISTEN (the inbox's and delivery worker's life locks, migrations). Only
+# these get asyncpg's full reset when they go back to the pool. Every other release costs no
+# round trip: the full reset (pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL) ran
+# on every release, about 7 round trips per customer message, and nothing else here changes a
+# session (no SET, no session lock, cursors only inside transactions, which asyncpg rolls back
+# on release). Code that changes a session must call `session_changed`.
+_SESSION_CHANGED: set[int] = set()
+
+
+def session_changed(conn: asyncpg.Connection | Any) -> None:
+    """This pooled connection took a session lock or a LISTEN: fully reset it on release."""
+    _SESSION_CHANGED.add(conn.get_server_pid())
+
+
+async def _reset_if_changed(conn: asyncpg.Connection) -> None:
+    pid = conn.get_server_pid()
+    if pid in _SESSION_CHANGED:
+        _SESSION_CHANGED.discard(pid)
+        await conn.execute(conn.get_reset_query())
 
 
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool:
-    """A pool whose json/jsonb columns read and write Python objects."""
+    """A pool whose json/jsonb columns read and write Python objects, and whose release resets
+    only a session that changed (`session_changed`)."""
+    kwargs.setdefault("reset", _reset_if_changed)
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
     )

@@ -116,7 +116,6 @@ FAST_DELIVERY = {
         "private_per_second": 1000,
         "private_burst": 1000,
         "group_per_minute": 60000,
-        "group_burst": 1000,
         "global_per_second": 1000,
         "global_burst": 1000,
     }

@@ -33,9 +33,13 @@ from services.outbox import (
 from .conftest import BUDI, FAST, StartWorker, wait_for_rows
 
 ALERT = ALERT_PRIORITY["critical"]
-# 10 sends a minute... of a clock that only the test moves: a token every 0.1 s of it.
+# Two sends in any 0.2 s... of a clock that only the test moves.
 PACED = FAST.model_copy(
-    update={"limits": FAST.limits.model_copy(update={"group_per_minute": 600, "group_burst": 2})}
+    update={
+        "limits": FAST.limits.model_copy(
+            update={"group_per_minute": 2, "group_window_seconds": 0.2}
+        )
+    }
 )
 
 
@@ -89,7 +93,7 @@ async def test_a_page_waiting_behind_an_alert_storm_is_the_groups_next_send(
     _worker, recorder, clock = paced_worker
     group = (await tg.create_chat("Ops alerts", members=[BUDI]))["id"]
     alerts = [await enqueue(pool, text(group, f"alert {n}", priority=ALERT)) for n in range(5)]
-    # The group's burst leaves; alert 2 is taken and waits for a token the clock never gives.
+    # The window's two sends leave; alert 2 is taken and waits for a slot the clock never gives.
     await wait_for_rows(
         pool,
         lambda rs: [r["status"] for r in rs] == ["sent", "sent", "sending", "pending", "pending"],

@@ -1,4 +1,4 @@
-"""Token buckets in Redis, moved by a frozen clock: what the worker may send, and when."""
+"""Send limits in Redis, moved by a frozen clock: what the worker may send, and when."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from services.delivery import Limits, RateLimiter
 LIMITS = Limits(
     private_per_second=1,
     private_burst=2,
-    group_per_minute=20,
-    group_burst=3,
+    group_per_minute=3,
+    group_window_seconds=60,
     global_per_second=30,
     global_burst=5,
 )
@@ -29,14 +29,38 @@ async def test_a_private_chat_gets_its_burst_then_one_message_a_second(
     assert await limiter.try_acquire(1001) == 0
 
 
-async def test_a_group_gets_twenty_a_minute(redis_client: aioredis.Redis) -> None:
+async def test_a_group_gets_n_sends_in_any_rolling_window(redis_client: aioredis.Redis) -> None:
     clock = FrozenClock()
     limiter = RateLimiter(redis_client, LIMITS, clock)
-    for _ in range(3):
-        assert await limiter.try_acquire(-100500) == 0
-    assert await limiter.try_acquire(-100500) == 3.0
-    clock.advance(seconds=3)
     assert await limiter.try_acquire(-100500) == 0
+    clock.advance(seconds=10)
+    assert await limiter.try_acquire(-100500) == 0
+    assert await limiter.try_acquire(-100500) == 0
+    # three in the window: the fourth waits until the first is a full window old
+    assert await limiter.try_acquire(-100500) == 50.0
+    clock.advance(seconds=49.9)
+    assert await limiter.try_acquire(-100500) == 0.1  # never early
+    clock.advance(seconds=0.1)
+    assert await limiter.try_acquire(-100500) == 0
+    # and now the two sent at 10 s hold the window until 70 s
+    assert await limiter.try_acquire(-100500) == 10.0
+
+
+async def test_a_group_never_gets_more_than_n_in_any_window_whatever_the_timing(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Two replicas asking at random moments: the sends granted, in any 60 s, are at most 3."""
+    clock = FrozenClock()
+    replicas = [RateLimiter(redis_client, LIMITS, clock) for _ in range(2)]
+    granted: list[float] = []
+    start = clock.now()
+    for step in range(600):
+        clock.advance(seconds=(step * 7919) % 13 / 10)  # 0–1.2 s, irregular
+        if await replicas[step % 2].try_acquire(-100500) == 0:
+            granted.append((clock.now() - start).total_seconds())
+    most = max(sum(1 for t in granted if s <= t < s + 60) for s in granted)
+    assert most == 3
+    assert len(granted) >= 3 * (granted[-1] // 61)  # and the budget is used
 
 
 async def test_the_global_bucket_holds_every_chat_back(redis_client: aioredis.Redis) -> None:
@@ -72,10 +96,15 @@ async def test_a_429_pauses_that_chat_for_every_replica_and_no_other(
     assert await other_replica.try_acquire(1001) == 0
 
 
-async def test_edits_take_only_a_global_token(redis_client: aioredis.Redis) -> None:
+async def test_edits_take_no_private_token_but_count_in_a_group(
+    redis_client: aioredis.Redis,
+) -> None:
     clock = FrozenClock()
     limiter = RateLimiter(redis_client, LIMITS, clock)
-    await limiter.try_acquire(-100500)
-    await limiter.try_acquire(-100500)
-    await limiter.try_acquire(-100500)
-    assert await limiter.try_acquire(-100500, chat_token=False) == 0
+    await limiter.try_acquire(1001)
+    await limiter.try_acquire(1001)
+    assert await limiter.try_acquire(1001, chat_token=False) == 0  # a private edit is free
+    clock.advance(seconds=1)  # (the global bucket's burst is 5)
+    for _ in range(3):
+        assert await limiter.try_acquire(-100500, chat_token=False) == 0
+    assert await limiter.try_acquire(-100500) == 60.0  # three edits filled the group's window

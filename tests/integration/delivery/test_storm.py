@@ -12,8 +12,8 @@ from services.outbox import OutboxMessage, enqueue
 
 from .conftest import BUDI, FAST, StartWorker, wait_for_rows
 
-# A group that may send 1 message a second (burst 2): 60 a minute.
-SLOW_GROUP = FAST.limits.model_copy(update={"group_per_minute": 60.0, "group_burst": 2})
+# A group that may be sent 2 messages in any 2 s: 60 a minute.
+SLOW_GROUP = FAST.limits.model_copy(update={"group_per_minute": 2, "group_window_seconds": 2})
 
 
 def alert(chat_id: int, n: int) -> OutboxMessage:
@@ -33,7 +33,7 @@ def done(rows: list[dict[str, Any]]) -> bool:
 async def test_two_hundred_alerts_reach_the_group_within_seconds_as_a_digest_losing_none(
     pool: asyncpg.Pool, tg: EmulatorClient, start_worker: StartWorker
 ) -> None:
-    await tg.set_limits(enabled=True, group_per_minute=60, group_burst=3)
+    await tg.set_limits(enabled=True, group_per_minute=60)
     group = (await tg.create_chat("Ops alerts", members=[BUDI]))["id"]
     before = metrics.COALESCED._value.get()
     worker = await start_worker(limits=Limits(**SLOW_GROUP.model_dump()))
