@@ -1,4 +1,5 @@
-"""One settings class with exactly the names of DESIGN.md, read from the environment or `.env`."""
+"""One settings class, read from the environment or `.env`. Its names are the README's
+(section "Settings"): operators and tests rely on them, so a name never changes."""
 
 from __future__ import annotations
 

@@ -73,9 +73,9 @@ async def run_job(
 ) -> MaintenanceRun:
     """Run one job now and record it. Raises `jobs.runner.UnknownJob` for a wrong name.
 
-    From the CLI an operator at a terminal is the confirmation for destructive jobs, so
-    `confirmed=True` there is the lead's call; database maintenance still dry-runs outside a
-    maintenance window unless confirmed.
+    From the CLI an operator at a terminal is the confirmation for destructive jobs, so the
+    `quickcart-ops` job command passes `confirmed=True`; database maintenance still dry-runs
+    outside a maintenance window unless confirmed.
     """
     return await run_now(
         name, deps, triggered_by=triggered_by, actor_id=actor_id, confirmed=confirmed

@@ -1,4 +1,5 @@
-"""What the jobs need, as plain values and objects (the lead builds it from Settings)."""
+"""What the jobs need, as plain values and objects (bot/workers.py and bot/jobs_cmd.py build it
+from Settings)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One language per chat (DESIGN.md): a private chat speaks its person's language, a group chat
+"""One language per chat: a private chat speaks its person's language, a group chat
 its own (`chat_settings`, set by an admin with /language in the chat), defaulting to
 DEFAULT_LOCALE. Every renderer that posts into a chat asks `chat_language` once per batch of
 messages and renders the batch `with use_locale(language):`.

@@ -2,7 +2,7 @@
 
 A conversation is a private chat, a forum topic, or a group without topics: its updates are
 handled one at a time, in update_id order; different conversations are handled side by side
-(DESIGN.md: keep each conversation's order, not each chat's).
+(order matters within a conversation, not across one chat's topics).
 """
 
 from __future__ import annotations

@@ -72,8 +72,8 @@ def check_reference(text: str, rules: SupportRules) -> ReferenceCheck:
 
 @dataclass(frozen=True)
 class DeskConfig:
-    """What the desk needs from settings and RULES_FILE, built by the assembly (services do not
-    import `bot.settings`)."""
+    """What the desk needs from settings and RULES_FILE, built from them by `DeskConfig.build`
+    (services do not import `bot.settings`: the caller passes the values)."""
 
     support_chat_id: int | None
     tz: ZoneInfo
