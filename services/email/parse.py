@@ -143,8 +143,11 @@ def _walk(part: EmailMessage, texts: list[str], attachments: list[Attachment]) -
     if part.is_multipart():
         if ctype == "multipart/alternative":
             chosen = _alternative(part)
-            if chosen is not None:
-                _walk(chosen, texts, attachments)
+            for sub in part.iter_parts():
+                assert isinstance(sub, EmailMessage)
+                # the text of one alternative; the files of all (Apple Mail puts an inline
+                # image only beside its HTML twin)
+                _walk(sub, texts if sub is chosen else [], attachments)
             return
         for sub in part.iter_parts():
             assert isinstance(sub, EmailMessage)
