@@ -21,8 +21,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-DOVECOT = next((p for p in ("/usr/sbin/dovecot", shutil.which("dovecot")) if p and Path(p).exists()),
-               None)  # fmt: skip
+DOVECOT = next(
+    (p for p in ("/usr/sbin/dovecot", shutil.which("dovecot")) if p and Path(p).exists()), None
+)
 NO_DOVECOT = "Dovecot (Debian package dovecot-imapd) is not installed"
 
 SUPPORT = "support@quickcart.test"
@@ -135,9 +136,13 @@ def dovecot() -> Iterator[Dovecot]:
     conf = root / "dovecot.conf"
     conf.write_text(
         CONFIG.format(
-            root=root, port=port, uid=entry.pw_uid, gid=entry.pw_gid, internal=internal,
+            root=root,
+            port=port,
+            uid=entry.pw_uid,
+            gid=entry.pw_gid,
+            internal=internal,
             login=login,
-        )  # fmt: skip
+        )
     )
     # it forks a daemon that keeps any pipe open: no output is captured
     subprocess.run(
@@ -172,6 +177,9 @@ class SmtpInbox:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    # aiosmtpd runs its own loop in a thread: it wakes the test's loop through this
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -182,12 +190,14 @@ class SmtpInbox:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.loop.call_soon_threadsafe(self.arrived.set)
         return "250 Message accepted for delivery"
 
     async def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
-        async def enough() -> None:  # aiosmtpd runs in its own thread: look, do not wait
+        async def enough() -> None:
             while len(self.messages) < count:
-                await asyncio.sleep(0.05)
+                await self.arrived.wait()
+                self.arrived.clear()
 
         await asyncio.wait_for(enough(), timeout)
         return self.messages

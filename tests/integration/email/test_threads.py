@@ -20,8 +20,10 @@ RINA = 2001
 async def rina(pool: asyncpg.Pool) -> users.Person:
     await users.touch(pool, RINA, first_name="Rina")
     await pool.execute(
-        "INSERT INTO staff (user_id, display_name, roles) VALUES ($1, 'Rina', '{support_engineer}')",
+        "INSERT INTO staff (user_id, display_name, roles) VALUES ($1, $2, $3)",
         RINA,
+        "Rina",
+        ["support_engineer"],
     )
     person = await users.get(pool, RINA)
     assert person is not None
