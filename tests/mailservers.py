@@ -27,6 +27,7 @@ DOVECOT = next(
 NO_DOVECOT = "Dovecot (Debian package dovecot-imapd) is not installed"
 
 SUPPORT = "support@quickcart.test"
+MAILBOXES = 500
 PASSWORD = "s3cret-pass"
 
 
@@ -89,16 +90,29 @@ service anvil {{
 
 @dataclass
 class Dovecot:
+    """One server per test session; each test gets a mailbox of its own (`mailbox()`)."""
+
     port: int
     root: Path
+    user: str = SUPPORT
 
     @property
     def url(self) -> str:
-        return f"imap://{SUPPORT.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
+        return f"imap://{self.user.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
+
+    def mailbox(self) -> Dovecot:
+        """A new, empty mailbox on the same server (its users are written at start: Dovecot
+        would miss a passwd-file changed twice within a second)."""
+        taken = self.root / "taken"
+        n = int(taken.read_text()) + 1 if taken.exists() else 1
+        if n >= MAILBOXES:
+            raise RuntimeError("no free mailbox left on the test Dovecot")
+        taken.write_text(str(n))
+        return Dovecot(self.port, self.root, f"box{n}@quickcart.test")
 
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        imap.login(SUPPORT, PASSWORD)
+        imap.login(self.user, PASSWORD)
         imap.select("INBOX")
         return imap
 
@@ -128,7 +142,8 @@ def dovecot() -> Iterator[Dovecot]:
     uid, internal, login = _users()
     (root / "run").mkdir()
     (root / "mail").mkdir()
-    (root / "passwd").write_text(f"{SUPPORT}:{{PLAIN}}{PASSWORD}\n")
+    users = [SUPPORT, *(f"box{n}@quickcart.test" for n in range(1, MAILBOXES))]
+    (root / "passwd").write_text("".join(f"{user}:{{PLAIN}}{PASSWORD}\n" for user in users))
     os.chmod(root, 0o755)
     entry = pwd.getpwnam(uid)
     os.chown(root / "mail", entry.pw_uid, entry.pw_gid)

@@ -43,10 +43,15 @@ def cfg() -> DeskConfig:
     )
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Dovecot]:
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[Dovecot]:
     with dovecot() as server:
         yield server
+
+
+@pytest.fixture
+def mailbox(dovecot_server: Dovecot) -> Dovecot:
+    return dovecot_server.mailbox()
 
 
 @pytest.fixture
