@@ -253,8 +253,8 @@ async def attempt_failed(
         SET attempts = attempts + 1, last_error = $2,
             status = CASE WHEN $4::interval IS NULL THEN 'failed' ELSE 'pending' END,
             next_attempt_at = CASE WHEN $4::interval IS NULL THEN next_attempt_at
-                                   ELSE $3 + $4::interval END,
-            handled_at = CASE WHEN $4::interval IS NULL THEN $3 ELSE handled_at END
+                                   ELSE $3::timestamptz + $4::interval END,
+            handled_at = CASE WHEN $4::interval IS NULL THEN $3::timestamptz ELSE handled_at END
         WHERE id = $1
         """,
         email_id, error[:500], now, retry_in,
