@@ -144,7 +144,8 @@ async def _customer(pool: asyncpg.Pool, mail: ParsedMail, cfg: DeskConfig, clock
         user_id = await store.customer_of(conn, mail.sender)
         if user_id is None:
             user_id = await store.new_customer_id(conn)
-            name = mail.sender_name or mail.sender.split("@", 1)[0]
+            # staff read the address wherever the desk names the customer (card, topic title)
+            name = f"✉️ {mail.sender_name} ({mail.sender})" if mail.sender_name else mail.sender
             await users.touch(conn, user_id, first_name=name, username=None)
             language = guess_language(f"{mail.subject}\n{mail.text}", cfg.staff_locale)
             await users.set_language(conn, user_id, language)

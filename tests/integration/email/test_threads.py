@@ -48,7 +48,7 @@ async def test_a_mail_becomes_an_email_ticket_and_budi_is_told_its_number(channe
     assert ticket.resolution_due == datetime(2026, 11, 9, 10, 0, tzinfo=UTC)
     assert ticket.language == "id"
     customer = await users.get(channel.pool, ticket.customer_id)
-    assert customer is not None and customer.first_name == "Budi Santoso"
+    assert customer is not None and customer.first_name == "✉️ Budi Santoso (budi.santoso@gmail.com)"
     assert await store.customer_of(channel.pool, "budi.santoso@gmail.com") == customer.id
     # the raw message is kept whole, and only then flagged on the server
     kept = await channel.pool.fetchrow("SELECT raw, status FROM email_messages WHERE id = $1",
