@@ -12,6 +12,9 @@ from services.storage.types import Executor
 # ticket_messages (a chat id no Telegram chat has), the row id of email_messages its message id.
 EMAIL_SOURCE_CHAT = -1
 NOTIFY_CHANNEL = "email_out"
+# Customers known only by an address get ids from here up (sequence email_customer_ids), far
+# above any Telegram user id.
+EMAIL_CUSTOMER_IDS = 8_000_000_000_000_000_001
 ADVISORY_CLASS = 20_0001  # pg_try_advisory_xact_lock(class, email id): one intake per message
 
 

@@ -5,6 +5,7 @@ answer reaches Budi's inbox (aiosmtpd) in his thread; Budi's reply returns to th
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -16,7 +17,7 @@ import pytest
 from services.clock import Clock, FrozenClock
 from services.sla import Channel
 from services.tickets import repo
-from tests.e2e.conftest import ADMIN, World
+from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.mailservers import DOVECOT, NO_DOVECOT, SUPPORT, Dovecot, SmtpInbox, dovecot, smtp_inbox
 
 pytestmark = pytest.mark.skipif(DOVECOT is None, reason=NO_DOVECOT)
@@ -164,3 +165,43 @@ async def test_a_file_staff_send_in_the_topic_goes_along_by_email(
     [attached] = list(answer.iter_attachments())
     assert attached.get_content().replace("\r\n", "\n") == "Formulir afiliasi QuickCart\n"
     assert (attached.get_filename() or "").endswith(".txt")
+
+
+async def test_budi_links_his_address_and_his_email_tickets_join_his_telegram_history(
+    mail_world: tuple[World, Dovecot, SmtpInbox],
+) -> None:
+    world, mailbox, inbox = mail_world
+    raw, _ = mail("Apakah ada program afiliasi?", "Afiliasi")
+    mailbox.deliver(raw)
+    await inbox.wait_for(1)  # QC-000001, as an e-mail-only customer
+    assert await world.pool.fetchval("SELECT customer_id FROM tickets WHERE id = 1") != BUDI
+
+    sent = await world.send(BUDI, f"/email {BUDI_MAIL.upper()}")
+    told = await world.reply_to(BUDI, after=sent["message_id"])
+    assert BUDI_MAIL in told["text"]
+    _, code_mail = await inbox.wait_for(2)
+    assert code_mail["To"] == BUDI_MAIL
+    code = re.search(r"\b(\d{6})\b", code_mail.get_content())
+    assert code is not None
+
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    sent = await world.send(BUDI, f"/email {wrong}")
+    refused = await world.reply_to(BUDI, after=sent["message_id"])
+    assert "tidak cocok" in refused["text"]
+    assert await world.pool.fetchval("SELECT customer_id FROM tickets WHERE id = 1") != BUDI
+
+    sent = await world.send(BUDI, f"/email {code.group(1)}")
+    done = await world.reply_to(BUDI, after=sent["message_id"])
+    assert "sudah tertaut" in done["text"]
+    assert await world.pool.fetchval("SELECT customer_id FROM tickets WHERE id = 1") == BUDI
+    audited = await world.pool.fetchrow(
+        "SELECT actor_id, details FROM audit_log WHERE action = 'email.link'"
+    )
+    assert audited["actor_id"] == BUDI and audited["details"]["moved_tickets"] == 1
+
+    # his next mail opens a ticket as his Telegram self: one history
+    raw, _ = mail("Satu pertanyaan lagi tentang komisi afiliasi.", "Komisi")
+    mailbox.deliver(raw)
+    await inbox.wait_for(3)
+    owners = await world.pool.fetch("SELECT customer_id FROM tickets ORDER BY id")
+    assert [r["customer_id"] for r in owners] == [BUDI, BUDI]
