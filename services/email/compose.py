@@ -78,6 +78,19 @@ def body(text: str, ticket_id: int, display_name: str, address: str) -> str:
     return f"{text.strip()}\n\n-- \n{who}\n{footer(ticket_id)}\n"
 
 
+def rate_by_reply() -> str:
+    return _("To rate, reply to this e-mail with just a number from 1 to 5.")
+
+
+RATING_RE = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*(stars?|bintang)?\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def rating_in(text: str) -> int | None:
+    """A reply that is only a rating ("5", "4/5", "5 bintang")."""
+    found = RATING_RE.match(text)
+    return int(found.group(1)) if found else None
+
+
 def attachment_refused(names: list[str], limit_mb: int) -> str:
     return _(
         "We could not accept these attachments because each file may be at most {limit} MB: "

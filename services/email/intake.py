@@ -24,9 +24,16 @@ from services.i18n import use_locale
 from services.sla import Channel
 from services.storage.types import Executor
 from services.text import esc, shorten
-from services.tickets import desk, outbound, repo
+from services.tickets import actions, desk, outbound, repo
 from services.tickets.config import DeskConfig
-from services.tickets.model import Incoming, NotAllowed, RateLimited, Ticket
+from services.tickets.model import (
+    Incoming,
+    NotAllowed,
+    RateLimited,
+    Ticket,
+    TicketError,
+    TicketStatus,
+)
 from services.users import Person
 
 MB = 1024 * 1024
@@ -98,6 +105,12 @@ async def take_in(
         chat_id=store.EMAIL_SOURCE_CHAT, message_id=email_id, author_id=customer.id,
         kind="text", text=text or mail.subject or "-", author_name=customer.first_name,
     )  # fmt: skip
+    stars = compose.rating_in(text) if target is not None else None
+    if target is not None and stars is not None and await _rate(pool, cfg, clock, customer,
+                                                                target, stars):  # fmt: skip
+        await store.mark(pool, email_id, "ticketed", clock.now(), ticket_id=target,
+                         reason=f"rating {stars}")  # fmt: skip
+        return Handled(email_id, "ticketed", target, reason=f"rating {stars}")
     try:
         if target is not None:
             done = await desk.customer_message(
@@ -118,6 +131,21 @@ async def take_in(
         return Handled(email_id, "limited", reason="the desk's ticket or message limit")
     except NotAllowed:
         return Handled(email_id, "refused", reason="the sender is banned")
+
+
+async def _rate(
+    pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, customer: Person, ticket_id: int,
+    stars: int,
+) -> bool:  # fmt: skip
+    """A reply of just "1".."5" to a resolved ticket is its rating (the stars of Telegram)."""
+    ticket = await repo.find(pool, ticket_id)
+    if ticket is None or ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return False
+    try:
+        await actions.rate(pool, cfg, clock, customer=customer, ticket_id=ticket_id, stars=stars)
+    except TicketError:
+        return False
+    return True
 
 
 def _description(mail: ParsedMail) -> str:

@@ -30,10 +30,17 @@ async def queue(
         return None
     text = compose.telegram_html_to_text(str(payload.get("text") or payload.get("caption") or ""))
     with use_locale(language):
+        if asks_rating(payload):  # the stars are buttons in Telegram; by e-mail, a number
+            text += "\n\n" + compose.rate_by_reply()
         body = compose.body(text, ticket_id, compose.signature_name(), "")
     return await store.queue_out(
         db, ticket_id=ticket_id, recipient=recipient, body=body, now=now, tg_file_id=file_id
     )
+
+
+def asks_rating(payload: dict[str, Any]) -> bool:
+    rows = (payload.get("reply_markup") or {}).get("inline_keyboard") or []
+    return any(str(b.get("callback_data", "")).startswith("tr:") for row in rows for b in row)
 
 
 async def notice(

@@ -10,7 +10,7 @@ import asyncpg
 from services import users
 from services.email import store
 from services.sla import Channel as SlaChannel
-from services.tickets import desk, repo
+from services.tickets import actions, desk, repo
 from services.tickets.model import Incoming
 from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
 
@@ -168,3 +168,31 @@ async def test_one_address_one_customer_one_history(channel: Channel) -> None:
     assert len({t.customer_id for t in tickets}) == 1
     history = await repo.for_customer(channel.pool, tickets[0].customer_id)
     assert sorted(t.id for t in history) == sorted(t.id for t in tickets)
+
+
+async def test_resolved_by_mail_and_rated_by_a_reply_of_one_number(channel: Channel) -> None:
+    raw, _ = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
+    channel.mailbox.deliver(raw)
+    [handled] = await channel.turn()
+    ticket_id = handled.ticket_id
+    assert ticket_id is not None
+    staff = await rina(channel.pool)
+    await actions.resolve(channel.pool, channel.cfg, channel.clock, actor=staff,
+                          ticket_id=ticket_id)  # fmt: skip
+    await channel.send()
+    resolved = channel.inbox.messages[-1]
+    text = resolved.get_content()
+    assert "Tiket Anda QC-000001 telah diselesaikan" in text
+    assert "balas e-mail ini hanya dengan angka 1 sampai 5" in text
+
+    reply, _ = customer_mail(
+        "5\n\nPada Senin, Dukungan QuickCart menulis:\n> Tiket Anda QC-000001",
+        subject=f"Re: {resolved['Subject']}", in_reply_to=resolved["Message-ID"],
+    )  # fmt: skip
+    channel.mailbox.deliver(reply)
+    [rated] = await channel.turn()
+    assert (rated.status, rated.ticket_id) == ("ticketed", ticket_id)
+    ticket = await repo.get(channel.pool, ticket_id)
+    assert ticket.rating == 5
+    assert ticket.status.value == "resolved"  # a rating does not reopen it
+    assert await store.claim_stored(channel.pool) is None

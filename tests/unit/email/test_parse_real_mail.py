@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from services.email.compose import rating_in
 from services.email.parse import guess_language, html_to_text, parse, without_quote
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -156,3 +157,18 @@ def test_a_message_without_a_message_id_gets_the_fallback() -> None:
 def test_a_message_with_a_broken_charset_is_still_read() -> None:
     raw = b"From: x@example.com\nSubject: s\nContent-Type: text/plain; charset=x-nope\n\nhal\xe9\n"
     assert parse(raw).text.startswith("hal")
+
+
+@pytest.mark.parametrize(
+    ("text", "stars"),
+    [
+        ("5", 5),
+        (" 4/5 ", 4),
+        ("5 bintang", 5),
+        ("3 stars!", 3),
+        ("6", None),
+        ("5 tapi lambat", None),
+    ],
+)
+def test_a_reply_that_is_only_a_rating(text: str, stars: int | None) -> None:
+    assert rating_in(text) == stars
