@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 from loguru import logger
@@ -88,7 +88,9 @@ async def take_in(
     if not await _within_rate(redis, ecfg, clock, mail.sender):
         await _notice(pool, redis, mail, customer, compose.slow_down, clock)
         return Handled(email_id, "limited", reason="too many e-mails from this sender")
+    mail, whole = _within_text_limit(mail, ecfg)
     kept = [a for a in mail.attachments if a.size <= ecfg.max_attachment_bytes]
+    kept += whole
     refused = [a for a in mail.attachments if a.size > ecfg.max_attachment_bytes]
     recorded: list[int] = []
 
@@ -146,6 +148,16 @@ async def _rate(
     except TicketError:
         return False
     return True
+
+
+def _within_text_limit(mail: ParsedMail, ecfg: EmailConfig) -> tuple[ParsedMail, list[Attachment]]:
+    """A text longer than a desk message should be (a log pasted whole, a 1 MB newsletter) is
+    cut for the topic, and the whole text goes along as a file: staff can read every word."""
+    if len(mail.text) <= ecfg.max_text_chars:
+        return mail, []
+    whole = Attachment("email-text.txt", "text/plain", mail.text.encode())
+    cut = mail.text[: ecfg.max_text_chars].rstrip() + "\n[…]"
+    return replace(mail, text=cut), [whole]
 
 
 def _description(mail: ParsedMail) -> str:

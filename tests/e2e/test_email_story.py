@@ -205,3 +205,24 @@ async def test_budi_links_his_address_and_his_email_tickets_join_his_telegram_hi
     await inbox.wait_for(3)
     owners = await world.pool.fetch("SELECT customer_id FROM tickets ORDER BY id")
     assert [r["customer_id"] for r in owners] == [BUDI, BUDI]
+
+
+async def test_markup_and_a_very_long_mail_reach_the_topic_whole_and_telegram_accepts_it(
+    mail_world: tuple[World, Dovecot, SmtpInbox],
+) -> None:
+    world, mailbox, inbox = mail_world
+    line = "Saya <b>tidak</b> bisa bayar & <script>alert('x')</script> — ünïcødé 🙂\n"
+    text = line * 400  # about 30,000 characters
+    raw, _ = mail(text, "<i>Tolong</i> & cepat")
+    mailbox.deliver(raw)
+    card = await world.tg.wait_for_message(
+        world.support_chat_id,
+        predicate=lambda m: (m.get("text") or "").startswith("QC-000001 "),
+        timeout=20,
+    )
+    assert "<i>Tolong</i> & cepat" in card["text"]  # shown as text, not markup
+    whole = await in_topic(world, card["message_thread_id"], "email-text.txt")
+    assert whole["document"]["file_name"] == "email-text.txt"
+    [ack] = await inbox.wait_for(1)
+    assert ack["Subject"] == "Re: [QC-000001] <i>Tolong</i> & cepat"
+    # the world's teardown checks Telegram refused nothing the bot sent (entities, lengths)
