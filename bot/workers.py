@@ -170,7 +170,7 @@ async def email_ctx(app: web.Application) -> AsyncIterator[None]:
         return await intake.handle_stored(pool, redis, desk, cfg, clock)
 
     reader = MailboxReader(pool, cfg, clock, take_in)
-    sender = MailSender(pool, cfg, clock, telegram_files(app[BOT]))
+    sender = MailSender(pool, cfg, clock, telegram_files(app[BOT]), desk)
     async for _ in owned("email-in", reader, reader.stop):
         async for _ in owned("email-out", sender, sender.stop):
             yield

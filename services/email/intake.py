@@ -6,6 +6,7 @@ refused with a reply; whatever the verdict, the raw message stays stored (store.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -16,7 +17,7 @@ from redis.asyncio import Redis
 from services import users
 from services.classification import classify
 from services.clock import Clock
-from services.email import compose, replies, store
+from services.email import compose, notices, replies, store
 from services.email.config import EmailConfig
 from services.email.parse import Attachment, ParsedMail, guess_language, parse, without_quote
 from services.i18n import gettext as _
@@ -83,6 +84,8 @@ async def take_in(
     if mail.sender == ecfg.address:
         return Handled(email_id, "ignored", reason="loop: sent by the support address itself")
     if mail.automatic:
+        if is_bounce(mail):
+            await _bounced(pool, cfg, ecfg, mail, raw)
         return Handled(email_id, "ignored", reason=f"loop: {mail.automatic}")
     customer = await _customer(pool, mail, cfg, clock)
     if not await _within_rate(redis, ecfg, clock, mail.sender):
@@ -148,6 +151,32 @@ async def _rate(
     except TicketError:
         return False
     return True
+
+
+def is_bounce(mail: ParsedMail) -> bool:
+    """A delivery failure (not an out-of-office reply, which also answers our mail)."""
+    reason = mail.automatic or ""
+    return reason == "delivery report" or reason.startswith("bounce") or reason in (
+        "sender: mailer-daemon", "sender: postmaster",
+    )  # fmt: skip
+
+
+DIAGNOSTIC_RE = re.compile(rb"^(?:Diagnostic-Code|Status):\s*(.{1,200})$", re.MULTILINE | re.I)
+
+
+async def _bounced(
+    pool: asyncpg.Pool, cfg: DeskConfig, ecfg: EmailConfig, mail: ParsedMail, raw: bytes
+) -> None:
+    """A bounce of one of our answers: its ticket's topic is told the customer never got it."""
+    ours = re.findall(rb"<[^<>\s]{1,200}@" + re.escape(ecfg.domain.encode()) + rb">", raw)
+    found = await store.outgoing_by_ids(pool, tuple(dict.fromkeys(i.decode() for i in ours)))
+    if found is None:
+        return
+    ticket_id, recipient = found
+    diagnostic = DIAGNOSTIC_RE.findall(raw)
+    reason = diagnostic[-1].decode(errors="replace").strip() if diagnostic else mail.subject
+    async with pool.acquire() as conn, conn.transaction():
+        await notices.undelivered(conn, cfg, ticket_id, recipient, f"bounce: {reason}")
 
 
 def _within_text_limit(mail: ParsedMail, ecfg: EmailConfig) -> tuple[ParsedMail, list[Attachment]]:

@@ -17,8 +17,10 @@ import asyncpg
 from loguru import logger
 
 from services.clock import Clock
-from services.email import compose, store
+from services.email import compose, notices, store
 from services.email.config import EmailConfig
+from services.storage.types import Executor
+from services.tickets.config import DeskConfig
 
 # A file staff sent in the topic, fetched from Telegram when the reply leaves: (bytes, name).
 FileFetcher = Callable[[str], Awaitable[tuple[bytes, str]]]
@@ -46,6 +48,10 @@ def compose_row(
     )
 
 
+def _refusal(exc: aiosmtplib.SMTPRecipientsRefused) -> str:
+    return "; ".join(f"{r.code} {r.message}" for r in exc.recipients) or str(exc)
+
+
 def retry_pause(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**attempts, 3600))
 
@@ -53,9 +59,11 @@ def retry_pause(attempts: int) -> timedelta:
 class MailSender:
     def __init__(
         self, pool: asyncpg.Pool, cfg: EmailConfig, clock: Clock,
-        fetch_file: FileFetcher | None = None,
+        fetch_file: FileFetcher | None = None, desk: DeskConfig | None = None,
     ) -> None:  # fmt: skip
+        """`desk`: where a reply given up is told (its ticket's topic)."""
         self.pool, self.cfg, self.clock, self.fetch_file = pool, cfg, clock, fetch_file
+        self.desk = desk
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
 
@@ -107,6 +115,7 @@ class MailSender:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await store.attempt_failed(conn, row.id, f"refused: {exc}", now, retry_in=None)
                 logger.warning("reply e-mail {} refused by the server: {}", row.id, exc)
+                await self._given_up(conn, row, _refusal(exc))
                 return True
             except (OSError, TimeoutError, aiosmtplib.SMTPException) as exc:
                 last = row.attempts + 1 >= self.cfg.send_attempts
@@ -119,12 +128,18 @@ class MailSender:
                 )
                 logger.warning("reply e-mail {} not sent ({}): {}", row.id,
                                "given up" if last else "will retry", exc)  # fmt: skip
+                if last:
+                    await self._given_up(conn, row, str(exc) or type(exc).__name__)
                 return False  # the server is unwell: the rest wait for the next look
             await store.sent(
                 conn, row.id, message_id=str(message["Message-ID"]),
                 subject=str(message["Subject"]), raw=message.as_bytes(), now=now,
             )  # fmt: skip
             return True
+
+    async def _given_up(self, conn: Executor, row: store.Outgoing, reason: str) -> None:
+        if self.desk is not None and row.ticket_id is not None:
+            await notices.undelivered(conn, self.desk, row.ticket_id, row.recipient, reason)
 
     async def _send(self, message: EmailMessage, recipient: str) -> None:
         server = self.cfg.smtp

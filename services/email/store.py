@@ -101,6 +101,21 @@ async def ticket_of_thread(db: Executor, message_ids: tuple[str, ...]) -> int | 
     return value
 
 
+async def outgoing_by_ids(db: Executor, message_ids: tuple[str, ...]) -> tuple[int, str] | None:
+    """(ticket, recipient) of one of our sent mails among these Message-IDs (a bounce)."""
+    if not message_ids:
+        return None
+    row = await db.fetchrow(
+        """
+        SELECT ticket_id, recipient FROM email_messages
+        WHERE direction = 'out' AND message_id = ANY($1::text[]) AND ticket_id IS NOT NULL
+        ORDER BY id DESC LIMIT 1
+        """,
+        list(message_ids),
+    )
+    return (row["ticket_id"], row["recipient"]) if row is not None else None
+
+
 @dataclass(frozen=True)
 class Thread:
     """What a reply on a ticket needs: whom it goes to, what it answers, its subject."""

@@ -9,6 +9,7 @@ import pytest
 
 from services.email import intake, store
 from services.email.inbound import connect, fetch_new
+from services.email.outbound import MailSender
 from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
 
 FIXTURES = Path(__file__).parents[2] / "unit" / "email" / "fixtures"
@@ -158,3 +159,52 @@ async def test_a_message_the_desk_cannot_take_stays_stored_and_marked(channel: C
     row = await channel.pool.fetchrow("SELECT status, reason FROM email_messages")
     assert row["status"] == "refused" and "tickets" in row["reason"]
     assert await store.claim_stored(channel.pool) is None
+
+
+async def test_an_answer_the_server_refuses_is_told_in_the_topic(channel: Channel) -> None:
+    channel.inbox.refuse.add("budi.santoso@gmail.com")
+    sender = MailSender(channel.pool, channel.ecfg, channel.clock, desk=channel.cfg)
+    raw, _ = customer_mail("Apakah ada program afiliasi?")
+    channel.mailbox.deliver(raw)
+    await channel.read()
+    assert await sender.send_one() is True
+    row = await channel.pool.fetchrow(
+        "SELECT status, last_error FROM email_messages WHERE direction = 'out'"
+    )
+    assert row["status"] == "failed" and "550" in row["last_error"]
+    assert channel.inbox.messages == []
+    told = await topic_texts(channel)
+    assert any("budi.santoso@gmail.com" in t and "No such user" in t for t in told), told
+
+
+async def test_a_bounce_of_an_answer_is_told_in_the_topic_and_not_answered(
+    channel: Channel,
+) -> None:
+    raw, _ = customer_mail("Apakah ada program afiliasi?")
+    channel.mailbox.deliver(raw)
+    await channel.turn()
+    [ack] = channel.inbox.messages
+    bounce = (
+        (FIXTURES / "bounce.eml")
+        .read_bytes()
+        .replace(
+            b"--B1B2B3B4.1793600000/mx.quickcart.id--",
+            b"--B1B2B3B4.1793600000/mx.quickcart.id\nContent-Type: text/rfc822-headers\n\n"
+            + f"Message-ID: {ack['Message-ID']}\nSubject: {ack['Subject']}\n\n".encode()
+            + b"--B1B2B3B4.1793600000/mx.quickcart.id--",
+        )
+    )
+    channel.mailbox.deliver(bounce)
+    [handled] = await channel.turn()
+    assert handled.status == "ignored"
+    told = await topic_texts(channel)
+    assert any("5.4.4" in t and "budi.santoso@gmail.com" in t for t in told), told
+    assert len(channel.inbox.messages) == 1  # nothing answers a bounce
+
+
+async def topic_texts(channel: Channel) -> list[str]:
+    rows = await channel.pool.fetch(
+        "SELECT payload FROM outbox WHERE chat_id = $1 AND kind = 'text' ORDER BY id",
+        SUPPORT_CHAT,
+    )
+    return [str(r["payload"].get("text", "")) for r in rows]
