@@ -50,9 +50,10 @@ class Handled:
 
 async def handle_stored(
     pool: asyncpg.Pool, redis: Redis, cfg: DeskConfig, ecfg: EmailConfig, clock: Clock,
-    *, limit: int = 20,
+    *, limit: int | None = None,
 ) -> list[Handled]:  # fmt: skip
-    """Take in every stored message not handled yet (each in its own transaction)."""
+    """Take in every stored message not handled yet (each in its own transaction): a storm
+    of mail is worked through at once, not a batch per look at the mailbox."""
     done: list[Handled] = []
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -70,7 +71,7 @@ async def handle_stored(
                     await store.mark(conn, item.id, result.status, clock.now(),
                                      reason=result.reason)  # fmt: skip
         done.append(result)
-        if len(done) >= limit:
+        if limit is not None and len(done) >= limit:
             return done
 
 

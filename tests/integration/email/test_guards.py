@@ -208,3 +208,14 @@ async def topic_texts(channel: Channel) -> list[str]:
         SUPPORT_CHAT,
     )
     return [str(r["payload"].get("text", "")) for r in rows]
+
+
+async def test_a_storm_of_mail_is_taken_in_at_once_each_sender_its_ticket(channel: Channel) -> None:
+    for n in range(40):
+        raw, _ = customer_mail(f"Apakah ada program afiliasi? ({n})", sender=f"toko{n}@example.com")
+        channel.mailbox.deliver(raw)
+    handled = await channel.turn()
+    assert [h.status for h in handled] == ["ticketed"] * 40
+    assert await channel.pool.fetchval("SELECT count(DISTINCT customer_id) FROM tickets") == 40
+    assert len(channel.inbox.messages) == 40
+    assert {m["To"] for m in channel.inbox.messages} == {f"toko{n}@example.com" for n in range(40)}
