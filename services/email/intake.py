@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import asyncpg
 from loguru import logger
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services import users
 from services.classification import classify
@@ -38,6 +39,14 @@ from services.tickets.model import (
 from services.users import Person
 
 MB = 1024 * 1024
+# Failures of the moment (PostgreSQL or Redis unreachable): the message waits, it is not judged.
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    RedisConnectionError,
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,9 @@ async def handle_stored(
                 return done
             try:
                 result = await take_in(pool, redis, cfg, ecfg, clock, item.id, item.raw)
-            except Exception as exc:  # a message the desk cannot take: kept, marked, told
+            except TRANSIENT:
+                raise  # a store is down: the message stays stored and is taken in later
+            except Exception as exc:  # a message the desk cannot take: kept, marked, logged
                 logger.exception("e-mail {} could not be taken in", item.id)
                 await store.mark(conn, item.id, "refused", clock.now(), reason=repr(exc)[:300])
                 result = Handled(item.id, "refused", reason=repr(exc)[:300])

@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.email import intake, store
 from services.email.inbound import connect, fetch_new
 from services.email.outbound import MailSender
 from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
+from tests.mailservers import free_port
 
 FIXTURES = Path(__file__).parents[2] / "unit" / "email" / "fixtures"
 
@@ -219,3 +222,26 @@ async def test_a_storm_of_mail_is_taken_in_at_once_each_sender_its_ticket(channe
     assert await channel.pool.fetchval("SELECT count(DISTINCT customer_id) FROM tickets") == 40
     assert len(channel.inbox.messages) == 40
     assert {m["To"] for m in channel.inbox.messages} == {f"toko{n}@example.com" for n in range(40)}
+
+
+async def test_a_message_waits_stored_while_redis_is_down_and_is_taken_in_after(
+    channel: Channel,
+) -> None:
+    raw, _ = customer_mail("Apakah ada program afiliasi?")
+    channel.mailbox.deliver(raw)
+    client = await connect(channel.ecfg)
+    try:
+        await fetch_new(channel.pool, client, channel.ecfg, channel.clock)
+    finally:
+        await client.logout()
+    down = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    try:
+        with pytest.raises(RedisConnectionError):
+            await intake.handle_stored(channel.pool, down, channel.cfg, channel.ecfg, channel.clock)
+    finally:
+        await down.aclose()
+    assert await channel.pool.fetchval("SELECT status FROM email_messages") == "stored"
+    [handled] = await intake.handle_stored(
+        channel.pool, channel.redis, channel.cfg, channel.ecfg, channel.clock
+    )
+    assert handled.status == "ticketed"
