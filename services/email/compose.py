@@ -91,11 +91,12 @@ def rating_in(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def attachment_refused(names: list[str], limit_mb: int) -> str:
+def attachment_refused(names: list[str], limit_mb: int, count: int) -> str:
     return _(
-        "We could not accept these attachments because each file may be at most {limit} MB: "
-        "{names}. Please send a smaller file or a link to it."
-    ).format(limit=limit_mb, names=", ".join(names))
+        "We could not accept these attachments: {names}. Each e-mail may carry at most "
+        "{count} files of at most {limit} MB each. Please send them in another e-mail, "
+        "smaller, or as links."
+    ).format(limit=limit_mb, names=", ".join(names), count=count)
 
 
 def too_large(limit_mb: int) -> str:

@@ -51,6 +51,7 @@ class EmailConfig:
     display_name: str = "QuickCart Support"
     max_message_bytes: int = 25 * 1024 * 1024  # larger: headers kept, the sender told
     max_attachment_bytes: int = 10 * 1024 * 1024  # larger: refused with a reply
+    max_attachments: int = 10  # files per mail posted in the topic; the rest refused likewise
     max_text_chars: int = 12_000  # longer: cut in the topic, the whole text attached as a file
     messages_per_hour: int = 20  # per sender: beyond it a mail bomb, kept but not ticketed
     poll_seconds: float = 60.0  # without IDLE; with IDLE, the longest wait between looks

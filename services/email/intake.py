@@ -104,9 +104,10 @@ async def take_in(
         await _notice(pool, redis, mail, customer, compose.slow_down, clock)
         return Handled(email_id, "limited", reason="too many e-mails from this sender")
     mail, whole = _within_text_limit(mail, ecfg)
-    kept = [a for a in mail.attachments if a.size <= ecfg.max_attachment_bytes]
-    kept += whole
+    fitting = [a for a in mail.attachments if a.size <= ecfg.max_attachment_bytes]
+    kept = fitting[: ecfg.max_attachments] + whole
     refused = [a for a in mail.attachments if a.size > ecfg.max_attachment_bytes]
+    refused += fitting[ecfg.max_attachments :]  # one mail must not flood the topic with files
     recorded: list[int] = []
 
     async def within(conn: Executor, ticket: Ticket) -> None:
@@ -268,12 +269,12 @@ async def _attachments(
     names = [f"{a.filename} ({_size(a.size)})" for a in refused]
     limit = ecfg.max_attachment_bytes // MB
     with use_locale(await outbound.desk_language(conn, cfg)):
-        note = _("E-mail attachments refused as larger than {limit} MB: {names}").format(
-            limit=limit, names=", ".join(names)
-        )
+        note = _(
+            "E-mail attachments refused (over {limit} MB, or beyond {count} files): {names}"
+        ).format(limit=limit, count=ecfg.max_attachments, names=", ".join(names))
     await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(esc(note)))
     with use_locale(ticket.language):
-        text = compose.attachment_refused(names, limit)
+        text = compose.attachment_refused(names, limit, ecfg.max_attachments)
     await replies.queue(
         conn, ticket_id=ticket.id, customer_id=ticket.customer_id, language=ticket.language,
         payload={"text": esc(text)},

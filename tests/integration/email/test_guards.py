@@ -245,3 +245,22 @@ async def test_a_message_waits_stored_while_redis_is_down_and_is_taken_in_after(
         channel.pool, channel.redis, channel.cfg, channel.ecfg, channel.clock
     )
     assert handled.status == "ticketed"
+
+
+async def test_a_mail_with_too_many_files_posts_the_first_ones_and_refuses_the_rest(
+    channel: Channel,
+) -> None:
+    files = tuple((f"foto-{n:02d}.jpg", b"\xff\xd8 jpeg %d" % n) for n in range(14))
+    raw, _ = customer_mail("Apakah ada program afiliasi? Foto toko terlampir.", attachments=files)
+    channel.mailbox.deliver(raw)
+    [handled] = await channel.turn()
+    assert handled.status == "ticketed"
+    posted = await channel.pool.fetch(
+        "SELECT payload FROM outbox WHERE chat_id = $1 AND kind = 'document' ORDER BY id",
+        SUPPORT_CHAT,
+    )
+    assert [p["payload"]["document"]["filename"] for p in posted] == [
+        f"foto-{n:02d}.jpg" for n in range(10)
+    ]
+    [refusal] = [m for m in channel.inbox.messages if "foto-13.jpg" in m.get_content()]
+    assert "foto-10.jpg" in refusal.get_content() and "foto-09.jpg" not in refusal.get_content()
