@@ -6,13 +6,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_WEBHOOK_SECRET = 32
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _url_password(url: str | None) -> str | None:
+    """The password inside a mailbox URL (never logged, like every secret)."""
+    if not url:
+        return None
+    password = urlsplit(url).password
+    return unquote(password) if password else None
 
 
 class SettingsError(Exception):
@@ -57,6 +65,11 @@ class Settings(BaseSettings):
     BACKUP_DIR: Path | None = None
     LOG_FILES: str | None = None
     RULES_FILE: Path | None = None
+    # The e-mail channel (all three, or it is off): the support address, its IMAP mailbox
+    # (imaps://user:pass@host/INBOX) and the outgoing server (smtps://user:pass@host:465).
+    SUPPORT_EMAIL: str | None = None
+    IMAP_URL: str | None = None
+    SMTP_URL: str | None = None
     LOG_FORMAT: Literal["text", "json"] = "text"
     LOG_LEVEL: str = "INFO"
 
@@ -94,6 +107,25 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("http", "https"))
+
+    @field_validator("IMAP_URL")
+    @classmethod
+    def _imap_url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("imap", "imaps"))
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        return _check_url(value, ("smtp", "smtps"))
+
+    @field_validator("SUPPORT_EMAIL")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value.strip()):
+            raise ValueError("must be an e-mail address like support@quickcart.id")
+        return value.strip().lower()
 
     @field_validator("WEBHOOK_SECRET")
     @classmethod
@@ -140,6 +172,7 @@ class Settings(BaseSettings):
             self.WEBHOOK_SECRET,
             self.ALERTMANAGER_TOKEN,
             self.PAKASIR_API_KEY,
+            *(_url_password(url) for url in (self.IMAP_URL, self.SMTP_URL)),
         ]
         return [v for v in values if v]
 

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
+from aiogram import Bot
 from aiohttp import web
 from loguru import logger
 
@@ -25,6 +26,10 @@ from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
 from services.delivery.not_started import NotStartedWatch
 from services.delivery.worker import DeliveryWorker
+from services.email import intake
+from services.email.config import EmailConfig
+from services.email.inbound import MailboxReader
+from services.email.outbound import FileFetcher, MailSender
 from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
@@ -133,7 +138,45 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def email_config(app: web.Application) -> EmailConfig | None:
+    settings = app[SETTINGS]
+    return EmailConfig.from_urls(settings.SUPPORT_EMAIL, settings.IMAP_URL, settings.SMTP_URL)
+
+
+def telegram_files(bot: Bot) -> FileFetcher:
+    """A file staff sent in a ticket's topic, fetched from Telegram to go along by e-mail."""
+
+    async def fetch(file_id: str) -> tuple[bytes, str]:
+        found = await bot.get_file(file_id)
+        data = await bot.download_file(found.file_path or "")
+        assert data is not None
+        name = (found.file_path or "file").rsplit("/", 1)[-1]
+        return data.read(), name
+
+    return fetch
+
+
+async def email_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The e-mail channel, when SUPPORT_EMAIL, IMAP_URL and SMTP_URL are all set: the mailbox
+    reader (store, flag, take into the desk) and the SMTP sender of replies."""
+    cfg = email_config(app)
+    if cfg is None:
+        yield
+        return
+    pool, redis, clock = app[POOL], app[REDIS], app[CLOCK]
+    desk = desk_config(app)
+
+    async def take_in() -> object:
+        return await intake.handle_stored(pool, redis, desk, cfg, clock)
+
+    reader = MailboxReader(pool, cfg, clock, take_in)
+    sender = MailSender(pool, cfg, clock, telegram_files(app[BOT]), desk)
+    async for _ in owned("email-in", reader, reader.stop):
+        async for _ in owned("email-out", sender, sender.stop):
+            yield
+
+
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
     from bot.monitor import monitor_ctx
 
-    return [delivery_ctx, escalation_ctx, monitor_ctx, scheduler_ctx]
+    return [delivery_ctx, escalation_ctx, monitor_ctx, scheduler_ctx, email_ctx]

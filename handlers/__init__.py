@@ -17,6 +17,7 @@ CUSTOMER_COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Main menu")),
     ("help", N_("What this bot can do")),
     ("language", N_("Choose your language")),
+    ("email", N_("Link your e-mail address")),
 ]
 
 ADMIN_COMMANDS: list[tuple[str, str]] = [
@@ -55,6 +56,7 @@ def routers() -> list[Router]:
         alerts,
         backups,
         buttons,
+        email_link,
         errors,
         escalation,
         fallback,
@@ -78,6 +80,7 @@ def routers() -> list[Router]:
         health.router,
         backups.router,
         support.router,
+        email_link.router,
         relay.router,
         start.router,
         errors.router,

@@ -174,8 +174,9 @@ COMMANDS: dict[str, CommandRule] = {
     "unban": CommandRule(Action.UNBAN_CUSTOMER, SUPPORT_SIDE),
 }
 
-# Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation.
-PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel"})
+# Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,
+# linking their own e-mail address (private chat only).
+PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel", "email"})
 
 # Button families: callback data prefix -> the press (`act`, "" for a family of one) -> action.
 BUTTONS: dict[str, dict[str, Action]] = {

@@ -6,6 +6,7 @@ outbox rows that tell people commit together ("in PostgreSQL before anyone is to
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -34,6 +35,10 @@ from services.tickets.model import (
 )
 from services.users import Person
 
+# Runs inside the desk's transaction once the ticket is known: a channel records what it must
+# in the same commit (the e-mail channel: which ticket its stored message became, attachments).
+Within = Callable[[Executor, Ticket], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -53,6 +58,7 @@ async def open_ticket(
     order_ref: str | None = None,
     attachments: tuple[Incoming, ...] = (),
     channel: Channel = Channel.BOT,
+    within: Within | None = None,
 ) -> Opened:
     """Classify, set the SLA clocks, store, and queue the topic, its card and the customer's
     confirmation. Raises RateLimited (too many new tickets) or NotAllowed (banned)."""
@@ -97,6 +103,8 @@ async def open_ticket(
         )
         ticket = await repo.get(conn, ticket_id)
         ticket = await outbound.open_topic(conn, ticket, cfg, now)
+        if within is not None:
+            await within(conn, ticket)
         for item in attachments:
             await _relay_in(conn, ticket, cfg, item, now)
         with use_locale(ticket.language):
@@ -123,6 +131,7 @@ async def customer_message(
     customer: Person,
     incoming: Incoming,
     ticket_id: int | None = None,
+    within: Within | None = None,
 ) -> Delivered:
     """Put a customer's message into their ticket: the one named, the only reachable one, or
     ask which. A resolved ticket inside the reopen window opens again."""
@@ -156,6 +165,8 @@ async def customer_message(
             await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         elif not ticket.status.active:
             return Delivered("none")
+        if within is not None:
+            await within(conn, ticket)
         await _relay_in(conn, ticket, cfg, incoming, now)
     return Delivered(outcome, ticket)
 
@@ -255,7 +266,7 @@ async def staff_message(
                 customer_render.staff_reply(incoming.text or "", staff.first_name),
                 customer_render.staff_caption(incoming.text, staff.first_name),
             )
-        row = await outbound.to_customer(conn, ticket, kind, payload)
+        row = await outbound.to_customer(conn, ticket, kind, payload, file_id=incoming.file_id)
         if row is not None:
             await history.set_relay(conn, message_id, row)
         await history.add_event(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services import chats, outbox
+from services.email import replies
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.sla import Channel, next_check
@@ -64,11 +65,20 @@ async def to_topic(
 
 
 async def to_customer(
-    db: Executor, ticket: Ticket, kind: outbox.Kind, payload: dict[str, Any]
-) -> int | None:
+    db: Executor, ticket: Ticket, kind: outbox.Kind, payload: dict[str, Any],
+    *, file_id: str | None = None,
+) -> int | None:  # fmt: skip
     """None for a ticket raised as an incident (`/incident`, an alert): no customer wrote it,
-    so nobody is told "your ticket" or asked for a rating when it ends."""
+    so nobody is told "your ticket" or asked for a rating when it ends. A ticket that came by
+    e-mail is answered by e-mail (services.email.replies; `file_id`: a file staff sent, attached
+    to the mail); None then too, as no outbox row stands for it."""
     if ticket.channel is Channel.ADMIN_CHAT or ticket.customer_id <= 0:
+        return None
+    if ticket.channel is Channel.EMAIL:
+        await replies.queue(
+            db, ticket_id=ticket.id, customer_id=ticket.customer_id, language=ticket.language,
+            payload=payload, file_id=file_id if kind != "text" else None,
+        )  # fmt: skip
         return None
     return await outbox.enqueue(
         db,

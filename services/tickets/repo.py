@@ -358,3 +358,14 @@ async def is_support_chat(db: Executor, chat_id: int) -> bool:
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE support_chat_id = $1)", chat_id
     )
     return found
+
+
+async def move_customer(db: Executor, old_customer_id: int, new_customer_id: int) -> int:
+    """Give one person's tickets to another (an e-mail address linked to a Telegram account:
+    one history). Returns how many moved."""
+    status: str = await db.execute(
+        "UPDATE tickets SET customer_id = $2 WHERE customer_id = $1",
+        old_customer_id,
+        new_customer_id,
+    )
+    return int(status.split()[-1])

@@ -1,0 +1,115 @@
+"""The channel's two workers as they run in the bot: the mailbox reader waits with IDLE (a mail
+is read when it arrives, not at the next poll), the sender retries a server that is down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+from datetime import timedelta
+
+from services.email import intake
+from services.email.config import server
+from services.email.inbound import MailboxReader
+from services.email.outbound import MailSender
+from tests.integration.email.conftest import Channel, customer_mail
+from tests.mailservers import free_port, smtp_inbox
+
+
+async def wait_until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("it never happened")
+
+
+async def test_the_reader_takes_a_mail_in_when_it_arrives_not_at_the_next_poll(
+    channel: Channel,
+) -> None:
+    ecfg = replace(channel.ecfg, poll_seconds=600)  # only IDLE can bring it in time
+
+    async def take_in() -> object:
+        return await intake.handle_stored(channel.pool, channel.redis, channel.cfg, ecfg,
+                                          channel.clock)  # fmt: skip
+
+    reader = MailboxReader(channel.pool, ecfg, channel.clock, take_in)
+    task = asyncio.create_task(reader.run())
+    try:
+        await asyncio.wait_for(reader.looked.wait(), 15)  # looked once, now waiting in IDLE
+        assert reader.idle_supported is True
+        await asyncio.sleep(0.3)
+        raw, _ = customer_mail("Apakah ada program afiliasi?")
+        channel.mailbox.deliver(raw)
+
+        async def ticketed() -> bool:
+            return bool(await channel.pool.fetchval(
+                "SELECT count(*) FROM email_messages WHERE status = 'ticketed'"
+            ))  # fmt: skip
+
+        await wait_until(ticketed)
+        assert "\\Seen" in channel.mailbox.flags()[0]
+    finally:
+        await reader.stop()
+        await asyncio.wait_for(task, 15)
+
+
+async def test_a_reader_whose_server_is_down_retries_and_does_not_crash(channel: Channel) -> None:
+    down = replace(channel.ecfg, imap=server(f"imap://u:p@127.0.0.1:{free_port()}/INBOX", "imap"))
+
+    async def take_in() -> object:
+        return []
+
+    reader = MailboxReader(channel.pool, down, channel.clock, take_in)
+    task = asyncio.create_task(reader.run())
+    await asyncio.sleep(1.5)
+    assert not task.done()  # still trying, not crashed
+    await reader.stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_a_reply_waits_while_the_smtp_server_is_down_and_leaves_when_it_is_back(
+    channel: Channel,
+) -> None:
+    port = free_port()
+    down = channel.with_limits(smtp=server(f"smtp://127.0.0.1:{port}", "smtp"), timeout=3.0)
+    raw, _ = customer_mail("Apakah ada program afiliasi?")
+    channel.mailbox.deliver(raw)
+    await down.read()
+    assert await down.send() == 0
+    row = await channel.pool.fetchrow(
+        "SELECT status, attempts, last_error, next_attempt_at FROM email_messages"
+        " WHERE direction = 'out'"
+    )
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"]
+    assert row["next_attempt_at"] == channel.clock.now() + timedelta(seconds=30)
+
+    async with smtp_inbox() as back:
+        later = replace(down, ecfg=replace(down.ecfg, smtp=server(back.url, "smtp")))
+        assert await later.send() == 0  # not before its time
+        channel.clock.advance(seconds=31)
+        assert await later.send() == 1
+        [ack] = back.messages
+        assert ack["Subject"] == "Re: [QC-000001] Program afiliasi"
+    sent = await channel.pool.fetchrow(
+        "SELECT status, attempts, message_id, raw FROM email_messages WHERE direction = 'out'"
+    )
+    assert (sent["status"], sent["attempts"]) == ("sent", 2)
+    assert sent["message_id"] == ack["Message-ID"]
+    assert f"Message-ID: {ack['Message-ID']}".encode() in bytes(sent["raw"])
+
+
+async def test_the_sender_worker_sends_what_the_desk_queues(channel: Channel) -> None:
+    sender = MailSender(channel.pool, channel.ecfg, channel.clock)
+    task = asyncio.create_task(sender.run())
+    try:
+        raw, _ = customer_mail("Apakah ada program afiliasi?")
+        channel.mailbox.deliver(raw)
+        await channel.read()
+        [ack] = await channel.inbox.wait_for(1)
+        assert ack["Subject"] == "Re: [QC-000001] Program afiliasi"
+    finally:
+        await sender.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 10)
