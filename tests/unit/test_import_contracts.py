@@ -34,6 +34,7 @@ KNOWN = {
     # Handlers still type their `settings` parameter with bot.settings.Settings; they go when
     # every feature object is built once in bot/ and handed to the handlers (issue 14, item 1).
     ("handlers/alerts.py", "bot"),
+    ("handlers/email_link.py", "bot"),
     ("handlers/escalation.py", "bot"),
     ("handlers/permissions.py", "bot"),
     ("handlers/relay.py", "bot"),
