@@ -17,11 +17,16 @@ from loguru import logger
 from bot.checks_cmd import targets_from
 from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS
 from handlers.alerts import audience
+from services import state_metrics
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.alerts.escalation_link import incident_opener
 from services.checks.config import ChecksRules
 from services.checks.runner import ProbeContext, run_checks
+from services.heartbeats import actions as heartbeats
+from services.heartbeats import pings
+from services.heartbeats.config import SECTION as HEARTBEATS
+from services.heartbeats.config import HeartbeatsRules
 from services.storage.db import create_pool
 
 
@@ -71,12 +76,21 @@ class MonitorLoop:
             self.app[CLOCK], escalation_context(self.app), None, settings.ADMIN_CHAT_ID
         )
         admin_chat = audience(settings)
+        clock = self.app[CLOCK]
+        await heartbeats.sync_rules(
+            self.app[POOL],
+            self.app[RULES].section(HEARTBEATS, HeartbeatsRules),
+            settings.TIMEZONE,
+            clock.now(),
+        )
         next_probe = 0.0
         try:
             while not self._stop.is_set():
                 if time.monotonic() >= next_probe:
                     next_probe = time.monotonic() + self.config.probe_interval
                     await run_checks(self.probe_context(), trigger="schedule")
+                # heartbeats that missed their time join the alert groups flushed just below
+                await pings.scan(self.app[POOL], clock.now(), alerts)
                 await pipeline.tick(
                     self.app[POOL],
                     alerts,
@@ -85,6 +99,7 @@ class MonitorLoop:
                     monitor_db=await self._monitor_pool(),
                     open_incident=automatic,
                 )
+                await state_metrics.refresh(self.app[POOL], clock.now())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.config.tick_interval)
         finally:
