@@ -107,5 +107,5 @@ async def ping(request: web.Request) -> web.StreamResponse:
 
 def add_ping_routes(app: web.Application) -> None:
     for path in ("/ping/{key}", "/ping/{key}/{action}"):
-        app.router.add_route("GET", path, ping)  # aiohttp answers HEAD through GET
+        app.router.add_get(path, ping)  # HEAD too (allow_head)
         app.router.add_post(path, ping)
