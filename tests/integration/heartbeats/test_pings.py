@@ -36,9 +36,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def base(
-    pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock
-) -> AsyncIterator[str]:
+async def base(pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock) -> AsyncIterator[str]:
     app = web.Application()
     app[POOL] = pool
     app[REDIS] = redis_client
@@ -153,8 +151,11 @@ async def test_a_fail_ping_fires_an_alert_with_buttons_and_a_success_resolves_it
     text = rows[0]["payload"]["text"]
     assert "HeartbeatDown" in text and "nightly-backup" in text
     assert "reported a failure" in text
-    buttons = [b["callback_data"] for row in rows[0]["payload"]["reply_markup"]["inline_keyboard"]
-               for b in row]  # fmt: skip
+    buttons = [
+        b["callback_data"]
+        for row in rows[0]["payload"]["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
     assert any(b.endswith(":ack") for b in buttons)
 
     clock.advance(minutes=1)
@@ -210,8 +211,16 @@ async def test_a_flood_is_rate_limited_without_losing_the_latest_state(
 async def test_checks_defined_in_rules_file_are_created_and_updated(pool: asyncpg.Pool) -> None:
     key = uuid.uuid4()
     rules = HeartbeatsRules.model_validate(
-        {"checks": [{"name": "fraud-retrain", "schedule": "0 3 1 * *", "grace": "2h",
-                     "ping_key": str(key)}]}  # fmt: skip
+        {
+            "checks": [
+                {
+                    "name": "fraud-retrain",
+                    "schedule": "0 3 1 * *",
+                    "grace": "2h",
+                    "ping_key": str(key),
+                }
+            ]
+        }
     )
     await actions.sync_rules(pool, rules, "Asia/Jakarta", T0)
     hb = await store.by_key(pool, key)
