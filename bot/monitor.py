@@ -21,6 +21,7 @@ from services import state_metrics
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.alerts.escalation_link import incident_opener
+from services.checks import metrics as check_metrics
 from services.checks.config import ChecksRules
 from services.checks.runner import ProbeContext, run_checks
 from services.heartbeats import actions as heartbeats
@@ -88,7 +89,9 @@ class MonitorLoop:
             while not self._stop.is_set():
                 if time.monotonic() >= next_probe:
                     next_probe = time.monotonic() + self.config.probe_interval
-                    await run_checks(self.probe_context(), trigger="schedule")
+                    report = await run_checks(self.probe_context(), trigger="schedule")
+                    # every scheduled run's values on /metrics, not only those /health asked for
+                    check_metrics.export(report)
                 # heartbeats that missed their time join the alert groups flushed just below
                 await pings.scan(self.app[POOL], clock.now(), alerts)
                 await pipeline.tick(
