@@ -93,7 +93,7 @@ class MonitorLoop:
                     # every scheduled run's values on /metrics, not only those /health asked for
                     check_metrics.export(report)
                 # heartbeats that missed their time join the alert groups flushed just below
-                await pings.scan(self.app[POOL], clock.now(), alerts)
+                await pings.scan(self.app[POOL], clock.now(), alerts, self.app[REDIS])
                 await pipeline.tick(
                     self.app[POOL],
                     alerts,

@@ -28,6 +28,12 @@ async def by_name(db: Executor, name: str, *, lock: bool = False) -> Heartbeat |
     return heartbeat_of(row) if row else None
 
 
+async def by_id(db: Executor, hb_id: int, *, lock: bool = False) -> Heartbeat | None:
+    suffix = " FOR UPDATE" if lock else ""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM heartbeats WHERE id = $1{suffix}", hb_id)
+    return heartbeat_of(row) if row else None
+
+
 async def by_key(db: Executor, key: uuid.UUID, *, lock: bool = False) -> Heartbeat | None:
     suffix = " FOR UPDATE" if lock else ""
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM heartbeats WHERE ping_key = $1{suffix}", key)
@@ -110,8 +116,11 @@ async def update_definition(db: Executor, hb_id: int, new: NewHeartbeat, now: da
     )
 
 
-async def save_state(db: Executor, hb: Heartbeat, now: datetime, *, rate_limited: bool) -> None:
-    """The check's state after a ping, a scan, a pause or a resume."""
+async def save_state(
+    db: Executor, hb: Heartbeat, now: datetime, *, rate_limited: bool, limited_count: int = 0
+) -> None:
+    """The check's state after a ping, a scan, a pause or a resume (`limited_count`: pings
+    coalesced while rate-limited, written now)."""
     await db.execute(
         """
         UPDATE heartbeats SET status = $2, down_reason = $3, last_ping = $4, last_start = $5,
@@ -131,7 +140,7 @@ async def save_state(db: Executor, hb: Heartbeat, now: datetime, *, rate_limited
         hb.last_body,
         hb.alert_after,
         hb.n_pings,
-        1 if rate_limited else 0,
+        (1 if rate_limited else 0) + limited_count,
         now,
     )
 

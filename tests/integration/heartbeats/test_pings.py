@@ -186,7 +186,7 @@ async def test_a_silent_job_goes_down_at_period_plus_grace(
 
 
 async def test_a_flood_is_rate_limited_without_losing_the_latest_state(
-    pool: asyncpg.Pool, base: str, clock: FrozenClock
+    pool: asyncpg.Pool, base: str, clock: FrozenClock, redis_client: Redis
 ) -> None:
     key = await add_check(pool)
     limit = HeartbeatsRules().log_per_minute
@@ -195,17 +195,48 @@ async def test_a_flood_is_rate_limited_without_losing_the_latest_state(
     status, text, _ = await hit(base, f"/ping/{key}/fail", "POST", b"the very last word")
     assert (status, text) == (200, "OK")
     assert len(await logged(pool)) == limit  # the log keeps only the minute's allowance
+    # the failure changed the check at once, although it came over the limit
     hb = await store.by_key(pool, uuid.UUID(key))
     assert hb is not None
-    assert hb.n_pings == 41 and hb.n_rate_limited == 41 - limit
-    # ... and the newest ping still decided the state
     assert hb.status == "down" and hb.down_reason == "fail"
     assert hb.last_body == "the very last word" and hb.last_ping == clock.now()
     assert await pool.fetchval("SELECT state FROM alerts WHERE source = 'heartbeat'") == "firing"
+    # the scan writes the coalesced successes: counted, and older than the failure, so they
+    # change nothing else
+    await pings.scan(pool, clock.now(), ALERTS, redis_client)
+    hb = await store.by_key(pool, uuid.UUID(key))
+    assert hb is not None
+    assert hb.n_pings == 41 and hb.n_rate_limited == 41 - limit
+    assert hb.status == "down" and hb.last_body == "the very last word"
     # the next minute, pings are logged again
     clock.advance(minutes=1)
     await hit(base, f"/ping/{key}")
     assert len(await logged(pool)) == limit + 1
+
+
+async def test_a_flood_of_successes_costs_one_write_a_scan_and_keeps_the_newest(
+    pool: asyncpg.Pool, base: str, clock: FrozenClock, redis_client: Redis
+) -> None:
+    key = await add_check(pool, period=timedelta(minutes=1), grace=timedelta(minutes=1))
+    limit = HeartbeatsRules().log_per_minute
+    for n in range(1, 31):  # a job gone wild: a ping a second
+        clock.set(T0 + timedelta(seconds=n))
+        assert (await hit(base, f"/ping/{key}", "POST", b"run %d" % n))[:2] == (200, "OK")
+    hb = await store.by_key(pool, uuid.UUID(key))
+    assert hb is not None
+    # PostgreSQL saw only the minute's allowance...
+    assert hb.last_ping == T0 + timedelta(seconds=limit) and hb.n_pings == limit
+    # ...and the scan brings in the newest ping before judging lateness: a check last stored
+    # at 01:00:05 would be down at 01:02:05; its newest ping (01:00:30) keeps it up until 01:02:30.
+    clock.set(T0 + timedelta(minutes=2, seconds=20))
+    assert await pings.scan(pool, clock.now(), ALERTS, redis_client) == []
+    hb = await store.by_key(pool, uuid.UUID(key))
+    assert hb is not None
+    assert hb.last_ping == T0 + timedelta(seconds=30) and hb.last_body == "run 30"
+    assert hb.n_pings == 30 and hb.n_rate_limited == 30 - limit
+    assert hb.status == "up"
+    clock.set(T0 + timedelta(minutes=2, seconds=30))
+    assert await pings.scan(pool, clock.now(), ALERTS, redis_client) == ["nightly-backup"]
 
 
 async def test_checks_defined_in_rules_file_are_created_and_updated(pool: asyncpg.Pool) -> None:
