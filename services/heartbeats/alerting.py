@@ -67,14 +67,19 @@ async def went_down(db: Executor, hb: Heartbeat, now: datetime, config: AlertsRu
 
 async def went_up(db: Executor, hb: Heartbeat, now: datetime, config: AlertsRules) -> None:
     """Resolve the check's firing alert, if any (a paused or removed check resolves it too)."""
-    group_id = await db.fetchval(
+    # by name, not fingerprint: a severity changed in RULES_FILE while down changes the labels
+    group_ids = await db.fetch(
         """
         UPDATE alerts SET state = 'resolved', resolved_at = $2, evaluated_at = $2, updated_at = $2
-        WHERE fingerprint = $1 AND source = 'heartbeat' AND state = 'firing'
+        WHERE source = 'heartbeat' AND alertname = $1 AND labels->>'heartbeat' = $2
+          AND state = 'firing'
         RETURNING group_id
         """,
-        fingerprint(labels_of(hb)),
+        ALERTNAME,
+        hb.name,
         now,
     )
-    if group_id is not None:
-        await alerts.touch_groups(db, [group_id], now, config.grouping)
+    if group_ids:
+        await alerts.touch_groups(
+            db, [r["group_id"] for r in group_ids if r["group_id"]], now, config.grouping
+        )
