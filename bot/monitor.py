@@ -30,6 +30,8 @@ from services.heartbeats.config import SECTION as HEARTBEATS
 from services.heartbeats.config import HeartbeatsRules
 from services.storage.db import create_pool
 
+GAUGES_INTERVAL = 15.0  # seconds between refreshes of the alert / ticket / heartbeat gauges
+
 
 @dataclass
 class MonitorConfig:
@@ -84,7 +86,7 @@ class MonitorLoop:
             settings.TIMEZONE,
             clock.now(),
         )
-        next_probe = 0.0
+        next_probe = next_gauges = 0.0
         try:
             while not self._stop.is_set():
                 if time.monotonic() >= next_probe:
@@ -102,7 +104,9 @@ class MonitorLoop:
                     monitor_db=await self._monitor_pool(),
                     open_incident=automatic,
                 )
-                await state_metrics.refresh(self.app[POOL], clock.now())
+                if time.monotonic() >= next_gauges:  # /metrics' stored-state gauges
+                    next_gauges = time.monotonic() + GAUGES_INTERVAL
+                    await state_metrics.refresh(self.app[POOL], clock.now())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.config.tick_interval)
         finally:
