@@ -144,7 +144,9 @@ async def cmd_heartbeat(
             items = await actions.listing(pool, person, chat_id=chat_id)
             await message.answer(render_list(items, now, tz))
             return
-        await actions.listing(pool, person, chat_id=chat_id, target="heartbeat")
+        await actions.check(
+            pool, person, Action.VIEW_HEARTBEATS, target="heartbeat", chat_id=chat_id
+        )
         found = await store.by_name(pool, verb)
         if found is None:
             raise UnknownHeartbeat(verb)
