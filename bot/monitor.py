@@ -24,10 +24,7 @@ from services.alerts.escalation_link import incident_opener
 from services.checks import metrics as check_metrics
 from services.checks.config import ChecksRules
 from services.checks.runner import ProbeContext, run_checks
-from services.heartbeats import actions as heartbeats
 from services.heartbeats import pings
-from services.heartbeats.config import SECTION as HEARTBEATS
-from services.heartbeats.config import HeartbeatsRules
 from services.storage.db import create_pool
 
 GAUGES_INTERVAL = 15.0  # seconds between refreshes of the alert / ticket / heartbeat gauges
@@ -80,12 +77,6 @@ class MonitorLoop:
         )
         admin_chat = audience(settings)
         clock = self.app[CLOCK]
-        await heartbeats.sync_rules(
-            self.app[POOL],
-            self.app[RULES].section(HEARTBEATS, HeartbeatsRules),
-            settings.TIMEZONE,
-            clock.now(),
-        )
         next_probe = next_gauges = 0.0
         try:
             while not self._stop.is_set():

@@ -46,6 +46,9 @@ from bot.workers import delivery_config, flood_teller, job_deps, supervise, work
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
+from services.heartbeats import actions as heartbeats
+from services.heartbeats.config import SECTION as HEARTBEATS
+from services.heartbeats.config import HeartbeatsRules
 from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
 from services.rules import Rules
@@ -115,6 +118,13 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
     redis = redis_client(redis_url)
     await users.seed_admins(pool, settings.ADMIN_IDS)
+    # The heartbeats RULES_FILE defines exist before /ping/<uuid> answers its first request.
+    await heartbeats.sync_rules(
+        pool,
+        app[RULES].section(HEARTBEATS, HeartbeatsRules),
+        settings.TIMEZONE,
+        app[CLOCK].now(),
+    )
     app[POOL] = pool
     app[REDIS] = redis
     app[REDIS_URL] = redis_url

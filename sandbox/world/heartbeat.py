@@ -20,7 +20,7 @@ class BackupHeartbeat:
     ping_key: str  # the check's secret uuid (kept in world.json)
     url: str | None = None  # <bot ping base>/ping/<key>, set once the bot's address is known
     stopped: bool = False
-    sent: list[str] = field(default_factory=list)  # what was sent, newest last (for the panel)
+    sent: list[str] = field(default_factory=list)  # pings the bot took, newest last (the panel)
 
     async def ping(self, kind: Literal["start", "success", "fail"], body: str = "") -> bool:
         """True when the bot answered 200. A bot that is down or slow never stops the backup."""
@@ -32,12 +32,15 @@ class BackupHeartbeat:
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http,
                 http.post(url, data=body.encode()) as response,
             ):
-                ok = response.status == 200
+                status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             logger.warning("backup heartbeat ping ({}) failed: {}", kind, type(exc).__name__)
             return False
+        if status != 200:
+            logger.warning("backup heartbeat ping ({}) answered {}", kind, status)
+            return False
         self.sent = [*self.sent[-9:], kind]
-        return ok
+        return True
 
     def view(self) -> dict[str, object]:
         return {"stopped": self.stopped, "configured": self.url is not None, "sent": self.sent[-3:]}

@@ -70,7 +70,7 @@ async def went_up(db: Executor, hb: Heartbeat, now: datetime, config: AlertsRule
     # by name, not fingerprint: a severity changed in RULES_FILE while down changes the labels
     group_ids = await db.fetch(
         """
-        UPDATE alerts SET state = 'resolved', resolved_at = $2, evaluated_at = $2, updated_at = $2
+        UPDATE alerts SET state = 'resolved', resolved_at = $3, evaluated_at = $3, updated_at = $3
         WHERE source = 'heartbeat' AND alertname = $1 AND labels->>'heartbeat' = $2
           AND state = 'firing'
         RETURNING group_id
