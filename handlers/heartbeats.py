@@ -104,17 +104,17 @@ async def cmd_heartbeat(
                 chat_id=chat_id,
                 now=now,
             )
-            await message.answer(
+            url = ping_url(settings, hb.ping_key)
+            lines = [
                 _(
-                    "Heartbeat {name} added: {schedule}. Have the job call this URL when it "
-                    "succeeds (add /start before it begins, /fail or its exit status when it "
-                    "fails):\n{url}"
-                ).format(
-                    name=f"<b>{esc(hb.name)}</b>",
-                    schedule=schedule_of(hb),
-                    url=f"<code>{esc(ping_url(settings, hb.ping_key))}</code>",
-                )
-            )
+                    "Heartbeat {name} added: {schedule}. Have the job ping these URLs "
+                    "(keep them secret):"
+                ).format(name=f"<b>{esc(hb.name)}</b>", schedule=schedule_of(hb)),
+                f"{esc(_('success'))}: <code>{esc(url)}</code>",
+                f"{esc(_('start'))}: <code>{esc(url)}/start</code>",
+                f"{esc(_('fail'))}: <code>{esc(url)}/fail</code>, <code>{esc(url)}/1</code>",
+            ]
+            await message.answer("\n".join(lines))
             return
         if verb in ("remove", "pause", "resume"):
             await actions.check(
