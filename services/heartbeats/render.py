@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, tzinfo
 from services.alerts.durations import format_duration
 from services.heartbeats.model import Heartbeat, shown_status
 from services.heartbeats.store import LoggedPing
-from services.i18n import N_, gettext
-from services.text import esc, shorten
+from services.i18n import N_, gettext, ngettext
+from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
 MARKS = {"new": "⚪", "up": "🟢", "late": "🟡", "down": "🔴", "paused": "⏸", "started": "▶️"}
 STATUS_NAMES = {
@@ -22,7 +22,8 @@ STATUS_NAMES = {
     "started": N_("running"),
 }
 KIND_NAMES = {"success": N_("success"), "start": N_("start"), "fail": N_("fail")}
-LOG_SHOWN = 1500  # characters of the newest body shown
+LOG_SHOWN = 1500
+LIST_BUDGET = TELEGRAM_TEXT_LIMIT - 200  # characters of the newest body shown
 
 
 def when(at: datetime | None, tz: tzinfo) -> str:
@@ -61,17 +62,28 @@ def render_list(items: Sequence[Heartbeat], now: datetime, tz: tzinfo) -> str:
                 "for example /heartbeat add nightly-backup 1d 1h."
             )
         )
-    lines = [f"<b>{esc(gettext('Heartbeats'))}</b>"]
-    for hb in items:
-        lines.append("")
-        lines.append(f"{status_text(hb, now)} · <b>{esc(hb.name)}</b>")
-        lines.append(schedule_of(hb))
-        lines.append(
-            gettext("Last ping: {time} · duration: {duration}").format(
-                time=when(hb.last_ping, tz), duration=span(hb.last_duration)
-            )
+    text = f"<b>{esc(gettext('Heartbeats'))}</b>"
+    for shown, hb in enumerate(items):
+        block = "\n".join(
+            [
+                "",
+                f"{status_text(hb, now)} · <b>{esc(hb.name)}</b>",
+                schedule_of(hb),
+                gettext("Last ping: {time} · duration: {duration}").format(
+                    time=when(hb.last_ping, tz), duration=span(hb.last_duration)
+                ),
+            ]
         )
-    return "\n".join(lines)
+        if len(text) + len(block) > LIST_BUDGET:  # one message: the rest are counted
+            rest = len(items) - shown
+            more = ngettext(
+                "…and {count} more heartbeat (/heartbeat <name> shows one).",
+                "…and {count} more heartbeats (/heartbeat <name> shows one).",
+                rest,
+            )
+            return text + "\n\n" + esc(more.format(count=rest))
+        text += "\n" + block
+    return text
 
 
 def render_one(

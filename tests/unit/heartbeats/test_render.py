@@ -63,3 +63,25 @@ def test_one_check_shows_its_url_pings_and_escaped_log() -> None:
     assert "Pings: 12, of which not logged (rate limit): 2" in text
     assert "2026-12-01 02:04 · success (0)" in text
     assert "<pre>pg_dump: &lt;ok&gt; &amp; done</pre>" in text
+
+
+def test_a_long_list_fits_one_message_and_counts_the_rest() -> None:
+    many = [
+        Heartbeat(
+            id=n,
+            name=f"job-{n:03d}-" + "x" * 50,
+            ping_key="k",
+            kind="simple",
+            grace=timedelta(minutes=5),
+            tz="UTC",
+            period=timedelta(hours=1),
+        )
+        for n in range(200)
+    ]
+    with use_locale("en"):
+        text = render_list(many, NOW, TZ)
+    assert len(text) <= 4096
+    assert "job-000-" in text
+    shown = text.count("<b>job-")
+    assert 0 < shown < 200
+    assert text.endswith(f"…and {200 - shown} more heartbeats (/heartbeat &lt;name&gt; shows one).")
