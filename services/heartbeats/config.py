@@ -18,6 +18,7 @@ heartbeats:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -78,3 +79,15 @@ class HeartbeatsRules(BaseModel):
         if twice:
             raise ValueError(f"heartbeat names must be unique: {', '.join(twice)}")
         return self
+
+
+@dataclass(frozen=True)
+class PingDoor:
+    """Where jobs reach /ping/<uuid> and the time zone schedules are read in: built once by
+    the bot from its settings and handed to the handlers."""
+
+    base_url: str
+    timezone: str
+
+    def url(self, key: str) -> str:
+        return f"{self.base_url.rstrip('/')}/ping/{key}"
