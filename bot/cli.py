@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     job_commands.add_parser("list", help="every job with its schedule and next run")
     run_job = job_commands.add_parser("run", help="run one job now")
     run_job.add_argument("name")
+    from bot.rules_cmd import add_parser as add_rules
+
+    add_rules(commands)
     return parser
 
 
@@ -64,6 +67,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_sandbox(settings, port=args.port)
     if args.command == "jobs":
         return asyncio.run(cmd_jobs(settings, args))
+    if args.command == "rules":
+        from bot.rules_cmd import run as rules_run
+
+        return rules_run(settings, args)
     raise AssertionError(args.command)
 
 

@@ -17,12 +17,17 @@ from loguru import logger
 from bot.checks_cmd import targets_from
 from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS
 from handlers.alerts import audience
+from services import state_metrics
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.alerts.escalation_link import incident_opener
+from services.checks import metrics as check_metrics
 from services.checks.config import ChecksRules
 from services.checks.runner import ProbeContext, run_checks
+from services.heartbeats import pings
 from services.storage.db import create_pool
+
+GAUGES_INTERVAL = 15.0  # seconds between refreshes of the alert / ticket / heartbeat gauges
 
 
 @dataclass
@@ -71,12 +76,17 @@ class MonitorLoop:
             self.app[CLOCK], escalation_context(self.app), None, settings.ADMIN_CHAT_ID
         )
         admin_chat = audience(settings)
-        next_probe = 0.0
+        clock = self.app[CLOCK]
+        next_probe = next_gauges = 0.0
         try:
             while not self._stop.is_set():
                 if time.monotonic() >= next_probe:
                     next_probe = time.monotonic() + self.config.probe_interval
-                    await run_checks(self.probe_context(), trigger="schedule")
+                    report = await run_checks(self.probe_context(), trigger="schedule")
+                    # every scheduled run's values on /metrics, not only those /health asked for
+                    check_metrics.export(report)
+                # heartbeats that missed their time join the alert groups flushed just below
+                await pings.scan(self.app[POOL], clock.now(), alerts, self.app[REDIS])
                 await pipeline.tick(
                     self.app[POOL],
                     alerts,
@@ -85,6 +95,9 @@ class MonitorLoop:
                     monitor_db=await self._monitor_pool(),
                     open_incident=automatic,
                 )
+                if time.monotonic() >= next_gauges:  # /metrics' stored-state gauges
+                    next_gauges = time.monotonic() + GAUGES_INTERVAL
+                    await state_metrics.refresh(self.app[POOL], clock.now())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.config.tick_interval)
         finally:

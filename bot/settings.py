@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: str | None = None
     ALERTMANAGER_TOKEN: str | None = None
+    PING_BASE_URL: str | None = None  # heartbeat ping URLs: <this>/ping/<uuid>
     MONITOR_DATABASE_URL: str | None = None
     MONITOR_REDIS_URL: str | None = None
     PAKASIR_BASE_URL: str | None = None
@@ -103,7 +104,7 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("redis", "rediss", "unix"))
 
-    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "PAKASIR_BASE_URL")
+    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "PAKASIR_BASE_URL", "PING_BASE_URL")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("http", "https"))
@@ -175,6 +176,13 @@ class Settings(BaseSettings):
             *(_url_password(url) for url in (self.IMAP_URL, self.SMTP_URL)),
         ]
         return [v for v in values if v]
+
+    @property
+    def ping_base_url(self) -> str:
+        """Where jobs reach /ping/<uuid>: PING_BASE_URL, else the web app's own address."""
+        if self.PING_BASE_URL:
+            return self.PING_BASE_URL.rstrip("/")
+        return f"http://{self.HTTP_HOST}:{self.HTTP_PORT}"
 
     def require(self, *names: str) -> None:
         """Stop with one clear line when a setting a command needs is missing."""

@@ -35,6 +35,7 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("report", N_("Weekly or monthly report")),
     ("staff", N_("Staff roster")),
     ("oncall", N_("Who is on call")),
+    ("heartbeats", N_("Heartbeats of cron jobs and their last pings")),
     ("help", N_("What this bot can do")),
 ]
 
@@ -61,6 +62,7 @@ def routers() -> list[Router]:
         escalation,
         fallback,
         health,
+        heartbeats,
         jobs,
         permissions,
         relay,
@@ -79,6 +81,7 @@ def routers() -> list[Router]:
         admin.router,
         health.router,
         backups.router,
+        heartbeats.router,
         support.router,
         email_link.router,
         relay.router,

@@ -67,6 +67,9 @@ class Action(StrEnum):
     VIEW_REPORTS = "reports.view"
     # a group chat's one language (/language in the chat, handlers/start.py)
     SET_CHAT_LANGUAGE = "chat.language"
+    # heartbeats (services/heartbeats)
+    VIEW_HEARTBEATS = "heartbeats.view"
+    MANAGE_HEARTBEATS = "heartbeats.manage"
 
 
 ALL_STAFF = frozenset(Role)
@@ -109,6 +112,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_JOBS: ALL_STAFF,
     Action.RUN_JOBS: ADMINS,
     Action.VIEW_REPORTS: ALL_STAFF,
+    Action.VIEW_HEARTBEATS: ALL_STAFF,
+    Action.MANAGE_HEARTBEATS: ENGINEER_ROLES,
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
@@ -172,6 +177,17 @@ COMMANDS: dict[str, CommandRule] = {
     "close": CommandRule(Action.CLOSE_TICKET, SUPPORT_SIDE),
     "ban": CommandRule(Action.BAN_CUSTOMER, SUPPORT_SIDE),
     "unban": CommandRule(Action.UNBAN_CUSTOMER, SUPPORT_SIDE),
+    "heartbeats": CommandRule(Action.VIEW_HEARTBEATS, ADMIN_SIDE),
+    "heartbeat": CommandRule(
+        Action.VIEW_HEARTBEATS,
+        ADMIN_SIDE,
+        {
+            "add": Action.MANAGE_HEARTBEATS,
+            "remove": Action.MANAGE_HEARTBEATS,
+            "pause": Action.MANAGE_HEARTBEATS,
+            "resume": Action.MANAGE_HEARTBEATS,
+        },
+    ),
 }
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,

@@ -116,7 +116,15 @@ function render(view) {
         el("li", {}, `${b.name} · ${formatSize(b.size)}`))),
       el("div", { class: "world-buttons" },
         actionButton("Delete last night's backup", "backup_delete_last", null, { danger: true }),
-        actionButton("Back up now", "backup_now"))),
+        actionButton("Back up now", "backup_now")),
+      row("Backup heartbeat", view.backup_heartbeat.stopped ? "stopped: the job no longer pings"
+        : (view.backup_heartbeat.sent.length ? `pinging (last: ${view.backup_heartbeat.sent.at(-1)})`
+          : "pinging")),
+      el("div", { class: "world-buttons" },
+        actionButton("Stop backup heartbeat", "backup_heartbeat_stop", null,
+          { danger: true, active: view.backup_heartbeat.stopped }),
+        actionButton("Resume backup heartbeat", "backup_heartbeat_start", null,
+          { active: !view.backup_heartbeat.stopped }))),
     section("Logs",
       row("app.log", `${formatSize(view.logs.size)}${view.logs.error_storm ? " · error storm" : ""}`),
       el("div", { class: "world-buttons" },

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from sandbox.pakasir import Mode, PakasirConfig, PakasirEmulator
 from sandbox.world import backups, demo_db
 from sandbox.world.clock import DemoClock
 from sandbox.world.disk import DemoDisk
+from sandbox.world.heartbeat import BackupHeartbeat
 from sandbox.world.logs import LogWriter
 
 TICK_S = 2.0
@@ -78,6 +80,12 @@ class DemoWorld:
         # The last nightly run done (or deliberately undone by the panel): each night dumps once,
         # so "delete last night's backup" stays deleted until the next night or "backup now".
         self.nightly_taken: datetime | None = _parse_time(saved.get("nightly_taken"))
+        # The nightly backup's heartbeat: its secret key lives with the world, so the bot's
+        # check (sandbox rules) and the job's ping URL agree across restarts.
+        self.heartbeat = BackupHeartbeat(
+            ping_key=str(saved.get("backup_ping_key") or uuid.uuid4()),
+            stopped=bool(saved.get("backup_heartbeat_stopped", False)),
+        )
         self.trouble = demo_db.Trouble(config.demo_url)
         self.logs = LogWriter(config.log_file)
         self.disk = DemoDisk(config.folder / "disk")
@@ -137,6 +145,8 @@ class DemoWorld:
             "clock_offset_s": self.clock.offset_s,
             "success_rate": self.traffic.success_rate,
             "nightly_taken": self.nightly_taken.isoformat() if self.nightly_taken else None,
+            "backup_ping_key": self.heartbeat.ping_key,
+            "backup_heartbeat_stopped": self.heartbeat.stopped,
         }
         self.config.state_file.write_text(json.dumps(state), encoding="utf-8")
 
@@ -163,9 +173,27 @@ class DemoWorld:
             self.nightly_taken = night
             self._write_state()
 
+    async def report_last_backup(self) -> None:
+        """Once the bot listens: the backup job reports last night's run (its archive is there),
+        so the heartbeat starts `up` instead of waiting for tonight as `new`."""
+        newest = backups.archives(self.config.backup_dir)
+        night = backups.last_nightly(self.clock.now(), self.config.timezone)
+        if newest and newest[0].stat().st_mtime >= night.timestamp() - 60:
+            await self.heartbeat.ping("success", f"pg_dump: {newest[0].name} (last night)")
+
     async def _dump(self, at: Any) -> None:
-        await backups.dump(self.config.pg_dump, self.config.demo_url, self.config.backup_dir, at)
-        await asyncio.to_thread(backups.prune, self.config.backup_dir)
+        """The backup job: pg_dump, then prune, checking in with its heartbeat around it."""
+        await self.heartbeat.ping("start")
+        try:
+            path = await backups.dump(
+                self.config.pg_dump, self.config.demo_url, self.config.backup_dir, at
+            )
+            await asyncio.to_thread(backups.prune, self.config.backup_dir)
+        except (OSError, backups.BackupError) as exc:
+            await self.heartbeat.ping("fail", f"pg_dump failed: {exc}")
+            raise
+        size = await asyncio.to_thread(lambda: path.stat().st_size)
+        await self.heartbeat.ping("success", f"pg_dump: {path.name}, {size} bytes")
 
     # the panel -------------------------------------------------------------------------
 
@@ -198,6 +226,10 @@ class DemoWorld:
             self.nightly_taken = backups.last_nightly(now, self.config.timezone)
         elif action == "backup_now":
             await self._dump(now)
+        elif action == "backup_heartbeat_stop":
+            self.heartbeat.stopped = True
+        elif action == "backup_heartbeat_start":
+            self.heartbeat.stopped = False
         elif action == "logs_errors":
             await asyncio.to_thread(self.logs.flood_errors, now)
         elif action == "logs_fraud":
@@ -228,6 +260,7 @@ class DemoWorld:
             "database": {**database, "trouble": self.trouble.active()},
             "disk": self.disk.view(),
             "backups": backups.listing(self.config.backup_dir)[:5],
+            "backup_heartbeat": self.heartbeat.view(),
             "logs": self.logs.view(now),
             "last_error": self.last_error,
         }
