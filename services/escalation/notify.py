@@ -10,6 +10,7 @@ pressed Start is paged in the admin chat instead (services/delivery/not_started.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from services.escalation.render import (
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import current_locale, use_locale
+from services.oncall import lookup as oncall
 from services.rules import Rules
 from services.storage.types import Executor
 from services.tickets.config import DeskConfig
@@ -255,8 +257,10 @@ async def page_level(
     *,
     variant: Variant,
     dedup: str,
+    at: datetime,
 ) -> list[staff.StaffMember]:
-    people = await staff.on_call_for(db, ctx.rules.level(level).role.value)
+    """Page whoever is on call for the level's role at `at` (its schedule, else its slot)."""
+    people = await oncall.for_level(db, ctx.rules, level, at, ctx.tz)
     return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup)
 
 
