@@ -98,3 +98,13 @@ CREATE TABLE oncall_followups (
     UNIQUE (user_id, ticket_id, level)
 );
 CREATE INDEX oncall_followups_due_idx ON oncall_followups (due_at) WHERE done_at IS NULL;
+
+-- A rotation typed in the chat, waiting for the admin's Save under its preview.
+CREATE TABLE oncall_drafts (
+    id         bigserial PRIMARY KEY,
+    role       text NOT NULL,
+    spec       jsonb,                          -- NULL: the draft removes the rotation
+    created_by bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    used_at    timestamptz
+);

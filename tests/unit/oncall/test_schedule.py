@@ -41,10 +41,11 @@ def schedule(*overrides: Override, layers: list[LayerSpec] | None = None) -> Sch
 
 COVER = Override(1, "senior_engineer", DIMAS, at("2026-11-03 18:00"), at("2026-11-04 09:00"), ANI)
 # Budi's week (Nov 9-16) and Citra's (Nov 16-23) swapped
+SE = "senior_engineer"
 SWAP = (
-    Override(2, "senior_engineer", CITRA, at("2026-11-09 09:00"), at("2026-11-16 09:00"), BUDI, "swap"),
-    Override(3, "senior_engineer", BUDI, at("2026-11-16 09:00"), at("2026-11-23 09:00"), CITRA, "swap"),
-)  # fmt: skip
+    Override(2, SE, CITRA, at("2026-11-09 09:00"), at("2026-11-16 09:00"), BUDI, "swap"),
+    Override(3, SE, BUDI, at("2026-11-16 09:00"), at("2026-11-23 09:00"), CITRA, "swap"),
+)
 
 TABLE = [
     # the weekly 24/7 layer alone (nights and weekends)
