@@ -47,6 +47,8 @@ from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
 from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
+from services.oncall import store as oncall_store
+from services.oncall.model import OncallRules
 from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
@@ -114,6 +116,8 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
     redis = redis_client(redis_url)
     await users.seed_admins(pool, settings.ADMIN_IDS)
+    # RULES_FILE rotations, under any the admins saved from the chat
+    await oncall_store.sync_rules(pool, app[RULES].section("oncall", OncallRules))
     app[POOL] = pool
     app[REDIS] = redis
     app[REDIS_URL] = redis_url

@@ -20,6 +20,7 @@ from bot.sender import AiogramSender
 from handlers import escalation, support
 from jobs.context import JobDeps
 from jobs.scheduler import running_scheduler
+from services.alerts.config import AlertsRules
 from services.checks.config import targets_from_settings
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
@@ -29,6 +30,8 @@ from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
 from services.inbox.config import InboxConfig
+from services.oncall.actions import OncallContext
+from services.oncall.handoffs import OncallWorker
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.flood import DeskFlood
@@ -106,6 +109,29 @@ async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def oncall_context(app: web.Application) -> OncallContext:
+    settings = app[SETTINGS]
+    return OncallContext.build(
+        app[RULES],
+        timezone=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        default_locale=settings.DEFAULT_LOCALE,
+    )
+
+
+# How often the on-call scan looks (handoffs, gap notices, page follow-ups); tests shorten it.
+ONCALL_SCAN_EVERY = web.AppKey("oncall_scan_every", float)
+
+
+async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:
+    sms = app[RULES].section("alerts", AlertsRules).channels.sms
+    worker = OncallWorker(
+        app[POOL], app[CLOCK], oncall_context(app), sms, every=app.get(ONCALL_SCAN_EVERY, 30.0)
+    )
+    async for _ in owned("oncall", worker, worker.stop):
+        yield
+
+
 def job_deps(app: web.Application) -> JobDeps:
     settings = app[SETTINGS]
     return JobDeps(
@@ -136,4 +162,4 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
     from bot.monitor import monitor_ctx
 
-    return [delivery_ctx, escalation_ctx, monitor_ctx, scheduler_ctx]
+    return [delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx]

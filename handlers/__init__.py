@@ -34,6 +34,7 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("report", N_("Weekly or monthly report")),
     ("staff", N_("Staff roster")),
     ("oncall", N_("Who is on call")),
+    ("rotation", N_("On-call rotations")),
     ("help", N_("What this bot can do")),
 ]
 
@@ -60,6 +61,7 @@ def routers() -> list[Router]:
         fallback,
         health,
         jobs,
+        oncall,
         permissions,
         relay,
         start,
@@ -75,6 +77,7 @@ def routers() -> list[Router]:
         escalation.router,
         tickets_staff.router,
         admin.router,
+        oncall.router,
         health.router,
         backups.router,
         support.router,

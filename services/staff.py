@@ -190,9 +190,10 @@ COMMANDS: dict[str, CommandRule] = {
             "notify": Action.NOTIFY_RULES,
         },
     ),
-    # `/rotation` lists the rotations; `/rotation <role> ...` edits one
     "rotation": CommandRule(
-        Action.VIEW_ROSTER, ADMIN_SIDE, {role.value: Action.EDIT_ROTATION for role in Role}
+        Action.VIEW_ROSTER,
+        ADMIN_SIDE,
+        {"set": Action.EDIT_ROTATION, "add": Action.EDIT_ROTATION, "off": Action.EDIT_ROTATION},
     ),
     "tickets": CommandRule(Action.LIST_TICKETS, SUPPORT_SIDE),
     "assign": CommandRule(Action.ASSIGN_TICKET, SUPPORT_SIDE),

@@ -28,6 +28,7 @@ from services.escalation.render import (
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import current_locale, use_locale
+from services.oncall import contacts
 from services.oncall import lookup as oncall
 from services.rules import Rules
 from services.storage.types import Executor
@@ -195,8 +196,10 @@ async def page_people(
     *,
     variant: Variant,
     dedup: str,
+    at: datetime | None = None,
 ) -> list[staff.StaffMember]:
-    """A private message with buttons to each person; returns who was told."""
+    """A private message with buttons to each person; returns who was told. With `at`, each
+    person's second channel (SMS / voice, `/oncall notify`) falls due unless they acknowledge."""
     the_view = await view(db, ctx, incident, ticket)
     told: list[staff.StaffMember] = []
     for person in people:
@@ -218,6 +221,11 @@ async def page_people(
             )
         if sent:
             told.append(person)
+        if sent and at is not None:
+            await contacts.plan_followup(
+                db, user_id=person.user_id, ticket_id=incident.ticket_id,
+                priority=incident.priority, level=incident.level, at=at, tz=ctx.tz,
+            )  # fmt: skip
     return told
 
 
@@ -261,7 +269,7 @@ async def page_level(
 ) -> list[staff.StaffMember]:
     """Page whoever is on call for the level's role at `at` (its schedule, else its slot)."""
     people = await oncall.for_level(db, ctx.rules, level, at, ctx.tz)
-    return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup)
+    return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup, at=at)
 
 
 async def notice_groups(

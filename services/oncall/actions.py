@@ -7,15 +7,23 @@ changes a moment before `now`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services import audit, staff
 from services.escalation.policy import EscalationRules
 from services.oncall import notices, store
-from services.oncall.model import LayerSpec, Override, RotationSpec, Shift, SpecError
+from services.oncall.model import (
+    LayerSpec,
+    OncallRules,
+    Override,
+    RotationSpec,
+    Shift,
+    SpecError,
+)
 from services.oncall.schedule import Schedule, Version, person_stretches, shifts
+from services.rules import Rules
 from services.staff import Action, NotAllowed
 from services.storage.types import Executor
 from services.users import Person, Role
@@ -39,6 +47,19 @@ class OncallContext:
     escalation: EscalationRules
     admin_chat_id: int | None
     default_locale: str
+    rules: OncallRules = field(default_factory=OncallRules)
+
+    @classmethod
+    def build(
+        cls, rules: Rules, *, timezone: str, admin_chat_id: int | None, default_locale: str
+    ) -> OncallContext:
+        return cls(
+            tz=ZoneInfo(timezone),
+            escalation=rules.section("escalation", EscalationRules),
+            admin_chat_id=admin_chat_id,
+            default_locale=default_locale,
+            rules=rules.section("oncall", OncallRules),
+        )
 
 
 # --- people as typed ----------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def rotations(found: Sequence[tuple[str, RotationSpec | None]], names: Names) ->
     if not found:
         return _(
             "No rotations yet: the /oncall set slots answer. An admin sets one with "
-            "/rotation &lt;role&gt; weekly mon 09:00 &lt;people...&gt;"
+            "/rotation set &lt;role&gt; weekly mon 09:00 &lt;people...&gt;"
         )
     lines = [_("<b>Rotations</b>")]
     for role, spec in found:
