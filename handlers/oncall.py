@@ -376,13 +376,13 @@ async def cmd_rotation(
 
 
 async def _spec_from_words(
-    pool: asyncpg.Pool, ctx: OncallContext, person: Person, role: Role, words: list[str],
-    now: datetime,
+    pool: asyncpg.Pool, ctx: OncallContext, person: Person, role: Role, sub: str,
+    words: list[str], now: datetime,
 ) -> RotationSpec | Literal[False] | None:  # fmt: skip
+    if sub == "off":
+        return None
     if not words:
         return False
-    if words[0].lower() in ("off", "remove", "hapus"):
-        return None
     resolved = [
         str(await actions.resolve_person(pool, w, person))
         if w.startswith("@") or w.lower() in ("me", "saya")

@@ -118,7 +118,10 @@ def describe(contact: Contact | None, default_after: int) -> str:
         )  # fmt: skip
     if contact is not None and contact.quiet_start and contact.quiet_end:
         lines.append(
-            _("Quiet hours {start}–{end}: no SMS or call for P2/P3 pages then; P0/P1 always reach you.")
+            _(
+                "Quiet hours {start}–{end}: no SMS or call for P2/P3 pages then; "
+                "P0/P1 always reach you."
+            )
             .format(start=f"{contact.quiet_start:%H:%M}", end=f"{contact.quiet_end:%H:%M}")
         )  # fmt: skip
     lines.append(

@@ -39,7 +39,7 @@ def test_moments(typed: str, expected: str, used: int) -> None:
 
 
 def test_a_range_over_midnight_reads_the_end_after_the_start() -> None:
-    start, end, rest = parse_range("tue 18:00 09:00 senior_engineer".split(), NOW, WIB)
+    start, end, rest = parse_range(["tue", "18:00", "09:00", "senior_engineer"], NOW, WIB)
     assert (start, end, rest) == (
         wib("2026-11-03 18:00"),
         wib("2026-11-04 09:00"),
