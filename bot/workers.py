@@ -119,15 +119,10 @@ def oncall_context(app: web.Application) -> OncallContext:
     )
 
 
-# How often the on-call scan looks (handoffs, gap notices, page follow-ups); tests shorten it.
-ONCALL_SCAN_EVERY = web.AppKey("oncall_scan_every", float)
-
-
 async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:
     sms = app[RULES].section("alerts", AlertsRules).channels.sms
-    worker = OncallWorker(
-        app[POOL], app[CLOCK], oncall_context(app), sms, every=app.get(ONCALL_SCAN_EVERY, 30.0)
-    )
+    ctx = oncall_context(app)
+    worker = OncallWorker(app[POOL], app[CLOCK], ctx, sms, every=ctx.rules.scan_seconds)
     async for _ in owned("oncall", worker, worker.stop):
         yield
 

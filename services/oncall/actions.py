@@ -214,6 +214,10 @@ async def cover(
     if end <= start:
         raise OncallError("past")
     roles = [role] if role else await _roles_of(db, ctx, actor.id, start, end)
+    if not roles:  # not on call then: the one rotated role the coverer holds, if only one
+        member = await staff.member(db, coverer)
+        held = [r for r in await store.rotated_roles(db) if member and r in member.roles]
+        roles = held if len(held) == 1 else []
     if not roles:
         raise OncallError("name_role")
     admin = staff.may_person(actor, Action.OVERRIDE_OTHERS)

@@ -25,17 +25,20 @@ async def feed(db: Executor, ctx: OncallContext, token: str, now: datetime) -> b
         return None
     start = now - (HORIZON / 8)  # last week too: a calendar shows the shift running now
     end = now + HORIZON
+    beyond = end + HORIZON / 2  # a shift that starts in the window is listed whole
     if found.kind == "person":
         user_id = int(found.subject)
         member = await staff.member(db, user_id)
         language = member.language if member and member.language else ctx.default_locale
-        shifts = await views.shifts_of_person(db, ctx, user_id, start, end)
+        shifts = await views.shifts_of_person(db, ctx, user_id, start, beyond)
+        shifts = [s for s in shifts if s.start < end]
         with use_locale(language):
             name = _("On call: {name}").format(name=member.display_name if member else user_id)
             events = [(s, _("On call: {role}").format(role=role_label(s.role))) for s in shifts]
     else:
         owner_language = ctx.default_locale
-        shifts = await views.shifts_of_role(db, ctx, found.subject, start, end)
+        shifts = await views.shifts_of_role(db, ctx, found.subject, start, beyond)
+        shifts = [s for s in shifts if s.start < end]
         names = await notices.names_of(db, [s.user_id for s in shifts])
         with use_locale(owner_language):
             name = _("On call: {role}").format(role=role_label(found.subject))

@@ -248,6 +248,7 @@ class OncallRules(BaseModel):
     gap_notice_hours: int = Field(default=24, ge=1, le=24 * 7)
     handoff_lookback_minutes: int = Field(default=60, ge=1)  # handoffs older than this go untold
     notify: NotifyDefaults = Field(default_factory=NotifyDefaults)
+    scan_seconds: float = Field(default=30.0, gt=0, le=300)  # how often handoffs are looked for
 
 
 Source = Literal["rules", "chat"]
