@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services import staff
 from services.oncall import store
@@ -74,3 +75,17 @@ async def rotations(db: Executor, at: datetime) -> list[tuple[str, RotationSpec 
 
 def horizon_weeks() -> int:
     return HORIZON // timedelta(weeks=1)
+
+
+async def next_handoff(db: Executor, tz: ZoneInfo, after: datetime) -> datetime | None:
+    """The first moment after `after` when someone hands on-call over, any role."""
+    from services.oncall.schedule import handoffs
+
+    found: list[datetime] = []
+    for role in await store.rotated_roles(db):
+        schedule = await store.schedule(db, role, tz, after, after + HORIZON)
+        if schedule is not None:
+            pairs = handoffs(schedule, after, after + HORIZON)
+            if pairs:
+                found.append(pairs[0][1].start)
+    return min(found) if found else None
