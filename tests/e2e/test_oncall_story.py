@@ -130,6 +130,9 @@ async def test_dimas_covers_sari_the_p0_pages_dimas_then_sms_then_handoff(
     assert "Dimas menggantikan Sari" in covered["text"], covered["text"]
     told = await world.tg.wait_for_message(DIMAS, predicate=lambda m: "menggantikan" in m["text"])
     assert "Sel 03.11 18:00" in told["text"] and "Rab 04.11 09:00" in told["text"], told["text"]
+    later = await says(world, EKO, "/oncall at rabu 02:00")
+    assert "On-call pada Rab 04.11 02:00" in later["text"], later["text"]
+    assert "Support Engineer: Dimas sampai Rab 04.11 09:00 (override)" in later["text"]
     me = await says(world, DIMAS, "/oncall me")
     assert "Sel 03.11 18:00 – Rab 04.11 09:00" in me["text"], me["text"]
 
