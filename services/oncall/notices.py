@@ -15,7 +15,8 @@ from services.storage.types import Executor
 from services.users import Person
 
 if TYPE_CHECKING:
-    from services.oncall.actions import OncallContext, Swap
+    from services.oncall.actions import OncallContext
+    from services.oncall.swaps import Swap
 
 
 async def names_of(db: Executor, user_ids: Iterable[int | None]) -> dict[int, str]:

@@ -53,7 +53,10 @@ def parse_moment(words: list[str], base: datetime, tz: ZoneInfo) -> tuple[dateti
             raise MomentError("bad_moment", first)
         return base + amount, 1
     if stamp := _STAMP.match(first):
-        day = date.fromisoformat(stamp.group(1))
+        try:
+            day = date.fromisoformat(stamp.group(1))
+        except ValueError:
+            raise MomentError("bad_moment", first) from None
         return _at(day, parse_clock(stamp.group(2)), tz), 1
     if found := _DATE.match(first):
         try:

@@ -22,7 +22,8 @@ from handlers.backups import BackupAction
 from handlers.escalation import IncidentAction
 from handlers.health import HealthDetail
 from handlers.jobs import JobAction
-from handlers.oncall import RotationDraft, SwapAnswer
+from handlers.oncall import SwapAnswer
+from handlers.rotation import RotationDraft
 from handlers.support_callbacks import Mine, Rate, Which
 from handlers.tickets_staff import TicketAction, TicketPriority
 from jobs.registry import JOBS

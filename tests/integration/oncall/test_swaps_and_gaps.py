@@ -11,7 +11,7 @@ import pytest
 
 from services import staff, users
 from services.escalation.notify import EscalationContext
-from services.oncall import actions, lookup, store
+from services.oncall import lookup, store, swaps
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.handoffs import scan_once
 from services.oncall.model import LayerSpec, OncallRules, RotationSpec
@@ -69,17 +69,17 @@ async def test_a_swap_needs_both_and_then_trades_whole_weeks(
     sari, eko, dewi = [await person(desk, u) for u in (SARI, EKO, DEWI)]
     # Dewi is not a party and not an admin: refused.
     with pytest.raises(NotAllowed):
-        await actions.propose_swap(
+        await swaps.propose_swap(
             desk, c, dewi, role="support_engineer", a_user=SARI, a_at=wib("2026-11-16 09:00"),
             b_user=EKO, b_at=wib("2026-11-09 09:00"), now=now, chat_id=DEWI,
         )  # fmt: skip
     # The running week is history in part: it cannot be swapped.
     with pytest.raises(OncallError):
-        await actions.propose_swap(
+        await swaps.propose_swap(
             desk, c, sari, role="support_engineer", a_user=SARI, a_at=now,
             b_user=EKO, b_at=wib("2026-11-09 09:00"), now=now, chat_id=SARI,
         )  # fmt: skip
-    swap = await actions.propose_swap(
+    swap = await swaps.propose_swap(
         desk, c, sari, role="support_engineer", a_user=SARI, a_at=wib("2026-11-16 09:00"),
         b_user=EKO, b_at=wib("2026-11-09 09:00"), now=now, chat_id=SARI,
     )  # fmt: skip
@@ -93,13 +93,13 @@ async def test_a_swap_needs_both_and_then_trades_whole_weeks(
     assert await who(desk, ctx, wib("2026-11-10 12:00")) == [EKO]  # nothing yet
     # Dewi pressing Eko's button is refused.
     with pytest.raises(NotAllowed):
-        await actions.answer_swap(desk, c, dewi, swap.id, True, now, DEWI)
-    done = await actions.answer_swap(desk, c, eko, swap.id, True, now, EKO)
+        await swaps.answer_swap(desk, c, dewi, swap.id, True, now, DEWI)
+    done = await swaps.answer_swap(desk, c, eko, swap.id, True, now, EKO)
     assert done.a_accepted and done.b_accepted
     assert await who(desk, ctx, wib("2026-11-10 12:00")) == [SARI]
     assert await who(desk, ctx, wib("2026-11-17 12:00")) == [EKO]
     with pytest.raises(OncallError):  # answered already
-        await actions.answer_swap(desk, c, eko, swap.id, True, now, EKO)
+        await swaps.answer_swap(desk, c, eko, swap.id, True, now, EKO)
     told = await desk.fetchval(
         "SELECT count(*) FROM outbox WHERE chat_id = $1 AND payload->>'text' LIKE '%swapped%'",
         SARI,

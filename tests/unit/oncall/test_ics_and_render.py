@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from handlers.oncall import RotationDraft, SwapAnswer
+from handlers.oncall import SwapAnswer
+from handlers.rotation import RotationDraft
 from services.i18n import use_locale
 from services.oncall import ics, render
 from services.oncall.model import Shift
