@@ -175,7 +175,7 @@ async def open_incident(
             )
         groups = [name for name, _rule in rules.groups_of(priority)]
         await notify.notice_groups(
-            conn, ctx, incident, ticket, groups, variant="notice", dedup="open"
+            conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)

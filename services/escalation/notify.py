@@ -282,16 +282,21 @@ async def notice_groups(
     variant: Variant,
     dedup: str,
     also_mention: list[staff.StaffMember] | None = None,
+    at: datetime | None = None,
 ) -> dict[int, list[str]]:
-    """One notice per chat the groups live in, naming the groups and mentioning their people.
-    Returns chat id -> groups told there."""
+    """One notice per chat the groups live in, naming the groups and mentioning their people
+    (a group of on-call people: whoever the schedules say at `at`). Returns chat id -> groups
+    told there."""
     per_chat: dict[int, list[str]] = {}
     people: dict[int, dict[int, str]] = {}
     for name in groups:
         rule = ctx.rules.groups.get(name)
         if rule is None:
             continue
-        members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
+        if rule.on_call_only and at is not None:
+            members = await oncall.members_on_call(db, rule.roles, at, ctx.tz)
+        else:
+            members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
         for ref in rule.chats:
             chat_id = ctx.chat(ref)
             if chat_id is None:

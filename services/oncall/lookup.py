@@ -7,6 +7,7 @@ the next level for as long as it lasts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,3 +50,23 @@ async def for_level(
         if people or not gap:
             return people
     return []
+
+
+async def members_on_call(
+    db: Executor, roles: Iterable[str], at: datetime, tz: ZoneInfo
+) -> list[staff.StaffMember]:
+    """A notification group of on-call people: per role its scheduled person, or (a role
+    without a rotation) its members marked on call, as before schedules existed."""
+    found: dict[int, staff.StaffMember] = {}
+    for role in roles:
+        person = await scheduled(db, str(role), at, tz)
+        if person is False:
+            members = await staff.members_with(db, [str(role)], on_call_only=True)
+        elif person is None or person is True:
+            members = []
+        else:
+            member = await staff.member(db, person)
+            members = [member] if member is not None else []
+        for m in members:
+            found.setdefault(m.user_id, m)
+    return [found[k] for k in sorted(found)]

@@ -178,3 +178,26 @@ async def test_quiet_hours_hold_back_the_second_channel_for_p2_only(
     assert await contacts.plan_followup(
         desk, user_id=EKO, ticket_id=1, priority="P0", level=1, at=at, tz=WIB
     )
+
+
+async def test_the_on_call_engineer_group_names_the_scheduled_senior(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    wawan = 2013
+    await users.touch(roster, wawan, first_name="Wawan", username="wawan")
+    await staff.add_member(
+        roster, user_id=wawan, display_name="Wawan", roles=[Role.SENIOR_ENGINEER], added_by=None
+    )
+    layer = LayerSpec(members=[wawan], shift="weekly", handoff="monday 09:00")
+    await store.sync_rules(
+        roster, OncallRules(rotations={Role.SENIOR_ENGINEER: RotationSpec(layers=[layer])})
+    )
+    await open_incident(
+        roster, FrozenClock(wib("2026-11-03 10:00")), ctx, source="alert", title="slow",
+        priority="P1",
+    )  # fmt: skip
+    notices = await roster.fetch(
+        "SELECT payload->>'text' AS text FROM outbox WHERE chat_id = $1", ctx.admin_chat_id
+    )
+    text = "\n".join(r["text"] for r in notices)
+    assert "Wawan" in text and "Dewi" not in text, text
