@@ -192,6 +192,11 @@ async def _cover(
     message: Message, words: list[str], person: Person, pool: asyncpg.Pool,
     ctx: OncallContext, now: datetime,
 ) -> None:  # fmt: skip
+    if not words:
+        from handlers.oncall_cover import ask_which_shift
+
+        await ask_which_shift(message, person, pool, ctx, now)
+        return
     if len(words) < 3:
         await message.answer(
             esc(

@@ -233,6 +233,7 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "tw": {"": Action.CHOOSE_TICKET},
     "rot": {"save": Action.EDIT_ROTATION, "drop": Action.EDIT_ROTATION},
     "osw": {"yes": Action.SWAP_SHIFTS, "no": Action.SWAP_SHIFTS},
+    "ocv": {"shift": Action.OVERRIDE_SELF, "who": Action.OVERRIDE_SELF},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

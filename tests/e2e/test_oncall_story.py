@@ -285,3 +285,32 @@ async def admin_says_markup(world: World, text: str) -> Json:
         world.admin_chat_id, after_message_id=sent["message_id"]
     )
     return answer
+
+
+async def test_sari_hands_a_later_week_to_dimas_with_buttons(world: World) -> None:
+    await cast(world)
+    sent = await world.send(SARI, "/oncall cover")
+    which = await world.reply_to(SARI, after=sent["message_id"])
+    assert which["text"] == "Shift mana yang perlu digantikan?", which["text"]
+    labels = [row[0]["text"] for row in which["reply_markup"]["inline_keyboard"]]
+    assert labels[0].startswith("Sel 03.11 14:00 – Sen 09.11 09:00"), labels  # from now on
+    week = labels.index("Sen 16.11 09:00 – Sen 23.11 09:00 · Support Engineer")
+    data = which["reply_markup"]["inline_keyboard"][week][0]["callback_data"]
+    await press(world, SARI, SARI, which, data)
+    who = await world.tg.wait_for_message(
+        SARI, after_message_id=which["message_id"], predicate=lambda m: "Siapa" in m["text"]
+    )
+    names = [row[0]["text"] for row in who["reply_markup"]["inline_keyboard"]]
+    assert sorted(names) == ["Dimas", "Eko"], names
+    dimas = next(
+        row[0]["callback_data"]
+        for row in who["reply_markup"]["inline_keyboard"]
+        if row[0]["text"] == "Dimas"
+    )
+    await press(world, SARI, SARI, who, dimas)
+    done = await world.tg.wait_for_message(
+        SARI, after_message_id=who["message_id"], predicate=lambda m: "menggantikan" in m["text"]
+    )
+    assert "Dimas menggantikan Sari" in done["text"] and "Sen 16.11 09:00" in done["text"]
+    board = await says(world, EKO, "/oncall at 2026-11-17 12:00")
+    assert "Support Engineer: Dimas sampai Sen 23.11 09:00 (override)" in board["text"]
