@@ -115,6 +115,7 @@ async def _send(
     variant: Variant,
     dedup: str,
     extra: dict[str, Any] | None = None,
+    silent: bool = False,
 ) -> bool:
     extra = dict(extra or {})
     mentions = [Mention(m[0], m[1]) for m in extra.get("mentions", [])]
@@ -133,12 +134,15 @@ async def _send(
             level=incident.level,
             acknowledged=incident.acknowledged_at is not None,
         )
+    payload = rendered.payload()
+    if silent:  # the person's quiet hours: a P2/P3 page arrives without a sound
+        payload["disable_notification"] = True
     row_id = await outbox.enqueue(
         db,
         outbox.OutboxMessage(
             chat_id=chat_id,
             kind="text",
-            payload=rendered.payload(),
+            payload=payload,
             dedup_key=f"inc:{incident.ticket_id}:{dedup}:{chat_id}",
             owner=f"incident:{incident.ticket_id}",
             priority=_priority(incident),
@@ -218,6 +222,8 @@ async def page_people(
                 language=person.language,
                 variant=variant,
                 dedup=dedup,
+                silent=at is not None
+                and await contacts.quiet_now(db, person.user_id, incident.priority, at, ctx.tz),
             )
         if sent:
             told.append(person)

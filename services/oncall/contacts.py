@@ -119,8 +119,8 @@ def describe(contact: Contact | None, default_after: int) -> str:
     if contact is not None and contact.quiet_start and contact.quiet_end:
         lines.append(
             _(
-                "Quiet hours {start}–{end}: no SMS or call for P2/P3 pages then; "
-                "P0/P1 always reach you."
+                "Quiet hours {start}–{end}: P2/P3 pages arrive silently, with no SMS or call; "
+                "P0/P1 always ring."
             )
             .format(start=f"{contact.quiet_start:%H:%M}", end=f"{contact.quiet_end:%H:%M}")
         )  # fmt: skip
@@ -136,6 +136,14 @@ def describe(contact: Contact | None, default_after: int) -> str:
     return "\n".join(lines)
 
 
+async def quiet_now(db: Executor, user_id: int, priority: str, at: datetime, tz: ZoneInfo) -> bool:
+    """A P2/P3 page inside the person's quiet hours (it arrives silently, with no SMS)."""
+    if priority not in QUIET_PRIORITIES:
+        return False
+    contact = await get(db, user_id)
+    return contact is not None and contact.quiet_at(at.astimezone(tz).time())
+
+
 # --- follow-ups of pages -----------------------------------------------------------------------
 
 
@@ -148,7 +156,7 @@ async def plan_followup(
     contact = await get(db, user_id)
     if contact is None or contact.channel == "telegram" or not contact.phone:
         return False
-    if priority in QUIET_PRIORITIES and contact.quiet_at(at.astimezone(tz).time()):
+    if await quiet_now(db, user_id, priority, at, tz):
         return False
     status: str = await db.execute(
         """

@@ -16,7 +16,7 @@ from aiohttp import web
 from services import staff, users
 from services.alerts.config import SmsChannel
 from services.clock import FrozenClock
-from services.escalation.incidents import acknowledge, open_incident
+from services.escalation.incidents import acknowledge, escalate, open_incident
 from services.escalation.notify import EscalationContext
 from services.oncall import actions, contacts, store
 from services.oncall.actions import OncallContext, OncallError
@@ -178,6 +178,23 @@ async def test_quiet_hours_hold_back_the_second_channel_for_p2_only(
     assert await contacts.plan_followup(
         desk, user_id=EKO, ticket_id=1, priority="P0", level=1, at=at, tz=WIB
     )
+
+
+async def test_a_p2_page_in_quiet_hours_arrives_silently_a_p1_rings(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    await contacts.update_from_words(roster, DEWI, ["quiet", "22:00-07:00"], 10)
+    rina = await users.get(roster, RINA)
+    assert rina is not None
+    night = FrozenClock(wib("2026-11-03 23:00"))
+    for priority, number in (("P2", 1), ("P1", 2)):
+        await open_incident(roster, night, ctx, source="alert", title="x", priority=priority)
+        await escalate(roster, night, ctx, number, rina)  # level 2: Dewi is paged
+    rows = await roster.fetch(
+        "SELECT owner, payload FROM outbox WHERE chat_id = $1 ORDER BY id", DEWI
+    )
+    silent = {r["owner"]: "disable_notification" in str(r["payload"]) for r in rows}
+    assert silent == {"incident:1": True, "incident:2": False}, silent
 
 
 async def test_the_on_call_engineer_group_names_the_scheduled_senior(
