@@ -102,7 +102,9 @@ async def scan_once(
     report = ScanReport()
     ahead = timedelta(hours=ctx.rules.gap_notice_hours)
     for role in await store.rotated_roles(pool):
-        schedule = await store.schedule(pool, role, ctx.tz, since, now + ahead + timedelta(days=8))
+        schedule = await store.schedule(
+            pool, role, ctx.tz, since - timedelta(days=8), now + ahead + timedelta(days=8)
+        )
         if schedule is None:
             continue
         for outgoing, incoming in handoffs(schedule, since, now):
@@ -118,16 +120,16 @@ async def scan_once(
             if stretch.user_id is not None:
                 continue
             # a gap running now is told too (its start may be before `now`)
-            start = stretch.start
-            full = person_stretches(shifts(schedule, start - timedelta(days=8), start + ahead))
-            for candidate in full:
+            start, end = stretch.start, stretch.end
+            around = (start - timedelta(days=8), start + timedelta(days=8))
+            for candidate in person_stretches(shifts(schedule, *around)):
                 if candidate.start <= start < candidate.end and candidate.user_id is None:
-                    start = candidate.start
+                    start, end = candidate.start, candidate.end  # its whole length
             async with pool.acquire() as conn, conn.transaction():
                 if not await store.mark_event(conn, role, start, "gap_notice"):
                     continue
                 nxt = _next_level_role(ctx, role)
-                text = _gap_text(ctx, role, start, stretch.end, nxt)
+                text = _gap_text(ctx, role, start, end, nxt)
                 await notices.tell_admin_chat(
                     conn, ctx, text, dedup=f"oncall:gap:{role}:{start.timestamp():.0f}"
                 )

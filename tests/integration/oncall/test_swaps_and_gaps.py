@@ -139,3 +139,8 @@ async def test_a_gap_is_announced_a_day_ahead_once_and_handoffs_once(
     assert [t for t in await admin_texts() if t.startswith("📟")] == [
         "📟 Support Engineer: nobody (gap) → Eko"
     ]
+
+    # Friday: the weekend gap is told whole, though it lasts longer than the day looked ahead.
+    await scan_once(desk, c, wib("2026-11-06 16:00"), wib("2026-11-06 15:59"), None)
+    weekend = [t for t in await admin_texts() if "Fri 06.11 17:00" in t]
+    assert len(weekend) == 1 and "to Mon 09.11 09:00" in weekend[0], weekend
