@@ -76,6 +76,8 @@ def oncall_error(error: OncallError | SpecError) -> str:
         "end_before_start": _("The end must come after the start."),
         "too_far": _("That is too far ahead (one year at most)."),
         "bad_phone": _("That is not a phone number (use +62…)."),
+        "bad_minutes": _("Minutes are a number from 1 to 240."),
+        "usage": esc(_("Usage: {usage}").format(usage=USAGE)),
     }.get(error.reason, _("That did not work."))
 
 

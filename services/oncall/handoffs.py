@@ -108,6 +108,8 @@ async def scan_once(
         if schedule is None:
             continue
         for outgoing, incoming in handoffs(schedule, since, now):
+            if not schedule.in_force(incoming.start):
+                continue  # `/rotation off`: the slot answers from here, not a gap
             async with pool.acquire() as conn, conn.transaction():
                 if not await store.mark_event(conn, role, incoming.start, "handoff"):
                     continue
@@ -117,7 +119,7 @@ async def scan_once(
                 )  # fmt: skip
             report.handoffs.append((role, outgoing.user_id, incoming.user_id, incoming.start))
         for stretch in person_stretches(shifts(schedule, now, now + ahead)):
-            if stretch.user_id is not None:
+            if stretch.user_id is not None or not schedule.in_force(stretch.start):
                 continue
             # a gap running now is told too (its start may be before `now`)
             start, end = stretch.start, stretch.end

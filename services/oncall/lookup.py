@@ -25,7 +25,10 @@ async def scheduled(db: Executor, role: str, at: datetime, tz: ZoneInfo) -> int 
     schedule = await store.schedule(db, role, tz, at, at + _INSTANT)
     if schedule is None:
         return False
-    return who(schedule, at).user_id
+    answer = who(schedule, at)
+    if not schedule.in_force(at) and answer.override_id is None:
+        return False  # no rotation in force: the slot answers
+    return answer.user_id
 
 
 async def on_call_for(

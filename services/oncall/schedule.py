@@ -35,6 +35,12 @@ class Schedule:
                 found = version.rotation
         return found
 
+    def in_force(self, at: datetime) -> bool:
+        """A rotation with layers answers at `at` (not before the first version, not after
+        `/rotation off`): otherwise the role's `/oncall set` slot does, overrides aside."""
+        rotation = self.version_at(at)
+        return rotation is not None and bool(rotation.layers)
+
 
 # --- one layer --------------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ async def board(db: Executor, ctx: OncallContext, at: datetime) -> list[BoardRow
     rows: list[BoardRow] = []
     for level, role in await _roles(db, ctx):
         schedule = await store.schedule(db, role, ctx.tz, at, at + HORIZON)
-        if schedule is None or schedule.version_at(at) is None:
-            people = await staff.on_call_for(db, role) if schedule is None else []
+        if schedule is None or not schedule.in_force(at):
+            people = await staff.on_call_for(db, role)
             rows.append(BoardRow(level, role, False, None, None, tuple(p.user_id for p in people)))
             continue
         found = now_and_next(schedule, at, HORIZON)

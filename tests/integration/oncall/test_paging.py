@@ -218,3 +218,14 @@ async def test_the_on_call_engineer_group_names_the_scheduled_senior(
     )
     text = "\n".join(r["text"] for r in notices)
     assert "Wawan" in text and "Dewi" not in text, text
+
+
+async def test_a_rotation_switched_off_gives_the_role_back_to_its_slot(
+    desk: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    assert await page_at(desk, ctx, wib("2026-11-03 10:00")) == [EKO]
+    await store.save_rotation(
+        desk, "support_engineer", None, effective_from=wib("2026-11-03 11:00"), by=RINA
+    )
+    assert await page_at(desk, ctx, wib("2026-11-03 12:00")) == [SARI]  # her slot again
+    assert await page_at(desk, ctx, wib("2026-11-03 10:30")) == [EKO]  # history stays
