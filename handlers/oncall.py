@@ -157,7 +157,7 @@ async def cmd_oncall(
         elif sub == "swap":
             await _swap(message, words, person, pool, ctx, now)
         elif sub == "calendar":
-            await _calendar(message, words, person, pool, settings)
+            await _calendar(message, words, person, pool, settings, ctx)
         elif sub == "notify":
             await _notify(message, words, person, pool, ctx)
         else:
@@ -273,8 +273,9 @@ def calendar_url(settings: Settings, token: str) -> str:
 
 
 async def _calendar(
-    message: Message, words: list[str], person: Person, pool: asyncpg.Pool, settings: Settings
-) -> None:
+    message: Message, words: list[str], person: Person, pool: asyncpg.Pool, settings: Settings,
+    ctx: OncallContext,
+) -> None:  # fmt: skip
     if words and words[0].lower() == "reset":
         revoked = await store.revoke_calendars(pool, person.id)
         await audit.record(
@@ -297,13 +298,15 @@ async def _calendar(
         pool, actor_id=person.id, action=Action.CALENDAR.value, allowed=True,
         target=str(person.id), chat_id=message.chat.id, details={"issued": True},
     )  # fmt: skip
-    text = render.calendar_links(calendar_url(settings, mine.token), role_links)
+    person_url = calendar_url(settings, mine.token)
     if message.chat.type != "private":
-        # a private link does not belong in a group: send it to the person instead
-        await notices.tell_private_text(pool, person.id, text)
+        # a private link does not belong in a group: sent to the person, in their language
+        await notices.tell_person(
+            pool, ctx, person.id, lambda: render.calendar_links(person_url, role_links)
+        )
         await message.answer(_("I sent your calendar links to you privately."))
         return
-    await message.answer(text)
+    await message.answer(render.calendar_links(person_url, role_links))
 
 
 async def _notify(

@@ -186,9 +186,14 @@ async def drop_draft(db: Executor, actor: Person, draft_id: int, chat_id: int | 
     await staff.require(
         db, actor, Action.EDIT_ROTATION, target=f"draft:{draft_id}", chat_id=chat_id
     )
-    await db.execute(
+    dropped = await db.execute(
         "UPDATE oncall_drafts SET used_at = now() WHERE id = $1 AND used_at IS NULL", draft_id
     )
+    if dropped.endswith(" 1"):
+        await audit.record(
+            db, actor_id=actor.id, action=Action.EDIT_ROTATION.value, allowed=True,
+            target=f"draft:{draft_id}", chat_id=chat_id, details={"cancelled": True},
+        )  # fmt: skip
 
 
 # --- overrides ----------------------------------------------------------------------------------

@@ -161,14 +161,3 @@ async def swap_answered(
             if done
             else (lambda: render.swap_declined(swap.role, by, names)),
         )
-
-
-async def tell_private_text(db: Executor, user_id: int, text: str) -> int | None:
-    """Already rendered (in the asker's language) for their private chat."""
-    return await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=user_id, kind="text", payload=_payload(text),
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
-    )  # fmt: skip
