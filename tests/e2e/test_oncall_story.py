@@ -222,6 +222,15 @@ async def test_the_calendar_lists_eight_weeks_and_a_wrong_token_gets_nothing(wor
     assert all(e.decoded("DTEND") - e.decoded("DTSTART") == timedelta(weeks=1) for e in events)
     assert all("Support Engineer" in str(e["SUMMARY"]) for e in events)
 
+    # Asked in the admin chat, the links go to Sari privately, never into the group.
+    sent = await world.send(SARI, "/oncall calendar", chat_id=world.admin_chat_id)
+    answer = await world.reply_to(world.admin_chat_id, after=sent["message_id"])
+    assert "pribadi" in answer["text"] and ".ics" not in answer["text"], answer["text"]
+    private = await world.tg.wait_for_message(
+        SARI, after_message_id=link["message_id"], predicate=lambda m: ".ics" in m["text"]
+    )
+    assert path in private["text"]
+
     # Revoked: the same link now gets 404.
     reset = await says(world, SARI, "/oncall calendar reset")
     assert "dicabut" in reset["text"], reset["text"]
