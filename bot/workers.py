@@ -116,6 +116,7 @@ def oncall_context(app: web.Application) -> OncallContext:
         timezone=settings.TIMEZONE,
         admin_chat_id=settings.ADMIN_CHAT_ID,
         default_locale=settings.DEFAULT_LOCALE,
+        calendar_base=settings.public_base_url(),
     )
 
 

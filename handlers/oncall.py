@@ -18,7 +18,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.admin import roster_error, target_of
 from handlers.escalation import refusal
 from services import audit, staff
@@ -39,15 +38,6 @@ router = Router(name=__name__)
 class SwapAnswer(CallbackData, prefix=render.SWAP_PREFIX):
     id: int
     act: Literal["yes", "no"]
-
-
-def context(settings: Settings, rules: Rules) -> OncallContext:
-    return OncallContext.build(
-        rules,
-        timezone=settings.TIMEZONE,
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        default_locale=settings.DEFAULT_LOCALE,
-    )
 
 
 def oncall_error(error: OncallError | SpecError) -> str:
@@ -108,13 +98,13 @@ async def cmd_oncall(
     person: Person,
     pool: asyncpg.Pool,
     rules: Rules,
-    settings: Settings,
+    oncall: OncallContext,
     clock: Clock,
 ) -> None:
     words = (command.args or "").split()
     sub = words.pop(0).lower() if words else ""
     rule = staff.COMMANDS["oncall"]
-    ctx = context(settings, rules)
+    ctx = oncall
     now = clock.now()
     chat_id = message.chat.id
     async with answering(message.answer):
@@ -157,7 +147,7 @@ async def cmd_oncall(
         elif sub == "swap":
             await _swap(message, words, person, pool, ctx, now)
         elif sub == "calendar":
-            await _calendar(message, words, person, pool, settings, ctx)
+            await _calendar(message, words, person, pool, ctx)
         elif sub == "notify":
             await _notify(message, words, person, pool, ctx)
         else:
@@ -268,14 +258,13 @@ async def _swap(
     )  # fmt: skip
 
 
-def calendar_url(settings: Settings, token: str) -> str:
-    return f"{settings.public_base_url()}/oncall/{token}.ics"
+def calendar_url(ctx: OncallContext, token: str) -> str:
+    return f"{ctx.calendar_base}/oncall/{token}.ics"
 
 
 async def _calendar(
-    message: Message, words: list[str], person: Person, pool: asyncpg.Pool, settings: Settings,
-    ctx: OncallContext,
-) -> None:  # fmt: skip
+    message: Message, words: list[str], person: Person, pool: asyncpg.Pool, ctx: OncallContext
+) -> None:
     if words and words[0].lower() == "reset":
         revoked = await store.revoke_calendars(pool, person.id)
         await audit.record(
@@ -293,12 +282,12 @@ async def _calendar(
     for role in await store.rotated_roles(pool):
         if role in person.roles:
             link = await store.calendar_link(pool, person.id, "role", role)
-            role_links.append((role, calendar_url(settings, link.token)))
+            role_links.append((role, calendar_url(ctx, link.token)))
     await audit.record(
         pool, actor_id=person.id, action=Action.CALENDAR.value, allowed=True,
         target=str(person.id), chat_id=message.chat.id, details={"issued": True},
     )  # fmt: skip
-    person_url = calendar_url(settings, mine.token)
+    person_url = calendar_url(ctx, mine.token)
     if message.chat.type != "private":
         # a private link does not belong in a group: sent to the person, in their language
         await notices.tell_person(
@@ -329,10 +318,10 @@ async def on_swap_button(
     person: Person,
     pool: asyncpg.Pool,
     rules: Rules,
-    settings: Settings,
+    oncall: OncallContext,
     clock: Clock,
 ) -> None:
-    ctx = context(settings, rules)
+    ctx = oncall
     chat_id = query.message.chat.id if query.message else None
 
     async def tell(text: str) -> None:

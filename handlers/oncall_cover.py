@@ -14,8 +14,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from handlers.oncall import answering, context
+from handlers.oncall import answering
 from services import staff
 from services.clock import Clock
 from services.escalation.render import role_label
@@ -95,10 +94,10 @@ async def on_cover_button(
     person: Person,
     pool: asyncpg.Pool,
     rules: Rules,
-    settings: Settings,
+    oncall: OncallContext,
     clock: Clock,
 ) -> None:
-    ctx = context(settings, rules)
+    ctx = oncall
     now = clock.now()
     chat_id = query.message.chat.id if query.message else None
 

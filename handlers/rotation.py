@@ -13,8 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from handlers.oncall import answering, context
+from handlers.oncall import answering
 from services import staff
 from services.clock import Clock
 from services.escalation.render import role_label
@@ -41,11 +40,11 @@ async def cmd_rotation(
     person: Person,
     pool: asyncpg.Pool,
     rules: Rules,
-    settings: Settings,
+    oncall: OncallContext,
     clock: Clock,
 ) -> None:
     words = (command.args or "").split()
-    ctx = context(settings, rules)
+    ctx = oncall
     now = clock.now()
     async with answering(message.answer):
         if not words:
@@ -132,10 +131,10 @@ async def on_rotation_button(
     person: Person,
     pool: asyncpg.Pool,
     rules: Rules,
-    settings: Settings,
+    oncall: OncallContext,
     clock: Clock,
 ) -> None:
-    ctx = context(settings, rules)
+    ctx = oncall
     chat_id = query.message.chat.id if query.message else None
     done: list[str] = []
 

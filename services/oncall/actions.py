@@ -50,17 +50,20 @@ class OncallContext:
     admin_chat_id: int | None
     default_locale: str
     rules: OncallRules = field(default_factory=OncallRules)
+    calendar_base: str = ""  # PUBLIC_URL: where GET /oncall/<token>.ics is reached
 
     @classmethod
     def build(
-        cls, rules: Rules, *, timezone: str, admin_chat_id: int | None, default_locale: str
-    ) -> OncallContext:
+        cls, rules: Rules, *, timezone: str, admin_chat_id: int | None, default_locale: str,
+        calendar_base: str = "",
+    ) -> OncallContext:  # fmt: skip
         return cls(
             tz=ZoneInfo(timezone),
             escalation=rules.section("escalation", EscalationRules),
             admin_chat_id=admin_chat_id,
             default_locale=default_locale,
             rules=rules.section("oncall", OncallRules),
+            calendar_base=calendar_base,
         )
 
 
