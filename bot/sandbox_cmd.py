@@ -16,10 +16,12 @@ import contextlib
 import copy
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from loguru import logger
@@ -35,6 +37,10 @@ from sandbox.telegram.runtime import Runtime
 from sandbox.telegram.server import create_app as create_emulator_app
 from sandbox.world import DemoWorld, WorldConfig, cast, panel, snapshot
 from services import staff, users
+from services.oncall import actions as oncall_actions
+from services.oncall import store as oncall_store
+from services.oncall import views as oncall_views
+from services.oncall.model import LayerSpec, RotationSpec
 from services.rules import Rules
 from services.storage.db import connect
 from services.users import Role
@@ -148,6 +154,12 @@ async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> N
             )
         )
         await box.world.start()
+        box.world.next_handoff = handoff_finder(database_url, box.settings.TIMEZONE)
+    await seed_rotation(
+        database_url,
+        box.world.clock.now() if box.world is not None else datetime.now(UTC),
+        box.settings.TIMEZONE,
+    )
 
     config = EmulatorConfig(host="127.0.0.1", port=box.port)
     app = create_emulator_app(config, static_dir=WEB_DIR)
@@ -261,9 +273,48 @@ async def seed_roster(database_url: str) -> None:
                 added_by=None,
             )
             for role in roles:
-                await staff.set_on_call(conn, role, member.id, set_by=None)
+                holder = await conn.fetchval(
+                    "SELECT user_id FROM oncall_slots WHERE role = $1", role.value
+                )
+                if holder is None:  # the first of the cast with a role holds its slot
+                    await staff.set_on_call(conn, role, member.id, set_by=None)
     finally:
         await conn.close()
+
+
+async def seed_rotation(database_url: str, now: datetime, timezone: str) -> None:
+    """The cast's weekly rotation, once: the first person named holds the week running now."""
+    conn = await connect(database_url)
+    try:
+        if await oncall_store.versions(conn, cast.ROTATION_ROLE):
+            return
+        layer = LayerSpec.model_validate(cast.ROTATION_LAYER)
+        anchored = oncall_actions.anchored(layer, now, ZoneInfo(timezone))
+        await oncall_store.save_rotation(
+            conn,
+            cast.ROTATION_ROLE,
+            RotationSpec(layers=[anchored]),
+            effective_from=now - timedelta(weeks=1),
+            by=None,
+        )
+    finally:
+        await conn.close()
+
+
+def handoff_finder(
+    database_url: str, timezone: str
+) -> Callable[[datetime], Awaitable[datetime | None]]:
+    """What the world panel asks to jump the demo clock to the next on-call handoff."""
+    zone = ZoneInfo(timezone)
+
+    async def find(after: datetime) -> datetime | None:
+        conn = await connect(database_url)
+        try:
+            return await oncall_views.next_handoff(conn, zone, after)
+        finally:
+            await conn.close()
+
+    return find
 
 
 def bot_settings(

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: str | None = None
+    # where people reach this app's HTTP routes (the calendar links of /oncall calendar)
+    PUBLIC_URL: str | None = None
     ALERTMANAGER_TOKEN: str | None = None
     PING_BASE_URL: str | None = None  # heartbeat ping URLs: <this>/ping/<uuid>
     MONITOR_DATABASE_URL: str | None = None
@@ -104,7 +106,9 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("redis", "rediss", "unix"))
 
-    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "PAKASIR_BASE_URL", "PING_BASE_URL")
+    @field_validator(
+        "TELEGRAM_API_URL", "WEBHOOK_URL", "PAKASIR_BASE_URL", "PING_BASE_URL", "PUBLIC_URL"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("http", "https"))
@@ -153,6 +157,17 @@ class Settings(BaseSettings):
                 "(without it anyone can post updates to the webhook)"
             )
         return self
+
+    def public_base_url(self) -> str:
+        """PUBLIC_URL, else the origin of WEBHOOK_URL, else this host and port."""
+        if self.PUBLIC_URL:
+            return self.PUBLIC_URL.rstrip("/")
+        if self.WEBHOOK_URL:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.WEBHOOK_URL)
+            return f"{parts.scheme}://{parts.netloc}"
+        return f"http://{self.HTTP_HOST}:{self.HTTP_PORT}"
 
     @field_validator("TIMEZONE")
     @classmethod

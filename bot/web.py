@@ -1,4 +1,5 @@
-"""HTTP routes of the one aiohttp app: /healthz, /readyz, /metrics, the Telegram webhook."""
+"""HTTP routes of the one aiohttp app: /healthz, /readyz, /metrics, the Telegram webhook,
+the on-call calendars."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot.keys import POOL, REDIS, WEBHOOK_HANDLER
+from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS, WEBHOOK_HANDLER
+from services.oncall.actions import OncallContext
+from services.oncall.feed import feed
 
 WEBHOOK_PATH = "/telegram/webhook"
 READY_TIMEOUT = 2.0
@@ -48,8 +51,31 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     return await handler.handle(request)
 
 
+async def oncall_calendar(request: web.Request) -> web.Response:
+    """GET /oncall/<token>.ics: a private calendar feed; an unknown token gets 404, nothing else."""
+    settings = request.app[SETTINGS]
+    ctx = OncallContext.build(
+        request.app[RULES],
+        timezone=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        default_locale=settings.DEFAULT_LOCALE,
+    )
+    body = await feed(request.app[POOL], ctx, request.match_info["token"], request.app[CLOCK].now())
+    if body is None:
+        return web.Response(status=404, text="not found")
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Cache-Control": "private, max-age=300",
+            "Content-Disposition": 'inline; filename="oncall.ics"',
+        },
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    app.router.add_get(r"/oncall/{token:[^/]{1,200}}.ics", oncall_calendar)

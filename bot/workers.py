@@ -21,6 +21,7 @@ from bot.sender import AiogramSender
 from handlers import escalation, support
 from jobs.context import JobDeps
 from jobs.scheduler import running_scheduler
+from services.alerts.config import AlertsRules
 from services.checks.config import targets_from_settings
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
@@ -34,6 +35,8 @@ from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import EscalationWorker
 from services.inbox.config import InboxConfig
+from services.oncall.actions import OncallContext
+from services.oncall.handoffs import OncallWorker
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.flood import DeskFlood
@@ -111,6 +114,25 @@ async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def oncall_context(app: web.Application) -> OncallContext:
+    settings = app[SETTINGS]
+    return OncallContext.build(
+        app[RULES],
+        timezone=settings.TIMEZONE,
+        admin_chat_id=settings.ADMIN_CHAT_ID,
+        default_locale=settings.DEFAULT_LOCALE,
+        calendar_base=settings.public_base_url(),
+    )
+
+
+async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:
+    sms = app[RULES].section("alerts", AlertsRules).channels.sms
+    ctx = oncall_context(app)
+    worker = OncallWorker(app[POOL], app[CLOCK], ctx, sms, every=ctx.rules.scan_seconds)
+    async for _ in owned("oncall", worker, worker.stop):
+        yield
+
+
 def job_deps(app: web.Application) -> JobDeps:
     settings = app[SETTINGS]
     return JobDeps(
@@ -179,4 +201,4 @@ async def email_ctx(app: web.Application) -> AsyncIterator[None]:
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
     from bot.monitor import monitor_ctx
 
-    return [delivery_ctx, escalation_ctx, monitor_ctx, scheduler_ctx, email_ctx]
+    return [delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx, email_ctx]

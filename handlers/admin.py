@@ -1,5 +1,5 @@
-"""The roster in chat: `/staff`, `/staff add <user id or reply> <role...>`, `/staff remove`,
-`/oncall`, `/oncall set <role> <user>`. Only admins change it (services.staff.PERMISSIONS)."""
+"""The roster in chat: `/staff`, `/staff add <user id or reply> <role...>`, `/staff remove`.
+Only admins change it (services.staff.PERMISSIONS). On-call (`/oncall`) is handlers/oncall.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.escalation import refusal
 from services import audit, staff, users
-from services.escalation.policy import EscalationRules
 from services.escalation.render import role_label
-from services.rules import Rules
 from services.staff import Action, NotAllowed, RosterError
 from services.text import esc
 from services.users import Person
@@ -21,7 +19,7 @@ from services.users import Person
 router = Router(name=__name__)
 
 
-def _roster_error(error: RosterError) -> str:
+def roster_error(error: RosterError) -> str:
     return {
         "not_on_roster": _("That person is not on the staff roster."),
         "role_not_held": _("That person does not hold this role: add it with /staff add first."),
@@ -32,7 +30,9 @@ def _roster_error(error: RosterError) -> str:
     }.get(error.reason, _("That did not work."))
 
 
-async def _target(message: Message, words: list[str], pool: asyncpg.Pool) -> tuple[int, str] | None:
+async def target_of(
+    message: Message, words: list[str], pool: asyncpg.Pool
+) -> tuple[int, str] | None:
     """The person a command is about: the replied-to message's sender, or a user id word."""
     reply = message.reply_to_message
     if reply is not None and reply.from_user is not None and not reply.from_user.is_bot:
@@ -80,7 +80,7 @@ async def cmd_staff(
             )
         )
         return
-    target = await _target(message, words, pool)
+    target = await target_of(message, words, pool)
     if target is None:
         await message.answer(_("Reply to the person's message or give their Telegram user id."))
         return
@@ -109,7 +109,7 @@ async def cmd_staff(
                 raise RosterError("not_on_roster")
             text = _("{name} is no longer on the roster.").format(name=esc(name))
     except RosterError as error:
-        await message.answer(_roster_error(error))
+        await message.answer(roster_error(error))
         return
     await audit.record(
         pool,
@@ -121,62 +121,3 @@ async def cmd_staff(
         details={"roles": words},
     )
     await message.answer(text)
-
-
-@router.message(Command("oncall"))
-async def cmd_oncall(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, rules: Rules
-) -> None:
-    words = (command.args or "").split()
-    setting = bool(words) and words[0].lower() == "set"
-    try:
-        await staff.require(
-            pool,
-            person,
-            Action.CHANGE_ROSTER if setting else Action.VIEW_ROSTER,
-            target=command.args,
-            chat_id=message.chat.id,
-        )
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
-    policy = rules.section("escalation", EscalationRules)
-    if not setting:
-        lines = [_("<b>On call now</b>")]
-        board = await staff.on_call_board(pool, [lv.role.value for lv in policy.levels])
-        for number, (role, people) in enumerate(board, start=1):
-            names = ", ".join(esc(p.display_name) for p in people) or _("nobody")
-            lines.append(
-                _("Level {level}, {role}: {names}").format(
-                    level=number, role=esc(role_label(role)), names=names
-                )
-            )
-        await message.answer("\n".join(lines))
-        return
-    words.pop(0)
-    try:
-        picked = staff.parse_roles(words[:1])
-        if not picked:
-            raise RosterError("unknown_role")
-        target = await _target(message, words[1:], pool)
-        if target is None:
-            await message.answer(esc(_("Usage: /oncall set <role> <user id or reply>")))
-            return
-        await staff.set_on_call(pool, picked[0], target[0], set_by=person.id)
-    except RosterError as error:
-        await message.answer(_roster_error(error))
-        return
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="roster.oncall",
-        allowed=True,
-        target=str(target[0]),
-        chat_id=message.chat.id,
-        details={"role": picked[0].value},
-    )
-    await message.answer(
-        _("{name} is now on call as {role}.").format(
-            name=esc(target[1]), role=esc(role_label(picked[0].value))
-        )
-    )

@@ -70,6 +70,13 @@ class Action(StrEnum):
     # heartbeats (services/heartbeats)
     VIEW_HEARTBEATS = "heartbeats.view"
     MANAGE_HEARTBEATS = "heartbeats.manage"
+    # on-call schedules (services/oncall, handlers/oncall.py)
+    EDIT_ROTATION = "oncall.rotation"
+    OVERRIDE_SELF = "oncall.override"  # hand one's own shifts to someone (or fill a gap)
+    OVERRIDE_OTHERS = "oncall.override_others"  # change anyone's shifts
+    SWAP_SHIFTS = "oncall.swap"
+    CALENDAR = "oncall.calendar"
+    NOTIFY_RULES = "oncall.notify"  # how one is reached for a page
 
 
 ALL_STAFF = frozenset(Role)
@@ -114,6 +121,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_REPORTS: ALL_STAFF,
     Action.VIEW_HEARTBEATS: ALL_STAFF,
     Action.MANAGE_HEARTBEATS: ENGINEER_ROLES,
+    Action.EDIT_ROTATION: ADMINS,
+    Action.OVERRIDE_SELF: ALL_STAFF,
+    Action.OVERRIDE_OTHERS: ADMINS,
+    Action.SWAP_SHIFTS: ALL_STAFF,
+    Action.CALENDAR: ALL_STAFF,
+    Action.NOTIFY_RULES: ALL_STAFF,
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
@@ -170,7 +183,23 @@ COMMANDS: dict[str, CommandRule] = {
         ADMIN_SIDE,
         {"add": Action.CHANGE_ROSTER, "remove": Action.CHANGE_ROSTER},
     ),
-    "oncall": CommandRule(Action.VIEW_ROSTER, ADMIN_SIDE, {"set": Action.CHANGE_ROSTER}),
+    "oncall": CommandRule(
+        Action.VIEW_ROSTER,
+        ADMIN_SIDE,
+        {
+            "set": Action.CHANGE_ROSTER,
+            "cover": Action.OVERRIDE_SELF,
+            "cancel": Action.OVERRIDE_SELF,
+            "swap": Action.SWAP_SHIFTS,
+            "calendar": Action.CALENDAR,
+            "notify": Action.NOTIFY_RULES,
+        },
+    ),
+    "rotation": CommandRule(
+        Action.VIEW_ROSTER,
+        ADMIN_SIDE,
+        {"set": Action.EDIT_ROTATION, "add": Action.EDIT_ROTATION, "off": Action.EDIT_ROTATION},
+    ),
     "tickets": CommandRule(Action.LIST_TICKETS, SUPPORT_SIDE),
     "assign": CommandRule(Action.ASSIGN_TICKET, SUPPORT_SIDE),
     "priority": CommandRule(Action.PRIORITIZE_TICKET, SUPPORT_SIDE),
@@ -219,6 +248,9 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "tc": {"view": Action.VIEW_TICKET, "close": Action.CLOSE_TICKET},
     "tr": {"": Action.RATE_TICKET},
     "tw": {"": Action.CHOOSE_TICKET},
+    "rot": {"save": Action.EDIT_ROTATION, "drop": Action.EDIT_ROTATION},
+    "osw": {"yes": Action.SWAP_SHIFTS, "no": Action.SWAP_SHIFTS},
+    "ocv": {"shift": Action.OVERRIDE_SELF, "who": Action.OVERRIDE_SELF},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

@@ -80,7 +80,12 @@ function render(view) {
     section("Demo clock",
       now,
       el("div", { class: "world-buttons" }, ...SPEEDS.map((s) =>
-        actionButton(`${s}×`, "speed", s, { active: view.clock.speed === s })))),
+        actionButton(`${s}×`, "speed", s, { active: view.clock.speed === s }))),
+      row("Next on-call handoff", view.clock.next_handoff
+        ? botTime(Date.parse(view.clock.next_handoff), clock.timeZone, clock.zone) : "—"),
+      el("div", { class: "world-buttons" },
+        actionButton("Jump to the next handoff", "clock_next_handoff", null,
+          { disabled: !view.clock.next_handoff }))),
     section("Payment gateway (Pakasir)",
       row("Mode", mode),
       el("div", { class: "world-buttons" },

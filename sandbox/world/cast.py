@@ -1,4 +1,4 @@
-"""The people and chats of the sandbox: two customers, five staff, the admin chat, the forum.
+"""The people and chats of the sandbox: two customers, six staff, the admin chat, the forum.
 
 Plain data: the sandbox imports nothing from the bot, so roles are their string values
 (the names of `services.users.Role`); `bot/sandbox_cmd.py` turns them into roster entries.
@@ -40,8 +40,9 @@ DIMAS = Member(2002, "Dimas", "dimas_senior", "id", "Senior engineer", ("senior_
 MAYA = Member(2003, "Maya", "maya_lead", "en", "Tech lead", ("tech_lead",))
 HENDRA = Member(2004, "Hendra", "hendra_em", "id", "Engineering manager", ("engineering_manager",))
 RATNA = Member(2005, "Ratna", "ratna_cto", "en", "CTO", ("cto", "admin"))
+EKO = Member(2006, "Eko", "eko_senior", "id", "Senior engineer", ("senior_engineer",))
 
-CAST: tuple[Member, ...] = (BUDI, ALICE, SARI, DIMAS, MAYA, HENDRA, RATNA)
+CAST: tuple[Member, ...] = (BUDI, ALICE, SARI, DIMAS, MAYA, HENDRA, RATNA, EKO)
 STAFF: tuple[Member, ...] = tuple(m for m in CAST if m.is_staff)
 ADMIN_IDS: tuple[int, ...] = tuple(m.id for m in CAST if "admin" in m.roles)
 
@@ -49,6 +50,18 @@ ADMIN_CHAT_ID = -1002000000001
 ADMIN_CHAT_TITLE = "QuickCart Ops"
 SUPPORT_CHAT_ID = -1002000000002
 SUPPORT_CHAT_TITLE = "QuickCart Support"
+
+
+# The senior engineers' weekly on-call rotation (issue 17): Dimas holds the week the sandbox
+# starts in, Eko the next; the handoff is Monday 09:00 in TIMEZONE. Plain data, the shape of
+# RULES_FILE `oncall.rotations.<role>.layers[]`; the world panel jumps to the next handoff.
+ROTATION_ROLE = "senior_engineer"
+ROTATION_LAYER: dict[str, object] = {
+    "name": "24/7",
+    "members": [DIMAS.id, EKO.id],
+    "shift": "weekly",
+    "handoff": "monday 09:00",
+}
 
 
 def by_id(user_id: int) -> Member | None:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,6 +93,9 @@ class DemoWorld:
             PakasirConfig(project=config.pakasir_project, api_key=config.pakasir_api_key)
         )
         self.notify: Callable[[str, dict[str, Any]], None] = lambda kind, payload: None
+        # The bot's next on-call handoff after a moment (set by the sandbox command, which may
+        # read the bot's schedule; the world imports nothing of the bot).
+        self.next_handoff: Callable[[datetime], Awaitable[datetime | None]] | None = None
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -236,6 +239,14 @@ class DemoWorld:
             await asyncio.to_thread(self.logs.flood_fraud, now)
         elif action == "logs_calm":
             self.logs.calm()
+        elif action == "clock_next_handoff":
+            if self.next_handoff is None:
+                raise ActionError("no on-call schedule in this run")
+            found = await self.next_handoff(now)
+            if found is None:
+                raise ActionError("no on-call handoff in the next 8 weeks")
+            # a second past it, so the bot's scan sees the handoff as passed
+            self.clock.jump(max(found - now, timedelta(0)) + timedelta(seconds=1))
         elif action == "speed":
             try:
                 self.clock.set_speed(float(value))
@@ -253,8 +264,18 @@ class DemoWorld:
         except (OSError, asyncpg.PostgresError) as exc:
             database = {"error": str(exc)}
         state = self.pakasir.state
+        handoff: datetime | None = None
+        if self.next_handoff is not None:
+            try:
+                handoff = await self.next_handoff(now)
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning("next on-call handoff unknown: {}", exc)
         return {
-            "clock": {"now": now.isoformat(), "speed": self.clock.speed},
+            "clock": {
+                "now": now.isoformat(),
+                "speed": self.clock.speed,
+                "next_handoff": handoff.isoformat() if handoff else None,
+            },
             "gateway": {"mode": state.mode.value, "delay": state.delay_s, "url": self.pakasir_url},
             "success_rate": self.traffic.success_rate,
             "database": {**database, "trouble": self.trouble.active()},

@@ -171,11 +171,11 @@ async def open_incident(
         paged: list[staff.StaffMember] = []
         if rules.priority(priority).page_on_open:
             paged = await notify.page_level(
-                conn, ctx, incident, ticket, 1, variant="page", dedup="open"
+                conn, ctx, incident, ticket, 1, variant="page", dedup="open", at=now
             )
         groups = [name for name, _rule in rules.groups_of(priority)]
         await notify.notice_groups(
-            conn, ctx, incident, ticket, groups, variant="notice", dedup="open"
+            conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)
@@ -243,7 +243,7 @@ async def escalate_step(
     await desk_cards.refresh_card_of(conn, ticket.id, ctx.desk_config(), now)
     dedup = f"esc{moved.escalations}"
     paged = await notify.page_level(
-        conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup
+        conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup, at=now
     )
     await notify.notice_groups(
         conn, ctx, moved, ticket, [], variant="escalated", dedup=dedup, also_mention=paged

@@ -10,6 +10,7 @@ pressed Start is paged in the admin chat instead (services/delivery/not_started.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ from services.escalation.render import (
 from services.escalation.store import Incident
 from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import current_locale, use_locale
+from services.oncall import contacts
+from services.oncall import lookup as oncall
 from services.rules import Rules
 from services.storage.types import Executor
 from services.tickets.config import DeskConfig
@@ -112,6 +115,7 @@ async def _send(
     variant: Variant,
     dedup: str,
     extra: dict[str, Any] | None = None,
+    silent: bool = False,
 ) -> bool:
     extra = dict(extra or {})
     mentions = [Mention(m[0], m[1]) for m in extra.get("mentions", [])]
@@ -130,12 +134,15 @@ async def _send(
             level=incident.level,
             acknowledged=incident.acknowledged_at is not None,
         )
+    payload = rendered.payload()
+    if silent:  # the person's quiet hours: a P2/P3 page arrives without a sound
+        payload["disable_notification"] = True
     row_id = await outbox.enqueue(
         db,
         outbox.OutboxMessage(
             chat_id=chat_id,
             kind="text",
-            payload=rendered.payload(),
+            payload=payload,
             dedup_key=f"inc:{incident.ticket_id}:{dedup}:{chat_id}",
             owner=f"incident:{incident.ticket_id}",
             priority=_priority(incident),
@@ -193,8 +200,10 @@ async def page_people(
     *,
     variant: Variant,
     dedup: str,
+    at: datetime | None = None,
 ) -> list[staff.StaffMember]:
-    """A private message with buttons to each person; returns who was told."""
+    """A private message with buttons to each person; returns who was told. With `at`, each
+    person's second channel (SMS / voice, `/oncall notify`) falls due unless they acknowledge."""
     the_view = await view(db, ctx, incident, ticket)
     told: list[staff.StaffMember] = []
     for person in people:
@@ -213,9 +222,16 @@ async def page_people(
                 language=person.language,
                 variant=variant,
                 dedup=dedup,
+                silent=at is not None
+                and await contacts.quiet_now(db, person.user_id, incident.priority, at, ctx.tz),
             )
         if sent:
             told.append(person)
+        if sent and at is not None:
+            await contacts.plan_followup(
+                db, user_id=person.user_id, ticket_id=incident.ticket_id,
+                priority=incident.priority, level=incident.level, at=at, tz=ctx.tz,
+            )  # fmt: skip
     return told
 
 
@@ -255,9 +271,11 @@ async def page_level(
     *,
     variant: Variant,
     dedup: str,
+    at: datetime,
 ) -> list[staff.StaffMember]:
-    people = await staff.on_call_for(db, ctx.rules.level(level).role.value)
-    return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup)
+    """Page whoever is on call for the level's role at `at` (its schedule, else its slot)."""
+    people = await oncall.for_level(db, ctx.rules, level, at, ctx.tz)
+    return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup, at=at)
 
 
 async def notice_groups(
@@ -270,16 +288,21 @@ async def notice_groups(
     variant: Variant,
     dedup: str,
     also_mention: list[staff.StaffMember] | None = None,
+    at: datetime | None = None,
 ) -> dict[int, list[str]]:
-    """One notice per chat the groups live in, naming the groups and mentioning their people.
-    Returns chat id -> groups told there."""
+    """One notice per chat the groups live in, naming the groups and mentioning their people
+    (a group of on-call people: whoever the schedules say at `at`). Returns chat id -> groups
+    told there."""
     per_chat: dict[int, list[str]] = {}
     people: dict[int, dict[int, str]] = {}
     for name in groups:
         rule = ctx.rules.groups.get(name)
         if rule is None:
             continue
-        members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
+        if rule.on_call_only and at is not None:
+            members = await oncall.members_on_call(db, rule.roles, at, ctx.tz)
+        else:
+            members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
         for ref in rule.chats:
             chat_id = ctx.chat(ref)
             if chat_id is None:

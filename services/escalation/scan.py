@@ -23,6 +23,7 @@ from services.escalation.incidents import escalate_step, record_event, record_no
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
+from services.oncall import lookup as oncall
 from services.storage.types import Executor
 from services.tickets import deadlines as ticket_deadlines
 from services.tickets import repo as ticket_repo
@@ -112,16 +113,17 @@ async def _tell_breach(
     ticket: tickets.TicketBrief,
 ) -> None:
     """Remind the assignee (or this level's on-call people) and tell the next level, once."""
+    now = clock.now()
     reminded: list[staff.StaffMember] = []
     if ticket.assignee_id is not None:
         assignee = await staff.member(conn, ticket.assignee_id)
         if assignee is not None:
             reminded = [assignee]
     if not reminded:
-        reminded = await staff.on_call_for(conn, ctx.rules.level(incident.level).role.value)
+        reminded = await oncall.for_level(conn, ctx.rules, incident.level, now, ctx.tz)
     people = {p.user_id: p for p in reminded}
     if incident.level < ctx.rules.top_level:
-        for p in await staff.on_call_for(conn, ctx.rules.level(incident.level + 1).role.value):
+        for p in await oncall.for_level(conn, ctx.rules, incident.level + 1, now, ctx.tz):
             people.setdefault(p.user_id, p)
     told = await notify.page_people(
         conn, ctx, incident, ticket, list(people.values()), variant="breach", dedup="breach"

@@ -22,6 +22,7 @@ from typing import Any
 from services import chats, outbox, staff
 from services.classification import Priority
 from services.i18n import use_locale
+from services.oncall import lookup as oncall
 from services.outbox import ADMIN_COPY, OutboxMessage
 from services.storage.types import Executor
 from services.tickets import history, outbound, render, repo
@@ -75,7 +76,9 @@ def _outbox_priority(priority: Priority) -> int:
     )
 
 
-async def who_to_tell(db: Executor, cfg: DeskConfig, ticket: Ticket) -> list[staff.StaffMember]:
+async def who_to_tell(
+    db: Executor, cfg: DeskConfig, ticket: Ticket, now: datetime
+) -> list[staff.StaffMember]:
     """The assignee (or the level's on-call people), then the next level's on-call people."""
     rules = cfg.escalation
     level = 1  # an open incident tells its own level (scan.py), so a ticket here is level 1
@@ -85,10 +88,10 @@ async def who_to_tell(db: Executor, cfg: DeskConfig, ticket: Ticket) -> list[sta
         if assignee is not None:
             first = [assignee]
     if not first:
-        first = await staff.on_call_for(db, rules.level(level).role.value)
+        first = await oncall.for_level(db, rules, level, now, cfg.tz)
     people = {p.user_id: p for p in first}
     if level < rules.top_level:
-        for person in await staff.on_call_for(db, rules.level(level + 1).role.value):
+        for person in await oncall.for_level(db, rules, level + 1, now, cfg.tz):
             people.setdefault(person.user_id, person)
     return list(people.values())
 
@@ -110,7 +113,7 @@ async def tell_response_missed(
     fallback_chat_id: int | None = None,
 ) -> list[int]:
     """Tell the missed response deadline once (dedup keys hold even if two scans race)."""
-    people = await who_to_tell(db, cfg, ticket)
+    people = await who_to_tell(db, cfg, ticket, now)
     recipients: list[tuple[int, str | None]] = [(p.user_id, p.language) for p in people]
     if not recipients and fallback_chat_id is not None:
         chat_language = await chats.chat_language(db, fallback_chat_id, cfg.staff_locale)

@@ -22,6 +22,9 @@ from handlers.backups import BackupAction
 from handlers.escalation import IncidentAction
 from handlers.health import HealthDetail
 from handlers.jobs import JobAction
+from handlers.oncall import SwapAnswer
+from handlers.oncall_cover import CoverPick
+from handlers.rotation import RotationDraft
 from handlers.support_callbacks import Mine, Rate, Which
 from handlers.tickets_staff import TicketAction, TicketPriority
 from jobs.registry import JOBS
@@ -48,6 +51,12 @@ STATE_TABLES = (
     "users",
     "staff",
     "oncall_slots",
+    "oncall_rotations",
+    "oncall_drafts",
+    "oncall_overrides",
+    "oncall_swaps",
+    "oncall_calendars",
+    "oncall_contacts",
     "alert_silences",
     "alert_groups",
     "maintenance_windows",
@@ -235,6 +244,9 @@ PRESS: dict[str, Callable[[str], str]] = {
     "tc": lambda act: Mine(id=ALICE_TICKET, act=act).pack(),  # type: ignore[arg-type]
     "tr": lambda act: Rate(id=ALICE_TICKET, n=5).pack(),
     "tw": lambda act: Which(id=ALICE_TICKET, m=1).pack(),
+    "rot": lambda act: RotationDraft(id=1, act=act).pack(),  # type: ignore[arg-type]
+    "osw": lambda act: SwapAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
+    "ocv": lambda act: CoverPick(act=act, r=0, t=1_800_000_000, u=SARI).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).

@@ -1,0 +1,149 @@
+"""The button flow of a cover: `/oncall cover` alone lists the person's next shifts as buttons;
+a press asks who covers it (the colleagues holding that role); the second press makes the
+override for that whole shift (from now, for the one running). The same rules as the typed
+command apply: only one's own shifts, past shifts are history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import asyncpg
+from aiogram import Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.oncall import answering
+from services import staff
+from services.clock import Clock
+from services.escalation.render import role_label
+from services.oncall import actions, notices, render, views
+from services.oncall.actions import OncallContext, OncallError
+from services.oncall.model import Shift
+from services.rules import Rules
+from services.staff import Action
+from services.text import esc
+from services.users import Person, Role
+
+router = Router(name=__name__)
+ROLES = list(Role)
+MAX_SHIFTS = 6
+MAX_PEOPLE = 12
+
+
+class CoverPick(CallbackData, prefix="ocv"):
+    act: Literal["shift", "who"]
+    r: int  # the role's index in services.users.Role
+    t: int  # the shift's end (seconds since the epoch): stable while it runs
+    u: int = 0  # who covers (the second press)
+
+
+def _label(shift: Shift, ctx: OncallContext) -> str:
+    return f"{render.when(shift.start, ctx.tz)} – {render.when(shift.end, ctx.tz)} · " + role_label(
+        shift.role
+    )
+
+
+def _keyboard(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup.model_validate(
+        {"inline_keyboard": [[{"text": text, "callback_data": data}] for text, data in rows]}
+    )
+
+
+async def ask_which_shift(
+    message: Message, person: Person, pool: asyncpg.Pool, ctx: OncallContext, now: datetime
+) -> None:
+    """`/oncall cover` with nothing after it."""
+    mine = await views.shifts_of_person(pool, ctx, person.id, now, now + actions.HORIZON)
+    mine = [s for s in mine if s.role in Role.__members__.values()][:MAX_SHIFTS]
+    if not mine:
+        await message.answer(
+            _("You have no shifts to hand over. Typed: {usage}").format(
+                usage=esc("/oncall cover <who> <from> <to> [role]")
+            )
+        )
+        return
+    rows = [
+        (
+            _label(s, ctx),
+            CoverPick(act="shift", r=ROLES.index(Role(s.role)), t=int(s.end.timestamp())).pack(),
+        )
+        for s in mine
+    ]
+    await message.answer(_("Which of your shifts needs cover?"), reply_markup=_keyboard(rows))
+
+
+async def _my_shift(
+    pool: asyncpg.Pool, ctx: OncallContext, person: Person, data: CoverPick, now: datetime
+) -> Shift:
+    if not 0 <= data.r < len(ROLES):
+        raise OncallError("no_shift")
+    role = ROLES[data.r].value
+    end = datetime.fromtimestamp(data.t, UTC)
+    for shift in await views.shifts_of_person(pool, ctx, person.id, now, now + actions.HORIZON):
+        if shift.role == role and shift.end == end:
+            return shift
+    raise OncallError("no_shift")  # over, changed, or not this person's
+
+
+@router.callback_query(CoverPick.filter())
+async def on_cover_button(
+    query: CallbackQuery,
+    callback_data: CoverPick,
+    person: Person,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    oncall: OncallContext,
+    clock: Clock,
+) -> None:
+    ctx = oncall
+    now = clock.now()
+    chat_id = query.message.chat.id if query.message else None
+
+    async def tell(text: str) -> None:
+        await query.answer(text, show_alert=True)
+
+    async with answering(tell):
+        await staff.require(pool, person, Action.OVERRIDE_SELF, target="cover", chat_id=chat_id)
+        shift = await _my_shift(pool, ctx, person, callback_data, now)
+        message = query.message if isinstance(query.message, Message) else None
+        if callback_data.act == "shift":
+            colleagues = [
+                m for m in await staff.members_with(pool, [shift.role]) if m.user_id != person.id
+            ][:MAX_PEOPLE]
+            await query.answer()
+            if message is None:
+                return
+            if not colleagues:
+                await message.answer(_("Nobody else holds this role."))
+                return
+            rows = [
+                (
+                    m.display_name,
+                    callback_data.model_copy(update={"act": "who", "u": m.user_id}).pack(),
+                )
+                for m in colleagues
+            ]
+            await message.answer(
+                _("Who covers {shift}?").format(shift=esc(_label(shift, ctx))),
+                reply_markup=_keyboard(rows),
+            )
+            return
+        made = await actions.cover(
+            pool, ctx, person, coverer=callback_data.u, start=max(shift.start, now),
+            end=shift.end, role=shift.role, now=now, chat_id=chat_id,
+        )  # fmt: skip
+        names = await notices.names_of(pool, [callback_data.u, person.id])
+        await query.answer()
+        if message is not None:
+            await message.edit_reply_markup(reply_markup=None)
+            await message.answer(
+                "\n".join(
+                    render.cover_notice(
+                        o.role, o.user_id, o.replaces, o.start, o.end, names, ctx.tz,
+                        person.first_name,
+                    )
+                    for o in made
+                )
+            )  # fmt: skip

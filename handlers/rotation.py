@@ -1,0 +1,161 @@
+"""`/rotation` lists the rotations; admins `/rotation set|add|off <role> ...`: typed, previewed
+(the next four shifts) and saved only with the Save button under the preview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.oncall import answering
+from services import staff
+from services.clock import Clock
+from services.escalation.render import role_label
+from services.oncall import actions, notices, render, store, views
+from services.oncall.actions import OncallContext, OncallError
+from services.oncall.model import RotationSpec
+from services.rules import Rules
+from services.staff import Action
+from services.text import esc
+from services.users import Person, Role
+
+router = Router(name=__name__)
+
+
+class RotationDraft(CallbackData, prefix=render.ROTATION_PREFIX):
+    id: int
+    act: Literal["save", "drop"]
+
+
+@router.message(Command("rotation"))
+async def cmd_rotation(
+    message: Message,
+    command: CommandObject,
+    person: Person,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    oncall: OncallContext,
+    clock: Clock,
+) -> None:
+    words = (command.args or "").split()
+    ctx = oncall
+    now = clock.now()
+    async with answering(message.answer):
+        if not words:
+            await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
+            found = await views.rotations(pool, now)
+            ids: list[int | None] = [
+                m for _r, spec in found if spec for layer in spec.layers for m in layer.members
+            ]
+            names = await notices.names_of(pool, ids)
+            await message.answer(render.rotations(found, names))
+            return
+        await staff.require(
+            pool,
+            person,
+            staff.COMMANDS["rotation"].action_for(command.args),
+            target=command.args,
+            chat_id=message.chat.id,
+        )
+        sub = words[0].lower()
+        if sub not in ("set", "add", "off") or len(words) < 2:
+            await message.answer(esc(_(
+                "Usage: /rotation set <role> weekly mon 09:00 <people...> "
+                "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
+                "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
+            )))  # fmt: skip
+            return
+        role = staff.parse_roles(words[1:2])[0]
+        spec = await _spec_from_words(pool, ctx, person, role, sub, words[2:], now)
+        if spec is False:
+            await message.answer(esc(_(
+                "Usage: /rotation set <role> weekly mon 09:00 <people...> "
+                "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
+                "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
+            )))  # fmt: skip
+            return
+        assert spec is None or isinstance(spec, RotationSpec)
+        draft_id, upcoming = await actions.draft_rotation(
+            pool, ctx, person, role, spec, now, message.chat.id
+        )
+        ids = [s.user_id for s in upcoming]
+        ids += [m for layer in spec.layers for m in layer.members] if spec else []
+        names = await notices.names_of(pool, ids)
+        await message.answer(
+            render.preview(role.value, spec, upcoming, names, ctx.tz),
+            reply_markup=InlineKeyboardMarkup.model_validate(render.preview_keyboard(draft_id)),
+        )
+
+
+async def _spec_from_words(
+    pool: asyncpg.Pool, ctx: OncallContext, person: Person, role: Role, sub: str,
+    words: list[str], now: datetime,
+) -> RotationSpec | Literal[False] | None:  # fmt: skip
+    if sub == "off":
+        return None
+    if not words:
+        return False
+    resolved = [
+        str(await actions.resolve_person(pool, w, person))
+        if w.startswith("@") or w.lower() in ("me", "saya")
+        else w
+        for w in words
+    ]
+    ctx_tz = ctx.tz
+    if sub == "add":
+        if len(resolved) < 2:
+            return False
+        layer = actions.parse_layer(resolved[1:]).model_copy(update={"name": resolved[0][:40]})
+        current = await store.current_spec(pool, role.value, now)
+        base = list(current.layers) if current else []
+        layers = [*base, actions.anchored(layer, now, ctx_tz)]
+    else:
+        layer = actions.parse_layer(resolved)
+        layers = [actions.anchored(layer, now, ctx_tz)]
+    try:
+        return RotationSpec(layers=layers)
+    except ValueError as exc:
+        raise OncallError("bad_layer", str(exc).splitlines()[0][:200]) from None
+
+
+@router.callback_query(RotationDraft.filter())
+async def on_rotation_button(
+    query: CallbackQuery,
+    callback_data: RotationDraft,
+    person: Person,
+    pool: asyncpg.Pool,
+    rules: Rules,
+    oncall: OncallContext,
+    clock: Clock,
+) -> None:
+    ctx = oncall
+    chat_id = query.message.chat.id if query.message else None
+    done: list[str] = []
+
+    async def tell(text: str) -> None:
+        done.append(text)
+        await query.answer(text, show_alert=True)
+
+    async with answering(tell):
+        if callback_data.act == "drop":
+            await actions.drop_draft(pool, person, callback_data.id, chat_id)
+            text = _("Cancelled; nothing changed.")
+        else:
+            role, spec = await actions.save_draft(
+                pool, ctx, person, callback_data.id, clock.now(), chat_id
+            )
+            text = (
+                _("Saved: the {role} rotation applies from now on.")
+                if spec
+                else _("Removed: the {role} rotation ends now.")
+            ).format(role=esc(role_label(role)))
+        await query.answer(text)
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+            await query.message.answer(text)
