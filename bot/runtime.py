@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.alertmanager import add_alertmanager_route
+from bot.emergency import add_emergency_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
@@ -216,6 +217,7 @@ def create_app(
     add_routes(app)
     app.cleanup_ctx.append(stores_ctx)
     add_alertmanager_route(app)
+    add_emergency_route(app)
     if with_telegram:
         app.cleanup_ctx.append(telegram_ctx)
         for ctx in worker_contexts():

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     BACKUP_DIR: Path | None = None
     LOG_FILES: str | None = None
     RULES_FILE: Path | None = None
+    EMERGENCY_WEBHOOK_SECRET: str | None = None
+    DOCS_DIR: Path | None = None
+    FRAUD_RETRAIN_COMMAND: str | None = None
     LOG_FORMAT: Literal["text", "json"] = "text"
     LOG_LEVEL: str = "INFO"
 
@@ -140,6 +143,7 @@ class Settings(BaseSettings):
             self.WEBHOOK_SECRET,
             self.ALERTMANAGER_TOKEN,
             self.PAKASIR_API_KEY,
+            self.EMERGENCY_WEBHOOK_SECRET,
         ]
         return [v for v in values if v]
 

@@ -67,6 +67,14 @@ class Action(StrEnum):
     VIEW_REPORTS = "reports.view"
     # a group chat's one language (/language in the chat, handlers/start.py)
     SET_CHAT_LANGUAGE = "chat.language"
+    # the emergency line (services/escalation/emergency.py): /sos and the provider's webhook
+    SOS = "emergency.sos"
+    EMERGENCY_CALL = "emergency.webhook"
+    # quarterly deep maintenance (services/quarterly)
+    VIEW_QUARTER = "quarter.view"
+    TICK_QUARTER = "quarter.tick"
+    # orphaned data cleanup (weekly database maintenance): deleting needs a confirmation
+    CLEAN_ORPHANS = "orphans.delete"
 
 
 ALL_STAFF = frozenset(Role)
@@ -109,6 +117,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_JOBS: ALL_STAFF,
     Action.RUN_JOBS: ADMINS,
     Action.VIEW_REPORTS: ALL_STAFF,
+    Action.SOS: ALL_STAFF,
+    Action.EMERGENCY_CALL: NOBODY,  # the provider, checked by its signature, not a person
+    Action.VIEW_QUARTER: ALL_STAFF,
+    Action.TICK_QUARTER: ALL_STAFF - {Role.PRODUCT},  # the task's owner role, checked too
+    Action.CLEAN_ORPHANS: frozenset({Role.DBA, Role.ADMIN}),
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
@@ -172,6 +185,8 @@ COMMANDS: dict[str, CommandRule] = {
     "close": CommandRule(Action.CLOSE_TICKET, SUPPORT_SIDE),
     "ban": CommandRule(Action.BAN_CUSTOMER, SUPPORT_SIDE),
     "unban": CommandRule(Action.UNBAN_CUSTOMER, SUPPORT_SIDE),
+    "sos": CommandRule(Action.SOS, ADMIN_SIDE | SUPPORT_SIDE),
+    "quarter": CommandRule(Action.VIEW_QUARTER, ADMIN_SIDE),
 }
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation.
@@ -202,6 +217,8 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "tc": {"view": Action.VIEW_TICKET, "close": Action.CLOSE_TICKET},
     "tr": {"": Action.RATE_TICKET},
     "tw": {"": Action.CHOOSE_TICKET},
+    "qt": {"tick": Action.TICK_QUARTER, "note": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
+    "or": {"del": Action.CLEAN_ORPHANS, "no": Action.CLEAN_ORPHANS},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

@@ -17,7 +17,7 @@ from loguru import logger
 
 from services import staff
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import emergency, notify, store
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.notify import EscalationContext
@@ -36,6 +36,7 @@ class ScanReport:
     lateness: list[float] = field(default_factory=list)  # seconds after the deadline
     ticket_breaches: list[int] = field(default_factory=list)  # tickets' missed responses told
     tickets_checked: int = 0  # tickets whose card was brought up to date
+    emergency_repeats: list[int] = field(default_factory=list)  # SOS tickets paged again
 
 
 async def scan_once(
@@ -61,7 +62,9 @@ async def scan_once(
         report.tickets_checked += checked.tickets
         report.ticket_breaches += checked.breaches
         if checked.tickets < batch:
-            return report
+            break
+    report.emergency_repeats = await emergency.repeat_due(pool, clock, ctx)
+    return report
 
 
 async def _handle(
@@ -195,6 +198,7 @@ class EscalationWorker:
             for d in (
                 await store.earliest_deadline(self.pool),
                 await ticket_repo.earliest_check(self.pool),
+                await emergency.earliest_repeat(self.pool),
             )
             if d is not None
         ]

@@ -1,0 +1,108 @@
+"""The emergency line in the domain: an SOS pages every level at once, is stored before anyone
+is paged, pages everyone again every five minutes until acknowledged, and a provider's retry
+is the same call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from services import audit, users
+from services.clock import FrozenClock
+from services.escalation import emergency, store
+from services.escalation.emergency import EmergencyCall
+from services.escalation.incidents import acknowledge
+from services.escalation.notify import EscalationContext
+from services.staff import NotAllowed
+
+from .conftest import AGUS, BUDI, DEWI, MAYA, RINA, SARI, TONO, last_outbox_id, private_pages
+
+EVERY_LEVEL = [SARI, DEWI, TONO, MAYA, AGUS]
+
+
+async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
+    found = await users.get(db, user_id)
+    assert found is not None
+    return found
+
+
+def sos(text: str = "Checkout returns 500 for everyone", **kw: object) -> EmergencyCall:
+    return EmergencyCall(source="sos", caller="Rina", message=text, caller_id=RINA, **kw)  # type: ignore[arg-type]
+
+
+async def test_an_sos_pages_all_five_levels_at_once_and_targets_thirty_minutes(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    clock = FrozenClock()
+    outcome = await emergency.raise_emergency(
+        roster, clock, ctx, sos(), actor=await person(roster, RINA), chat_id=-5
+    )
+    assert outcome.levels == 5
+    assert sorted(outcome.paged) == sorted(EVERY_LEVEL)
+    assert sorted(set(await private_pages(roster))) == sorted(EVERY_LEVEL)
+    incident = await store.get(roster, outcome.ticket_id)
+    assert incident is not None and (incident.priority, incident.source) == ("P0", "emergency")
+    ticket = await roster.fetchrow(
+        "SELECT created_at, resolution_due, subject FROM tickets WHERE id = $1", outcome.ticket_id
+    )
+    assert ticket["resolution_due"] - ticket["created_at"] == timedelta(minutes=30)
+    assert ticket["subject"] == "SOS Rina: Checkout returns 500 for everyone"
+    call = await roster.fetchrow("SELECT * FROM emergency_calls")
+    assert (call["source"], call["caller_id"], call["ticket_id"]) == ("sos", RINA, 1)
+    assert call["next_page_at"] == clock.now() + timedelta(minutes=5)
+    done = await audit.entries_since(
+        roster, clock.now() - timedelta(days=1), action_prefix="emergency"
+    )
+    assert [(e.action, e.allowed, e.target) for e in done] == [("emergency.sos", True, "QC-000001")]
+
+
+async def test_nobody_acknowledges_so_every_level_is_paged_again_every_five_minutes(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    clock = FrozenClock()
+    outcome = await emergency.raise_emergency(roster, clock, ctx, sos())
+    mark = await last_outbox_id(roster)
+    clock.advance(minutes=4)
+    assert await emergency.repeat_due(roster, clock, ctx) == []
+    clock.advance(minutes=1)
+    assert await emergency.repeat_due(roster, clock, ctx) == [outcome.ticket_id]
+    assert sorted(await private_pages(roster, mark)) == sorted(EVERY_LEVEL)
+
+    # Dewi acknowledges: the next round pages nobody and the repeats stop.
+    await acknowledge(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
+    mark = await last_outbox_id(roster)
+    clock.advance(minutes=5)
+    assert await emergency.repeat_due(roster, clock, ctx) == []
+    assert await private_pages(roster, mark) == []
+    assert await roster.fetchval("SELECT next_page_at FROM emergency_calls") is None
+    assert await emergency.earliest_repeat(roster) is None
+
+
+async def test_a_provider_retry_is_the_same_call(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    clock = FrozenClock()
+    call = EmergencyCall(
+        source="webhook", caller="+6281200000000", message="site down", provider_ref="CA123"
+    )
+    first = await emergency.raise_emergency(roster, clock, ctx, call)
+    mark = await last_outbox_id(roster)
+    again = await emergency.raise_emergency(roster, clock, ctx, call)
+    assert (again.ticket_id, again.duplicate, first.duplicate) == (first.ticket_id, True, False)
+    assert await private_pages(roster, mark) == []
+    assert await roster.fetchval("SELECT count(*) FROM emergency_calls") == 1
+
+
+async def test_a_customer_may_not_sound_the_alarm(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    clock = FrozenClock()
+    with pytest.raises(NotAllowed):
+        await emergency.raise_emergency(roster, clock, ctx, sos(), actor=await person(roster, BUDI))
+    assert await roster.fetchval("SELECT count(*) FROM emergency_calls") == 0
+    refused = await audit.entries_since(
+        roster, clock.now() - timedelta(days=1), action_prefix="emergency", allowed=False
+    )
+    assert [e.actor_id for e in refused] == [BUDI]
