@@ -90,10 +90,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if not signed:
         return await _refuse(request, "missing or wrong signature")
     try:
-        if twilio:
-            call = hotline.from_twilio(dict(params))
-        else:
-            call = hotline.from_json(json.loads(body))
+        call = hotline.from_twilio(dict(params)) if twilio else hotline.from_json(json.loads(body))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return _error(400, f"malformed JSON: {type(exc).__name__}")
     except HotlineError as exc:

@@ -21,10 +21,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.alertmanager import add_alertmanager_route
-from bot.emergency import add_emergency_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from bot.emergency import add_emergency_route
 from bot.intake import Poller, WebhookIntake, dispatcher_feed
 from bot.keys import (
     BOT,

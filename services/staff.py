@@ -217,8 +217,7 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "tc": {"view": Action.VIEW_TICKET, "close": Action.CLOSE_TICKET},
     "tr": {"": Action.RATE_TICKET},
     "tw": {"": Action.CHOOSE_TICKET},
-    "qt": {"tick": Action.TICK_QUARTER, "note": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
-    "or": {"del": Action.CLEAN_ORPHANS, "no": Action.CLEAN_ORPHANS},
+    "qt": {"tick": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

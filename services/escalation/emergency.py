@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
+
 from services import audit, staff
 from services.clock import Clock
 from services.escalation import notify, store
@@ -168,7 +169,7 @@ async def raise_emergency(
             ticket_id=ticket_id,
             chat_id=chat_id,
         )
-        first = [p for p in opened.told]
+        first = list(opened.told)
         paged, levels = await page_every_level(
             conn, ctx, ticket_id, dedup="sos", skip_level_one=bool(first)
         )

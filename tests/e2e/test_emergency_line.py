@@ -75,13 +75,13 @@ async def test_sos_in_the_admin_chat_pages_every_level_at_once(line: World) -> N
 
 
 async def post(world: World, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{world.http_base}/api/emergency", data=body, headers=headers) as r:
-            text = await r.text()
-            try:
-                return r.status, json.loads(text)
-            except ValueError:
-                return r.status, text
+    url = f"{world.http_base}/api/emergency"
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
+        text = await r.text()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
 
 
 async def test_a_signed_provider_call_pages_every_level_and_a_retry_is_the_same_call(

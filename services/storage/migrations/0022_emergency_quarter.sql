@@ -31,7 +31,15 @@ CREATE TABLE quarter_tasks (
     evidence_note   text,
     evidence_file   text,                     -- a Telegram file_id
     evidence_kind   text,                     -- document, photo
+    evidence_name   text,                     -- the file's name as sent
     reminded_at     timestamptz,
     UNIQUE (quarter, key)
 );
 CREATE INDEX quarter_tasks_open_idx ON quarter_tasks (quarter) WHERE done_at IS NULL;
+
+-- One quarterly report per quarter: when its last task is ticked, or when the quarter ends.
+CREATE TABLE quarter_reports (
+    quarter   text PRIMARY KEY,
+    sent_at   timestamptz NOT NULL,
+    reason    text NOT NULL                   -- complete, quarter_end
+);
