@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 DEMO_DATABASE = "quickcart"
-HISTORY_DAYS = 21
+HISTORY_DAYS = 62  # two months: the monthly fraud update compares with the month before
 ORDERS_PER_HOUR = 12  # about 290 a day
 
 SCHEMA = """
@@ -95,20 +95,32 @@ UPDATE orders o SET status = CASE p.status WHEN 'completed' THEN
        ELSE 'failed' END
 FROM payments p WHERE p.order_id = o.id;
 
+-- Fraud reviews: about 3 % of orders are flagged by one of four rules. Each rule has its own
+-- character, so the monthly fraud model update has something to say: `velocity` and
+-- `address_mismatch` are precise; `new_device` raises false positives at low scores (over the
+-- 5 % target, a higher score threshold fixes it); `high_amount` got worse this month.
 INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
-SELECT o.id,
-       round((0.6 + random() * 0.39)::numeric, 3),
-       (ARRAY['velocity', 'new_device', 'address_mismatch', 'high_amount'])
-           [1 + floor(random() * 4)],
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day'
-            THEN 'pending' ELSE 'reviewed' END,
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
-            WHEN random() < 0.04 THEN 'false_positive'
-            WHEN random() < 0.5 THEN 'confirmed_fraud' ELSE 'legitimate' END,
-       o.created_at + interval '1 minute',
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
-            ELSE o.created_at + interval '3 hours' END
-FROM orders o WHERE random() < 0.03;
+SELECT id, score, rule,
+       CASE WHEN pending THEN 'pending' ELSE 'reviewed' END,
+       CASE WHEN pending THEN NULL
+            WHEN r_fp < CASE rule
+                    WHEN 'velocity' THEN 0.02
+                    WHEN 'address_mismatch' THEN 0.04
+                    WHEN 'new_device' THEN CASE WHEN score < 0.75 THEN 0.30 ELSE 0.005 END
+                    ELSE CASE WHEN created_at > (SELECT end_at FROM w) - interval '30 days'
+                                   AND score < 0.70 THEN 0.40 ELSE 0.03 END
+                 END THEN 'false_positive'
+            WHEN r_fraud < score - 0.25 THEN 'confirmed_fraud'
+            ELSE 'legitimate' END,
+       created_at,
+       CASE WHEN pending THEN NULL ELSE created_at + interval '3 hours' END
+FROM (SELECT o.id, o.created_at + interval '1 minute' AS created_at,
+             round((0.6 + random() * 0.39)::numeric, 3) AS score,
+             (ARRAY['velocity', 'new_device', 'address_mismatch', 'high_amount'])
+                 [1 + floor(random() * 4)] AS rule,
+             o.created_at > (SELECT end_at FROM w) - interval '1 day' AS pending,
+             random() AS r_fp, random() AS r_fraud
+      FROM orders o WHERE random() < 0.03) f;
 """
 
 

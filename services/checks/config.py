@@ -26,6 +26,8 @@ class Targets:
     backup_dir: Path | None = None
     log_files: str | None = None
     pg_restore_bin: str = "pg_restore"
+    docs_dir: Path | None = None  # DOCS_DIR: the monthly documentation review
+    fraud_retrain_command: str | None = None  # FRAUD_RETRAIN_COMMAND: monthly fraud update
 
     def log_globs(self) -> list[str]:
         if not self.log_files:
@@ -45,6 +47,8 @@ def targets_from_settings(settings: Any, *, pg_restore_bin: str = "pg_restore") 
         backup_dir=getattr(settings, "BACKUP_DIR", None),
         log_files=getattr(settings, "LOG_FILES", None),
         pg_restore_bin=pg_restore_bin,
+        docs_dir=getattr(settings, "DOCS_DIR", None),
+        fraud_retrain_command=getattr(settings, "FRAUD_RETRAIN_COMMAND", None),
     )
 
 
