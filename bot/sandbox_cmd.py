@@ -282,6 +282,7 @@ def bot_settings(
             "PAKASIR_PROBE_ORDER_ID": "PROBE-0001",
             "BACKUP_DIR": world.config.backup_dir,
             "LOG_FILES": world.config.log_glob,
+            "DOCS_DIR": world.config.docs_dir,
         }
     return box.settings.model_copy(update=update)
 
@@ -313,6 +314,7 @@ _SHOWN = (
     "PAKASIR_PROBE_ORDER_ID",
     "BACKUP_DIR",
     "LOG_FILES",
+    "DOCS_DIR",
     "DATA_DIR",
     "TIMEZONE",
     "DEFAULT_LOCALE",

@@ -19,7 +19,7 @@ import asyncpg
 from loguru import logger
 
 from sandbox.pakasir import Mode, PakasirConfig, PakasirEmulator
-from sandbox.world import backups, demo_db
+from sandbox.world import backups, demo_db, docs
 from sandbox.world.clock import DemoClock
 from sandbox.world.disk import DemoDisk
 from sandbox.world.logs import LogWriter
@@ -51,6 +51,10 @@ class WorldConfig:
     @property
     def log_glob(self) -> str:
         return str(self.folder / "logs" / "*.log*")
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.folder / "docs"
 
     @property
     def state_file(self) -> Path:
@@ -103,6 +107,7 @@ class DemoWorld:
                 await self._dump(night - timedelta(days=back))
             self.nightly_taken = night
             self._write_state()
+        await asyncio.to_thread(docs.prepare, self.config.docs_dir, self.clock.now())
         await self.pakasir.start()
         self.pakasir.add_transaction(PROBE_ORDER, PROBE_AMOUNT)
         await asyncio.to_thread(self.disk.prepare)
