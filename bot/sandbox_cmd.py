@@ -33,7 +33,7 @@ from sandbox.telegram.botapi import RUNTIME
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime
 from sandbox.telegram.server import create_app as create_emulator_app
-from sandbox.world import DemoWorld, WorldConfig, cast, panel, snapshot
+from sandbox.world import DemoWorld, WorldConfig, cast, demo_db, panel, snapshot
 from services import staff, users
 from services.rules import Rules
 from services.storage.db import connect
@@ -288,16 +288,19 @@ def bot_settings(
 
 
 def sandbox_rules(settings: Settings, world: DemoWorld | None) -> Rules:
-    """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts."""
+    """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts and
+    the demo schema's orphan queries (unless RULES_FILE has its own)."""
     rules = Rules.load(settings.RULES_FILE)
-    if world is None or not world.disk.available:
+    if world is None:
         return rules
     raw = copy.deepcopy(rules.raw)
-    system = raw.setdefault("checks", {}).setdefault("system", {})
-    mounts = list(system.get("mounts") or ["/"])
-    mounts.append(str(world.disk.mountpoint))
-    system["mounts"] = mounts
-    return Rules(raw, source=f"{rules.source} + sandbox disk")
+    raw.setdefault("orphans", {}).setdefault("queries", demo_db.ORPHAN_QUERIES)
+    if world.disk.available:
+        system = raw.setdefault("checks", {}).setdefault("system", {})
+        mounts = list(system.get("mounts") or ["/"])
+        mounts.append(str(world.disk.mountpoint))
+        system["mounts"] = mounts
+    return Rules(raw, source=f"{rules.source} + sandbox")
 
 
 _SHOWN = (

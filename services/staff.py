@@ -73,8 +73,6 @@ class Action(StrEnum):
     # quarterly deep maintenance (services/quarterly)
     VIEW_QUARTER = "quarter.view"
     TICK_QUARTER = "quarter.tick"
-    # orphaned data cleanup (weekly database maintenance): deleting needs a confirmation
-    CLEAN_ORPHANS = "orphans.delete"
 
 
 ALL_STAFF = frozenset(Role)
@@ -121,7 +119,6 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.EMERGENCY_CALL: NOBODY,  # the provider, checked by its signature, not a person
     Action.VIEW_QUARTER: ALL_STAFF,
     Action.TICK_QUARTER: ALL_STAFF - {Role.PRODUCT},  # the task's owner role, checked too
-    Action.CLEAN_ORPHANS: frozenset({Role.DBA, Role.ADMIN}),
 }
 
 # What a ticket's own customer may do to it, whatever their roles.

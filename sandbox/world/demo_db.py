@@ -121,7 +121,34 @@ FROM (SELECT o.id, o.created_at + interval '1 minute' AS created_at,
              o.created_at > (SELECT end_at FROM w) - interval '1 day' AS pending,
              random() AS r_fp, random() AS r_fraud
       FROM orders o WHERE random() < 0.03) f;
+
+-- Abandoned checkouts: one order a day that never got a payment (the app crashed between
+-- creating the order and the payment). The weekly maintenance's orphan cleanup finds them.
+INSERT INTO orders (code, customer_id, total, status, created_at)
+SELECT 'QC-' || to_char(t, 'YYMMDD') || '-X' || lpad(n::text, 4, '0'), 1 + (n % 400), 50000,
+       'pending', t
+FROM (SELECT row_number() OVER () AS n, t
+      FROM w, generate_series(w.start_at + interval '1 hour', w.end_at - interval '1 day',
+                              interval '1 day') AS t) s;
 """
+
+
+# The orphan queries the sandbox runs (RULES_FILE `orphans` for this schema): orders older than
+# a week with no payment and no fraud review. $1 of the delete is the batch size.
+_ORPHAN_ORDERS = """
+FROM orders o
+WHERE o.status = 'pending' AND o.created_at < now() - interval '7 days'
+  AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)
+  AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+"""
+ORPHAN_QUERIES = [
+    {
+        "name": "orders_without_payment",
+        "count_sql": "SELECT count(*)" + _ORPHAN_ORDERS,
+        "delete_sql": "DELETE FROM orders WHERE id IN (SELECT o.id" + _ORPHAN_ORDERS + " LIMIT $1)",
+        "batch_size": 20,
+    }
+]
 
 
 async def ensure_database(admin_url: str) -> None:
