@@ -55,6 +55,19 @@ CREATE TABLE IF NOT EXISTS fraud_reviews (
     reviewed_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS fraud_reviews_status_idx ON fraud_reviews (status);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          bigserial PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    started_at  timestamptz NOT NULL,
+    outcome     text NOT NULL            -- ok | failed (login or checkout session broke)
+);
+CREATE INDEX IF NOT EXISTS sessions_started_idx ON sessions (started_at);
+CREATE TABLE IF NOT EXISTS chargebacks (
+    id          bigserial PRIMARY KEY,
+    order_id    bigint NOT NULL REFERENCES orders (id),
+    reason      text NOT NULL,           -- fraud | dispute
+    created_at  timestamptz NOT NULL
+);
 """
 
 # The window lives in a temporary table `w` (start_at, end_at, step), set once per seeding.
@@ -121,6 +134,18 @@ FROM (SELECT o.id, o.created_at + interval '1 minute' AS created_at,
              o.created_at > (SELECT end_at FROM w) - interval '1 day' AS pending,
              random() AS r_fp, random() AS r_fraud
       FROM orders o WHERE random() < 0.03) f;
+
+-- Fraud the rules missed: a few chargebacks for fraud on orders no rule flagged (the fraud
+-- detection rate stays near 96 %), and sessions for the last day (99.6 % of them work).
+INSERT INTO chargebacks (order_id, reason, created_at)
+SELECT o.id, 'fraud', o.created_at + interval '2 days'
+FROM orders o
+WHERE o.id % 1500 = 7 AND o.created_at < (SELECT end_at FROM w) - interval '2 days'
+  AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id);
+INSERT INTO sessions (customer_id, started_at, outcome)
+SELECT o.customer_id, o.created_at - interval '2 minutes',
+       CASE WHEN o.id % 250 = 3 THEN 'failed' ELSE 'ok' END
+FROM orders o WHERE o.created_at > (SELECT end_at FROM w) - interval '1 day';
 
 -- Abandoned checkouts: one order a day that never got a payment (the app crashed between
 -- creating the order and the payment). The weekly maintenance's orphan cleanup finds them.
@@ -195,6 +220,8 @@ class Traffic:
     success_rate: float = 0.985
     orders_per_minute: float = 4.0
     gateway_down: bool = False
+    session_failure: float = 0.004  # share of customer sessions that break
+    slow_payments: bool = False  # payments take 1.5 to 2.5 minutes instead of 8 to 38 s
     last: datetime | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -213,10 +240,17 @@ class Traffic:
             at = self.last + span * ((i + 1) / count)
             ok = not self.gateway_down and self.rng.random() < self.success_rate
             done, failed = done + ok, failed + (not ok)
-            wait = timedelta(seconds=8 + self.rng.random() * 30)
+            wait = timedelta(seconds=self.payment_seconds())
             amount = (5 + self.rng.randrange(60)) * 5000
             rows.append((at, amount, ok, at + wait if ok else None))
+        sessions = [(at, self.rng.random() >= self.session_failure) for at, *_ in rows]
         self.last = now
+        await conn.executemany(
+            "INSERT INTO sessions (customer_id, started_at, outcome)"
+            " VALUES (1 + floor(random() * 400)::bigint, $1, CASE WHEN $2 THEN 'ok' ELSE"
+            " 'failed' END)",
+            sessions,
+        )
         await conn.executemany(
             """
             WITH o AS (
@@ -234,6 +268,82 @@ class Traffic:
             rows,
         )
         return done, failed
+
+    def payment_seconds(self) -> float:
+        if self.slow_payments:
+            return 90 + self.rng.random() * 60
+        return 8 + self.rng.random() * 30
+
+
+# The world panel's fraud and customer-experience buttons: what happens to QuickCart's data.
+
+
+async def sessions_break(conn: asyncpg.Connection, now: datetime, *, count: int = 50) -> None:
+    """Logins and checkouts break: most of the last minutes' sessions fail."""
+    await conn.execute(
+        "INSERT INTO sessions (customer_id, started_at, outcome)"
+        " SELECT 1 + (n % 400), $1::timestamptz - n * interval '5 seconds',"
+        " CASE WHEN n % 5 = 0 THEN 'ok' ELSE 'failed' END FROM generate_series(1, $2) AS n",
+        now,
+        count,
+    )
+
+
+async def payments_slow_burst(conn: asyncpg.Connection, now: datetime, *, count: int = 60) -> None:
+    """Payments in the last minutes that took about two minutes to complete."""
+    await conn.execute(
+        """
+        WITH o AS (
+            INSERT INTO orders (code, customer_id, total, status, created_at)
+            SELECT 'QC-S' || to_char($1::timestamptz, 'YYMMDDHH24MISS') || '-' || n,
+                   1 + (n % 400), 100000, 'paid',
+                   $1::timestamptz - interval '3 minutes' - n * interval '1 second'
+            FROM generate_series(1, $2) AS n
+            RETURNING id, created_at
+        )
+        INSERT INTO payments (order_id, method, amount, status, created_at, completed_at)
+        SELECT id, 'qris', 100000, 'completed', created_at, created_at + interval '130 seconds'
+        FROM o
+        """,
+        now,
+        count,
+    )
+
+
+async def fraud_slips(conn: asyncpg.Connection, now: datetime, *, count: int = 60) -> None:
+    """Chargebacks for fraud on recent orders no rule flagged: fraud got through."""
+    await conn.execute(
+        """
+        INSERT INTO chargebacks (order_id, reason, created_at)
+        SELECT o.id, 'fraud', $1 FROM orders o
+        WHERE o.created_at > $1::timestamptz - interval '20 days'
+          AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+          AND NOT EXISTS (SELECT 1 FROM chargebacks c WHERE c.order_id = o.id)
+        ORDER BY o.created_at DESC LIMIT $2
+        """,
+        now,
+        count,
+    )
+
+
+async def fraud_flag(
+    conn: asyncpg.Connection, now: datetime, *, count: int, outcome: str | None
+) -> None:
+    """New fraud reviews for recent orders: pending (the queue grows) or already reviewed with
+    `outcome` (a wave of false alarms)."""
+    await conn.execute(
+        """
+        INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
+        SELECT o.id, 0.650, 'new_device', CASE WHEN $3::text IS NULL THEN 'pending'
+               ELSE 'reviewed' END, $3, $1, CASE WHEN $3::text IS NULL THEN NULL ELSE $1 END
+        FROM orders o
+        WHERE NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+        ORDER BY o.created_at DESC LIMIT $2
+        """,
+        now,
+        count,
+        outcome,
+    )
 
 
 @dataclass

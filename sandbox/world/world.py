@@ -209,6 +209,12 @@ class DemoWorld:
             await asyncio.to_thread(self.logs.flood_fraud, now)
         elif action == "logs_calm":
             self.logs.calm()
+        elif action in self.DATA_ACTIONS:
+            await self._data_action(action, now)
+        elif action == "sessions_ok":
+            self.traffic.session_failure = 0.004
+        elif action == "payments_fast":
+            self.traffic.slow_payments = False
         elif action == "speed":
             try:
                 self.clock.set_speed(float(value))
@@ -218,6 +224,34 @@ class DemoWorld:
             raise ActionError(f"unknown action {action!r}")
         self._write_state()
         self.notify("world_changed", {"action": action})
+
+    # Buttons that change QuickCart's data: CRITICAL_METRICS the probes alone cannot break.
+    DATA_ACTIONS = (
+        "sessions_fail",
+        "payments_slow",
+        "fraud_slips",
+        "fraud_queue",
+        "fraud_false_alarms",
+    )
+
+    async def _data_action(self, action: str, now: datetime) -> None:
+        """On a connection of its own: the world's loop uses its connection meanwhile."""
+        conn = await asyncpg.connect(self.config.demo_url)
+        try:
+            if action == "sessions_fail":
+                self.traffic.session_failure = 0.3
+                await demo_db.sessions_break(conn, now)
+            elif action == "payments_slow":
+                self.traffic.slow_payments = True
+                await demo_db.payments_slow_burst(conn, now)
+            elif action == "fraud_slips":
+                await demo_db.fraud_slips(conn, now)
+            elif action == "fraud_queue":
+                await demo_db.fraud_flag(conn, now, count=120, outcome=None)
+            else:
+                await demo_db.fraud_flag(conn, now, count=100, outcome="false_positive")
+        finally:
+            await conn.close()
 
     async def view(self) -> dict[str, Any]:
         now = self.clock.now()
@@ -230,6 +264,8 @@ class DemoWorld:
             "clock": {"now": now.isoformat(), "speed": self.clock.speed},
             "gateway": {"mode": state.mode.value, "delay": state.delay_s, "url": self.pakasir_url},
             "success_rate": self.traffic.success_rate,
+            "session_failure": self.traffic.session_failure,
+            "slow_payments": self.traffic.slow_payments,
             "database": {**database, "trouble": self.trouble.active()},
             "disk": self.disk.view(),
             "backups": backups.listing(self.config.backup_dir)[:5],
