@@ -335,7 +335,8 @@ async def fraud_flag(
         """
         INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
         SELECT o.id, 0.650, 'new_device', CASE WHEN $3::text IS NULL THEN 'pending'
-               ELSE 'reviewed' END, $3, $1, CASE WHEN $3::text IS NULL THEN NULL ELSE $1 END
+               ELSE 'reviewed' END, $3::text, $1::timestamptz,
+               CASE WHEN $3::text IS NULL THEN NULL ELSE $1::timestamptz END
         FROM orders o
         WHERE NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
         ORDER BY o.created_at DESC LIMIT $2

@@ -207,6 +207,8 @@ class DemoWorld:
             await asyncio.to_thread(self.logs.flood_errors, now)
         elif action == "logs_fraud":
             await asyncio.to_thread(self.logs.flood_fraud, now)
+        elif action == "web_slow":
+            await asyncio.to_thread(self.logs.slow_requests, now)
         elif action == "logs_calm":
             self.logs.calm()
         elif action in self.DATA_ACTIONS:
