@@ -4,9 +4,9 @@ the real probes storing their samples in the bot's database, and each rule's own
 as the alert engine reads it. Before the panel's button the rule holds its peace; after it, the
 rule's condition holds.
 
-Two entries are about the bot's own traffic rather than QuickCart's data (Telegram delivery
-and complaints from the desk's tickets); they are proven end to end in
-tests/e2e/test_critical_metrics_bot_side.py."""
+Two entries are about the bot's own records rather than QuickCart's data (Telegram delivery,
+and complaints from the desk's tickets): people move them in the web chat, not the world
+panel; tests/integration/alerts/test_critical_metrics_bot_side.py makes them fire."""
 
 from __future__ import annotations
 
