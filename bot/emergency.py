@@ -19,6 +19,8 @@ from loguru import logger
 from bot.keys import CLOCK, POOL, RULES, SETTINGS
 from handlers.escalation import escalation_context
 from services import audit
+from services.alerts.config import SECTION as ALERTS
+from services.alerts.config import AlertsRules
 from services.escalation import emergency, hotline
 from services.escalation.hotline import HotlineError
 from services.i18n import gettext as _
@@ -97,7 +99,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return _error(400, f"not an emergency call: {exc}")
     ctx = escalation_context(settings, request.app[RULES])
     try:
-        outcome = await emergency.raise_emergency(request.app[POOL], request.app[CLOCK], ctx, call)
+        outcome = await emergency.raise_emergency(
+            request.app[POOL],
+            request.app[CLOCK],
+            ctx,
+            call,
+            channels=request.app[RULES].section(ALERTS, AlertsRules).channels,
+        )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         logger.error("emergency call not stored: {}", type(exc).__name__)
         return _error(503, "not stored, retry later")

@@ -12,6 +12,8 @@ from aiogram.utils.i18n import ngettext
 
 from bot.settings import Settings
 from handlers.escalation import escalation_context, refusal
+from services.alerts.config import SECTION as ALERTS
+from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.escalation import emergency
 from services.escalation.emergency import EmergencyCall
@@ -49,7 +51,13 @@ async def cmd_sos(
     )
     try:
         outcome = await emergency.raise_emergency(
-            pool, clock, ctx, call, actor=person, chat_id=message.chat.id
+            pool,
+            clock,
+            ctx,
+            call,
+            actor=person,
+            chat_id=message.chat.id,
+            channels=rules.section(ALERTS, AlertsRules).channels,
         )
     except NotAllowed as error:
         await message.answer(refusal(error))

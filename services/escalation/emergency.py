@@ -17,6 +17,8 @@ from typing import Any, Literal
 import asyncpg
 
 from services import audit, staff
+from services.alerts.channels import deliver
+from services.alerts.config import SecondaryChannels
 from services.clock import Clock
 from services.escalation import notify, store
 from services.escalation import tickets_port as tickets
@@ -118,9 +120,48 @@ async def raise_emergency(
     *,
     actor: Person | None = None,
     chat_id: int | None = None,
+    channels: SecondaryChannels | None = None,
 ) -> EmergencyOutcome:
-    """Store the call, open its P0 incident and page every level now. Idempotent per
-    `provider_ref`. A `/sos` from someone without the right raises NotAllowed (audited)."""
+    """Store the call, open its P0 incident and page every level now, by Telegram and, when
+    RULES_FILE `alerts.channels.sms` is set, by SMS too. Idempotent per `provider_ref`. A
+    `/sos` from someone without the right raises NotAllowed (audited)."""
+    outcome = await _raise(pool, clock, ctx, call, actor=actor, chat_id=chat_id)
+    if channels is not None and channels.sms is not None and not outcome.duplicate:
+        await _text_everyone(pool, clock, channels, call, outcome)
+    return outcome
+
+
+async def _text_everyone(
+    pool: asyncpg.Pool,
+    clock: Clock,
+    channels: SecondaryChannels,
+    call: EmergencyCall,
+    outcome: EmergencyOutcome,
+) -> None:
+    """The SMS channel (after the Telegram pages are safely queued); its result goes on the
+    incident's timeline."""
+    text = shorten(f"SOS {outcome.number}: {call.message} ({call.caller})", 400)
+    results = await deliver(channels, ["sms"], f"SOS {outcome.number}", text)
+    for result in results:
+        await tickets.add_event(
+            pool,
+            outcome.ticket_id,
+            clock.now(),
+            None,
+            "emergency_sms",
+            {"ok": result.ok, "error": result.error},
+        )
+
+
+async def _raise(
+    pool: asyncpg.Pool,
+    clock: Clock,
+    ctx: EscalationContext,
+    call: EmergencyCall,
+    *,
+    actor: Person | None,
+    chat_id: int | None,
+) -> EmergencyOutcome:
     action = Action.SOS if call.source == "sos" else Action.EMERGENCY_CALL
     if actor is not None:
         await staff.require(pool, actor, action, target=call.message[:100], chat_id=chat_id)

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from aiohttp import web
 
 from services import audit, users
+from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
 from services.escalation import emergency, store
 from services.escalation.emergency import EmergencyCall
@@ -106,3 +108,49 @@ async def test_a_customer_may_not_sound_the_alarm(
         roster, clock.now() - timedelta(days=1), action_prefix="emergency", allowed=False
     )
     assert [e.actor_id for e in refused] == [BUDI]
+
+
+async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    """A local HTTP server stands in for the SMS provider (RULES_FILE alerts.channels.sms)."""
+    received: list[dict[str, object]] = []
+    status = {"code": 200}
+
+    async def sms(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(status=status["code"])
+
+    app = web.Application()
+    app.router.add_post("/sms", sms)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    channels = SecondaryChannels(
+        sms=SmsChannel(url=f"http://{host}:{port}/sms", recipients=["+62811000111"])
+    )
+    try:
+        clock = FrozenClock()
+        first = await emergency.raise_emergency(roster, clock, ctx, sos(), channels=channels)
+        assert received == [
+            {
+                "to": ["+62811000111"],
+                "text": "SOS QC-000001: Checkout returns 500 for everyone (Rina)",
+            }
+        ]
+        status["code"] = 500
+        second = await emergency.raise_emergency(
+            roster, clock, ctx, sos("Database gone"), channels=channels
+        )
+        events = await roster.fetch(
+            "SELECT ticket_id, details FROM ticket_events WHERE kind = 'emergency_sms' ORDER BY id"
+        )
+        assert [(e["ticket_id"], e["details"]["ok"]) for e in events] == [
+            (first.ticket_id, True),
+            (second.ticket_id, False),
+        ]
+        assert len(second.paged) == 5  # Telegram pages went out all the same
+    finally:
+        await runner.cleanup()
