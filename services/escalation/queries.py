@@ -39,6 +39,10 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
         return _("Emergency: every level paged at once ({levels} levels): {names}").format(
             levels=details.get("levels", "?"), names=names
         )
+    if kind == "emergency_breached":
+        return _("Emergency not resolved within {minutes} minutes: every level told").format(
+            minutes=details.get("minutes", "?")
+        )
     if kind == "emergency_sms":
         if details.get("ok"):
             return _("Emergency paged by SMS")

@@ -17,7 +17,7 @@ from loguru import logger
 
 from services import staff
 from services.clock import Clock
-from services.escalation import emergency, notify, store
+from services.escalation import emergency, emergency_breach, notify, store
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.notify import EscalationContext
@@ -37,6 +37,7 @@ class ScanReport:
     ticket_breaches: list[int] = field(default_factory=list)  # tickets' missed responses told
     tickets_checked: int = 0  # tickets whose card was brought up to date
     emergency_repeats: list[int] = field(default_factory=list)  # SOS tickets paged again
+    emergency_breaches: list[int] = field(default_factory=list)  # SOS past their 30 minutes
 
 
 async def scan_once(
@@ -64,6 +65,7 @@ async def scan_once(
         if checked.tickets < batch:
             break
     report.emergency_repeats = await emergency.repeat_due(pool, clock, ctx)
+    report.emergency_breaches = await emergency_breach.breaches_due(pool, clock, ctx)
     return report
 
 
@@ -199,6 +201,7 @@ class EscalationWorker:
                 await store.earliest_deadline(self.pool),
                 await ticket_repo.earliest_check(self.pool),
                 await emergency.earliest_repeat(self.pool),
+                await emergency_breach.earliest_breach(self.pool),
             )
             if d is not None
         ]

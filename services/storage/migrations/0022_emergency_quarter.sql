@@ -12,7 +12,8 @@ CREATE TABLE emergency_calls (
     payload         jsonb NOT NULL DEFAULT '{}',
     ticket_id       bigint REFERENCES tickets (id) ON DELETE SET NULL,
     pages           integer NOT NULL DEFAULT 0, -- rounds of paging done
-    next_page_at    timestamptz                 -- NULL: acknowledged, resolved or done
+    next_page_at    timestamptz,                -- NULL: acknowledged, resolved or done
+    breach_told_at  timestamptz                 -- the 30-minute resolution target missed, told
 );
 CREATE INDEX emergency_calls_next_page_idx ON emergency_calls (next_page_at)
     WHERE next_page_at IS NOT NULL;

@@ -13,13 +13,24 @@ from aiohttp import web
 from services import audit, users
 from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
-from services.escalation import emergency, store
+from services.escalation import emergency, emergency_breach, store
 from services.escalation.emergency import EmergencyCall
-from services.escalation.incidents import acknowledge
+from services.escalation.incidents import acknowledge, resolve
 from services.escalation.notify import EscalationContext
 from services.staff import NotAllowed
 
-from .conftest import AGUS, BUDI, DEWI, MAYA, RINA, SARI, TONO, last_outbox_id, private_pages
+from .conftest import (
+    ADMIN_CHAT,
+    AGUS,
+    BUDI,
+    DEWI,
+    MAYA,
+    RINA,
+    SARI,
+    TONO,
+    last_outbox_id,
+    private_pages,
+)
 
 EVERY_LEVEL = [SARI, DEWI, TONO, MAYA, AGUS]
 
@@ -154,3 +165,35 @@ async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
         assert len(second.paged) == 5  # Telegram pages went out all the same
     finally:
         await runner.cleanup()
+
+
+async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_hear_once(
+    roster: asyncpg.Pool, ctx: EscalationContext
+) -> None:
+    clock = FrozenClock()
+    outcome = await emergency.raise_emergency(roster, clock, ctx, sos())
+    await acknowledge(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
+    assert await emergency_breach.earliest_breach(roster) == clock.now() + timedelta(minutes=30)
+    clock.advance(minutes=29)
+    assert await emergency_breach.breaches_due(roster, clock, ctx) == []
+    clock.advance(minutes=1)
+    mark = await last_outbox_id(roster)
+    assert await emergency_breach.breaches_due(roster, clock, ctx) == [outcome.ticket_id]
+    told = await roster.fetch(
+        "SELECT chat_id, payload->>'text' AS text FROM outbox WHERE id > $1 ORDER BY id", mark
+    )
+    assert sorted(r["chat_id"] for r in told) == sorted([*EVERY_LEVEL, ADMIN_CHAT])
+    assert all("QC-000001 is not resolved after 30 minutes" in r["text"] for r in told)
+    clock.advance(minutes=10)  # told once
+    assert await emergency_breach.breaches_due(roster, clock, ctx) == []
+    assert await emergency_breach.earliest_breach(roster) is None
+
+
+async def test_resolved_in_time_no_breach(roster: asyncpg.Pool, ctx: EscalationContext) -> None:
+    clock = FrozenClock()
+    outcome = await emergency.raise_emergency(roster, clock, ctx, sos())
+    clock.advance(minutes=20)
+    await resolve(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
+    clock.advance(minutes=20)
+    assert await emergency_breach.breaches_due(roster, clock, ctx) == []
+    assert await emergency_breach.earliest_breach(roster) is None
