@@ -12,13 +12,14 @@ from aiogram.utils.i18n import ngettext
 
 from bot.settings import Settings
 from handlers.escalation import escalation_context, refusal
+from services import staff
 from services.alerts.config import SECTION as ALERTS
 from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.escalation import emergency
 from services.escalation.emergency import EmergencyCall
 from services.rules import Rules
-from services.staff import NotAllowed
+from services.staff import Action, NotAllowed
 from services.text import esc
 from services.users import Person
 
@@ -37,6 +38,14 @@ async def cmd_sos(
     settings: Settings,
     rules: Rules,
 ) -> None:
+    try:  # the permission table's word before any argument is read
+        await staff.require(
+            pool, person, Action.SOS, target=(command.args or "")[:100] or None,
+            chat_id=message.chat.id,
+        )  # fmt: skip
+    except NotAllowed as error:
+        await message.answer(refusal(error))
+        return
     text = (command.args or "").strip()
     if not text:
         await message.answer(esc(_("Usage: /sos <what is wrong> (pages every level at once)")))

@@ -98,8 +98,15 @@ async def on_tick(
     state: FSMContext,
 ) -> None:
     """Ask for the evidence first; the task is ticked when it arrives (on_evidence)."""
-    task = await store.get(pool, callback_data.task)
     chat_id = query.message.chat.id if query.message else None
+    try:  # the permission table first (audited), then the task's own owner
+        await staff.require(
+            pool, person, Action.TICK_QUARTER, target=str(callback_data.task), chat_id=chat_id
+        )
+    except NotAllowed as error:
+        await query.answer(_refusal(error), show_alert=True)
+        return
+    task = await store.get(pool, callback_data.task)
     if task is None:
         await query.answer(_refusal(TaskNotFound(str(callback_data.task))), show_alert=True)
         return

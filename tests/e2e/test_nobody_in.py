@@ -22,6 +22,7 @@ from handlers.backups import BackupAction
 from handlers.escalation import IncidentAction
 from handlers.health import HealthDetail
 from handlers.jobs import JobAction
+from handlers.quarterly import QuarterAction
 from handlers.support_callbacks import Mine, Rate, Which
 from handlers.tickets_staff import TicketAction, TicketPriority
 from jobs.registry import JOBS
@@ -235,6 +236,7 @@ PRESS: dict[str, Callable[[str], str]] = {
     "tc": lambda act: Mine(id=ALICE_TICKET, act=act).pack(),  # type: ignore[arg-type]
     "tr": lambda act: Rate(id=ALICE_TICKET, n=5).pack(),
     "tw": lambda act: Which(id=ALICE_TICKET, m=1).pack(),
+    "qt": lambda act: QuarterAction(act=act, task=1).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).
