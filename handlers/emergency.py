@@ -3,6 +3,8 @@ paged at once (services/escalation/emergency.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -10,7 +12,6 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.settings import Settings
 from handlers.escalation import escalation_context, refusal
 from services import staff
 from services.alerts.config import SECTION as ALERTS
@@ -35,7 +36,7 @@ async def cmd_sos(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
+    settings: Any,
     rules: Rules,
 ) -> None:
     try:  # the permission table's word before any argument is read

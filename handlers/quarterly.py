@@ -4,7 +4,7 @@ done sends the quarterly report (services/quarterly)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -16,7 +16,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.escalation import refusal
 from services import staff
 from services.clock import Clock
@@ -46,7 +45,7 @@ class QuarterEvidence(StatesGroup):
     waiting = State()
 
 
-def quarter_context(settings: Settings, rules: Rules) -> QuarterContext:
+def quarter_context(settings: Any, rules: Rules) -> QuarterContext:
     return QuarterContext(
         rules=rules.section("quarterly", QuarterlyRules),
         tz=ZoneInfo(settings.TIMEZONE),
@@ -71,7 +70,7 @@ async def cmd_quarter(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
+    settings: Any,
     rules: Rules,
 ) -> None:
     try:
@@ -133,7 +132,7 @@ async def on_undo(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
+    settings: Any,
     rules: Rules,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
@@ -158,7 +157,7 @@ async def on_evidence(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
+    settings: Any,
     rules: Rules,
     state: FSMContext,
 ) -> None:
