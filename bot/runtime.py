@@ -24,6 +24,7 @@ from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
 from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from bot.emergency import add_emergency_route
 from bot.heartbeats_web import add_ping_routes
 from bot.intake import Poller, WebhookIntake, dispatcher_feed
 from bot.keys import (
@@ -241,6 +242,7 @@ def create_app(
     app.cleanup_ctx.append(stores_ctx)
     add_alertmanager_route(app)
     add_ping_routes(app)
+    add_emergency_route(app)
     if with_telegram:
         app.cleanup_ctx.append(telegram_ctx)
         for ctx in worker_contexts():

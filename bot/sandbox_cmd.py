@@ -35,7 +35,7 @@ from sandbox.telegram.botapi import RUNTIME
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime
 from sandbox.telegram.server import create_app as create_emulator_app
-from sandbox.world import DemoWorld, WorldConfig, cast, panel, snapshot
+from sandbox.world import DemoWorld, WorldConfig, cast, demo_db, panel, snapshot
 from services import staff, users
 from services.oncall import actions as oncall_actions
 from services.oncall import store as oncall_store
@@ -342,6 +342,7 @@ def bot_settings(
             "PAKASIR_PROBE_ORDER_ID": "PROBE-0001",
             "BACKUP_DIR": world.config.backup_dir,
             "LOG_FILES": world.config.log_glob,
+            "DOCS_DIR": world.config.docs_dir,
         }
     return box.settings.model_copy(update=update)
 
@@ -351,7 +352,8 @@ BACKUP_HEARTBEAT = "nightly-backup"
 
 def sandbox_rules(settings: Settings, world: DemoWorld | None) -> Rules:
     """RULES_FILE (or the defaults), with the demo disk added to the system probe's mounts and
-    the demo backup job's heartbeat (nightly at 02:00 in TIMEZONE, an hour's grace)."""
+    the demo backup job's heartbeat (nightly at 02:00 in TIMEZONE, an hour's grace), and
+    the demo schema's orphan queries (unless RULES_FILE has its own)."""
     rules = Rules.load(settings.RULES_FILE)
     if world is None:
         return rules
@@ -368,6 +370,8 @@ def sandbox_rules(settings: Settings, world: DemoWorld | None) -> Rules:
                 "ping_key": world.heartbeat.ping_key,
             }
         )
+    raw.setdefault("orphans", {}).setdefault("queries", demo_db.ORPHAN_QUERIES)
+    added.append("demo orphan queries")
     if world.disk.available:
         system = raw.setdefault("checks", {}).setdefault("system", {})
         mounts = list(system.get("mounts") or ["/"])
@@ -391,6 +395,7 @@ _SHOWN = (
     "PAKASIR_PROBE_ORDER_ID",
     "BACKUP_DIR",
     "LOG_FILES",
+    "DOCS_DIR",
     "DATA_DIR",
     "TIMEZONE",
     "DEFAULT_LOCALE",

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     SUPPORT_EMAIL: str | None = None
     IMAP_URL: str | None = None
     SMTP_URL: str | None = None
+    EMERGENCY_WEBHOOK_SECRET: str | None = None
+    DOCS_DIR: Path | None = None
+    FRAUD_RETRAIN_COMMAND: str | None = None
     LOG_FORMAT: Literal["text", "json"] = "text"
     LOG_LEVEL: str = "INFO"
 
@@ -189,6 +192,7 @@ class Settings(BaseSettings):
             self.ALERTMANAGER_TOKEN,
             self.PAKASIR_API_KEY,
             *(_url_password(url) for url in (self.IMAP_URL, self.SMTP_URL)),
+            self.EMERGENCY_WEBHOOK_SECRET,
         ]
         return [v for v in values if v]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from jobs import weekly
+from jobs import monthly_reviews, weekly
 from jobs.runner import JobContext
 from jobs.schedule import slots_between
 from services import chats
@@ -108,22 +108,13 @@ async def database_optimization(ctx: JobContext) -> JobOutcome:
     return await weekly.database_maintenance(ctx)
 
 
-async def documentation_review(ctx: JobContext) -> JobOutcome:
-    """The bot cannot judge documents; it reminds their owners (listed in the run)."""
-    return JobOutcome(
-        RunStatus.OK,
-        _("Reminder: review the runbooks, API and schema documents for changes this month."),
-        {"manual": True},
-    )
-
-
 async def monthly_maintenance(ctx: JobContext) -> JobOutcome:
     tasks = {
         "security_audit": lambda: weekly.security_review(ctx, days=30),
         "performance_optimization": lambda: weekly.performance_analysis(ctx),
-        "fraud_model_update": lambda: weekly.fraud_review(ctx, days=30),
+        "fraud_model_update": lambda: monthly_reviews.fraud_model_update(ctx),
         "database_optimization": lambda: database_optimization(ctx),
-        "documentation_review": lambda: documentation_review(ctx),
+        "documentation_review": lambda: monthly_reviews.documentation_review(ctx),
         "compliance_check": lambda: compliance_check(ctx),
     }
     results = await monthly.run_concurrently(tasks)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from jobs import daily, monthly, weekly
+from jobs import daily, monthly, quarterly, weekly
 from jobs.runner import JobContext
 from services.maintenance.runs import JobOutcome
 
@@ -51,4 +51,6 @@ JOBS: dict[str, JobDef] = _defs(
     JobDef("weekly_report", monthly.weekly_report),
     JobDef("monthly_maintenance", monthly.monthly_maintenance, push="always"),
     JobDef("compliance_report", monthly.compliance_report),
+    JobDef("quarterly_checklist", quarterly.quarterly_checklist, push="always"),
+    JobDef("quarterly_reminders", quarterly.quarterly_reminders),
 )

@@ -146,6 +146,10 @@ DEFAULT_SCHEDULE: dict[str, JobTiming] = {
     # AUTOMATION_SCHEDULE monthly + MonthlyMaintenance
     "monthly_maintenance": _monthly(1, "00:00"),
     "compliance_report": _monthly(-1, "23:00", grace=12 * 60),
+    # Quarterly Deep Maintenance: the checklist on the quarter's first day (and the last
+    # quarter's report), its open tasks reminded to their owners every Monday morning
+    "quarterly_checklist": JobTiming(cron="5 0 1 1,4,7,10 *", grace_minutes=24 * 60),
+    "quarterly_reminders": _weekly("mon", "09:00"),
 }
 
 

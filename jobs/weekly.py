@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jobs.runner import JobContext
+from services import chats
 from services.i18n import gettext as _
-from services.maintenance import backups, database, dependencies, fraud, performance, runs
+from services.maintenance import (
+    backups,
+    database,
+    dependencies,
+    fraud,
+    orphans,
+    performance,
+    runs,
+)
+from services.maintenance import notify as maintenance_notify
 from services.maintenance import security as security_review_service
 from services.maintenance.runs import JobOutcome, RunStatus
 
@@ -63,6 +73,12 @@ async def dependency_review(ctx: JobContext) -> JobOutcome:
 
 
 async def database_maintenance(ctx: JobContext) -> JobOutcome:
+    """VACUUM and REINDEX where needed, then orphaned data (orphan_cleanup)."""
+    outcome = await _vacuum_and_reindex(ctx)
+    return await orphan_cleanup(ctx, outcome)
+
+
+async def _vacuum_and_reindex(ctx: JobContext) -> JobOutcome:
     url = ctx.deps.targets.monitor_database_url
     if not url:
         return JobOutcome(RunStatus.SKIPPED, _("MONITOR_DATABASE_URL is not set."))
@@ -100,6 +116,43 @@ async def database_maintenance(ctx: JobContext) -> JobOutcome:
         planned=planned,
     )
     return JobOutcome(RunStatus.WARN if result.failed else RunStatus.OK, summary, details)
+
+
+async def orphan_cleanup(ctx: JobContext, before: JobOutcome) -> JobOutcome:
+    """Count orphans (RULES_FILE `orphans`) every run; delete them in batches only inside a
+    maintenance window or after a confirmation (otherwise the admin chat is asked)."""
+    url = ctx.deps.targets.monitor_database_url
+    rules = ctx.deps.rules.section("orphans", orphans.OrphanRules)
+    if not url or not rules.queries:
+        return before
+    deleting = ctx.confirmed or await database.in_maintenance_window(ctx.deps.pool, ctx.now)
+    report = await orphans.clean(url, rules, delete=deleting)
+    counts = ", ".join(f"{r.name} {'?' if r.found is None else r.found}" for r in report.results)
+    if report.deleting:
+        line = _("Orphaned rows: {found} found, {deleted} deleted ({counts}).").format(
+            found=report.found, deleted=report.deleted, counts=counts
+        )
+    else:
+        line = _("Orphaned rows: {found} found ({counts}); nothing deleted.").format(
+            found=report.found, counts=counts
+        )
+        if report.found:
+            await maintenance_notify.ask_orphan_confirmation(
+                ctx.deps.pool,
+                ctx.deps.admin_chat_id,
+                ctx.run_id,
+                report.found,
+                counts,
+                await chats.chat_language(
+                    ctx.deps.pool, ctx.deps.admin_chat_id, ctx.deps.default_locale
+                ),
+            )
+    status = before.status
+    if report.errors and status in (RunStatus.OK, RunStatus.SKIPPED):
+        status = RunStatus.WARN
+    return JobOutcome(
+        status, f"{before.summary}\n{line}", {**before.details, "orphans": report.to_json()}
+    )
 
 
 async def security_review(ctx: JobContext, days: int = 7) -> JobOutcome:

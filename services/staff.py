@@ -77,6 +77,12 @@ class Action(StrEnum):
     SWAP_SHIFTS = "oncall.swap"
     CALENDAR = "oncall.calendar"
     NOTIFY_RULES = "oncall.notify"  # how one is reached for a page
+    # the emergency line (services/escalation/emergency.py): /sos and the provider's webhook
+    SOS = "emergency.sos"
+    EMERGENCY_CALL = "emergency.webhook"
+    # quarterly deep maintenance (services/quarterly)
+    VIEW_QUARTER = "quarter.view"
+    TICK_QUARTER = "quarter.tick"
 
 
 ALL_STAFF = frozenset(Role)
@@ -127,6 +133,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SWAP_SHIFTS: ALL_STAFF,
     Action.CALENDAR: ALL_STAFF,
     Action.NOTIFY_RULES: ALL_STAFF,
+    Action.SOS: ALL_STAFF,
+    Action.EMERGENCY_CALL: NOBODY,  # the provider, checked by its signature, not a person
+    Action.VIEW_QUARTER: ALL_STAFF,
+    Action.TICK_QUARTER: ALL_STAFF - {Role.PRODUCT},  # the task's owner role, checked too
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
@@ -217,6 +227,8 @@ COMMANDS: dict[str, CommandRule] = {
             "resume": Action.MANAGE_HEARTBEATS,
         },
     ),
+    "sos": CommandRule(Action.SOS, ADMIN_SIDE | SUPPORT_SIDE),
+    "quarter": CommandRule(Action.VIEW_QUARTER, ADMIN_SIDE),
 }
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,
@@ -251,6 +263,7 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "rot": {"save": Action.EDIT_ROTATION, "drop": Action.EDIT_ROTATION},
     "osw": {"yes": Action.SWAP_SHIFTS, "no": Action.SWAP_SHIFTS},
     "ocv": {"shift": Action.OVERRIDE_SELF, "who": Action.OVERRIDE_SELF},
+    "qt": {"tick": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 DEMO_DATABASE = "quickcart"
-HISTORY_DAYS = 21
+HISTORY_DAYS = 62  # two months: the monthly fraud update compares with the month before
 ORDERS_PER_HOUR = 12  # about 290 a day
 
 SCHEMA = """
@@ -55,6 +55,19 @@ CREATE TABLE IF NOT EXISTS fraud_reviews (
     reviewed_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS fraud_reviews_status_idx ON fraud_reviews (status);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          bigserial PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    started_at  timestamptz NOT NULL,
+    outcome     text NOT NULL            -- ok | failed (login or checkout session broke)
+);
+CREATE INDEX IF NOT EXISTS sessions_started_idx ON sessions (started_at);
+CREATE TABLE IF NOT EXISTS chargebacks (
+    id          bigserial PRIMARY KEY,
+    order_id    bigint NOT NULL REFERENCES orders (id),
+    reason      text NOT NULL,           -- fraud | dispute
+    created_at  timestamptz NOT NULL
+);
 """
 
 # The window lives in a temporary table `w` (start_at, end_at, step), set once per seeding.
@@ -95,21 +108,72 @@ UPDATE orders o SET status = CASE p.status WHEN 'completed' THEN
        ELSE 'failed' END
 FROM payments p WHERE p.order_id = o.id;
 
+-- Fraud reviews: about 3 % of orders are flagged by one of four rules. Each rule has its own
+-- character, so the monthly fraud model update has something to say: `velocity` and
+-- `address_mismatch` are precise; `new_device` raises false positives at low scores (over the
+-- 5 % target, a higher score threshold fixes it); `high_amount` got worse this month.
 INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
-SELECT o.id,
-       round((0.6 + random() * 0.39)::numeric, 3),
-       (ARRAY['velocity', 'new_device', 'address_mismatch', 'high_amount'])
-           [1 + floor(random() * 4)],
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day'
-            THEN 'pending' ELSE 'reviewed' END,
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
-            WHEN random() < 0.04 THEN 'false_positive'
-            WHEN random() < 0.5 THEN 'confirmed_fraud' ELSE 'legitimate' END,
-       o.created_at + interval '1 minute',
-       CASE WHEN o.created_at > (SELECT end_at FROM w) - interval '1 day' THEN NULL
-            ELSE o.created_at + interval '3 hours' END
-FROM orders o WHERE random() < 0.03;
+SELECT id, score, rule,
+       CASE WHEN pending THEN 'pending' ELSE 'reviewed' END,
+       CASE WHEN pending THEN NULL
+            WHEN r_fp < CASE rule
+                    WHEN 'velocity' THEN 0.02
+                    WHEN 'address_mismatch' THEN 0.04
+                    WHEN 'new_device' THEN CASE WHEN score < 0.75 THEN 0.30 ELSE 0.005 END
+                    ELSE CASE WHEN created_at > (SELECT end_at FROM w) - interval '30 days'
+                                   AND score < 0.70 THEN 0.40 ELSE 0.03 END
+                 END THEN 'false_positive'
+            WHEN r_fraud < score - 0.25 THEN 'confirmed_fraud'
+            ELSE 'legitimate' END,
+       created_at,
+       CASE WHEN pending THEN NULL ELSE created_at + interval '3 hours' END
+FROM (SELECT o.id, o.created_at + interval '1 minute' AS created_at,
+             round((0.6 + random() * 0.39)::numeric, 3) AS score,
+             (ARRAY['velocity', 'new_device', 'address_mismatch', 'high_amount'])
+                 [1 + floor(random() * 4)] AS rule,
+             o.created_at > (SELECT end_at FROM w) - interval '1 day' AS pending,
+             random() AS r_fp, random() AS r_fraud
+      FROM orders o WHERE random() < 0.03) f;
+
+-- Fraud the rules missed: a few chargebacks for fraud on orders no rule flagged (the fraud
+-- detection rate stays near 96 %), and sessions for the last day (99.6 % of them work).
+INSERT INTO chargebacks (order_id, reason, created_at)
+SELECT o.id, 'fraud', o.created_at + interval '2 days'
+FROM orders o
+WHERE o.id % 1500 = 7 AND o.created_at < (SELECT end_at FROM w) - interval '2 days'
+  AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id);
+INSERT INTO sessions (customer_id, started_at, outcome)
+SELECT o.customer_id, o.created_at - interval '2 minutes',
+       CASE WHEN o.id % 250 = 3 THEN 'failed' ELSE 'ok' END
+FROM orders o WHERE o.created_at > (SELECT end_at FROM w) - interval '1 day';
+
+-- Abandoned checkouts: one order a day that never got a payment (the app crashed between
+-- creating the order and the payment). The weekly maintenance's orphan cleanup finds them.
+INSERT INTO orders (code, customer_id, total, status, created_at)
+SELECT 'QC-' || to_char(t, 'YYMMDD') || '-X' || lpad(n::text, 4, '0'), 1 + (n % 400), 50000,
+       'pending', t
+FROM (SELECT row_number() OVER () AS n, t
+      FROM w, generate_series(w.start_at + interval '1 hour', w.end_at - interval '1 day',
+                              interval '1 day') AS t) s;
 """
+
+
+# The orphan queries the sandbox runs (RULES_FILE `orphans` for this schema): orders older than
+# a week with no payment and no fraud review. $1 of the delete is the batch size.
+_ORPHAN_ORDERS = """
+FROM orders o
+WHERE o.status = 'pending' AND o.created_at < now() - interval '7 days'
+  AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)
+  AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+"""
+ORPHAN_QUERIES = [
+    {
+        "name": "orders_without_payment",
+        "count_sql": "SELECT count(*)" + _ORPHAN_ORDERS,
+        "delete_sql": "DELETE FROM orders WHERE id IN (SELECT o.id" + _ORPHAN_ORDERS + " LIMIT $1)",
+        "batch_size": 20,
+    }
+]
 
 
 async def ensure_database(admin_url: str) -> None:
@@ -156,6 +220,8 @@ class Traffic:
     success_rate: float = 0.985
     orders_per_minute: float = 4.0
     gateway_down: bool = False
+    session_failure: float = 0.004  # share of customer sessions that break
+    slow_payments: bool = False  # payments take 1.5 to 2.5 minutes instead of 8 to 38 s
     last: datetime | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -174,10 +240,17 @@ class Traffic:
             at = self.last + span * ((i + 1) / count)
             ok = not self.gateway_down and self.rng.random() < self.success_rate
             done, failed = done + ok, failed + (not ok)
-            wait = timedelta(seconds=8 + self.rng.random() * 30)
+            wait = timedelta(seconds=self.payment_seconds())
             amount = (5 + self.rng.randrange(60)) * 5000
             rows.append((at, amount, ok, at + wait if ok else None))
+        sessions = [(at, self.rng.random() >= self.session_failure) for at, *_ in rows]
         self.last = now
+        await conn.executemany(
+            "INSERT INTO sessions (customer_id, started_at, outcome)"
+            " VALUES (1 + floor(random() * 400)::bigint, $1, CASE WHEN $2 THEN 'ok' ELSE"
+            " 'failed' END)",
+            sessions,
+        )
         await conn.executemany(
             """
             WITH o AS (
@@ -195,6 +268,83 @@ class Traffic:
             rows,
         )
         return done, failed
+
+    def payment_seconds(self) -> float:
+        if self.slow_payments:
+            return 90 + self.rng.random() * 60
+        return 8 + self.rng.random() * 30
+
+
+# The world panel's fraud and customer-experience buttons: what happens to QuickCart's data.
+
+
+async def sessions_break(conn: asyncpg.Connection, now: datetime, *, count: int = 50) -> None:
+    """Logins and checkouts break: most of the last minutes' sessions fail."""
+    await conn.execute(
+        "INSERT INTO sessions (customer_id, started_at, outcome)"
+        " SELECT 1 + (n % 400), $1::timestamptz - n * interval '5 seconds',"
+        " CASE WHEN n % 5 = 0 THEN 'ok' ELSE 'failed' END FROM generate_series(1, $2) AS n",
+        now,
+        count,
+    )
+
+
+async def payments_slow_burst(conn: asyncpg.Connection, now: datetime, *, count: int = 60) -> None:
+    """Payments in the last minutes that took about two minutes to complete."""
+    await conn.execute(
+        """
+        WITH o AS (
+            INSERT INTO orders (code, customer_id, total, status, created_at)
+            SELECT 'QC-S' || to_char($1::timestamptz, 'YYMMDDHH24MISS') || '-' || n,
+                   1 + (n % 400), 100000, 'paid',
+                   $1::timestamptz - interval '3 minutes' - n * interval '1 second'
+            FROM generate_series(1, $2) AS n
+            RETURNING id, created_at
+        )
+        INSERT INTO payments (order_id, method, amount, status, created_at, completed_at)
+        SELECT id, 'qris', 100000, 'completed', created_at, created_at + interval '130 seconds'
+        FROM o
+        """,
+        now,
+        count,
+    )
+
+
+async def fraud_slips(conn: asyncpg.Connection, now: datetime, *, count: int = 60) -> None:
+    """Chargebacks for fraud on recent orders no rule flagged: fraud got through."""
+    await conn.execute(
+        """
+        INSERT INTO chargebacks (order_id, reason, created_at)
+        SELECT o.id, 'fraud', $1 FROM orders o
+        WHERE o.created_at > $1::timestamptz - interval '20 days'
+          AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+          AND NOT EXISTS (SELECT 1 FROM chargebacks c WHERE c.order_id = o.id)
+        ORDER BY o.created_at DESC LIMIT $2
+        """,
+        now,
+        count,
+    )
+
+
+async def fraud_flag(
+    conn: asyncpg.Connection, now: datetime, *, count: int, outcome: str | None
+) -> None:
+    """New fraud reviews for recent orders: pending (the queue grows) or already reviewed with
+    `outcome` (a wave of false alarms)."""
+    await conn.execute(
+        """
+        INSERT INTO fraud_reviews (order_id, score, rule, status, outcome, created_at, reviewed_at)
+        SELECT o.id, 0.650, 'new_device', CASE WHEN $3::text IS NULL THEN 'pending'
+               ELSE 'reviewed' END, $3::text, $1::timestamptz,
+               CASE WHEN $3::text IS NULL THEN NULL ELSE $1::timestamptz END
+        FROM orders o
+        WHERE NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = o.id)
+        ORDER BY o.created_at DESC LIMIT $2
+        """,
+        now,
+        count,
+        outcome,
+    )
 
 
 @dataclass

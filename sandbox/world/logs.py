@@ -35,6 +35,7 @@ class LogWriter:
     path: Path
     error_share: float = 0.003
     storm_until: datetime | None = None
+    slow_until: datetime | None = None  # QuickCart's web requests take 5.5 to 9 s meanwhile
     rng: random.Random = field(default_factory=lambda: random.Random(11))
     last: datetime | None = None
 
@@ -48,13 +49,18 @@ class LogWriter:
 
     def _record(self, at: datetime, level: str, item: tuple[str, str, str]) -> dict[str, object]:
         service, event, message = item
-        return {
+        record: dict[str, object] = {
             "timestamp": at.isoformat(timespec="milliseconds"),
             "level": level,
             "service": service,
             "event": event,
             "message": message.format(n=self.rng.randrange(10**5)),
         }
+        if event in ("http_request", "http_error"):
+            slow = self.slow_until is not None and at < self.slow_until
+            low, high = (5500, 9000) if slow else (40, 600)
+            record["duration_ms"] = self.rng.randrange(low, high)
+        return record
 
     def tick(self, now: datetime) -> int:
         """The ordinary lines for the demo time since the last tick (errors during a storm)."""
@@ -101,10 +107,18 @@ class LogWriter:
         ]
         self._write(records)
 
+    def slow_requests(self, now: datetime, *, lines: int = 60, minutes: int = 10) -> None:
+        """QuickCart's web requests get slow: a burst of them now, and for the next minutes."""
+        self.slow_until = now + timedelta(minutes=minutes)
+        web = ("web", "http_request", "GET /checkout 200")
+        self._write([self._record(now - timedelta(seconds=i), "info", web) for i in range(lines)])
+
     def calm(self) -> None:
         self.storm_until = None
+        self.slow_until = None
 
     def view(self, now: datetime) -> dict[str, object]:
         size = self.path.stat().st_size if self.path.exists() else 0
         storming = self.storm_until is not None and now < self.storm_until
-        return {"path": str(self.path), "size": size, "error_storm": storming}
+        slow = self.slow_until is not None and now < self.slow_until
+        return {"path": str(self.path), "size": size, "error_storm": storming, "slow": slow}

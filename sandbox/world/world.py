@@ -20,7 +20,7 @@ import asyncpg
 from loguru import logger
 
 from sandbox.pakasir import Mode, PakasirConfig, PakasirEmulator
-from sandbox.world import backups, demo_db
+from sandbox.world import backups, demo_db, docs
 from sandbox.world.clock import DemoClock
 from sandbox.world.disk import DemoDisk
 from sandbox.world.heartbeat import BackupHeartbeat
@@ -53,6 +53,10 @@ class WorldConfig:
     @property
     def log_glob(self) -> str:
         return str(self.folder / "logs" / "*.log*")
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.folder / "docs"
 
     @property
     def state_file(self) -> Path:
@@ -114,6 +118,7 @@ class DemoWorld:
                 await self._dump(night - timedelta(days=back))
             self.nightly_taken = night
             self._write_state()
+        await asyncio.to_thread(docs.prepare, self.config.docs_dir, self.clock.now())
         await self.pakasir.start()
         self.pakasir.add_transaction(PROBE_ORDER, PROBE_AMOUNT)
         await asyncio.to_thread(self.disk.prepare)
@@ -237,6 +242,8 @@ class DemoWorld:
             await asyncio.to_thread(self.logs.flood_errors, now)
         elif action == "logs_fraud":
             await asyncio.to_thread(self.logs.flood_fraud, now)
+        elif action == "web_slow":
+            await asyncio.to_thread(self.logs.slow_requests, now)
         elif action == "logs_calm":
             self.logs.calm()
         elif action == "clock_next_handoff":
@@ -247,6 +254,12 @@ class DemoWorld:
                 raise ActionError("no on-call handoff in the next 8 weeks")
             # a second past it, so the bot's scan sees the handoff as passed
             self.clock.jump(max(found - now, timedelta(0)) + timedelta(seconds=1))
+        elif action in self.DATA_ACTIONS:
+            await self._data_action(action, now)
+        elif action == "sessions_ok":
+            self.traffic.session_failure = 0.004
+        elif action == "payments_fast":
+            self.traffic.slow_payments = False
         elif action == "speed":
             try:
                 self.clock.set_speed(float(value))
@@ -256,6 +269,34 @@ class DemoWorld:
             raise ActionError(f"unknown action {action!r}")
         self._write_state()
         self.notify("world_changed", {"action": action})
+
+    # Buttons that change QuickCart's data: CRITICAL_METRICS the probes alone cannot break.
+    DATA_ACTIONS = (
+        "sessions_fail",
+        "payments_slow",
+        "fraud_slips",
+        "fraud_queue",
+        "fraud_false_alarms",
+    )
+
+    async def _data_action(self, action: str, now: datetime) -> None:
+        """On a connection of its own: the world's loop uses its connection meanwhile."""
+        conn = await asyncpg.connect(self.config.demo_url)
+        try:
+            if action == "sessions_fail":
+                self.traffic.session_failure = 0.3
+                await demo_db.sessions_break(conn, now)
+            elif action == "payments_slow":
+                self.traffic.slow_payments = True
+                await demo_db.payments_slow_burst(conn, now)
+            elif action == "fraud_slips":
+                await demo_db.fraud_slips(conn, now)
+            elif action == "fraud_queue":
+                await demo_db.fraud_flag(conn, now, count=120, outcome=None)
+            else:
+                await demo_db.fraud_flag(conn, now, count=100, outcome="false_positive")
+        finally:
+            await conn.close()
 
     async def view(self) -> dict[str, Any]:
         now = self.clock.now()
@@ -278,6 +319,8 @@ class DemoWorld:
             },
             "gateway": {"mode": state.mode.value, "delay": state.delay_s, "url": self.pakasir_url},
             "success_rate": self.traffic.success_rate,
+            "session_failure": self.traffic.session_failure,
+            "slow_payments": self.traffic.slow_payments,
             "database": {**database, "trouble": self.trouble.active()},
             "disk": self.disk.view(),
             "backups": backups.listing(self.config.backup_dir)[:5],

@@ -26,6 +26,8 @@ class Targets:
     backup_dir: Path | None = None
     log_files: str | None = None
     pg_restore_bin: str = "pg_restore"
+    docs_dir: Path | None = None  # DOCS_DIR: the monthly documentation review
+    fraud_retrain_command: str | None = None  # FRAUD_RETRAIN_COMMAND: monthly fraud update
 
     def log_globs(self) -> list[str]:
         if not self.log_files:
@@ -45,6 +47,8 @@ def targets_from_settings(settings: Any, *, pg_restore_bin: str = "pg_restore") 
         backup_dir=getattr(settings, "BACKUP_DIR", None),
         log_files=getattr(settings, "LOG_FILES", None),
         pg_restore_bin=pg_restore_bin,
+        docs_dir=getattr(settings, "DOCS_DIR", None),
+        fraud_retrain_command=getattr(settings, "FRAUD_RETRAIN_COMMAND", None),
     )
 
 
@@ -112,6 +116,14 @@ ORDER BY 1
 """
 
 
+# QuickCart's active customers: customers who ordered in the last 24 hours ($1 = now). The
+# denominator of the user complaint rate (checks.bot).
+DEFAULT_ACTIVE_CUSTOMERS_SQL = """
+SELECT count(DISTINCT customer_id) FROM orders
+WHERE created_at >= $1::timestamptz - interval '1 day'
+"""
+
+
 class PaymentRules(BaseModel):
     timeout_s: float = 4.0
     probe_amount: int = 10_000
@@ -124,6 +136,7 @@ class PaymentRules(BaseModel):
     # One row: finished, succeeded, avg_seconds; $1 = start of the window.
     stats_sql: str = DEFAULT_PAYMENT_SQL
     daily_sql: str = DEFAULT_PAYMENT_DAILY_SQL
+    active_customers_sql: str = DEFAULT_ACTIVE_CUSTOMERS_SQL  # one number; $1 = now
 
 
 class BackupRules(BaseModel):
@@ -176,6 +189,21 @@ WHERE reviewed_at >= $1 AND reviewed_at < $2
 """
 
 
+# The fraud detection rate: confirmed fraud the rules caught, against that plus the fraud they
+# missed (chargebacks for fraud on orders no rule flagged), over `window_days`; $1 = since.
+DEFAULT_DETECTION_RATE_SQL = """
+WITH caught AS (
+    SELECT count(*) AS n FROM fraud_reviews
+    WHERE outcome = 'confirmed_fraud' AND created_at >= $1
+), missed AS (
+    SELECT count(*) AS n FROM chargebacks c
+    WHERE c.reason = 'fraud' AND c.created_at >= $1
+      AND NOT EXISTS (SELECT 1 FROM fraud_reviews f WHERE f.order_id = c.order_id)
+)
+SELECT caught.n AS caught, missed.n AS missed FROM caught, missed
+"""
+
+
 class FraudRules(BaseModel):
     timeout_s: float = 4.0
     queue: Band = Band(warn=50, crit=100)  # seed: manual_review_queue 50, alert > 100
@@ -184,12 +212,17 @@ class FraudRules(BaseModel):
     queue_sql: str = DEFAULT_QUEUE_SQL  # one number
     false_positive_sql: str = DEFAULT_FALSE_POSITIVE_SQL  # false_positives, reviewed; $1 = since
     false_positive_period_sql: str = DEFAULT_FALSE_POSITIVE_PERIOD_SQL
+    detection_rate_sql: str = DEFAULT_DETECTION_RATE_SQL  # caught, missed; $1 = since
+    detection_rate_percent: Band = Band(warn=95.0, crit=90.0)  # seed: 95 %, alert < 90 %
 
 
 class BotRules(BaseModel):
     timeout_s: float = 3.0
     outbox_backlog: Band = Band(warn=100, crit=1000)
     outbox_oldest_s: Band = Band(warn=300, crit=1800)
+    # The user complaint rate: the desk's customer tickets opened in the last 24 h per active
+    # customer of QuickCart (the payment check's `active_customers`; seed: 0.1 %, alert > 0.5 %).
+    complaint_rate_percent: Band = Band(warn=0.1, crit=0.5)
 
 
 class ChecksRules(BaseModel):

@@ -9,6 +9,7 @@ Only whole lines are consumed; a line still being written waits for the next run
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -46,6 +47,7 @@ class Tally:
     counts: Counter[tuple[datetime, str]] = field(default_factory=Counter)
     messages: Counter[tuple[datetime, str]] = field(default_factory=Counter)
     bytes_read: int = 0
+    durations: list[float] = field(default_factory=list)  # request durations, seconds
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,32 @@ def classify(line: bytes, rules: Classifier, now: datetime, tally: Tally) -> Non
     category = str(record.get("category") or "").lower()
     if event in rules.security_events or category == "security":
         tally.counts[(minute, "security")] += 1
+    seconds = _duration(record)
+    if seconds is not None:
+        tally.durations.append(seconds)
+
+
+def _duration(record: dict[str, Any]) -> float | None:
+    """A request's response time: `duration_ms` / `response_time_ms` / `latency_ms`, or
+    `duration_s`; None when the line carries none."""
+    for name, scale in (
+        ("duration_ms", 0.001),
+        ("response_time_ms", 0.001),
+        ("latency_ms", 0.001),
+        ("duration_s", 1.0),
+    ):
+        value = record.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value) * scale
+    return None
+
+
+def p95(values: list[float]) -> float | None:
+    """The 95th percentile (nearest rank) of `values`, or None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def read_all(reads: list[Read], rules: Classifier, now: datetime) -> tuple[Tally, dict[str, int]]:

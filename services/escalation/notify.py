@@ -9,14 +9,14 @@ pressed Start is paged in the admin chat instead (services/delivery/not_started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services import chats, outbox, staff
 from services.escalation import store
-from services.escalation.policy import EscalationRules, level_deadline
+from services.escalation.policy import EmergencyRules, EscalationRules, level_deadline
 from services.escalation.render import (
     IncidentView,
     Mention,
@@ -48,6 +48,8 @@ class EscalationContext:
     desk: DeskConfig | None = None
     # DEFAULT_LOCALE: a group chat's language until an admin sets one (services.chats)
     default_locale: str | None = None
+    # the emergency line's targets and repeats (RULES_FILE `emergency:`)
+    emergency: EmergencyRules = field(default_factory=EmergencyRules)
 
     async def language_of(self, db: Executor, chat_id: int, person: str | None) -> str | None:
         """A group chat speaks its own language; a private chat its person's (`person`)."""
@@ -401,4 +403,5 @@ def make_context(
             rules=rules,
         ),
         default_locale=default_locale,
+        emergency=rules.section("emergency", EmergencyRules),
     )

@@ -116,6 +116,14 @@ class EscalationRules(BaseModel):
         return [(name, self.groups[name]) for name in rule.notification if name in self.groups]
 
 
+class EmergencyRules(BaseModel):
+    """RULES_FILE `emergency:` (the emergency line, services/escalation/emergency.py)."""
+
+    resolution_minutes: int = Field(default=30, ge=1)  # the seed's "resolved within 30 minutes"
+    repeat_minutes: int = Field(default=5, ge=1)  # page every level again until acknowledged
+    max_rounds: int = Field(default=36, ge=1)  # three hours of repeats at most
+
+
 @dataclass(frozen=True)
 class IncidentClock:
     """What the deadline arithmetic needs to know about one incident."""

@@ -34,6 +34,19 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
     """One timeline line in the reader's language."""
     who = actor or _("the bot")
     level = details.get("level") or details.get("to_level")
+    if kind == "incident_notified" and details.get("why") in ("emergency", "emergency_repeat"):
+        names = ", ".join(details.get("names") or []) or "—"
+        return _("Emergency: every level paged at once ({levels} levels): {names}").format(
+            levels=details.get("levels", "?"), names=names
+        )
+    if kind == "emergency_breached":
+        return _("Emergency not resolved within {minutes} minutes: every level told").format(
+            minutes=details.get("minutes", "?")
+        )
+    if kind == "emergency_sms":
+        if details.get("ok"):
+            return _("Emergency paged by SMS")
+        return _("Emergency SMS failed: {error}").format(error=details.get("error") or "?")
     if kind == "incident_notified":
         names = ", ".join(details.get("names") or []) or "—"
         groups = ", ".join(group_label(g) for g in details.get("groups") or [])

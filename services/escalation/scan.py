@@ -17,7 +17,7 @@ from loguru import logger
 
 from services import staff
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import emergency, emergency_breach, notify, store
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.notify import EscalationContext
@@ -37,6 +37,8 @@ class ScanReport:
     lateness: list[float] = field(default_factory=list)  # seconds after the deadline
     ticket_breaches: list[int] = field(default_factory=list)  # tickets' missed responses told
     tickets_checked: int = 0  # tickets whose card was brought up to date
+    emergency_repeats: list[int] = field(default_factory=list)  # SOS tickets paged again
+    emergency_breaches: list[int] = field(default_factory=list)  # SOS past their 30 minutes
 
 
 async def scan_once(
@@ -62,7 +64,10 @@ async def scan_once(
         report.tickets_checked += checked.tickets
         report.ticket_breaches += checked.breaches
         if checked.tickets < batch:
-            return report
+            break
+    report.emergency_repeats = await emergency.repeat_due(pool, clock, ctx)
+    report.emergency_breaches = await emergency_breach.breaches_due(pool, clock, ctx)
+    return report
 
 
 async def _handle(
@@ -197,6 +202,8 @@ class EscalationWorker:
             for d in (
                 await store.earliest_deadline(self.pool),
                 await ticket_repo.earliest_check(self.pool),
+                await emergency.earliest_repeat(self.pool),
+                await emergency_breach.earliest_breach(self.pool),
             )
             if d is not None
         ]

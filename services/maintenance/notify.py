@@ -160,3 +160,35 @@ class ProgressMessage:
         )
         if self._first is None:
             self._first = row
+
+
+async def ask_orphan_confirmation(
+    db: Executor,
+    chat_id: int | None,
+    run_id: int,
+    found: int,
+    counts: str,
+    language: str | None,
+) -> int | None:
+    """Orphans were counted outside a maintenance window: deleting them needs a person's
+    confirmation, which runs database maintenance again, confirmed (the job's own buttons)."""
+    if chat_id is None:
+        return None
+    with use_locale(language):
+        text = _(
+            "🧹 <b>{found} orphaned rows</b> in QuickCart's database ({counts}). They are deleted "
+            "in batches only in a maintenance window or when you confirm: “Run it now” runs the "
+            "database maintenance with the deletion."
+        ).format(found=found, counts=esc(counts))
+        markup = confirm_keyboard("database_maintenance")
+    return await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=chat_id,
+            kind="text",
+            payload={"text": text, "parse_mode": "HTML", "reply_markup": markup},
+            dedup_key=f"maintenance_run:{run_id}:orphans",
+            owner=f"maintenance_run:{run_id}",
+            priority=outbox.PRIORITY_REPORT,
+        ),
+    )

@@ -24,6 +24,7 @@ from handlers.health import HealthDetail
 from handlers.jobs import JobAction
 from handlers.oncall import SwapAnswer
 from handlers.oncall_cover import CoverPick
+from handlers.quarterly import QuarterAction
 from handlers.rotation import RotationDraft
 from handlers.support_callbacks import Mine, Rate, Which
 from handlers.tickets_staff import TicketAction, TicketPriority
@@ -247,6 +248,7 @@ PRESS: dict[str, Callable[[str], str]] = {
     "rot": lambda act: RotationDraft(id=1, act=act).pack(),  # type: ignore[arg-type]
     "osw": lambda act: SwapAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
     "ocv": lambda act: CoverPick(act=act, r=0, t=1_800_000_000, u=SARI).pack(),  # type: ignore[arg-type]
+    "qt": lambda act: QuarterAction(act=act, task=1).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).

@@ -9,7 +9,7 @@ from typing import Any
 from services.checks.model import Outcome, Sentence, Status, Unit
 from services.checks.probes._common import Findings, judge
 from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed
-from services.checks.units import fmt_duration
+from services.checks.units import fmt_duration, fmt_percent
 from services.i18n import N_
 
 _BACKLOG = """
@@ -19,6 +19,17 @@ FROM outbox
 WHERE status IN ('pending', 'sending') AND not_before <= $1
 """
 _FAILED = "SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= $1"
+# Customers' tickets (not the incidents staff raise in the admin chat) in the last day, and
+# QuickCart's active customers as the payment check last counted them (within the hour).
+_COMPLAINTS = """
+SELECT (SELECT count(*) FROM tickets
+        WHERE created_at > $1::timestamptz - interval '1 day' AND created_at <= $1
+          AND channel <> 'admin_chat') AS complaints,
+       (SELECT value FROM check_samples
+        WHERE check_name = 'payment' AND key = 'active_customers'
+          AND at > $1::timestamptz - interval '1 hour' AND at <= $1
+        ORDER BY at DESC, id DESC LIMIT 1) AS active
+"""
 
 
 async def probe(ctx: ProbeContext) -> Outcome:
@@ -54,6 +65,7 @@ async def probe(ctx: ProbeContext) -> Outcome:
     if failed:
         found.note(N_("{count} messages failed permanently in the last hour."), count=failed)
     await _redis(ctx.redis, found)
+    await _complaints(ctx, found, now)
     return found.outcome(
         N_("The bot's database and Redis answer; {count} messages in the outbox."),
         count=int(pending),
@@ -73,3 +85,23 @@ async def _redis(client: Any, found: Findings) -> None:
         return
     found.value("redis_up", 1, Unit.COUNT)
     found.value("redis_latency_seconds", time.perf_counter() - t0, Unit.SECONDS)
+
+
+async def _complaints(ctx: ProbeContext, found: Findings, now: Any) -> None:
+    """The user complaint rate: the desk's customer tickets in the last 24 h per active QuickCart
+    customer, as the payment check last counted them within the hour (seed: user_complaint_rate
+    0.1 %, alert > 0.5 %). Without that count the rate is not measured."""
+    assert ctx.db is not None
+    row = await ctx.db.fetchrow(_COMPLAINTS, now)
+    if row is None or row["active"] is None or int(row["active"]) <= 0:
+        return
+    complaints, active = int(row["complaints"]), int(row["active"])
+    found.value("complaints", complaints, Unit.COUNT)
+    rate = found.value("complaint_rate_percent", complaints * 100.0 / active, Unit.PERCENT)
+    found.add(
+        judge(rate, ctx.rules.bot.complaint_rate_percent),
+        N_("{count} customer tickets in 24 h for {active} active customers: {rate}."),
+        count=complaints,
+        active=active,
+        rate=fmt_percent(rate),
+    )

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.checks.config import FraudRules
 from services.checks.model import Outcome, Status, Unit
-from services.checks.probes._common import Findings, judge
+from services.checks.probes._common import Findings, judge, judge_low
 from services.checks.probes._pg import describe_error, monitor_connection
 from services.checks.runner import ProbeContext
 from services.checks.units import fmt_percent
@@ -41,6 +42,14 @@ async def probe(ctx: ProbeContext) -> Outcome:
                 N_("The false-positive query failed: {reason}"),
                 reason=describe_error(exc),
             )
+        try:
+            detection = await conn.fetchrow(rules.detection_rate_sql, since)
+        except asyncpg.PostgresError as exc:
+            # optional: a schema without chargebacks (or the rules' query) measures no rate
+            detection = None
+            found.note(
+                N_("The detection rate is not measured: {reason}"), reason=describe_error(exc)
+            )
     if queue >= 0:
         found.value("review_queue", queue, Unit.COUNT)
         found.add(
@@ -64,8 +73,24 @@ async def probe(ctx: ProbeContext) -> Outcome:
                 count=reviewed,
                 days=rules.window_days,
             )
+    if detection is not None:
+        _detection(found, int(detection[0] or 0), int(detection[1] or 0), rules)
     return found.outcome(
         N_("{count} in the review queue; false positives {rate}."),
         count=max(queue, 0),
         rate=rate_text,
+    )
+
+
+def _detection(found: Findings, caught: int, missed: int, rules: FraudRules) -> None:
+    """The share of fraud the rules caught (seed: fraud_detection_rate 95 %, alert < 90 %)."""
+    if caught + missed == 0:
+        return
+    rate = found.value("detection_rate_percent", caught * 100.0 / (caught + missed), Unit.PERCENT)
+    found.add(
+        judge_low(rate, rules.detection_rate_percent.warn, rules.detection_rate_percent.crit),
+        N_("The fraud rules caught {rate} of the fraud in {days} days ({missed} got through)."),
+        rate=fmt_percent(rate),
+        days=rules.window_days,
+        missed=missed,
     )

@@ -16,7 +16,15 @@ from typing import Any, cast
 import asyncpg
 
 from services.checks.config import LogRules
-from services.checks.logreader import Classifier, Offset, matched_files, plan, read_all
+from services.checks.logreader import (
+    Classifier,
+    Offset,
+    Tally,
+    matched_files,
+    p95,
+    plan,
+    read_all,
+)
 from services.checks.model import Outcome, Status, Unit
 from services.checks.probes._common import Findings, judge
 from services.checks.runner import NotConfigured, ProbeContext
@@ -46,8 +54,8 @@ def _classifier(rules: LogRules) -> Classifier:
     )
 
 
-async def ingest(db: Executor, globs: list[str], rules: LogRules, now: datetime) -> int | None:
-    """Read what is new in the files; bytes read, or None when another run is at it."""
+async def ingest(db: Executor, globs: list[str], rules: LogRules, now: datetime) -> Tally | None:
+    """Read what is new in the files; what they said, or None when another run is at it."""
     async with _transaction(db) as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", INGEST_LOCK_KEY):
             return None
@@ -101,7 +109,7 @@ async def ingest(db: Executor, globs: list[str], rules: LogRules, now: datetime)
                 [positions.get(p, identities[p][2]) for p in paths],
                 now,
             )
-        return tally.bytes_read
+        return tally
 
 
 async def _window(db: Executor, since: datetime) -> dict[str, int]:
@@ -134,9 +142,12 @@ async def probe(ctx: ProbeContext) -> Outcome:
     rules = ctx.rules.logs
     now = ctx.clock.now()
     found = Findings()
-    read = await ingest(ctx.db, globs, rules, now)
-    if read is not None:
-        found.value("bytes_read", read, Unit.BYTES)
+    tally = await ingest(ctx.db, globs, rules, now)
+    if tally is not None:
+        found.value("bytes_read", tally.bytes_read, Unit.BYTES)
+        slowest = p95(tally.durations)
+        if slowest is not None:  # QuickCart's requests logged since the last run
+            found.value("response_time_p95_seconds", slowest, Unit.SECONDS)
     window = await _window(ctx.db, now - timedelta(minutes=rules.window_minutes))
     fraud = (await _window(ctx.db, now - timedelta(minutes=rules.fraud_window_minutes))).get(
         "fraud", 0

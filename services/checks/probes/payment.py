@@ -131,6 +131,7 @@ async def _statistics(ctx: ProbeContext, found: Findings, timeout: float) -> Non
             ctx.targets.monitor_database_url, setting="MONITOR_DATABASE_URL", timeout=timeout
         ) as conn:
             row = await conn.fetchrow(rules.stats_sql, since)
+            await _active_customers(conn, rules.active_customers_sql, ctx.clock.now(), found)
     except ProbeFailed as failed:
         found.problems.append((failed.status, failed.sentence))
         return
@@ -166,3 +167,14 @@ async def _statistics(ctx: ProbeContext, found: Findings, timeout: float) -> Non
             N_("A payment takes {duration} on average."),
             duration=fmt_duration(average),
         )
+
+
+async def _active_customers(conn: Any, sql: str, now: Any, found: Findings) -> None:
+    """QuickCart's customers active in the last day (the complaint rate's denominator);
+    optional: a query that fails only leaves a note."""
+    try:
+        active = await conn.fetchval(sql, now)
+    except asyncpg.PostgresError as exc:
+        found.note(N_("Active customers are not counted: {reason}"), reason=describe_error(exc))
+        return
+    found.value("active_customers", int(active or 0), Unit.COUNT)

@@ -209,6 +209,9 @@ SCENARIOS: dict[str, Scenario] = {
     "{rate} of {count} reviewed cases in {days} days were false positives.": probe(
         "fraud", reviewed=50, false_positive_percent=above(C.fraud.false_positive_percent)
     ),
+    "The fraud rules caught {rate} of the fraud in {days} days ({missed} got through).": probe(
+        "fraud", detection_rate_percent=below(C.fraud.detection_rate_percent.crit)
+    ),
     # bot
     "The bot's database fails: {reason}": down("bot"),
     "{count} messages wait in the outbox.": probe(
@@ -218,6 +221,9 @@ SCENARIOS: dict[str, Scenario] = {
         "bot", outbox_backlog=1, outbox_oldest_seconds=above(C.bot.outbox_oldest_s)
     ),
     "The bot's Redis fails: {reason}": probe("bot", redis_up=0),
+    "{count} customer tickets in 24 h for {active} active customers: {rate}.": probe(
+        "bot", complaints=3, complaint_rate_percent=above(C.bot.complaint_rate_percent)
+    ),
 }
 
 

@@ -102,7 +102,8 @@ async def test_the_apscheduler_jobs_carry_the_seeds_next_run_times_in_jakarta(
     deps = make_deps(jkt(2026, 11, 2, 1, 0))
     scheduler = build_scheduler(deps)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert len(jobs) == 20  # the seed's 19 and the desk's ticket_auto_close
+    # the seed's 19, the desk's ticket_auto_close, the quarterly checklist and its reminders
+    assert len(jobs) == 22
     trigger = jobs["compliance_report"].trigger
     assert trigger.get_next_fire_time(None, jkt(2028, 2, 3, 0, 0)) == jkt(2028, 2, 29, 23, 0)
     assert jobs["database_maintenance"].misfire_grace_time == 3 * 3600

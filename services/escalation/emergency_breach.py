@@ -1,0 +1,108 @@
+"""The emergency line's resolution target (the seed: "resolved within 30 minutes"): when an
+emergency's ticket passes its resolution deadline unresolved, the admin chat and the on-call
+people of every level are told at once, loudly, once. Run by the escalation scan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from services import outbox, staff
+from services.clock import Clock
+from services.escalation import tickets_port as tickets
+from services.escalation.incidents import record_event, transaction
+from services.escalation.notify import EscalationContext
+from services.i18n import gettext as _
+from services.i18n import use_locale
+from services.storage.types import Executor
+from services.text import esc, shorten
+
+_DUE = """
+SELECT c.id, c.ticket_id, c.received_at, t.resolution_due, t.subject
+FROM emergency_calls c
+JOIN tickets t ON t.id = c.ticket_id
+JOIN incidents i ON i.ticket_id = c.ticket_id
+WHERE c.breach_told_at IS NULL AND i.resolved_at IS NULL AND t.resolution_due <= $1
+ORDER BY t.resolution_due LIMIT 50
+FOR UPDATE OF c SKIP LOCKED
+"""
+
+
+def render_breach(number: str, title: str, minutes: int) -> str:
+    return "\n".join(
+        [
+            "🚨 "
+            + _("<b>Emergency {number} is not resolved after {minutes} minutes</b>").format(
+                number=esc(number), minutes=minutes
+            ),
+            esc(shorten(title, 300)),
+            _("The promise was resolution within {minutes} minutes. Every level is told.").format(
+                minutes=minutes
+            ),
+        ]
+    )
+
+
+async def _tell(
+    conn: Executor, ctx: EscalationContext, ticket_id: int, number: str, title: str, minutes: int
+) -> list[int]:
+    people: dict[int, staff.StaffMember] = {}
+    for level in range(1, ctx.rules.top_level + 1):
+        for person in await staff.on_call_for(conn, ctx.rules.level(level).role.value):
+            people.setdefault(person.user_id, person)
+    targets: list[tuple[int, str | None]] = [
+        (p.user_id, p.language) for p in people.values() if not p.not_started
+    ]
+    if ctx.admin_chat_id is not None:
+        targets.append((ctx.admin_chat_id, None))
+    told: list[int] = []
+    for chat_id, person_language in targets:
+        language = await ctx.language_of(conn, chat_id, person_language)
+        with use_locale(language):
+            text = render_breach(number, title, minutes)
+        row = await outbox.enqueue(
+            conn,
+            outbox.OutboxMessage(
+                chat_id=chat_id,
+                kind="text",
+                payload={"text": text, "parse_mode": "HTML"},
+                dedup_key=f"sos-breach:{ticket_id}:{chat_id}",
+                owner=f"incident:{ticket_id}",
+                priority=outbox.PRIORITY_P0,
+            ),
+        )
+        if row is not None:
+            told.append(chat_id)
+    return told
+
+
+async def breaches_due(pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext) -> list[int]:
+    """Tell every unresolved emergency past its resolution deadline; returns their tickets."""
+    now = clock.now()
+    minutes = ctx.emergency.resolution_minutes
+    breached: list[int] = []
+    async with transaction(pool) as conn:
+        for row in await conn.fetch(_DUE, now):
+            number = tickets.format_number(row["ticket_id"])
+            told = await _tell(conn, ctx, row["ticket_id"], number, row["subject"], minutes)
+            await conn.execute(
+                "UPDATE emergency_calls SET breach_told_at = $2 WHERE id = $1", row["id"], now
+            )
+            await record_event(
+                conn, clock, row["ticket_id"], None, "emergency_breached", minutes=minutes,
+                told=told,
+            )  # fmt: skip
+            breached.append(row["ticket_id"])
+    return breached
+
+
+async def earliest_breach(db: Executor) -> datetime | None:
+    found: datetime | None = await db.fetchval(
+        """
+        SELECT min(t.resolution_due) FROM emergency_calls c
+        JOIN tickets t ON t.id = c.ticket_id JOIN incidents i ON i.ticket_id = c.ticket_id
+        WHERE c.breach_told_at IS NULL AND i.resolved_at IS NULL
+        """
+    )
+    return found

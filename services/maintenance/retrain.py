@@ -1,0 +1,67 @@
+"""FRAUD_RETRAIN_COMMAND, run time-boxed: its exit code, duration and the tail of its output are
+what the monthly fraud model update records. The command line is split like a shell would
+(shlex) but no shell runs it; the window and the number of new cases arrive as environment
+variables (QC_FRAUD_SINCE, QC_FRAUD_UNTIL, QC_FRAUD_NEW_CASES)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import time
+from dataclasses import dataclass
+from typing import Any
+
+OUTPUT_TAIL = 2000
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    status: str  # ok | failed | timeout | error
+    exit_code: int | None
+    duration_s: float
+    output: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ran": True,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 2),
+            "output": self.output,
+        }
+
+
+async def run(command: str, timeout_s: float, env: dict[str, str]) -> RetrainResult:
+    started = time.monotonic()
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        return RetrainResult("error", None, 0.0, f"cannot parse the command: {exc}")
+    if not argv:
+        return RetrainResult("error", None, 0.0, "the command is empty")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, **env},
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return RetrainResult("error", None, time.monotonic() - started, str(exc))
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 5)
+        return RetrainResult(
+            "timeout", None, time.monotonic() - started, f"stopped after {timeout_s:g} s"
+        )
+    text = out.decode("utf-8", "replace")[-OUTPUT_TAIL:]
+    code = proc.returncode
+    return RetrainResult("ok" if code == 0 else "failed", code, time.monotonic() - started, text)

@@ -1,0 +1,1 @@
+"""Quarterly deep maintenance: the seed's Q1–Q4 table as one checklist per quarter."""
