@@ -52,6 +52,8 @@ class GroupView:
     silenced_name: str | None = None
     silenced_fingerprints: frozenset[str] = frozenset()
     repeat: bool = False
+    # fingerprint of a firing alert an inhibit rule mutes -> the alertname of what mutes it
+    inhibited: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def firing(self) -> list[AlertRow]:
@@ -161,6 +163,10 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
     used = sum(len(line) + 1 for line in lines)
     for shown, alert in enumerate(ordered):
         line = _alert_line(alert, common, tz, alert.fingerprint in view.silenced_fingerprints)
+        source = view.inhibited.get(alert.fingerprint) if alert.state == "firing" else None
+        if source is not None:
+            line = "🔇 " + line.removeprefix("• ").removeprefix("🔕 ")
+            line += " · " + gettext("inhibited by {name}").format(name=esc(source))
         if used + len(line) + 1 > TEXT_BUDGET:
             rest = len(ordered) - shown
             lines.append(
