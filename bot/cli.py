@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from bot import alerts_cmd
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from services.rules import RulesError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     job_commands.add_parser("list", help="every job with its schedule and next run")
     run_job = job_commands.add_parser("run", help="run one job now")
     run_job.add_argument("name")
+    alerts_cmd.add_parser(commands)
     return parser
 
 
@@ -64,6 +66,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_sandbox(settings, port=args.port)
     if args.command == "jobs":
         return asyncio.run(cmd_jobs(settings, args))
+    if args.command == "alerts":
+        return alerts_cmd.run(settings, args)
     raise AssertionError(args.command)
 
 
