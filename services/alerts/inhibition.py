@@ -72,20 +72,34 @@ class InhibitRule:
     target: tuple[Matcher, ...]
     equal: tuple[str, ...]
 
-    def _holds(self, matchers: tuple[Matcher, ...], labels: Mapping[str, str]) -> bool:
-        return all(m.matches(labels) for m in matchers)
+    def is_source(self, labels: Mapping[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.source)
 
-    def source_of(self, target: Mapping[str, str], sources: Sequence[Labelled]) -> Labelled | None:
-        """The first firing source that mutes `target` under this rule, if any."""
-        if not self._holds(self.target, target):
+    def is_target(self, labels: Mapping[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.target)
+
+    def key(self, labels: Mapping[str, str]) -> tuple[str, ...]:
+        """What `equal` compares (a missing label is the empty string, as in Alertmanager)."""
+        return tuple(labels.get(name, "") for name in self.equal)
+
+    def sources(self, firing: Sequence[Labelled]) -> dict[tuple[str, ...], list[Labelled]]:
+        """The firing alerts that match the source side, by their `equal` values."""
+        found: dict[tuple[str, ...], list[Labelled]] = {}
+        for alert in firing:
+            if self.is_source(alert.labels):
+                found.setdefault(self.key(alert.labels), []).append(alert)
+        return found
+
+    def source_of(
+        self, target: Mapping[str, str], sources: Mapping[tuple[str, ...], list[Labelled]]
+    ) -> Labelled | None:
+        """The first source that mutes `target` under this rule, if any. An alert matching both
+        sides is muted only by a source that does not (so never by itself)."""
+        if not self.is_target(target):
             return None
-        two_sided = self._holds(self.source, target)
-        for alert in sources:
-            if not self._holds(self.source, alert.labels):
-                continue
-            if any(alert.labels.get(n, "") != target.get(n, "") for n in self.equal):
-                continue
-            if two_sided and self._holds(self.target, alert.labels):
+        two_sided = self.is_source(target)
+        for alert in sources.get(self.key(target), ()):
+            if two_sided and self.is_target(alert.labels):
                 continue
             return alert
         return None
@@ -100,11 +114,13 @@ class Labelled(Protocol):
 
 def inhibited(rules: Sequence[InhibitRule], firing: Sequence[Labelled]) -> dict[str, Labelled]:
     """fingerprint of each muted alert -> the alert that mutes it. `firing` are all the alerts
-    that fire now, in the order a source is preferred (the oldest first)."""
+    that fire now, in the order a source is preferred (the oldest first). Each rule's sources are
+    indexed by their `equal` values once, so a storm of alerts costs a pass per rule."""
+    indexed = [(rule, rule.sources(firing)) for rule in rules]
     muted: dict[str, Labelled] = {}
     for alert in firing:
-        for rule in rules:
-            source = rule.source_of(alert.labels, firing)
+        for rule, sources in indexed:
+            source = rule.source_of(alert.labels, sources)
             if source is not None:
                 muted[alert.fingerprint] = source
                 break
