@@ -1,4 +1,4 @@
-"""`quickcart-ops alerts route`: the receivers an alert reaches, like `amtool config routes test`."""
+"""`quickcart-ops alerts route`: the receivers an alert reaches (`amtool config routes test`)."""
 
 from __future__ import annotations
 
