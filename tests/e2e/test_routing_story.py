@@ -1,7 +1,8 @@
 """Routing and inhibition end to end, the monitoring loop ticking under a frozen clock:
 
 - RULES_FILE routes QuickCart's fraud team's alerts to the security chat (SECURITY_CHAT_ID):
-  Alertmanager posts FraudSpike{team="fraud"}; it lands in the security chat, not the admin chat.
+  Alertmanager posts FraudSpike{team="fraud"}; it lands in the security chat, not the admin chat,
+  and Rina acknowledges it there.
 - The Pakasir gateway goes down: the bot's own rules fire PakasirUptimeLow and, a minute later,
   PaymentSuccessRateLow. QuickCart's default inhibit rules keep the second one quiet: only the
   gateway reaches the admin chat, and Rina's /alerts shows the payment rate as inhibited by it.
@@ -117,6 +118,15 @@ async def test_a_routed_alert_reaches_security_and_gateway_down_inhibits_the_pay
         security["id"], predicate=lambda m: "FraudSpike" in m.get("text", "")
     )
     assert "Chargebacks &lt;x10&gt;" not in fraud["text"] and "<x10>" in fraud["text"]
+    # its buttons work where it landed: Rina acknowledges it in the security chat
+    group_id = await world.pool.fetchval(
+        "SELECT group_id FROM alerts WHERE alertname = 'FraudSpike'"
+    )
+    query = await world.tg.press(ADMIN, security["id"], fraud["message_id"], f"al:{group_id}:ack")
+    await world.tg.callback_answer(query)
+    await world.tg.wait_for_edit(
+        security["id"], fraud["message_id"], predicate=lambda m: "Rina" in m["text"]
+    )
 
     # The gateway goes down: both of the bot's payment rules hold.
     for minute in (1, 2):
