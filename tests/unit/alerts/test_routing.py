@@ -10,10 +10,12 @@ import pytest
 
 from services.alerts.config import AlertsRules
 from services.alerts.inhibition import InhibitRuleConfig, inhibited
+from services.alerts.render import render_group
 from services.alerts.route_report import BadLabels, parse_labels, render_route_test, render_tree
 from services.alerts.routing import receivers_of
 from services.i18n import use_locale
 from services.rules import Rules, RulesError
+from tests.unit.alerts.test_render import TZ, alert, view
 
 TREE: dict[str, Any] = {
     "route": {
@@ -249,3 +251,24 @@ def test_route_test_prints_receivers_like_amtool_then_who_they_are() -> None:
 def test_labels_that_are_not_pairs_are_refused(bad: str) -> None:
     with pytest.raises(BadLabels):
         parse_labels([bad])
+
+
+def test_an_inhibited_alert_in_a_group_message_says_what_inhibits_it() -> None:
+    rendered_view = view(
+        alert(1),
+        alert(2, team="<pay>"),
+        silenced_fingerprints=frozenset({"fp0002"}),
+        inhibited={"fp0002": "Gateway<Down>"},
+    )
+    with use_locale("en"):
+        lines = render_group(rendered_view, TZ).text.splitlines()
+    assert (
+        lines[2]
+        == "• <code>instance=web-1</code>: 93.25% (threshold &gt; 80%), since 2026-11-02 08:00"
+    )
+    assert lines[3] == (
+        "🔇 <code>instance=web-2, team=&lt;pay&gt;</code>: 93.25% (threshold &gt; 80%),"
+        " since 2026-11-02 08:00 · inhibited by Gateway&lt;Down&gt;"
+    )
+    with use_locale("id"):
+        assert "diredam oleh Gateway&lt;Down&gt;" in render_group(rendered_view, TZ).text
