@@ -201,17 +201,6 @@ def describe_tree(root: Route) -> list[str]:
     return lines
 
 
-def as_alertmanager(route: RouteConfig) -> dict[str, Any]:
-    """The node as Alertmanager's YAML would write it (for comparisons and documentation)."""
-    data = route.model_dump(by_alias=True, exclude_defaults=True, exclude={"routes"})
-    for key in ("group_wait", "group_interval", "repeat_interval"):
-        if key in data:
-            data[key] = f"{int(data[key].total_seconds())}s"
-    if route.routes:
-        data["routes"] = [as_alertmanager(child) for child in route.routes]
-    return data
-
-
 def group_spec(
     tree: Route,
     receivers: Mapping[str, ReceiverConfig],
