@@ -31,6 +31,8 @@ import yaml
 
 from services.alerts import alertmanager, inhibition
 from services.alerts.config import AlertsRules
+from services.alerts.route_report import render_route_test
+from services.i18n import use_locale
 from tests.integration.alerts.real_alertmanager import BINARY, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -363,3 +365,27 @@ async def test_the_bot_routes_and_inhibits_like_alertmanager_0_25(pool: asyncpg.
     # the comparison is not empty on either side
     assert sum(1 for _, inhibited in ours.values() if inhibited) >= 10
     assert len({tuple(r) for r, _ in ours.values()}) >= 8
+
+
+AMTOOL = shutil.which("amtool")
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool (Debian's prometheus-alertmanager) is absent")
+def test_alerts_route_prints_what_amtool_config_routes_test_prints(tmp_path: Path) -> None:
+    """`quickcart-ops alerts route`'s first line against `amtool config routes test`, per case."""
+    assert AMTOOL is not None
+    config_file = tmp_path / "am.yml"
+    config_file.write_text(yaml.safe_dump(alertmanager_config(rules_section())))
+    config = AlertsRules.model_validate(rules_section())
+    for labels, why in ROUTING_CASES:
+        theirs = subprocess.run(
+            [AMTOOL, "config", "routes", "test", f"--config.file={config_file}"]
+            + [f"{k}={v}" for k, v in labels.items()],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        with use_locale("en"):
+            ours = render_route_test(config, labels).splitlines()[0]
+        assert ours == theirs, (labels, why)
