@@ -291,7 +291,12 @@ async def _flush_group(
             updates["last_notified_at"] = now
             secondary = (group.channels, *render_plain(view, audience.tz))
         updates["notified_firing"] = visible
-    elif visible and group.acknowledged_at is None and _repeat_due(group, config, now):
+    elif (
+        visible
+        and group.acknowledged_at is None
+        and (chats or group.channels)  # a null receiver: nobody to remind, no incident
+        and _repeat_due(group, config, now)
+    ):
         repeat = await group_view(conn, group, now, repeat=True)
         await post(conn, group, lambda: render_group(repeat, audience.tz), chats, now, languages)
         updates["last_notified_at"] = now

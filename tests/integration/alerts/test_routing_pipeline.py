@@ -142,12 +142,24 @@ async def test_continue_adds_receivers_and_a_null_receiver_pushes_nowhere(
         config,
         clock,
         {"alertname": "FraudBurst", "team": "fraud"},
-        {"alertname": "RiskScore", "team": "risk"},
+        {"alertname": "RiskScore", "team": "risk", "severity": "critical"},
     )
     await tick(pool, config, clock, 30)
     assert await chats(pool) == [SECURITY_CHAT]  # fraud -> security; risk -> nobody
     view = await pipeline.overview(pool, clock.now())
     assert {a.alertname for a in view.firing} == {"FraudBurst", "RiskScore"}  # still listed
+    incidents: list[Any] = []
+
+    async def open_incident(conn: Any, request: Any) -> int:
+        incidents.append(request.title)
+        return 1
+
+    clock.advance(hours=5)  # past repeat_interval: the fraud chat is reminded, nobody else
+    await pipeline.tick(
+        pool, config, clock, ROUTED, evaluate_rules=False, open_incident=open_incident
+    )
+    assert await chats(pool) == [SECURITY_CHAT, SECURITY_CHAT]
+    assert incidents == []  # RiskScore is critical, but routed to nobody: no incident
 
 
 async def test_a_receiver_nobody_can_take_falls_back_to_the_admin_chat(
