@@ -9,7 +9,7 @@ import sys
 from bot.settings import Settings
 from services.alerts.config import SECTION, AlertsRules
 from services.alerts.route_report import BadLabels, parse_labels, render_route_test, render_tree
-from services.i18n import use_locale
+from services.i18n import gettext, use_locale
 from services.rules import Rules
 
 
@@ -24,6 +24,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     route.add_argument("pairs", nargs="*", metavar="A=B", help="more labels")
     route.add_argument("--tree", action="store_true", help="print the routing tree")
+    route.add_argument(
+        "--verify-receivers",
+        metavar="A,B",
+        help="exit 1 unless the alert reaches exactly these receivers, in this order (for CI)",
+    )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -41,5 +46,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if not labels:
             print("quickcart-ops: give the alert's labels: --labels a=b,c=d", file=sys.stderr)
             return 2
-        print(render_route_test(config, labels))
+        text = render_route_test(config, labels)
+        print(text)
+        if args.verify_receivers is not None:
+            expected = ",".join(n.strip() for n in args.verify_receivers.split(",") if n.strip())
+            if text.splitlines()[0] != expected:
+                print(
+                    gettext("The receivers are not the expected {expected}.").format(
+                        expected=expected
+                    ),
+                    file=sys.stderr,
+                )
+                return 1
     return 0

@@ -81,6 +81,13 @@ class RouteConfig(BaseModel):
             raise ValueError("'...' must be the only label of group_by")
         return value
 
+    @field_validator("group_interval", "repeat_interval")
+    @classmethod
+    def _not_zero(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta():
+            raise ValueError("must be longer than zero")
+        return value
+
     def compiled_matchers(self) -> tuple[Matcher, ...]:
         return matchers_of(self.matchers, self.match, self.match_re)
 

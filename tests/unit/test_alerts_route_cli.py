@@ -77,3 +77,10 @@ def test_a_broken_tree_is_a_config_error(
     rules_file.write_text("alerts:\n  route:\n    receiver: nobody\n")
     assert main(["alerts", "route", "--labels", "a=b"]) == EXIT_CONFIG
     assert "receiver 'nobody' is not defined" in capsys.readouterr().err
+
+
+def test_verify_receivers_fails_when_the_tree_disagrees(capsys: pytest.CaptureFixture[str]) -> None:
+    labels = ["--labels", "severity=critical,team=payments"]
+    assert main(["alerts", "route", *labels, "--verify-receivers", "payments,pager"]) == 0
+    assert main(["alerts", "route", *labels, "--verify-receivers", "pager,payments"]) == 1
+    assert "not the expected pager,payments" in capsys.readouterr().err

@@ -140,6 +140,8 @@ def test_without_a_tree_groups_are_what_they_were() -> None:
         ({"receivers": [{"name": "admin", "roles": ["wizard"]}]}, "roles.0"),
         ({"receivers": [{"name": "admin"}, {"name": "admin"}]}, "unique"),
         ({"inhibit_rules": [{"source_matchers": ['a=~"[z-a]"']}]}, "bad matcher"),
+        ({"route": {"receiver": "admin", "group_interval": "0s"}}, "longer than zero"),
+        ({"route": {"receiver": "admin", "routes": [{"repeat_interval": 0}]}}, "longer than zero"),
     ],
 )
 def test_a_tree_that_does_not_fit_is_refused_naming_why(change: dict[str, Any], said: str) -> None:
