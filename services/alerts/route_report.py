@@ -52,7 +52,7 @@ def render_route_test(config: AlertsRules, labels: Mapping[str, str]) -> str:
         return "\n".join(lines)
     routes = tree.match(labels)
     names = receivers_of(routes)
-    lines = [",".join(names)]
+    lines = [",".join(r.receiver for r in routes)]  # amtool's line: one name per route
     for receiver in reach(config, names):
         parts = []
         if receiver.chats:

@@ -45,6 +45,7 @@ ROUTE: dict[str, Any] = {
     "receiver": "admin",
     "group_by": ["alertname"],
     "routes": [
+        {"matchers": ['dup="yes"'], "receiver": "security", "continue": True},
         {
             "matchers": ['team="payments"'],
             "receiver": "payments",
@@ -103,6 +104,8 @@ ROUTING_CASES: list[tuple[dict[str, str], str]] = [
         "sibling order",
     ),
     ({"alertname": "A", "severity": "critical|warning"}, "regex is not a literal"),
+    ({"alertname": "A", "dup": "yes", "team": "security"}, "two routes, one receiver"),
+    ({"alertname": "A", "dup": "yes"}, "continue, then nothing else: that route"),
     (
         {"alertname": "A", "team": "payments", "severity": "critical", "service": "gateway"},
         "the first child stops the branch",
