@@ -129,7 +129,8 @@ async def group_view(
     own = next((s for s in active if s.id == group.silence_id), None)
     return GroupView(
         id=group.id,
-        alertname=group.alertname,
+        # a group whose route's group_by leaves alertname out names what it holds
+        alertname=group.alertname or ", ".join(sorted({a.alertname for a in alerts}))[:200],
         severity=group.severity,
         alerts=alerts,
         group_labels=group.labels,
@@ -328,7 +329,7 @@ def incident_request(
     )
     return IncidentRequest(
         group_id=group.id,
-        title=group.alertname,
+        title=view.alertname,
         severity=group.severity,
         summary=summary,
         labels=dict(group.labels),

@@ -218,19 +218,20 @@ def group_spec(
     """The alert group (as `store.open_groups` takes it) of an alert the tree routes.
 
     An alert several routes take (`continue`) is one message to every receiver of those routes,
-    grouped and timed by the first of them. Different alertnames never share a message (each
-    message is about one kind of alert, with its buttons), whatever `group_by` says."""
+    grouped and timed by the first of them. When the route's `group_by` leaves `alertname` out,
+    alerts of different names share the group (its key then starts with no name)."""
     routes = tree.match(labels)
     first = routes[0]
     names = receivers_of(routes)
     keyed = first.group_labels(labels)
     shown = {k: v for k, v in keyed.items() if k != "alertname"}
+    by_name = "alertname" in first.group_by or first.group_by == (GROUP_BY_ALL,)
     canonical = json.dumps(sorted(shown.items()), separators=(",", ":"), ensure_ascii=False)
     path = "+".join(r.id or "root" for r in routes)
     wanted = {c for n in names if (r := receivers.get(n)) is not None for c in r.channels}
     return {
-        "key": f"{alertname}|@{path}|{canonical}",
-        "labels": {**shown, "alertname": alertname},
+        "key": f"{alertname if by_name else ''}|@{path}|{canonical}",
+        "labels": {**shown, "alertname": alertname} if by_name else shown,
         "severity": severity,
         "channels": [c for c in ("email", "slack", "sms") if c in wanted],
         "receivers": names,

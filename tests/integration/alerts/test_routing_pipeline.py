@@ -48,6 +48,7 @@ SECTION: dict[str, Any] = {
             {"matchers": ['team="fraud"'], "receiver": "fraud", "continue": True},
             {"matchers": ['team=~"fraud|risk"'], "receiver": "nobody"},
             {"matchers": ['team="dba"'], "receiver": "dba"},
+            {"matchers": ['team="ops"'], "receiver": "ops", "group_by": ["team"]},
         ],
     },
     "receivers": [
@@ -237,3 +238,18 @@ async def test_an_alert_already_pushed_is_marked_inhibited_in_its_message(
     assert edits and "inhibited by TargetDown" in edits[-1]["payload"]["text"]
     # and nothing the bot computes from other data was inhibited
     assert await pool.fetchval("SELECT count(*) FROM alerts WHERE inhibited_by IS NOT NULL") == 1
+
+
+async def test_a_route_grouping_by_team_puts_different_alerts_in_one_message(
+    pool: asyncpg.Pool, clock: FrozenClock
+) -> None:
+    config = routed()
+    await send(pool, config, clock, {"alertname": "DiskFull", "team": "ops", "host": "a"})
+    await send(pool, config, clock, {"alertname": "LoadHigh", "team": "ops", "host": "b"})
+    await tick(pool, config, clock, 30)
+    rows = await outbox_rows(pool, OPS_ROOM)
+    assert len(rows) == 1
+    text = rows[0]["payload"]["text"]
+    assert "DiskFull, LoadHigh" in text.splitlines()[0]
+    assert "alertname=DiskFull" in text and "alertname=LoadHigh" in text
+    assert await pool.fetchval("SELECT count(*) FROM alert_groups") == 1
