@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from bot import alerts_cmd
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from services.rules import RulesError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.rules_cmd import add_parser as add_rules
 
     add_rules(commands)
+    alerts_cmd.add_parser(commands)
     return parser
 
 
@@ -71,6 +73,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.rules_cmd import run as rules_run
 
         return rules_run(settings, args)
+    if args.command == "alerts":
+        return alerts_cmd.run(settings, args)
     raise AssertionError(args.command)
 
 

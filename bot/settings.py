@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     ADMIN_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     ADMIN_CHAT_ID: int | None = None
     SUPPORT_CHAT_ID: int | None = None
+    SECURITY_CHAT_ID: int | None = None  # a receiver `security` of the alert routing tree
     TIMEZONE: str = "Asia/Jakarta"
     DEFAULT_LOCALE: Literal["id", "en"] = "id"
     HTTP_HOST: str = "127.0.0.1"

@@ -42,7 +42,13 @@ class AlertAction(CallbackData, prefix="al"):
 
 
 def audience(settings: Settings) -> Audience:
-    return Audience(settings.ADMIN_CHAT_ID, settings.DEFAULT_LOCALE, ZoneInfo(settings.TIMEZONE))
+    return Audience(
+        settings.ADMIN_CHAT_ID,
+        settings.DEFAULT_LOCALE,
+        ZoneInfo(settings.TIMEZONE),
+        support_chat_id=settings.SUPPORT_CHAT_ID,
+        security_chat_id=settings.SECURITY_CHAT_ID,
+    )
 
 
 def opener(

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.alerts import store
 from services.alerts.config import AlertsRules
-from services.alerts.evaluation import fingerprint, group_key
+from services.alerts.evaluation import fingerprint
 from services.storage.types import Executor
 from services.text import unstorable
 
@@ -147,17 +147,11 @@ async def _ingest(
         if alert.status != "firing":
             continue
         name = alert.labels["alertname"]
-        key = group_key(name, alert.labels, group_by)
-        keys[fp] = key
-        found = groups.setdefault(
-            key,
-            {
-                "key": key,
-                "labels": {**{k: alert.labels.get(k, "") for k in group_by}, "alertname": name},
-                "severity": severity_of(alert.labels),
-                "channels": config.alertmanager_channels,
-            },
+        spec = config.group_for(
+            name, alert.labels, severity_of(alert.labels), config.alertmanager_channels, group_by
         )
+        keys[fp] = spec["key"]
+        found = groups.setdefault(spec["key"], spec)
         if KNOWN_SEVERITIES.index(severity_of(alert.labels)) < KNOWN_SEVERITIES.index(
             found["severity"]
         ):

@@ -16,20 +16,12 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from services.alerts.durations import parse_duration
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value) if value.strip() not in ("0", "0s") else timedelta()
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+from services.alerts.durations import Duration
+from services.alerts.evaluation import group_key
+from services.alerts.inhibition import InhibitRule, InhibitRuleConfig, default_inhibit_rules
+from services.alerts.routing import ReceiverConfig, Route, RouteConfig, build, group_spec
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
 COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -189,6 +181,13 @@ class AlertsRules(BaseModel):
     # severities mapped to P0: unacknowledged at repeat time, they open an incident
     p0_severities: list[str] = Field(default_factory=lambda: ["critical"])
     evaluation_timeout_s: float = 10.0
+    # Alertmanager's routing tree and inhibition (services/alerts/routing.py, inhibition.py);
+    # without `route` every alert goes to the admin chat and its rule's channels.
+    route: RouteConfig | None = None
+    receivers: list[ReceiverConfig] = Field(default_factory=list)
+    inhibit_rules: list[InhibitRuleConfig] = Field(default_factory=default_inhibit_rules)
+    _tree: Route | None = PrivateAttr(default=None)
+    _inhibitions: tuple[InhibitRule, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertsRules:
@@ -198,6 +197,59 @@ class AlertsRules(BaseModel):
             raise ValueError(f"rule names must be unique: {', '.join(duplicates)}")
         return self
 
+    @model_validator(mode="after")
+    def _routing(self) -> AlertsRules:
+        names = [r.name for r in self.receivers]
+        if len(set(names)) != len(names):
+            raise ValueError("receiver names must be unique")
+        for receiver in self.receivers:
+            for chat in receiver.chats:
+                if isinstance(chat, str) and chat not in (*CHAT_NAMES, *self.telegram_chats):
+                    raise ValueError(
+                        f"receiver {receiver.name}: chat {chat!r} is neither admin, support,"
+                        " security, a name of telegram_chats nor a chat id"
+                    )
+        if self.route is not None:
+            g = self.grouping
+            defaults = (tuple(g.group_by), g.group_wait, g.group_interval, g.repeat_interval)
+            self._tree = build(self.route, defaults, set(names))
+        elif self.receivers:
+            raise ValueError("receivers need a route that names them")
+        self._inhibitions = tuple(r.compiled() for r in self.inhibit_rules)
+        return self
+
+    @property
+    def tree(self) -> Route | None:
+        """The routing tree, None when RULES_FILE has no `alerts.route`."""
+        return self._tree
+
+    @property
+    def inhibitions(self) -> tuple[InhibitRule, ...]:
+        return self._inhibitions
+
+    def receiver(self, name: str) -> ReceiverConfig | None:
+        return next((r for r in self.receivers if r.name == name), None)
+
+    def group_for(
+        self,
+        alertname: str,
+        labels: dict[str, str],
+        severity: str,
+        channels: list[str],
+        group_by: list[str],
+    ) -> dict[str, Any]:
+        """The group an alert that starts firing joins (`store.open_groups`' shape): the
+        routing tree's when there is one, else by `group_by` with the rule's `channels`."""
+        if self._tree is not None:
+            named = {r.name: r for r in self.receivers}
+            return group_spec(self._tree, named, alertname, labels, severity)
+        return {
+            "key": group_key(alertname, labels, group_by),
+            "labels": {**{k: labels.get(k, "") for k in group_by}, "alertname": alertname},
+            "severity": severity,
+            "channels": channels,
+        }
+
     def all_rules(self) -> list[AlertRule]:
         return [r for r in [*self.rules, *self.extra_rules] if r.enabled]
 
@@ -205,4 +257,5 @@ class AlertsRules(BaseModel):
         return next((r for r in self.all_rules() if r.name == name), None)
 
 
+CHAT_NAMES = ("admin", "support", "security")
 SECTION = "alerts"

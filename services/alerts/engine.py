@@ -13,7 +13,7 @@ from loguru import logger
 
 from services.alerts import store
 from services.alerts.config import AlertRule, AlertsRules
-from services.alerts.evaluation import AlertState, fingerprint, group_key, holds, step
+from services.alerts.evaluation import AlertState, fingerprint, holds, step
 from services.alerts.sources import MetricSource, NoData, Sample, SourceContext, source_for
 from services.clock import Clock
 from services.storage.types import Executor
@@ -114,21 +114,9 @@ async def _evaluate_rule(
             continue
         group_id = row.group_id if row else None
         if result.went_firing:
-            key = group_key(rule.name, labels, group_by)
-            keyed = {k: labels.get(k, "") for k in group_by}
-            ids = await store.open_groups(
-                conn,
-                [
-                    {
-                        "key": key,
-                        "labels": {**keyed, "alertname": rule.name},
-                        "severity": rule.severity,
-                        "channels": rule.channels,
-                    }
-                ],
-                now,
-                config.grouping,
-            )
+            spec = config.group_for(rule.name, labels, rule.severity, rule.channels, group_by)
+            key = spec["key"]
+            ids = await store.open_groups(conn, [spec], now, config.grouping)
             group_id = ids[key]
             report.fired.append(fp)
         elif result.went_resolved:

@@ -18,7 +18,7 @@ import asyncpg
 from loguru import logger
 
 from services import chats, outbox
-from services.alerts import channels, silences, store
+from services.alerts import channels, receivers, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest, OpenIncident
 from services.alerts.render import (
@@ -45,6 +45,9 @@ class Audience:
     admin_chat_id: int | None
     language: str
     tz: tzinfo
+    # the chats a routing tree's receivers may name besides the admin chat
+    support_chat_id: int | None = None
+    security_chat_id: int | None = None
 
 
 async def in_chat_language(db: Executor, audience: Audience) -> Audience:
@@ -92,6 +95,19 @@ def chats_of(group: store.GroupRow, config: AlertsRules, audience: Audience) -> 
     return chats
 
 
+async def destinations(
+    db: Executor, group: store.GroupRow, config: AlertsRules, audience: Audience
+) -> list[int]:
+    """The chats a group's message goes to: its receivers' when the routing tree opened it,
+    else the admin chat and its rule's `telegram` channels."""
+    if group.receivers is None:
+        return chats_of(group, config, audience)
+    known = receivers.Chats(
+        audience.admin_chat_id, audience.support_chat_id, audience.security_chat_id
+    )
+    return await receivers.chats(db, group.receivers, config, known)
+
+
 async def group_view(
     db: Executor, group: store.GroupRow, now: datetime, *, repeat: bool = False
 ) -> GroupView:
@@ -102,10 +118,19 @@ async def group_view(
         for a in alerts
         if a.state == "firing" and silences.silenced_by(active, a.labels, now) is not None
     )
+    sources = await store.alerts_by_fingerprint(
+        db, [a.inhibited_by for a in alerts if a.state == "firing" and a.inhibited_by]
+    )
+    inhibited = {
+        a.fingerprint: sources[a.inhibited_by].alertname
+        for a in alerts
+        if a.state == "firing" and a.inhibited_by in sources
+    }
     own = next((s for s in active if s.id == group.silence_id), None)
     return GroupView(
         id=group.id,
-        alertname=group.alertname,
+        # a group whose route's group_by leaves alertname out names what it holds
+        alertname=group.alertname or ", ".join(sorted({a.alertname for a in alerts}))[:200],
         severity=group.severity,
         alerts=alerts,
         group_labels=group.labels,
@@ -114,8 +139,9 @@ async def group_view(
         incident_id=group.incident_id,
         silenced_until=own.ends_at if own else None,
         silenced_name=own.created_name if own else None,
-        silenced_fingerprints=muted,
+        silenced_fingerprints=muted | frozenset(inhibited),
         repeat=repeat,
+        inhibited=inhibited,
     )
 
 
@@ -238,7 +264,7 @@ async def _flush_group(
         a.fingerprint for a in firing if a.fingerprint not in view.silenced_fingerprints
     )
     window = await silences.active_window(conn, now)
-    chats = chats_of(group, config, audience)
+    chats = await destinations(conn, group, config, audience)
     secondary: tuple[list[str], str, str] | None = None
     updates: dict[str, Any] = {"last_flushed_at": now, "next_flush_at": None}
     if window is not None and firing:
@@ -266,7 +292,12 @@ async def _flush_group(
             updates["last_notified_at"] = now
             secondary = (group.channels, *render_plain(view, audience.tz))
         updates["notified_firing"] = visible
-    elif visible and group.acknowledged_at is None and _repeat_due(group, config, now):
+    elif (
+        visible
+        and group.acknowledged_at is None
+        and (chats or group.channels)  # a null receiver: nobody to remind, no incident
+        and _repeat_due(group, config, now)
+    ):
         repeat = await group_view(conn, group, now, repeat=True)
         await post(conn, group, lambda: render_group(repeat, audience.tz), chats, now, languages)
         updates["last_notified_at"] = now
@@ -286,7 +317,8 @@ async def _flush_group(
 
 def _repeat_due(group: store.GroupRow, config: AlertsRules, now: datetime) -> bool:
     last = group.last_notified_at
-    return last is not None and now - last >= config.grouping.repeat_interval
+    every = group.repeat_interval or config.grouping.repeat_interval
+    return last is not None and now - last >= every
 
 
 def incident_request(
@@ -297,7 +329,7 @@ def incident_request(
     )
     return IncidentRequest(
         group_id=group.id,
-        title=group.alertname,
+        title=view.alertname,
         severity=group.severity,
         summary=summary,
         labels=dict(group.labels),

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.alerts import engine, notify, silences, store
+from services.alerts import engine, inhibition, notify, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import OpenIncident
 from services.alerts.sources import MetricSource
@@ -41,6 +41,9 @@ async def tick(
         else engine.EvaluationReport()
     )
     closed = await notify.close_ended_windows(pool, clock, audience)
+    async with pool.acquire() as conn, conn.transaction():
+        changed = await inhibition.apply(conn, config.inhibitions)
+        await store.touch_groups(conn, changed, clock.now(), config.grouping)
     flushed = await notify.flush_due(pool, config, clock, audience, open_incident=open_incident)
     return TickReport(evaluation, flushed, closed)
 
@@ -51,21 +54,30 @@ class Overview:
     pending: list[store.AlertRow]
     silenced: list[tuple[store.AlertRow, silences.Silence]]
     window: silences.MaintenanceWindow | None
+    # firing alerts an inhibit rule mutes, with the alert that mutes them
+    inhibited: list[tuple[store.AlertRow, store.AlertRow]] = field(default_factory=list)
 
 
 async def overview(db: Executor, now: datetime) -> Overview:
-    """Firing, then pending, then silenced alerts (for `/alerts`)."""
+    """Firing, then pending, then silenced, then inhibited alerts (for `/alerts`)."""
     active = await store.active_alerts(db)
     current = await silences.active_silences(db, now)
+    sources = await store.alerts_by_fingerprint(
+        db, [a.inhibited_by for a in active if a.inhibited_by and a.state == "firing"]
+    )
     firing: list[store.AlertRow] = []
     pending: list[store.AlertRow] = []
     muted: list[tuple[store.AlertRow, silences.Silence]] = []
+    inhibited: list[tuple[store.AlertRow, store.AlertRow]] = []
     for alert in active:
         silence = silences.silenced_by(current, alert.labels, now)
-        if silence is not None:
+        source = sources.get(alert.inhibited_by or "") if alert.state == "firing" else None
+        if source is not None:
+            inhibited.append((alert, source))
+        elif silence is not None:
             muted.append((alert, silence))
         elif alert.state == "firing":
             firing.append(alert)
         else:
             pending.append(alert)
-    return Overview(firing, pending, muted, await silences.active_window(db, now))
+    return Overview(firing, pending, muted, await silences.active_window(db, now), inhibited)

@@ -52,6 +52,8 @@ class GroupView:
     silenced_name: str | None = None
     silenced_fingerprints: frozenset[str] = frozenset()
     repeat: bool = False
+    # fingerprint of a firing alert an inhibit rule mutes -> the alertname of what mutes it
+    inhibited: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def firing(self) -> list[AlertRow]:
@@ -87,11 +89,12 @@ def number(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".rstrip() if unit and unit != "%" else f"{text}{unit}"
 
 
-def differing_labels(alert: AlertRow, common: Mapping[str, str]) -> str:
+def differing_labels(alert: AlertRow, common: Mapping[str, str], *, named: bool = False) -> str:
+    """The labels that tell this alert from the rest of its group (`named`: the group holds
+    alerts of several names, grouped by a route's `group_by` without alertname)."""
+    hidden = HIDDEN_LABELS - {"alertname"} if named else HIDDEN_LABELS
     shown = {
-        k: v
-        for k, v in sorted(alert.labels.items())
-        if k not in HIDDEN_LABELS and common.get(k) != v
+        k: v for k, v in sorted(alert.labels.items()) if k not in hidden and common.get(k) != v
     }
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
@@ -105,8 +108,10 @@ def common_labels(alerts: Sequence[AlertRow]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(a.labels.get(k) == v for a in alerts[1:])}
 
 
-def _alert_line(alert: AlertRow, common: Mapping[str, str], tz: tzinfo, silenced: bool) -> str:
-    labels = differing_labels(alert, common)
+def _alert_line(
+    alert: AlertRow, common: Mapping[str, str], tz: tzinfo, silenced: bool, named: bool = False
+) -> str:
+    labels = differing_labels(alert, common, named=named)
     head = f"<code>{esc(shorten(labels, 200))}</code>: " if labels else ""
     unit = alert.annotations.get("unit", "")
     if alert.state == "resolved":
@@ -159,8 +164,14 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
     common = common_labels(view.alerts)
     ordered = sorted(view.alerts, key=lambda a: (a.state != "firing", a.fingerprint))
     used = sum(len(line) + 1 for line in lines)
+    named = len({a.alertname for a in view.alerts}) > 1
     for shown, alert in enumerate(ordered):
-        line = _alert_line(alert, common, tz, alert.fingerprint in view.silenced_fingerprints)
+        silenced = alert.fingerprint in view.silenced_fingerprints
+        line = _alert_line(alert, common, tz, silenced, named)
+        source = view.inhibited.get(alert.fingerprint) if alert.state == "firing" else None
+        if source is not None:
+            line = "🔇 " + line.removeprefix("• ").removeprefix("🔕 ")
+            line += " · " + gettext("inhibited by {name}").format(name=esc(source))
         if used + len(line) + 1 > TEXT_BUDGET:
             rest = len(ordered) - shown
             lines.append(

@@ -58,7 +58,7 @@ def render_overview(view: Overview, tz: tzinfo) -> str:
                 time=when(view.window.end, tz)
             )
         )
-    if not (view.firing or view.pending or view.silenced):
+    if not (view.firing or view.pending or view.silenced or view.inhibited):
         lines.append("✅ " + gettext("No alert is firing or pending."))
         return "\n".join(lines)
     if view.firing:
@@ -74,7 +74,21 @@ def render_overview(view: Overview, tz: tzinfo) -> str:
         lines.extend(
             _line(a, tz, f" · 🔕 #{s.id} → {when(s.ends_at, tz)}") for a, s in view.silenced
         )
+    if view.inhibited:
+        lines.append(
+            "<b>" + gettext("Inhibited ({count})").format(count=len(view.inhibited)) + "</b>"
+        )
+        lines.extend(
+            _line(a, tz, " · 🔇 " + gettext("by {source}").format(source=_source(s)))
+            for a, s in view.inhibited
+        )
     return _fit(lines)
+
+
+def _source(alert: AlertRow) -> str:
+    labels = _labels(alert)
+    text = f"<b>{esc(alert.alertname)}</b>"
+    return f"{text} <code>{esc(shorten(labels, 100))}</code>" if labels else text
 
 
 def render_silences(items: Sequence[Silence], tz: tzinfo, now: datetime) -> str:

@@ -34,6 +34,7 @@ class AlertRow:
     runbook_url: str | None = None
     generator_url: str | None = None
     group_id: int | None = None
+    inhibited_by: str | None = None  # fingerprint of the firing alert that inhibits this one
 
     def as_state(self) -> AlertState:
         return AlertState(
@@ -66,6 +67,11 @@ class GroupRow:
     silence_id: int | None = None
     resolved_at: datetime | None = None
     messages: list[tuple[int, int]] = field(default_factory=list)  # (chat_id, outbox_id)
+    # Set when the routing tree opened the group: its receivers and its route's timings.
+    receivers: list[str] | None = None
+    group_wait: timedelta | None = None
+    group_interval: timedelta | None = None
+    repeat_interval: timedelta | None = None
 
     @property
     def alertname(self) -> str:
@@ -75,7 +81,7 @@ class GroupRow:
 _ALERT_COLUMNS = """
     id, fingerprint, source, alertname, labels, annotations, severity, state, value, threshold,
     comparison, active_since, fired_at, resolved_at, evaluated_at, runbook_url, generator_url,
-    group_id
+    group_id, inhibited_by
 """
 
 
@@ -166,10 +172,14 @@ async def save_alert(db: Executor, a: AlertWrite) -> int:
 
 
 _OPEN_GROUP = """
-INSERT INTO alert_groups (group_key, labels, severity, channels, created_at, next_flush_at)
-SELECT g.key, g.labels, g.severity, g.channels, $2, $2::timestamptz + $3::interval
+INSERT INTO alert_groups (group_key, labels, severity, channels, receivers, group_wait,
+                          group_interval, repeat_interval, created_at, next_flush_at)
+SELECT g.key, g.labels, g.severity, g.channels, g.receivers, g.group_wait_s * interval '1 s',
+       g.group_interval_s * interval '1 s', g.repeat_interval_s * interval '1 s',
+       $2, $2::timestamptz + coalesce(g.group_wait_s * interval '1 s', $3::interval)
 FROM jsonb_to_recordset($1::text::jsonb)
-     AS g(key text, labels jsonb, severity text, channels text[])
+     AS g(key text, labels jsonb, severity text, channels text[], receivers text[],
+          group_wait_s float8, group_interval_s float8, repeat_interval_s float8)
 ORDER BY g.key
 ON CONFLICT (group_key) WHERE status = 'open' DO UPDATE SET
     severity = CASE WHEN array_position(ARRAY['critical', 'warning', 'info'], EXCLUDED.severity)
@@ -179,7 +189,8 @@ ON CONFLICT (group_key) WHERE status = 'open' DO UPDATE SET
     next_flush_at = CASE
         WHEN alert_groups.last_flushed_at IS NULL THEN alert_groups.next_flush_at
         ELSE least(coalesce(alert_groups.next_flush_at, 'infinity'),
-                   greatest($2, alert_groups.last_flushed_at + $4::interval)) END
+                   greatest($2, alert_groups.last_flushed_at
+                                + coalesce(alert_groups.group_interval, $4::interval))) END
 RETURNING id, group_key
 """
 
@@ -187,7 +198,8 @@ RETURNING id, group_key
 async def open_groups(
     db: Executor, groups: list[dict[str, Any]], now: datetime, grouping: GroupingRules
 ) -> dict[str, int]:
-    """Find or open the open group of each key ({key, labels, severity, channels}) and schedule
+    """Find or open the open group of each key ({key, labels, severity, channels} and, for a
+    routed group, receivers and group_wait_s, group_interval_s, repeat_interval_s) and schedule
     its flush: group_wait after opening, else group_interval after the last flush."""
     import json
 
@@ -208,7 +220,7 @@ async def touch_groups(
         UPDATE alert_groups SET next_flush_at = CASE
             WHEN last_flushed_at IS NULL THEN coalesce(next_flush_at, $2)
             ELSE least(coalesce(next_flush_at, 'infinity'),
-                       greatest($2, last_flushed_at + $3::interval)) END
+                       greatest($2, last_flushed_at + coalesce(group_interval, $3::interval))) END
         WHERE id = ANY($1::bigint[]) AND status = 'open'
         """,
         sorted(set(group_ids)),
@@ -221,7 +233,7 @@ _GROUP_COLUMNS = """
     g.id, g.group_key, g.labels, g.severity, g.channels, g.status, g.created_at, g.next_flush_at,
     g.last_flushed_at, g.last_notified_at, g.notified_firing, g.acknowledged_by,
     g.acknowledged_name, g.acknowledged_at, g.incident_id, g.escalated_at, g.silence_id,
-    g.resolved_at,
+    g.resolved_at, g.receivers, g.group_wait, g.group_interval, g.repeat_interval,
     coalesce((SELECT array_agg(ARRAY[m.chat_id, m.outbox_id] ORDER BY m.outbox_id)
               FROM alert_group_messages m WHERE m.group_id = g.id), '{}') AS messages
 """
@@ -231,6 +243,7 @@ def group_of(row: Mapping[str, Any]) -> GroupRow:
     values = {k: row[k] for k in GroupRow.__dataclass_fields__ if k not in ("labels", "messages")}
     values["channels"] = list(row["channels"])
     values["notified_firing"] = list(row["notified_firing"])
+    values["receivers"] = list(row["receivers"]) if row["receivers"] is not None else None
     return GroupRow(
         **values,
         labels=dict(row["labels"]),
@@ -252,7 +265,8 @@ async def due_group_ids(db: Executor, now: datetime, grouping: GroupingRules) ->
         SELECT id FROM alert_groups
         WHERE status = 'open'
           AND (next_flush_at <= $1
-               OR (last_flushed_at IS NOT NULL AND last_flushed_at + $2::interval <= $1))
+               OR (last_flushed_at IS NOT NULL
+                   AND last_flushed_at + coalesce(group_interval, $2::interval) <= $1))
         ORDER BY coalesce(next_flush_at, last_flushed_at), id
         """,
         now,
@@ -284,3 +298,38 @@ async def add_message(
 
 def seconds(value: timedelta) -> float:
     return value.total_seconds()
+
+
+async def inhibited_alerts(db: Executor) -> list[AlertRow]:
+    rows = await db.fetch(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE inhibited_by IS NOT NULL")
+    return [alert_of(r) for r in rows]
+
+
+async def set_inhibited(db: Executor, muted: Mapping[str, str]) -> None:
+    """Exactly the alerts of `muted` (fingerprint -> the source's) are inhibited now."""
+    targets = sorted(muted)
+    await db.execute(
+        "UPDATE alerts SET inhibited_by = NULL"
+        " WHERE inhibited_by IS NOT NULL AND NOT (fingerprint = ANY($1::text[]))",
+        targets,
+    )
+    await db.execute(
+        """
+        UPDATE alerts a SET inhibited_by = m.source
+        FROM unnest($1::text[], $2::text[]) AS m(target, source)
+        WHERE a.fingerprint = m.target AND a.inhibited_by IS DISTINCT FROM m.source
+        """,
+        targets,
+        [muted[t] for t in targets],
+    )
+
+
+async def alerts_by_fingerprint(db: Executor, fingerprints: list[str]) -> dict[str, AlertRow]:
+    """The alerts with these fingerprints (to say what inhibits an alert)."""
+    if not fingerprints:
+        return {}
+    rows = await db.fetch(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE fingerprint = ANY($1::text[])",
+        sorted(set(fingerprints)),
+    )
+    return {r["fingerprint"]: alert_of(r) for r in rows}

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from services.alerts import store as alerts
 from services.alerts.config import AlertsRules
-from services.alerts.evaluation import AlertState, fingerprint, group_key
+from services.alerts.evaluation import AlertState, fingerprint
 from services.heartbeats.model import Heartbeat
 from services.i18n import N_
 from services.storage.types import Executor
@@ -31,21 +31,10 @@ def labels_of(hb: Heartbeat) -> dict[str, str]:
 
 async def went_down(db: Executor, hb: Heartbeat, now: datetime, config: AlertsRules) -> None:
     labels = labels_of(hb)
-    group_by = config.grouping.group_by
-    key = group_key(ALERTNAME, labels, group_by)
-    ids = await alerts.open_groups(
-        db,
-        [
-            {
-                "key": key,
-                "labels": {**{k: labels.get(k, "") for k in group_by}, "alertname": ALERTNAME},
-                "severity": hb.severity,
-                "channels": ["telegram"],
-            }
-        ],
-        now,
-        config.grouping,
-    )
+    # the routing tree's group when there is one (receivers, timings), else by group_by
+    spec = config.group_for(ALERTNAME, labels, hb.severity, ["telegram"], config.grouping.group_by)
+    key = spec["key"]
+    ids = await alerts.open_groups(db, [spec], now, config.grouping)
     await alerts.save_alert(
         db,
         alerts.AlertWrite(

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from services.alerts.config import Duration
+from services.alerts.durations import Duration
 from services.heartbeats.model import MAX_PERIOD, MIN_PERIOD, NAME, BadSchedule, cron_trigger
 
 SECTION = "heartbeats"

@@ -21,7 +21,7 @@ from bot.keys import CLOCK, POOL, REDIS, RULES
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.clock import FrozenClock
-from services.heartbeats import actions, pings, store
+from services.heartbeats import actions, alerting, pings, store
 from services.heartbeats.config import HeartbeatsRules
 from services.rules import Rules
 from tests.integration.alerts.conftest import AUDIENCE, BUDI, add_people, outbox_rows
@@ -262,3 +262,27 @@ async def test_checks_defined_in_rules_file_are_created_and_updated(pool: asyncp
     await actions.sync_rules(pool, changed, "Asia/Jakarta", T0)
     again = await store.by_key(pool, key)  # the key is kept
     assert again is not None and again.kind == "simple" and again.period == timedelta(days=1)
+
+
+async def test_a_down_heartbeat_follows_the_routing_tree_like_any_alert(
+    pool: asyncpg.Pool,
+) -> None:
+    """With `alerts.route` set, HeartbeatDown joins the group its route names (its receivers
+    and timings), not the admin chat's default group."""
+    routed = AlertsRules.model_validate(
+        {
+            "rules": [],
+            "route": {
+                "receiver": "admin",
+                "routes": [{"matchers": ['alertname="HeartbeatDown"'], "receiver": "dba"}],
+            },
+            "receivers": [{"name": "admin", "chats": ["admin"]}, {"name": "dba", "chats": [-1]}],
+        }
+    )
+    await add_check(pool)
+    hb = await store.by_name(pool, "nightly-backup")
+    assert hb is not None
+    async with pool.acquire() as conn, conn.transaction():
+        await alerting.went_down(conn, hb, T0, routed)
+    group = await pool.fetchrow("SELECT receivers FROM alert_groups")
+    assert group["receivers"] == ["dba"]
