@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -36,6 +38,7 @@ from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
 from services.outbox import NOTIFY_CHANNEL
 from services.storage.db import session_changed
+from services.storage.outage import is_outage
 
 # How often a row waiting for a token looks for a more urgent row of its chat (seconds).
 GIVE_WAY_LOOK = 1.0
@@ -315,13 +318,39 @@ class DeliveryWorker:
 
     async def _sent(self, row: OutboxRow, message_id: int | None, result: dict[str, Any]) -> None:
         now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.mark_sent(conn, row.id, message_id, result, now)
-            hook = self.hooks.for_owner(row.owner)
-            if hook is not None:
-                await _safely(conn, "on_sent", row, hook.on_sent(conn, row, result))
+
+        async def record() -> None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await store.mark_sent(conn, row.id, message_id, result, now)
+                hook = self.hooks.for_owner(row.owner)
+                if hook is not None:
+                    await _safely(conn, "on_sent", row, partial(hook.on_sent, conn, row, result))
+
+        await self._through_outage(row, record)
         metrics.SENDS.labels(outcome="sent").inc()
         metrics.SEND_LATENCY.observe(max(0.0, (now - row.created_at).total_seconds()))
+
+    async def _through_outage(self, row: OutboxRow, record: Callable[[], Awaitable[None]]) -> None:
+        """Record what Telegram already did. While PostgreSQL is unreachable, keep trying (with
+        a growing pause) instead of giving up: a row left 'sending' under a live worker's lock
+        would wait for the next restart, and be sent twice then. Stopping gives up: the row is
+        recovered at the next start and sent again (at most the rows in flight twice)."""
+        pause = 0.2
+        while True:
+            try:
+                await record()
+                return
+            except Exception as exc:
+                if not is_outage(exc) or self._stop.is_set():
+                    raise
+                logger.warning(
+                    "outbox row {} was sent but PostgreSQL is unreachable ({}); retrying",
+                    row.id,
+                    type(exc).__name__,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), pause)
+                pause = min(pause * 2, 5.0)
 
     async def _failed_call(self, row: OutboxRow, exc: errors.DeliveryError) -> None:
         now = self.clock.now()
@@ -352,9 +381,8 @@ class DeliveryWorker:
             moved = await store.move_chat(conn, row.chat_id, new_chat_id)
             await store.reschedule(conn, row.id, self.clock.now(), f"migrated to {new_chat_id}")
             for hook in self.hooks.all():
-                await _safely(
-                    conn, "on_migrated", row, hook.on_migrated(conn, row.chat_id, new_chat_id)
-                )
+                call = partial(hook.on_migrated, conn, row.chat_id, new_chat_id)
+                await _safely(conn, "on_migrated", row, call)
         logger.info("chat {} became {}: {} rows moved", row.chat_id, new_chat_id, moved)
 
     async def _fail(self, row: OutboxRow, error: errors.PermanentError, tell: bool = False) -> None:
@@ -363,9 +391,9 @@ class DeliveryWorker:
             await store.mark_failed(conn, row.id, error.reason, str(error), self.clock.now())
             hook = self.hooks.for_owner(row.owner)
             if hook is not None:
-                await _safely(conn, "on_failed", row, hook.on_failed(conn, row, error))
+                await _safely(conn, "on_failed", row, partial(hook.on_failed, conn, row, error))
             for watcher in self.hooks.watchers():
-                await _safely(conn, "on_failed", row, watcher.on_failed(conn, row, error))
+                await _safely(conn, "on_failed", row, partial(watcher.on_failed, conn, row, error))
             if tell or hook is None:
                 await tell_operator(conn, row, error, self.config.admin_chat_id)
 
@@ -375,10 +403,14 @@ def _as_new_message(row: OutboxRow) -> OutboxRow:
     return replace(row, kind="text", ref_id=None, payload=payload)
 
 
-async def _safely(conn: Any, name: str, row: OutboxRow, call: Any) -> None:
-    """A failing hook is logged; it never undoes the recorded outcome (savepoint)."""
+async def _safely(
+    conn: Any, name: str, row: OutboxRow, call: Callable[[], Awaitable[None]]
+) -> None:
+    """A failing hook is logged; it never undoes the recorded outcome (savepoint). The hook is
+    called only once the savepoint exists, so a savepoint that cannot be made (the database
+    went away) leaves no coroutine behind un-awaited."""
     try:
         async with conn.transaction():
-            await call
+            await call()
     except Exception:
         logger.exception("delivery hook {} for {} (row {}) failed", name, row.owner, row.id)
