@@ -20,10 +20,10 @@ from aiohttp import web
 from loguru import logger
 from pydantic import ValidationError
 
+from bot.keys import CLOCK, FEATURES, POOL, SETTINGS
 from services.alerts.alertmanager import AmPayload, ingest
-from services.alerts.config import SECTION, AlertsRules
+from services.alerts.config import AlertsRules
 from services.clock import Clock
-from services.rules import Rules
 
 PATH = "/api/alertmanager"
 MAX_BODY = 1024 * 1024
@@ -121,16 +121,10 @@ def alertmanager_handler(
 
 def add_alertmanager_route(app: web.Application) -> None:
     """Mount the receiver on the bot's app, reading what the app's cleanup contexts own."""
-    from bot.keys import CLOCK, POOL, RULES, SETTINGS
-
     handler = alertmanager_handler(
         token=lambda: app[SETTINGS].ALERTMANAGER_TOKEN,
         pool=lambda: app[POOL],
-        config=lambda: _section(app[RULES]),
+        config=lambda: app[FEATURES].alerts_rules,
         clock=lambda: app[CLOCK],
     )
     app.router.add_post(PATH, handler)
-
-
-def _section(rules: Rules) -> AlertsRules:
-    return rules.section(SECTION, AlertsRules)

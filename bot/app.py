@@ -27,6 +27,7 @@ from bot.middlewares import (
     PersonMiddleware,
 )
 from bot.settings import Settings
+from handlers.refusals import Refusals
 from services import i18n as service_i18n
 
 
@@ -70,19 +71,17 @@ def create_dispatcher(
     storage = RedisStorage(
         redis=fsm_redis or redis, key_builder=DefaultKeyBuilder(with_destiny=True)
     )
-    dp = Dispatcher(storage=storage, settings=settings, pool=pool, redis=redis, **workflow)
+    # Handlers get built objects (bot/features.py), never Settings or RULES_FILE themselves.
+    dp = Dispatcher(storage=storage, pool=pool, redis=redis, **workflow)
     dp.update.outer_middleware(MetricsMiddleware())
     person = PersonMiddleware(pool)
     locale = LocaleMiddleware(create_i18n(settings), pool)
     for observer in (dp.message, dp.callback_query, dp.edited_message):
         observer.outer_middleware(person)
         observer.outer_middleware(locale)
-    routers = handlers.routers()
-    for router in routers:
-        # Module-level routers (aiogram's idiom) remember one parent; a new dispatcher for the
-        # same process (a restart in place, each end-to-end test) takes them over.
-        router._parent_router = None
-    dp.include_routers(*routers)
+        # inside the locale: a refusal is answered in the chat's language
+        observer.middleware(Refusals())
+    dp.include_routers(*handlers.routers())
     return dp
 
 

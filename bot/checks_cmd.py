@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.embedded import EmbeddedPostgres, pg_bin
+from bot.embedded import EmbeddedPostgres
+from bot.features import check_targets
+from bot.runtime import resolve_database_url
 from bot.settings import Settings
 from services.checks.cli_render import CliConfig, run_for_cli
-from services.checks.config import Targets, targets_from_settings
-
-
-def targets_from(settings: Settings) -> Targets:
-    return targets_from_settings(settings, pg_restore_bin=pg_bin("pg_restore"))
 
 
 async def run_checks_cli(settings: Settings, names: list[str], *, as_json: bool) -> tuple[str, int]:
@@ -19,11 +16,9 @@ async def run_checks_cli(settings: Settings, names: list[str], *, as_json: bool)
     database_url = settings.DATABASE_URL
     embedded: EmbeddedPostgres | None = None
     if database_url is None and (settings.DATA_DIR / "pgdata" / "PG_VERSION").exists():
-        from bot.runtime import resolve_database_url
-
         database_url, embedded = await resolve_database_url(settings)
     config = CliConfig(
-        targets=targets_from(settings),
+        targets=check_targets(settings),
         database_url=database_url,
         redis_url=settings.REDIS_URL,
         rules_file=settings.RULES_FILE,

@@ -16,11 +16,8 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
-from bot.keys import CLOCK, POOL, RULES, SETTINGS
-from handlers.escalation import escalation_context
+from bot.keys import CLOCK, FEATURES, POOL, SETTINGS
 from services import audit
-from services.alerts.config import SECTION as ALERTS
-from services.alerts.config import AlertsRules
 from services.escalation import emergency, hotline
 from services.escalation.hotline import HotlineError
 from services.i18n import gettext as _
@@ -97,14 +94,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return _error(400, f"malformed JSON: {type(exc).__name__}")
     except HotlineError as exc:
         return _error(400, f"not an emergency call: {exc}")
-    ctx = escalation_context(settings, request.app[RULES])
+    features = request.app[FEATURES]
     try:
         outcome = await emergency.raise_emergency(
             request.app[POOL],
             request.app[CLOCK],
-            ctx,
+            features.escalation_context,
             call,
-            channels=request.app[RULES].section(ALERTS, AlertsRules).channels,
+            channels=features.alerts_rules.channels,
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         logger.error("emergency call not stored: {}", type(exc).__name__)

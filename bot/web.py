@@ -8,8 +8,7 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot.keys import CLOCK, POOL, REDIS, RULES, SETTINGS, WEBHOOK_HANDLER
-from services.oncall.actions import OncallContext
+from bot.keys import CLOCK, FEATURES, POOL, REDIS, WEBHOOK_HANDLER
 from services.oncall.feed import feed
 
 WEBHOOK_PATH = "/telegram/webhook"
@@ -53,13 +52,7 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
 
 async def oncall_calendar(request: web.Request) -> web.Response:
     """GET /oncall/<token>.ics: a private calendar feed; an unknown token gets 404, nothing else."""
-    settings = request.app[SETTINGS]
-    ctx = OncallContext.build(
-        request.app[RULES],
-        timezone=settings.TIMEZONE,
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        default_locale=settings.DEFAULT_LOCALE,
-    )
+    ctx = request.app[FEATURES].oncall
     body = await feed(request.app[POOL], ctx, request.match_info["token"], request.app[CLOCK].now())
     if body is None:
         return web.Response(status=404, text="not found")

@@ -4,19 +4,19 @@ Only admins change it (services.staff.PERMISSIONS). On-call (`/oncall`) is handl
 from __future__ import annotations
 
 import asyncpg
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.escalation import refusal
+from handlers.routes import Routes
 from services import audit, staff, users
 from services.escalation.render import role_label
-from services.staff import Action, NotAllowed, RosterError
+from services.staff import Action, RosterError
 from services.text import esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 def roster_error(error: RosterError) -> str:
@@ -56,16 +56,12 @@ async def cmd_staff(
 ) -> None:
     words = (command.args or "").split()
     sub = words.pop(0).lower() if words else ""
-    try:
-        if sub in ("add", "remove"):
-            await staff.require(
-                pool, person, Action.CHANGE_ROSTER, target=command.args, chat_id=message.chat.id
-            )
-        else:
-            await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
+    if sub in ("add", "remove"):
+        await staff.require(
+            pool, person, Action.CHANGE_ROSTER, target=command.args, chat_id=message.chat.id
+        )
+    else:
+        await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
     if sub == "":
         members = await staff.roster(pool)
         await message.answer("\n".join([_("<b>Staff roster</b>"), *map(_line, members)]))

@@ -7,31 +7,28 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from handlers.escalation import escalation_context
+from handlers.routes import Routes
 from services import staff
 from services.alerts import actions, pipeline, silences
-from services.alerts.config import SECTION, AlertsRules
 from services.alerts.durations import BadDuration, parse_duration
 from services.alerts.escalation_link import incident_opener
-from services.alerts.incidents import EscalationUnavailable, OpenIncident
+from services.alerts.incidents import EscalationUnavailable
 from services.alerts.matchers import BadSilence, parse_silence_args
 from services.alerts.notify import Audience
 from services.alerts.render import when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
-from services.rules import Rules
+from services.escalation.notify import EscalationContext
 from services.text import echo, esc
 from services.tickets.model import ticket_number
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class AlertAction(CallbackData, prefix="al"):
@@ -39,23 +36,6 @@ class AlertAction(CallbackData, prefix="al"):
 
     g: int
     a: Literal["ack", "s1", "s4", "s24", "esc", "res"]
-
-
-def audience(settings: Settings) -> Audience:
-    return Audience(
-        settings.ADMIN_CHAT_ID,
-        settings.DEFAULT_LOCALE,
-        ZoneInfo(settings.TIMEZONE),
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-        security_chat_id=settings.SECURITY_CHAT_ID,
-    )
-
-
-def opener(
-    settings: Settings, rules: Rules, clock: Clock, person: Person, chat_id: int | None
-) -> OpenIncident:
-    """Escalate on an alert opens an incident at level 1 of the escalation tree."""
-    return incident_opener(clock, escalation_context(settings, rules), person, chat_id)
 
 
 def _chat(event: Message | CallbackQuery) -> int | None:
@@ -69,13 +49,14 @@ async def on_button(
     callback_data: AlertAction,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
-    rules: Rules,
     clock: Clock,
+    audience: Audience,
+    escalation_context: EscalationContext,
 ) -> None:
     chat_id = _chat(query)
+    # Escalate on an alert opens an incident at level 1 of the escalation tree.
     open_incident = (
-        opener(settings, rules, clock, person, chat_id)
+        incident_opener(clock, escalation_context, person, chat_id)
         if callback_data.a == "esc" and person
         else None
     )
@@ -87,12 +68,9 @@ async def on_button(
             callback_data.a,
             chat_id=chat_id,
             now=clock.now(),
-            audience=audience(settings),
+            audience=audience,
             open_incident=open_incident,
         )
-    except actions.NotAllowed:
-        await query.answer(_("Sorry, your role does not allow this."), show_alert=True)
-        return
     except actions.GroupNotFound:
         await query.answer(_("This alert no longer exists."), show_alert=True)
         return
@@ -105,7 +83,7 @@ async def on_button(
             show_alert=True,
         )
         return
-    tz = ZoneInfo(settings.TIMEZONE)
+    tz = audience.tz
     if result.silence is not None:
         text = _("Silenced until {time}.").format(time=when(result.silence.ends_at, tz))
     elif result.incident_id is not None:
@@ -120,42 +98,33 @@ async def on_button(
     await query.answer(text)
 
 
-async def _may_view(
+async def _require_view(
     message: Message, person: Person | None, pool: asyncpg.Pool, clock: Clock, what: str
-) -> bool:
-    try:
-        await actions.check(
-            pool, person, actions.Action.VIEW, target=what, chat_id=_chat(message), now=clock.now()
-        )
-    except actions.NotAllowed:
-        await message.answer(_("Sorry, your role does not allow this."))
-        return False
-    return True
+) -> None:
+    await actions.check(
+        pool, person, actions.Action.VIEW, target=what, chat_id=_chat(message), now=clock.now()
+    )
 
 
-async def _may(
+async def _require(
     message: Message,
     command: CommandObject,
     person: Person | None,
     pool: asyncpg.Pool,
     clock: Clock,
     name: str,
-) -> bool:
-    """The permission table's word on /<name> as typed, before its arguments are read."""
+) -> None:
+    """The permission table's word on /<name> as typed, before its arguments are read (a
+    refusal is audited here and answered by handlers.refusals)."""
     needed = staff.COMMANDS[name].action_for(command.args)  # alerts.<action>
-    try:
-        await actions.check(
-            pool,
-            person,
-            actions.Action(needed.value.removeprefix("alerts.")),
-            target=name,
-            chat_id=_chat(message),
-            now=clock.now(),
-        )
-    except actions.NotAllowed:
-        await message.answer(_("Sorry, your role does not allow this."))
-        return False
-    return True
+    await actions.check(
+        pool,
+        person,
+        actions.Action(needed.value.removeprefix("alerts.")),
+        target=name,
+        chat_id=_chat(message),
+        now=clock.now(),
+    )
 
 
 @router.message(Command("alerts"))
@@ -163,13 +132,12 @@ async def cmd_alerts(
     message: Message,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
+    tz: ZoneInfo,
     clock: Clock,
 ) -> None:
-    if not await _may_view(message, person, pool, clock, "alerts"):
-        return
+    await _require_view(message, person, pool, clock, "alerts")
     view = await pipeline.overview(pool, clock.now())
-    await message.answer(render_overview(view, ZoneInfo(settings.TIMEZONE)))
+    await message.answer(render_overview(view, tz))
 
 
 def _silence_refusal(exc: BadSilence) -> str:
@@ -197,32 +165,27 @@ async def cmd_silence(
     command: CommandObject,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
+    tz: ZoneInfo,
     clock: Clock,
 ) -> None:
-    if not await _may(message, command, person, pool, clock, "silence"):
-        return
+    await _require(message, command, person, pool, clock, "silence")
     try:
         request = parse_silence_args(command.args or "")
     except BadSilence as exc:
         await message.answer(_silence_refusal(exc))
         return
-    try:
-        silence = await actions.add_silence(
-            pool,
-            person,
-            request.matchers,
-            request.duration,
-            request.comment,
-            chat_id=_chat(message),
-            now=clock.now(),
-        )
-    except actions.NotAllowed:
-        await message.answer(_("Sorry, your role does not allow this."))
-        return
+    silence = await actions.add_silence(
+        pool,
+        person,
+        request.matchers,
+        request.duration,
+        request.comment,
+        chat_id=_chat(message),
+        now=clock.now(),
+    )
     await message.answer(
         _("Silence #{id} is active until {time}.").format(
-            id=silence.id, time=when(silence.ends_at, ZoneInfo(settings.TIMEZONE))
+            id=silence.id, time=when(silence.ends_at, tz)
         )
     )
 
@@ -232,14 +195,13 @@ async def cmd_silences(
     message: Message,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
+    tz: ZoneInfo,
     clock: Clock,
 ) -> None:
-    if not await _may_view(message, person, pool, clock, "silences"):
-        return
+    await _require_view(message, person, pool, clock, "silences")
     now = clock.now()
     items = await silences.active_silences(pool, now)
-    await message.answer(render_silences(items, ZoneInfo(settings.TIMEZONE), now))
+    await message.answer(render_silences(items, tz, now))
 
 
 @router.message(Command("unsilence"))
@@ -250,19 +212,14 @@ async def cmd_unsilence(
     pool: asyncpg.Pool,
     clock: Clock,
 ) -> None:
-    if not await _may(message, command, person, pool, clock, "unsilence"):
-        return
+    await _require(message, command, person, pool, clock, "unsilence")
     raw = (command.args or "").strip().lstrip("#")
     if not raw.isdigit():
         await message.answer(esc(_("Usage: /unsilence <id> (see /silences).")))
         return
-    try:
-        done = await actions.remove_silence(
-            pool, person, int(raw), chat_id=_chat(message), now=clock.now()
-        )
-    except actions.NotAllowed:
-        await message.answer(_("Sorry, your role does not allow this."))
-        return
+    done = await actions.remove_silence(
+        pool, person, int(raw), chat_id=_chat(message), now=clock.now()
+    )
     if done:
         await message.answer(_("Silence #{id} has ended.").format(id=int(raw)))
     else:
@@ -275,20 +232,18 @@ async def cmd_maintenance(
     command: CommandObject,
     person: Person | None,
     pool: asyncpg.Pool,
-    settings: Settings,
+    tz: ZoneInfo,
     clock: Clock,
 ) -> None:
-    if not await _may(message, command, person, pool, clock, "maintenance"):
-        return
+    await _require(message, command, person, pool, clock, "maintenance")
     words = (command.args or "").split(maxsplit=2)
     now = clock.now()
-    tz = ZoneInfo(settings.TIMEZONE)
     chat_id = _chat(message)
     try:
         if not words:
-            if await _may_view(message, person, pool, clock, "maintenance"):
-                items = await silences.current_and_planned(pool, now)
-                await message.answer(render_windows(items, tz, now))
+            await _require_view(message, person, pool, clock, "maintenance")
+            items = await silences.current_and_planned(pool, now)
+            await message.answer(render_windows(items, tz, now))
             return
         if words[0] == "stop":
             stopped = await actions.stop_maintenance(pool, person, chat_id=chat_id, now=now)
@@ -310,15 +265,8 @@ async def cmd_maintenance(
                 )
             )
             return
-    except actions.NotAllowed:
-        await message.answer(_("Sorry, your role does not allow this."))
-        return
     except BadDuration:
         pass
     await message.answer(
         esc(_("Usage: /maintenance start <duration> [reason], /maintenance stop, /maintenance"))
     )
-
-
-def alerts_rules(rules: Rules) -> AlertsRules:
-    return rules.section(SECTION, AlertsRules)

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import asyncpg
-from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.routes import Routes
 from services import audit, staff
 from services.checks.backup_status import backup_status
-from services.checks.config import ChecksRules, Targets, targets_from_settings
+from services.checks.config import ChecksRules, Targets
 from services.checks.render import render_backup_status
 from services.clock import Clock
-from services.rules import Rules
 from services.staff import Action
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class BackupAction(CallbackData, prefix="bs"):
@@ -27,12 +28,12 @@ class BackupAction(CallbackData, prefix="bs"):
 
 
 async def _status_text(
-    settings: object, rules: Rules, clock: Clock, pool: asyncpg.Pool, targets: Targets
+    tz: ZoneInfo, checks_rules: ChecksRules, clock: Clock, pool: asyncpg.Pool, targets: Targets
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if targets.backup_dir is None:
         return _("BACKUP_DIR is not set, so there are no backups to show."), None
-    section = rules.section("checks", ChecksRules).backups
-    timezone = str(getattr(settings, "TIMEZONE", "UTC"))
+    section = checks_rules.backups
+    timezone = tz.key
     status = await backup_status(
         pool,
         targets.backup_dir,
@@ -46,32 +47,18 @@ async def _status_text(
     return rendered.text, InlineKeyboardMarkup.model_validate(rendered.keyboard)
 
 
-async def _refuse(pool: asyncpg.Pool, person: Person | None, chat_id: int | None) -> str:
-    await audit.record(
-        pool,
-        actor_id=person.id if person else None,
-        action="backups.view",
-        allowed=False,
-        chat_id=chat_id,
-    )
-    return _("Only QuickCart staff can see the backups.")
-
-
 @router.message(Command("backupstatus"))
 async def cmd_backupstatus(
     message: Message,
     person: Person | None,
-    settings: object,
-    rules: Rules,
+    tz: ZoneInfo,
+    checks_rules: ChecksRules,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets | None = None,
+    check_targets: Targets,
 ) -> None:
-    if not staff.may_person(person, Action.VIEW_BACKUPS):
-        await message.answer(await _refuse(pool, person, message.chat.id))
-        return
-    targets = check_targets or targets_from_settings(settings)
-    text, markup = await _status_text(settings, rules, clock, pool, targets)
+    person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=message.chat.id)
+    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
     await message.answer(text, reply_markup=markup)
     await audit.record(
         pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=message.chat.id
@@ -82,18 +69,15 @@ async def cmd_backupstatus(
 async def on_backup_button(
     query: CallbackQuery,
     person: Person | None,
-    settings: object,
-    rules: Rules,
+    tz: ZoneInfo,
+    checks_rules: ChecksRules,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets | None = None,
+    check_targets: Targets,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
-    if not staff.may_person(person, Action.VIEW_BACKUPS):
-        await query.answer(await _refuse(pool, person, chat_id), show_alert=True)
-        return
-    targets = check_targets or targets_from_settings(settings)
-    text, markup = await _status_text(settings, rules, clock, pool, targets)
+    person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
+    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
     await query.answer()
     if isinstance(query.message, Message):
         try:

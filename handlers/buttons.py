@@ -10,13 +10,13 @@ button family, present and future.
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.types import CallbackQuery
 from pydantic import TypeAdapter, ValidationError
 
 from handlers.fallback import stale_button
+from handlers.routes import Routes
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 BIGINT_MIN = -(2**63)
 BIGINT_MAX = 2**63 - 1

@@ -5,19 +5,20 @@ customer who writes both ways). `/email name@example.com` sends a code to that a
 from __future__ import annotations
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from bot.settings import Settings
+from handlers.routes import Routes
 from services.clock import Clock
 from services.email import link, store
+from services.email.config import EmailConfig
 from services.text import esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 router.message.filter(F.chat.type == "private")
 
 REFUSALS = {
@@ -32,9 +33,9 @@ REFUSALS = {
 @router.message(Command("email"))
 async def cmd_email(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, redis: Redis,
-    clock: Clock, settings: Settings,
+    clock: Clock, email: EmailConfig | None,
 ) -> None:  # fmt: skip
-    if not (settings.SUPPORT_EMAIL and settings.IMAP_URL and settings.SMTP_URL):
+    if email is None:  # the channel needs SUPPORT_EMAIL, IMAP_URL and SMTP_URL
         await message.answer(_("Support by e-mail is not available."))
         return
     argument = (command.args or "").strip()
@@ -64,7 +65,7 @@ async def cmd_email(
     text = _(
         "Link your e-mail address, so what you write to {support} and here is one history: "
         "send /email followed by your address."
-    ).format(support=esc(settings.SUPPORT_EMAIL))
+    ).format(support=esc(email.address))
     if linked_now:
         text += "\n" + _("Linked: {addresses}").format(addresses=esc(", ".join(linked_now)))
     await message.answer(text)

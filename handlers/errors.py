@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import secrets
 
-from aiogram import Router
 from aiogram.types import ErrorEvent
 from loguru import logger
 
 # The errors observer runs outside the update's middlewares (and their locale context), so
 # the apology comes from the service catalogue in DEFAULT_LOCALE.
+from handlers.routes import Routes
 from services.i18n import gettext as _
 from services.storage.outage import is_outage
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 def not_an_outage(event: ErrorEvent) -> bool:

@@ -4,37 +4,30 @@
 from __future__ import annotations
 
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
+from handlers.refusals import refusal
+from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation import incidents, queries
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import (
-    AlreadyResolved,
-    AtTopLevel,
     IncidentError,
-    NotAnIncident,
     Outcome,
-    StaleLevel,
-    TicketNotFound,
 )
-from services.escalation.notify import EscalationContext, make_context
+from services.escalation.notify import EscalationContext
 from services.escalation.render import render_incident_list, render_timeline
-from services.rules import Rules
-from services.staff import Action, NotAllowed
+from services.staff import Action
 from services.text import esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 PRIORITY_WORDS = {"P0", "P1", "P2", "P3"}
 
@@ -43,38 +36,6 @@ class IncidentAction(CallbackData, prefix="inc"):
     ticket_id: int
     act: Literal["ack", "esc", "res"]
     level: int
-
-
-def escalation_context(settings: Settings, rules: Rules) -> EscalationContext:
-    """The escalation feature's context from the settings and RULES_FILE (one builder)."""
-    return make_context(
-        rules,
-        timezone=settings.TIMEZONE,
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-        default_locale=settings.DEFAULT_LOCALE,
-    )
-
-
-def refusal(error: Exception) -> str:
-    """The sentence a person reads for an expected refusal."""
-    if isinstance(error, NotAllowed):
-        if error.action is Action.RESOLVE:
-            return _("Only engineers and above may resolve incidents. This attempt was recorded.")
-        return _("You are not allowed to do that. This attempt was recorded.")
-    if isinstance(error, TicketNotFound):
-        return _("There is no such ticket.")
-    if isinstance(error, NotAnIncident):
-        return _("This ticket is not an incident.")
-    if isinstance(error, AlreadyResolved):
-        return _("This incident is already resolved.")
-    if isinstance(error, AtTopLevel):
-        return _("This incident is already at the top level.")
-    if isinstance(error, StaleLevel):
-        return _("Someone already moved this incident: it is at level {level} now.").format(
-            level=error.level
-        )
-    return _("That did not work.")
 
 
 def done_text(act: str, outcome: Outcome) -> str:
@@ -97,10 +58,9 @@ async def on_incident_button(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    escalation_context: EscalationContext,
 ) -> None:
-    ctx = escalation_context(settings, rules)
+    ctx = escalation_context
     chat_id = query.message.chat.id if query.message else None
     try:
         if callback_data.act == "ack":
@@ -121,24 +81,20 @@ async def on_incident_button(
             outcome = await incidents.resolve(
                 pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
             )
-    except (NotAllowed, IncidentError) as error:
+    except IncidentError as error:
         await query.answer(refusal(error), show_alert=True)
         return
     await query.answer(done_text(callback_data.act, outcome))
 
 
-async def _allowed(
+async def _require(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
-) -> bool:
-    """The permission table's word before any argument is read: refused, answered, audited."""
-    try:
-        await staff.require(
-            pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
-        )
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return False
-    return True
+) -> None:
+    """The permission table's word before any argument is read (a refusal is audited and
+    answered by handlers.refusals)."""
+    await staff.require(
+        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+    )
 
 
 async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -> int | None:
@@ -156,11 +112,9 @@ async def cmd_escalate(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    escalation_context: EscalationContext,
 ) -> None:
-    if not await _allowed(message, command, person, pool, Action.ESCALATE):
-        return
+    await _require(message, command, person, pool, Action.ESCALATE)
     words = (command.args or "").split(maxsplit=1)
     first = words[0] if words else None
     ticket_id = tickets.parse_number(first) if first else None
@@ -177,13 +131,13 @@ async def cmd_escalate(
         outcome = await incidents.escalate(
             pool,
             clock,
-            escalation_context(settings, rules),
+            escalation_context,
             ticket_id,
             person,
             reason=reason,
             chat_id=message.chat.id,
         )
-    except (NotAllowed, IncidentError) as error:
+    except IncidentError as error:
         await message.answer(refusal(error))
         return
     await message.answer(done_text("esc", outcome))
@@ -196,11 +150,9 @@ async def cmd_incident(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    escalation_context: EscalationContext,
 ) -> None:
-    if not await _allowed(message, command, person, pool, Action.RAISE_INCIDENT):
-        return
+    await _require(message, command, person, pool, Action.RAISE_INCIDENT)
     words = (command.args or "").split()
     priority = "P1"
     if words and words[0].upper() in PRIORITY_WORDS:
@@ -213,14 +165,14 @@ async def cmd_incident(
         outcome = await incidents.open_incident(
             pool,
             clock,
-            escalation_context(settings, rules),
+            escalation_context,
             source="staff",
             title=title,
             priority=priority,
             actor=person,
             chat_id=message.chat.id,
         )
-    except (NotAllowed, IncidentError) as error:
+    except IncidentError as error:
         await message.answer(refusal(error))
         return
     await message.answer(
@@ -236,15 +188,10 @@ async def cmd_incidents(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    escalation_context: EscalationContext,
 ) -> None:
-    try:
-        await staff.require(pool, person, Action.VIEW_INCIDENTS, chat_id=message.chat.id)
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
-    rows = await queries.open_incident_rows(pool, escalation_context(settings, rules))
+    await staff.require(pool, person, Action.VIEW_INCIDENTS, chat_id=message.chat.id)
+    rows = await queries.open_incident_rows(pool, escalation_context)
     await message.answer(render_incident_list(rows, clock.now()))
 
 
@@ -254,18 +201,14 @@ async def cmd_timeline(
     command: CommandObject,
     person: Person,
     pool: asyncpg.Pool,
-    settings: Settings,
+    escalation_context: EscalationContext,
 ) -> None:
     ticket_id = await _ticket_from(message, (command.args or "").strip() or None, pool)
-    try:
-        await staff.require(
-            pool, person, Action.VIEW_INCIDENTS, target=command.args, chat_id=message.chat.id
-        )
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
+    await staff.require(
+        pool, person, Action.VIEW_INCIDENTS, target=command.args, chat_id=message.chat.id
+    )
     page = await queries.timeline(pool, ticket_id) if ticket_id is not None else None
     if page is None:
         await message.answer(_("Usage: /timeline QC-000123"))
         return
-    await message.answer(render_timeline(page, ZoneInfo(settings.TIMEZONE), settings.TIMEZONE))
+    await message.answer(render_timeline(page, escalation_context.tz, escalation_context.tz_name))

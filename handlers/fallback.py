@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name=__name__)
+from handlers.routes import Routes
+
+router = Routes(__name__)
 
 
 @router.callback_query()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import asyncpg
-from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -11,6 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
+from handlers.routes import Routes
 from services import audit, staff
 from services.checks import metrics
 from services.checks.config import (
@@ -18,17 +20,16 @@ from services.checks.config import (
     ChecksRules,
     Targets,
     resolve_name,
-    targets_from_settings,
 )
+from services.checks.probe import ProbeContext
 from services.checks.render import ALL, Rendered, render_check_detail, render_health_card
-from services.checks.runner import ProbeContext, run_checks
+from services.checks.runner import run_checks
 from services.clock import Clock
-from services.rules import Rules
 from services.staff import Action
 from services.text import echo
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class HealthDetail(CallbackData, prefix="hc"):
@@ -39,42 +40,29 @@ def _markup(rendered: Rendered) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup.model_validate(rendered.keyboard)
 
 
-def _targets(settings: object, check_targets: Targets | None) -> Targets:
-    return check_targets or targets_from_settings(settings)
-
-
 async def _render(
     name: str | None,
     *,
-    settings: object,
-    rules: Rules,
+    tz: ZoneInfo,
+    checks_rules: ChecksRules,
     clock: Clock,
     pool: asyncpg.Pool,
     redis: Redis,
-    check_targets: Targets | None,
+    check_targets: Targets,
 ) -> Rendered:
     ctx = ProbeContext(
-        _targets(settings, check_targets),
-        rules.section("checks", ChecksRules),
+        check_targets,
+        checks_rules,
         clock,
         db=pool,
         redis=redis,
     )
     report = await run_checks(ctx, [name] if name else None, trigger="health")
     metrics.export(report)
-    timezone = str(getattr(settings, "TIMEZONE", "UTC"))
+    timezone = tz.key
     if name:
         return render_check_detail(report.results[0], timezone=timezone)
     return render_health_card(report, timezone=timezone)
-
-
-async def _refuse(
-    pool: asyncpg.Pool, person: Person | None, chat_id: int | None, action: str
-) -> str:
-    await audit.record(
-        pool, actor_id=person.id if person else None, action=action, allowed=False, chat_id=chat_id
-    )
-    return _("Only QuickCart staff can see the health checks.")
 
 
 @router.message(Command("health"))
@@ -82,16 +70,14 @@ async def cmd_health(
     message: Message,
     command: CommandObject,
     person: Person | None,
-    settings: object,
-    rules: Rules,
+    tz: ZoneInfo,
+    checks_rules: ChecksRules,
     clock: Clock,
     pool: asyncpg.Pool,
     redis: Redis,
-    check_targets: Targets | None = None,
+    check_targets: Targets,
 ) -> None:
-    if not staff.may_person(person, Action.VIEW_HEALTH):
-        await message.answer(await _refuse(pool, person, message.chat.id, "health.view"))
-        return
+    person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=message.chat.id)
     name: str | None = None
     if command.args:
         name = resolve_name(command.args)
@@ -104,8 +90,8 @@ async def cmd_health(
             return
     rendered = await _render(
         name,
-        settings=settings,
-        rules=rules,
+        tz=tz,
+        checks_rules=checks_rules,
         clock=clock,
         pool=pool,
         redis=redis,
@@ -127,25 +113,23 @@ async def on_health_button(
     query: CallbackQuery,
     callback_data: HealthDetail,
     person: Person | None,
-    settings: object,
-    rules: Rules,
+    tz: ZoneInfo,
+    checks_rules: ChecksRules,
     clock: Clock,
     pool: asyncpg.Pool,
     redis: Redis,
-    check_targets: Targets | None = None,
+    check_targets: Targets,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
-    if not staff.may_person(person, Action.VIEW_HEALTH):
-        await query.answer(await _refuse(pool, person, chat_id, "health.view"), show_alert=True)
-        return
+    person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=chat_id)
     name = None if callback_data.name == ALL else resolve_name(callback_data.name)
     if callback_data.name != ALL and name is None:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     rendered = await _render(
         name,
-        settings=settings,
-        rules=rules,
+        tz=tz,
+        checks_rules=checks_rules,
         clock=clock,
         pool=pool,
         redis=redis,

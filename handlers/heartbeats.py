@@ -6,24 +6,22 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from services.alerts.config import SECTION as ALERTS
+from handlers.routes import Routes
 from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.heartbeats import actions, store
 from services.heartbeats.actions import BadHeartbeat, UnknownHeartbeat
-from services.heartbeats.config import SECTION, HeartbeatsRules, PingDoor
+from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.heartbeats.render import render_list, render_one, schedule_of
-from services.rules import Rules
-from services.staff import Action, NotAllowed
+from services.staff import Action
 from services.text import echo, esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 def _usage() -> str:
@@ -58,11 +56,7 @@ def _bad(exc: BadHeartbeat) -> str:
 async def cmd_heartbeats(
     message: Message, person: Person | None, pool: asyncpg.Pool, ping_door: PingDoor, clock: Clock
 ) -> None:
-    try:
-        items = await actions.listing(pool, person, chat_id=message.chat.id)
-    except NotAllowed:
-        await message.answer(_("You are not allowed to do that. This attempt was recorded."))
-        return
+    items = await actions.listing(pool, person, chat_id=message.chat.id)
     await message.answer(render_list(items, clock.now(), ZoneInfo(ping_door.timezone)))
 
 
@@ -73,7 +67,8 @@ async def cmd_heartbeat(
     person: Person | None,
     pool: asyncpg.Pool,
     ping_door: PingDoor,
-    rules: Rules,
+    heartbeats_rules: HeartbeatsRules,
+    alerts_rules: AlertsRules,
     clock: Clock,
 ) -> None:
     words = (command.args or "").split(maxsplit=1)
@@ -84,7 +79,7 @@ async def cmd_heartbeat(
     tz = ZoneInfo(ping_door.timezone)
     try:
         if verb == "add":
-            config = rules.section(SECTION, HeartbeatsRules)
+            config = heartbeats_rules
             # the permission before the arguments: a refusal says nothing about them
             await actions.check(
                 pool, person, Action.MANAGE_HEARTBEATS, target="add", chat_id=chat_id
@@ -124,7 +119,7 @@ async def cmd_heartbeat(
                 person,
                 verb,
                 name,
-                alerts_config=rules.section(ALERTS, AlertsRules),
+                alerts_config=alerts_rules,
                 chat_id=chat_id,
                 now=now,
             )
@@ -147,8 +142,6 @@ async def cmd_heartbeat(
             raise UnknownHeartbeat(verb)
         pings = await store.recent_pings(pool, found.id)
         await message.answer(render_one(found, pings, ping_door.url(found.ping_key), now, tz))
-    except NotAllowed:
-        await message.answer(_("You are not allowed to do that. This attempt was recorded."))
     except BadHeartbeat as exc:
         await message.answer(_bad(exc))
     except UnknownHeartbeat as exc:

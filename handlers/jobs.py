@@ -11,29 +11,28 @@ import asyncio
 from typing import Any, Literal
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from handlers.routes import Routes
 from jobs.cli import list_jobs
 from jobs.context import JobDeps
 from jobs.registry import JOBS
 from jobs.runner import run_now
 from services import audit, staff
-from services.checks.config import targets_from_settings
 from services.clock import Clock
 from services.i18n import current_locale
 from services.maintenance import notify, runs
 from services.reports import send as reports
-from services.rules import Rules
 from services.staff import Action
 from services.text import echo, esc, shorten
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 _running: set[asyncio.Task[Any]] = set()
 
 
@@ -42,54 +41,17 @@ class JobAction(CallbackData, prefix=notify.CALLBACK_PREFIX):
     job: str
 
 
-def _deps(
-    job_deps: JobDeps | None,
-    settings: object,
-    pool: asyncpg.Pool,
-    rules: Rules,
-    clock: Clock,
-    redis: object,
-) -> JobDeps:
-    if job_deps is not None:
-        return job_deps
-    return JobDeps(
-        pool=pool,
-        rules=rules,
-        clock=clock,
-        timezone=str(getattr(settings, "TIMEZONE", "Asia/Jakarta")),
-        admin_chat_id=getattr(settings, "ADMIN_CHAT_ID", None),
-        default_locale=str(getattr(settings, "DEFAULT_LOCALE", "id")),
-        targets=targets_from_settings(settings),
-        redis=redis,
-        restore_server_url=getattr(settings, "DATABASE_URL", None),
-    )
-
-
-async def _refuse(pool: asyncpg.Pool, person: Person | None, chat_id: int, action: str) -> str:
-    await audit.record(
-        pool, actor_id=person.id if person else None, action=action, allowed=False, chat_id=chat_id
-    )
-    if person is not None and person.is_staff:
-        return _("Only admins can run maintenance jobs.")
-    return _("Only QuickCart staff can see the maintenance jobs.")
-
-
 @router.message(Command("jobs"))
 async def cmd_jobs(
     message: Message,
     command: CommandObject,
     person: Person | None,
-    settings: object,
     pool: asyncpg.Pool,
-    rules: Rules,
     clock: Clock,
-    redis: object = None,
-    job_deps: JobDeps | None = None,
+    job_deps: JobDeps,
 ) -> None:
-    if not staff.may_person(person, Action.VIEW_JOBS):
-        await message.answer(await _refuse(pool, person, message.chat.id, "jobs.view"))
-        return
-    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    person = await staff.require(pool, person, Action.VIEW_JOBS, chat_id=message.chat.id)
+    deps = job_deps
     args = (command.args or "").split()
     if args and args[0] == "history":
         name = args[1] if len(args) > 1 else None
@@ -101,7 +63,7 @@ async def cmd_jobs(
         await message.answer(shorten(text, 4000))
         return
     lines = [_("<b>Maintenance jobs</b> (times in {zone})").format(zone=esc(deps.timezone))]
-    for job in await list_jobs(rules, deps.timezone, clock.now(), pool):
+    for job in await list_jobs(deps.rules, deps.timezone, clock.now(), pool):
         when = job.next_run.astimezone(deps.tz).strftime("%a %d %b %H:%M") if job.next_run else "—"
         last = (
             notify.STATUS_ICONS[job.last.status] + " " + notify.status_label(job.last.status)
@@ -172,17 +134,12 @@ async def cmd_runjob(
     message: Message,
     command: CommandObject,
     person: Person | None,
-    settings: object,
     pool: asyncpg.Pool,
-    rules: Rules,
     clock: Clock,
-    redis: object = None,
-    job_deps: JobDeps | None = None,
+    job_deps: JobDeps,
 ) -> None:
     name = (command.args or "").strip()
-    if not staff.may_person(person, Action.RUN_JOBS):
-        await message.answer(await _refuse(pool, person, message.chat.id, "jobs.run"))
-        return
+    person = await staff.require(pool, person, Action.RUN_JOBS, chat_id=message.chat.id)
     if not name:
         await message.answer(_job_list())
         return
@@ -193,7 +150,7 @@ async def cmd_runjob(
             )
         )
         return
-    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    deps = job_deps
     text, markup = await _run_or_confirm(deps, name, person, message.chat.id, confirmed=False)
     await message.answer(text, reply_markup=markup)
 
@@ -203,17 +160,12 @@ async def on_job_button(
     query: CallbackQuery,
     callback_data: JobAction,
     person: Person | None,
-    settings: object,
     pool: asyncpg.Pool,
-    rules: Rules,
     clock: Clock,
-    redis: object = None,
-    job_deps: JobDeps | None = None,
+    job_deps: JobDeps,
 ) -> None:
     chat_id = query.message.chat.id if query.message else 0
-    if not staff.may_person(person, Action.RUN_JOBS):
-        await query.answer(await _refuse(pool, person, chat_id, "jobs.run"), show_alert=True)
-        return
+    person = await staff.require(pool, person, Action.RUN_JOBS, chat_id=chat_id)
     name = callback_data.job
     if name not in JOBS:
         await query.answer(_("This button is out of date."), show_alert=True)
@@ -231,7 +183,7 @@ async def on_job_button(
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
         return
-    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    deps = job_deps
     confirmed = callback_data.act == "run"
     text, markup = await _run_or_confirm(deps, name, person, chat_id, confirmed=confirmed)
     await query.answer()
@@ -248,22 +200,17 @@ async def cmd_report(
     message: Message,
     command: CommandObject,
     person: Person | None,
-    settings: object,
     pool: asyncpg.Pool,
-    rules: Rules,
     clock: Clock,
-    redis: object = None,
-    job_deps: JobDeps | None = None,
+    job_deps: JobDeps,
 ) -> None:
-    if not staff.may_person(person, Action.VIEW_REPORTS):
-        await message.answer(await _refuse(pool, person, message.chat.id, "reports.view"))
-        return
+    person = await staff.require(pool, person, Action.VIEW_REPORTS, chat_id=message.chat.id)
     arg = (command.args or "weekly").strip().lower()
     if arg not in ("weekly", "monthly"):
         await message.answer(_("Use /report weekly or /report monthly."))
         return
     kind: Literal["weekly", "monthly"] = "weekly" if arg == "weekly" else "monthly"
-    deps = _deps(job_deps, settings, pool, rules, clock, redis)
+    deps = job_deps
     await message.answer(_("Building the report…"))
     _data, rendered = await reports.build(
         pool,

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin import roster_error, target_of
-from handlers.escalation import refusal
+from handlers.refusals import refusal
+from handlers.routes import Routes
 from services import audit, staff
 from services.clock import Clock
 from services.escalation.render import role_label
@@ -27,12 +27,11 @@ from services.oncall import actions, contacts, notices, render, store, swaps, vi
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import SpecError
 from services.oncall.when import parse_moment, parse_range
-from services.rules import Rules
 from services.staff import Action, NotAllowed, RosterError
 from services.text import esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class SwapAnswer(CallbackData, prefix=render.SWAP_PREFIX):
@@ -97,7 +96,6 @@ async def cmd_oncall(
     command: CommandObject,
     person: Person,
     pool: asyncpg.Pool,
-    rules: Rules,
     oncall: OncallContext,
     clock: Clock,
 ) -> None:
@@ -317,7 +315,6 @@ async def on_swap_button(
     callback_data: SwapAnswer,
     person: Person,
     pool: asyncpg.Pool,
-    rules: Rules,
     oncall: OncallContext,
     clock: Clock,
 ) -> None:

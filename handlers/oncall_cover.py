@@ -9,24 +9,23 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.oncall import answering
+from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.oncall import actions, notices, render, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import Shift
-from services.rules import Rules
 from services.staff import Action
 from services.text import esc
 from services.users import Person, Role
 
-router = Router(name=__name__)
+router = Routes(__name__)
 ROLES = list(Role)
 MAX_SHIFTS = 6
 MAX_PEOPLE = 12
@@ -93,7 +92,6 @@ async def on_cover_button(
     callback_data: CoverPick,
     person: Person,
     pool: asyncpg.Pool,
-    rules: Rules,
     oncall: OncallContext,
     clock: Clock,
 ) -> None:

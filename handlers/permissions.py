@@ -13,28 +13,28 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import Chat, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
+from handlers.routes import Routes
 from services import staff
+from services.chats import StaffChats
 from services.staff import ChatKind, CommandRule
 from services.tickets import repo
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
-async def chat_kinds(chat: Chat, settings: Settings, pool: asyncpg.Pool) -> frozenset[ChatKind]:
+async def chat_kinds(chat: Chat, chats: StaffChats, pool: asyncpg.Pool) -> frozenset[ChatKind]:
     """What a chat is to the bot; one group may be both the admin chat and the support group."""
     if chat.type == "private":
         return frozenset({ChatKind.PRIVATE})
     kinds = set()
-    if chat.id == settings.ADMIN_CHAT_ID:
+    if chat.id == chats.admin:
         kinds.add(ChatKind.ADMIN)
-    if chat.id == settings.SUPPORT_CHAT_ID or await repo.is_support_chat(pool, chat.id):
+    if chat.id == chats.support or await repo.is_support_chat(pool, chat.id):
         kinds.add(ChatKind.SUPPORT)
     return frozenset(kinds or {ChatKind.OTHER})
 
@@ -43,10 +43,10 @@ class Misplaced(BaseFilter):
     """A privileged command (matched by `Command` first) in a chat where it does not apply."""
 
     async def __call__(
-        self, message: Message, command: CommandObject, settings: Settings, pool: asyncpg.Pool
+        self, message: Message, command: CommandObject, chats: StaffChats, pool: asyncpg.Pool
     ) -> bool | dict[str, Any]:
         rule = staff.COMMANDS[command.command]
-        kinds = await chat_kinds(message.chat, settings, pool)
+        kinds = await chat_kinds(message.chat, chats, pool)
         if kinds & rule.chats:
             return False
         return {"rule": rule, "kinds": kinds}

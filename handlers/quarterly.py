@@ -4,11 +4,10 @@ done sends the quarterly report (services/quarterly)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Literal
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -16,24 +15,23 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.escalation import refusal
+from handlers.refusals import refusal
+from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.quarterly import actions, store
 from services.quarterly.actions import Evidence, NotTheOwner, QuarterContext, TaskNotFound
-from services.quarterly.config import QuarterlyRules
 from services.quarterly.render import (
     render_checklist,
     render_evidence_prompt,
     render_ticked,
 )
-from services.rules import Rules
 from services.staff import Action, NotAllowed
 from services.text import esc
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class QuarterAction(CallbackData, prefix="qt"):
@@ -43,15 +41,6 @@ class QuarterAction(CallbackData, prefix="qt"):
 
 class QuarterEvidence(StatesGroup):
     waiting = State()
-
-
-def quarter_context(settings: Any, rules: Rules) -> QuarterContext:
-    return QuarterContext(
-        rules=rules.section("quarterly", QuarterlyRules),
-        tz=ZoneInfo(settings.TIMEZONE),
-        admin_chat_id=settings.ADMIN_CHAT_ID,
-        default_locale=settings.DEFAULT_LOCALE,
-    )
 
 
 def _refusal(error: Exception) -> str:
@@ -70,15 +59,14 @@ async def cmd_quarter(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Any,
-    rules: Rules,
+    quarter_context: QuarterContext,
 ) -> None:
     try:
         await staff.require(pool, person, Action.VIEW_QUARTER, chat_id=message.chat.id)
     except NotAllowed as error:
         await message.answer(refusal(error))
         return
-    ctx = quarter_context(settings, rules)
+    ctx = quarter_context
     quarter, tasks = await actions.current(pool, clock, ctx)
     rendered = render_checklist(quarter, tasks, ctx.tz)
     markup = rendered.reply_markup
@@ -132,11 +120,10 @@ async def on_undo(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Any,
-    rules: Rules,
+    quarter_context: QuarterContext,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
-    ctx = quarter_context(settings, rules)
+    ctx = quarter_context
     try:
         task = await actions.reopen(pool, clock, ctx, callback_data.task, person, chat_id=chat_id)
     except (NotAllowed, NotTheOwner, TaskNotFound) as error:
@@ -157,8 +144,7 @@ async def on_evidence(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Any,
-    rules: Rules,
+    quarter_context: QuarterContext,
     state: FSMContext,
 ) -> None:
     data = await state.get_data()
@@ -166,7 +152,7 @@ async def on_evidence(
     if evidence.empty:
         await message.answer(_("Send a note, a file or a photo as evidence, or /cancel."))
         return
-    ctx = quarter_context(settings, rules)
+    ctx = quarter_context
     try:
         outcome = await actions.tick(
             pool, clock, ctx, int(data.get("task", 0)), person, evidence, chat_id=message.chat.id

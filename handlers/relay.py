@@ -10,23 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from bot.settings import Settings
-from handlers.support import cancel_row, desk_config, from_dict, incoming_of, markup
+from handlers.routes import Routes
+from handlers.support import cancel_row, from_dict, incoming_of, markup
 from handlers.support_callbacks import NewTicket, Step, Which
 from services.clock import Clock
-from services.rules import Rules
 from services.tickets import actions, desk
 from services.tickets import render_customer as texts
+from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 router.message.filter(F.chat.type == "private")
 
 
@@ -39,8 +39,7 @@ async def on_which(
     pool: asyncpg.Pool,
     redis: Redis,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
     try:  # someone else's ticket is refused and audited
@@ -57,7 +56,7 @@ async def on_which(
             await picker.edit_reply_markup(reply_markup=None)
         return
     done = await relay(
-        query.message, Incoming(**pending), person, pool, redis, clock, settings, rules, state,
+        query.message, Incoming(**pending), person, pool, redis, clock, desk_config, state,
         ticket_id=callback_data.id,
     )  # fmt: skip
     if done is None or done.ticket is None or done.outcome not in ("relayed", "reopened"):
@@ -74,7 +73,7 @@ async def on_which(
 
 
 # Last of all routers (see handlers/__init__.py): whatever no other handler took.
-catch_all = Router(name=f"{__name__}.catch_all")
+catch_all = Routes(f"{__name__}.catch_all")
 catch_all.message.filter(F.chat.type == "private")
 
 
@@ -86,19 +85,18 @@ async def on_free_message(
     pool: asyncpg.Pool,
     redis: Redis,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:
     """No message is ever ignored: it goes into the customer's ticket, or becomes an offer."""
-    await relay(message, incoming_of(message), person, pool, redis, clock, settings, rules, state)
+    await relay(message, incoming_of(message), person, pool, redis, clock, desk_config, state)
 
 
 async def relay(
     target: Any, item: Incoming, person: Person, pool: asyncpg.Pool, redis: Redis, clock: Clock,
-    settings: Settings, rules: Rules, state: FSMContext, ticket_id: int | None = None,
+    desk_config: DeskConfig, state: FSMContext, ticket_id: int | None = None,
 ) -> desk.Delivered | None:  # fmt: skip
     """Put the message into a ticket (or ask which, or offer a new one); what became of it."""
-    cfg = desk_config(settings, rules)
+    cfg = desk_config
     if not isinstance(target, Message):
         return None
     try:

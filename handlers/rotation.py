@@ -7,25 +7,24 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.oncall import answering
+from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.oncall import actions, notices, render, store, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import RotationSpec
-from services.rules import Rules
 from services.staff import Action
 from services.text import esc
 from services.users import Person, Role
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class RotationDraft(CallbackData, prefix=render.ROTATION_PREFIX):
@@ -39,7 +38,6 @@ async def cmd_rotation(
     command: CommandObject,
     person: Person,
     pool: asyncpg.Pool,
-    rules: Rules,
     oncall: OncallContext,
     clock: Clock,
 ) -> None:
@@ -130,7 +128,6 @@ async def on_rotation_button(
     callback_data: RotationDraft,
     person: Person,
     pool: asyncpg.Pool,
-    rules: Rules,
     oncall: OncallContext,
     clock: Clock,
 ) -> None:

@@ -9,20 +9,20 @@ from __future__ import annotations
 from typing import Literal
 
 import asyncpg
-from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.routes import Routes
 from handlers.support_callbacks import menu_greeting, menu_markup
 from services import chats, staff, users
 from services import i18n as service_i18n
 from services.staff import Action
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class LanguageChoice(CallbackData, prefix="lang"):

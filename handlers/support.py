@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from bot.settings import Settings
+from handlers.routes import Routes
 from handlers.start import language_keyboard
 from handlers.support_callbacks import (
     Menu,
@@ -30,7 +30,6 @@ from handlers.support_callbacks import (
 )
 from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
-from services.rules import Rules
 from services.text import esc, shorten
 from services.tickets import actions, desk, history, repo
 from services.tickets import render_customer as texts
@@ -38,17 +37,8 @@ from services.tickets.config import DeskConfig, check_reference
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 router.message.filter(F.chat.type == "private")
-
-
-def desk_config(settings: Settings, rules: Rules) -> DeskConfig:
-    return DeskConfig.build(
-        support_chat_id=settings.SUPPORT_CHAT_ID,
-        timezone=settings.TIMEZONE,
-        staff_locale=settings.DEFAULT_LOCALE,
-        rules=rules,
-    )
 
 
 def markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -129,8 +119,7 @@ async def on_ticket_button(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
     try:  # someone else's ticket is refused and audited
@@ -140,7 +129,7 @@ async def on_ticket_button(
     except TicketError:
         await query.answer(_("This ticket is not yours."), show_alert=True)
         return
-    cfg = desk_config(settings, rules)
+    cfg = desk_config
     if callback_data.act == "close":
         try:
             await actions.close(
@@ -165,12 +154,11 @@ async def on_rate(
     person: Person,
     pool: asyncpg.Pool,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:
     try:
         await actions.rate(
-            pool, desk_config(settings, rules), clock, customer=person,
+            pool, desk_config, clock, customer=person,
             ticket_id=callback_data.id, stars=callback_data.n,
             chat_id=query.message.chat.id if query.message else None,
         )  # fmt: skip
@@ -261,10 +249,8 @@ async def ask_reference(target: Any, state: FSMContext) -> None:
 
 
 @router.message(NewTicket.reference, F.text)
-async def on_reference(message: Message, state: FSMContext, rules: Rules) -> None:
-    from services.tickets.config import SupportRules
-
-    support = rules.section("support", SupportRules)
+async def on_reference(message: Message, state: FSMContext, desk_config: DeskConfig) -> None:
+    support = desk_config.support
     checked = check_reference(message.text or "", support)
     if not checked.ok:
         examples = ", ".join(s.example for s in support.reference_shapes)
@@ -321,13 +307,12 @@ async def on_send(
     pool: asyncpg.Pool,
     redis: Redis,
     clock: Clock,
-    settings: Settings,
-    rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:
     data = await state.get_data()
     draft = data.get("draft") or {}
     attachment = draft.get("attachment")
-    cfg = desk_config(settings, rules)
+    cfg = desk_config
     try:
         await desk.open_ticket(
             pool, redis, cfg, clock, customer=person, category=Category(data["category"]),

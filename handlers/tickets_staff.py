@@ -7,21 +7,27 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from handlers.support import desk_config, incoming_of
+from handlers import refusals
+from handlers.escalation import done_text
+from handlers.routes import Routes
+from handlers.support import incoming_of
 from services import audit, users
+from services.chats import StaffChats
 from services.classification import Priority
 from services.clock import Clock
+from services.escalation import incidents
+from services.escalation.notify import EscalationContext
 from services.i18n import use_locale
-from services.rules import Rules
+from services.staff import NotAllowed as StaffNotAllowed
 from services.text import esc
 from services.tickets import actions, desk, outbound, render, repo
+from services.tickets.config import DeskConfig
 from services.tickets.model import (
     AlreadyClosed,
     AlreadyResolved,
@@ -32,19 +38,19 @@ from services.tickets.model import (
 )
 from services.users import Person
 
-router = Router(name=__name__)
+router = Routes(__name__)
 
 
 class InSupportChat(BaseFilter):
     """SUPPORT_CHAT_ID, or the supergroup it became (its tickets followed the migration)."""
 
     async def __call__(
-        self, event: Message | CallbackQuery, settings: Settings, pool: asyncpg.Pool
+        self, event: Message | CallbackQuery, chats: StaffChats, pool: asyncpg.Pool
     ) -> bool:
         message = event.message if isinstance(event, CallbackQuery) else event
         if message is None or message.chat.type not in ("group", "supergroup"):
             return False
-        if message.chat.id == settings.SUPPORT_CHAT_ID:
+        if message.chat.id == chats.support:
             return True
         return await repo.is_support_chat(pool, message.chat.id)
 
@@ -67,17 +73,13 @@ def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
 
 
 def refusal(error: Exception) -> str:
-    if isinstance(error, NotAllowed) and str(error) == "ban":
-        return _("Only admins may ban customers. The attempt was recorded.")
-    if isinstance(error, NotAllowed) and str(error) == "unban":
-        return _("Only admins may unban customers. The attempt was recorded.")
     if isinstance(error, NotAllowed) and str(error) == "incident":
         return _(
             "This ticket is an open incident: only engineers and above may resolve or close it. "
             "The attempt was recorded."
         )
-    if isinstance(error, NotAllowed):
-        return _("Only support staff may do this. The attempt was recorded.")
+    if isinstance(error, StaffNotAllowed):
+        return refusals.refusal(error)
     if isinstance(error, AlreadyResolved):
         return _("This ticket is already resolved.")
     if isinstance(error, AlreadyClosed):
@@ -124,9 +126,9 @@ async def allowed(
 @router.callback_query(TicketAction.filter())
 async def on_card_button(
     query: CallbackQuery, callback_data: TicketAction, person: Person, pool: asyncpg.Pool,
-    clock: Clock, settings: Settings, rules: Rules,
+    clock: Clock, desk_config: DeskConfig, escalation_context: EscalationContext,
 ) -> None:  # fmt: skip
-    cfg = desk_config(settings, rules)
+    cfg = desk_config
     chat_id = query.message.chat.id if query.message else None
     ticket_id = callback_data.id
     try:
@@ -153,45 +155,42 @@ async def on_card_button(
             if isinstance(query.message, Message):
                 await query.message.edit_reply_markup(reply_markup=as_markup(keyboard))
         else:
-            await escalate(query, person, pool, clock, settings, rules, ticket_id)
+            await escalate(query, person, pool, clock, escalation_context, ticket_id)
     except TicketError as error:
         await query.answer(refusal(error), show_alert=True)
 
 
 async def escalate(
-    query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
-    rules: Rules, ticket_id: int,
+    query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock,
+    escalation_context: EscalationContext, ticket_id: int,
 ) -> None:  # fmt: skip
     """Hands the ticket to the escalation feature (one level up)."""
-    from handlers import escalation as feature
-    from services.escalation import incidents
-    from services.staff import NotAllowed as StaffNotAllowed
 
     chat_id = query.message.chat.id if query.message else None
     try:
         outcome = await incidents.escalate(
             pool,
             clock,
-            feature.escalation_context(settings, rules),
+            escalation_context,
             ticket_id,
             person,
             chat_id=chat_id,
         )
     except (StaffNotAllowed, incidents.IncidentError) as error:
-        await query.answer(feature.refusal(error), show_alert=True)
+        await query.answer(refusals.refusal(error), show_alert=True)
         return
-    await query.answer(feature.done_text("esc", outcome))
+    await query.answer(done_text("esc", outcome))
 
 
 @router.callback_query(TicketPriority.filter())
 async def on_priority_button(
     query: CallbackQuery, callback_data: TicketPriority, person: Person, pool: asyncpg.Pool,
-    clock: Clock, settings: Settings, rules: Rules,
+    clock: Clock, desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
     try:
         await actions.set_priority(
-            pool, desk_config(settings, rules), clock, actor=person, ticket_id=callback_data.id,
+            pool, desk_config, clock, actor=person, ticket_id=callback_data.id,
             priority=callback_data.p, chat_id=chat_id,
         )  # fmt: skip
     except TicketError as error:
@@ -223,7 +222,7 @@ async def cmd_tickets(
 @router.message(Command("priority"))
 async def cmd_priority(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    settings: Settings, rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     words = (command.args or "").split()
     ticket = await ticket_here(message, pool, words[1] if len(words) > 1 else None)
@@ -238,7 +237,7 @@ async def cmd_priority(
         return
     try:
         await actions.set_priority(
-            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
             priority=priority, chat_id=message.chat.id,
         )  # fmt: skip
     except TicketError as error:
@@ -248,7 +247,7 @@ async def cmd_priority(
 @router.message(Command("assign"))
 async def cmd_assign(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    settings: Settings, rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
     if not await allowed(message, person, pool, "assign", ticket):
@@ -260,7 +259,7 @@ async def cmd_assign(
         return
     try:
         await actions.assign(
-            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
             assignee=assignee, chat_id=message.chat.id,
         )  # fmt: skip
     except TicketError as error:
@@ -270,7 +269,7 @@ async def cmd_assign(
 @router.message(Command("close"))
 async def cmd_close(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    settings: Settings, rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool, command.args)
     if not await allowed(message, person, pool, "close", ticket):
@@ -280,7 +279,7 @@ async def cmd_close(
         return
     try:
         await actions.close(
-            pool, desk_config(settings, rules), clock, actor=person, ticket_id=ticket.id,
+            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
             chat_id=message.chat.id,
         )  # fmt: skip
     except TicketError as error:
@@ -290,7 +289,7 @@ async def cmd_close(
 @router.message(Command("ban"))
 async def cmd_ban(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    settings: Settings, rules: Rules,
+    desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
     target = f"user:{ticket.customer_id}" if ticket else None
@@ -309,7 +308,7 @@ async def cmd_ban(
     except NotAllowed as error:
         await message.answer(refusal(error))
         return
-    when = render.local_time(until, desk_config(settings, rules).tz)
+    when = render.local_time(until, desk_config.tz)
     await message.answer(
         _("{name} is banned until {until}.").format(name=esc(ticket.customer_name), until=when)
     )
@@ -349,8 +348,8 @@ def is_command(message: Message) -> bool:
 
 @router.message(F.message_thread_id | F.reply_to_message, ~F.func(is_command))
 async def on_topic_message(
-    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, settings: Settings,
-    rules: Rules,
+    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock,
+    desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     if message.from_user is None:
         return
@@ -369,7 +368,7 @@ async def on_topic_message(
         return
     try:
         await desk.staff_message(
-            pool, desk_config(settings, rules), clock, staff=person,
+            pool, desk_config, clock, staff=person,
             incoming=incoming_of(message), topic_id=thread, ticket_id=ticket_id,
         )  # fmt: skip
     except TicketError as error:

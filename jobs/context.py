@@ -1,11 +1,12 @@
-"""What the jobs need, as plain values and objects (bot/workers.py and bot/jobs_cmd.py build it
-from Settings)."""
+"""What the jobs need: `JobDeps`, built once by the assembly (bot/features.py), and the
+`JobContext` of one run."""
 
 from __future__ import annotations
 
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +16,10 @@ import asyncpg
 from jobs.schedule import JobTiming, ScheduleRules, effective_schedule
 from services.checks.config import ChecksRules, Targets
 from services.clock import Clock, SystemClock
+from services.maintenance import notify
 from services.maintenance.config import MaintenanceRules
 from services.rules import Rules
+from services.tickets.config import DeskConfig
 
 
 def default_instance() -> str:
@@ -39,6 +42,17 @@ class JobDeps:
     restore_server_url: str | None = None  # a server where a scratch database may be created
     pg_bin_dir: Path | None = None  # pg_restore lives here (embedded PostgreSQL's bin dir)
     instance: str = field(default_factory=default_instance)
+    desk: DeskConfig | None = None  # the assembly's; built from the fields above when absent
+
+    def desk_config(self) -> DeskConfig:
+        if self.desk is not None:
+            return self.desk
+        return DeskConfig.build(
+            support_chat_id=self.support_chat_id,
+            timezone=self.timezone,
+            staff_locale=self.default_locale,
+            rules=self.rules,
+        )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -58,3 +72,29 @@ class JobDeps:
 
     def schedule(self) -> dict[str, JobTiming]:
         return effective_schedule(self.rules.section("schedule", ScheduleRules))
+
+
+@dataclass
+class JobContext:
+    """What one run of a job gets: the dependencies and who asked for it."""
+
+    deps: JobDeps
+    run_id: int
+    job: str
+    triggered_by: str
+    actor_id: int | None = None
+    confirmed: bool = False  # a staff member pressed "Run it now" for a destructive job
+    scheduled_for: datetime | None = None
+    _progress: notify.ProgressMessage | None = field(default=None, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock.now()
+
+    async def progress(self, text: str) -> None:
+        """Long runs report their progress by editing one message in the admin chat."""
+        if self._progress is None:
+            self._progress = notify.ProgressMessage(
+                self.deps.pool, self.deps.admin_chat_id, self.run_id, self.job
+            )
+        await self._progress.update(text)

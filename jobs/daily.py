@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from services.checks.model import Status
+from services.checks.probe import ProbeContext
 from services.checks.render import MARKS, title
-from services.checks.runner import ProbeContext, run_checks
+from services.checks.runner import run_checks
 from services.i18n import gettext as _
 from services.i18n import ngettext
 from services.maintenance import backups, cache, retention, runs
 from services.maintenance.runs import JobOutcome, RunStatus
 from services.tickets import actions
-from services.tickets.config import DeskConfig
 
 
 def _mb(value: int) -> str:
@@ -38,12 +38,7 @@ async def log_rotation(ctx: JobContext) -> JobOutcome:
 
 async def ticket_auto_close(ctx: JobContext) -> JobOutcome:
     """Resolved tickets close by themselves after `support.auto_close_days` (7 by default)."""
-    cfg = DeskConfig.build(
-        support_chat_id=ctx.deps.support_chat_id,
-        timezone=ctx.deps.timezone,
-        staff_locale=ctx.deps.default_locale,
-        rules=ctx.deps.rules,
-    )
+    cfg = ctx.deps.desk_config()
     closed = await actions.auto_close(ctx.deps.pool, cfg, ctx.deps.clock)
     summary = ngettext(
         "Closed {count} ticket resolved more than {days} days ago.",

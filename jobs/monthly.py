@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Literal
 
 from jobs import monthly_reviews, weekly
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from jobs.schedule import slots_between
 from services import chats
 from services.i18n import gettext as _

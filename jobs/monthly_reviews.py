@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from services.alerts.config import SECTION as ALERTS_SECTION
 from services.alerts.config import AlertsRules
 from services.docs import health as docs_health

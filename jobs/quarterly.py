@@ -3,7 +3,7 @@ day, and the weekly reminder to the owners of open tasks."""
 
 from __future__ import annotations
 
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from services.i18n import gettext as _
 from services.maintenance.runs import JobOutcome, RunStatus
 from services.quarterly import actions

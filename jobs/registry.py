@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jobs import daily, monthly, quarterly, weekly
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from services.maintenance.runs import JobOutcome
 
 JobFunc = Callable[[JobContext], Awaitable[JobOutcome]]

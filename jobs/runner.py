@@ -8,22 +8,19 @@ nothing. No lock is held while the job works, so a slow job cannot block another
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 
-from jobs.context import JobDeps
+from jobs.context import JobContext, JobDeps
+from jobs.registry import JOBS, JobDef
 from jobs.schedule import last_slot
 from services import chats
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.maintenance import notify, runs
 from services.maintenance.runs import JobOutcome, MaintenanceRun, RunStatus
-
-if TYPE_CHECKING:
-    from jobs.registry import JobDef
 
 
 class UnknownJob(Exception):
@@ -32,35 +29,7 @@ class UnknownJob(Exception):
         self.name = name
 
 
-@dataclass
-class JobContext:
-    """What one run of a job gets: the dependencies and who asked for it."""
-
-    deps: JobDeps
-    run_id: int
-    job: str
-    triggered_by: str
-    actor_id: int | None = None
-    confirmed: bool = False  # a staff member pressed "Run it now" for a destructive job
-    scheduled_for: datetime | None = None
-    _progress: notify.ProgressMessage | None = field(default=None, repr=False)
-
-    @property
-    def now(self) -> datetime:
-        return self.deps.clock.now()
-
-    async def progress(self, text: str) -> None:
-        """Long runs report their progress by editing one message in the admin chat."""
-        if self._progress is None:
-            self._progress = notify.ProgressMessage(
-                self.deps.pool, self.deps.admin_chat_id, self.run_id, self.job
-            )
-        await self._progress.update(text)
-
-
 def _job(name: str) -> JobDef:
-    from jobs.registry import JOBS
-
     job = JOBS.get(name)
     if job is None:
         raise UnknownJob(name)
@@ -165,8 +134,6 @@ async def catch_up(deps: JobDeps, names: list[str] | None = None) -> list[Mainte
     backup verification once, not three times. Slots already claimed (by this or another
     replica) are skipped by the claim itself.
     """
-    from jobs.registry import JOBS
-
     done: list[MaintenanceRun] = []
     now = deps.clock.now()
     schedule = deps.schedule()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.runner import JobContext
+from jobs.context import JobContext
 from services import chats
 from services.i18n import gettext as _
 from services.maintenance import (

@@ -6,11 +6,21 @@ messages and renders the batch `with use_locale(language):`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from services import audit
 from services.i18n import LANGUAGES
 from services.storage.types import Executor
+
+
+@dataclass(frozen=True)
+class StaffChats:
+    """The staff's chats by role (ADMIN_CHAT_ID, SUPPORT_CHAT_ID, SECURITY_CHAT_ID)."""
+
+    admin: int | None
+    support: int | None
+    security: int | None = None
 
 
 def is_private(chat_id: int) -> bool:

@@ -330,10 +330,11 @@ async def require(
     target: str | None = None,
     chat_id: int | None = None,
     owner_id: int | None = None,
-) -> None:
-    """Raise NotAllowed (after auditing the refusal) unless the person may do `action`."""
+) -> Person:
+    """The person, if they may do `action`; else NotAllowed, raised after the refusal is audited
+    (handlers.refusals answers it)."""
     if may_person(person, action, owner_id=owner_id):
-        return
+        return person
     await refuse(db, person, action, target=target, chat_id=chat_id)
     raise NotAllowed(action)
 

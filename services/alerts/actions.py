@@ -39,8 +39,8 @@ def may(person: Person | None, action: Action) -> bool:
     return person is not None and person.has_any(ALLOWED[action])
 
 
-class NotAllowed(Exception):
-    pass
+# The bot's one refusal (the handlers' Refusals middleware answers it).
+NotAllowed = staff.NotAllowed
 
 
 class GroupNotFound(Exception):
@@ -81,7 +81,7 @@ async def check(
         chat_id=chat_id,
         at=now,
     )
-    raise NotAllowed(action.value)
+    raise NotAllowed(staff.Action(f"alerts.{action.value}"))
 
 
 @dataclass(frozen=True)

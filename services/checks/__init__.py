@@ -7,7 +7,8 @@ render_health_card(report, timezone=settings.TIMEZONE)
 
 from services.checks.config import CHECK_NAMES, ChecksRules, Targets, resolve_name
 from services.checks.model import CheckReport, CheckResult, Outcome, Sentence, Status, Unit, Value
-from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed, run_checks
+from services.checks.probe import NotConfigured, ProbeContext, ProbeFailed
+from services.checks.runner import run_checks
 
 __all__ = [
     "CHECK_NAMES",

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 
 from services.checks.config import CHECK_NAMES, ChecksRules, Targets, resolve_name
 from services.checks.model import CheckReport, Status
-from services.checks.runner import ProbeContext, run_checks
+from services.checks.probe import ProbeContext
+from services.checks.runner import run_checks
 from services.checks.units import fmt_duration
 from services.clock import Clock, SystemClock
 from services.i18n import use_locale

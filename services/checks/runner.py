@@ -9,66 +9,33 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from loguru import logger
 
-from services.checks.config import CHECK_NAMES, ChecksRules, Targets
+from services.checks import store
+from services.checks.config import CHECK_NAMES
 from services.checks.model import CheckReport, CheckResult, Outcome, Sentence, Status
-from services.clock import Clock
+from services.checks.probe import NotConfigured, Probe, ProbeContext, ProbeFailed
+from services.checks.probes import (
+    backups,
+    bot,
+    database,
+    fraud,
+    logs,
+    payment,
+    redis_probe,
+    system,
+)
 from services.i18n import N_
 from services.storage.types import Executor
 
-
-class NotConfigured(Exception):
-    """The setting a probe needs is not set: its status is unknown, not an error."""
-
-    def __init__(self, setting: str) -> None:
-        super().__init__(setting)
-        self.setting = setting
-
-
-class ProbeFailed(Exception):
-    """A probe's own, already-safe explanation of why it could not measure."""
-
-    def __init__(self, sentence: Sentence, status: Status = Status.CRIT) -> None:
-        super().__init__(sentence.msgid)
-        self.sentence = sentence
-        self.status = status
-
-
-@dataclass
-class ProbeContext:
-    """Everything a probe may use. `db` and `redis` are the bot's own stores (may be None)."""
-
-    targets: Targets
-    rules: ChecksRules
-    clock: Clock
-    db: Executor | None = None
-    redis: Any = None
-
-    def secrets(self) -> list[str]:
-        return [s for s in (self.targets.pakasir_api_key,) if s]
-
-
-Probe = Callable[[ProbeContext], Awaitable[Outcome]]
 STORE_TIMEOUT_S = 0.75  # the answer must not wait long for the record
 
 
 def default_probes() -> dict[str, Probe]:
-    from services.checks.probes import (
-        backups,
-        bot,
-        database,
-        fraud,
-        logs,
-        payment,
-        redis_probe,
-        system,
-    )
-
     return {
         "system": system.probe,
         "database": database.probe,
@@ -173,10 +140,6 @@ async def run_checks(
 
 
 async def _store(db: Executor, report: CheckReport, trigger: str) -> CheckReport:
-    from dataclasses import replace
-
-    from services.checks import store
-
     try:
         run_id = await asyncio.wait_for(
             store.save_report(db, report, trigger=trigger), STORE_TIMEOUT_S

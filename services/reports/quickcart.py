@@ -18,8 +18,8 @@ import asyncpg
 from loguru import logger
 
 from services.checks.config import ChecksRules
+from services.checks.probe import ProbeFailed
 from services.checks.probes._pg import describe_error, monitor_connection
-from services.checks.runner import ProbeFailed
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from services.tickets.model import (
     AlreadyClosed,
     AlreadyResolved,
     EventKind,
-    NotAllowed,
+    Refused,
     Ticket,
     TicketError,
     TicketStatus,
@@ -43,7 +43,7 @@ async def authorize(
         return
     target = target or (f"ticket:{ticket_id}" if ticket_id else None)
     await staff.refuse(pool, actor, needed, target=target, chat_id=chat_id)
-    raise NotAllowed(action)
+    raise Refused(needed, action)
 
 
 async def customer_ticket(
@@ -196,7 +196,7 @@ async def _incident_allows(
     await staff.refuse(
         pool, actor, staff.Action.RESOLVE, target=f"ticket:{ticket_id}", chat_id=chat_id
     )
-    raise NotAllowed("incident")
+    raise Refused(staff.Action.RESOLVE, "incident")
 
 
 async def rate(

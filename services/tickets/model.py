@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from services import staff
 from services.classification import Category, Priority
 from services.i18n import N_
 from services.sla import Channel
@@ -74,7 +75,17 @@ class TicketNotFound(TicketError):
 
 
 class NotAllowed(TicketError):
-    pass
+    """The desk will not take it: a banned customer, or a staff member writing as a customer."""
+
+
+class Refused(NotAllowed, staff.NotAllowed):
+    """The permission table's refusal of an action on a ticket (already audited). A TicketError
+    for the desk's callers, and `staff.NotAllowed` with its action for the refusal path;
+    `str()` is the desk's short reason ("ban", "incident", ...)."""
+
+    def __init__(self, action: staff.Action, reason: str) -> None:
+        staff.NotAllowed.__init__(self, action)
+        self.args = (reason,)
 
 
 class AlreadyResolved(TicketError):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.workers import escalation_context
+from bot.keys import FEATURES
 from services import staff, users
 from services.clock import Clock, FrozenClock
 from services.escalation.scan import scan_once
@@ -65,7 +65,7 @@ async def scan(world: World) -> None:
     moved; then this scan passes it by, and the next one takes it, as the worker's next tick
     would."""
     assert world.runner is not None
-    context = escalation_context(world.runner.app)
+    context = world.runner.app[FEATURES].escalation_context
     for _ in range(50):
         await scan_once(world.pool, world.clock, context)
         due = "SELECT count(*) FROM tickets WHERE next_check_at <= $1"

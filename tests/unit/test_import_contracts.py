@@ -30,17 +30,7 @@ FORBIDDEN = {
 ALLOWED = {
     ("bot/sandbox_cmd.py", "sandbox"): "the sandbox command is what runs the sandbox",
 }
-KNOWN = {
-    # Handlers still type their `settings` parameter with bot.settings.Settings; they go when
-    # every feature object is built once in bot/ and handed to the handlers (issue 14, item 1).
-    ("handlers/alerts.py", "bot"),
-    ("handlers/email_link.py", "bot"),
-    ("handlers/escalation.py", "bot"),
-    ("handlers/permissions.py", "bot"),
-    ("handlers/relay.py", "bot"),
-    ("handlers/support.py", "bot"),
-    ("handlers/tickets_staff.py", "bot"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def imports(path: Path) -> Iterator[str]:

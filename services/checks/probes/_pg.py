@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from services.checks.model import Sentence, Status
-from services.checks.runner import NotConfigured, ProbeFailed
+from services.checks.probe import NotConfigured, ProbeFailed
 from services.i18n import N_
 
 APPLICATION_NAME = "quickcart-ops-check"

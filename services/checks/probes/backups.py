@@ -9,8 +9,8 @@ from services.checks.backup_records import last_restore_test
 from services.checks.backup_status import verification_of
 from services.checks.backups import find_archives, shrink_percent
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import NotConfigured, ProbeContext
 from services.checks.probes._common import Findings
-from services.checks.runner import NotConfigured, ProbeContext
 from services.checks.units import fmt_bytes, fmt_duration, fmt_percent
 from services.i18n import N_
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from services.checks.model import Outcome, Sentence, Status, Unit
+from services.checks.probe import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.probes._common import Findings, judge
-from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.units import fmt_duration, fmt_percent
 from services.i18n import N_
 

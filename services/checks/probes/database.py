@@ -13,9 +13,9 @@ import asyncpg
 
 from services.checks import store
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import ProbeContext
 from services.checks.probes._common import Findings, judge
 from services.checks.probes._pg import monitor_connection
-from services.checks.runner import ProbeContext
 from services.checks.units import fmt_bytes, fmt_duration, fmt_percent
 from services.i18n import N_
 

@@ -8,9 +8,9 @@ import asyncpg
 
 from services.checks.config import FraudRules
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import ProbeContext
 from services.checks.probes._common import Findings, judge, judge_low
 from services.checks.probes._pg import describe_error, monitor_connection
-from services.checks.runner import ProbeContext
 from services.checks.units import fmt_percent
 from services.i18n import N_
 

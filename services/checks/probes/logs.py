@@ -26,8 +26,8 @@ from services.checks.logreader import (
     read_all,
 )
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import NotConfigured, ProbeContext
 from services.checks.probes._common import Findings, judge
-from services.checks.runner import NotConfigured, ProbeContext
 from services.checks.units import fmt_percent
 from services.i18n import N_
 from services.storage.types import Executor

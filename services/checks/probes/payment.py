@@ -17,9 +17,9 @@ import aiohttp
 import asyncpg
 
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.probes._common import Findings, judge, judge_low
 from services.checks.probes._pg import describe_error, monitor_connection
-from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.units import fmt_duration, fmt_percent
 from services.i18n import N_
 

@@ -8,8 +8,8 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from services.checks.model import Outcome, Sentence, Status, Unit
+from services.checks.probe import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.probes._common import Findings, judge
-from services.checks.runner import NotConfigured, ProbeContext, ProbeFailed
 from services.checks.units import fmt_bytes, fmt_percent
 from services.i18n import N_
 

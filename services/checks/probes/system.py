@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import psutil
 
 from services.checks.model import Outcome, Status, Unit
+from services.checks.probe import ProbeContext
 from services.checks.probes._common import Findings, judge
-from services.checks.runner import ProbeContext
 from services.checks.units import fmt_percent
 from services.i18n import N_
 

@@ -23,7 +23,8 @@ from services.alerts.config import AlertsRules
 from services.alerts.evaluation import holds
 from services.alerts.sources import SourceContext, source_for
 from services.checks.config import ChecksRules, Targets
-from services.checks.runner import ProbeContext, run_checks
+from services.checks.probe import ProbeContext
+from services.checks.runner import run_checks
 
 # The seed's CRITICAL_METRICS, group by group.
 CRITICAL_METRICS = {

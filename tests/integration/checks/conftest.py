@@ -16,7 +16,7 @@ import pytest
 from bot.embedded import EmbeddedPostgres
 from sandbox.pakasir import PakasirConfig, PakasirEmulator
 from services.checks.config import ChecksRules, Targets
-from services.checks.runner import ProbeContext
+from services.checks.probe import ProbeContext
 from services.clock import FrozenClock
 from tests.e2e.conftest import (  # noqa: F401  (the real bot against the emulator, for /health)
     e2e_clock,

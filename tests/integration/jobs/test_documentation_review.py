@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from jobs.context import JobDeps
+from jobs.context import JobContext, JobDeps
 from jobs.monthly_reviews import documentation_review
-from jobs.runner import JobContext
 from jobs.schedule import DEFAULT_SCHEDULE
 from sandbox.world import docs
 from services.alerts.config import AlertsRules

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from jobs.context import JobDeps
+from jobs.context import JobContext, JobDeps
 from jobs.monthly_reviews import fraud_model_update
-from jobs.runner import JobContext
 from sandbox.world import demo_db
 from services import staff
 from services.checks.config import Targets

@@ -1,0 +1,88 @@
+"""One refusal path: what a person reads when the permission table says no.
+
+Every door checks the table in services (`staff.require`, which audits the refusal, then raises
+`staff.NotAllowed` with the action). Handlers do not catch it: `Refusals`, an inner middleware
+on every message and button handler (bot/app.py), answers it in the chat's language, as an
+alert on a button and as a reply to a message. `refusal` is also the sentence for the
+escalation tree's expected errors, which several features raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
+
+from services.escalation.incidents import (
+    AlreadyResolved,
+    AtTopLevel,
+    NotAnIncident,
+    StaleLevel,
+    TicketNotFound,
+)
+from services.staff import Action, NotAllowed
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# The sentences that say more than "not allowed" (the default), by the action refused.
+SAYS: dict[Action, Callable[[], str]] = {
+    Action.RESOLVE: lambda: _(
+        "Only engineers and above may resolve incidents. This attempt was recorded."
+    ),
+    Action.BAN_CUSTOMER: lambda: _("Only admins may ban customers. The attempt was recorded."),
+    Action.UNBAN_CUSTOMER: lambda: _("Only admins may unban customers. The attempt was recorded."),
+    Action.VIEW_HEALTH: lambda: _("Only QuickCart staff can see the health checks."),
+    Action.VIEW_BACKUPS: lambda: _("Only QuickCart staff can see the backups."),
+    Action.VIEW_JOBS: lambda: _("Only QuickCart staff can see the maintenance jobs."),
+    Action.RUN_JOBS: lambda: _("Only admins can run maintenance jobs."),
+    # a customer's own ticket: anyone else's is simply not theirs
+    Action.VIEW_TICKET: lambda: _("This ticket is not yours."),
+    Action.RATE_TICKET: lambda: _("This ticket is not yours."),
+    Action.CHOOSE_TICKET: lambda: _("This ticket is not yours."),
+}
+for _action in Action:
+    if _action.value.startswith("alerts."):
+        SAYS[_action] = lambda: _("Sorry, your role does not allow this.")
+    elif _action.value.startswith("ticket.") and _action not in SAYS:
+        SAYS[_action] = lambda: _("Only support staff may do this. The attempt was recorded.")
+
+
+def refusal(error: Exception) -> str:
+    """The sentence a person reads for a refusal or an expected error of the escalation tree."""
+    if isinstance(error, NotAllowed):
+        says = SAYS.get(error.action)
+        return says() if says else _("You are not allowed to do that. This attempt was recorded.")
+    if isinstance(error, TicketNotFound):
+        return _("There is no such ticket.")
+    if isinstance(error, NotAnIncident):
+        return _("This ticket is not an incident.")
+    if isinstance(error, AlreadyResolved):
+        return _("This incident is already resolved.")
+    if isinstance(error, AtTopLevel):
+        return _("This incident is already at the top level.")
+    if isinstance(error, StaleLevel):
+        return _("Someone already moved this incident: it is at level {level} now.").format(
+            level=error.level
+        )
+    return _("That did not work.")
+
+
+async def answer(event: TelegramObject, text: str) -> None:
+    if isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)
+    elif isinstance(event, Message):
+        await event.answer(text)
+
+
+class Refusals(BaseMiddleware):
+    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except NotAllowed as refused:
+            await answer(event, refusal(refused))
+            return None

@@ -1,0 +1,66 @@
+"""`Routes`: a feature's handlers, declared with aiogram's decorators at import, and built into
+a new `Router` for each Dispatcher by `build()`.
+
+aiogram's own idiom is one module-level Router, but a Router belongs to one parent for life:
+a second Dispatcher in the same process (a restart in place, every end-to-end test) could
+only take it over by resetting a private attribute. Recording the registrations and building
+the Router on demand keeps the decorator style and gives every Dispatcher routers of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiogram import Router
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+@dataclass
+class _Step:
+    observer: str
+    what: str  # "register" | "filter" | "middleware" | "outer_middleware"
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class _Observer:
+    def __init__(self, routes: Routes, name: str) -> None:
+        self._routes, self._name = routes, name
+
+    def __call__(self, *filters: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._routes.steps.append(_Step(self._name, "register", (handler, *filters), kwargs))
+            return handler
+
+        return register
+
+    def filter(self, *filters: Any) -> None:
+        self._routes.steps.append(_Step(self._name, "filter", filters))
+
+    def middleware(self, middleware: Any) -> None:
+        self._routes.steps.append(_Step(self._name, "middleware", (middleware,)))
+
+    def outer_middleware(self, middleware: Any) -> None:
+        self._routes.steps.append(_Step(self._name, "outer_middleware", (middleware,)))
+
+
+class Routes:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.steps: list[_Step] = []
+        self.message = _Observer(self, "message")
+        self.edited_message = _Observer(self, "edited_message")
+        self.callback_query = _Observer(self, "callback_query")
+        self.message_reaction = _Observer(self, "message_reaction")
+        self.error = _Observer(self, "error")
+
+    def build(self) -> Router:
+        """A new Router with every registration, in the order they were declared."""
+        router = Router(name=self.name)
+        for step in self.steps:
+            observer = getattr(router, step.observer)
+            getattr(observer, step.what)(*step.args, **step.kwargs)
+        return router
