@@ -1,7 +1,6 @@
 """The routers, in the order the dispatcher tries them, and the command menus.
 
-Button data carrying an impossible id (`buttons`) is answered first, as a stale button; a
-privileged command sent where it does not apply (`permissions`, after services.staff.COMMANDS)
+A privileged command sent where it does not apply (`permissions`, after services.staff.COMMANDS)
 is answered and audited before any feature sees it; feature routers come next; `start` (help,
 language) after them; the support desk's catch-all (free text offered as a new ticket) and the
 fallback for stale buttons last.
@@ -59,7 +58,6 @@ def routers() -> list[Router]:
         admin,
         alerts,
         backups,
-        buttons,
         email_link,
         emergency,
         errors,
@@ -80,7 +78,6 @@ def routers() -> list[Router]:
     )
 
     return [
-        buttons.router.build(),
         permissions.router.build(),
         jobs.router.build(),
         alerts.router.build(),

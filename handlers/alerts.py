@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from services import staff
 from services.alerts import actions, pipeline, silences
@@ -20,7 +19,7 @@ from services.alerts.escalation_link import incident_opener
 from services.alerts.incidents import EscalationUnavailable
 from services.alerts.matchers import BadSilence, parse_silence_args
 from services.alerts.notify import Audience
-from services.alerts.render import when
+from services.alerts.render import AlertAction, when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
 from services.escalation.notify import EscalationContext
@@ -31,19 +30,12 @@ from services.users import Person
 router = Routes(__name__)
 
 
-class AlertAction(CallbackData, prefix="al"):
-    """Packs to `al:<group>:<act>`, the string services.alerts.render builds."""
-
-    g: int
-    a: Literal["ack", "s1", "s4", "s24", "esc", "res"]
-
-
 def _chat(event: Message | CallbackQuery) -> int | None:
     message = event.message if isinstance(event, CallbackQuery) else event
     return message.chat.id if message is not None else None
 
 
-@router.callback_query(AlertAction.filter())
+@router.callback_query(Press(AlertAction))
 async def on_button(
     query: CallbackQuery,
     callback_data: AlertAction,

@@ -7,24 +7,20 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from services import audit, staff
 from services.checks.backup_status import backup_status
 from services.checks.config import ChecksRules, Targets
-from services.checks.render import render_backup_status
+from services.checks.render import BackupAction, render_backup_status
 from services.clock import Clock
 from services.staff import Action
 from services.users import Person
 
 router = Routes(__name__)
-
-
-class BackupAction(CallbackData, prefix="bs"):
-    action: str  # "refresh"
 
 
 async def _status_text(
@@ -65,7 +61,7 @@ async def cmd_backupstatus(
     )
 
 
-@router.callback_query(BackupAction.filter())
+@router.callback_query(Press(BackupAction))
 async def on_backup_button(
     query: CallbackQuery,
     person: Person | None,

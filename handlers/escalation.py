@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.refusals import refusal
 from handlers.routes import Routes
 from services import staff
@@ -22,7 +20,7 @@ from services.escalation.incidents import (
     Outcome,
 )
 from services.escalation.notify import EscalationContext
-from services.escalation.render import render_incident_list, render_timeline
+from services.escalation.render import IncidentAction, render_incident_list, render_timeline
 from services.staff import Action
 from services.text import esc
 from services.users import Person
@@ -30,12 +28,6 @@ from services.users import Person
 router = Routes(__name__)
 
 PRIORITY_WORDS = {"P0", "P1", "P2", "P3"}
-
-
-class IncidentAction(CallbackData, prefix="inc"):
-    ticket_id: int
-    act: Literal["ack", "esc", "res"]
-    level: int
 
 
 def done_text(act: str, outcome: Outcome) -> str:
@@ -51,7 +43,7 @@ def done_text(act: str, outcome: Outcome) -> str:
     )
 
 
-@router.callback_query(IncidentAction.filter())
+@router.callback_query(Press(IncidentAction))
 async def on_incident_button(
     query: CallbackQuery,
     callback_data: IncidentAction,

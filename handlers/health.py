@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from services import audit, staff
 from services.checks import metrics
@@ -22,7 +22,13 @@ from services.checks.config import (
     resolve_name,
 )
 from services.checks.probe import ProbeContext
-from services.checks.render import ALL, Rendered, render_check_detail, render_health_card
+from services.checks.render import (
+    ALL,
+    HealthDetail,
+    Rendered,
+    render_check_detail,
+    render_health_card,
+)
 from services.checks.runner import run_checks
 from services.clock import Clock
 from services.staff import Action
@@ -30,10 +36,6 @@ from services.text import echo
 from services.users import Person
 
 router = Routes(__name__)
-
-
-class HealthDetail(CallbackData, prefix="hc"):
-    name: str  # a check name, or "all" for the whole card
 
 
 def _markup(rendered: Rendered) -> InlineKeyboardMarkup:
@@ -108,7 +110,7 @@ async def cmd_health(
     )
 
 
-@router.callback_query(HealthDetail.filter())
+@router.callback_query(Press(HealthDetail))
 async def on_health_button(
     query: CallbackQuery,
     callback_data: HealthDetail,

@@ -13,11 +13,11 @@ from typing import Any, Literal
 import asyncpg
 from aiogram import F
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from jobs.cli import list_jobs
 from jobs.context import JobDeps
@@ -27,6 +27,7 @@ from services import audit, staff
 from services.clock import Clock
 from services.i18n import current_locale
 from services.maintenance import notify, runs
+from services.maintenance.notify import JobAction
 from services.reports import send as reports
 from services.staff import Action
 from services.text import echo, esc, shorten
@@ -34,11 +35,6 @@ from services.users import Person
 
 router = Routes(__name__)
 _running: set[asyncio.Task[Any]] = set()
-
-
-class JobAction(CallbackData, prefix=notify.CALLBACK_PREFIX):
-    act: str  # "run" (confirmed), "no" (cancel), "retry"
-    job: str
 
 
 @router.message(Command("jobs"))
@@ -155,7 +151,7 @@ async def cmd_runjob(
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(JobAction.filter(F.act.in_({"run", "no", "retry"})))
+@router.callback_query(Press(JobAction, F.act.in_({"run", "no", "retry"})))
 async def on_job_button(
     query: CallbackQuery,
     callback_data: JobAction,

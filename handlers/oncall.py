@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Literal
 
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin import roster_error, target_of
+from handlers.buttons import Press
 from handlers.refusals import refusal
 from handlers.routes import Routes
 from services import audit, staff
@@ -26,17 +25,13 @@ from services.escalation.render import role_label
 from services.oncall import actions, contacts, notices, render, store, swaps, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import SpecError
+from services.oncall.render import SwapAnswer
 from services.oncall.when import parse_moment, parse_range
 from services.staff import Action, NotAllowed, RosterError
 from services.text import esc
 from services.users import Person
 
 router = Routes(__name__)
-
-
-class SwapAnswer(CallbackData, prefix=render.SWAP_PREFIX):
-    id: int
-    act: Literal["yes", "no"]
 
 
 def oncall_error(error: OncallError | SpecError) -> str:
@@ -309,7 +304,7 @@ async def _notify(
     await message.answer(contacts.describe(found, ctx.rules.notify.sms_after))
 
 
-@router.callback_query(SwapAnswer.filter())
+@router.callback_query(Press(SwapAnswer))
 async def on_swap_button(
     query: CallbackQuery,
     callback_data: SwapAnswer,

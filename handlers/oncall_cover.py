@@ -5,14 +5,14 @@ command apply: only one's own shifts, past shifts are history."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Literal
 
 import asyncpg
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.oncall import answering
 from handlers.routes import Routes
 from services import staff
@@ -21,6 +21,7 @@ from services.escalation.render import role_label
 from services.oncall import actions, notices, render, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import Shift
+from services.oncall.render import CoverPick
 from services.staff import Action
 from services.text import esc
 from services.users import Person, Role
@@ -29,13 +30,6 @@ router = Routes(__name__)
 ROLES = list(Role)
 MAX_SHIFTS = 6
 MAX_PEOPLE = 12
-
-
-class CoverPick(CallbackData, prefix="ocv"):
-    act: Literal["shift", "who"]
-    r: int  # the role's index in services.users.Role
-    t: int  # the shift's end (seconds since the epoch): stable while it runs
-    u: int = 0  # who covers (the second press)
 
 
 def _label(shift: Shift, ctx: OncallContext) -> str:
@@ -86,7 +80,7 @@ async def _my_shift(
     raise OncallError("no_shift")  # over, changed, or not this person's
 
 
-@router.callback_query(CoverPick.filter())
+@router.callback_query(Press(CoverPick))
 async def on_cover_button(
     query: CallbackQuery,
     callback_data: CoverPick,
@@ -119,7 +113,7 @@ async def on_cover_button(
             rows = [
                 (
                     m.display_name,
-                    callback_data.model_copy(update={"act": "who", "u": m.user_id}).pack(),
+                    replace(callback_data, act="who", u=m.user_id).pack(),
                 )
                 for m in colleagues
             ]

@@ -4,17 +4,15 @@ done sends the quarterly report (services/quarterly)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import asyncpg
 from aiogram import F
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.refusals import refusal
 from handlers.routes import Routes
 from services import staff
@@ -23,6 +21,7 @@ from services.escalation.render import role_label
 from services.quarterly import actions, store
 from services.quarterly.actions import Evidence, NotTheOwner, QuarterContext, TaskNotFound
 from services.quarterly.render import (
+    QuarterAction,
     render_checklist,
     render_evidence_prompt,
     render_ticked,
@@ -32,11 +31,6 @@ from services.text import esc
 from services.users import Person
 
 router = Routes(__name__)
-
-
-class QuarterAction(CallbackData, prefix="qt"):
-    act: Literal["tick", "undo"]
-    task: int
 
 
 class QuarterEvidence(StatesGroup):
@@ -76,7 +70,7 @@ async def cmd_quarter(
     )
 
 
-@router.callback_query(QuarterAction.filter(F.act == "tick"))
+@router.callback_query(Press(QuarterAction, F.act == "tick"))
 async def on_tick(
     query: CallbackQuery,
     callback_data: QuarterAction,
@@ -113,7 +107,7 @@ async def on_tick(
         await query.message.answer(render_evidence_prompt(task))
 
 
-@router.callback_query(QuarterAction.filter(F.act == "undo"))
+@router.callback_query(Press(QuarterAction, F.act == "undo"))
 async def on_undo(
     query: CallbackQuery,
     callback_data: QuarterAction,

@@ -16,21 +16,23 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from handlers.support import cancel_row, from_dict, incoming_of, markup
-from handlers.support_callbacks import NewTicket, Step, Which
+from handlers.support_callbacks import NewTicket, Step
 from services.clock import Clock
 from services.tickets import actions, desk
 from services.tickets import render_customer as texts
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
+from services.tickets.render import Which
 from services.users import Person
 
 router = Routes(__name__)
 router.message.filter(F.chat.type == "private")
 
 
-@router.callback_query(Which.filter())
+@router.callback_query(Press(Which))
 async def on_which(
     query: CallbackQuery,
     callback_data: Which,

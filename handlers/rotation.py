@@ -8,10 +8,10 @@ from typing import Literal
 
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.oncall import answering
 from handlers.routes import Routes
 from services import staff
@@ -20,16 +20,12 @@ from services.escalation.render import role_label
 from services.oncall import actions, notices, render, store, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import RotationSpec
+from services.oncall.render import RotationDraft
 from services.staff import Action
 from services.text import esc
 from services.users import Person, Role
 
 router = Routes(__name__)
-
-
-class RotationDraft(CallbackData, prefix=render.ROTATION_PREFIX):
-    id: int
-    act: Literal["save", "drop"]
 
 
 @router.message(Command("rotation"))
@@ -122,7 +118,7 @@ async def _spec_from_words(
         raise OncallError("bad_layer", str(exc).splitlines()[0][:200]) from None
 
 
-@router.callback_query(RotationDraft.filter())
+@router.callback_query(Press(RotationDraft))
 async def on_rotation_button(
     query: CallbackQuery,
     callback_data: RotationDraft,

@@ -6,26 +6,30 @@ language (admins only, audited), which every message the bot posts there then us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from handlers.support_callbacks import menu_greeting, menu_markup
 from services import chats, staff, users
 from services import i18n as service_i18n
+from services.buttons import Button, button
 from services.staff import Action
 from services.users import Person
 
 router = Routes(__name__)
 
 
-class LanguageChoice(CallbackData, prefix="lang"):
+@button("lang")
+@dataclass(frozen=True)
+class LanguageChoice(Button):
     code: Literal["id", "en"]
 
 
@@ -57,7 +61,7 @@ async def cmd_language(message: Message, person: Person, pool: asyncpg.Pool) -> 
     )
 
 
-@router.callback_query(LanguageChoice.filter())
+@router.callback_query(Press(LanguageChoice))
 async def on_language(
     query: CallbackQuery,
     callback_data: LanguageChoice,

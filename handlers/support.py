@@ -16,14 +16,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from handlers.start import language_keyboard
 from handlers.support_callbacks import (
     Menu,
-    Mine,
     NewTicket,
     Pick,
-    Rate,
     Step,
     menu_greeting,
     menu_markup,
@@ -35,6 +34,7 @@ from services.tickets import actions, desk, history, repo
 from services.tickets import render_customer as texts
 from services.tickets.config import DeskConfig, check_reference
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
+from services.tickets.render import Mine, Rate
 from services.users import Person
 
 router = Routes(__name__)
@@ -92,7 +92,7 @@ async def cmd_start(message: Message, person: Person, state: FSMContext) -> None
     await message.answer(menu_greeting(person.first_name), reply_markup=menu_markup())
 
 
-@router.callback_query(Menu.filter(F.act == "lang"))
+@router.callback_query(Press(Menu, F.act == "lang"))
 async def on_menu_language(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None:
@@ -102,7 +102,7 @@ async def on_menu_language(query: CallbackQuery) -> None:
         )
 
 
-@router.callback_query(Menu.filter(F.act == "mine"))
+@router.callback_query(Press(Menu, F.act == "mine"))
 async def on_my_tickets(
     query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock
 ) -> None:
@@ -112,7 +112,7 @@ async def on_my_tickets(
         await query.message.answer(text, reply_markup=from_dict(keyboard))
 
 
-@router.callback_query(Mine.filter())
+@router.callback_query(Press(Mine))
 async def on_ticket_button(
     query: CallbackQuery,
     callback_data: Mine,
@@ -147,7 +147,7 @@ async def on_ticket_button(
         await query.message.answer(text, reply_markup=from_dict(keyboard))
 
 
-@router.callback_query(Rate.filter())
+@router.callback_query(Press(Rate))
 async def on_rate(
     query: CallbackQuery,
     callback_data: Rate,
@@ -175,7 +175,7 @@ async def on_rate(
 
 
 @router.message(Command("cancel"))
-@router.callback_query(Step.filter(F.act == "cancel"))
+@router.callback_query(Press(Step, F.act == "cancel"))
 async def on_cancel(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     text = _("Cancelled. Nothing was sent. /start shows the menu.")
@@ -192,14 +192,14 @@ def category_markup() -> InlineKeyboardMarkup:
     return markup([*rows, cancel_row()])
 
 
-@router.callback_query(Menu.filter(F.act == "new"))
-@router.callback_query(Step.filter(F.act == "edit"))
+@router.callback_query(Press(Menu, F.act == "new"))
+@router.callback_query(Press(Step, F.act == "edit"))
 async def on_new(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_data({})
     await ask_category(query, state)
 
 
-@router.callback_query(NewTicket.offer, Step.filter(F.act == "yes"))
+@router.callback_query(NewTicket.offer, Press(Step, F.act == "yes"))
 async def on_offer_accepted(query: CallbackQuery, state: FSMContext) -> None:
     """Free text becomes the description: only the category and the reference are asked."""
     await ask_category(query, state)
@@ -212,7 +212,7 @@ async def ask_category(query: CallbackQuery, state: FSMContext) -> None:
         await query.message.answer(_("What is it about?"), reply_markup=category_markup())
 
 
-@router.callback_query(NewTicket.category, Pick.filter())
+@router.callback_query(NewTicket.category, Press(Pick))
 async def on_category(query: CallbackQuery, callback_data: Pick, state: FSMContext) -> None:
     await query.answer()
     await state.update_data(category=callback_data.cat.value)
@@ -266,7 +266,7 @@ async def on_reference(message: Message, state: FSMContext, desk_config: DeskCon
     await show_confirmation(message, state)
 
 
-@router.callback_query(NewTicket.reference, Step.filter(F.act == "skip"))
+@router.callback_query(NewTicket.reference, Press(Step, F.act == "skip"))
 async def on_skip(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     await state.update_data(reference=None)
@@ -299,7 +299,7 @@ async def show_confirmation(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(NewTicket.confirm, Step.filter(F.act == "send"))
+@router.callback_query(NewTicket.confirm, Press(Step, F.act == "send"))
 async def on_send(
     query: CallbackQuery,
     state: FSMContext,

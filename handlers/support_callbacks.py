@@ -1,18 +1,19 @@
 """The customer side's callback data and conversation states, and the menu built from them.
 
-Services pre-build some of these buttons for the outbox (rating stars, ticket buttons); a unit
-test keeps each factory's `.pack()` equal to the service's string.
+The buttons services pre-build for the outbox (rating stars, a customer's ticket buttons, "which
+ticket?") are defined with them, in services/tickets/render.py; the conversation's own are here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from services.buttons import Button, button
 from services.classification import Category
 from services.text import esc
 
@@ -25,31 +26,22 @@ class NewTicket(StatesGroup):
     confirm = State()
 
 
-class Menu(CallbackData, prefix="sm"):
+@button("sm")
+@dataclass(frozen=True)
+class Menu(Button):
     act: Literal["new", "mine", "lang"]
 
 
-class Pick(CallbackData, prefix="nc"):
+@button("nc")
+@dataclass(frozen=True)
+class Pick(Button):
     cat: Category
 
 
-class Step(CallbackData, prefix="nk"):
+@button("nk")
+@dataclass(frozen=True)
+class Step(Button):
     act: Literal["send", "edit", "cancel", "skip", "yes"]
-
-
-class Rate(CallbackData, prefix="tr"):
-    id: int
-    n: int
-
-
-class Mine(CallbackData, prefix="tc"):
-    id: int
-    act: Literal["view", "close"]
-
-
-class Which(CallbackData, prefix="tw"):
-    id: int
-    m: int
 
 
 def menu_markup() -> InlineKeyboardMarkup:

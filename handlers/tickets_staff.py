@@ -4,16 +4,16 @@ ticket's topic go to the customer (`//` lines are notes), the card's buttons, an
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers import refusals
+from handlers.buttons import Press
 from handlers.escalation import done_text
 from handlers.routes import Routes
 from handlers.support import incoming_of
@@ -36,6 +36,7 @@ from services.tickets.model import (
     TicketError,
     parse_ticket_number,
 )
+from services.tickets.render import TicketAction, TicketPriority
 from services.users import Person
 
 router = Routes(__name__)
@@ -56,16 +57,6 @@ class InSupportChat(BaseFilter):
 
 
 router.message.filter(InSupportChat())
-
-
-class TicketAction(CallbackData, prefix="tk"):
-    id: int
-    act: Literal["ack", "pri", "esc", "res", "back"]
-
-
-class TicketPriority(CallbackData, prefix="tp"):
-    id: int
-    p: Priority
 
 
 def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
@@ -123,7 +114,7 @@ async def allowed(
 # -- the card's buttons -----------------------------------------------------------------------
 
 
-@router.callback_query(TicketAction.filter())
+@router.callback_query(Press(TicketAction))
 async def on_card_button(
     query: CallbackQuery, callback_data: TicketAction, person: Person, pool: asyncpg.Pool,
     clock: Clock, desk_config: DeskConfig, escalation_context: EscalationContext,
@@ -182,7 +173,7 @@ async def escalate(
     await query.answer(done_text("esc", outcome))
 
 
-@router.callback_query(TicketPriority.filter())
+@router.callback_query(Press(TicketPriority))
 async def on_priority_button(
     query: CallbackQuery, callback_data: TicketPriority, person: Person, pool: asyncpg.Pool,
     clock: Clock, desk_config: DeskConfig,

@@ -3,20 +3,22 @@
 
 A family is a prefix and a frozen dataclass of what a press carries:
 
+    @button("tk")
     @dataclass(frozen=True)
-    class TicketPress:
+    class TicketAction(Button):
         id: int
         act: Literal["ack", "pri", "esc", "res", "back"]
 
-    TICKET = family("tk", TicketPress)
-    TICKET.pack(TicketPress(5, "res"))  # "tk:5:res"
-    TICKET.parse("tk:5:res")            # TicketPress(id=5, act="res"); None for anything else
+    TicketAction(5, "res").pack()        # "tk:5:res"
+    TicketAction.parse("tk:5:res")       # TicketAction(id=5, act="res"); None for anything else
+
+Handlers read presses with `handlers.buttons.Press(TicketAction)`, which wraps `parse`.
 
 The text is aiogram's `CallbackData` format (`prefix:value:value`), so buttons already sent
 keep working. Field types are `int` (a PostgreSQL bigint), a `Literal` of words, a `StrEnum`,
-or `Annotated[str, Longest(n)]`. Telegram refuses callback data over 64 bytes: `family()` packs
-the longest press a family can carry and refuses to define one that could exceed it, so the limit
-is checked once, when the module defining the family is imported.
+or `Annotated[str | int, Longest(n)]`. Telegram refuses callback data over 64 bytes: `button()`
+packs the longest press a family can carry and refuses to define one that could exceed it, so
+the limit is checked once, when the module defining the family is imported.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import enum
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
 SEP = ":"
@@ -41,7 +43,8 @@ class ButtonDataError(ValueError):
 
 @dataclass(frozen=True)
 class Longest:
-    """`Annotated[str, Longest(40)]`: a free word of at most that many characters."""
+    """`Annotated[str, Longest(40)]`: a free word of at most that many characters;
+    `Annotated[int, Longest(12)]`: a whole number >= 0 of at most that many digits."""
 
     chars: int
 
@@ -54,12 +57,21 @@ class _Field:
 
 
 def _int(text: str) -> int:
-    if not text.lstrip("-").isdigit():
+    if not (text.isascii() and text.lstrip("-").isdigit()):
         raise ValueError(text)
     value = int(text)
     if not BIGINT_MIN <= value <= BIGINT_MAX:
         raise ValueError(text)
     return value
+
+
+def _digits(chars: int) -> Callable[[str], int]:
+    def read(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or len(text) > chars:
+            raise ValueError(text)
+        return _int(text)
+
+    return read
 
 
 def _words(words: tuple[str, ...]) -> Callable[[str], str]:
@@ -96,6 +108,8 @@ def _field(name: str, hint: Any) -> _Field:
         longest = next((e for e in extras if isinstance(e, Longest)), None)
         if base is str and longest is not None:
             return _Field(name, _free(longest.chars), "x" * longest.chars)
+        if base is int and longest is not None and longest.chars < len(str(BIGINT_MAX)):
+            return _Field(name, _digits(longest.chars), "9" * longest.chars)
     raise TypeError(f"button field {name}: {hint!r} is not int, Literal, StrEnum or Longest str")
 
 
@@ -121,10 +135,6 @@ class Family(Generic[P]):
             parts.append(text)
         return SEP.join(parts)
 
-    def data(self, *args: Any, **kwargs: Any) -> str:
-        """`pack` of a press built from these arguments."""
-        return self.pack(self.press(*args, **kwargs))
-
     def parse(self, data: str | None) -> P | None:
         """The press, or None for data of another family, stale or forged."""
         if not data:
@@ -143,11 +153,30 @@ class Family(Generic[P]):
 
 FAMILIES: dict[str, Family[Any]] = {}
 
+B = TypeVar("B", bound="Button")
 
-def family(prefix: str, press: type[P]) -> Family[P]:
-    """Define a button family (once per prefix, for the whole bot)."""
-    if SEP in prefix or prefix in FAMILIES:
-        raise ButtonDataError(f"button prefix {prefix!r} is taken or malformed")
-    defined = Family(prefix, press)
-    FAMILIES[prefix] = defined
-    return defined
+
+class Button:
+    """What every press dataclass of a family is (the family is attached by `button`)."""
+
+    FAMILY: ClassVar[Family[Any]]
+
+    def pack(self) -> str:
+        return type(self).FAMILY.pack(self)
+
+    @classmethod
+    def parse(cls: type[B], data: str | None) -> B | None:
+        parsed: B | None = cls.FAMILY.parse(data)
+        return parsed
+
+
+def button(prefix: str) -> Callable[[type[B]], type[B]]:
+    """Define a button family (once per prefix, for the whole bot) from its press dataclass."""
+
+    def define(press: type[B]) -> type[B]:
+        if SEP in prefix or prefix in FAMILIES:
+            raise ButtonDataError(f"button prefix {prefix!r} is taken or malformed")
+        FAMILIES[prefix] = press.FAMILY = Family(prefix, press)
+        return press
+
+    return define

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from services.alerts.silences import MutedAlert
 from services.alerts.store import AlertRow
+from services.buttons import Button, button
 from services.i18n import N_, gettext, ngettext
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 from services.tickets.model import ticket_number
 
-CALLBACK_PREFIX = "al"
 ACTIONS = ("ack", "s1", "s4", "s24", "esc", "res")
 SILENCE_HOURS = {"s1": 1, "s4": 4, "s24": 24}
 MARKS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
@@ -33,9 +33,20 @@ TEXT_BUDGET = TELEGRAM_TEXT_LIMIT - 300  # room for the footer lines
 HIDDEN_LABELS = frozenset({"alertname", "severity"})
 
 
-def callback_data(group_id: int, action: str) -> str:
-    assert action in ACTIONS
-    return f"{CALLBACK_PREFIX}:{group_id}:{action}"
+AlertAct = Literal["ack", "s1", "s4", "s24", "esc", "res"]
+
+
+@button("al")
+@dataclass(frozen=True)
+class AlertAction(Button):
+    """An alert group's buttons: acknowledge, silence 1/4/24 h, escalate, resolve."""
+
+    g: int
+    a: AlertAct
+
+
+def callback_data(group_id: int, action: AlertAct) -> str:
+    return AlertAction(group_id, action).pack()
 
 
 @dataclass(frozen=True)
@@ -212,7 +223,7 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
 
 
 def keyboard(group_id: int) -> list[list[dict[str, str]]]:
-    def button(label: str, action: str) -> dict[str, str]:
+    def button(label: str, action: AlertAct) -> dict[str, str]:
         return {"text": label, "callback_data": callback_data(group_id, action)}
 
     return [

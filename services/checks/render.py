@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.buttons import Button, Longest, button
 from services.checks.backup_status import BackupStatus
 from services.checks.model import CheckReport, CheckResult, Status
 from services.checks.units import fmt_bytes, fmt_duration, fmt_value
@@ -35,8 +36,6 @@ TITLES = {
     "fraud": N_("Fraud"),
     "bot": N_("Bot"),
 }
-HEALTH_PREFIX = "hc"
-BACKUP_PREFIX = "bs"
 ALL = "all"
 SUMMARY_LIMIT = 160
 
@@ -51,14 +50,26 @@ class Rendered:
         return {"text": self.text, "parse_mode": "HTML", "reply_markup": self.keyboard}
 
 
+@button("hc")
+@dataclass(frozen=True)
+class HealthDetail(Button):
+    """One check's detail (a check name), or the whole card ("all")."""
+
+    name: Annotated[str, Longest(20)]
+
+
+@button("bs")
+@dataclass(frozen=True)
+class BackupAction(Button):
+    action: Literal["refresh"]
+
+
 def health_callback(name: str) -> str:
-    """Equals handlers.health.HealthDetail(name=name).pack()."""
-    return f"{HEALTH_PREFIX}:{name}"
+    return HealthDetail(name).pack()
 
 
-def backup_callback(action: str) -> str:
-    """Equals handlers.backups.BackupAction(action=action).pack()."""
-    return f"{BACKUP_PREFIX}:{action}"
+def backup_callback(action: Literal["refresh"]) -> str:
+    return BackupAction(action).pack()
 
 
 def title(name: str) -> str:

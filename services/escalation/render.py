@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.buttons import Button, button
 from services.i18n import N_, ngettext
 from services.i18n import gettext as _
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
-CALLBACK_PREFIX = "inc"
 Act = Literal["ack", "esc", "res"]
 Variant = Literal["page", "notice", "escalated", "breach", "update"]
 
@@ -56,9 +56,18 @@ def group_label(group: str) -> str:
     return _(GROUP_LABELS[group]) if group in GROUP_LABELS else group
 
 
+@button("inc")
+@dataclass(frozen=True)
+class IncidentAction(Button):
+    """An incident's buttons, with the level the presser saw (a stale level is refused)."""
+
+    ticket_id: int
+    act: Act
+    level: int
+
+
 def callback_data(ticket_id: int, act: Act, level: int) -> str:
-    """Packed exactly as handlers.escalation.IncidentAction packs (a unit test checks)."""
-    return f"{CALLBACK_PREFIX}:{ticket_id}:{act}:{level}"
+    return IncidentAction(ticket_id, act, level).pack()
 
 
 @dataclass(frozen=True)

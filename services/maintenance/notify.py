@@ -6,18 +6,18 @@ Buttons are packed strings the handlers' `JobAction` factory parses (prefix `mj`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from services import outbox
+from services.buttons import Button, Longest, button
 from services.i18n import N_, use_locale
 from services.i18n import gettext as _
 from services.maintenance.runs import MaintenanceRun, RunStatus
 from services.storage.types import Executor
 from services.text import esc, shorten
-
-CALLBACK_PREFIX = "mj"
 
 JOB_TITLES: dict[str, str] = {
     "log_rotation": N_("Log rotation and retention"),
@@ -58,9 +58,17 @@ STATUS_ICONS: dict[RunStatus, str] = {
 }
 
 
-def callback(act: str, job: str) -> str:
-    """`mj:<act>:<job>`, what JobAction(act=..., job=...).pack() gives."""
-    return f"{CALLBACK_PREFIX}:{act}:{job}"
+@button("mj")
+@dataclass(frozen=True)
+class JobAction(Button):
+    """Run a destructive job now ("run" confirms, "no" cancels), or retry a failed one."""
+
+    act: Literal["run", "no", "retry"]
+    job: Annotated[str, Longest(40)]
+
+
+def callback(act: Literal["run", "no", "retry"], job: str) -> str:
+    return JobAction(act, job).pack()
 
 
 def title(job: str) -> str:

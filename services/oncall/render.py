@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.buttons import Button, Longest, button
 from services.escalation.render import role_label
 from services.i18n import N_
 from services.i18n import gettext as _
@@ -21,18 +22,43 @@ from services.text import esc
 DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 Names = Mapping[int, str]
 
-ROTATION_PREFIX = "rot"
-SWAP_PREFIX = "osw"
+
+@button("rot")
+@dataclass(frozen=True)
+class RotationDraft(Button):
+    """Save or drop a previewed rotation change."""
+
+    id: int
+    act: Literal["save", "drop"]
+
+
+@button("osw")
+@dataclass(frozen=True)
+class SwapAnswer(Button):
+    """The other person's answer to a proposed swap."""
+
+    id: int
+    act: Literal["yes", "no"]
+
+
+@button("ocv")
+@dataclass(frozen=True)
+class CoverPick(Button):
+    """/oncall cover by buttons: which shift (`t`: its end, seconds since the epoch, stable
+    while it runs; `r`: the role's index in services.users.Role), then who covers (`u`)."""
+
+    act: Literal["shift", "who"]
+    r: Annotated[int, Longest(3)]
+    t: Annotated[int, Longest(12)]
+    u: Annotated[int, Longest(16)] = 0  # Telegram user ids stay below 2**52
 
 
 def rotation_button(draft_id: int, act: Literal["save", "drop"]) -> str:
-    """Packed exactly as handlers.oncall.RotationDraft packs (a unit test checks)."""
-    return f"{ROTATION_PREFIX}:{draft_id}:{act}"
+    return RotationDraft(draft_id, act).pack()
 
 
 def swap_button(swap_id: int, act: Literal["yes", "no"]) -> str:
-    """Packed exactly as handlers.oncall.SwapAnswer packs (a unit test checks)."""
-    return f"{SWAP_PREFIX}:{swap_id}:{act}"
+    return SwapAnswer(swap_id, act).pack()
 
 
 def when(moment: datetime, tz: ZoneInfo) -> str:

@@ -6,21 +6,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.buttons import Button, button
 from services.escalation.render import role_label
 from services.i18n import gettext as _
 from services.quarterly.config import last_day
 from services.quarterly.store import QuarterTask
 from services.text import esc, shorten
 
-CALLBACK_PREFIX = "qt"
+
+@button("qt")
+@dataclass(frozen=True)
+class QuarterAction(Button):
+    act: Literal["tick", "undo"]
+    task: int
 
 
-def callback_data(act: str, task_id: int) -> str:
-    """Packed exactly as handlers.quarterly.QuarterAction packs (a unit test checks)."""
-    return f"{CALLBACK_PREFIX}:{act}:{task_id}"
+def callback_data(act: Literal["tick", "undo"], task_id: int) -> str:
+    return QuarterAction(act, task_id).pack()
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ keeps the two in step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.buttons import Button
+from services.buttons import button as button_family
 from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
 from services.delivery.splitter import split_text
 from services.escalation.policy import EscalationRules
@@ -36,25 +39,50 @@ PRIORITY_ICONS: dict[Priority, str] = {
 }
 
 
-# -- callback data, packed like aiogram's CallbackData(prefix=..., sep=":") -----------------
+# -- button families (services.buttons): built here, read by the handlers' filters ------------
 
 
-def cb_action(ticket_id: int, act: str) -> str:
-    """Staff card buttons: act in ack, pri, esc, res, back."""
-    return f"tk:{ticket_id}:{act}"
+@button_family("tk")
+@dataclass(frozen=True)
+class TicketAction(Button):
+    """A staff card's buttons."""
+
+    id: int
+    act: Literal["ack", "pri", "esc", "res", "back"]
 
 
-def cb_priority(ticket_id: int, priority: Priority) -> str:
-    return f"tp:{ticket_id}:{priority.value}"
+@button_family("tp")
+@dataclass(frozen=True)
+class TicketPriority(Button):
+    id: int
+    p: Priority
 
 
-def cb_rate(ticket_id: int, stars: int) -> str:
-    return f"tr:{ticket_id}:{stars}"
+@button_family("tr")
+@dataclass(frozen=True)
+class Rate(Button):
+    """The rating stars a customer gets when their ticket is resolved."""
+
+    id: int
+    n: int
 
 
-def cb_customer(ticket_id: int, act: str) -> str:
-    """Customer ticket buttons: act in view, close."""
-    return f"tc:{ticket_id}:{act}"
+@button_family("tc")
+@dataclass(frozen=True)
+class Mine(Button):
+    """A customer's own ticket: view it, close it."""
+
+    id: int
+    act: Literal["view", "close"]
+
+
+@button_family("tw")
+@dataclass(frozen=True)
+class Which(Button):
+    """ "Which ticket is this message for?" (`m`: the customer's message id)."""
+
+    id: int
+    m: int
 
 
 def button(text: str, data: str) -> dict[str, str]:
@@ -123,14 +151,14 @@ def card_keyboard(ticket: Ticket) -> Keyboard:
         return keyboard([])
     first: list[dict[str, str]] = []
     if ticket.status is TicketStatus.OPEN:
-        first.append(button(_("👀 Acknowledge"), cb_action(ticket.id, "ack")))
-    first.append(button(_("Priority ▾"), cb_action(ticket.id, "pri")))
+        first.append(button(_("👀 Acknowledge"), TicketAction(ticket.id, "ack").pack()))
+    first.append(button(_("Priority ▾"), TicketAction(ticket.id, "pri").pack()))
     return keyboard(
         [
             first,
             [
-                button(_("⬆️ Escalate"), cb_action(ticket.id, "esc")),
-                button(_("✅ Resolve"), cb_action(ticket.id, "res")),
+                button(_("⬆️ Escalate"), TicketAction(ticket.id, "esc").pack()),
+                button(_("✅ Resolve"), TicketAction(ticket.id, "res").pack()),
             ],
         ]
     )
@@ -138,10 +166,12 @@ def card_keyboard(ticket: Ticket) -> Keyboard:
 
 def priority_keyboard(ticket: Ticket) -> Keyboard:
     choices = [
-        button(("• " if p is ticket.priority else "") + p.value, cb_priority(ticket.id, p))
+        button(
+            ("• " if p is ticket.priority else "") + p.value, TicketPriority(ticket.id, p).pack()
+        )
         for p in Priority
     ]
-    return keyboard([choices, [button(_("« Back"), cb_action(ticket.id, "back"))]])
+    return keyboard([choices, [button(_("« Back"), TicketAction(ticket.id, "back").pack())]])
 
 
 def incident_line(ticket: Ticket, escalation: EscalationRules | None = None) -> str | None:

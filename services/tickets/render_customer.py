@@ -13,9 +13,10 @@ from services.text import esc, shorten
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
 from services.tickets.render import (
     Keyboard,
+    Mine,
+    Rate,
+    Which,
     button,
-    cb_customer,
-    cb_rate,
     duration,
     keyboard,
     local_time,
@@ -56,7 +57,7 @@ def staff_caption(caption: str | None, staff_name: str) -> str:
 
 
 def rating_keyboard(ticket_id: int) -> Keyboard:
-    return keyboard([[button("⭐" * n, cb_rate(ticket_id, n)) for n in range(1, 6)]])
+    return keyboard([[button("⭐" * n, Rate(ticket_id, n).pack()) for n in range(1, 6)]])
 
 
 def resolved(ticket: Ticket, reopen_days: int) -> tuple[str, Keyboard]:
@@ -120,7 +121,7 @@ def my_tickets(tickets: Sequence[Ticket], now: datetime) -> tuple[str, Keyboard]
                 age=duration(now - t.created_at),
             )
         )
-        rows.append([button(t.number, cb_customer(t.id, "view"))])
+        rows.append([button(t.number, Mine(t.id, "view").pack())])
     return "\n".join(lines), keyboard(rows[:10])
 
 
@@ -141,7 +142,7 @@ def ticket_card(
     ]
     rows = []
     if ticket.status is not TicketStatus.CLOSED:
-        rows.append([button(_("Close ticket"), cb_customer(ticket.id, "close"))])
+        rows.append([button(_("Close ticket"), Mine(ticket.id, "close").pack())])
     return "\n".join(lines), keyboard(rows)
 
 
@@ -152,7 +153,7 @@ def priority_name(priority: Priority) -> str:
 def which_ticket(tickets: Sequence[Ticket], message_id: int) -> tuple[str, Keyboard]:
     """Several open tickets: ask where a message goes (the button carries the message id)."""
     rows = [
-        [button(f"{t.number} · {shorten(t.subject, 30)}", f"tw:{t.id}:{message_id}")]
+        [button(f"{t.number} · {shorten(t.subject, 30)}", Which(t.id, message_id).pack())]
         for t in tickets[:8]
     ]
     return _("You have several open tickets. Which one is this message about?"), keyboard(rows)

@@ -17,23 +17,19 @@ from typing import Any
 import asyncpg
 import pytest
 
-from handlers.alerts import AlertAction
-from handlers.backups import BackupAction
-from handlers.escalation import IncidentAction
-from handlers.health import HealthDetail
-from handlers.jobs import JobAction
-from handlers.oncall import SwapAnswer
-from handlers.oncall_cover import CoverPick
-from handlers.quarterly import QuarterAction
-from handlers.rotation import RotationDraft
-from handlers.support_callbacks import Mine, Rate, Which
-from handlers.tickets_staff import TicketAction, TicketPriority
 from jobs.registry import JOBS
 from services import staff
+from services.alerts.render import AlertAction
+from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
+from services.escalation.render import IncidentAction
+from services.maintenance.notify import JobAction
+from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
+from services.quarterly.render import QuarterAction
 from services.staff import ChatKind
 from services.tickets import history, repo
 from services.tickets.model import TicketStatus
+from services.tickets.render import Mine, Rate, TicketAction, TicketPriority, Which
 from services.users import Role
 from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket

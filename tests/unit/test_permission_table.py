@@ -9,11 +9,12 @@ from pathlib import Path
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 
 import handlers
+from handlers.buttons import Press
 from services import staff
 from services.alerts import actions as alert_actions
+from services.buttons import FAMILIES, Button
 from services.staff import Action, ChatKind
 from services.users import ENGINEER_ROLES, Person, Role
 
@@ -33,12 +34,13 @@ def handled_commands() -> set[str]:
     return names
 
 
-def button_factories() -> dict[str, type[CallbackData]]:
-    factories: dict[str, type[CallbackData]] = {}
+def button_factories() -> dict[str, type[Button]]:
+    """Every button family a handler reads, by prefix."""
+    factories: dict[str, type[Button]] = {}
     for router in handlers.routers():
         for found in _filters(router, "callback_query"):
-            if isinstance(found, CallbackQueryFilter):
-                factories[found.callback_data.__prefix__] = found.callback_data
+            if isinstance(found, Press):
+                factories[found.family.FAMILY.prefix] = found.family
     return factories
 
 
@@ -58,13 +60,14 @@ def test_every_button_family_is_in_the_table_with_each_of_its_presses() -> None:
     factories = button_factories()
     assert set(factories) == set(staff.BUTTONS) | staff.PUBLIC_BUTTONS
     assert not set(staff.BUTTONS) & staff.PUBLIC_BUTTONS
+    assert set(FAMILIES) == set(factories)  # no family is defined that no handler reads
     for prefix, presses in staff.BUTTONS.items():
-        fields = factories[prefix].model_fields
+        hints = typing.get_type_hints(factories[prefix])
         acts = next(
             (
-                set(typing.get_args(fields[name].annotation))
+                set(typing.get_args(hints[name]))
                 for name in ("act", "a")
-                if name in fields and typing.get_origin(fields[name].annotation) is typing.Literal
+                if name in hints and typing.get_origin(hints[name]) is typing.Literal
             ),
             None,
         )

@@ -16,8 +16,10 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.features import assemble
 from bot.heartbeats_web import add_ping_routes
-from bot.keys import CLOCK, POOL, REDIS, RULES
+from bot.keys import CLOCK, FEATURES, POOL, REDIS
+from bot.settings import Settings
 from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.clock import FrozenClock
@@ -41,7 +43,15 @@ async def base(pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock) -> A
     app[POOL] = pool
     app[REDIS] = redis_client
     app[CLOCK] = clock
-    app[RULES] = Rules({"alerts": {"rules": []}})
+    # what the running bot's stores_ctx assembles, from these rules and default settings
+    app[FEATURES] = assemble(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        Rules({"alerts": {"rules": []}}),
+        pool=pool,
+        clock=clock,
+        redis=redis_client,
+        restore_server_url=None,
+    )
     add_ping_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
-from handlers.alerts import AlertAction
 from services.alerts.config import default_rules
 from services.alerts.render import (
     ACTIONS,
+    AlertAction,
     GroupView,
     callback_data,
     render_group,

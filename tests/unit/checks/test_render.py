@@ -166,8 +166,7 @@ def test_backup_status_lists_archives_the_restore_test_and_the_next_run():
 
 @pytest.mark.parametrize("name", ["system", "database", "all", "backups"])
 def test_service_callback_strings_equal_the_handler_factories(name):
-    from handlers.backups import BackupAction
-    from handlers.health import HealthDetail
+    from services.checks.render import BackupAction, HealthDetail
 
     assert health_callback(name) == HealthDetail(name=name).pack()
     assert backup_callback("refresh") == BackupAction(action="refresh").pack()

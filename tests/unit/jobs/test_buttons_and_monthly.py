@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from handlers.jobs import JobAction
 from jobs.registry import JOBS
 from services.maintenance import notify
 from services.maintenance.monthly import overall, run_concurrently
+from services.maintenance.notify import JobAction
 from services.maintenance.runs import JobOutcome, RunStatus
 
 

@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from handlers.oncall import SwapAnswer
-from handlers.rotation import RotationDraft
 from services.i18n import use_locale
 from services.oncall import ics, render
 from services.oncall.model import Shift
+from services.oncall.render import RotationDraft, SwapAnswer
 
 WIB = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 3, 7, 0, tzinfo=UTC)

@@ -1,29 +1,32 @@
-"""Buttons the services pre-build for the outbox parse with the handlers' CallbackData
-factories: the packed strings are the same."""
+"""Buttons already sent keep working: the desk's button families (services/tickets/render.py)
+pack and parse the very strings aiogram's CallbackData factories produced before the codec
+replaced them (prefix, then each field, joined by ":")."""
 
 from __future__ import annotations
 
-from handlers.support_callbacks import Mine, Rate, Which
-from handlers.tickets_staff import TicketAction, TicketPriority
+import pytest
+
+from services.buttons import Button
 from services.classification import Priority
-from services.tickets import render
+from services.tickets.render import Mine, Rate, TicketAction, TicketPriority, Which
 
 
-def test_staff_card_buttons_pack_like_the_services_build_them() -> None:
-    for act in ("ack", "pri", "esc", "res", "back"):
-        assert TicketAction(id=123, act=act).pack() == render.cb_action(123, act)  # type: ignore[arg-type]
-    for priority in Priority:
-        assert TicketPriority(id=123, p=priority).pack() == render.cb_priority(123, priority)
-
-
-def test_customer_buttons_pack_like_the_services_build_them() -> None:
-    assert Rate(id=7, n=5).pack() == render.cb_rate(7, 5)
-    assert Mine(id=7, act="view").pack() == render.cb_customer(7, "view")
-    assert Mine(id=7, act="close").pack() == render.cb_customer(7, "close")
-    assert Which(id=7, m=42).pack() == "tw:7:42"
-
-
-def test_service_strings_parse_back_with_the_factories() -> None:
-    parsed = TicketPriority.unpack(render.cb_priority(9, Priority.P0))
-    assert (parsed.id, parsed.p) == (9, Priority.P0)
-    assert Rate.unpack(render.cb_rate(9, 3)).n == 3
+@pytest.mark.parametrize(
+    ("data", "press"),
+    [
+        ("tk:123:ack", TicketAction(123, "ack")),
+        ("tk:123:pri", TicketAction(123, "pri")),
+        ("tk:123:esc", TicketAction(123, "esc")),
+        ("tk:123:res", TicketAction(123, "res")),
+        ("tk:123:back", TicketAction(123, "back")),
+        ("tp:9:P0", TicketPriority(9, Priority.P0)),
+        ("tp:9:P3", TicketPriority(9, Priority.P3)),
+        ("tr:9:3", Rate(9, 3)),
+        ("tc:7:view", Mine(7, "view")),
+        ("tc:7:close", Mine(7, "close")),
+        ("tw:7:42", Which(7, 42)),
+    ],
+)
+def test_the_strings_of_buttons_already_sent_still_mean_the_same(data: str, press: Button) -> None:
+    assert press.pack() == data
+    assert type(press).parse(data) == press

@@ -213,9 +213,9 @@ def test_ticket_numbers_parse_in_every_shape_people_type() -> None:
 def test_callback_strings_stay_under_64_bytes() -> None:
     big = 10**12
     for data in (
-        render.cb_action(big, "ack"),
-        render.cb_priority(big, Priority.P0),
-        render.cb_rate(big, 5),
-        render.cb_customer(big, "close"),
+        render.TicketAction(big, "back").pack(),
+        render.TicketPriority(big, Priority.P0).pack(),
+        render.Rate(big, 5).pack(),
+        render.Mine(big, "close").pack(),
     ):
         assert len(data.encode()) < 64
