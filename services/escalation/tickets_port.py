@@ -6,27 +6,19 @@ here with plain SQL on the desk's tables, so the tickets service stays untouched
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.storage.types import Executor
+from services.tickets.model import ACTIVE_VALUES, parse_ticket_number, ticket_number
 from services.users import shown_name
 
 SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
-NUMBER = re.compile(r"^\s*(?:QC-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
-ACTIVE = ("open", "acknowledged", "waiting")
-
-
-def format_number(ticket_id: int) -> str:
-    return f"QC-{ticket_id:06d}"
-
-
-def parse_number(text: str) -> int | None:
-    """'QC-000123', 'qc-123', '123' -> 123."""
-    match = NUMBER.match(text)
-    return int(match[1]) if match else None
+# the desk's own number grammar and active statuses: a ticket is named and counted one way
+format_number = ticket_number
+parse_number = parse_ticket_number
+ACTIVE = frozenset(ACTIVE_VALUES)
 
 
 @dataclass(frozen=True)

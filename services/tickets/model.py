@@ -28,6 +28,8 @@ class TicketStatus(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.WAITING})
+# the same, as SQL parameters (`status = ANY($n)`), sorted so statements stay the same text
+ACTIVE_VALUES = sorted(status.value for status in ACTIVE_STATUSES)
 
 STATUS_LABELS: dict[TicketStatus, str] = {
     TicketStatus.OPEN: N_("open"),

@@ -13,6 +13,7 @@ from services.classification import Category, Priority
 from services.sla import Channel
 from services.storage.types import Executor
 from services.tickets.model import (
+    ACTIVE_VALUES,
     Ticket,
     TicketNotFound,
     TicketStatus,
@@ -46,7 +47,7 @@ _FROM = """
     LEFT JOIN users ia ON ia.id = i.acknowledged_by
     LEFT JOIN staff sa ON sa.user_id = i.acknowledged_by
 """
-ACTIVE = ["open", "acknowledged", "waiting"]
+ACTIVE = ACTIVE_VALUES
 
 
 def _ticket(row: Record) -> Ticket:
