@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 
 from bot.embedded import start_postgres
-from services import staff
+from services import roster
 from services.clock import SystemClock
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import EscalationRules
@@ -64,7 +64,7 @@ async def main(tickets: int, due_share: float) -> None:
         pool = await create_pool(url, min_size=2, max_size=5)
         for uid, role in [(2001, Role.SUPPORT_ENGINEER), (2002, Role.SENIOR_ENGINEER)]:
             await pool.execute("INSERT INTO users (id, first_name) VALUES ($1, 'x')", uid)
-            await staff.add_member(
+            await roster.add_member(
                 pool, user_id=uid, display_name=f"s{uid}", roles=[role], added_by=None
             )
         ctx = EscalationContext(

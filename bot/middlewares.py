@@ -6,7 +6,7 @@ conversation's updates over one at a time, in order; no middleware needs to do e
 1. `MetricsMiddleware` (on every update): counts updates and measures handler latency.
 2. `PersonMiddleware`: who sent the update, with their stored language and staff roles,
    arrives in handlers as `person: Person`. A staff member writing in private has pressed
-   Start, so the bot may page them privately again (`staff.started_privately`).
+   Start, so the bot may page them privately again (`roster.started_privately`).
 3. `LocaleMiddleware`: aiogram's gettext locale (and services.i18n's): in a private chat the
    person's stored language, in a group the chat's own (`services.chats`), whoever writes.
 
@@ -27,7 +27,7 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot import metrics
-from services import chats, staff, users
+from services import chats, roster, users
 from services import i18n as service_i18n
 from services.users import Person
 
@@ -60,7 +60,7 @@ class PersonMiddleware(BaseMiddleware):
             )
             chat = data.get("event_chat")
             if data["person"].is_staff and chat is not None and chat.type == "private":
-                await staff.started_privately(self.pool, user.id)
+                await roster.started_privately(self.pool, user.id)
         else:
             data["person"] = None
         return await handler(event, data)

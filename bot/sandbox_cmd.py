@@ -36,7 +36,7 @@ from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime
 from sandbox.telegram.server import create_app as create_emulator_app
 from sandbox.world import DemoWorld, WorldConfig, cast, demo_db, panel, snapshot
-from services import staff, users
+from services import roster, users
 from services.oncall import actions as oncall_actions
 from services.oncall import store as oncall_store
 from services.oncall import views as oncall_views
@@ -265,7 +265,7 @@ async def seed_roster(database_url: str) -> None:
                 await users.set_language(conn, member.id, member.language)
         for member in cast.STAFF:
             roles = [Role(r) for r in member.roles]
-            await staff.add_member(
+            await roster.add_member(
                 conn,
                 user_id=member.id,
                 display_name=member.first_name,  # the role is shown from the roles, translated
@@ -277,7 +277,7 @@ async def seed_roster(database_url: str) -> None:
                     "SELECT user_id FROM oncall_slots WHERE role = $1", role.value
                 )
                 if holder is None:  # the first of the cast with a role holds its slot
-                    await staff.set_on_call(conn, role, member.id, set_by=None)
+                    await roster.set_on_call(conn, role, member.id, set_by=None)
     finally:
         await conn.close()
 

@@ -10,9 +10,10 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.routes import Routes
-from services import audit, staff, users
+from services import audit, roster, staff, users
 from services.escalation.render import role_label
-from services.staff import Action, RosterError
+from services.roster import RosterError
+from services.staff import Action
 from services.text import esc
 from services.users import Person
 
@@ -44,7 +45,7 @@ async def target_of(
     return None
 
 
-def _line(m: staff.StaffMember) -> str:
+def _line(m: roster.StaffMember) -> str:
     roles = ", ".join(role_label(r) for r in m.roles) or "—"
     mark = " 📟" if m.on_call else ""
     return f"• {esc(m.display_name)} (<code>{m.user_id}</code>): {esc(roles)}{mark}"
@@ -63,7 +64,7 @@ async def cmd_staff(
     else:
         await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
     if sub == "":
-        members = await staff.roster(pool)
+        members = await roster.roster(pool)
         await message.answer("\n".join([_("<b>Staff roster</b>"), *map(_line, members)]))
         return
     if sub not in ("add", "remove"):
@@ -83,10 +84,10 @@ async def cmd_staff(
     user_id, name = target
     try:
         if sub == "add":
-            roles = staff.parse_roles(words)
+            roles = roster.parse_roles(words)
             if not roles:
                 raise RosterError("unknown_role")
-            member = await staff.add_member(
+            member = await roster.add_member(
                 pool, user_id=user_id, display_name=name, roles=roles, added_by=person.id
             )
             text = _("{name} is on the roster: {roles}.").format(
@@ -100,7 +101,7 @@ async def cmd_staff(
                 "go to the admin chat."
             ).format(name=esc(member.display_name), bot=esc(me.username or ""))
         else:
-            removed = await staff.remove_member(pool, user_id)
+            removed = await roster.remove_member(pool, user_id)
             if not removed:
                 raise RosterError("not_on_roster")
             text = _("{name} is no longer on the roster.").format(name=esc(name))

@@ -19,7 +19,7 @@ from handlers.admin import roster_error, target_of
 from handlers.buttons import Press
 from handlers.refusals import refusal
 from handlers.routes import Routes
-from services import audit, staff
+from services import audit, roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.oncall import actions, contacts, notices, render, store, swaps, views
@@ -27,7 +27,8 @@ from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import SpecError
 from services.oncall.render import SwapAnswer
 from services.oncall.when import parse_moment, parse_range
-from services.staff import Action, NotAllowed, RosterError
+from services.roster import RosterError
+from services.staff import Action, NotAllowed
 from services.text import esc
 from services.users import Person
 
@@ -148,14 +149,14 @@ async def cmd_oncall(
 
 
 async def _set_slot(message: Message, words: list[str], person: Person, pool: asyncpg.Pool) -> None:
-    picked = staff.parse_roles(words[:1])
+    picked = roster.parse_roles(words[:1])
     if not picked:
         raise RosterError("unknown_role")
     target = await target_of(message, words[1:], pool)
     if target is None:
         await message.answer(esc(_("Usage: /oncall set <role> <user id or reply>")))
         return
-    await staff.set_on_call(pool, picked[0], target[0], set_by=person.id)
+    await roster.set_on_call(pool, picked[0], target[0], set_by=person.id)
     await audit.record(
         pool, actor_id=person.id, action="roster.oncall", allowed=True, target=str(target[0]),
         chat_id=message.chat.id, details={"role": picked[0].value},
@@ -170,7 +171,7 @@ async def _set_slot(message: Message, words: list[str], person: Person, pool: as
 def _role_word(words: list[str]) -> str | None:
     if not words:
         return None
-    return staff.parse_roles(words[:1])[0].value
+    return roster.parse_roles(words[:1])[0].value
 
 
 async def _cover(

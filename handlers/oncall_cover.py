@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.buttons import Press
 from handlers.oncall import answering
 from handlers.routes import Routes
-from services import staff
+from services import roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.oncall import actions, notices, render, views
@@ -102,7 +102,7 @@ async def on_cover_button(
         message = query.message if isinstance(query.message, Message) else None
         if callback_data.act == "shift":
             colleagues = [
-                m for m in await staff.members_with(pool, [shift.role]) if m.user_id != person.id
+                m for m in await roster.members_with(pool, [shift.role]) if m.user_id != person.id
             ][:MAX_PEOPLE]
             await query.answer()
             if message is None:

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.buttons import Press
 from handlers.oncall import answering
 from handlers.routes import Routes
-from services import staff
+from services import roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
 from services.oncall import actions, notices, render, store, views
@@ -65,7 +65,7 @@ async def cmd_rotation(
                 "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
             )))  # fmt: skip
             return
-        role = staff.parse_roles(words[1:2])[0]
+        role = roster.parse_roles(words[1:2])[0]
         spec = await _spec_from_words(pool, ctx, person, role, sub, words[2:], now)
         if spec is False:
             await message.answer(esc(_(

@@ -2,7 +2,7 @@
 
 `admin`, `support` and `security` are ADMIN_CHAT_ID, SUPPORT_CHAT_ID and SECURITY_CHAT_ID; any
 other name is one of `alerts.telegram_chats`; a number is a chat id. A role is the private chat
-of the person on call for it (`/oncall`, services.staff.on_call_for).
+of the person on call for it (`/oncall`, services.roster.on_call_for).
 
 Nothing is lost: when a group's receivers name somebody but none of them can be reached (the
 setting is unset, nobody holds the role, the receiver was removed from RULES_FILE), the message
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from services import staff
+from services import roster
 from services.alerts.config import AlertsRules
 from services.storage.types import Executor
 
@@ -68,7 +68,7 @@ async def chats(db: Executor, names: Sequence[str], config: AlertsRules, known: 
             elif chat_id not in found:
                 found.append(chat_id)
         for role in receiver.roles:
-            on_call = await staff.on_call_for(db, role)
+            on_call = await roster.on_call_for(db, role)
             if not on_call:
                 logger.warning("alert receiver {}: nobody holds the role {}", name, role)
             elif on_call[0].user_id not in found:

@@ -7,7 +7,7 @@ lost."""
 
 from __future__ import annotations
 
-from services import chats, staff
+from services import chats, roster
 from services.delivery.errors import FORBIDDEN, PermanentError
 from services.delivery.hooks import DeliveryHook
 from services.delivery.rows import OutboxRow
@@ -26,13 +26,13 @@ def never_started(error: PermanentError) -> bool:
 
 async def refused(
     db: Executor, user_id: int, admin_chat_id: int | None, *, language: str | None = None
-) -> staff.StaffMember | None:
+) -> roster.StaffMember | None:
     """A private message to `user_id` was refused because they never started the bot. Returns
     the staff member (None: not staff); the admin chat hears of it the first time only."""
-    member = await staff.member(db, user_id)
+    member = await roster.member(db, user_id)
     if member is None:
         return None
-    if await staff.mark_not_started(db, user_id) and admin_chat_id is not None:
+    if await roster.mark_not_started(db, user_id) and admin_chat_id is not None:
         language = await chats.chat_language(db, admin_chat_id, language or current_locale())
         with use_locale(language):
             text = _("{name} has not started the bot: pages go to the admin chat instead").format(
@@ -56,7 +56,7 @@ RESENT_BY_OWNER = ("incident:",)
 
 
 async def resend_in_admin_chat(
-    db: Executor, row: OutboxRow, member: staff.StaffMember, admin_chat_id: int
+    db: Executor, row: OutboxRow, member: roster.StaffMember, admin_chat_id: int
 ) -> None:
     """The refused text, in the admin chat, addressed to the person it was for."""
     language = await chats.chat_language(db, admin_chat_id, current_locale())

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services import audit, staff
+from services import audit, roster, staff
 from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
@@ -93,13 +93,13 @@ async def page_every_level(
     dedup: str,
     at: datetime,
     skip_level_one: bool = False,
-) -> tuple[list[staff.StaffMember], int]:
+) -> tuple[list[roster.StaffMember], int]:
     """Private pages to whoever is on call at every level at `at` (schedules included), at
     once; (who, levels reached)."""
     incident = await store.get(conn, ticket_id)
     ticket = await tickets.brief(conn, ticket_id)
     assert incident is not None and ticket is not None
-    paged: list[staff.StaffMember] = []
+    paged: list[roster.StaffMember] = []
     levels = 0
     for level in range(1, ctx.rules.top_level + 1):
         if level == 1 and skip_level_one:

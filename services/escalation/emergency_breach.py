@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services import outbox, staff
+from services import outbox, roster
 from services.clock import Clock
 from services.escalation import tickets_port as tickets
 from services.escalation.incidents import record_event, transaction
@@ -47,9 +47,9 @@ def render_breach(number: str, title: str, minutes: int) -> str:
 async def _tell(
     conn: Executor, ctx: EscalationContext, ticket_id: int, number: str, title: str, minutes: int
 ) -> list[int]:
-    people: dict[int, staff.StaffMember] = {}
+    people: dict[int, roster.StaffMember] = {}
     for level in range(1, ctx.rules.top_level + 1):
-        for person in await staff.on_call_for(conn, ctx.rules.level(level).role.value):
+        for person in await roster.on_call_for(conn, ctx.rules.level(level).role.value):
             people.setdefault(person.user_id, person)
     targets: list[tuple[int, str | None]] = [
         (p.user_id, p.language) for p in people.values() if not p.not_started

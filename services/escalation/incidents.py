@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services import audit, staff
+from services import audit, roster, staff
 from services.clock import Clock
 from services.escalation import notify, store
 from services.escalation import tickets_port as tickets
@@ -87,7 +87,7 @@ async def record_event(
 
 
 async def record_notified(
-    conn: Any, clock: Clock, ticket_id: int, people: list[staff.StaffMember], why: str, **more: Any
+    conn: Any, clock: Clock, ticket_id: int, people: list[roster.StaffMember], why: str, **more: Any
 ) -> None:
     if people or more.get("groups"):
         await record_event(
@@ -168,7 +168,7 @@ async def open_incident(
             priority=priority,
             level=1,
         )
-        paged: list[staff.StaffMember] = []
+        paged: list[roster.StaffMember] = []
         if rules.priority(priority).page_on_open:
             paged = await notify.page_level(
                 conn, ctx, incident, ticket, 1, variant="page", dedup="open", at=now
@@ -216,7 +216,7 @@ async def escalate_step(
     actor_id: int | None,
     reason: str | None,
     due_at: datetime | None = None,
-) -> tuple[Incident, list[staff.StaffMember]] | None:
+) -> tuple[Incident, list[roster.StaffMember]] | None:
     """Move one level up (conditional on the level read); None if someone else already did."""
     now = clock.now()
     moved = replace(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services import chats, outbox, staff
+from services import chats, outbox, roster
 from services.escalation import store
 from services.escalation.policy import EmergencyRules, EscalationRules, level_deadline
 from services.escalation.render import (
@@ -198,16 +198,16 @@ async def page_people(
     ctx: EscalationContext,
     incident: Incident,
     ticket: TicketBrief,
-    people: list[staff.StaffMember],
+    people: list[roster.StaffMember],
     *,
     variant: Variant,
     dedup: str,
     at: datetime | None = None,
-) -> list[staff.StaffMember]:
+) -> list[roster.StaffMember]:
     """A private message with buttons to each person; returns who was told. With `at`, each
     person's second channel (SMS / voice, `/oncall notify`) falls due unless they acknowledge."""
     the_view = await view(db, ctx, incident, ticket)
-    told: list[staff.StaffMember] = []
+    told: list[roster.StaffMember] = []
     for person in people:
         if person.not_started and ctx.admin_chat_id is not None:
             sent = await page_in_admin_chat(
@@ -242,7 +242,7 @@ async def page_in_admin_chat(
     ctx: EscalationContext,
     incident: Incident,
     the_view: IncidentView,
-    person: staff.StaffMember,
+    person: roster.StaffMember,
     *,
     variant: Variant,
     dedup: str,
@@ -274,7 +274,7 @@ async def page_level(
     variant: Variant,
     dedup: str,
     at: datetime,
-) -> list[staff.StaffMember]:
+) -> list[roster.StaffMember]:
     """Page whoever is on call for the level's role at `at` (its schedule, else its slot)."""
     people = await oncall.for_level(db, ctx.rules, level, at, ctx.tz)
     return await page_people(db, ctx, incident, ticket, people, variant=variant, dedup=dedup, at=at)
@@ -289,7 +289,7 @@ async def notice_groups(
     *,
     variant: Variant,
     dedup: str,
-    also_mention: list[staff.StaffMember] | None = None,
+    also_mention: list[roster.StaffMember] | None = None,
     at: datetime | None = None,
 ) -> dict[int, list[str]]:
     """One notice per chat the groups live in, naming the groups and mentioning their people
@@ -304,7 +304,7 @@ async def notice_groups(
         if rule.on_call_only and at is not None:
             members = await oncall.members_on_call(db, rule.roles, at, ctx.tz)
         else:
-            members = await staff.members_with(db, rule.roles, on_call_only=rule.on_call_only)
+            members = await roster.members_with(db, rule.roles, on_call_only=rule.on_call_only)
         for ref in rule.chats:
             chat_id = ctx.chat(ref)
             if chat_id is None:

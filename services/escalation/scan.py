@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import asyncpg
 from loguru import logger
 
-from services import staff
+from services import roster
 from services.clock import Clock
 from services.escalation import emergency, emergency_breach, notify, store
 from services.escalation import tickets_port as tickets
@@ -119,9 +119,9 @@ async def _tell_breach(
 ) -> None:
     """Remind the assignee (or this level's on-call people) and tell the next level, once."""
     now = clock.now()
-    reminded: list[staff.StaffMember] = []
+    reminded: list[roster.StaffMember] = []
     if ticket.assignee_id is not None:
-        assignee = await staff.member(conn, ticket.assignee_id)
+        assignee = await roster.member(conn, ticket.assignee_id)
         if assignee is not None:
             reminded = [assignee]
     if not reminded:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services import chats, outbox, staff
+from services import chats, outbox, roster
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.maintenance import retrain
@@ -192,7 +192,7 @@ async def send_report(
 ) -> list[int]:
     """Privately to each fraud analyst; to the admin chat when nobody holds the role.
     Returns the chats it went to."""
-    analysts = await staff.members_with(db, [Role.FRAUD_ANALYST.value])
+    analysts = await roster.members_with(db, [Role.FRAUD_ANALYST.value])
     targets: list[tuple[int, str]] = [(m.user_id, m.language or default_locale) for m in analysts]
     if not targets and admin_chat_id is not None:
         targets = [(admin_chat_id, await chats.chat_language(db, admin_chat_id, default_locale))]

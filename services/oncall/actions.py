@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from services import audit, staff
+from services import audit, roster, staff
 from services.escalation.policy import EscalationRules
 from services.oncall import notices, store
 from services.oncall.model import (
@@ -83,7 +83,7 @@ async def resolve_person(db: Executor, word: str, actor: Person) -> int:
         )
     elif word.isdigit() and len(word) <= 18:  # a Telegram user id, within bigint
         user_id = int(word)
-    if user_id is None or await staff.member(db, user_id) is None:
+    if user_id is None or await roster.member(db, user_id) is None:
         raise OncallError("not_on_roster", word[:64])
     return user_id
 
@@ -121,7 +121,7 @@ def anchored(layer: LayerSpec, now: datetime, tz: ZoneInfo) -> LayerSpec:
 async def check_members(db: Executor, role: str, spec: RotationSpec) -> None:
     for layer in spec.layers:
         for user_id in layer.members:
-            member = await staff.member(db, user_id)
+            member = await roster.member(db, user_id)
             if member is None:
                 raise OncallError("not_on_roster", str(user_id))
             if role not in member.roles:
@@ -225,7 +225,7 @@ async def cover(
         raise OncallError("past")
     roles = [role] if role else await _roles_of(db, ctx, actor.id, start, end)
     if not roles:  # not on call then: the one rotated role the coverer holds, if only one
-        member = await staff.member(db, coverer)
+        member = await roster.member(db, coverer)
         held = [r for r in await store.rotated_roles(db) if member and r in member.roles]
         roles = held if len(held) == 1 else []
     if not roles:
@@ -240,7 +240,7 @@ async def cover(
         schedule = await schedule_of(db, ctx, name, start, end)
         if schedule is None:
             raise OncallError("no_rotation", name)
-        member = await staff.member(db, coverer)
+        member = await roster.member(db, coverer)
         if member is None:
             raise OncallError("not_on_roster", str(coverer))
         if name not in member.roles:

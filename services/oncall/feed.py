@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from services import staff
+from services import roster
 from services.escalation.render import role_label
 from services.i18n import gettext as _
 from services.i18n import use_locale
@@ -28,7 +28,7 @@ async def feed(db: Executor, ctx: OncallContext, token: str, now: datetime) -> b
     beyond = end + HORIZON / 2  # a shift that starts in the window is listed whole
     if found.kind == "person":
         user_id = int(found.subject)
-        member = await staff.member(db, user_id)
+        member = await roster.member(db, user_id)
         language = member.language if member and member.language else ctx.default_locale
         shifts = await views.shifts_of_person(db, ctx, user_id, start, beyond)
         shifts = [s for s in shifts if s.start < end]

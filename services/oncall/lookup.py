@@ -1,7 +1,7 @@
 """The one question the escalation tree asks: who answers for a level at this instant?
 
 A role with a rotation answers from its schedule (overrides included). A role without one keeps
-the single `/oncall set` slot (services.staff.on_call_for). A gap in a rotation passes the page to
+the single `/oncall set` slot (services.roster.on_call_for). A gap in a rotation passes the page to
 the next level for as long as it lasts.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services import staff
+from services import roster
 from services.escalation.policy import EscalationRules
 from services.oncall import store
 from services.oncall.schedule import who
@@ -33,20 +33,20 @@ async def scheduled(db: Executor, role: str, at: datetime, tz: ZoneInfo) -> int 
 
 async def on_call_for(
     db: Executor, role: str, at: datetime, tz: ZoneInfo
-) -> tuple[list[staff.StaffMember], bool]:
+) -> tuple[list[roster.StaffMember], bool]:
     """(the people, whether the schedule has a gap here)."""
     found = await scheduled(db, role, at, tz)
     if found is False:
-        return await staff.on_call_for(db, role), False
+        return await roster.on_call_for(db, role), False
     if found is None or found is True:
         return [], True
-    person = await staff.member(db, found)
+    person = await roster.member(db, found)
     return ([person], False) if person is not None else ([], True)
 
 
 async def for_level(
     db: Executor, rules: EscalationRules, level: int, at: datetime, tz: ZoneInfo
-) -> list[staff.StaffMember]:
+) -> list[roster.StaffMember]:
     """Level N's on-call people now; a gap in its schedule pages the next level instead."""
     for number in range(level, rules.top_level + 1):
         people, gap = await on_call_for(db, rules.level(number).role.value, at, tz)
@@ -57,18 +57,18 @@ async def for_level(
 
 async def members_on_call(
     db: Executor, roles: Iterable[str], at: datetime, tz: ZoneInfo
-) -> list[staff.StaffMember]:
+) -> list[roster.StaffMember]:
     """A notification group of on-call people: per role its scheduled person, or (a role
     without a rotation) its members marked on call, as before schedules existed."""
-    found: dict[int, staff.StaffMember] = {}
+    found: dict[int, roster.StaffMember] = {}
     for role in roles:
         person = await scheduled(db, str(role), at, tz)
         if person is False:
-            members = await staff.members_with(db, [str(role)], on_call_only=True)
+            members = await roster.members_with(db, [str(role)], on_call_only=True)
         elif person is None or person is True:
             members = []
         else:
-            member = await staff.member(db, person)
+            member = await roster.member(db, person)
             members = [member] if member is not None else []
         for m in members:
             found.setdefault(m.user_id, m)

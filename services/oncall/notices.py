@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from services import chats, outbox, staff
+from services import chats, outbox, roster
 from services.i18n import use_locale
 from services.oncall import render
 from services.oncall.model import Override
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 async def names_of(db: Executor, user_ids: Iterable[int | None]) -> dict[int, str]:
     found: dict[int, str] = {}
     for user_id in {u for u in user_ids if u is not None}:
-        member = await staff.member(db, user_id)
+        member = await roster.member(db, user_id)
         found[user_id] = member.display_name if member else str(user_id)
     return found
 
@@ -44,7 +44,7 @@ async def tell_person(
     dedup: str | None = None,
     priority: int = outbox.PRIORITY_INTERACTIVE,
 ) -> int | None:
-    member = await staff.member(db, user_id)
+    member = await roster.member(db, user_id)
     language = member.language if member and member.language else ctx.default_locale
     with use_locale(language):
         text = make()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services import staff
+from services import roster
 from services.oncall import store
 from services.oncall.actions import HORIZON, OncallContext
 from services.oncall.model import RotationSpec, Shift
@@ -27,7 +27,7 @@ async def board(db: Executor, ctx: OncallContext, at: datetime) -> list[BoardRow
     for level, role in await _roles(db, ctx):
         schedule = await store.schedule(db, role, ctx.tz, at, at + HORIZON)
         if schedule is None or not schedule.in_force(at):
-            people = await staff.on_call_for(db, role)
+            people = await roster.on_call_for(db, role)
             rows.append(BoardRow(level, role, False, None, None, tuple(p.user_id for p in people)))
             continue
         found = now_and_next(schedule, at, HORIZON)

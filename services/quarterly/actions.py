@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services import audit, chats, outbox, staff
+from services import audit, chats, outbox, roster, staff
 from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import use_locale
@@ -255,9 +255,9 @@ async def remind_owners(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
     by_role: dict[str, list[QuarterTask]] = defaultdict(list)
     for task in open_tasks:
         by_role[task.owner_role].append(task)
-    per_person: dict[int, tuple[staff.StaffMember, list[QuarterTask]]] = {}
+    per_person: dict[int, tuple[roster.StaffMember, list[QuarterTask]]] = {}
     for role, role_tasks in by_role.items():
-        for member in await staff.members_with(pool, [role]):
+        for member in await roster.members_with(pool, [role]):
             entry = per_person.setdefault(member.user_id, (member, []))
             entry[1].extend(role_tasks)
     week = now.astimezone(ctx.tz).strftime("%G-W%V")

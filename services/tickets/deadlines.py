@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services import chats, outbox, staff
+from services import chats, outbox, roster
 from services.classification import Priority
 from services.i18n import use_locale
 from services.oncall import lookup as oncall
@@ -78,13 +78,13 @@ def _outbox_priority(priority: Priority) -> int:
 
 async def who_to_tell(
     db: Executor, cfg: DeskConfig, ticket: Ticket, now: datetime
-) -> list[staff.StaffMember]:
+) -> list[roster.StaffMember]:
     """The assignee (or the level's on-call people), then the next level's on-call people."""
     rules = cfg.escalation
     level = 1  # an open incident tells its own level (scan.py), so a ticket here is level 1
-    first: list[staff.StaffMember] = []
+    first: list[roster.StaffMember] = []
     if ticket.assignee_id is not None:
-        assignee = await staff.member(db, ticket.assignee_id)
+        assignee = await roster.member(db, ticket.assignee_id)
         if assignee is not None:
             first = [assignee]
     if not first:

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services import staff
+from services import roster
 from services.escalation import hotline
 from services.users import Role
 from tests.e2e.conftest import ADMIN, World
@@ -41,7 +41,7 @@ async def line(world_unstarted: World) -> World:
         await world.tg.create_user(user_id, first_name=name, language_code="id")
         sent = await world.send(user_id, "/start")
         await world.reply_to(user_id, after=sent["message_id"])
-        await staff.add_member(
+        await roster.add_member(
             world.pool, user_id=user_id, display_name=name, roles=[role], added_by=ADMIN
         )
     return world

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from jobs.registry import JOBS
-from services import staff
+from services import roster, staff
 from services.alerts.render import AlertAction
 from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
@@ -134,7 +134,7 @@ async def desk(world: World) -> Desk:
     card = await card_of(world, "QC-000001")
     await world.tg.create_user(SARI, first_name="Sari", username="sari_cs", language_code="id")
     await world.tg.create_user(TONO, first_name="Tono", username="tono", language_code="id")
-    await staff.add_member(
+    await roster.add_member(
         world.pool, user_id=SARI, display_name="Sari", roles=[Role.SUPPORT_ENGINEER],
         added_by=ADMIN,
     )  # fmt: skip

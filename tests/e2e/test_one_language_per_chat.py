@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
-from services import staff, users
+from services import roster, users
 from services.clock import FrozenClock
 from services.i18n import LOCALES_DIR
 from services.users import Role
@@ -175,11 +175,11 @@ async def test_every_kind_of_group_message_speaks_the_chats_language(
     await world.tg.create_user(DIMAS, first_name="Dimas", language_code=private_language)
     await users.touch(world.pool, DIMAS, first_name="Dimas")
     await users.set_language(world.pool, DIMAS, private_language)
-    await staff.add_member(
+    await roster.add_member(
         world.pool, user_id=DIMAS, display_name="Dimas", roles=[Role.SUPPORT_ENGINEER],
         added_by=ADMIN,
     )  # fmt: skip
-    await staff.set_on_call(world.pool, Role.SUPPORT_ENGINEER, DIMAS, set_by=ADMIN)
+    await roster.set_on_call(world.pool, Role.SUPPORT_ENGINEER, DIMAS, set_by=ADMIN)
     await open_ticket(world, customer, "payment", DESCRIPTION, None)
     clock.advance(days=3)
     await scan(world)

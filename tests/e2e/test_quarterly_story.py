@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services import staff
+from services import roster
 from services.clock import FrozenClock
 from services.users import Role
 from tests.e2e.conftest import ADMIN, World
@@ -67,7 +67,7 @@ async def test_the_first_day_of_q1_shows_its_checklist_and_ticking_every_task_re
         (SARI, "Sari", Role.SUPPORT_ENGINEER),
     ]:
         await world.tg.create_user(user_id, first_name=name, language_code="id")
-        await staff.add_member(
+        await roster.add_member(
             world.pool, user_id=user_id, display_name=name, roles=[role], added_by=ADMIN
         )
     # The admin chat speaks English for this story.

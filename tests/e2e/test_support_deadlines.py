@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.keys import FEATURES
-from services import staff, users
+from services import roster, users
 from services.clock import Clock, FrozenClock
 from services.escalation.scan import scan_once
 from services.rules import Rules
@@ -47,10 +47,10 @@ async def on_roster(world: World, user_id: int, name: str, role: Role) -> None:
     await world.tg.create_user(user_id, first_name=name, language_code="id")
     await users.touch(world.pool, user_id, first_name=name)
     await users.set_language(world.pool, user_id, "id")
-    await staff.add_member(
+    await roster.add_member(
         world.pool, user_id=user_id, display_name=name, roles=[role], added_by=ADMIN
     )
-    await staff.set_on_call(world.pool, role, user_id, set_by=ADMIN)
+    await roster.set_on_call(world.pool, role, user_id, set_by=ADMIN)
     sent = await world.send(user_id, "/start")
     await world.reply_to(user_id, after=sent["message_id"])
 

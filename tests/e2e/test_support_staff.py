@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services import audit, staff, users
+from services import audit, roster, users
 from services.clock import Clock, FrozenClock
 from services.tickets import history, repo
 from services.users import Role
@@ -182,7 +182,7 @@ class TestStaffCommands:
         )
         world = world_unstarted
         await users.touch(world.pool, SARI, first_name="Sari", username="sari_cs")
-        await staff.add_member(
+        await roster.add_member(
             world.pool, user_id=SARI, display_name="Sari", roles=[Role.SUPPORT_ENGINEER],
             added_by=ADMIN,
         )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from sandbox.telegram import EmulatorClient
-from services import staff, users
+from services import roster, users
 from services.delivery import DeliveryHooks
 from services.delivery.not_started import NotStartedWatch
 from services.outbox import OutboxMessage, enqueue
@@ -24,7 +24,7 @@ async def test_a_refused_notice_is_posted_in_the_admin_chat_for_the_person(
     await tg.create_user(SARI, "Sari")  # never wrote to the bot
     admin = await tg.create_chat(type="supergroup", title="Admin", members=[SARI])
     await users.touch(pool, SARI, first_name="Sari")
-    await staff.add_member(
+    await roster.add_member(
         pool, user_id=SARI, display_name="Sari", roles=[Role.SUPPORT_ENGINEER], added_by=None
     )
     hooks = DeliveryHooks()
@@ -43,4 +43,4 @@ async def test_a_refused_notice_is_posted_in_the_admin_chat_for_the_person(
     posted = [m["text"] for m in await tg.messages(admin["id"])]
     assert len(posted) == 2 and all("Sari" in t for t in posted)  # told once, and...
     assert sum("⏰ QC-000001 belum dibalas" in t for t in posted) == 1  # ...the notice itself
-    assert (await staff.member(pool, SARI)).not_started  # type: ignore[union-attr]
+    assert (await roster.member(pool, SARI)).not_started  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from services import staff
+from services import roster as staff_roster
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import EscalationRules
 from services.i18n import current_locale, set_default_locale
@@ -53,9 +53,11 @@ async def make_roster(db: asyncpg.Pool) -> None:
             user_id,
             name,
         )
-        await staff.add_member(db, user_id=user_id, display_name=name, roles=roles, added_by=None)
+        await staff_roster.add_member(
+            db, user_id=user_id, display_name=name, roles=roles, added_by=None
+        )
         for role in roles:
-            await staff.set_on_call(db, role, user_id, set_by=RINA)
+            await staff_roster.set_on_call(db, role, user_id, set_by=RINA)
     await db.execute(
         "INSERT INTO users (id, first_name) VALUES ($1, 'Budi') ON CONFLICT DO NOTHING", BUDI
     )

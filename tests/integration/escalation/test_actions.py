@@ -7,12 +7,14 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from services import audit, staff, users
+from services import audit, users
+from services import roster as staff_roster
 from services.clock import FrozenClock
 from services.escalation import queries, store
 from services.escalation.incidents import StaleLevel, acknowledge, escalate, open_incident, resolve
 from services.escalation.notify import EscalationContext
-from services.staff import NotAllowed, RosterError
+from services.roster import RosterError
+from services.staff import NotAllowed
 from services.users import Role
 
 from .conftest import BUDI, DEWI, RINA, SARI, TONO, private_pages
@@ -85,17 +87,17 @@ async def test_a_stale_escalate_button_does_not_escalate_twice(
 
 
 async def test_roster_on_call_slots_and_the_last_admin(roster: asyncpg.Pool) -> None:
-    await staff.add_member(
+    await staff_roster.add_member(
         roster, user_id=3001, display_name="Eko", roles=[Role.SENIOR_ENGINEER], added_by=RINA
     )
-    assert [m.user_id for m in await staff.on_call_for(roster, "senior_engineer")] == [DEWI]
-    await staff.set_on_call(roster, Role.SENIOR_ENGINEER, 3001, set_by=RINA)
-    assert [m.user_id for m in await staff.on_call_for(roster, "senior_engineer")] == [3001]
-    dewi = await staff.member(roster, DEWI)
+    assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [DEWI]
+    await staff_roster.set_on_call(roster, Role.SENIOR_ENGINEER, 3001, set_by=RINA)
+    assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [3001]
+    dewi = await staff_roster.member(roster, DEWI)
     assert dewi is not None and not dewi.on_call  # she gave up her only slot
     with pytest.raises(RosterError, match="role_not_held"):
-        await staff.set_on_call(roster, Role.CTO, 3001, set_by=RINA)
+        await staff_roster.set_on_call(roster, Role.CTO, 3001, set_by=RINA)
     with pytest.raises(RosterError, match="last_admin"):
-        await staff.remove_member(roster, RINA)
-    assert await staff.remove_member(roster, 3001)
-    assert [m.user_id for m in await staff.on_call_for(roster, "senior_engineer")] == [DEWI]
+        await staff_roster.remove_member(roster, RINA)
+    assert await staff_roster.remove_member(roster, 3001)
+    assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [DEWI]

@@ -19,7 +19,7 @@ import pytest
 from jobs.context import JobContext, JobDeps
 from jobs.monthly_reviews import fraud_model_update
 from sandbox.world import demo_db
-from services import staff
+from services import roster
 from services.checks.config import Targets
 from services.maintenance.runs import RunStatus
 from services.users import Role
@@ -93,7 +93,7 @@ async def test_each_rules_figures_change_and_suggested_threshold(
     await pool.execute(
         "INSERT INTO users (id, first_name, language) VALUES ($1, 'Fitri', 'en')", FITRI
     )
-    await staff.add_member(
+    await roster.add_member(
         pool, user_id=FITRI, display_name="Fitri", roles=[Role.FRAUD_ANALYST], added_by=None
     )
     conn = await quickcart(empty_db_url)

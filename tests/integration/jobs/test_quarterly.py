@@ -13,7 +13,8 @@ import asyncpg
 from jobs.context import JobDeps
 from jobs.runner import run_now, run_scheduled
 from jobs.schedule import DEFAULT_SCHEDULE, next_run
-from services import staff, users
+from services import roster as staff_roster
+from services import users
 from services.clock import FrozenClock
 from services.maintenance.runs import RunStatus
 from services.quarterly import actions
@@ -43,7 +44,7 @@ async def roster(pool: asyncpg.Pool) -> None:
         await pool.execute(
             "INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')", user_id, name
         )
-        await staff.add_member(
+        await staff_roster.add_member(
             pool, user_id=user_id, display_name=name, roles=[role], added_by=None
         )
 

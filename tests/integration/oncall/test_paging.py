@@ -13,7 +13,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from services import staff, users
+from services import roster as staff_roster
+from services import users
 from services.alerts.config import SmsChannel
 from services.clock import FrozenClock
 from services.escalation.incidents import acknowledge, escalate, open_incident
@@ -47,7 +48,7 @@ def business_hours_only() -> RotationSpec:
 async def desk(roster: asyncpg.Pool) -> asyncpg.Pool:
     for user_id, name in ((EKO, "Eko"), (DIMAS, "Dimas")):
         await users.touch(roster, user_id, first_name=name, username=name.lower())
-        await staff.add_member(
+        await staff_roster.add_member(
             roster, user_id=user_id, display_name=name, roles=[Role.SUPPORT_ENGINEER],
             added_by=None,
         )  # fmt: skip
@@ -202,7 +203,7 @@ async def test_the_on_call_engineer_group_names_the_scheduled_senior(
 ) -> None:
     wawan = 2013
     await users.touch(roster, wawan, first_name="Wawan", username="wawan")
-    await staff.add_member(
+    await staff_roster.add_member(
         roster, user_id=wawan, display_name="Wawan", roles=[Role.SENIOR_ENGINEER], added_by=None
     )
     layer = LayerSpec(members=[wawan], shift="weekly", handoff="monday 09:00")

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from services import staff, users
+from services import roster as staff_roster
+from services import users
 from services.escalation.notify import EscalationContext
 from services.oncall import lookup, store, swaps
 from services.oncall.actions import OncallContext, OncallError
@@ -38,7 +39,7 @@ def weekly(*layers: LayerSpec) -> OncallRules:
 @pytest.fixture
 async def desk(roster: asyncpg.Pool) -> asyncpg.Pool:
     await users.touch(roster, EKO, first_name="Eko", username="eko")
-    await staff.add_member(
+    await staff_roster.add_member(
         roster, user_id=EKO, display_name="Eko", roles=[Role.SUPPORT_ENGINEER], added_by=None
     )
     return roster

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from services import staff
+from services import roster
 from services.classification import Category, Priority
 from services.clock import FrozenClock
 from services.escalation import incidents, queries
@@ -49,7 +49,7 @@ def ctx(english_by_default: None) -> EscalationContext:
 @pytest.fixture
 async def dewi(pool: asyncpg.Pool) -> Person:
     person = await make_staff(pool, DEWI, "Dewi", ["senior_engineer"])
-    await staff.set_on_call(pool, Role.SENIOR_ENGINEER, DEWI, set_by=None)
+    await roster.set_on_call(pool, Role.SENIOR_ENGINEER, DEWI, set_by=None)
     return person
 
 
@@ -409,11 +409,11 @@ async def test_the_sandbox_roster_names_each_person_once_and_the_card_too(
 
     await seed_roster(db_url)
     with use_locale("en"):
-        lines = {m.user_id: _line(m) for m in await staff.roster(pool)}
+        lines = {m.user_id: _line(m) for m in await roster.roster(pool)}
     assert lines[2002] == "• Dimas (<code>2002</code>): Senior Engineer 📟"
     assert lines[2001] == "• Sari (<code>2001</code>): Support Engineer 📟"
 
-    sari = await staff.member(pool, 2001)
+    sari = await roster.member(pool, 2001)
     assert sari is not None and sari.display_name == "Sari"
     ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
     boss = Person(id=2005, first_name="Ratna", roles=frozenset({"admin"}))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.escalation.render import IncidentAction, callback_data
-from services.staff import Action, RosterError, may, parse_roles
+from services.roster import RosterError, parse_roles
+from services.staff import Action, may
 from services.users import Role
 
 
