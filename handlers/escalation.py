@@ -14,7 +14,6 @@ from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation import incidents, queries
-from services.escalation import tickets_port as tickets
 from services.escalation.incidents import (
     IncidentError,
     Outcome,
@@ -23,6 +22,8 @@ from services.escalation.notify import EscalationContext
 from services.escalation.render import IncidentAction, render_incident_list, render_timeline
 from services.staff import Action
 from services.text import esc
+from services.tickets import briefs as tickets
+from services.tickets.model import parse_ticket_number
 from services.users import Person
 
 router = Routes(__name__)
@@ -91,7 +92,7 @@ async def _require(
 
 async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -> int | None:
     if word:
-        return tickets.parse_number(word)
+        return parse_ticket_number(word)
     if message.message_thread_id is not None and message.is_topic_message:
         return await tickets.by_topic(pool, message.chat.id, message.message_thread_id)
     return None
@@ -109,7 +110,7 @@ async def cmd_escalate(
     await _require(message, command, person, pool, Action.ESCALATE)
     words = (command.args or "").split(maxsplit=1)
     first = words[0] if words else None
-    ticket_id = tickets.parse_number(first) if first else None
+    ticket_id = parse_ticket_number(first) if first else None
     reason = words[1] if ticket_id is not None and len(words) > 1 else None
     if ticket_id is None:
         ticket_id = await _ticket_from(message, None, pool)

@@ -19,9 +19,9 @@ from services.delivery.not_started import never_started, refused
 from services.delivery.notices import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.notify import EscalationContext
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 
 def _dedup_of(row: OutboxRow) -> str:

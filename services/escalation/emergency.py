@@ -21,13 +21,14 @@ from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
 from services.escalation import notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.incidents import open_incident, record_notified, transaction
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import EmergencyRules
 from services.staff import Action
 from services.storage.types import Executor
 from services.text import shorten
+from services.tickets import briefs as tickets
+from services.tickets.model import ticket_number
 from services.users import Person
 
 Source = Literal["sos", "webhook"]
@@ -78,7 +79,7 @@ async def _existing(conn: Executor, provider_ref: str) -> EmergencyOutcome | Non
     return EmergencyOutcome(
         call_id=row["id"],
         ticket_id=row["ticket_id"],
-        number=tickets.format_number(row["ticket_id"]),
+        number=ticket_number(row["ticket_id"]),
         paged=(),
         levels=0,
         duplicate=True,

@@ -10,13 +10,13 @@ import asyncpg
 
 from services import outbox, roster
 from services.clock import Clock
-from services.escalation import tickets_port as tickets
 from services.escalation.incidents import record_event, transaction
 from services.escalation.notify import EscalationContext
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.storage.types import Executor
 from services.text import esc, shorten
+from services.tickets.model import ticket_number
 
 _DUE = """
 SELECT c.id, c.ticket_id, c.received_at, t.resolution_due, t.subject
@@ -84,7 +84,7 @@ async def breaches_due(pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext)
     breached: list[int] = []
     async with transaction(pool) as conn:
         for row in await conn.fetch(_DUE, now):
-            number = tickets.format_number(row["ticket_id"])
+            number = ticket_number(row["ticket_id"])
             told = await _tell(conn, ctx, row["ticket_id"], number, row["subject"], minutes)
             await conn.execute(
                 "UPDATE emergency_calls SET breach_told_at = $2 WHERE id = $1", row["id"], now

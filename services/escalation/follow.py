@@ -12,9 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from services.escalation import notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.notify import EscalationContext
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 from services.tickets.config import DeskConfig
 
 

@@ -14,14 +14,15 @@ import asyncpg
 from services import audit, roster, staff
 from services.clock import Clock
 from services.escalation import notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.notify import EscalationContext
 from services.escalation.store import Incident
-from services.escalation.tickets_port import TicketBrief
 from services.staff import Action
 from services.tickets import actions as desk_actions
+from services.tickets import briefs as tickets
 from services.tickets import outbound as desk_cards
 from services.tickets import repo as desk_repo
+from services.tickets.briefs import TicketBrief
+from services.tickets.model import ticket_number
 from services.users import Person
 
 Db = asyncpg.Pool | asyncpg.Connection
@@ -194,9 +195,9 @@ async def open_incident(
 async def _locked(conn: Any, ticket_id: int) -> Incident:
     incident = await store.get(conn, ticket_id, lock=True)
     if incident is None:
-        raise NotAnIncident(tickets.format_number(ticket_id))
+        raise NotAnIncident(ticket_number(ticket_id))
     if incident.resolved_at is not None:
-        raise AlreadyResolved(tickets.format_number(ticket_id))
+        raise AlreadyResolved(ticket_number(ticket_id))
     return incident
 
 
@@ -265,7 +266,7 @@ async def escalate(
 ) -> Outcome:
     """The Escalate button and `/escalate`: one level up. A ticket that is not an incident yet
     becomes one at level 2 (its support engineer, level 1, is the one asking for help)."""
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ESCALATE, target=number, chat_id=chat_id)
     async with transaction(db) as conn:
         ticket = await _ticket(conn, ticket_id)
@@ -315,7 +316,7 @@ async def acknowledge(
     *,
     chat_id: int | None = None,
 ) -> Outcome:
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ACKNOWLEDGE, target=number, chat_id=chat_id)
     async with transaction(db) as conn:
         ticket = await _ticket(conn, ticket_id)
@@ -353,7 +354,7 @@ async def resolve(
 ) -> Outcome:
     """Only engineers and up (see staff.PERMISSIONS); a refusal is audited by `require`.
     The ticket is resolved with its incident (the desk's own Resolve, in this transaction)."""
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.RESOLVE, target=number, chat_id=chat_id)
     async with transaction(db) as conn:
         ticket = await _ticket(conn, ticket_id)

@@ -26,12 +26,12 @@ from services.escalation.render import (
     render_page_history,
 )
 from services.escalation.store import Incident
-from services.escalation.tickets_port import TicketBrief, display_name, topic_url
 from services.i18n import current_locale, use_locale
 from services.oncall import contacts
 from services.oncall import lookup as oncall
 from services.rules import Rules
 from services.storage.types import Executor
+from services.tickets.briefs import TicketBrief, display_name, topic_url
 from services.tickets.config import DeskConfig
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from services.escalation import notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.notify import EscalationContext
 from services.escalation.render import (
     IncidentRow,
@@ -16,6 +15,7 @@ from services.escalation.render import (
 )
 from services.i18n import gettext as _
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 
 async def open_incident_rows(db: Executor, ctx: EscalationContext) -> list[IncidentRow]:

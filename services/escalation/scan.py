@@ -18,13 +18,13 @@ from loguru import logger
 from services import roster
 from services.clock import Clock
 from services.escalation import emergency, emergency_breach, notify, store
-from services.escalation import tickets_port as tickets
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.notify import EscalationContext
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
 from services.oncall import lookup as oncall
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 from services.tickets import deadlines as ticket_deadlines
 from services.tickets import repo as ticket_repo
 

@@ -17,11 +17,11 @@ from loguru import logger
 
 from services.alerts import channels as alert_channels
 from services.alerts.config import SmsChannel
-from services.escalation.tickets_port import format_number
 from services.i18n import gettext as _
 from services.oncall.model import SpecError, parse_clock
 from services.storage.types import Executor
 from services.text import esc
+from services.tickets.model import ticket_number
 
 _PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 QUIET_PRIORITIES = frozenset({"P2", "P3"})
@@ -211,7 +211,7 @@ async def due_followups(db: Executor, now: datetime, limit: int = 50) -> list[Fo
             found.append(
                 Followup(
                     row["id"], row["user_id"], row["ticket_id"], row["priority"], row["level"],
-                    row["phone"], row["channel"], format_number(row["ticket_id"]),
+                    row["phone"], row["channel"], ticket_number(row["ticket_id"]),
                     row["subject"] or "",
                 )
             )  # fmt: skip

@@ -22,7 +22,6 @@ from services.alerts.config import SmsChannel
 from services.clock import Clock
 from services.escalation import store as incidents
 from services.escalation.render import role_label
-from services.escalation.tickets_port import format_number
 from services.i18n import gettext as _
 from services.oncall import contacts, notices, render, store
 from services.oncall.actions import OncallContext
@@ -30,6 +29,7 @@ from services.oncall.render import OpenWork
 from services.oncall.schedule import handoffs, person_stretches, shifts
 from services.storage.types import Executor
 from services.tickets import repo as tickets
+from services.tickets.model import ticket_number
 
 SCAN_EVERY = 30.0
 
@@ -52,7 +52,7 @@ async def open_work(db: Executor, ctx: OncallContext, role: str) -> list[OpenWor
         if 1 <= incident.level <= len(levels) and levels[incident.level - 1].role.value == role:
             ticket = await tickets.find(db, incident.ticket_id)
             subject = ticket.subject if ticket else ""
-            work.append(OpenWork(format_number(incident.ticket_id), incident.priority, subject))
+            work.append(OpenWork(ticket_number(incident.ticket_id), incident.priority, subject))
     if levels and levels[0].role.value == role:
         for ticket in await tickets.active(db, limit=100):
             if ticket.id not in incident_ids:

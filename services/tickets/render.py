@@ -20,9 +20,9 @@ from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
 from services.delivery.splitter import split_text
 from services.escalation.policy import EscalationRules
 from services.escalation.render import role_label
-from services.escalation.tickets_port import topic_url
 from services.i18n import gettext as _
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
+from services.tickets.briefs import topic_url
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
 
 # createForumTopic's name: 1-128 characters, counted by Telegram (TDLib's clean_name ->

@@ -1,7 +1,7 @@
-"""What escalation needs from the support desk's tickets (0003), read in one place.
-
-Raising a ticket for a staff- or alert-raised incident and writing timeline rows are done
-here with plain SQL on the desk's tables, so the tickets service stays untouched.
+"""The desk's tickets as other features see them: a ticket's brief (what an incident shows of
+its ticket), raising a ticket for a staff- or alert-raised incident, and the timeline rows
+(`ticket_events`) every feature writes. The desk owns these tables; escalation, on-call and
+the rest call these functions instead of writing SQL of their own.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.storage.types import Executor
-from services.tickets.model import ACTIVE_VALUES, parse_ticket_number, ticket_number
+from services.tickets.model import ACTIVE_VALUES, ticket_number
 from services.users import shown_name
 
 SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
-# the desk's own number grammar and active statuses: a ticket is named and counted one way
-format_number = ticket_number
-parse_number = parse_ticket_number
 ACTIVE = frozenset(ACTIVE_VALUES)
 
 
@@ -34,7 +31,7 @@ class TicketBrief:
 
     @property
     def number(self) -> str:
-        return format_number(self.id)
+        return ticket_number(self.id)
 
     @property
     def active(self) -> bool:
