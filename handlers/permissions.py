@@ -21,7 +21,7 @@ from handlers.routes import Routes
 from services import staff
 from services.chats import StaffChats
 from services.staff import ChatKind, CommandRule
-from services.tickets import repo
+from services.tickets import store
 from services.users import Person
 
 router = Routes(__name__)
@@ -34,7 +34,7 @@ async def chat_kinds(chat: Chat, chats: StaffChats, pool: asyncpg.Pool) -> froze
     kinds = set()
     if chat.id == chats.admin:
         kinds.add(ChatKind.ADMIN)
-    if chat.id == chats.support or await repo.is_support_chat(pool, chat.id):
+    if chat.id == chats.support or await store.is_support_chat(pool, chat.id):
         kinds.add(ChatKind.SUPPORT)
     return frozenset(kinds or {ChatKind.OTHER})
 

@@ -30,7 +30,7 @@ from handlers.support_callbacks import (
 from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
 from services.text import esc, shorten
-from services.tickets import actions, desk, history, repo
+from services.tickets import actions, desk, history, store
 from services.tickets import render_customer as texts
 from services.tickets.config import DeskConfig, check_reference
 from services.tickets.model import Incoming, NotAllowed, RateLimited, TicketError
@@ -107,7 +107,7 @@ async def on_my_tickets(
     query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock
 ) -> None:
     await query.answer()
-    text, keyboard = texts.my_tickets(await repo.for_customer(pool, person.id), clock.now())
+    text, keyboard = texts.my_tickets(await store.for_customer(pool, person.id), clock.now())
     if query.message is not None:
         await query.message.answer(text, reply_markup=from_dict(keyboard))
 

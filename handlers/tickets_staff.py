@@ -26,7 +26,7 @@ from services.escalation.notify import EscalationContext
 from services.i18n import use_locale
 from services.staff import NotAllowed as StaffNotAllowed
 from services.text import esc
-from services.tickets import actions, desk, outbound, render, repo
+from services.tickets import actions, desk, outbound, render, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import (
     AlreadyClosed,
@@ -53,7 +53,7 @@ class InSupportChat(BaseFilter):
             return False
         if message.chat.id == chats.support:
             return True
-        return await repo.is_support_chat(pool, message.chat.id)
+        return await store.is_support_chat(pool, message.chat.id)
 
 
 router.message.filter(InSupportChat())
@@ -83,14 +83,14 @@ async def ticket_here(
 ) -> Ticket | None:
     """The ticket a command is about: named (QC-000123), or this topic's, or the card replied to."""
     if word and (number := parse_ticket_number(word)) is not None:
-        return await repo.find(pool, number)
+        return await store.find(pool, number)
     if message.message_thread_id is not None and message.is_topic_message:
-        return await repo.by_topic(pool, message.chat.id, message.message_thread_id)
+        return await store.by_topic(pool, message.chat.id, message.message_thread_id)
     if message.reply_to_message is not None:
         replied = message.reply_to_message.message_id
-        return await repo.by_card_message(
+        return await store.by_card_message(
             pool, message.chat.id, replied
-        ) or await repo.by_bot_message(pool, message.chat.id, replied)
+        ) or await store.by_bot_message(pool, message.chat.id, replied)
     return None
 
 
@@ -135,7 +135,7 @@ async def on_card_button(
             await query.answer(_("Resolved. The customer was asked for a rating."))
         elif callback_data.act in ("pri", "back"):
             await actions.authorize(pool, person, "priority", ticket_id, chat_id)
-            ticket = await repo.get(pool, ticket_id)
+            ticket = await store.get(pool, ticket_id)
             with use_locale(await outbound.desk_language(pool, cfg)):
                 keyboard = (
                     render.priority_keyboard(ticket)
@@ -202,11 +202,11 @@ async def cmd_tickets(
     which = (command.args or "").strip().lower()
     now = clock.now()
     if which == "breached":
-        found, title = await repo.active(pool, breached_at=now), _("Tickets past a deadline")
+        found, title = await store.active(pool, breached_at=now), _("Tickets past a deadline")
     elif which == "mine":
-        found, title = await repo.active(pool, assignee_id=person.id), _("My open tickets")
+        found, title = await store.active(pool, assignee_id=person.id), _("My open tickets")
     else:
-        found, title = await repo.active(pool), _("Open tickets")
+        found, title = await store.active(pool), _("Open tickets")
     await message.answer(render.ticket_list(found, now, title=title))
 
 

@@ -26,7 +26,8 @@ from services.i18n import use_locale
 from services.sla import Channel
 from services.storage.types import Executor
 from services.text import esc, shorten
-from services.tickets import actions, desk, outbound, repo
+from services.tickets import actions, desk, outbound
+from services.tickets import store as tickets_store
 from services.tickets.config import DeskConfig
 from services.tickets.model import (
     Incoming,
@@ -156,7 +157,7 @@ async def _rate(
     stars: int,
 ) -> bool:  # fmt: skip
     """A reply of just "1".."5" to a resolved ticket is its rating (the stars of Telegram)."""
-    ticket = await repo.find(pool, ticket_id)
+    ticket = await tickets_store.find(pool, ticket_id)
     if ticket is None or ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return False
     try:
@@ -245,7 +246,7 @@ async def _ticket_answered(pool: asyncpg.Pool, mail: ParsedMail, customer: Perso
         found = mail.ticket_number
     if found is None:
         return None
-    ticket = await repo.find(pool, found)
+    ticket = await tickets_store.find(pool, found)
     return found if ticket is not None and ticket.customer_id == customer.id else None
 
 

@@ -20,7 +20,7 @@ from services.clock import Clock
 from services.email import replies, store
 from services.i18n import gettext as _
 from services.i18n import use_locale
-from services.tickets import repo
+from services.tickets import store as tickets_store
 from services.users import Person
 
 ADDRESS_RE = re.compile(r"[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]{1,255}\.[A-Za-z]{2,63}")
@@ -107,7 +107,7 @@ async def confirm(
         before = await store.link(conn, address, person.id, now)
         moved = 0
         if before is not None and before >= store.EMAIL_CUSTOMER_IDS:
-            moved = await repo.move_customer(conn, before, person.id)
+            moved = await tickets_store.move_customer(conn, before, person.id)
         await audit.record(
             conn, actor_id=person.id, action="email.link", allowed=True,
             target=f"user:{person.id}", chat_id=chat_id,

@@ -7,14 +7,14 @@ from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.storage.types import Executor
 from services.text import esc, shorten
-from services.tickets import outbound, repo
+from services.tickets import outbound, store
 from services.tickets.config import DeskConfig
 
 
 async def undelivered(
     db: Executor, cfg: DeskConfig, ticket_id: int, recipient: str, reason: str
 ) -> int | None:
-    ticket = await repo.find(db, ticket_id)
+    ticket = await store.find(db, ticket_id)
     if ticket is None:
         return None
     with use_locale(await outbound.desk_language(db, cfg)):

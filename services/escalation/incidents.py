@@ -20,7 +20,7 @@ from services.staff import Action
 from services.tickets import actions as desk_actions
 from services.tickets import briefs as tickets
 from services.tickets import outbound as desk_cards
-from services.tickets import repo as desk_repo
+from services.tickets import store as desk_repo
 from services.tickets.briefs import TicketBrief
 from services.tickets.model import ticket_number
 from services.users import Person

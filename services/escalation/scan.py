@@ -26,7 +26,7 @@ from services.oncall import lookup as oncall
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 from services.tickets import deadlines as ticket_deadlines
-from services.tickets import repo as ticket_repo
+from services.tickets import store as ticket_repo
 
 
 @dataclass

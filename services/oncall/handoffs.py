@@ -28,7 +28,7 @@ from services.oncall.actions import OncallContext
 from services.oncall.render import OpenWork
 from services.oncall.schedule import handoffs, person_stretches, shifts
 from services.storage.types import Executor
-from services.tickets import repo as tickets
+from services.tickets import store as tickets
 from services.tickets.model import ticket_number
 
 SCAN_EVERY = 30.0

@@ -16,7 +16,7 @@ from services.escalation import follow
 from services.i18n import use_locale
 from services.sla import deadlines
 from services.storage.types import Executor
-from services.tickets import history, outbound, repo
+from services.tickets import history, outbound, store
 from services.tickets import render_customer as customer_render
 from services.tickets.config import DeskConfig
 from services.tickets.model import (
@@ -51,7 +51,7 @@ async def customer_ticket(
 ) -> Ticket:
     """The ticket a customer's button names, when it is theirs (`action`: view, close, rate,
     choose); someone else's is refused and audited. TicketNotFound when there is none."""
-    ticket = await repo.get(pool, ticket_id)
+    ticket = await store.get(pool, ticket_id)
     await authorize(pool, customer, action, ticket_id, chat_id, owner_id=ticket.customer_id)
     return ticket
 
@@ -73,7 +73,7 @@ async def acknowledge(
     await authorize(pool, actor, "acknowledge", ticket_id, chat_id)
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         if not ticket.status.active:
             raise AlreadyResolved(ticket.id)
         changes: dict[str, object] = {"status": TicketStatus.ACKNOWLEDGED}
@@ -81,10 +81,10 @@ async def acknowledge(
             changes["first_response_at"] = now
         if ticket.assignee_id is None:
             changes["assignee_id"] = actor.id
-        await repo.update(conn, ticket.id, now, **changes)
+        await store.update(conn, ticket.id, now, **changes)
         await history.add_event(conn, ticket.id, EventKind.ACKNOWLEDGED, at=now, actor_id=actor.id)
         await _audit(conn, actor, "acknowledge", ticket, chat_id)
-        ticket = await repo.get(conn, ticket.id)
+        ticket = await store.get(conn, ticket.id)
         await outbound.notice(conn, ticket, cfg, "acknowledged", actor=actor.first_name)
         await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         return ticket
@@ -98,11 +98,11 @@ async def set_priority(
     await authorize(pool, actor, "priority", ticket_id, chat_id)
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.priority is priority:
             return ticket
         due = deadlines(priority, ticket.channel, ticket.created_at, cfg.tz, cfg.sla)
-        await repo.update(
+        await store.update(
             conn, ticket.id, now, priority=priority, response_due=due.response_due,
             resolution_due=due.resolution_due,
         )  # fmt: skip
@@ -115,7 +115,7 @@ async def set_priority(
             conn, cfg, now, ticket.id, priority=priority.value, actor_id=actor.id
         )
         old = ticket.priority.value
-        ticket = await repo.get(conn, ticket.id)
+        ticket = await store.get(conn, ticket.id)
         await outbound.notice(
             conn, ticket, cfg, "priority", actor=actor.first_name, old=old, new=priority.value
         )
@@ -132,14 +132,14 @@ async def assign(
         raise TicketError("assignee is not staff")
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
-        await repo.update(conn, ticket.id, now, assignee_id=assignee.id)
+        ticket = await store.get(conn, ticket_id, for_update=True)
+        await store.update(conn, ticket.id, now, assignee_id=assignee.id)
         details = {"assignee": assignee.id, "previous": ticket.assignee_id}
         await history.add_event(
             conn, ticket.id, EventKind.ASSIGNED, at=now, actor_id=actor.id, details=details
         )
         await _audit(conn, actor, "assign", ticket, chat_id, **details)
-        ticket = await repo.get(conn, ticket.id)
+        ticket = await store.get(conn, ticket.id)
         await outbound.notice(
             conn, ticket, cfg, "assigned", actor=actor.first_name, assignee=assignee.first_name
         )
@@ -157,7 +157,7 @@ async def resolve(
     await _incident_allows(pool, actor, ticket_id, chat_id)
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         if not ticket.status.active:
             raise AlreadyResolved(ticket.id)
         await _audit(conn, actor, "resolve", ticket, chat_id)
@@ -172,10 +172,10 @@ async def resolved_in(
     changes: dict[str, object] = {"status": TicketStatus.RESOLVED, "resolved_at": now}
     if ticket.first_response_at is None:
         changes["first_response_at"] = now
-    await repo.update(conn, ticket.id, now, **changes)
+    await store.update(conn, ticket.id, now, **changes)
     await history.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
     await follow.ticket_ended(conn, cfg, now, ticket.id, actor_id=actor.id, how="resolved")
-    ticket = await repo.get(conn, ticket.id)
+    ticket = await store.get(conn, ticket.id)
     await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
     await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
     with use_locale(ticket.language):
@@ -209,10 +209,10 @@ async def rate(
         raise TicketError("stars out of range")
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise TicketError("not resolved")
-        await repo.update(conn, ticket.id, now, rating=stars, rated_at=now)
+        await store.update(conn, ticket.id, now, rating=stars, rated_at=now)
         await history.add_event(
             conn, ticket.id, EventKind.RATED, at=now, actor_id=customer.id,
             details={"stars": stars},
@@ -242,10 +242,10 @@ async def _close(
     """Close as `actor`, or as the bot itself (None: `auto_close`), once allowed."""
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.status is TicketStatus.CLOSED:
             raise AlreadyClosed(ticket.id)
-        await repo.update(conn, ticket.id, now, status=TicketStatus.CLOSED, closed_at=now)
+        await store.update(conn, ticket.id, now, status=TicketStatus.CLOSED, closed_at=now)
         details = {"automatic": actor is None, "from": ticket.status.value}
         await history.add_event(
             conn, ticket.id, EventKind.CLOSED, at=now,
@@ -256,7 +256,7 @@ async def _close(
         await follow.ticket_ended(
             conn, cfg, now, ticket.id, actor_id=actor.id if actor else None, how="closed"
         )
-        ticket = await repo.get(conn, ticket.id)
+        ticket = await store.get(conn, ticket.id)
         if actor is None:
             await outbound.notice(
                 conn, ticket, cfg, "auto_closed", days=cfg.support.auto_close_days
@@ -274,7 +274,7 @@ async def auto_close(pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock) -> list[
     """Close tickets resolved more than `auto_close_days` ago (the daily job calls this)."""
     cutoff = clock.now() - timedelta(days=cfg.support.auto_close_days)
     closed: list[int] = []
-    for ticket_id in await repo.resolved_before(pool, cutoff):
+    for ticket_id in await store.resolved_before(pool, cutoff):
         try:
             await _close(pool, cfg, clock, None, ticket_id)
         except AlreadyClosed:

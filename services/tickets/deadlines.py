@@ -25,7 +25,7 @@ from services.i18n import use_locale
 from services.oncall import lookup as oncall
 from services.outbox import ADMIN_COPY, OutboxMessage
 from services.storage.types import Executor
-from services.tickets import history, outbound, render, repo
+from services.tickets import history, outbound, render, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import EventKind, Ticket
 
@@ -56,12 +56,12 @@ async def check_due(
 ) -> Checked:
     """One batch of tickets whose next check has come; call inside a transaction."""
     checked = Checked()
-    for ticket_id in await repo.due_checks(db, now, limit):
-        ticket = await repo.get(db, ticket_id)
+    for ticket_id in await store.due_checks(db, now, limit):
+        ticket = await store.get(db, ticket_id)
         checked.tickets += 1
         if response_missed(ticket, now):
             if ticket.open_incident:  # its incident tells its own missed deadline (scan.py)
-                await repo.bookkeep(db, ticket.id, response_breach_told_at=now)
+                await store.bookkeep(db, ticket.id, response_breach_told_at=now)
             else:
                 await tell_response_missed(db, cfg, ticket, now, fallback_chat_id=fallback_chat_id)
                 checked.breaches.append(ticket.id)
@@ -152,5 +152,5 @@ async def tell_response_missed(
             "names": [names.get(chat_id, "") for chat_id in told if chat_id in names],
         },
     )  # fmt: skip
-    await repo.bookkeep(db, ticket.id, response_breach_told_at=now)
+    await store.bookkeep(db, ticket.id, response_breach_told_at=now)
     return told

@@ -24,7 +24,7 @@ from services.delivery.rows import OutboxRow
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.storage.types import Executor
-from services.tickets import history, outbound, render, repo
+from services.tickets import history, outbound, render, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import EventKind, TicketNotFound
 
@@ -85,13 +85,13 @@ class TicketDeliveryHook(DeliveryHook):
         if ticket_id is None:
             return
         try:
-            ticket = await repo.get(db, ticket_id, for_update=True)
+            ticket = await store.get(db, ticket_id, for_update=True)
         except TicketNotFound:
             return
         now = self.clock.now()
         if error.reason == FORBIDDEN and row.chat_id == ticket.customer_id:
             if ticket.customer_blocked_at is None:
-                await repo.update(db, ticket.id, now, customer_blocked_at=now)
+                await store.update(db, ticket.id, now, customer_blocked_at=now)
                 await history.add_event(
                     db, ticket.id, EventKind.CUSTOMER_BLOCKED, at=now,
                     details={"outbox_id": row.id, "error": error.description},
@@ -109,7 +109,7 @@ class TicketDeliveryHook(DeliveryHook):
 
     async def _without_topics(self, db: Executor, row: OutboxRow, ticket_id: int) -> None:
         """The support chat has no topics: one card message per ticket, replies threaded to it."""
-        ticket = await repo.get(db, ticket_id, for_update=True)
+        ticket = await store.get(db, ticket_id, for_update=True)
         if row.id != ticket.topic_outbox_id:
             return
         now = self.clock.now()
@@ -122,13 +122,13 @@ class TicketDeliveryHook(DeliveryHook):
         card_row = await outbound.to_topic(
             db, ticket, self.cfg, "text", outbound.html(text, markup)
         )
-        await repo.update(
+        await store.update(
             db, ticket.id, now, topic_id=None, topic_outbox_id=None, card_outbox_id=card_row,
             card_message_id=None, card_edit_outbox_id=None, card_edit_at=None,
         )  # fmt: skip
 
     async def _recreate_topic(self, db: Executor, row: OutboxRow, ticket_id: int) -> None:
-        ticket = await repo.get(db, ticket_id, for_update=True)
+        ticket = await store.get(db, ticket_id, for_update=True)
         now = self.clock.now()
         current = (row.thread_id is not None and row.thread_id == ticket.topic_id) or (
             row.thread_ref is not None and row.thread_ref == ticket.topic_outbox_id
@@ -176,4 +176,4 @@ class TicketDeliveryHook(DeliveryHook):
             )
 
     async def on_migrated(self, db: Executor, old_chat_id: int, new_chat_id: int) -> None:
-        await repo.follow_chat_migration(db, old_chat_id, new_chat_id)
+        await store.follow_chat_migration(db, old_chat_id, new_chat_id)

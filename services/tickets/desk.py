@@ -20,7 +20,7 @@ from services.i18n import use_locale
 from services.sla import Channel, deadlines, response_minutes
 from services.storage.types import Executor
 from services.text import shorten, storable, storable_or_none
-from services.tickets import history, limits, outbound, repo
+from services.tickets import history, limits, outbound, store
 from services.tickets import render as staff_render
 from services.tickets import render_customer as customer_render
 from services.tickets.config import DeskConfig
@@ -78,7 +78,7 @@ async def open_ticket(
     promised = response_minutes(result.priority, channel, cfg.sla)
     language = customer.language or cfg.staff_locale
     async with pool.acquire() as conn, conn.transaction():
-        ticket_id = await repo.insert(
+        ticket_id = await store.insert(
             conn,
             customer_id=customer.id,
             priority=result.priority,
@@ -101,7 +101,7 @@ async def open_ticket(
         await history.add_event(
             conn, ticket_id, EventKind.CLASSIFIED, at=now, details=result.as_details()
         )
-        ticket = await repo.get(conn, ticket_id)
+        ticket = await store.get(conn, ticket_id)
         ticket = await outbound.open_topic(conn, ticket, cfg, now)
         if within is not None:
             await within(conn, ticket)
@@ -142,7 +142,7 @@ async def customer_message(
         assert verdict.retry_at is not None
         raise RateLimited("messages", verdict.retry_at)
     since = now - timedelta(days=cfg.support.reopen_days)
-    reachable = await repo.reachable_for_customer(pool, customer.id, since)
+    reachable = await store.reachable_for_customer(pool, customer.id, since)
     if ticket_id is not None:
         reachable = [t for t in reachable if t.id == ticket_id]
         if not reachable:
@@ -154,13 +154,13 @@ async def customer_message(
         return Delivered("choose", choices=tuple(active))
     target = active[0] if active else reachable[0]
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repo.get(conn, target.id, for_update=True)
+        ticket = await store.get(conn, target.id, for_update=True)
         outcome: Literal["relayed", "reopened"] = "relayed"
         if ticket.status is TicketStatus.RESOLVED:
             ticket = await _reopen(conn, ticket, cfg, now)
             outcome = "reopened"
         elif ticket.status is TicketStatus.WAITING:
-            await repo.update(conn, ticket.id, now, status=TicketStatus.ACKNOWLEDGED)
+            await store.update(conn, ticket.id, now, status=TicketStatus.ACKNOWLEDGED)
             ticket = replace(ticket, status=TicketStatus.ACKNOWLEDGED)
             await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
         elif not ticket.status.active:
@@ -173,7 +173,7 @@ async def customer_message(
 
 async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:
     status = TicketStatus.ACKNOWLEDGED if ticket.first_response_at else TicketStatus.OPEN
-    await repo.update(conn, ticket.id, now, status=status, resolved_at=None, rating=None)
+    await store.update(conn, ticket.id, now, status=status, resolved_at=None, rating=None)
     await history.add_event(
         conn, ticket.id, EventKind.REOPENED, at=now, actor_id=ticket.customer_id
     )
@@ -239,11 +239,11 @@ async def staff_message(
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         if topic_id is not None:
-            found = await repo.by_topic(conn, incoming.chat_id, topic_id)
+            found = await store.by_topic(conn, incoming.chat_id, topic_id)
             ticket_id = found.id if found else None
         if ticket_id is None:
             return None
-        ticket = await repo.get(conn, ticket_id, for_update=True)
+        ticket = await store.get(conn, ticket_id, for_update=True)
         is_note = (incoming.text or "").lstrip().startswith("//")
         if not is_note and ticket.status is TicketStatus.CLOSED:
             raise AlreadyClosed(ticket.id)
@@ -281,8 +281,8 @@ async def staff_message(
         if ticket.assignee_id is None:
             changes["assignee_id"] = staff.id
         if changes:
-            await repo.update(conn, ticket.id, now, **changes)
-            ticket = await repo.get(conn, ticket.id)
+            await store.update(conn, ticket.id, now, **changes)
+            ticket = await store.get(conn, ticket.id)
             await outbound.refresh_card(
                 conn, ticket, cfg, now, title="status" in changes, by_person=True
             )

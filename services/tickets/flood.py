@@ -19,7 +19,7 @@ from services.i18n import ngettext, use_locale
 from services.inbox.store import Refused
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.text import esc
-from services.tickets import outbound, repo
+from services.tickets import outbound, store
 from services.tickets.config import DeskConfig
 
 HTML = "HTML"
@@ -78,7 +78,7 @@ class DeskFlood:
         person = await users.get(self.pool, chat_id)
         name = person.first_name if person else str(chat_id)
         since = self.clock.now() - timedelta(days=self.cfg.support.reopen_days)
-        tickets = await repo.reachable_for_customer(self.pool, chat_id, since)
+        tickets = await store.reachable_for_customer(self.pool, chat_id, since)
         with use_locale(await outbound.desk_language(self.pool, self.cfg)):
             head = ngettext(
                 "{name} wrote {n} message too fast; it was not handled, here it is:",

@@ -1,5 +1,5 @@
 """SQL for what happened in a ticket: the messages in and out, and the timeline of events.
-Plain functions over an `Executor`, like `repo`, so they join the caller's transaction."""
+Plain functions over an `Executor`, like `store`, so they join the caller's transaction."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from services.storage.types import Executor
 from services.tickets import render
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, Ticket
-from services.tickets.repo import bookkeep, card_edit_state, find, update
+from services.tickets.store import bookkeep, card_edit_state, find, update
 
 HTML = "HTML"
 

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from services.tickets import history, repo
+from services.tickets import history, store
 from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
@@ -76,7 +76,7 @@ async def test_a_customer_with_nul_in_name_and_words_is_served_and_nothing_is_lo
     assert "QC-000001" in confirmation["text"]
     card = await card_of(world, "QC-000001")
     assert "Dewi" in card["text"]
-    ticket = await repo.get(world.pool, 1)
+    ticket = await store.get(world.pool, 1)
     assert ticket.description == "Saldo terpotong 2x"
     assert ticket.customer_name.startswith("Dewi")
 

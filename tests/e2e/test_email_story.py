@@ -16,7 +16,7 @@ import pytest
 
 from services.clock import Clock, FrozenClock
 from services.sla import Channel
-from services.tickets import repo
+from services.tickets import store
 from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.mailservers import DOVECOT, NO_DOVECOT, SUPPORT, Dovecot, SmtpInbox, dovecot, smtp_inbox
 
@@ -99,7 +99,7 @@ async def test_an_email_becomes_a_ticket_answered_in_its_thread(
     topic = card["message_thread_id"]
     assert "budi.santoso@gmail.com" in card["text"]
     assert "program afiliasi" in card["text"]
-    ticket = await repo.get(world.pool, 1)
+    ticket = await store.get(world.pool, 1)
     assert ticket.channel is Channel.EMAIL
     # 8 business hours from Monday 07:00 Jakarta (before opening): Monday 17:00 Jakarta
     assert ticket.response_due == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ from services.maintenance.notify import JobAction
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction
 from services.staff import ChatKind
-from services.tickets import history, repo
+from services.tickets import history, store
 from services.tickets.model import TicketStatus
 from services.tickets.render import Mine, Rate, TicketAction, TicketPriority, Which
 from services.users import Role
@@ -308,7 +308,7 @@ async def test_a_message_sent_on_behalf_of_a_chat_closes_nothing(desk: Desk, sen
         refusals = await refusals_since(desk.pool, audit_mark, as_chat)
         if [(r["action"], r["chat_id"]) for r in refusals] != [(action, support)]:
             failures.append(f"{text}: audited {[dict(r) for r in refusals]}")
-    ticket = await repo.get(desk.pool, BUDI_TICKET)
+    ticket = await store.get(desk.pool, BUDI_TICKET)
     assert ticket.status is TicketStatus.OPEN, "a chat closed a customer's ticket"
     assert "closed" not in [e.kind for e in await history.timeline(desk.pool, BUDI_TICKET)]
     assert not failures, "\n".join(failures)

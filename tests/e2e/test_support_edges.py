@@ -12,7 +12,7 @@ import pytest
 from services import audit
 from services.clock import FrozenClock
 from services.rules import Rules
-from services.tickets import actions, history, repo
+from services.tickets import actions, history, store
 from services.tickets.config import DeskConfig
 from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_support_story import (
@@ -116,7 +116,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(world
         predicate=lambda m: "memblokir bot" in (m.get("text") or ""),
     )
     assert told
-    assert (await repo.get(world.pool, 1)).customer_blocked_at is not None
+    assert (await store.get(world.pool, 1)).customer_blocked_at is not None
 
 
 @pytest.fixture
@@ -148,8 +148,8 @@ async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(world:
     _, card = await budi_with_a_ticket(world)
     answer = await press(world, JOKO, world.support_chat_id, card, "tk:1:res")
     assert answer["show_alert"] and "Hanya staf" in answer["text"]
-    assert (await repo.get(world.pool, 1)).status.value == "open"
-    since = (await repo.get(world.pool, 1)).created_at - timedelta(minutes=1)
+    assert (await store.get(world.pool, 1)).status.value == "open"
+    since = (await store.get(world.pool, 1)).created_at - timedelta(minutes=1)
     refused = await audit.entries_since(world.pool, since, allowed=False)
     assert [(e.actor_id, e.action) for e in refused] == [(JOKO, "ticket.resolve")]
 
@@ -162,7 +162,7 @@ async def test_a_resolved_ticket_reopens_when_the_customer_writes_again(world: W
     reopened = await next_from_bot(world, BUDI, resolved["message_id"], "dibuka kembali")
     assert "QC-000001" in reopened["text"]
     # resolving stamped the first response, so the reopened ticket is acknowledged, not new
-    assert (await repo.get(world.pool, 1)).status.value == "acknowledged"
+    assert (await store.get(world.pool, 1)).status.value == "acknowledged"
     edited = await world.tg.wait_for_edit(
         world.support_chat_id, card["message_id"],
         predicate=lambda m: "tk:1:res" in [b["callback_data"] for b in buttons(m)],
@@ -178,7 +178,7 @@ async def test_resolved_tickets_close_automatically_after_seven_days(world: Worl
     cfg = DeskConfig.build(
         support_chat_id=world.support_chat_id, timezone="Asia/Jakarta", staff_locale="id"
     )
-    resolved_at = (await repo.get(world.pool, 1)).resolved_at
+    resolved_at = (await store.get(world.pool, 1)).resolved_at
     assert resolved_at is not None
     later = FrozenClock(resolved_at + timedelta(days=7, minutes=1))
     assert await actions.auto_close(world.pool, cfg, later) == [1]

@@ -12,7 +12,7 @@ import pytest
 
 from services import audit, roster, users
 from services.clock import Clock, FrozenClock
-from services.tickets import history, repo
+from services.tickets import history, store
 from services.users import Role
 from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
 from tests.e2e.test_support_story import (
@@ -85,7 +85,7 @@ async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
     )
     assert (copied.get("reply_to_message") or {}).get("message_id") == card["message_id"]
     assert len(await cards(world, chat_id, "QC-000001")) == 1  # one card, not one per failure
-    ticket = await repo.get(world.pool, 1)
+    ticket = await store.get(world.pool, 1)
     assert ticket.topic_id is None and ticket.card_message_id == card["message_id"]
     assert [m.direction for m in await history.messages(world.pool, 1)] == ["out", "in"]
     failed = await world.pool.fetch("SELECT kind FROM outbox WHERE status = 'failed' ORDER BY id")
@@ -135,7 +135,7 @@ async def test_a_migrated_support_group_is_followed_to_its_new_chat_id(
         new_id, predicate=lambda m: "ada kabar" in text_of(m), timeout=10
     )
     assert arrived["chat"]["id"] == new_id
-    assert (await repo.get(world.pool, 1)).support_chat_id == new_id
+    assert (await store.get(world.pool, 1)).support_chat_id == new_id
 
 
 async def test_staff_can_answer_from_the_migrated_support_chat(world_unstarted: World) -> None:
@@ -225,7 +225,7 @@ class TestStaffCommands:
         assert "QC-000002" in mine["text"] and "QC-000001" not in mine["text"]
         nothing = await self.command(world, ADMIN, "/tickets mine", budi_card)
         assert "QC-00000" not in nothing["text"]
-        assert (await repo.get(world.pool, 2)).assignee_id == SARI
+        assert (await store.get(world.pool, 2)).assignee_id == SARI
         kinds = [(e.kind, e.actor_id) for e in await history.timeline(world.pool, 2)]
         assert ("assigned", ADMIN) in kinds
 
@@ -251,14 +251,14 @@ class TestStaffCommands:
         listing = await self.command(world, ADMIN, "/tickets", budi_card)
         assert listing["text"].index("QC-000002") < listing["text"].index("QC-000001")
 
-        since = (await repo.get(world.pool, 2)).created_at - timedelta(minutes=1)
+        since = (await store.get(world.pool, 2)).created_at - timedelta(minutes=1)
         priority = await audit.entries_since(
             world.pool, since, action_prefix="ticket.priority", allowed=True
         )
         assert [(e.actor_id, e.target) for e in priority] == [(ADMIN, "ticket:2")]
         events = [e for e in await history.timeline(world.pool, 2) if e.kind == "priority_changed"]
         assert [(e.actor_id, e.details) for e in events] == [(ADMIN, {"from": "P2", "to": "P0"})]
-        ticket = await repo.get(world.pool, 2)
+        ticket = await store.get(world.pool, 2)
         assert ticket.response_due == ticket.created_at + timedelta(minutes=15)
 
     async def test_ban_refuses_the_customer_politely_and_unban_lets_them_back(
@@ -283,7 +283,7 @@ class TestStaffCommands:
             thread_id=budi_card["message_thread_id"],
             predicate=lambda m: "coba lagi" in text_of(m),
         )
-        since = (await repo.get(world.pool, 1)).created_at - timedelta(minutes=1)
+        since = (await store.get(world.pool, 1)).created_at - timedelta(minutes=1)
         log = [
             (e.actor_id, e.action, e.allowed)
             for e in await audit.entries_since(world.pool, since)

@@ -10,7 +10,8 @@ import asyncpg
 from services import users
 from services.email import store
 from services.sla import Channel as SlaChannel
-from services.tickets import actions, desk, repo
+from services.tickets import actions, desk
+from services.tickets import store as tickets_store
 from services.tickets.model import Incoming
 from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
 
@@ -39,7 +40,7 @@ async def test_a_mail_becomes_an_email_ticket_and_budi_is_told_its_number(channe
     [handled] = await channel.turn()
 
     assert handled.status == "ticketed" and handled.ticket_id is not None
-    ticket = await repo.get(channel.pool, handled.ticket_id)
+    ticket = await tickets_store.get(channel.pool, handled.ticket_id)
     assert ticket.channel is SlaChannel.EMAIL
     assert ticket.number == "QC-000001"
     # Monday 07:00 Jakarta + 8 business hours (09:00-17:00) = Monday 17:00 Jakarta
@@ -109,7 +110,7 @@ async def test_rinas_answer_goes_out_threaded_and_budis_reply_comes_back(channel
     body = answer.get_content().replace("\r\n", "\n")
     assert body.startswith("Ada: daftar di menu Mitra <Saya> lalu pilih Afiliasi.\n\n— Rina, ")
     assert "Dukungan QuickCart" in body
-    ticket = await repo.get(channel.pool, ticket_id)
+    ticket = await tickets_store.get(channel.pool, ticket_id)
     assert ticket.first_response_at == channel.clock.now()
 
     # Budi answers from his mail client: the reply quotes everything, the ticket gets his words
@@ -163,10 +164,10 @@ async def test_one_address_one_customer_one_history(channel: Channel) -> None:
         raw, _ = customer_mail(f"Pertanyaan tentang {subject.lower()}", subject=subject)
         channel.mailbox.deliver(raw)
     handled = await channel.turn()
-    tickets = [await repo.get(channel.pool, h.ticket_id or 0) for h in handled]
+    tickets = [await tickets_store.get(channel.pool, h.ticket_id or 0) for h in handled]
     assert len({t.id for t in tickets}) == 2  # a new mail without a reference: a new ticket
     assert len({t.customer_id for t in tickets}) == 1
-    history = await repo.for_customer(channel.pool, tickets[0].customer_id)
+    history = await tickets_store.for_customer(channel.pool, tickets[0].customer_id)
     assert sorted(t.id for t in history) == sorted(t.id for t in tickets)
 
 
@@ -192,7 +193,7 @@ async def test_resolved_by_mail_and_rated_by_a_reply_of_one_number(channel: Chan
     channel.mailbox.deliver(reply)
     [rated] = await channel.turn()
     assert (rated.status, rated.ticket_id) == ("ticketed", ticket_id)
-    ticket = await repo.get(channel.pool, ticket_id)
+    ticket = await tickets_store.get(channel.pool, ticket_id)
     assert ticket.rating == 5
     assert ticket.status.value == "resolved"  # a rating does not reopen it
     assert await store.claim_stored(channel.pool) is None

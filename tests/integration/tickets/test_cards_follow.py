@@ -20,7 +20,7 @@ from services.escalation.notify import EscalationContext, make_context
 from services.escalation.scan import scan_once
 from services.i18n import current_locale, set_default_locale, use_locale
 from services.rules import Rules
-from services.tickets import actions, desk, history, repo
+from services.tickets import actions, desk, history, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, NotAllowed, TicketStatus
 from services.users import Person, Role
@@ -159,7 +159,7 @@ async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forwa
     rina: Person,
 ) -> None:
     ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
-    ticket = await repo.get(pool, ticket_id)
+    ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(seconds=20))
     await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=rina)
     [first] = await card_edits(pool, ticket_id)
@@ -217,7 +217,7 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
     [rename] = await renames()
     assert rename["status"] == "pending"
     assert rename["not_before"] == t0 + timedelta(minutes=1)
-    ticket = await repo.get(pool, ticket_id)
+    ticket = await store.get(pool, ticket_id)
     assert ticket.status is TicketStatus.ACKNOWLEDGED
     with use_locale("en"):
         from services.tickets.render import topic_title
@@ -235,7 +235,7 @@ async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before
     rina: Person,
 ) -> None:
     ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
-    ticket = await repo.get(pool, ticket_id)
+    ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(minutes=1))
     await scan_once(pool, clock, ctx)
     assert await card_edits(pool, ticket_id) == []  # nothing changed yet
@@ -270,7 +270,7 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
     dewi: Person,
 ) -> None:
     ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
-    ticket = await repo.get(pool, ticket_id)
+    ticket = await store.get(pool, ticket_id)
     assert ticket.priority is Priority.P1
     clock.set(ticket.response_due + timedelta(minutes=30))
     await scan_once(pool, clock, ctx)
@@ -345,7 +345,7 @@ async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_an
     resolved = await open_ticket(pool, redis_client, cfg, clock, budi, "Akun saya terkunci")
     await incidents.escalate(pool, clock, ctx, resolved, admin)
     await incidents.resolve(pool, clock, ctx, resolved, dewi)
-    ticket = await repo.get(pool, resolved)
+    ticket = await store.get(pool, resolved)
     assert ticket.status is TicketStatus.RESOLVED
     assert "resolved" in [e.kind for e in await history.timeline(pool, resolved)]
     stars = await pool.fetchval(

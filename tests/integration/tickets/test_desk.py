@@ -15,7 +15,7 @@ from services.classification import Category, Priority
 from services.clock import FrozenClock
 from services.delivery.errors import FORBIDDEN, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
-from services.tickets import actions, desk, history, repo
+from services.tickets import actions, desk, history, store
 from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.model import (
@@ -94,7 +94,7 @@ async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is
     pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
 ) -> None:
     opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
-    ticket = await repo.get(pool, opened.ticket.id)
+    ticket = await store.get(pool, opened.ticket.id)
     assert ticket.number == f"QC-{ticket.id:06d}"
     assert ticket.priority is Priority.P1
     assert ticket.status is TicketStatus.OPEN
@@ -132,7 +132,7 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
     topic_row, card_row, _ = await rows(pool, ticket.id)
     await deliver(pool, hook, topic_row, {"message_thread_id": 77, "name": "x"})
     await deliver(pool, hook, card_row, {"message_id": 900, "chat_id": SUPPORT_CHAT})
-    ticket = await repo.get(pool, ticket.id)
+    ticket = await store.get(pool, ticket.id)
     assert (ticket.topic_id, ticket.card_message_id) == (77, 900)
 
     clock.advance(minutes=5)
@@ -208,7 +208,7 @@ async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
         pool, redis_client, cfg, clock, customer=budi, incoming=text_from(budi, "masih gagal")
     )
     assert again.outcome == "reopened"
-    assert (await repo.get(pool, ticket.id)).status is TicketStatus.ACKNOWLEDGED
+    assert (await store.get(pool, ticket.id)).status is TicketStatus.ACKNOWLEDGED
 
     await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
     clock.advance(days=7, minutes=1)
@@ -233,7 +233,7 @@ async def test_resolved_tickets_close_automatically_after_seven_days(
     assert await actions.auto_close(pool, cfg, clock) == []
     clock.advance(days=1, minutes=1)
     assert await actions.auto_close(pool, cfg, clock) == [ticket.id]
-    closed = await repo.get(pool, ticket.id)
+    closed = await store.get(pool, ticket.id)
     assert closed.status is TicketStatus.CLOSED
     events = await history.timeline(pool, ticket.id)
     assert events[-1].kind == "closed" and events[-1].details["automatic"] is True
@@ -254,7 +254,7 @@ async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(
         await actions.resolve(
             pool, cfg, clock, actor=outsider, ticket_id=ticket.id, chat_id=SUPPORT_CHAT
         )
-    assert (await repo.get(pool, ticket.id)).status is TicketStatus.OPEN
+    assert (await store.get(pool, ticket.id)).status is TicketStatus.OPEN
     refused = await audit.entries_since(pool, clock.now() - timedelta(days=1), allowed=False)
     assert [(e.actor_id, e.action, e.target) for e in refused] == [
         (outsider.id, "ticket.resolve", f"ticket:{ticket.id}")
@@ -371,7 +371,7 @@ async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
     assert relay["thread_id"] == 77
     await fail(pool, hook, relay, PermanentError(THREAD_NOT_FOUND, "message thread not found"))
 
-    after = await repo.get(pool, ticket.id)
+    after = await store.get(pool, ticket.id)
     assert after.topic_id is None and after.topic_outbox_id not in (None, topic_row["id"])
     new_rows = [r for r in await rows(pool, ticket.id) if r["id"] > relay["id"]]
     assert [r["kind"] for r in new_rows] == ["create_topic", "text", "text", "text"]
@@ -400,7 +400,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(
     await desk.staff_message(pool, cfg, clock, staff=rina, incoming=reply, topic_id=77)
     to_budi = [r for r in await rows(pool, ticket.id) if r["chat_id"] == BUDI][-1]
     await fail(pool, hook, to_budi, PermanentError(FORBIDDEN, "bot was blocked by the user"))
-    assert (await repo.get(pool, ticket.id)).customer_blocked_at == clock.now()
+    assert (await store.get(pool, ticket.id)).customer_blocked_at == clock.now()
     told = [r for r in await rows(pool, ticket.id) if r["id"] > to_budi["id"]]
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "text")
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "edit")
@@ -425,4 +425,4 @@ async def test_the_daily_job_closes_what_was_resolved_a_week_ago(
     )
     assert run.status.value == "ok"
     assert run.details["closed"] == [ticket.id]
-    assert (await repo.get(pool, ticket.id)).status is TicketStatus.CLOSED
+    assert (await store.get(pool, ticket.id)).status is TicketStatus.CLOSED

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from services import users
 from services.classification import Category
 from services.clock import FrozenClock
-from services.tickets import desk, history, repo
+from services.tickets import desk, history, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming
 from tests.integration.tickets.conftest import BUDI
@@ -41,7 +41,7 @@ async def test_a_ticket_and_a_message_with_nul_are_stored_and_relayed(
         pool, redis_client, cfg, clock, customer=budi, category=Category.PAYMENT,
         description="Saldo\x00 terpotong tapi QRIS gagal", order_ref="INV2026\x00110201",
     )  # fmt: skip
-    ticket = await repo.get(pool, opened.ticket.id)
+    ticket = await store.get(pool, opened.ticket.id)
     assert ticket.description == "Saldo terpotong tapi QRIS gagal"
     assert ticket.order_ref == "INV2026110201"
 
