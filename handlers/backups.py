@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.buttons import Press
 from handlers.routes import Routes
 from services import audit, staff
-from services.checks.backup_status import backup_status
+from services.backups.status import backup_status
 from services.checks.config import ChecksRules, Targets
 from services.checks.render import BackupAction, render_backup_status
 from services.clock import Clock

@@ -5,13 +5,14 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from jobs.context import JobContext
+from services.backups import verification as backups
 from services.checks.model import Status
 from services.checks.probe import ProbeContext
 from services.checks.render import MARKS, title
 from services.checks.runner import run_checks
 from services.i18n import gettext as _
 from services.i18n import ngettext
-from services.maintenance import backups, cache, retention, runs
+from services.maintenance import cache, retention, runs
 from services.maintenance.runs import JobOutcome, RunStatus
 from services.tickets import actions
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from jobs.context import JobContext
 from services import chats
+from services.backups import verification as backups
 from services.i18n import gettext as _
 from services.maintenance import (
-    backups,
     database,
     dependencies,
     fraud,

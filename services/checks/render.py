@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from services.backups.status import BackupStatus
 from services.buttons import Button, Longest, button
-from services.checks.backup_status import BackupStatus
 from services.checks.model import CheckReport, CheckResult, Status
 from services.checks.units import fmt_bytes, fmt_duration, fmt_value
 from services.i18n import N_, gettext

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from services.maintenance.backups import BackupPolicy
+from services.backups.verification import BackupPolicy
 from services.maintenance.cache import CachePolicy
 from services.maintenance.database import DatabaseMaintenancePolicy
 from services.maintenance.dependencies import DependencyPolicy

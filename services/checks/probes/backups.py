@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.checks.backup_records import last_restore_test
-from services.checks.backup_status import verification_of
-from services.checks.backups import find_archives, shrink_percent
+from services.backups.archives import find_archives, shrink_percent
+from services.backups.status import verification_of
+from services.backups.store import last_restore_test
 from services.checks.model import Outcome, Status, Unit
 from services.checks.probe import NotConfigured, ProbeContext
 from services.checks.probes._common import Findings

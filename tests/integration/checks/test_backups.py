@@ -10,9 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.checks.backup_records import record_restore_test
-from services.checks.backup_status import backup_status, next_daily
-from services.checks.backups import Checksum, find_archives, verify_archive
+from services.backups.archives import Checksum, find_archives, verify_archive
+from services.backups.status import backup_status, next_daily
+from services.backups.store import record_restore_test
 from services.checks.model import Status
 from services.checks.probes import backups
 from services.checks.runner import run_one

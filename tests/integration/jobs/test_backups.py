@@ -15,7 +15,7 @@ import pytest
 from bot.embedded import EmbeddedPostgres
 from jobs.context import JobDeps
 from jobs.runner import run_now
-from services.checks.backup_records import last_restore_test
+from services.backups.store import last_restore_test
 from services.checks.config import Targets
 from services.maintenance.runs import RunStatus
 

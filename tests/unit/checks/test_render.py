@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.checks.backup_records import Verification
-from services.checks.backup_status import BackupLine, BackupStatus
-from services.checks.backups import Archive, ArchiveFormat
+from services.backups.archives import Archive, ArchiveFormat
+from services.backups.status import BackupLine, BackupStatus
+from services.backups.store import Verification
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
 from services.checks.render import (
     backup_callback,

@@ -1,7 +1,7 @@
 """Backup verification (daily) and the restore test (weekly) of QuickCart's pg_dump archives.
 
-Both reuse the health checks' archive reader (`services.checks.backups`) and records
-(`services.checks.backup_records`), so /backupstatus and the backups probe see what ran here.
+Both reuse the health checks' archive reader (`services.backups.archives`) and records
+(`services.backups.store`), so /backupstatus and the backups probe see what ran here.
 
 The restore test restores the newest archive with `pg_restore` into a scratch database on the
 restore server, counts the rows of the largest tables in both the scratch copy and the live
@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 from pydantic import BaseModel
 
-from services.checks.backup_records import record_restore_test, record_verification, verdict_word
-from services.checks.backups import Archive, ArchiveVerdict, find_archives, verify_archive
+from services.backups.archives import Archive, ArchiveVerdict, find_archives, verify_archive
+from services.backups.store import record_restore_test, record_verification, verdict_word
 from services.storage.types import Executor
 
 

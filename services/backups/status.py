@@ -13,14 +13,14 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from services.checks.backup_records import (
+from services.backups.archives import Archive, find_archives, verify_archive
+from services.backups.store import (
     Verification,
     last_restore_test,
     record_verification,
     stored_verification,
     verdict_word,
 )
-from services.checks.backups import Archive, find_archives, verify_archive
 from services.clock import Clock
 from services.storage.types import Executor
 

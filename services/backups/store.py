@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.checks.backups import Archive, ArchiveVerdict, Checksum
+from services.backups.archives import Archive, ArchiveVerdict, Checksum
 from services.storage.types import Executor
 
 
