@@ -28,8 +28,8 @@ from services.clock import Clock
 from services.delivery import errors, metrics, policy, store
 from services.delivery import sender as methods
 from services.delivery.config import DeliveryConfig
-from services.delivery.digest import may_coalesce
-from services.delivery.digests import DigestFlusher, fold
+from services.delivery.digest_store import may_coalesce
+from services.delivery.digest_worker import DigestFlusher, fold
 from services.delivery.hooks import DeliveryHooks
 from services.delivery.notices import tell_operator
 from services.delivery.ratelimit import RateLimiter

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.delivery.config import DeliveryConfig
-from services.delivery.digest import render_text
+from services.delivery.digest_store import render_text
 from services.delivery.requests import Target, build_calls, plain_text_calls
 from services.delivery.rows import OutboxRow
 from services.delivery.splitter import visible_units

@@ -1,4 +1,5 @@
-"""Folding rows into digests and sending / editing the digest messages."""
+"""Storm digests, the worker's side: folding rows into digests and sending / editing the digest
+messages (the digests' own rows and texts are digest_store.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncpg
 from loguru import logger
 
 from services.clock import Clock
-from services.delivery import digest, errors, metrics
+from services.delivery import digest_store, errors, metrics
 from services.delivery import sender as methods
 from services.delivery.config import DeliveryConfig
 from services.delivery.hooks import DeliveryHooks
@@ -28,7 +29,7 @@ async def fold(
 ) -> int:
     """Fold the row (and its due look-alikes) into a digest; tell their owners."""
     async with pool.acquire() as conn, conn.transaction():
-        digest_id, folded = await digest.coalesce(conn, row, now, config)
+        digest_id, folded = await digest_store.coalesce(conn, row, now, config)
         for item in folded:
             hook = hooks.for_owner(item.owner)
             if hook is None:
@@ -63,14 +64,15 @@ class DigestFlusher:
         self.config = config
 
     async def flush_dirty(self) -> None:
-        for digest_id in await digest.dirty(self.pool, self.clock.now(), self.config):
+        for digest_id in await digest_store.dirty(self.pool, self.clock.now(), self.config):
             await self.flush(digest_id)
 
     async def flush(self, digest_id: int) -> None:
-        claimed = await digest.claim_render(self.pool, digest_id, self.clock.now(), self.config)
+        now = self.clock.now()
+        claimed = await digest_store.claim_render(self.pool, digest_id, now, self.config)
         if claimed is None:
             return
-        text, count = await digest.render(self.pool, claimed, self.config)
+        text, count = await digest_store.render(self.pool, claimed, self.config)
         message_id = claimed.message_id
         try:
             if message_id is not None:
@@ -80,7 +82,7 @@ class DigestFlusher:
         except errors.PermanentError as exc:
             if message_id is None or exc.reason != errors.MESSAGE_NOT_FOUND:
                 logger.warning("digest {} could not be sent: {}", digest_id, exc)
-                await digest.rendered(self.pool, digest_id, 0, message_id, str(exc))
+                await digest_store.rendered(self.pool, digest_id, 0, message_id, str(exc))
                 return
             try:  # the digest message was deleted: post it anew
                 message_id = await self._send(claimed, text)
@@ -90,9 +92,9 @@ class DigestFlusher:
         except errors.DeliveryError as exc:
             await self._later(claimed, message_id, exc)
             return
-        await digest.rendered(self.pool, digest_id, count, message_id)
+        await digest_store.rendered(self.pool, digest_id, count, message_id)
 
-    async def _send(self, claimed: digest.Digest, text: str) -> int:
+    async def _send(self, claimed: digest_store.Digest, text: str) -> int:
         await self.limiter.acquire(claimed.chat_id)
         params: dict[str, Any] = {"chat_id": claimed.chat_id, "text": text, "parse_mode": "HTML"}
         if claimed.thread_id is not None:
@@ -100,7 +102,7 @@ class DigestFlusher:
         answer = await self.sender.call(methods.SEND_MESSAGE, params)
         return int(answer["message_id"])
 
-    async def _edit(self, claimed: digest.Digest, message_id: int, text: str) -> None:
+    async def _edit(self, claimed: digest_store.Digest, message_id: int, text: str) -> None:
         await self.limiter.acquire(claimed.chat_id, chat_token=False)
         params = {
             "chat_id": claimed.chat_id,
@@ -112,11 +114,11 @@ class DigestFlusher:
             await self.sender.call(methods.EDIT_TEXT, params)
 
     async def _later(
-        self, claimed: digest.Digest, message_id: int | None, exc: errors.DeliveryError
+        self, claimed: digest_store.Digest, message_id: int | None, exc: errors.DeliveryError
     ) -> None:
         """Left dirty: the next flush after `digest_edit_interval` tries again."""
         if isinstance(exc, errors.RetryAfter):
             metrics.RETRY_AFTER.inc()
             await self.limiter.pause(claimed.chat_id, exc.seconds)
         logger.warning("digest {} not rendered yet: {}", claimed.id, exc)
-        await digest.rendered(self.pool, claimed.id, 0, message_id, str(exc))
+        await digest_store.rendered(self.pool, claimed.id, 0, message_id, str(exc))
