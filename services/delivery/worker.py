@@ -353,22 +353,34 @@ class DeliveryWorker:
 
     async def _token(self, row: OutboxRow, call: Call, *, may_give_way: bool) -> None:
         """Wait for the chat's token. While waiting, look (about once a second) whether a more
-        urgent row of the chat could go instead; a row that started sending its parts does
-        not give way, so a long text stays in one piece."""
+        urgent row of the conversation could go instead; a row that started sending its parts
+        does not give way, so a long text stays in one piece. Rows of a group's conversations
+        that wait together take its tokens most urgent first, then oldest (the limiter)."""
         loop = asyncio.get_running_loop()
         next_look = loop.time()
-        while True:
-            wait = await self.limiter.try_acquire(row.chat_id, chat_token=call.new_message)
-            if wait <= 0:
-                return
-            if self._stop.is_set():
-                raise _Stopping
-            if may_give_way and loop.time() >= next_look:
-                next_look = loop.time() + GIVE_WAY_LOOK
-                if await self._overtaken(row):
-                    logger.info("outbox row {} gives way to a more urgent row of its chat", row.id)
-                    raise _GiveWay
-            await self.limiter.sleep(min(wait, 1.0))
+        rank = (row.priority, row.id)
+        waited = False
+        try:
+            while True:
+                wait = await self.limiter.try_acquire(
+                    row.chat_id, chat_token=call.new_message, rank=rank
+                )
+                if wait <= 0:
+                    waited = False  # the limiter forgot this waiter as it took the token
+                    return
+                waited = True
+                if self._stop.is_set():
+                    raise _Stopping
+                if may_give_way and loop.time() >= next_look:
+                    next_look = loop.time() + GIVE_WAY_LOOK
+                    if await self._overtaken(row):
+                        logger.info("outbox row {} gives way to a more urgent row", row.id)
+                        raise _GiveWay
+                await self.limiter.sleep(min(wait, 1.0))
+        finally:
+            if waited:
+                with contextlib.suppress(Exception):
+                    await self.limiter.leave(row.chat_id, row.id)
 
     async def _overtaken(self, row: OutboxRow) -> bool:
         try:
