@@ -178,6 +178,17 @@ async def claim_conversations(
 ) -> list[OutboxRow]:
     """Like `claim`, looking only at these conversations ("chat:topic" keys): a wake-up for
     new rows costs what those conversations hold, not what the whole outbox holds."""
+    return await _claim_in(db, now, worker, lock_key, conversations, limit)
+
+
+async def _claim_in(
+    db: Executor,
+    now: datetime,
+    worker: str,
+    lock_key: int,
+    conversations: Iterable[str],
+    limit: int,
+) -> list[OutboxRow]:
     chats, topics = _split(conversations)
     if not chats:
         return []
@@ -191,7 +202,7 @@ async def claim_next_in_conversation(
 ) -> OutboxRow | None:
     """The conversation's next row (its most urgent), when it may leave now: a conversation's
     rows stream without the main loop. One statement: one round trip."""
-    rows = await claim_conversations(db, now, worker, lock_key, [conversation], 1)
+    rows = await _claim_in(db, now, worker, lock_key, [conversation], 1)
     return rows[0] if rows else None
 
 
