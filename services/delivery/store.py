@@ -311,6 +311,18 @@ async def mark_sent(
     return [r["conversation"] for r in records]
 
 
+async def waiting_for(db: Executor, row_id: int) -> list[str]:
+    """The conversations with rows waiting for this one (their topic, the message they edit)."""
+    records = await db.fetch(
+        """
+        SELECT DISTINCT chat_id::text || ':' || topic_key::text AS conversation FROM outbox
+        WHERE (thread_ref = $1 OR ref_id = $1) AND status = 'pending'
+        """,
+        row_id,
+    )
+    return [r["conversation"] for r in records]
+
+
 async def record_parts(db: Executor, row_id: int, parts_sent: int, result: dict[str, Any]) -> None:
     """A long text's parts that left: a resend after a crash continues after them."""
     await db.execute(

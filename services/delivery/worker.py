@@ -288,7 +288,8 @@ class DeliveryWorker:
             backlog = await store.backlog(self.pool, row.chat_id, self.clock.now())
             if backlog > self.config.threshold_for(row.chat_id):
                 digest_id = await fold(self.pool, self.hooks, row, self.clock.now(), self.config)
-                self._look_everywhere()  # an edit of this row now says it anew
+                # an edit of this row now says it anew: wake its conversation, nothing more
+                self._look_at(await store.waiting_for(self.pool, row.id))
                 await self.digests.flush(digest_id)
                 return
         resolved = await self._target(row)
