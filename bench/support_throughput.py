@@ -134,6 +134,29 @@ def redis_calls(_client: Any) -> dict[str, int]:
     return dict(REDIS_CALLS)
 
 
+async def print_stages(pool: Any, support_chat: int) -> None:
+    """Where a message waited: in the inbox (stored -> handled) and in the outbox (queued ->
+    sent into its topic), p50 and p95 in ms."""
+    rows = await pool.fetch(
+        """
+        SELECT 'inbox' AS stage,
+               percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM handled_at - received_at)) AS p
+        FROM inbox WHERE handled_at IS NOT NULL
+        UNION ALL
+        SELECT 'outbox',
+               percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM sent_at - created_at))
+        FROM outbox WHERE chat_id = $1 AND kind = 'text' AND sent_at IS NOT NULL
+        """,
+        support_chat,
+    )
+    print(
+        "waited (p50/p95 ms):",
+        ", ".join(f"{r['stage']} {r['p'][0] * 1000:.0f}/{r['p'][1] * 1000:.0f}" for r in rows),
+    )
+
+
 async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace, root: Path,
                       support_chat: int) -> tuple[Figures, float, float]:  # fmt: skip
     pg = start_postgres(root / "pg", delete_on_stop=True)
@@ -158,7 +181,13 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
         }
     )
     counted = [0]  # statements run by the bot's pooled connections (asyncpg's query logger)
-    QUERY_OBSERVERS[:] = [lambda _record: counted.__setitem__(0, counted[0] + 1)]
+    by_statement: Counter[str] = Counter()
+
+    def observe(record: Any) -> None:
+        counted[0] += 1
+        by_statement[" ".join(record.query.split())[:90]] += 1
+
+    QUERY_OBSERVERS[:] = [observe]
     app = create_app(settings, rules=rules)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -183,6 +212,7 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
             await asyncio.sleep(0.05)
         redis_before = redis_calls(redis_client)
         sql_before = counted[0]
+        by_statement.clear()
         latencies, elapsed = await feed(
             tg, [(c, c) for c in customers], args.messages, [support_chat]
         )
@@ -194,6 +224,10 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
             if calls > redis_before.get(name, 0)
         }
         redis_per = sum(per_command.values())
+        await print_stages(pool, support_chat)
+        if args.statements:
+            for query, calls in by_statement.most_common(25):
+                print(f"  {calls / args.messages:5.2f}  {query}")
         top = sorted(per_command.items(), key=lambda kv: -kv[1])[:6]
         print("Redis commands per message:", ", ".join(f"{k} {v:.1f}" for k, v in top))
         return Figures("support desk (to the topic)", latencies, elapsed), sql, redis_per
@@ -264,6 +298,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument(
+        "--statements", action="store_true", help="print the SQL statements per message"
+    )
     parser.add_argument(
         "--asyncpg-reset",
         action="store_true",

@@ -74,16 +74,39 @@ class OutboxMessage:
     not_before: datetime | None = None
 
 
+def topic_key(thread_id: int | None, thread_ref: int | None) -> int:
+    """Which conversation of its chat a row belongs to (0040_outbox_conversations.sql): the
+    topic's id, minus the create_topic row's id while the topic is being created, else 0."""
+    if thread_id is not None:
+        return thread_id
+    if thread_ref is not None:
+        return -thread_ref
+    return 0
+
+
+def conversation(chat_id: int, topic: int) -> str:
+    """The key of one ordered stream of rows (and the NOTIFY payload that wakes it)."""
+    return f"{chat_id}:{topic}"
+
+
+# One round trip: the row, and the NOTIFY that wakes a delivery worker for its conversation
+# (delivered when the caller's transaction commits; nothing when the dedup_key was seen).
+_ENQUEUE = """
+WITH queued AS (
+    INSERT INTO outbox (chat_id, thread_id, thread_ref, ref_id, kind, payload, dedup_key,
+                        owner, coalesce_key, priority, not_before, topic_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id, chat_id, topic_key
+)
+SELECT id, pg_notify($13, chat_id::text || ':' || topic_key::text) FROM queued
+"""
+
+
 async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
     """Insert one row; return its id, or None when its dedup_key was accepted before."""
     row_id: int | None = await db.fetchval(
-        """
-        INSERT INTO outbox (chat_id, thread_id, thread_ref, ref_id, kind, payload, dedup_key,
-                            owner, coalesce_key, priority, not_before)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
-        ON CONFLICT (dedup_key) DO NOTHING
-        RETURNING id
-        """,
+        _ENQUEUE,
         message.chat_id,
         message.thread_id,
         message.thread_ref,
@@ -95,10 +118,9 @@ async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
         message.coalesce_key,
         message.priority,
         message.not_before,
+        topic_key(message.thread_id, message.thread_ref),
+        NOTIFY_CHANNEL,
     )
-    if row_id is not None:
-        # Wakes the delivery worker at once; delivered when the caller's transaction commits.
-        await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(message.chat_id))
     return row_id
 
 

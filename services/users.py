@@ -98,29 +98,37 @@ async def touch(
     character in a name used to drop every message that person sent."""
     first_name = storable(first_name)
     last_name, username = storable_or_none(last_name), storable_or_none(username)
+    # One round trip whether or not anything changed: an unchanged person is not written
+    # (the WHERE), and then the statement reads them as they are (same snapshot).
     row = await db.fetchrow(
         """
-        INSERT INTO users (id, first_name, last_name, username)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id) DO UPDATE
-            SET first_name = EXCLUDED.first_name,
-                last_name = EXCLUDED.last_name,
-                username = EXCLUDED.username,
-                updated_at = now()
-            WHERE (users.first_name, users.last_name, users.username)
-                  IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.username)
-        RETURNING id, first_name, username, language, banned_until,
-                  coalesce((SELECT roles FROM staff WHERE user_id = $1), '{}') AS roles
+        WITH written AS (
+            INSERT INTO users (id, first_name, last_name, username)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (id) DO UPDATE
+                SET first_name = EXCLUDED.first_name,
+                    last_name = EXCLUDED.last_name,
+                    username = EXCLUDED.username,
+                    updated_at = now()
+                WHERE (users.first_name, users.last_name, users.username)
+                      IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name,
+                                        EXCLUDED.username)
+            RETURNING id, first_name, username, language, banned_until
+        ), person AS (
+            SELECT id, first_name, username, language, banned_until FROM written
+            UNION ALL
+            SELECT id, first_name, username, language, banned_until FROM users
+            WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM written)
+        )
+        SELECT p.*, coalesce((SELECT roles FROM staff WHERE user_id = $1), '{}') AS roles
+        FROM person p
         """,
         user_id,
         first_name,
         last_name,
         username,
     )
-    if row is None:  # nothing changed: no write, read what is there
-        person = await get(db, user_id)
-        assert person is not None
-        return person
+    assert row is not None
     return _person(row)
 
 

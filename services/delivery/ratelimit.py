@@ -51,6 +51,30 @@ elseif mode == 2 then
     local oldest = redis.call('ZRANGE', KEYS[1], held - most, held - most, 'WITHSCORES')
     wait = tonumber(oldest[2]) + span - now
   end
+  -- Rows of several conversations wait for one group's budget: the most urgent, then the
+  -- oldest, goes first. KEYS[5] ranks the waiters, KEYS[6] says when each last asked (one
+  -- that stopped asking for WAITER_TTL is forgotten: its worker died or moved on).
+  if ARGV[8] ~= '' then
+    local me = ARGV[8]
+    local stale = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now - tonumber(ARGV[9]))
+    for _, gone in ipairs(stale) do
+      redis.call('ZREM', KEYS[5], gone)
+      redis.call('ZREM', KEYS[6], gone)
+    end
+    local best = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+    if best[1] ~= nil and best[1] ~= me and tonumber(best[2]) < tonumber(ARGV[7]) then
+      wait = math.max(wait, 200)  -- the better one takes the slot; ask again a little later
+    end
+    if wait > 0 then
+      redis.call('ZADD', KEYS[5], tonumber(ARGV[7]), me)
+      redis.call('ZADD', KEYS[6], now, me)
+      redis.call('PEXPIRE', KEYS[5], span + 60000)
+      redis.call('PEXPIRE', KEYS[6], span + 60000)
+    else
+      redis.call('ZREM', KEYS[5], me)
+      redis.call('ZREM', KEYS[6], me)
+    end
+  end
 end
 local gt, gs = load(KEYS[2], tonumber(ARGV[5]), tonumber(ARGV[6]))
 if gt < 1 then wait = math.max(wait, (1 - gt) / tonumber(ARGV[5])) end
@@ -80,6 +104,9 @@ return 0
 """
 
 Sleep = Callable[[float], Awaitable[None]]
+
+RANK_SPAN = 2**40  # rank = priority * RANK_SPAN + row id: exact in a Redis score (a double)
+WAITER_TTL = 5.0  # seconds: a ranked waiter that has not asked for this long is forgotten
 
 
 def is_group(chat_id: int) -> bool:
@@ -114,15 +141,23 @@ class RateLimiter:
             f"{self.prefix}:bucket:global",
             f"{self.prefix}:pause:{chat_id}",
             f"{self.prefix}:window-seq:{chat_id}",
+            f"{self.prefix}:waiters:{chat_id}",
+            f"{self.prefix}:waiters-seen:{chat_id}",
         ]
 
-    async def try_acquire(self, chat_id: int, *, chat_token: bool = True) -> float:
+    async def try_acquire(
+        self, chat_id: int, *, chat_token: bool = True, rank: tuple[int, int] | None = None
+    ) -> float:
         """Take a send; 0.0 when taken, else the seconds to wait (nothing taken).
 
         `chat_token=False` (edits, topic changes) takes nothing from a private chat's bucket,
         only from the global one; in a group it counts like a send. A 429 pause on the chat
-        holds both.
+        holds both. `rank` (priority, outbox row id): in a group, while ranked callers wait,
+        the lowest rank takes the next send; a caller that stops waiting says so (`leave`).
         """
+        member, score = "", 0
+        if rank is not None and is_group(chat_id):
+            member, score = str(rank[1]), rank[0] * RANK_SPAN + rank[1]
         limits = self.limits
         if is_group(chat_id):
             mode, first = 2, repr(limits.group_window_seconds * 1000)
@@ -139,9 +174,21 @@ class RateLimiter:
                 second,
                 repr(limits.global_per_second / 1000),
                 limits.global_burst,
+                score,
+                member,
+                int(WAITER_TTL * 1000),
             ],
         )
         return int(wait_ms) / 1000
+
+    async def leave(self, chat_id: int, row_id: int) -> None:
+        """A ranked caller stops waiting for the group (it gave way, or its worker stops)."""
+        if is_group(chat_id):
+            keys = self._keys(chat_id)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(keys[4], str(row_id))
+                pipe.zrem(keys[5], str(row_id))
+                await pipe.execute()
 
     async def acquire(
         self, chat_id: int, *, chat_token: bool = True, stop: asyncio.Event | None = None

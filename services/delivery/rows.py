@@ -30,6 +30,11 @@ class OutboxRow:
     parts_sent: int = 0
     failure: str | None = None
     digest_id: int | None = None
+    topic_key: int = 0  # its conversation within the chat (services.outbox.topic_key)
+
+    @property
+    def conversation(self) -> str:
+        return f"{self.chat_id}:{self.topic_key}"
 
     @classmethod
     def from_record(cls, record: Any) -> OutboxRow:

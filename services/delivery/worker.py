@@ -2,11 +2,18 @@
 
 Several replicas may run it on one database. Each holds a PostgreSQL advisory lock for its
 life; rows it claims carry that lock's key, so a row left 'sending' by a worker that died
-(SIGKILL, lost host) is recognised and sent again. Rows of one chat leave in order: a chat
-sends its next row only once the earlier one is sent or failed for good, and the next row
-is the chat's most urgent one (store.py): within a chat, a page or a P0 notice overtakes an
-alert storm, while rows of one priority keep their order. A row that waits for a token gives
-way to a more urgent one that arrives meanwhile, so the urgent row is the chat's next send.
+(SIGKILL, lost host) is recognised and sent again. Rows of one conversation (a private chat,
+a forum topic, a group's general chat) leave in order: it sends its next row only once the
+earlier one is sent or failed for good, and the next row is its most urgent one (store.py):
+a page or a P0 notice overtakes an alert storm, while rows of one priority keep their order.
+A row that waits for a token gives way to a more urgent one that arrives meanwhile, so the
+urgent row is the conversation's next send. Different conversations leave side by side, one
+task each, however many share a group: the group's budget is the limiter's (ratelimit.py).
+
+Waking up costs what is new, not what waits: a NOTIFY names the conversation a row was queued
+for; the loop claims only conversations it was told about that it is not already sending
+(a conversation in flight here takes its next row itself), and looks at every stream only at
+start, on the poll timer, when a retry falls due, or after it was saturated.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -77,6 +85,9 @@ class DeliveryWorker:
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: Any = None
+        self._busy: Counter[str] = Counter()  # conversations with a task here
+        self._told: set[str] = set()  # conversations with new rows to look at
+        self._full_at = 0.0  # loop time of the next claim over every stream (0: at once)
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -117,8 +128,20 @@ class DeliveryWorker:
             await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
         await self.pool.release(conn)
 
-    def _on_notify(self, *_args: object) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self._told.add(str(payload))  # "chat:topic" (services.outbox.conversation)
         self._wake.set()
+
+    def _look_at(self, conversations: Iterable[str]) -> None:
+        self._told.update(conversations)
+        self._wake.set()
+
+    def _look_everywhere(self, after: float = 0.0) -> None:
+        """Claim over every stream within `after` seconds (a retry falls due, rows were put
+        back, or rows that waited for a failed one may now leave)."""
+        self._full_at = min(self._full_at, asyncio.get_running_loop().time() + after)
+        if after <= 0:
+            self._wake.set()
 
     async def _drain(self) -> None:
         if self._tasks:
@@ -133,36 +156,60 @@ class DeliveryWorker:
 
     async def _round(self) -> None:
         self._wake.clear()
+        loop = asyncio.get_running_loop()
         free = self.config.max_in_flight - len(self._tasks)
+        told = self._told - self._busy.keys()
+        everywhere = loop.time() >= self._full_at
+        if free <= 0:
+            await self._sleep_until_work(self.config.poll_interval)  # until a task ends
+            return
+        if not (everywhere or told):
+            await self._sleep_until_work()  # every conversation told about is in flight here
+            return
         claimed: list[OutboxRow] = []
-        if free > 0:
-            try:
-                claimed = await store.claim(
-                    self.pool, self.clock.now(), self.name, self.lock_key, free
+        now = self.clock.now()
+        try:
+            if everywhere or len(told) > free:
+                self._told &= set(self._busy)  # the claim below looks at all the others
+                self._full_at = loop.time() + self.config.poll_interval
+                claimed = await store.claim(self.pool, now, self.name, self.lock_key, free)
+                if len(claimed) < free:
+                    await self._plan_next_due(now)
+            else:
+                self._told -= told
+                claimed = await store.claim_conversations(
+                    self.pool, now, self.name, self.lock_key, told, free
                 )
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning("delivery claim failed: {}", exc)
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning("delivery claim failed: {}", exc)
+            self._told |= told
+            self._full_at = loop.time() + min(1.0, self.config.poll_interval)
+        if len(claimed) >= free:
+            self._full_at = 0.0  # saturated: once a slot frees, look at every stream
         for row in claimed:
             task = asyncio.create_task(self._process(row), name=f"{self.name}-row-{row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._finished)
-        if claimed and len(claimed) < free:
-            return  # maybe more became claimable meanwhile; the next round says
-        await self._sleep_until_work()
+        if not claimed:
+            await self._sleep_until_work()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._wake.set()
 
-    async def _sleep_until_work(self) -> None:
-        timeout = self.config.poll_interval
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            now = self.clock.now()
-            due = await store.next_due(self.pool, now)
-            if due is not None:
-                timeout = min(timeout, (due - now).total_seconds() + 0.01)
+    async def _plan_next_due(self, now: datetime) -> None:
+        """The next full claim: on the poll timer, or when a row waiting for its time is due."""
+        due = await store.next_due(self.pool, now)
+        if due is not None:
+            self._look_everywhere((due - now).total_seconds() + 0.01)
+
+    async def _sleep_until_work(self, timeout: float | None = None) -> None:
+        if timeout is None:
+            timeout = self._full_at - asyncio.get_running_loop().time()
+            if timeout <= 0:
+                return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._wake.wait(), min(timeout, self.config.poll_interval))
 
     async def _side_loop(self) -> None:
         """Digests to (re)render, metrics, orphans of dead workers."""
@@ -173,7 +220,8 @@ class DeliveryWorker:
             try:
                 await self.digests.flush_dirty()
                 if ticks % 10 == 0:
-                    await store.recover_orphans(self.pool)
+                    if await store.recover_orphans(self.pool):
+                        self._look_everywhere()
                     depth = await store.depth_by_status(self.pool, self.clock.now())
                     for status, count in depth.items():
                         metrics.QUEUE_DEPTH.labels(status=status).set(count)
@@ -197,16 +245,30 @@ class DeliveryWorker:
     # one row --------------------------------------------------------------------------------
 
     async def _process(self, first: OutboxRow) -> None:
-        """Send the row, then the chat's next ones while they may leave at once."""
-        row: OutboxRow | None = first
-        while row is not None and not self._stop.is_set():
-            chat_id = row.chat_id
-            await self._process_one(row)
-            row = await store.claim_next_in_chat(
-                self.pool, self.clock.now(), self.name, self.lock_key, chat_id
-            )
-        if row is not None:
-            await store.release(self.pool, row.id)
+        """Send the row, then its conversation's next ones while they may leave at once."""
+        key = first.conversation
+        self._busy[key] += 1
+        try:
+            row: OutboxRow | None = first
+            while row is not None and not self._stop.is_set():
+                await self._process_one(row)
+                # A NOTIFY for this conversation from now on is seen by the claim below or,
+                # once this task ends, by the main loop: none is lost in between.
+                self._told.discard(key)
+                try:
+                    row = await store.claim_next_in_conversation(
+                        self.pool, self.clock.now(), self.name, self.lock_key, key
+                    )
+                except (OSError, asyncpg.PostgresError) as exc:
+                    logger.warning("delivery: claiming the next row of {} failed: {}", key, exc)
+                    self._look_at([key])
+                    return
+            if row is not None:
+                await store.release(self.pool, row.id)
+        finally:
+            self._busy[key] -= 1
+            if self._busy[key] <= 0:
+                del self._busy[key]
 
     async def _process_one(self, row: OutboxRow) -> None:
         try:
@@ -226,6 +288,8 @@ class DeliveryWorker:
             backlog = await store.backlog(self.pool, row.chat_id, self.clock.now())
             if backlog > self.config.threshold_for(row.chat_id):
                 digest_id = await fold(self.pool, self.hooks, row, self.clock.now(), self.config)
+                # an edit of this row now says it anew: wake its conversation, nothing more
+                self._look_at(await store.waiting_for(self.pool, row.id))
                 await self.digests.flush(digest_id)
                 return
         resolved = await self._target(row)
@@ -245,7 +309,7 @@ class DeliveryWorker:
         """Where the row goes: its topic's id, the message it edits; None when it failed."""
         thread_id = row.thread_id
         message_id = row.payload.get("message_id") if row.kind.startswith("edit") else None
-        if row.thread_ref is not None:
+        if row.thread_ref is not None and thread_id is None:
             topic = await store.get_row(self.pool, row.thread_ref)
             if topic is None or topic.status != "sent" or not topic.result:
                 await self._fail(
@@ -290,22 +354,34 @@ class DeliveryWorker:
 
     async def _token(self, row: OutboxRow, call: Call, *, may_give_way: bool) -> None:
         """Wait for the chat's token. While waiting, look (about once a second) whether a more
-        urgent row of the chat could go instead; a row that started sending its parts does
-        not give way, so a long text stays in one piece."""
+        urgent row of the conversation could go instead; a row that started sending its parts
+        does not give way, so a long text stays in one piece. Rows of a group's conversations
+        that wait together take its tokens most urgent first, then oldest (the limiter)."""
         loop = asyncio.get_running_loop()
         next_look = loop.time()
-        while True:
-            wait = await self.limiter.try_acquire(row.chat_id, chat_token=call.new_message)
-            if wait <= 0:
-                return
-            if self._stop.is_set():
-                raise _Stopping
-            if may_give_way and loop.time() >= next_look:
-                next_look = loop.time() + GIVE_WAY_LOOK
-                if await self._overtaken(row):
-                    logger.info("outbox row {} gives way to a more urgent row of its chat", row.id)
-                    raise _GiveWay
-            await self.limiter.sleep(min(wait, 1.0))
+        rank = (row.priority, row.id)
+        waited = False
+        try:
+            while True:
+                wait = await self.limiter.try_acquire(
+                    row.chat_id, chat_token=call.new_message, rank=rank
+                )
+                if wait <= 0:
+                    waited = False  # the limiter forgot this waiter as it took the token
+                    return
+                waited = True
+                if self._stop.is_set():
+                    raise _Stopping
+                if may_give_way and loop.time() >= next_look:
+                    next_look = loop.time() + GIVE_WAY_LOOK
+                    if await self._overtaken(row):
+                        logger.info("outbox row {} gives way to a more urgent row", row.id)
+                        raise _GiveWay
+                await self.limiter.sleep(min(wait, 1.0))
+        finally:
+            if waited:
+                with contextlib.suppress(Exception):
+                    await self.limiter.leave(row.chat_id, row.id)
 
     async def _overtaken(self, row: OutboxRow) -> bool:
         try:
@@ -318,13 +394,34 @@ class DeliveryWorker:
 
     async def _sent(self, row: OutboxRow, message_id: int | None, result: dict[str, Any]) -> None:
         now = self.clock.now()
+        topic_id = result.get("message_thread_id") if row.kind == "create_topic" else None
+        hook = self.hooks.for_owner(row.owner)
+
+        async def mark(db: Any) -> list[str]:
+            return await store.mark_sent(db, row.id, message_id, result, now, topic_id=topic_id)
 
         async def record() -> None:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await store.mark_sent(conn, row.id, message_id, result, now)
-                hook = self.hooks.for_owner(row.owner)
-                if hook is not None:
-                    await _safely(conn, "on_sent", row, partial(hook.on_sent, conn, row, result))
+            if hook is None:  # one statement, no transaction around it
+                self._look_at(await mark(self.pool))
+                return
+            async with self.pool.acquire() as conn:
+                try:
+                    # The hook first: a feature row it locks (the ticket) is written by whoever
+                    # queued into this topic meanwhile; once that commits, the mark below (a new
+                    # snapshot) moves their rows into the topic too.
+                    async with conn.transaction():
+                        await hook.on_sent(conn, row, result)
+                        woken = await mark(conn)
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise
+                    # No savepoint on the way: a failing hook is logged and the outcome is
+                    # recorded without it (its changes were rolled back with the transaction).
+                    logger.exception(
+                        "delivery hook on_sent for {} (row {}) failed", row.owner, row.id
+                    )
+                    woken = await mark(conn)
+            self._look_at(woken)
 
         await self._through_outage(row, record)
         metrics.SENDS.labels(outcome="sent").inc()
@@ -361,6 +458,7 @@ class DeliveryWorker:
             logger.warning("429 for chat {}: waiting {}s", row.chat_id, delay)
             await self.limiter.pause(row.chat_id, delay)
             await store.reschedule(self.pool, row.id, now + timedelta(seconds=delay), str(exc))
+            self._look_everywhere(delay)
         elif isinstance(exc, errors.ChatMigrated):
             metrics.SENDS.labels(outcome="migrated").inc()
             await self._migrated(row, exc.new_chat_id)
@@ -375,6 +473,7 @@ class DeliveryWorker:
             delay = policy.backoff_delay(row.attempts, self.config)
             logger.warning("outbox row {} failed ({}); retry in {:.1f}s", row.id, exc, delay)
             await store.reschedule(self.pool, row.id, now + timedelta(seconds=delay), str(exc))
+            self._look_everywhere(delay)
 
     async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -384,6 +483,7 @@ class DeliveryWorker:
                 call = partial(hook.on_migrated, conn, row.chat_id, new_chat_id)
                 await _safely(conn, "on_migrated", row, call)
         logger.info("chat {} became {}: {} rows moved", row.chat_id, new_chat_id, moved)
+        self._look_everywhere()
 
     async def _fail(self, row: OutboxRow, error: errors.PermanentError, tell: bool = False) -> None:
         logger.warning("outbox row {} failed for good: {}", row.id, error)
@@ -396,6 +496,7 @@ class DeliveryWorker:
                 await _safely(conn, "on_failed", row, partial(watcher.on_failed, conn, row, error))
             if tell or hook is None:
                 await tell_operator(conn, row, error, self.config.admin_chat_id)
+        self._look_everywhere()  # rows that waited for this one fail now, or a hook queued
 
 
 def _as_new_message(row: OutboxRow) -> OutboxRow:

@@ -54,6 +54,7 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._in_hand: set[int] = set()  # updates being handled here right now
         self._lock_conn: Any = None  # a pooled connection holding the advisory lock
 
     def wake(self) -> None:
@@ -140,7 +141,7 @@ class InboxWorker:
         if free > 0:
             try:
                 claimed = await store.claim(
-                    self.pool, self.name, self.lock_key, free, list(self._tasks)
+                    self.pool, self.name, self.lock_key, free, list(self._in_hand)
                 )
             except Exception as exc:
                 if not is_outage(exc):
@@ -164,16 +165,38 @@ class InboxWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _handle(self, row: InboxRow) -> None:
+    async def _handle(self, first: InboxRow) -> None:
+        """Handle the update, then its conversation's next ones while they may go at once."""
+        row: InboxRow | None = first
+        while row is not None:
+            current = row
+            self._in_hand.add(current.update_id)
+            try:
+                row = await self._handle_one(current)
+            finally:
+                self._in_hand.discard(current.update_id)
+
+    async def _handle_one(self, row: InboxRow) -> InboxRow | None:
         try:
             await self.feed(row.payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             await self._failed(row, exc)
-            return
+            return None
         metrics.HANDLED.labels(outcome="done").inc()
-        await self._settle(store.finish, row.update_id)
+        if self._stop.is_set():
+            await self._settle(store.finish, row.update_id)
+            return None
+        try:
+            return await store.finish_and_take_next(
+                self.pool, row.update_id, self.name, self.lock_key
+            )
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("inbox: could not record update {}: {}", row.update_id, exc)
+            return None
 
     async def _failed(self, row: InboxRow, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

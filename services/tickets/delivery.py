@@ -72,12 +72,13 @@ class TicketDeliveryHook(DeliveryHook):
             message_id = ids[0] if ids else None
         if message_id is None:
             return
-        await db.execute(
-            "UPDATE tickets SET card_message_id = $2 WHERE id = $1 AND card_outbox_id = $3",
-            ticket_id,
-            int(message_id),
-            row.id,
-        )
+        if "reply_markup" in row.payload:  # only the card carries a keyboard in the topic
+            await db.execute(
+                "UPDATE tickets SET card_message_id = $2 WHERE id = $1 AND card_outbox_id = $3",
+                ticket_id,
+                int(message_id),
+                row.id,
+            )
         await history.relay_delivered(db, row.id, int(message_id))
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:

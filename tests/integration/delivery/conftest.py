@@ -7,7 +7,11 @@ so the suite stays fast while the rules it checks stay the same.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -123,3 +127,41 @@ async def wait_for_rows(
             summary = [s for s in summary if s[1] not in ("sent", "coalesced")] or summary
             raise AssertionError(f"outbox never got there: {summary[:20]}")
         await asyncio.sleep(0.02)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+Spawn = Callable[[], Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def spawn(db_url: str, redis_url: str, emulator: TelegramEmulator) -> AsyncIterator[Spawn]:
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.integration.delivery.worker_process",
+            db_url,
+            redis_url,
+            emulator.base_url,
+            emulator.token,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)  # a loaded machine is slow
+        assert line.startswith(b"ready"), line
+        return process
+
+    yield start
+    for process in started:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()

@@ -3,60 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import asyncpg
-import pytest
 
-from sandbox.telegram import EmulatorClient, TelegramEmulator
+from sandbox.telegram import EmulatorClient
 from services.outbox import OutboxMessage, enqueue
 
-ROOT = Path(__file__).resolve().parents[3]
+from .conftest import Spawn
+
 CHATS = [3000 + n for n in range(20)]
 TOTAL = 1000
-
-Spawn = Callable[[], "asyncio.Future[asyncio.subprocess.Process]"]
-
-
-@pytest.fixture
-async def spawn(
-    db_url: str, redis_url: str, emulator: TelegramEmulator
-) -> AsyncIterator[Callable[[], asyncio.Future[asyncio.subprocess.Process]]]:
-    started: list[asyncio.subprocess.Process] = []
-
-    async def start() -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.delivery.worker_process",
-            db_url,
-            redis_url,
-            emulator.base_url,
-            emulator.token,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        started.append(process)
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)  # a loaded machine is slow
-        assert line.startswith(b"ready"), line
-        return process
-
-    yield start  # type: ignore[misc]
-    for process in started:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 async def enqueue_many(pool: asyncpg.Pool, tg: EmulatorClient) -> None:

@@ -167,10 +167,11 @@ async def test_each_conversation_keeps_its_order_while_a_page_overtakes_the_aler
     thread_id = next(r for r in final if r["id"] == topic)["result"]["message_thread_id"]
     in_topic = [m["text"] for m in await tg.messages(forum, thread_id) if m.get("text")]
     assert in_topic == [f"ticket note {n}" for n in range(4)]
-    everywhere = [
-        m["text"] for m in await tg.messages(forum) if m["from"]["is_bot"] and m.get("text")
-    ]
-    assert everywhere == ["P0 page", *in_topic, "alert 0", "alert 1", "alert 2"]
+    everywhere = [m for m in await tg.messages(forum) if m["from"]["is_bot"] and m.get("text")]
+    # The topic is a conversation of its own: it need not wait for the general chat's alerts.
+    general = [m["text"] for m in everywhere if m.get("message_thread_id") != thread_id]
+    assert general == ["P0 page", "alert 0", "alert 1", "alert 2"]
+    assert everywhere[0]["text"] == "P0 page"
     budi = [m["text"] for m in await tg.messages(BUDI) if m["from"]["is_bot"]]
     assert budi == ["P0 page", "answer 0", "answer 1", "answer 2", "answer 3"]
 
@@ -202,15 +203,16 @@ async def test_the_claim_reads_each_streams_head_not_the_backlog(pool: asyncpg.P
     async with pool.acquire() as conn:
         for query, args in (
             (store._CLAIM, (now, "w", 1, 16)),
-            (store._CLAIM_NEXT_IN_CHAT, (now, "w", 1, -100)),
+            (store._CLAIM_CONVERSATIONS, (now, "w", 1, [-100, 1], [0, 0], 16)),
         ):
             explained = conn.transaction()
             await explained.start()
             raw = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *args)
             await explained.rollback()  # ANALYZE ran the UPDATE: nothing was claimed
             plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-            read = max(n["Actual Rows"] * n["Actual Loops"] for n in _nodes(plan))
-            assert read < 100, f"a step of the claim handled {read} rows of {storm}"
+            worst = max(_nodes(plan), key=lambda n: n["Actual Rows"] * n["Actual Loops"])
+            read = worst["Actual Rows"] * worst["Actual Loops"]
+            assert read < 100, f"a step of the claim handled {read} rows of {storm}: {worst}"
 
     claimed = await store.claim(pool, now, "w", 1, 16)
     assert len(claimed) == 16

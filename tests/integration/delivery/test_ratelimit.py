@@ -108,3 +108,35 @@ async def test_edits_take_no_private_token_but_count_in_a_group(
     for _ in range(3):
         assert await limiter.try_acquire(-100500, chat_token=False) == 0
     assert await limiter.try_acquire(-100500) == 60.0  # three edits filled the group's window
+
+
+async def test_a_groups_next_send_goes_to_its_most_urgent_waiting_row_whoever_asks_first(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Rows of several topics (conversations) of one group wait for its budget at once."""
+    clock = FrozenClock()
+    limits = LIMITS.model_copy(update={"group_window_seconds": 4})
+    limiter = RateLimiter(redis_client, limits, clock)
+    group = -100777
+    for _ in range(3):
+        assert await limiter.try_acquire(group) == 0
+    alert, page, answer = (5, 40), (0, 90), (2, 41)  # (priority, outbox row id)
+    assert await limiter.try_acquire(group, rank=alert) == 4.0
+    assert await limiter.try_acquire(group, rank=answer) == 4.0
+    assert await limiter.try_acquire(group, rank=page) == 4.0
+    clock.advance(seconds=4)  # a slot frees: the alert and the answer ask before the page
+    assert await limiter.try_acquire(group, rank=alert) > 0
+    assert await limiter.try_acquire(group, rank=answer) > 0
+    assert await limiter.try_acquire(group, rank=page) == 0
+    clock.advance(seconds=0.001)
+    assert await limiter.try_acquire(group, rank=alert) > 0
+    assert await limiter.try_acquire(group, rank=answer) == 0
+    # a waiter that went away without a word is forgotten after a while
+    await limiter.leave(group, alert[1])
+    assert await limiter.try_acquire(group) == 0  # the window is full again
+    ghost = (1, 7)
+    assert await limiter.try_acquire(group, rank=ghost) > 0
+    clock.advance(seconds=4)
+    assert await limiter.try_acquire(group, rank=alert) > 0  # the ghost still ranks first
+    clock.advance(seconds=2)
+    assert await limiter.try_acquire(group, rank=alert) == 0

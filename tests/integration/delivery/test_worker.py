@@ -7,14 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from aiogram import Bot
 
+from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig
-from services.clock import FrozenClock
-from services.delivery import metrics
+from services.clock import FrozenClock, SystemClock
+from services.delivery import DeliveryWorker, metrics, store
 from services.delivery.splitter import visible_text
 from services.outbox import OutboxMessage, enqueue
 
-from .conftest import ALICE, BUDI, StartWorker, rows, wait_for_rows
+from .conftest import ALICE, BUDI, FAST, StartWorker, rows, wait_for_rows
 
 
 def text(chat_id: int, body: str, **fields: Any) -> OutboxMessage:
@@ -197,3 +201,60 @@ async def test_a_row_enqueued_now_is_due_whatever_the_workers_clock_says(
     assert await bodies(tg, ALICE) == ["sent at once"]
     assert await bodies(tg, BUDI) == []
     assert [r["status"] for r in await rows(pool)] == ["sent", "pending"], current
+
+
+class Gate:
+    """The worker's sender, holding Alice's first message until the test lets it go."""
+
+    def __init__(self, inner: AiogramSender) -> None:
+        self.inner = inner
+        self.open = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("text") == "a0":
+            self.holding.set()
+            await self.open.wait()
+        return await self.inner.call(method, params)
+
+
+async def test_new_rows_of_a_conversation_in_flight_cost_no_claim_and_wake_only_their_own(
+    pool: asyncpg.Pool,
+    tg: EmulatorClient,
+    bot: Bot,
+    redis_client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alice's chat is being sent to: the NOTIFYs of her 30 new rows claim nothing (her
+    conversation takes its next rows itself); Budi's one new row is claimed by looking at his
+    conversation alone, not at every stream."""
+    calls: list[str] = []
+    for name in ("claim", "claim_conversations"):
+        real = getattr(store, name)
+
+        async def counted(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+            calls.append(_name)
+            return await _real(*args, **kw)
+
+        monkeypatch.setattr(store, name, counted)
+    gate = Gate(AiogramSender(bot, timeout=FAST.request_timeout))
+    config = FAST.model_copy(update={"poll_interval": 60.0})  # no timer claims meanwhile
+    worker = DeliveryWorker(pool, redis_client, gate, SystemClock(), config)
+    await enqueue(pool, text(ALICE, "a0"))
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(gate.holding.wait(), 10)
+        assert calls == ["claim"]  # the start-up claim over every stream
+        calls.clear()
+        for n in range(1, 31):
+            await enqueue(pool, text(ALICE, f"a{n}"))
+        await enqueue(pool, text(BUDI, "b0"))
+        await wait_for_rows(pool, lambda rs: rs[-1]["status"] == "sent")  # Budi's row
+        assert calls == ["claim_conversations"], "only Budi's conversation was looked at"
+        gate.open.set()
+        await wait_for_rows(pool, all_sent)
+    finally:
+        await asyncio.wait_for(worker.stop(), 10)
+        await running
+    assert await bodies(tg, ALICE) == [f"a{n}" for n in range(31)]
+    assert calls == ["claim_conversations"], "Alice's rows followed without another claim"
