@@ -34,6 +34,8 @@ from services.inbox.config import InboxConfig
 from services.oncall.actions import OncallContext
 from services.quarterly.actions import QuarterContext
 from services.quarterly.config import QuarterlyRules
+from services.reports.send import quickcart_database
+from services.rooms.config import RoomsContext, RoomsRules
 from services.rules import Rules
 from services.tickets.config import DeskConfig
 
@@ -64,12 +66,13 @@ class Features:
     quarter_context: QuarterContext
     email: EmailConfig | None
     job_deps: JobDeps
+    rooms: RoomsContext
 
     # what handlers receive by name (aiogram's workflow data); the rest is for workers
     HANDED_TO_HANDLERS: ClassVar[tuple[str, ...]] = (
         "tz", "chats", "desk_config", "escalation_context", "audience", "alerts_rules",
         "checks_rules", "check_targets", "heartbeats_rules", "ping_door", "oncall",
-        "quarter_context", "email", "job_deps",
+        "quarter_context", "email", "job_deps", "rooms",
     )  # fmt: skip
 
     def workflow(self) -> dict[str, object]:
@@ -102,6 +105,7 @@ def assemble(
             admin=settings.ADMIN_CHAT_ID,
             support=settings.SUPPORT_CHAT_ID,
             security=settings.SECURITY_CHAT_ID,
+            incidents=settings.INCIDENT_CHAT_ID,
         ),
         desk_config=escalation.desk_config(),
         escalation_context=escalation,
@@ -145,5 +149,11 @@ def assemble(
             redis=redis,
             restore_server_url=restore_server_url,
             desk=escalation.desk_config(),
+        ),
+        rooms=RoomsContext.build(
+            escalation,
+            rules.section("rooms", RoomsRules),
+            incident_chat_id=settings.INCIDENT_CHAT_ID,
+            quickcart=quickcart_database(targets, rules.section("checks", ChecksRules)),
         ),
     )

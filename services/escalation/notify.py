@@ -30,6 +30,7 @@ from services.escalation.tickets_port import TicketBrief, display_name, topic_ur
 from services.i18n import current_locale, use_locale
 from services.oncall import contacts
 from services.oncall import lookup as oncall
+from services.rooms import store as rooms_store
 from services.rules import Rules
 from services.storage.types import Executor
 from services.tickets.config import DeskConfig
@@ -102,6 +103,7 @@ async def view(
         resolved_at=incident.resolved_at,
         topic_url=topic_url(ticket.support_chat_id, ticket.topic_id),
         level_deadline=level_deadline(rules, incident.clock()),
+        lead=await display_name(db, await rooms_store.lead_of(db, incident.ticket_id)),
     )
 
 

@@ -93,6 +93,7 @@ class IncidentView:
     resolved_at: datetime | None = None
     topic_url: str | None = None
     level_deadline: datetime | None = None
+    lead: str | None = None  # who leads it (/lead in its room, services/rooms)
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,8 @@ def render_incident(
             level=view.level, top=view.top_level, role=esc(role_label(view.level_role))
         )
     )
+    if view.lead:
+        lines.append(_("Lead: {name}").format(name=esc(view.lead)))
     lines.append(_("Opened {at}").format(at=when(view.opened_at, tz)))
     if view.level > 1:
         lines.append(_("At this level since {at}").format(at=when(view.level_entered_at, tz)))
