@@ -9,7 +9,7 @@ config has one builder, and a handler never rebuilds one per update.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from services.quarterly.actions import QuarterContext
 from services.quarterly.config import QuarterlyRules
 from services.reports.send import quickcart_database
 from services.rooms.config import RoomsContext, RoomsRules
+from services.rooms.room import opener as room_opener
 from services.rules import Rules
 from services.tickets.config import DeskConfig
 
@@ -97,6 +98,14 @@ def assemble(
         support_chat_id=settings.SUPPORT_CHAT_ID,
         default_locale=settings.DEFAULT_LOCALE,
     )
+    rooms = RoomsContext.build(
+        escalation,
+        rules.section("rooms", RoomsRules),
+        incident_chat_id=settings.INCIDENT_CHAT_ID,
+        quickcart=quickcart_database(check_targets(settings), rules.section("checks", ChecksRules)),
+    )
+    # an incident's room opens in the transaction that opens the incident
+    escalation = replace(escalation, on_open=room_opener(rooms))
     targets = check_targets(settings)
     delivery = rules.section("delivery", DeliveryConfig)
     return Features(
@@ -150,10 +159,5 @@ def assemble(
             restore_server_url=restore_server_url,
             desk=escalation.desk_config(),
         ),
-        rooms=RoomsContext.build(
-            escalation,
-            rules.section("rooms", RoomsRules),
-            incident_chat_id=settings.INCIDENT_CHAT_ID,
-            quickcart=quickcart_database(targets, rules.section("checks", ChecksRules)),
-        ),
+        rooms=rooms,
     )

@@ -92,6 +92,16 @@ async def _target(
     return await room_of(message, rooms, pool), rest
 
 
+async def _allowed(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
+) -> None:
+    """The permission table's word before any argument is read (a refusal is audited and
+    answered by handlers.refusals)."""
+    await staff.require(
+        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+    )
+
+
 def _mention(text: str) -> tuple[str | None, str]:
     """A trailing (or only) `@name` and the text before it."""
     words = text.split()
@@ -105,14 +115,16 @@ async def cmd_role(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    ticket_id, rest = await _target(message, command, rooms, pool)
     role = command.command.lower()
+    action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
+    await _allowed(message, command, person, pool, action)
+    ticket_id, rest = await _target(message, command, rooms, pool)
     if ticket_id is None:
         await message.answer(_("Use /{command} inside an incident's room.").format(command=role))
         return
     who = rest.split()[0] if rest.split() else None
     if role == "comms" and who is None:
-        await message.answer(_("Usage: /comms @name"))
+        await message.answer(esc(_("Usage: /comms @name")))
         return
     try:
         done = await actions.set_role(
@@ -138,9 +150,10 @@ async def cmd_update(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext, room_ticket: int,
 ) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
     text = (command.args or "").strip()
     if not text:
-        await message.answer(_("Usage: /update <what changed, what is next>"))
+        await message.answer(esc(_("Usage: /update <what changed, what is next>")))
         return
     try:
         await actions.post_update(
@@ -155,9 +168,10 @@ async def cmd_note(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_NOTE)
     ticket_id, text = await _target(message, command, rooms, pool)
     if ticket_id is None or not text:
-        await message.answer(_("Usage: /note <text>, inside an incident's room."))
+        await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
         return
     try:
         done = await actions.add_note(
@@ -174,11 +188,12 @@ async def cmd_followup(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_FOLLOWUP)
     ticket_id, rest = await _target(message, command, rooms, pool)
     owner, text = _mention(rest)
     if ticket_id is None or not text.strip():
         await message.answer(
-            _("Usage: /followup <action item> [@owner], inside an incident's room.")
+            esc(_("Usage: /followup <action item> [@owner], inside an incident's room."))
         )
         return
     try:
@@ -206,9 +221,9 @@ async def cmd_postmortem(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.POSTMORTEM)
     ticket_id, _rest = await _target(message, command, rooms, pool)
     number = tickets.format_number(ticket_id) if ticket_id is not None else None
-    await staff.require(pool, person, Action.POSTMORTEM, target=number, chat_id=message.chat.id)
     if ticket_id is None:
         await message.answer(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
         return
@@ -268,16 +283,12 @@ async def on_reaction(
         return  # refused (and audited): a reaction has nobody to answer
 
 
-class InRoomsChat(BaseFilter):
-    """The message is in the chat rooms live in (inside a room or not)."""
-
-    async def __call__(self, message: Message, rooms: RoomsContext) -> bool:
-        return rooms.chat_id is not None and message.chat.id == rooms.chat_id
-
-
-@talk.message(Command("update"), InRoomsChat())
-async def update_outside_a_room(message: Message) -> None:
-    """`/update` in the rooms' chat but in no room: say where it works."""
+@talk.message(Command("update"))
+async def update_outside_a_room(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
+) -> None:
+    """`/update` in no room (no feature before took it): say where it works."""
+    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
     await message.answer(
         _("/update works inside an incident's room: its topic, or a reply to its card.")
     )

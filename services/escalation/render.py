@@ -94,6 +94,7 @@ class IncidentView:
     topic_url: str | None = None
     level_deadline: datetime | None = None
     lead: str | None = None  # who leads it (/lead in its room, services/rooms)
+    room_url: str | None = None  # its room (a topic of the incidents chat), once it exists
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def keyboard(view: IncidentView) -> dict[str, Any] | None:
             }
         )
         rows.append(actions)
+    if view.room_url:
+        rows.append([{"text": _("Open the room"), "url": view.room_url}])
     if view.topic_url:
         rows.append(
             [{"text": _("Open ticket {number}").format(number=view.number), "url": view.topic_url}]

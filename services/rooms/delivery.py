@@ -25,7 +25,9 @@ from services.delivery.errors import (
 from services.delivery.hooks import DeliveryHook
 from services.delivery.notices import tell_operator
 from services.delivery.rows import OutboxRow
+from services.escalation import notify
 from services.escalation import store as incidents_store
+from services.escalation import tickets_port as tickets
 from services.outbox import OutboxMessage
 from services.rooms import room as rooms
 from services.rooms import store
@@ -51,6 +53,7 @@ class RoomDeliveryHook(DeliveryHook):
             topic_id = result.get("message_thread_id")
             if topic_id is not None and row.id == room.topic_outbox_id:
                 await store.update(db, ticket_id, topic_id=int(topic_id))
+                await self._link_in_pages(db, ticket_id)
             return
         if row.kind == "pin":
             if row.ref_id == room.summary_outbox_id:
@@ -62,6 +65,8 @@ class RoomDeliveryHook(DeliveryHook):
         if message_id is None:
             return
         await store.update(db, ticket_id, summary_message_id=int(message_id))
+        if room.mode == "thread":
+            await self._link_in_pages(db, ticket_id)
         await outbox.enqueue(
             db,
             OutboxMessage(
@@ -116,6 +121,14 @@ class RoomDeliveryHook(DeliveryHook):
             await rooms.recreate(db, self.ctx, ticket_id, self.clock.now())
         if row.kind not in _NOT_RESENT and not old_summary:
             await self._again(db, ticket_id, row)
+
+    async def _link_in_pages(self, db: Executor, ticket_id: int) -> None:
+        """The room exists now: every page and card of the incident gets its link (the people
+        paged are invited to it from their page)."""
+        incident = await incidents_store.get(db, ticket_id)
+        ticket = await tickets.brief(db, ticket_id)
+        if incident is not None and ticket is not None:
+            await notify.refresh_copies(db, self.ctx.escalation, incident, ticket)
 
     async def _without_topics(self, db: Executor, ticket_id: int) -> None:
         """One card in the chat, replies threaded to it (the topic's summary never went)."""

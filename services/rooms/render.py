@@ -108,12 +108,6 @@ def summary(view: SummaryView, tz: ZoneInfo, *, update_chars: int = 500) -> str:
     return "\n".join(lines)
 
 
-def welcome_paged(number: str, title: str) -> str:
-    return _("You were paged for {number} ({title}). Its room is open: join it here.").format(
-        number=esc(number), title=esc(shorten(title, 200))
-    )
-
-
 def update_line(number: str, who: str, text: str, tz: ZoneInfo, at: datetime) -> str:
     return _("📣 <b>Update on {number}</b> ({at}, {who}):\n{text}").format(
         number=esc(number), at=when(at, tz), who=esc(who), text=esc(text)
@@ -153,7 +147,3 @@ def recreated_line(number: str) -> str:
     return _(
         "This room's topic was deleted; {number} continues here. Its timeline is intact."
     ).format(number=esc(number))
-
-
-def join_button() -> str:
-    return _("Open the room")

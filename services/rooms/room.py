@@ -9,6 +9,7 @@ from typing import Any
 from services import outbox
 from services.escalation import store as incidents_store
 from services.escalation import tickets_port as tickets
+from services.escalation.notify import OnOpen
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.outbox import OutboxMessage
@@ -115,6 +116,15 @@ async def open_room(
         db, incident.ticket_id, now, None, "room_opened", {"chat_id": room.chat_id}
     )
     return room
+
+
+def opener(ctx: RoomsContext) -> OnOpen:
+    """What opening an incident calls, in its transaction: the room opens with it."""
+
+    async def open_with_incident(db: Executor, incident: Incident, at: datetime) -> None:
+        await open_room(db, ctx, incident, at)
+
+    return open_with_incident
 
 
 async def _new_topic(

@@ -89,6 +89,20 @@ async def update(db: Executor, ticket_id: int, **fields: Any) -> None:
     )
 
 
+def link(room: Room | None) -> str | None:
+    """t.me link to the room (its topic, or its card in a chat without topics)."""
+    if room is None:
+        return None
+    text = str(room.chat_id)
+    if not text.startswith("-100"):
+        return None
+    if room.mode == "topic" and room.topic_id is not None:
+        return f"https://t.me/c/{text[4:]}/{room.topic_id}"
+    if room.mode == "thread" and room.summary_message_id is not None:
+        return f"https://t.me/c/{text[4:]}/{room.summary_message_id}"
+    return None
+
+
 async def lead_of(db: Executor, ticket_id: int) -> int | None:
     """Who leads the incident (None: nobody, or it has no room)."""
     value: int | None = await db.fetchval(

@@ -5,7 +5,6 @@
 - edits each live room's pinned summary when what it says changed (so a restart edits, never
   duplicates);
 - puts the incident's alerts firing and resolving on its timeline, once each;
-- invites the people paged for it (a private message with a link to the room);
 - reminds the lead when the severity's update interval passed, once, then the next level;
 - drafts the postmortem when a P0 or P1 resolved.
 
@@ -67,7 +66,6 @@ async def tick(pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> TickRepor
             if incident is None:
                 continue
             await alerts_on_timeline(conn, room.ticket_id)
-            await invite_paged(conn, ctx, room)
             if await rooms.refresh_summary(conn, ctx, room.ticket_id):
                 report.edited.append(room.ticket_id)
             await rooms.rename_topic(conn, room.ticket_id)
@@ -89,56 +87,6 @@ async def alerts_on_timeline(conn: Executor, ticket_id: int) -> int:
             )
             count += 1
     return count
-
-
-def room_link(room: Room) -> str | None:
-    """t.me link to the room (its topic, or its card in a chat without topics)."""
-    text = str(room.chat_id)
-    if not text.startswith("-100"):
-        return None
-    if room.mode == "topic" and room.topic_id is not None:
-        return f"https://t.me/c/{text[4:]}/{room.topic_id}"
-    if room.mode == "thread" and room.summary_message_id is not None:
-        return f"https://t.me/c/{text[4:]}/{room.summary_message_id}"
-    return None
-
-
-async def invite_paged(conn: Executor, ctx: RoomsContext, room: Room) -> int:
-    """Everyone paged for the incident gets the room's link once (by private message)."""
-    link = room_link(room)
-    if link is None:
-        return 0
-    ticket = await tickets.brief(conn, room.ticket_id)
-    if ticket is None:
-        return 0
-    people: dict[int, None] = {}
-    for event in await tickets.events(conn, room.ticket_id):
-        if event.kind == "incident_notified":
-            for user_id in event.details.get("people") or []:
-                people.setdefault(int(user_id))
-    sent = 0
-    for user_id in people:
-        person = await conn.fetchrow("SELECT language FROM users WHERE id = $1", user_id)
-        with use_locale(person["language"] if person else None):
-            text = render.welcome_paged(ticket.number, ticket.title)
-            button = render.join_button()
-        row = await outbox.enqueue(
-            conn,
-            OutboxMessage(
-                chat_id=user_id,
-                kind="text",
-                payload={
-                    "text": text,
-                    "parse_mode": "HTML",
-                    "reply_markup": {"inline_keyboard": [[{"text": button, "url": link}]]},
-                },
-                dedup_key=f"room:{room.ticket_id}:invite:{user_id}",
-                owner=rooms.owner(room.ticket_id),
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
-        )
-        sent += row is not None
-    return sent
 
 
 async def remind(
