@@ -19,8 +19,10 @@ DIMAS = 2004  # senior engineer, on call, who never pressed Start
 
 
 def datas(message: Json) -> list[str]:
+    """The buttons' callback data (link buttons, such as the incident room's, carry none)."""
     markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
+    rows = markup.get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
 
 
 def has_buttons(*wanted: str) -> Any:
