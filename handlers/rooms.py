@@ -26,7 +26,13 @@ from services.escalation.store import get as get_incident
 from services.postmortem import build as pm_build
 from services.postmortem import draft
 from services.rooms import actions, store
-from services.rooms.actions import IncidentOver, NotARoom, RoomError, UnknownPerson
+from services.rooms.actions import (
+    IncidentOver,
+    NoSuchFollowup,
+    NotARoom,
+    RoomError,
+    UnknownPerson,
+)
 from services.rooms.config import RoomsContext
 from services.rooms.render_lists import followups_list
 from services.staff import Action, NotAllowed
@@ -70,6 +76,8 @@ def refusal(error: RoomError) -> str:
         return _("This incident is already resolved.")
     if isinstance(error, NotARoom):
         return _("This incident has no room.")
+    if isinstance(error, NoSuchFollowup):
+        return _("There is no open follow-up with that number.")
     return _("That did not work.")
 
 
@@ -189,6 +197,10 @@ async def cmd_followup(
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
     await _allowed(message, command, person, pool, Action.ROOM_FOLLOWUP)
+    words = (command.args or "").split()
+    if len(words) == 2 and words[0].lower() == "done":
+        await followup_done(message, person, pool, clock, words[1])
+        return
     ticket_id, rest = await _target(message, command, rooms, pool)
     owner, text = _mention(rest)
     if ticket_id is None or not text.strip():
@@ -207,6 +219,25 @@ async def cmd_followup(
         _("Follow-up #{id} recorded for {number}.").format(
             id=done.followup.id if done.followup else "?", number=esc(done.number)
         )
+    )
+
+
+async def followup_done(
+    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, word: str
+) -> None:
+    number = word.lstrip("#")
+    if not number.isdigit() or len(number) > 12:
+        await message.answer(esc(_("Usage: /followup done <number>, as /followups shows it.")))
+        return
+    try:
+        done = await actions.close_followup(
+            pool, clock, person, int(number), chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(
+        _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
     )
 
 

@@ -198,6 +198,29 @@ async def mark_message(
         )  # fmt: skip
 
 
+class NoSuchFollowup(RoomError):
+    pass
+
+
+async def close_followup(
+    db: Db, clock: Clock, actor: Person, followup_id: int, *, chat_id: int | None
+) -> Done:
+    """`/followup done 12`: the action item is done (on its incident's timeline, audited)."""
+    await staff.require(db, actor, Action.ROOM_FOLLOWUP, target=f"#{followup_id}", chat_id=chat_id)
+    async with transaction(db) as conn:
+        now = clock.now()
+        followup = await store.close_followup(conn, followup_id, now)
+        if followup is None:
+            raise NoSuchFollowup(str(followup_id))
+        number = tickets.format_number(followup.ticket_id)
+        await tickets.add_event(
+            conn, followup.ticket_id, now, actor.id, "room_followup_done",
+            {"text": followup.text, "followup_id": followup.id},
+        )  # fmt: skip
+        await _audit(conn, actor, Action.ROOM_FOLLOWUP, number, chat_id, done=followup.id)
+        return Done(number, followup.owner_name, followup)
+
+
 async def add_followup(
     db: Db, clock: Clock, ctx: RoomsContext, ticket_id: int, actor: Person, text: str,
     owner: str | None, *, chat_id: int | None,

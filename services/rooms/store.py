@@ -228,6 +228,17 @@ async def add_followup(
     return _followup(row)
 
 
+async def close_followup(db: Executor, followup_id: int, at: datetime) -> Followup | None:
+    """Marks it done; None if there is no such open follow-up."""
+    row = await db.fetchrow(
+        f"UPDATE incident_followups SET done_at = $2 WHERE id = $1 AND done_at IS NULL "
+        f"RETURNING {_FOLLOWUP}",
+        followup_id,
+        at,
+    )
+    return _followup(row) if row else None
+
+
 async def followups_of(db: Executor, ticket_id: int) -> list[Followup]:
     rows = await db.fetch(
         f"SELECT {_FOLLOWUP} FROM incident_followups WHERE ticket_id = $1 ORDER BY id", ticket_id

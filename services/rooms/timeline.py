@@ -18,6 +18,7 @@ ROOM_KINDS = frozenset(
         "room_note",
         "room_reminder",
         "room_followup",
+        "room_followup_done",
         "alert_firing",
         "alert_resolved",
         "postmortem_drafted",
@@ -58,6 +59,8 @@ def describe(kind: str, who: str, details: dict[str, Any]) -> str | None:
                 who=who, owner=owner, text=text
             )
         return _("Follow-up by {who}: {text}").format(who=who, text=text)
+    if kind == "room_followup_done":
+        return _("Follow-up done ({who}): {text}").format(who=who, text=text)
     if kind == "alert_firing":
         return _("Alert {alert} firing").format(alert=details.get("alert") or "?")
     if kind == "alert_resolved":

@@ -113,13 +113,18 @@ async def test_followups_are_listed_and_counted_in_the_weekly_report(
     assert second.followup is not None and second.followup.owner_name == "@nobody_here"
     listed = await store.open_followups(roster)
     assert [f.text for f in listed] == ["Alert on refund queue age", "Runbook <refunds> & retries"]
+    done = await actions.close_followup(roster, clock, dewi, first.followup.id, chat_id=1)
+    assert done.number == "QC-000001"
+    with pytest.raises(actions.NoSuchFollowup):  # done already
+        await actions.close_followup(roster, clock, dewi, first.followup.id, chat_id=1)
+    assert [f.text for f in await store.open_followups(roster)] == ["Runbook <refunds> & retries"]
     clock.advance(days=1)
     data, rendered = await build_report(
         roster, "weekly", clock.now(), ZoneInfo("Asia/Jakarta"), language="en", to_now=True
     )
     assert data.insights is not None
-    assert (data.insights.followups_recorded, data.insights.followups_open) == (2, 2)
-    assert "Follow-ups: 2 recorded in the period, 2 open now" in rendered.headline
+    assert (data.insights.followups_recorded, data.insights.followups_open) == (2, 1)
+    assert "Follow-ups: 2 recorded in the period, 1 open now" in rendered.headline
     assert "Pages per person" in rendered.html
 
 
