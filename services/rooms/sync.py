@@ -62,19 +62,29 @@ async def tick(pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> TickRepor
             if incident is not None and await rooms.open_room(conn, ctx, incident, now):
                 report.opened.append(ticket_id)
         for room in await store.live(conn, now - RESOLVED_WINDOW):
-            incident = await incidents_store.get(conn, room.ticket_id)
-            if incident is None:
-                continue
-            await alerts_on_timeline(conn, room.ticket_id)
-            if await rooms.refresh_summary(conn, ctx, room.ticket_id):
-                report.edited.append(room.ticket_id)
-            await rooms.rename_topic(conn, room.ticket_id)
-            stage = await remind(conn, ctx, incident, room, now)
-            if stage:
-                report.reminded.append((room.ticket_id, stage))
-            if await postmortem_due(conn, ctx, incident, room, now):
-                report.postmortems.append(room.ticket_id)
+            try:
+                async with conn.transaction():  # a savepoint: one room's failure stays its own
+                    await look_after(conn, ctx, room, now, report)
+            except Exception:  # logged with its traceback; the other rooms go on
+                logger.exception("rooms: looking after QC-{:06d} failed", room.ticket_id)
     return report
+
+
+async def look_after(
+    conn: Executor, ctx: RoomsContext, room: Room, now: datetime, report: TickReport
+) -> None:
+    incident = await incidents_store.get(conn, room.ticket_id)
+    if incident is None:
+        return
+    await alerts_on_timeline(conn, room.ticket_id)
+    if await rooms.refresh_summary(conn, ctx, room.ticket_id):
+        report.edited.append(room.ticket_id)
+    await rooms.rename_topic(conn, room.ticket_id)
+    stage = await remind(conn, ctx, incident, room, now)
+    if stage:
+        report.reminded.append((room.ticket_id, stage))
+    if await postmortem_due(conn, ctx, incident, room, now):
+        report.postmortems.append(room.ticket_id)
 
 
 async def alerts_on_timeline(conn: Executor, ticket_id: int) -> int:
