@@ -238,7 +238,6 @@ def populate(runtime: Runtime) -> None:
     for chat_id, title, forum in (
         (cast.ADMIN_CHAT_ID, cast.ADMIN_CHAT_TITLE, False),
         (cast.SUPPORT_CHAT_ID, cast.SUPPORT_CHAT_TITLE, True),
-        (cast.INCIDENT_CHAT_ID, cast.INCIDENT_CHAT_TITLE, True),
     ):
         if chat_id not in world.chats:
             world.create_group(
@@ -329,7 +328,6 @@ def bot_settings(
         "ADMIN_IDS": sorted({*box.settings.ADMIN_IDS, *cast.ADMIN_IDS}),
         "ADMIN_CHAT_ID": cast.ADMIN_CHAT_ID,
         "SUPPORT_CHAT_ID": cast.SUPPORT_CHAT_ID,
-        "INCIDENT_CHAT_ID": cast.INCIDENT_CHAT_ID,
         "WEBHOOK_URL": None,
         "MONITOR_REDIS_URL": box.settings.MONITOR_REDIS_URL
         or (box.redis.url(MONITOR_REDIS_DB) if box.redis is not None else None),
@@ -390,7 +388,6 @@ _SHOWN = (
     "ADMIN_IDS",
     "ADMIN_CHAT_ID",
     "SUPPORT_CHAT_ID",
-    "INCIDENT_CHAT_ID",
     "MONITOR_DATABASE_URL",
     "MONITOR_REDIS_URL",
     "PAKASIR_BASE_URL",

@@ -50,8 +50,6 @@ ADMIN_CHAT_ID = -1002000000001
 ADMIN_CHAT_TITLE = "QuickCart Ops"
 SUPPORT_CHAT_ID = -1002000000002
 SUPPORT_CHAT_TITLE = "QuickCart Support"
-INCIDENT_CHAT_ID = -1002000000003  # a forum: one topic per incident (the incident rooms)
-INCIDENT_CHAT_TITLE = "QuickCart Incidents"
 
 
 # The senior engineers' weekly on-call rotation (issue 17): Dimas holds the week the sandbox
