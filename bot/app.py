@@ -76,7 +76,7 @@ def create_dispatcher(
     dp.update.outer_middleware(MetricsMiddleware())
     person = PersonMiddleware(pool)
     locale = LocaleMiddleware(create_i18n(settings), pool)
-    for observer in (dp.message, dp.callback_query, dp.edited_message):
+    for observer in (dp.message, dp.callback_query, dp.edited_message, dp.message_reaction):
         observer.outer_middleware(person)
         observer.outer_middleware(locale)
         # inside the locale: a refusal is answered in the chat's language
@@ -111,5 +111,11 @@ async def register_commands(bot: Bot, settings: Settings) -> None:
             await bot.set_my_commands(
                 _commands(handlers.SUPPORT_COMMANDS, language),
                 scope=BotCommandScopeChat(chat_id=settings.SUPPORT_CHAT_ID),
+                language_code=code,
+            )
+        if settings.INCIDENT_CHAT_ID is not None:
+            await bot.set_my_commands(
+                _commands(handlers.ROOM_COMMANDS, language),
+                scope=BotCommandScopeChat(chat_id=settings.INCIDENT_CHAT_ID),
                 language_code=code,
             )

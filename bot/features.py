@@ -9,7 +9,7 @@ config has one builder, and a handler never rebuilds one per update.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,9 @@ from services.inbox.config import InboxConfig
 from services.oncall.actions import OncallContext
 from services.quarterly.actions import QuarterContext
 from services.quarterly.config import QuarterlyRules
+from services.reports.send import quickcart_database
+from services.rooms.config import RoomsContext, RoomsRules
+from services.rooms.room import opener as room_opener
 from services.rules import Rules
 from services.tickets.config import DeskConfig
 
@@ -64,12 +67,13 @@ class Features:
     quarter_context: QuarterContext
     email: EmailConfig | None
     job_deps: JobDeps
+    rooms: RoomsContext
 
     # what handlers receive by name (aiogram's workflow data); the rest is for workers
     HANDED_TO_HANDLERS: ClassVar[tuple[str, ...]] = (
         "tz", "chats", "desk_config", "escalation_context", "audience", "alerts_rules",
         "checks_rules", "check_targets", "heartbeats_rules", "ping_door", "oncall",
-        "quarter_context", "email", "job_deps",
+        "quarter_context", "email", "job_deps", "rooms",
     )  # fmt: skip
 
     def workflow(self) -> dict[str, object]:
@@ -94,6 +98,14 @@ def assemble(
         support_chat_id=settings.SUPPORT_CHAT_ID,
         default_locale=settings.DEFAULT_LOCALE,
     )
+    rooms = RoomsContext.build(
+        escalation,
+        rules.section("rooms", RoomsRules),
+        incident_chat_id=settings.INCIDENT_CHAT_ID,
+        quickcart=quickcart_database(check_targets(settings), rules.section("checks", ChecksRules)),
+    )
+    # an incident's room opens in the transaction that opens the incident
+    escalation = replace(escalation, on_open=room_opener(rooms))
     targets = check_targets(settings)
     delivery = rules.section("delivery", DeliveryConfig)
     return Features(
@@ -102,6 +114,7 @@ def assemble(
             admin=settings.ADMIN_CHAT_ID,
             support=settings.SUPPORT_CHAT_ID,
             security=settings.SECURITY_CHAT_ID,
+            incidents=settings.INCIDENT_CHAT_ID,
         ),
         desk_config=escalation.desk_config(),
         escalation_context=escalation,
@@ -146,4 +159,5 @@ def assemble(
             restore_server_url=restore_server_url,
             desk=escalation.desk_config(),
         ),
+        rooms=rooms,
     )

@@ -33,6 +33,7 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    PinChatMessage,
     ReopenForumTopic,
     SendDocument,
     SendMessage,
@@ -56,6 +57,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "editForumTopic": EditForumTopic,
     "closeForumTopic": CloseForumTopic,
     "reopenForumTopic": ReopenForumTopic,
+    "pinChatMessage": PinChatMessage,
 }
 FILE_FIELDS = ("photo", "document")
 

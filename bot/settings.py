@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     ADMIN_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     ADMIN_CHAT_ID: int | None = None
     SUPPORT_CHAT_ID: int | None = None
+    # forum supergroup with one topic per incident (the incident rooms); unset: the admin chat
+    INCIDENT_CHAT_ID: int | None = None
     SECURITY_CHAT_ID: int | None = None  # a receiver `security` of the alert routing tree
     TIMEZONE: str = "Asia/Jakarta"
     DEFAULT_LOCALE: Literal["id", "en"] = "id"

@@ -25,6 +25,8 @@ from services.email.outbound import FileFetcher, MailSender
 from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.scan import EscalationWorker
 from services.oncall.handoffs import OncallWorker
+from services.rooms.delivery import RoomDeliveryHook
+from services.rooms.sync import RoomsWorker
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.flood import DeskFlood
 
@@ -41,6 +43,7 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     hooks = DeliveryHooks()
     hooks.register("ticket", TicketDeliveryHook(features.desk_config, app[CLOCK]))
     hooks.register("incident", IncidentDeliveryHook(features.escalation_context))
+    hooks.register("room", RoomDeliveryHook(features.rooms, app[CLOCK]))
     hooks.watch(NotStartedWatch(features.chats.admin))
     worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], features.delivery, hooks
@@ -109,5 +112,14 @@ async def email_ctx(app: web.Application) -> AsyncIterator[None]:
             yield
 
 
+async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Incident rooms: opened, summaries kept current, reminders, postmortems."""
+    worker = RoomsWorker(app[POOL], app[CLOCK], app[FEATURES].rooms)
+    async for _ in owned("rooms", worker, worker.stop):
+        yield
+
+
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
-    return [delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx, email_ctx]
+    return [
+        delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx, email_ctx, rooms_ctx,
+    ]  # fmt: skip

@@ -38,7 +38,23 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("oncall", N_("Who is on call")),
     ("heartbeats", N_("Heartbeats of cron jobs and their last pings")),
     ("rotation", N_("On-call rotations")),
+    ("followups", N_("Open follow-ups of incidents")),
+    ("postmortem", N_("Postmortem draft of an incident")),
+    ("insights", N_("Incident and support figures (MTTA, MTTR, SLA, CSAT)")),
     ("help", N_("What this bot can do")),
+]
+
+# The incidents chat (INCIDENT_CHAT_ID): the commands of a room.
+ROOM_COMMANDS: list[tuple[str, str]] = [
+    ("lead", N_("Take the lead of this incident (or /lead @name)")),
+    ("comms", N_("Who writes the customer-facing updates (/comms @name)")),
+    ("update", N_("Post a status update")),
+    ("note", N_("Put a note on the timeline")),
+    ("followup", N_("Record a follow-up action item")),
+    ("followups", N_("Open follow-ups of incidents")),
+    ("timeline", N_("Timeline of this incident")),
+    ("postmortem", N_("Postmortem draft of this incident")),
+    ("insights", N_("Incident and support figures (MTTA, MTTR, SLA, CSAT)")),
 ]
 
 SUPPORT_COMMANDS: list[tuple[str, str]] = [
@@ -65,6 +81,7 @@ def routers() -> list[Router]:
         fallback,
         health,
         heartbeats,
+        insights,
         jobs,
         new_ticket,
         oncall,
@@ -72,6 +89,7 @@ def routers() -> list[Router]:
         permissions,
         quarterly,
         relay,
+        rooms,
         rotation,
         start,
         support,
@@ -80,6 +98,8 @@ def routers() -> list[Router]:
 
     return [
         permissions.router.build(),
+        rooms.router.build(),
+        insights.router.build(),
         jobs.router.build(),
         alerts.router.build(),
         escalation.router.build(),
@@ -98,6 +118,7 @@ def routers() -> list[Router]:
         email_link.router.build(),
         relay.router.build(),
         start.router.build(),
+        rooms.talk.build(),
         errors.router.build(),
         fallback.router.build(),
         relay.catch_all.build(),

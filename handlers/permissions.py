@@ -36,6 +36,8 @@ async def chat_kinds(chat: Chat, chats: StaffChats, pool: asyncpg.Pool) -> froze
         kinds.add(ChatKind.ADMIN)
     if chat.id == chats.support or await store.is_support_chat(pool, chat.id):
         kinds.add(ChatKind.SUPPORT)
+    if chats.incidents is not None and chat.id == chats.incidents:
+        kinds.add(ChatKind.INCIDENTS)
     return frozenset(kinds or {ChatKind.OTHER})
 
 
@@ -61,6 +63,11 @@ def not_here(command: str, rule: CommandRule) -> str:
         )
     elif rule.chats == staff.SUPPORT_SIDE:
         text = _("/{command} works only in the support group. This attempt was recorded.")
+    elif rule.chats == staff.ROOM_SIDE:
+        text = _(
+            "/{command} works only in an incident's room (its topic in the incidents chat). "
+            "This attempt was recorded."
+        )
     elif rule.chats == staff.ADMIN_SIDE | staff.SUPPORT_SIDE:
         text = _(
             "/{command} works only in the admin chat, the support group or a private chat "

@@ -21,6 +21,7 @@ class StaffChats:
     admin: int | None
     support: int | None
     security: int | None = None
+    incidents: int | None = None  # INCIDENT_CHAT_ID: the incident rooms
 
 
 def is_private(chat_id: int) -> bool:

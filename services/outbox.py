@@ -23,6 +23,7 @@ Kind = Literal[
     "edit_topic",
     "close_topic",
     "reopen_topic",
+    "pin",
 ]
 
 # Priorities: lower leaves first, across chats and within a chat: a more urgent row overtakes
@@ -59,6 +60,7 @@ class OutboxMessage:
     - copy: {"from_chat_id", "message_id", "caption"?} -> copyMessage
     - edit / edit_markup: edits the message sent by outbox row `ref_id` (or payload message_id)
     - create_topic: {"name", "icon_color"?}; rows with thread_ref pointing here go to that topic
+    - pin: {"disable_notification"?}: pins the message sent by outbox row `ref_id`
     """
 
     chat_id: int

@@ -80,6 +80,16 @@ class Action(StrEnum):
     # quarterly deep maintenance (services/quarterly)
     VIEW_QUARTER = "quarter.view"
     TICK_QUARTER = "quarter.tick"
+    # incident rooms, postmortems and insights (services/rooms, services/postmortem,
+    # services/insights; handlers/rooms.py)
+    ROOM_LEAD = "room.lead"  # take the lead, or give it to someone (/lead @maya)
+    ROOM_COMMS = "room.comms"
+    ROOM_UPDATE = "room.update"
+    ROOM_NOTE = "room.note"  # /note and a 📌 reaction on a room message
+    ROOM_FOLLOWUP = "room.followup"
+    VIEW_FOLLOWUPS = "room.followups"
+    POSTMORTEM = "room.postmortem"
+    VIEW_INSIGHTS = "insights.view"
 
 
 ALL_STAFF = frozenset(Role)
@@ -134,6 +144,14 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.EMERGENCY_CALL: NOBODY,  # the provider, checked by its signature, not a person
     Action.VIEW_QUARTER: ALL_STAFF,
     Action.TICK_QUARTER: ALL_STAFF - {Role.PRODUCT},  # the task's owner role, checked too
+    Action.ROOM_LEAD: ALERT_RESPONDERS,
+    Action.ROOM_COMMS: ALERT_RESPONDERS,
+    Action.ROOM_UPDATE: ALERT_RESPONDERS,
+    Action.ROOM_NOTE: ALL_STAFF,
+    Action.ROOM_FOLLOWUP: ALL_STAFF,
+    Action.VIEW_FOLLOWUPS: ALL_STAFF,
+    Action.POSTMORTEM: ENGINEER_ROLES | {Role.MANAGEMENT},
+    Action.VIEW_INSIGHTS: ALL_STAFF,
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
@@ -146,11 +164,14 @@ class ChatKind(StrEnum):
     ADMIN = "admin"  # ADMIN_CHAT_ID
     SUPPORT = "support"  # SUPPORT_CHAT_ID, or the supergroup it migrated to
     PRIVATE = "private"  # a person's private chat with the bot
+    INCIDENTS = "incidents"  # INCIDENT_CHAT_ID: the incident rooms (one topic per incident)
     OTHER = "other"  # any other group: no privileged command applies there
 
 
 ADMIN_SIDE = frozenset({ChatKind.ADMIN, ChatKind.PRIVATE})
 SUPPORT_SIDE = frozenset({ChatKind.SUPPORT})
+# A room lives in the incidents chat, or in the admin chat when INCIDENT_CHAT_ID is unset.
+ROOM_SIDE = frozenset({ChatKind.INCIDENTS, ChatKind.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -180,7 +201,7 @@ COMMANDS: dict[str, CommandRule] = {
     ),
     "incidents": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
     "incident": CommandRule(Action.RAISE_INCIDENT, ADMIN_SIDE),
-    "timeline": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
+    "timeline": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE | ROOM_SIDE),
     "escalate": CommandRule(Action.ESCALATE, ADMIN_SIDE | SUPPORT_SIDE),
     "jobs": CommandRule(Action.VIEW_JOBS, ADMIN_SIDE),
     "runjob": CommandRule(Action.RUN_JOBS, ADMIN_SIDE),
@@ -226,6 +247,14 @@ COMMANDS: dict[str, CommandRule] = {
     ),
     "sos": CommandRule(Action.SOS, ADMIN_SIDE | SUPPORT_SIDE),
     "quarter": CommandRule(Action.VIEW_QUARTER, ADMIN_SIDE),
+    "lead": CommandRule(Action.ROOM_LEAD, ROOM_SIDE),
+    "comms": CommandRule(Action.ROOM_COMMS, ROOM_SIDE),
+    "update": CommandRule(Action.ROOM_UPDATE, ROOM_SIDE),
+    "note": CommandRule(Action.ROOM_NOTE, ROOM_SIDE),
+    "followup": CommandRule(Action.ROOM_FOLLOWUP, ROOM_SIDE),
+    "followups": CommandRule(Action.VIEW_FOLLOWUPS, ADMIN_SIDE | ROOM_SIDE),
+    "postmortem": CommandRule(Action.POSTMORTEM, ADMIN_SIDE | ROOM_SIDE),
+    "insights": CommandRule(Action.VIEW_INSIGHTS, ADMIN_SIDE | ROOM_SIDE),
 }
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,

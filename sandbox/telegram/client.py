@@ -235,6 +235,12 @@ class EmulatorClient:
         result = await self._call("POST", "press", body)
         return str(result["callback_query_id"])
 
+    async def react(self, user_id: int, chat_id: int, message_id: int, *emoji: str) -> Json:
+        """The person sets these reactions on the message (none: takes theirs back)."""
+        body = {"user_id": user_id, "chat_id": chat_id, "message_id": message_id, "emoji": emoji}
+        result: Json = await self._call("POST", "react", body)
+        return result
+
     async def inject_update(self, update: Json) -> Json:
         result: Json = await self._call("POST", "inject_update", update)
         return result

@@ -20,7 +20,7 @@ from .botapi import RUNTIME
 from .chats import delete_topic
 from .config import FaultConfig, LimitConfig
 from .models import Json
-from .people import ActionError, Attachment, tiny_png, user_presses, user_sends
+from .people import ActionError, Attachment, tiny_png, user_presses, user_reacts, user_sends
 from .ratelimit import most_in_window
 from .runtime import Runtime
 
@@ -230,6 +230,21 @@ async def press(request: web.Request) -> web.Response:
     return _ok({"callback_query_id": query.id})
 
 
+async def react(request: web.Request) -> web.Response:
+    body = await _body(request)
+    emoji = body.get("emoji") or []
+    if isinstance(emoji, str):
+        emoji = [emoji]
+    payload = user_reacts(
+        _rt(request),
+        user_id=int(body["user_id"]),
+        chat_id=int(body["chat_id"]),
+        message_id=int(body["message_id"]),
+        emoji=[str(e) for e in emoji],
+    )
+    return _ok(payload)
+
+
 async def callback(request: web.Request) -> web.Response:
     query = _rt(request).world.callbacks.get(request.match_info["query_id"])
     if query is None:
@@ -372,6 +387,7 @@ def add_routes(app: web.Application) -> None:
         ("POST", "/control/chats/{chat_id}/topics/{thread_id}/delete", remove_topic),
         ("POST", "/control/send", send),
         ("POST", "/control/press", press),
+        ("POST", "/control/react", react),
         ("GET", "/control/callbacks/{query_id}", callback),
         ("POST", "/control/inject_update", inject_update),
         ("GET", "/control/updates", pending_updates),

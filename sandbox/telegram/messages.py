@@ -299,7 +299,42 @@ async def answer_callback_query(rt: Runtime, p: Params) -> bool:
     return True
 
 
+def _pin_target(rt: Runtime, p: Params) -> tuple[Chat, Message]:
+    chat = rt.chat(p.chat_ref())
+    if chat.type == "private":
+        return chat, rt.message(chat, p.get_int("message_id"), "message to pin not found")
+    if rt.world.bot.id not in chat.admins:
+        raise bad_request("not enough rights to manage pinned messages in the chat")
+    return chat, rt.message(chat, p.get_int("message_id"), "message to pin not found")
+
+
+async def pin_chat_message(rt: Runtime, p: Params) -> bool:
+    """Pins a message (in a forum, also at the top of its topic); pinning it again is fine."""
+    p.get_int("message_id", required="message identifier is not specified")
+    chat, message = _pin_target(rt, p)
+    message.pinned = True
+    rt.world.bus.publish("message_pinned", {"chat_id": chat.id, "message_id": message.message_id})
+    return True
+
+
+async def unpin_chat_message(rt: Runtime, p: Params) -> bool:
+    chat = rt.chat(p.chat_ref())
+    message_id = p.get_int("message_id")
+    pinned = [m for m in chat.messages.values() if m.pinned and not m.deleted]
+    if message_id is not None:
+        pinned = [m for m in pinned if m.message_id == message_id]
+    elif pinned:
+        pinned = [max(pinned, key=lambda m: m.message_id)]
+    if not pinned:
+        raise bad_request("message to unpin not found")
+    for message in pinned:
+        message.pinned = False
+    return True
+
+
 METHODS: dict[str, Handler] = {
+    "pinchatmessage": pin_chat_message,
+    "unpinchatmessage": unpin_chat_message,
     "sendmessage": send_message,
     "sendphoto": send_photo,
     "senddocument": send_document,

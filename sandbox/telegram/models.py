@@ -126,6 +126,9 @@ class Message:
     forward_origin: Json | None = None
     link_preview_options: Json | None = None
     sender_chat_id: int | None = None  # sent on behalf of this chat (channel or anonymous admin)
+    pinned: bool = False  # pinChatMessage
+    # reactions by user id (emoji list), as people set them; message_reaction updates tell them
+    reactions: dict[int, list[str]] = field(default_factory=dict)
 
     def content_key(self) -> tuple[Any, ...]:
         return (self.text, self.entities, self.caption, self.caption_entities, self.reply_markup)

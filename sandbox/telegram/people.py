@@ -192,3 +192,33 @@ def user_presses(
     }
     rt.world.updates.push("callback_query", payload)
     return query
+
+
+def user_reacts(
+    rt: Runtime, *, user_id: int, chat_id: int, message_id: int, emoji: list[str]
+) -> Json:
+    """A person sets their reactions on a message (an empty list takes them back). The bot
+    hears it as a `message_reaction` update, only when it asked for those (Telegram does not
+    send them by default) and is an administrator of the group, as Telegram requires."""
+    user = _user(rt, user_id)
+    chat = _chat(rt, user, chat_id)
+    message = chat.messages.get(message_id)
+    if message is None or message.deleted:
+        raise ActionError(404, f"no message {message_id} in chat {chat_id}")
+    old = message.reactions.get(user.id, [])
+    if emoji:
+        message.reactions[user.id] = list(emoji)
+    else:
+        message.reactions.pop(user.id, None)
+    payload: Json = {
+        "chat": chat.to_api(),
+        "message_id": message_id,
+        "user": user.to_api(),
+        "date": rt.world.now(),
+        "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+        "new_reaction": [{"type": "emoji", "emoji": e} for e in emoji],
+    }
+    rt.world.bus.publish("message_reaction", {"chat_id": chat.id, **payload})
+    if chat.type == "private" or rt.world.bot.id in chat.admins:
+        rt.world.updates.push("message_reaction", payload)
+    return payload

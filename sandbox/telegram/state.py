@@ -266,6 +266,8 @@ class World:
             deleted=message.deleted,
             reply_markup=message.reply_markup,
             is_service=message.service is not None,
+            pinned=message.pinned,
+            reactions={str(k): v for k, v in message.reactions.items()},
         )
         return view
 

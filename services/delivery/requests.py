@@ -145,6 +145,9 @@ def build_calls(row: OutboxRow, target: Target, config: DeliveryConfig) -> list[
         return text_calls(row, target, config)
     if row.kind in ("edit", "edit_markup"):
         return edit_calls(row, target)
+    if row.kind == "pin":
+        params = {"chat_id": target.chat_id, "message_id": target.message_id, **row.payload}
+        return [Call(m.PIN_MESSAGE, params)]
     if row.kind == "create_topic":
         return [Call(m.CREATE_TOPIC, {"chat_id": target.chat_id, **row.payload})]
     if row.kind in _TOPIC_METHODS:

@@ -16,6 +16,7 @@ CREATE_TOPIC = "createForumTopic"
 EDIT_TOPIC = "editForumTopic"
 CLOSE_TOPIC = "closeForumTopic"
 REOPEN_TOPIC = "reopenForumTopic"
+PIN_MESSAGE = "pinChatMessage"
 
 # Methods that post a new message: these take a token from the chat's bucket.
 NEW_MESSAGE_METHODS = frozenset({SEND_MESSAGE, SEND_PHOTO, SEND_DOCUMENT, COPY_MESSAGE})

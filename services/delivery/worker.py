@@ -322,7 +322,7 @@ class DeliveryWorker:
             if ref is not None and ref.status == "coalesced" and row.kind == "edit":
                 row = _as_new_message(row)  # its message is a digest line: say it anew
             elif ref is None or ref.message_id is None:
-                if row.kind.startswith("edit"):
+                if row.kind.startswith("edit") or row.kind == "pin":
                     reason = errors.MESSAGE_NOT_FOUND
                     await self._fail(row, errors.PermanentError(reason, "no message to edit"))
                     return None

@@ -179,6 +179,8 @@ async def open_incident(
             conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
+        if ctx.on_open is not None:  # the incident's room (services/rooms), in this transaction
+            await ctx.on_open(conn, incident, now)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)
         await audit.record(
             conn,

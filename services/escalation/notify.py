@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from services import chats, outbox, roster
@@ -29,10 +29,15 @@ from services.escalation.store import Incident
 from services.i18n import current_locale, use_locale
 from services.oncall import contacts
 from services.oncall import lookup as oncall
+from services.rooms import store as rooms_store
 from services.rules import Rules
 from services.storage.types import Executor
 from services.tickets.briefs import TicketBrief, display_name, topic_url
 from services.tickets.config import DeskConfig
+
+
+class OnOpen(Protocol):
+    async def __call__(self, db: Executor, incident: Incident, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class EscalationContext:
     default_locale: str | None = None
     # the emergency line's targets and repeats (RULES_FILE `emergency:`)
     emergency: EmergencyRules = field(default_factory=EmergencyRules)
+    # called in the transaction that opened an incident (its room: services/rooms)
+    on_open: OnOpen | None = None
 
     async def language_of(self, db: Executor, chat_id: int, person: str | None) -> str | None:
         """A group chat speaks its own language; a private chat its person's (`person`)."""
@@ -102,6 +109,8 @@ async def view(
         resolved_at=incident.resolved_at,
         topic_url=topic_url(ticket.support_chat_id, ticket.topic_id),
         level_deadline=level_deadline(rules, incident.clock()),
+        lead=await display_name(db, await rooms_store.lead_of(db, incident.ticket_id)),
+        room_url=rooms_store.link(await rooms_store.get(db, incident.ticket_id)),
     )
 
 

@@ -14,6 +14,7 @@ from services.escalation.render import (
     role_label,
 )
 from services.i18n import gettext as _
+from services.rooms.timeline import describe as room_describe
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 
@@ -25,7 +26,9 @@ async def open_incident_rows(db: Executor, ctx: EscalationContext) -> list[Incid
         if ticket is None:
             continue
         view = await notify.view(db, ctx, incident, ticket)
-        owner = view.acknowledged_by or await tickets.display_name(db, ticket.assignee_id)
+        owner = (
+            view.lead or view.acknowledged_by or await tickets.display_name(db, ticket.assignee_id)
+        )
         rows.append(IncidentRow(view, owner))
     return rows
 
@@ -87,7 +90,7 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
     }
     template = texts.get(kind)
     if template is None:
-        return kind.replace("_", " ")
+        return room_describe(kind, who, details) or kind.replace("_", " ")
     values = {"who": who, "level": level, "priority": "", "minutes": ""}
     values.update({k: v for k, v in details.items() if isinstance(v, str | int)})
     return template.format(**values)

@@ -93,6 +93,8 @@ class IncidentView:
     resolved_at: datetime | None = None
     topic_url: str | None = None
     level_deadline: datetime | None = None
+    lead: str | None = None  # who leads it (/lead in its room, services/rooms)
+    room_url: str | None = None  # its room (a topic of the incidents chat), once it exists
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ def keyboard(view: IncidentView) -> dict[str, Any] | None:
             }
         )
         rows.append(actions)
+    if view.room_url:
+        rows.append([{"text": _("Open the room"), "url": view.room_url}])
     if view.topic_url:
         rows.append(
             [{"text": _("Open ticket {number}").format(number=view.number), "url": view.topic_url}]
@@ -188,6 +192,8 @@ def render_incident(
             level=view.level, top=view.top_level, role=esc(role_label(view.level_role))
         )
     )
+    if view.lead:
+        lines.append(_("Lead: {name}").format(name=esc(view.lead)))
     lines.append(_("Opened {at}").format(at=when(view.opened_at, tz)))
     if view.level > 1:
         lines.append(_("At this level since {at}").format(at=when(view.level_entered_at, tz)))

@@ -66,3 +66,31 @@ def bars_per_week(points: list[tuple[date, int]], *, title: str, ylabel: str) ->
     axes.set_ylabel(ylabel)
     axes.grid(True, axis="y", alpha=0.3)
     return _png(figure)
+
+
+def bars(points: list[tuple[str, int]], *, title: str, ylabel: str) -> bytes:
+    """One bar per label (pages per person)."""
+    figure, axes = _pyplot().subplots(figsize=(8, 3))
+    axes.bar([label for label, _n in points], [n for _label, n in points], color="#2ca02c")
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, axis="y", alpha=0.3)
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def grouped_bars(
+    labels: list[str], series: dict[str, list[float]], *, title: str, ylabel: str
+) -> bytes:
+    """Side-by-side bars per label, one colour per series (MTTA and MTTR per severity)."""
+    figure, axes = _pyplot().subplots(figsize=(8, 3))
+    width = 0.8 / max(1, len(series))
+    for index, (name, values) in enumerate(series.items()):
+        xs = [x + index * width for x in range(len(labels))]
+        axes.bar(xs, values, width=width, label=name)
+    axes.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))], labels)
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.legend()
+    axes.grid(True, axis="y", alpha=0.3)
+    return _png(figure)

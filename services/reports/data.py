@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from services.insights.figures import Insights
 from services.reports.quickcart import QuickCartFigures
 from services.storage.types import Executor
 
@@ -59,6 +60,8 @@ class ReportData:
     payment_by_day: list[tuple[date, float | None]] = field(default_factory=list)
     false_positive_percent: float | None = None
     review_queue: float | None = None
+    # MTTA/MTTR per severity and level, pages per person, ticket SLA, CSAT, follow-ups
+    insights: Insights | None = None
 
     @property
     def uptime_met(self) -> bool | None:

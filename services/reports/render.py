@@ -9,6 +9,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.i18n import gettext as _
+from services.insights import render as insights_render
 from services.reports import charts
 from services.reports.data import ReportData
 from services.text import esc
@@ -68,6 +69,8 @@ def headline(data: ReportData) -> str:
             queue="-" if data.review_queue is None else f"{data.review_queue:.0f}",
         ),
     ]
+    if data.insights is not None:
+        lines.append(esc(insights_render.followups_line(data.insights)))
     return "\n".join(lines)
 
 
@@ -169,6 +172,8 @@ def render(data: ReportData) -> RenderedReport:
         f"<h2>{esc(_('Payment success rate per day'))}</h2>",
         _chart(pngs, "payments", _("Payment success rate per day")),
     ]
+    if data.insights is not None:
+        sections.append(insights_render.html_section(data.insights))
     html = (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>body{{font-family:sans-serif;max-width:900px;"

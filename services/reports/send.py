@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from services import outbox
 from services.checks.config import ChecksRules, Targets
 from services.i18n import use_locale
+from services.insights.figures import collect as collect_insights
 from services.reports.data import ReportData, collect, period
 from services.reports.quickcart import QuickCartDatabase
 from services.reports.quickcart import read as read_quickcart
@@ -41,6 +42,7 @@ async def build(
     if quickcart is not None:
         figures = await read_quickcart(quickcart, start, end, tz, current=end >= now)
     data = await collect(db, kind, start, end, tz, uptime_target=uptime_target, quickcart=figures)
+    data.insights = await collect_insights(db, start, end, str(tz))
     with use_locale(language):
         return data, render(data)
 

@@ -21,6 +21,7 @@ PROVIDED = {
     "bot", "event_from_user", "event_chat", "event_update", "event_context", "event_router",
     "handler", "fsm_storage", "i18n", "i18n_middleware", "rule", "kinds", "exception",
     "event_thread_id", "event_business_connection_id",
+    "room_ticket",  # handlers/rooms.py InRoom: the incident whose room the message is in
 }  # fmt: skip
 
 

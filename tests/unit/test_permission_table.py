@@ -125,7 +125,7 @@ def _who(action: Action) -> str:
 
 
 _WHERE = {ChatKind.ADMIN: "admin chat", ChatKind.SUPPORT: "support group",
-          ChatKind.PRIVATE: "private chat"}  # fmt: skip
+          ChatKind.PRIVATE: "private chat", ChatKind.INCIDENTS: "incidents chat"}  # fmt: skip
 
 
 def readme_tables() -> str:

@@ -1,0 +1,339 @@
+"""Incident rooms in chat: /lead, /comms, /update, /note, /followup, /postmortem and /timeline
+inside a room (its topic, or a reply to its card), 📌 reactions on room messages, /followups.
+Parse, call services.rooms, answer.
+
+`/update` runs only inside a room (the chat and topic of an incident): the same command in
+the support group belongs to the customer-facing incidents feature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiogram import F
+from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.types import Message, MessageReactionUpdated, ReactionTypeEmoji
+from aiogram.utils.i18n import gettext as _
+
+from handlers.routes import Routes
+from services import staff
+from services.clock import Clock
+from services.escalation import tickets_port as tickets
+from services.escalation.queries import timeline
+from services.escalation.render import render_timeline
+from services.escalation.store import get as get_incident
+from services.postmortem import build as pm_build
+from services.postmortem import draft
+from services.rooms import actions, store
+from services.rooms.actions import (
+    IncidentOver,
+    NoSuchFollowup,
+    NotARoom,
+    RoomError,
+    UnknownPerson,
+)
+from services.rooms.config import RoomsContext
+from services.rooms.render_lists import followups_list
+from services.staff import Action, NotAllowed
+from services.text import esc
+from services.users import Person
+
+router = Routes(__name__)
+# What people write in a room (kept for 📌): late in the order, after every command handler.
+talk = Routes(__name__ + ".talk")
+
+
+async def room_of(message: Message, rooms: RoomsContext, pool: asyncpg.Pool) -> int | None:
+    """The incident whose room this message is in: its topic, or a reply to its card."""
+    if rooms.chat_id is None or message.chat.id != rooms.chat_id:
+        return None
+    if message.message_thread_id is not None and message.is_topic_message:
+        return await store.by_topic(pool, message.chat.id, message.message_thread_id)
+    reply = message.reply_to_message
+    if reply is not None:
+        return await store.by_card(pool, message.chat.id, reply.message_id)
+    return None
+
+
+class InRoom(BaseFilter):
+    """The message is inside an incident's room; hands the handler `room_ticket`."""
+
+    async def __call__(
+        self, message: Message, rooms: RoomsContext, pool: asyncpg.Pool
+    ) -> bool | dict[str, Any]:
+        ticket_id = await room_of(message, rooms, pool)
+        return False if ticket_id is None else {"room_ticket": ticket_id}
+
+
+def refusal(error: RoomError) -> str:
+    """The sentence for an expected refusal of a room (NotAllowed: handlers.refusals)."""
+    if isinstance(error, UnknownPerson):
+        return _("I do not know {who}: they must have written to me or be on the roster.").format(
+            who=esc(error.who)
+        )
+    if isinstance(error, IncidentOver):
+        return _("This incident is already resolved.")
+    if isinstance(error, NotARoom):
+        return _("This incident has no room.")
+    if isinstance(error, NoSuchFollowup):
+        return _("There is no open follow-up with that number.")
+    return _("That did not work.")
+
+
+def _split_target(args: str | None) -> tuple[int | None, str]:
+    """A leading ticket number (`QC-000123 ...`), and the rest."""
+    words = (args or "").strip().split(maxsplit=1)
+    if words and words[0].upper().startswith("QC"):
+        number = tickets.parse_number(words[0])
+        if number is not None:
+            return number, words[1] if len(words) > 1 else ""
+    return None, (args or "").strip()
+
+
+async def _target(
+    message: Message, command: CommandObject, rooms: RoomsContext, pool: asyncpg.Pool
+) -> tuple[int | None, str]:
+    number, rest = _split_target(command.args)
+    if number is not None:
+        return number, rest
+    return await room_of(message, rooms, pool), rest
+
+
+async def _allowed(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
+) -> None:
+    """The permission table's word before any argument is read (a refusal is audited and
+    answered by handlers.refusals)."""
+    await staff.require(
+        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+    )
+
+
+def _mention(text: str) -> tuple[str | None, str]:
+    """A trailing (or only) `@name` and the text before it."""
+    words = text.split()
+    if words and words[-1].startswith("@") and len(words[-1]) > 1:
+        return words[-1], " ".join(words[:-1])
+    return None, text
+
+
+@router.message(Command("lead", "comms"))
+async def cmd_role(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext,
+) -> None:  # fmt: skip
+    role = command.command.lower()
+    action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
+    await _allowed(message, command, person, pool, action)
+    ticket_id, rest = await _target(message, command, rooms, pool)
+    if ticket_id is None:
+        await message.answer(_("Use /{command} inside an incident's room.").format(command=role))
+        return
+    who = rest.split()[0] if rest.split() else None
+    if role == "comms" and who is None:
+        await message.answer(esc(_("Usage: /comms @name")))
+        return
+    try:
+        done = await actions.set_role(
+            pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+        return
+    if role == "lead":
+        await message.answer(
+            _("{name} leads {number}.").format(name=esc(done.name), number=esc(done.number))
+        )
+    else:
+        await message.answer(
+            _("{name} writes the customer-facing updates of {number}.").format(
+                name=esc(done.name), number=esc(done.number)
+            )
+        )
+
+
+@router.message(Command("update"), InRoom())
+async def cmd_update(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext, room_ticket: int,
+) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    text = (command.args or "").strip()
+    if not text:
+        await message.answer(esc(_("Usage: /update <what changed, what is next>")))
+        return
+    try:
+        await actions.post_update(
+            pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+
+
+@router.message(Command("note"))
+async def cmd_note(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext,
+) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_NOTE)
+    ticket_id, text = await _target(message, command, rooms, pool)
+    if ticket_id is None or not text:
+        await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
+        return
+    try:
+        done = await actions.add_note(
+            pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(_("Noted on the timeline of {number}.").format(number=esc(done.number)))
+
+
+@router.message(Command("followup"))
+async def cmd_followup(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext,
+) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.ROOM_FOLLOWUP)
+    words = (command.args or "").split()
+    if len(words) == 2 and words[0].lower() == "done":
+        await followup_done(message, person, pool, clock, words[1])
+        return
+    ticket_id, rest = await _target(message, command, rooms, pool)
+    owner, text = _mention(rest)
+    if ticket_id is None or not text.strip():
+        await message.answer(
+            esc(_("Usage: /followup <action item> [@owner], inside an incident's room."))
+        )
+        return
+    try:
+        done = await actions.add_followup(
+            pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(
+        _("Follow-up #{id} recorded for {number}.").format(
+            id=done.followup.id if done.followup else "?", number=esc(done.number)
+        )
+    )
+
+
+async def followup_done(
+    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, word: str
+) -> None:
+    number = word.lstrip("#")
+    if not number.isdigit() or len(number) > 12:
+        await message.answer(esc(_("Usage: /followup done <number>, as /followups shows it.")))
+        return
+    try:
+        done = await actions.close_followup(
+            pool, clock, person, int(number), chat_id=message.chat.id
+        )
+    except RoomError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(
+        _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
+    )
+
+
+@router.message(Command("followups"))
+async def cmd_followups(message: Message, person: Person, pool: asyncpg.Pool) -> None:
+    await staff.require(pool, person, Action.VIEW_FOLLOWUPS, chat_id=message.chat.id)
+    await message.answer(followups_list(await store.open_followups(pool)))
+
+
+@router.message(Command("postmortem"))
+async def cmd_postmortem(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext,
+) -> None:  # fmt: skip
+    await _allowed(message, command, person, pool, Action.POSTMORTEM)
+    ticket_id, _rest = await _target(message, command, rooms, pool)
+    number = tickets.format_number(ticket_id) if ticket_id is not None else None
+    if ticket_id is None:
+        await message.answer(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
+        return
+    incident = await get_incident(pool, ticket_id)
+    failed = None
+    if incident is not None:
+        failed = await pm_build.payments_failed(
+            rooms.quickcart, incident.opened_at, incident.resolved_at, rooms.escalation.tz
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        posted = await draft.post(
+            conn, rooms, ticket_id, clock.now(), actor_id=person.id, payments_failed=failed
+        )
+        if posted:
+            from services import audit
+
+            await audit.record(
+                conn, actor_id=person.id, action=Action.POSTMORTEM.value, allowed=True,
+                target=number, chat_id=message.chat.id,
+            )  # fmt: skip
+    if not posted:
+        await message.answer(refusal(NotARoom(number or "")))
+        return
+    if await room_of(message, rooms, pool) != ticket_id:
+        await message.answer(
+            _("The postmortem draft of {number} is posted in its room.").format(number=esc(number))
+        )
+
+
+@router.message(Command("timeline"), InRoom())
+async def cmd_room_timeline(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+    rooms: RoomsContext, room_ticket: int,
+) -> None:  # fmt: skip
+    number = tickets.format_number(room_ticket)
+    await staff.require(pool, person, Action.VIEW_INCIDENTS, target=number, chat_id=message.chat.id)
+    page = await timeline(pool, room_ticket)
+    if page is not None:
+        await message.answer(render_timeline(page, rooms.escalation.tz, rooms.escalation.tz_name))
+
+
+@router.message_reaction()
+async def on_reaction(
+    event: MessageReactionUpdated, person: Person | None, pool: asyncpg.Pool, clock: Clock,
+    rooms: RoomsContext,
+) -> None:  # fmt: skip
+    """A 📌 on a room message puts it on the timeline (once), with its author and time."""
+    if rooms.chat_id is None or event.chat.id != rooms.chat_id or person is None:
+        return
+    old = {r.emoji for r in event.old_reaction if isinstance(r, ReactionTypeEmoji)}
+    new = {r.emoji for r in event.new_reaction if isinstance(r, ReactionTypeEmoji)}
+    if rooms.rules.pin_emoji not in new - old:
+        return
+    try:
+        await actions.mark_message(pool, clock, rooms, person, event.chat.id, event.message_id)
+    except (NotAllowed, RoomError):
+        return  # refused (and audited): a reaction has nobody to answer
+
+
+@talk.message(Command("update"))
+async def update_outside_a_room(
+    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
+) -> None:
+    """`/update` in no room (no feature before took it): say where it works."""
+    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    await message.answer(
+        _("/update works inside an incident's room: its topic, or a reply to its card.")
+    )
+
+
+@talk.message(InRoom(), F.text | F.caption)
+async def room_message(
+    message: Message, pool: asyncpg.Pool, clock: Clock, room_ticket: int
+) -> None:
+    """What people write in a room is kept, so a 📌 on it later can quote it."""
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        return
+    await store.remember_message(
+        pool, message.chat.id, message.message_id, room_ticket,
+        message.from_user.id if message.from_user else None, text, clock.now(),
+    )  # fmt: skip

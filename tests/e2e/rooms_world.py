@@ -1,0 +1,106 @@
+"""What the incident room stories share: the incidents chat, the cast, the doors they use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from services.clock import FrozenClock
+from services.rules import Rules
+from tests.e2e.conftest import ADMIN, World, fast_rules
+
+Json = dict[str, Any]
+
+T0 = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)  # ahead of the wall clock (see test_alert_story)
+TOKEN = "am-e2e-token"
+SARI = 2001  # support engineer, on call: level 1
+MAYA = 2002  # senior engineer: takes the lead
+DEWI = 2003  # tech lead, on call: level 3
+
+
+def room_rules(**rooms: Any) -> Rules:
+    return fast_rules(alerts={"rules": []}, rooms={"scan_seconds": 0.1, **rooms})
+
+
+async def incidents_chat(world: World, *, forum: bool = True) -> int:
+    chat = await world.tg.create_chat(
+        type="supergroup", title="QuickCart Incidents", is_forum=forum,
+        members=[ADMIN, SARI, MAYA, DEWI], admins=[ADMIN],
+    )  # fmt: skip
+    return int(chat["id"])
+
+
+async def eventually(what: str, check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def datas(message: Json) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def press(world: World, user: int, chat: int, message: Json, data: str) -> Json:
+    assert data in datas(message), (data, datas(message))
+    query = await world.tg.press(user, chat, message["message_id"], data)
+    answer: Json = await world.tg.callback_answer(query)
+    return answer
+
+
+async def says(world: World, user: int, chat: int, text: str, **kw: Any) -> Json:
+    """`user` writes in `chat`; the bot's plain answer (no buttons) after it."""
+    sent = await world.send(user, text, chat_id=chat, **kw)
+    answer: Json = await world.tg.wait_for_message(
+        chat, after_message_id=sent["message_id"], thread_id=kw.get("thread_id"),
+        predicate=lambda m: m.get("reply_markup") is None and not m.get("document"),
+    )  # fmt: skip
+    return answer
+
+
+async def put_on_roster(world: World, user_id: int, name: str, role: str, username: str) -> None:
+    await world.tg.create_user(user_id, first_name=name, username=username, language_code="id")
+    sent = await world.send(user_id, "/start")
+    await world.reply_to(user_id, after=sent["message_id"])
+    hello = await world.send(user_id, f"Halo, saya {name}", chat_id=world.admin_chat_id)
+    answer = await says(
+        world, ADMIN, world.admin_chat_id, f"/staff add {role}", reply_to=hello["message_id"]
+    )
+    assert name in answer["text"], answer["text"]
+
+
+async def download(world: World, document: Json) -> bytes:
+    base = f"{world.emulator.base_url}/bot{world.settings.BOT_TOKEN}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/getFile", params={"file_id": document["file_id"]}) as r:
+            path = (await r.json())["result"]["file_path"]
+        async with http.get(
+            f"{world.emulator.base_url}/file/bot{world.settings.BOT_TOKEN}/{path}"
+        ) as r:
+            return await r.read()
+
+
+async def escalate_an_alert(world: World) -> None:
+    """Alertmanager posts a firing PaymentErrors; Rina presses Escalate on its message."""
+    from tests.e2e.test_alert_story import flush_at, post_alertmanager
+
+    stored = await post_alertmanager(world, "am_0.25_firing.json")
+    assert stored["firing"] == 3
+    clock = world.clock
+    assert isinstance(clock, FrozenClock)
+    await flush_at(world, clock, T0 + timedelta(seconds=31))
+    message = await world.tg.wait_for_message(
+        world.admin_chat_id, predicate=lambda m: "PaymentErrors" in m.get("text", "")
+    )
+    group_id = await world.pool.fetchval("SELECT id FROM alert_groups")
+    answer = await press(world, ADMIN, world.admin_chat_id, message, f"al:{group_id}:esc")
+    assert "QC-000001" in answer["text"], answer
