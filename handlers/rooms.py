@@ -19,7 +19,6 @@ from aiogram.utils.i18n import gettext as _
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
-from services.escalation import tickets_port as tickets
 from services.escalation.queries import timeline
 from services.escalation.render import render_timeline
 from services.escalation.store import get as get_incident
@@ -37,6 +36,7 @@ from services.rooms.config import RoomsContext
 from services.rooms.render_lists import followups_list
 from services.staff import Action, NotAllowed
 from services.text import esc
+from services.tickets.model import parse_ticket_number, ticket_number
 from services.users import Person
 
 router = Routes(__name__)
@@ -85,7 +85,7 @@ def _split_target(args: str | None) -> tuple[int | None, str]:
     """A leading ticket number (`QC-000123 ...`), and the rest."""
     words = (args or "").strip().split(maxsplit=1)
     if words and words[0].upper().startswith("QC"):
-        number = tickets.parse_number(words[0])
+        number = parse_ticket_number(words[0])
         if number is not None:
             return number, words[1] if len(words) > 1 else ""
     return None, (args or "").strip()
@@ -254,7 +254,7 @@ async def cmd_postmortem(
 ) -> None:  # fmt: skip
     await _allowed(message, command, person, pool, Action.POSTMORTEM)
     ticket_id, _rest = await _target(message, command, rooms, pool)
-    number = tickets.format_number(ticket_id) if ticket_id is not None else None
+    number = ticket_number(ticket_id) if ticket_id is not None else None
     if ticket_id is None:
         await message.answer(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
         return
@@ -289,7 +289,7 @@ async def cmd_room_timeline(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     rooms: RoomsContext, room_ticket: int,
 ) -> None:  # fmt: skip
-    number = tickets.format_number(room_ticket)
+    number = ticket_number(room_ticket)
     await staff.require(pool, person, Action.VIEW_INCIDENTS, target=number, chat_id=message.chat.id)
     page = await timeline(pool, room_ticket)
     if page is not None:

@@ -7,11 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.escalation import store as incidents_store
-from services.escalation import tickets_port as tickets
 from services.escalation.queries import describe
 from services.reports.quickcart import QuickCartDatabase
 from services.rooms import store as rooms_store
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import base64
 from datetime import datetime
 
 from services import outbox
-from services.escalation import tickets_port as tickets
 from services.i18n import use_locale
 from services.postmortem import build as builder
 from services.postmortem import render
@@ -14,6 +13,7 @@ from services.rooms import room as rooms
 from services.rooms import store as rooms_store
 from services.rooms.config import RoomsContext
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 
 def _document(text: str, filename: str, caption: str) -> dict[str, object]:

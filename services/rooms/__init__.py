@@ -11,5 +11,5 @@ place, a lead and a comms person, status updates on a rhythm, and a timeline tha
 - `sync`: the worker that opens rooms for new incidents, edits summaries, puts alerts on the
   timeline, reminds leads and drafts postmortems.
 
-The timeline is the incident's ticket timeline (`services.escalation.tickets_port.add_event`).
+The timeline is the incident's ticket timeline (`services.tickets.briefs.add_event`).
 """

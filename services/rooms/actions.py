@@ -11,7 +11,6 @@ from services import audit, staff
 from services.clock import Clock
 from services.escalation import notify
 from services.escalation import store as incidents_store
-from services.escalation import tickets_port as tickets
 from services.escalation.incidents import Db, transaction
 from services.escalation.store import Incident
 from services.i18n import use_locale
@@ -22,6 +21,8 @@ from services.rooms.store import Followup, Room
 from services.staff import Action
 from services.storage.types import Executor
 from services.text import storable
+from services.tickets import briefs as tickets
+from services.tickets.model import ticket_number
 from services.users import Person
 
 UPDATE_LIMIT = 3000  # characters of an update kept (the room's line, the timeline)
@@ -56,8 +57,8 @@ async def _open(conn: Executor, ticket_id: int) -> tuple[Room, Incident, str]:
     room = await store.get(conn, ticket_id, lock=True)
     incident = await incidents_store.get(conn, ticket_id)
     if room is None or incident is None:
-        raise NotARoom(tickets.format_number(ticket_id))
-    return room, incident, tickets.format_number(ticket_id)
+        raise NotARoom(ticket_number(ticket_id))
+    return room, incident, ticket_number(ticket_id)
 
 
 async def _person(conn: Executor, who: str | None, actor: Person) -> tuple[int, str]:
@@ -94,7 +95,7 @@ async def set_role(
 ) -> Done:  # fmt: skip
     """`role` "lead" or "comms"; `who` None: the actor takes it."""
     action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, action, target=number, chat_id=chat_id)
     async with transaction(db) as conn:
         room, incident, number = await _open(conn, ticket_id)
@@ -123,7 +124,7 @@ async def post_update(
 ) -> Done:  # fmt: skip
     """An internal status update: in the room, on the timeline, in the summary; the rhythm
     starts again."""
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ROOM_UPDATE, target=number, chat_id=chat_id)
     text = storable(text.strip())[:UPDATE_LIMIT]
     async with transaction(db) as conn:
@@ -158,7 +159,7 @@ async def add_note(
     author_id: int | None = None,
 ) -> Done:  # fmt: skip
     """`/note` (source "note") or a 📌 on a room message (source "pin", `at` its time)."""
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ROOM_NOTE, target=number, chat_id=chat_id)
     text = storable(text.strip())[:UPDATE_LIMIT]
     async with transaction(db) as conn:
@@ -185,7 +186,7 @@ async def mark_message(
     if found is None or found["marked_at"] is not None:
         return None
     await staff.require(
-        db, actor, Action.ROOM_NOTE, target=tickets.format_number(found["ticket_id"]),
+        db, actor, Action.ROOM_NOTE, target=ticket_number(found["ticket_id"]),
         chat_id=chat_id,
     )  # fmt: skip
     async with transaction(db) as conn:
@@ -212,7 +213,7 @@ async def close_followup(
         followup = await store.close_followup(conn, followup_id, now)
         if followup is None:
             raise NoSuchFollowup(str(followup_id))
-        number = tickets.format_number(followup.ticket_id)
+        number = ticket_number(followup.ticket_id)
         await tickets.add_event(
             conn, followup.ticket_id, now, actor.id, "room_followup_done",
             {"text": followup.text, "followup_id": followup.id},
@@ -225,7 +226,7 @@ async def add_followup(
     db: Db, clock: Clock, ctx: RoomsContext, ticket_id: int, actor: Person, text: str,
     owner: str | None, *, chat_id: int | None,
 ) -> Done:  # fmt: skip
-    number = tickets.format_number(ticket_id)
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ROOM_FOLLOWUP, target=number, chat_id=chat_id)
     text = storable(text.strip())[:1000]
     async with transaction(db) as conn:

@@ -27,12 +27,12 @@ from services.delivery.notices import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import notify
 from services.escalation import store as incidents_store
-from services.escalation import tickets_port as tickets
 from services.outbox import OutboxMessage
 from services.rooms import room as rooms
 from services.rooms import store
 from services.rooms.config import RoomsContext
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 _NOT_RESENT = frozenset({"edit", "edit_markup", "create_topic", "edit_topic", "pin"})
 

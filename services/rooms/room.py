@@ -8,7 +8,6 @@ from typing import Any
 
 from services import outbox
 from services.escalation import store as incidents_store
-from services.escalation import tickets_port as tickets
 from services.escalation.notify import OnOpen
 from services.escalation.store import Incident
 from services.i18n import use_locale
@@ -17,6 +16,7 @@ from services.rooms import render, store
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 
 def owner(ticket_id: int) -> str:

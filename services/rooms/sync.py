@@ -24,7 +24,6 @@ from loguru import logger
 from services import outbox
 from services.clock import Clock
 from services.escalation import store as incidents_store
-from services.escalation import tickets_port as tickets
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.oncall import lookup as oncall
@@ -35,6 +34,7 @@ from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
 from services.storage.types import Executor
+from services.tickets import briefs as tickets
 
 ROOMS_LOCK = 0x526F6F6D  # "Room"
 NEW_INCIDENTS_WINDOW = timedelta(days=7)  # older incidents without a room get none

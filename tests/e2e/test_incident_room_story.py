@@ -19,11 +19,11 @@ import pytest
 
 from bot.monitor import MonitorConfig
 from services.clock import FrozenClock
-from services.escalation import tickets_port as tickets
 from services.escalation.queries import describe
 from services.escalation.render import when
 from services.i18n import use_locale
 from services.postmortem.render import duration
+from services.tickets import briefs as tickets
 from tests.e2e.conftest import ADMIN, World
 from tests.e2e.rooms_world import (
     MAYA,
