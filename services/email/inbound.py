@@ -21,7 +21,7 @@ import asyncpg
 from loguru import logger
 
 from services.clock import Clock
-from services.email import store
+from services.email import store, tls
 from services.email.config import EmailConfig
 from services.email.parse import envelope, parse
 
@@ -40,10 +40,19 @@ class Fetched:
 
 
 async def connect(cfg: EmailConfig) -> aioimaplib.IMAP4:
+    """Log in and select the mailbox: over TLS for imaps://, and for imap:// upgraded with
+    STARTTLS before the password is sent whenever the server offers it (tls.py)."""
     server = cfg.imap
-    client_class = aioimaplib.IMAP4_SSL if server.tls else aioimaplib.IMAP4
-    client = client_class(host=server.host, port=server.port, timeout=cfg.timeout)
+    context = cfg.tls_context()
+    if server.tls:
+        client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+            host=server.host, port=server.port, timeout=cfg.timeout, ssl_context=context
+        )
+    else:
+        client = aioimaplib.IMAP4(host=server.host, port=server.port, timeout=cfg.timeout)
     await asyncio.wait_for(client.wait_hello_from_server(), cfg.timeout)
+    if not server.tls and client.has_capability("STARTTLS"):
+        await tls.imap_starttls(client, server, context, cfg.timeout)
     _ok(await client.login(server.user or "", server.password or ""), "LOGIN")
     _ok(await client.select(server.path), "SELECT")
     return client
@@ -143,8 +152,12 @@ class MailboxReader:
                 await self._session()
                 pause = 1.0
             except (TimeoutError, OSError, MailboxError, aioimaplib.Abort,
-                    aioimaplib.CommandTimeout) as exc:  # fmt: skip
-                logger.warning("support mailbox: {}; again in {:.0f}s", exc, pause)
+                    aioimaplib.CommandTimeout, tls.StartTlsFailed) as exc:  # fmt: skip
+                told = tls.refusal(exc, self.cfg.imap, "support mailbox")
+                if told is not None:  # a certificate is not a passing fault: said plainly
+                    logger.error("{}; again in {:.0f}s", told, pause)
+                else:
+                    logger.warning("support mailbox: {}; again in {:.0f}s", exc, pause)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), pause)
                 pause = min(pause * 2, 300.0)
