@@ -182,8 +182,8 @@ UNREADABLE = [
     ),
     (
         b'From: a@b.c\nSubject: x\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
-        b'Content-Type: application/ms-tnef\nContent-Disposition: attachment; filename="winmail.dat"'
-        b"\n\nTNEF\n--b--\n",
+        b"Content-Type: application/ms-tnef\n"
+        b'Content-Disposition: attachment; filename="winmail.dat"\n\nTNEF\n--b--\n',
         "only Outlook's winmail.dat (TNEF)",
     ),
     (
