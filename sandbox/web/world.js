@@ -111,7 +111,15 @@ function render(view) {
         actionButton("Break sessions", "sessions_fail", null,
           { danger: true, active: view.session_failure > 0.1 }),
         actionButton("Sessions work", "sessions_ok", null,
-          { active: !(view.session_failure > 0.1) }))),
+          { active: !(view.session_failure > 0.1) })),
+      row("Demo customers in the chats", view.demo_customers
+        ? `${view.demo_customers.customers} (${view.demo_customers.blocked} blocked the bot)` : "—"),
+      el("p", { class: "world-note" }, "They write to the bot and press its buttons, as people do: "
+        + "their tickets raise the complaint rate; a customer who blocks the bot makes Telegram "
+        + "refuse its answer, and delivery drops."),
+      el("div", { class: "world-buttons" },
+        actionButton("4 customers complain", "complaints", null, { danger: true }),
+        actionButton("8 customers block the bot", "customers_block", null, { danger: true }))),
     section("Fraud",
       row("Review queue", String(db.fraud_queue ?? "—")),
       el("div", { class: "world-buttons" },

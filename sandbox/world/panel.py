@@ -3,7 +3,10 @@
 - `GET  /world/info`   the cast, the chats, the settings the sandbox started with
 - `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock,
   with the time zone the bot shows times in)
-- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE
+- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE.
+  `complaints` and `customers_block` send demo customers to the bot in the emulator
+  (sandbox/world/customers.py): the two CRITICAL_METRICS of the bot's own records move
+  through the bot's own doors, never by writing its tables
 - `GET  /world/files/{file_id}` a photo or document of a chat, for the page (no token)
 """
 
@@ -14,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.telegram.botapi import RUNTIME
-from sandbox.world import cast
+from sandbox.world import cast, customers
 from sandbox.world.clock import shown_in
 from sandbox.world.world import ActionError, DemoWorld
 
@@ -42,17 +45,26 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-async def view(world: DemoWorld) -> dict[str, Any]:
+# Panel buttons played by demo customers in the emulator: (how many customers, block the bot)
+CUSTOMER_ACTIONS = {
+    "complaints": (customers.COMPLAINERS, False),
+    "customers_block": (customers.BLOCKERS, True),
+}
+
+
+async def view(app: web.Application) -> dict[str, Any]:
     """The world's view, its clock told in the bot's time zone as well."""
+    world = app[WORLD]
     data = await world.view()
     data["clock"].update(shown_in(world.clock.now(), world.config.timezone))
+    data["demo_customers"] = customers.view(app[RUNTIME])
     return data
 
 
 async def state(request: web.Request) -> web.Response:
     if WORLD not in request.app:
         return web.json_response({"error": "no demo world in this run"}, status=404)
-    return web.json_response(await view(request.app[WORLD]))
+    return web.json_response(await view(request.app))
 
 
 async def action(request: web.Request) -> web.Response:
@@ -65,10 +77,15 @@ async def action(request: web.Request) -> web.Response:
         return web.json_response({"error": 'send {"action": "..."}'}, status=400)
     world = request.app[WORLD]
     try:
-        await world.act(name, body.get("value"))
-    except ActionError as exc:
+        if name in CUSTOMER_ACTIONS:
+            count, block = CUSTOMER_ACTIONS[name]
+            await customers.wave(request.app[RUNTIME], count, block=block)
+            world.notify("world_changed", {"action": name})
+        else:
+            await world.act(name, body.get("value"))
+    except (ActionError, customers.CustomerError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    return web.json_response(await view(world))
+    return web.json_response(await view(request.app))
 
 
 async def file(request: web.Request) -> web.StreamResponse:
