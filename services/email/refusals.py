@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from services import audit, outbox, users
@@ -44,6 +45,10 @@ WINDOW = timedelta(hours=1)  # one staff notice per hour, edited in place
 EDIT_SECONDS = 30  # at most one edit of it per this many seconds in a storm
 ANSWER_KEY = "qc:email:told:{sender}:{hour}"  # one answer per sender per clock hour
 TOP_SENDERS = 5
+REFUSED = Counter(
+    "qc_email_refused_total", "E-mails the desk refused, by kind and whether answered",
+    ["kind", "answered"],
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ async def record(
                  "answered": answered}, at=now,
     )  # fmt: skip
     await tell_staff(db, cfg, now)
+    REFUSED.labels(refusal.kind, "yes" if answered else "no").inc()
     return answered
 
 

@@ -91,6 +91,7 @@ async def test_a_mail_too_large_is_answered_in_the_senders_language_and_staff_ar
     [entry] = await audited(channel)
     assert entry["target"] == "alice.wong@outlook.com" and entry["allowed"] is False
     assert entry["kind"] == "too_large" and entry["answered"] is True
+    assert refusals.REFUSED.labels("too_large", "yes")._value.get() >= 1  # on /metrics
 
 
 async def test_auto_replies_are_counted_for_staff_but_never_answered(channel: Channel) -> None:
