@@ -133,9 +133,11 @@ def assemble(
             default_locale=settings.DEFAULT_LOCALE,
         ),
         email=EmailConfig.from_urls(
-            settings.SUPPORT_EMAIL, settings.IMAP_URL, settings.SMTP_URL,
+            settings.SUPPORT_EMAIL,
+            settings.IMAP_URL,
+            settings.SMTP_URL,
             ca_file=str(settings.EMAIL_CA_FILE) if settings.EMAIL_CA_FILE else None,
-        ),  # fmt: skip
+        ),
         job_deps=JobDeps(
             pool=pool,
             rules=rules,
