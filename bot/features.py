@@ -145,7 +145,12 @@ def assemble(
             admin_chat_id=settings.ADMIN_CHAT_ID,
             default_locale=settings.DEFAULT_LOCALE,
         ),
-        email=EmailConfig.from_urls(settings.SUPPORT_EMAIL, settings.IMAP_URL, settings.SMTP_URL),
+        email=EmailConfig.from_urls(
+            settings.SUPPORT_EMAIL,
+            settings.IMAP_URL,
+            settings.SMTP_URL,
+            ca_file=str(settings.EMAIL_CA_FILE) if settings.EMAIL_CA_FILE else None,
+        ),
         job_deps=JobDeps(
             pool=pool,
             rules=rules,

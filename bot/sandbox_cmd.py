@@ -31,6 +31,7 @@ from bot.logs import setup_logging
 from bot.monitor import MONITOR_CONFIG, MonitorConfig
 from bot.runtime import apply_migrations, create_app, resolve_database_url, resolve_redis_url
 from bot.settings import Settings, SettingsError
+from sandbox.mail import MailStandIn
 from sandbox.telegram.botapi import RUNTIME
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime
@@ -61,6 +62,7 @@ class Sandbox:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     world: DemoWorld | None = None
+    mail: MailStandIn | None = None
     emulator: web.AppRunner | None = None
     bot: web.AppRunner | None = None
     bot_settings: Settings | None = None
@@ -167,8 +169,12 @@ async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> N
     if await asyncio.to_thread(snapshot.load, runtime.world, box.snapshot_file):
         logger.info("emulated chats restored from {}", box.snapshot_file)
     populate(runtime)
+    if not (box.settings.SUPPORT_EMAIL or box.settings.IMAP_URL or box.settings.SMTP_URL):
+        # the e-mail channel against the sandbox's own mail servers, tried in the panel
+        box.mail = MailStandIn()
+        await box.mail.start()
     shown: dict[str, str] = {}  # filled below, once the ports are known
-    panel.mount(app, box.world, shown)
+    panel.mount(app, box.world, shown, mail=box.mail)
     box.emulator = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
     await box.emulator.setup()
     site = web.TCPSite(box.emulator, config.host, config.port)
@@ -204,6 +210,8 @@ async def _start(box: Sandbox, *, with_world: bool, monitor: MonitorConfig) -> N
 async def _stop(box: Sandbox) -> None:
     if box.bot is not None:
         await box.bot.cleanup()
+    if box.mail is not None:
+        await box.mail.stop()
     if box.emulator is not None:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
@@ -332,6 +340,12 @@ def bot_settings(
         "MONITOR_REDIS_URL": box.settings.MONITOR_REDIS_URL
         or (box.redis.url(MONITOR_REDIS_DB) if box.redis is not None else None),
     }
+    if box.mail is not None:
+        update |= {
+            "SUPPORT_EMAIL": box.mail.store.address,
+            "IMAP_URL": box.mail.imap_url,
+            "SMTP_URL": box.mail.smtp_url,
+        }
     world = box.world
     if world is not None:
         update |= {
@@ -394,6 +408,7 @@ _SHOWN = (
     "PAKASIR_PROJECT",
     "PAKASIR_PROBE_ORDER_ID",
     "BACKUP_DIR",
+    "SUPPORT_EMAIL",
     "LOG_FILES",
     "DOCS_DIR",
     "DATA_DIR",

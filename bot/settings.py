@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     SUPPORT_EMAIL: str | None = None
     IMAP_URL: str | None = None
     SMTP_URL: str | None = None
+    # CAs (PEM) trusted for the mail servers' TLS beside the system's: a company CA, or the
+    # server's own self-signed certificate. Certificates and host names are always checked.
+    EMAIL_CA_FILE: Path | None = None
     EMERGENCY_WEBHOOK_SECRET: str | None = None
     DOCS_DIR: Path | None = None
     FRAUD_RETRAIN_COMMAND: str | None = None
@@ -128,6 +131,16 @@ class Settings(BaseSettings):
     @classmethod
     def _smtp_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("smtp", "smtps"))
+
+    @field_validator("EMAIL_CA_FILE", mode="before")
+    @classmethod
+    def _ca_file(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        path = Path(str(value))
+        if not path.is_file():
+            raise ValueError(f"no such file: {path} (a PEM file of the CA certificates to trust)")
+        return path
 
     @field_validator("SUPPORT_EMAIL")
     @classmethod

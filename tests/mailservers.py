@@ -1,6 +1,7 @@
 """Real mail servers for the e-mail channel's tests: Debian's Dovecot (IMAP, from a temporary
-config: a passwd-file user, a maildir, a free loopback port, no TLS) and aiosmtpd (SMTP) with
-an inbox the tests read. Used by tests/integration/email and tests/e2e."""
+config: a passwd-file user, a maildir, a free loopback port; TLS with a certificate the test
+makes, or none) and aiosmtpd (SMTP, plain, smtps or STARTTLS) with an inbox the tests read.
+Used by tests/integration/email and tests/e2e."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -52,13 +54,93 @@ def _users() -> tuple[str, str, str]:
     return me, me, me
 
 
+OPENSSL = shutil.which("openssl")
+NO_OPENSSL = "openssl (Debian package openssl) is not installed: no test certificates"
+
+
+@dataclass(frozen=True)
+class Certs:
+    """A test CA, a server certificate it signed (for 127.0.0.1 and localhost), and a second CA
+    that signed nothing of this server (trusting it instead must get the server refused)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    other_ca: Path
+    foreign_cert: Path  # signed by `ca` for another host name only (mail.example.org)
+    foreign_key: Path
+
+
+def _openssl(*args: str) -> None:
+    assert OPENSSL is not None
+    subprocess.run([OPENSSL, *args], check=True, capture_output=True)
+
+
+def _ca(root: Path, name: str) -> tuple[Path, Path]:
+    key, cert = root / f"{name}.key", root / f"{name}.pem"
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    return cert, key
+
+
+def _leaf(root: Path, name: str, ca: tuple[Path, Path], alt_names: str) -> tuple[Path, Path]:
+    key, csr, cert = root / f"{name}.key", root / f"{name}.csr", root / f"{name}.pem"
+    _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}",
+    )  # fmt: skip
+    ext = root / f"{name}.ext"
+    ext.write_text(
+        f"subjectAltName={alt_names}\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+    )
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext),
+    )  # fmt: skip
+    return cert, key
+
+
+def make_certs(root: Path) -> Certs:
+    """Made fresh by the test run (openssl): nothing secret is checked in."""
+    root.mkdir(parents=True, exist_ok=True)
+    ca = _ca(root, "QuickCart Test CA")
+    other = _ca(root, "Somebody Else CA")
+    cert, key = _leaf(root, "server", ca, "IP:127.0.0.1,DNS:localhost")
+    foreign_cert, foreign_key = _leaf(root, "foreign", ca, "DNS:mail.example.org")
+    for path in (key, foreign_key):
+        os.chmod(path, 0o644)  # Dovecot's config process reads it as another user under root
+    return Certs(ca[0], cert, key, other[0], foreign_cert, foreign_key)
+
+
+def server_tls(certs: Certs, *, foreign: bool = False) -> ssl.SSLContext:
+    """The server side of TLS, for aiosmtpd."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    if foreign:
+        context.load_cert_chain(certs.foreign_cert, certs.foreign_key)
+    else:
+        context.load_cert_chain(certs.cert, certs.key)
+    return context
+
+
+TLS_OFF = "ssl = no\n"
+TLS_ON = """ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+"""
+
 CONFIG = """
 protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
 log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{tls}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
 default_login_user = {login}
@@ -79,7 +161,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -95,10 +178,17 @@ class Dovecot:
     port: int
     root: Path
     user: str = SUPPORT
+    tls_port: int = 0  # imaps://, when started with certificates
 
     @property
     def url(self) -> str:
         return f"imap://{self.user.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
+
+    @property
+    def imaps_url(self) -> str:
+        assert self.tls_port, "this Dovecot was started without TLS"
+        user = self.user.replace("@", "%40")
+        return f"imaps://{user}:{PASSWORD}@127.0.0.1:{self.tls_port}/INBOX"
 
     def mailbox(self) -> Dovecot:
         """A new, empty mailbox on the same server (its users are written at start: Dovecot
@@ -108,7 +198,7 @@ class Dovecot:
         if n >= MAILBOXES:
             raise RuntimeError("no free mailbox left on the test Dovecot")
         taken.write_text(str(n))
-        return Dovecot(self.port, self.root, f"box{n}@quickcart.test")
+        return Dovecot(self.port, self.root, f"box{n}@quickcart.test", self.tls_port)
 
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
@@ -136,7 +226,8 @@ class Dovecot:
 
 
 @contextmanager
-def dovecot() -> Iterator[Dovecot]:
+def dovecot(certs: Certs | None = None) -> Iterator[Dovecot]:
+    """`certs`: TLS on (imaps on a port of its own, STARTTLS offered on the plain one)."""
     assert DOVECOT is not None
     root = Path(tempfile.mkdtemp(prefix="qc-dovecot-"))
     uid, internal, login = _users()
@@ -148,11 +239,15 @@ def dovecot() -> Iterator[Dovecot]:
     entry = pwd.getpwnam(uid)
     os.chown(root / "mail", entry.pw_uid, entry.pw_gid)
     port = free_port()
+    tls_port = free_port() if certs is not None else 0
+    tls = TLS_ON.format(cert=certs.cert, key=certs.key) if certs is not None else TLS_OFF
     conf = root / "dovecot.conf"
     conf.write_text(
         CONFIG.format(
             root=root,
             port=port,
+            tls=tls,
+            tls_port=tls_port,
             uid=entry.pw_uid,
             gid=entry.pw_gid,
             internal=internal,
@@ -164,13 +259,14 @@ def dovecot() -> Iterator[Dovecot]:
         [DOVECOT, "-c", str(conf)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield Dovecot(port, root)
+        for listening in (port, tls_port) if tls_port else (port,):
+            for _ in range(100):
+                try:
+                    with socket.create_connection(("127.0.0.1", listening), timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.05)
+        yield Dovecot(port, root, tls_port=tls_port)
     finally:
         pid_file = root / "run" / "master.pid"
         if pid_file.exists():
@@ -190,6 +286,7 @@ class SmtpInbox:
     """What aiosmtpd received: each message parsed, with its envelope."""
 
     port: int
+    scheme: str = "smtp"  # smtps: TLS from the first byte
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     # aiosmtpd runs its own loop in a thread: it wakes the test's loop through this
@@ -198,7 +295,7 @@ class SmtpInbox:
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
 
@@ -229,11 +326,20 @@ class SmtpInbox:
 
 
 @asynccontextmanager
-async def smtp_inbox() -> AsyncIterator[SmtpInbox]:
+async def smtp_inbox(
+    tls: ssl.SSLContext | None = None, *, starttls: bool = False
+) -> AsyncIterator[SmtpInbox]:
+    """`tls`: smtps (TLS from the first byte), or with `starttls` a plain port that requires
+    STARTTLS before it takes any mail."""
     from aiosmtpd.controller import Controller
 
-    inbox = SmtpInbox(free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    inbox = SmtpInbox(free_port(), scheme="smtps" if tls is not None and not starttls else "smtp")
+    options: dict[str, Any] = {}
+    if tls is not None and starttls:
+        options = {"tls_context": tls, "require_starttls": True}
+    elif tls is not None:
+        options = {"ssl_context": tls}
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **options)
     controller.start()
     try:
         yield inbox

@@ -31,6 +31,70 @@ async function act(action, value) {
   }
 }
 
+// The e-mail stand-in: a form built once (a refresh must not wipe what is being typed) and the
+// lists of the support mailbox and of the answers the bot mailed.
+let mailForm = null;
+let replyTo = "";
+const openMails = new Set(); // the answers unfolded: they stay so across refreshes
+
+function mailFormNode() {
+  if (mailForm) return mailForm;
+  const field = (id, attrs) => el("input", { id, class: "world-input", ...attrs });
+  const from = field("mail-from", { type: "email", value: "budi.santoso@gmail.com",
+    "aria-label": "From (the customer's address)", placeholder: "customer@example.com" });
+  const name = field("mail-name", { value: "Budi Santoso", "aria-label": "Name",
+    placeholder: "Name" });
+  const subject = field("mail-subject", { value: "Pesanan belum sampai", "aria-label": "Subject",
+    placeholder: "Subject" });
+  const text = el("textarea", { id: "mail-text", class: "world-input", rows: "3",
+    "aria-label": "Text", placeholder: "What the customer writes" });
+  const note = el("p", { class: "world-note", id: "mail-replying" });
+  mailForm = el("form", { class: "world-mail-form", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const view = await ctx.api("/world/mail", { from: from.value, name: name.value,
+        subject: subject.value, text: text.value, in_reply_to: replyTo });
+      text.value = "";
+      replyTo = "";
+      note.textContent = "";
+      ctx.toast("E-mail sent to the support address");
+      if (view.clock) render(view);
+    } catch (error) {
+      ctx.toast(error.message, "error");
+    }
+  } }, from, name, subject, text, note,
+  el("button", { type: "submit", class: "world-action", id: "mail-send" },
+    "Send an e-mail as this customer"));
+  return mailForm;
+}
+
+function replyToMail(sent) {
+  replyTo = sent.message_id;
+  document.getElementById("mail-subject").value = sent.subject;
+  document.getElementById("mail-replying").textContent = `Answering: ${sent.subject}`;
+  document.getElementById("mail-text").focus();
+}
+
+function mailSection(mail) {
+  if (!mail) return null;
+  return section(`E-mail (${mail.address})`,
+    el("p", { class: "world-note" }, "The sandbox's own mail servers: write to the support "
+      + "address as a customer; the bot reads the mailbox (IMAP) and mails its answers (SMTP)."),
+    mailFormNode(),
+    el("h4", {}, "Support mailbox"),
+    el("ul", { class: "world-list", id: "mail-inbox" }, ...mail.inbox.map((m) =>
+      el("li", {}, `${m.read_by_bot ? "✓" : "…"} ${m.from} · ${m.subject}`))),
+    el("h4", {}, "Answers the bot mailed"),
+    el("div", { id: "mail-sent" }, ...mail.sent.map((s) =>
+      el("details", { class: "world-mail", open: openMails.has(s.id), ontoggle: (event) => {
+        if (event.target.open) openMails.add(s.id); else openMails.delete(s.id);
+      } },
+        el("summary", {}, `To ${s.to} · ${s.subject}`),
+        el("pre", { class: "world-mail-text" }, s.text),
+        el("button", { type: "button", class: "world-action", onclick: () => replyToMail(s) },
+          "Reply as the customer")))));
+}
+
 function section(title, ...children) {
   return el("section", { class: "world-section" }, el("h3", {}, title), ...children);
 }
@@ -111,7 +175,16 @@ function render(view) {
         actionButton("Break sessions", "sessions_fail", null,
           { danger: true, active: view.session_failure > 0.1 }),
         actionButton("Sessions work", "sessions_ok", null,
-          { active: !(view.session_failure > 0.1) }))),
+          { active: !(view.session_failure > 0.1) })),
+      row("Demo customers in the chats", view.demo_customers
+        ? `${view.demo_customers.customers} (${view.demo_customers.blocked} blocked the bot)` : "—"),
+      el("p", { class: "world-note" }, "They write to the bot and press its buttons, as people do: "
+        + "their tickets raise the complaint rate; a customer who blocks the bot makes Telegram "
+        + "refuse its answer, and delivery drops."),
+      el("div", { class: "world-buttons" },
+        actionButton("4 customers complain", "complaints", null, { danger: true }),
+        actionButton("8 customers block the bot", "customers_block", null, { danger: true }))),
+    mailSection(view.mail),
     section("Fraud",
       row("Review queue", String(db.fraud_queue ?? "—")),
       el("div", { class: "world-buttons" },

@@ -3,8 +3,14 @@
 - `GET  /world/info`   the cast, the chats, the settings the sandbox started with
 - `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock,
   with the time zone the bot shows times in)
-- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE
+- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE.
+  `complaints` and `customers_block` send demo customers to the bot in the emulator
+  (sandbox/world/customers.py): the two CRITICAL_METRICS of the bot's own records move
+  through the bot's own doors, never by writing its tables
 - `GET  /world/files/{file_id}` a photo or document of a chat, for the page (no token)
+- `POST /world/mail` `{"from", "name"?, "subject", "text", "in_reply_to"?}`: a customer's mail
+  to the support address (the sandbox's mail stand-in, sandbox/mail); `/world/state` shows the
+  mailbox and what the bot mailed back under "mail"
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.mail import MailError, MailStandIn
 from sandbox.telegram.botapi import RUNTIME
-from sandbox.world import cast
+from sandbox.world import cast, customers
 from sandbox.world.clock import shown_in
 from sandbox.world.world import ActionError, DemoWorld
 
 WORLD = web.AppKey("demo_world", DemoWorld)
+MAIL = web.AppKey("sandbox_mail", MailStandIn)
 INFO = web.AppKey("sandbox_info", dict)
 
 
@@ -42,17 +50,27 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-async def view(world: DemoWorld) -> dict[str, Any]:
+# Panel buttons played by demo customers in the emulator: (how many customers, block the bot)
+CUSTOMER_ACTIONS = {
+    "complaints": (customers.COMPLAINERS, False),
+    "customers_block": (customers.BLOCKERS, True),
+}
+
+
+async def view(app: web.Application) -> dict[str, Any]:
     """The world's view, its clock told in the bot's time zone as well."""
+    world = app[WORLD]
     data = await world.view()
     data["clock"].update(shown_in(world.clock.now(), world.config.timezone))
+    data["demo_customers"] = customers.view(app[RUNTIME])
+    data["mail"] = app[MAIL].store.view() if MAIL in app else None
     return data
 
 
 async def state(request: web.Request) -> web.Response:
     if WORLD not in request.app:
         return web.json_response({"error": "no demo world in this run"}, status=404)
-    return web.json_response(await view(request.app[WORLD]))
+    return web.json_response(await view(request.app))
 
 
 async def action(request: web.Request) -> web.Response:
@@ -65,10 +83,36 @@ async def action(request: web.Request) -> web.Response:
         return web.json_response({"error": 'send {"action": "..."}'}, status=400)
     world = request.app[WORLD]
     try:
-        await world.act(name, body.get("value"))
-    except ActionError as exc:
+        if name in CUSTOMER_ACTIONS:
+            count, block = CUSTOMER_ACTIONS[name]
+            await customers.wave(request.app[RUNTIME], count, block=block)
+            world.notify("world_changed", {"action": name})
+        else:
+            await world.act(name, body.get("value"))
+    except (ActionError, customers.CustomerError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    return web.json_response(await view(world))
+    return web.json_response(await view(request.app))
+
+
+async def write_mail(request: web.Request) -> web.Response:
+    """The panel's form: write to the support address as a customer."""
+    if MAIL not in request.app:
+        return web.json_response({"error": "no sandbox mail in this run"}, status=404)
+    try:
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise ValueError
+        request.app[MAIL].store.customer_writes(
+            sender=str(body.get("from") or ""), name=str(body.get("name") or ""),
+            subject=str(body.get("subject") or ""), text=str(body.get("text") or ""),
+            in_reply_to=str(body.get("in_reply_to") or ""),
+        )  # fmt: skip
+    except ValueError as exc:  # MailError too: a sentence for the page
+        message = str(exc) if isinstance(exc, MailError) else 'send {"from", "subject", "text"}'
+        return web.json_response({"error": message}, status=400)
+    if WORLD not in request.app:
+        return web.json_response({"mail": request.app[MAIL].store.view()})
+    return web.json_response(await view(request.app))
 
 
 async def file(request: web.Request) -> web.StreamResponse:
@@ -87,13 +131,21 @@ async def file(request: web.Request) -> web.StreamResponse:
     )
 
 
-def mount(app: web.Application, world: DemoWorld | None, settings: dict[str, str]) -> None:
+def mount(
+    app: web.Application, world: DemoWorld | None, settings: dict[str, str],
+    *, mail: MailStandIn | None = None,
+) -> None:  # fmt: skip
     """Add the panel routes to the emulator app (before it starts)."""
     if world is not None:
         app[WORLD] = world
         world.notify = app[RUNTIME].bus.publish
+    if mail is not None:
+        app[MAIL] = mail
+        bus = app[RUNTIME].bus
+        mail.store.notify = lambda kind, payload: bus.publish("world_changed", {"mail": kind})
     app[INFO] = settings
     app.router.add_get("/world/info", info)
     app.router.add_get("/world/state", state)
     app.router.add_post("/world/action", action)
     app.router.add_get("/world/files/{file_id}", file)
+    app.router.add_post("/world/mail", write_mail)

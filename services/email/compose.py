@@ -111,3 +111,10 @@ def slow_down() -> str:
         "We have received many e-mails from you in the last hour. Further e-mails this hour "
         "are kept but not added to a ticket; please wait for our answer."
     )
+
+
+def unreadable() -> str:
+    return _(
+        "We could not read your e-mail: its content is damaged or in a form we cannot open, so "
+        "it was not added to a ticket. Please send it again as plain text."
+    )

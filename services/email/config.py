@@ -3,6 +3,7 @@ read from `SUPPORT_EMAIL`, `IMAP_URL`, `SMTP_URL` (the channel is off without th
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -57,6 +58,17 @@ class EmailConfig:
     poll_seconds: float = 60.0  # without IDLE; with IDLE, the longest wait between looks
     timeout: float = 30.0  # every IMAP / SMTP command
     send_attempts: int = 8
+    # EMAIL_CA_FILE: a PEM file of CAs trusted beside the system's (a company CA, a server's
+    # own self-signed certificate). Certificates and host names are always checked.
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """For imaps:// and smtps://, and for STARTTLS on imap:// and smtp:// when the server
+        offers it: verified against the system's CAs and `ca_file`, the host name checked."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        if self.ca_file:
+            context.load_verify_locations(cafile=self.ca_file)
+        return context
 
     @property
     def domain(self) -> str:

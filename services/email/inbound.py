@@ -21,10 +21,9 @@ import asyncpg
 from loguru import logger
 
 from services.clock import Clock
-from services.email import compose, replies, store
+from services.email import store, tls
 from services.email.config import EmailConfig
-from services.email.parse import parse
-from services.i18n import use_locale
+from services.email.parse import envelope, parse
 
 FETCH_LITERAL_RE = re.compile(rb"UID (\d+)")
 SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -41,10 +40,19 @@ class Fetched:
 
 
 async def connect(cfg: EmailConfig) -> aioimaplib.IMAP4:
+    """Log in and select the mailbox: over TLS for imaps://, and for imap:// upgraded with
+    STARTTLS before the password is sent whenever the server offers it (tls.py)."""
     server = cfg.imap
-    client_class = aioimaplib.IMAP4_SSL if server.tls else aioimaplib.IMAP4
-    client = client_class(host=server.host, port=server.port, timeout=cfg.timeout)
+    context = cfg.tls_context()
+    if server.tls:
+        client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+            host=server.host, port=server.port, timeout=cfg.timeout, ssl_context=context
+        )
+    else:
+        client = aioimaplib.IMAP4(host=server.host, port=server.port, timeout=cfg.timeout)
     await asyncio.wait_for(client.wait_hello_from_server(), cfg.timeout)
+    if not server.tls and client.has_capability("STARTTLS"):
+        await tls.imap_starttls(client, server, context, cfg.timeout)
     _ok(await client.login(server.user or "", server.password or ""), "LOGIN")
     _ok(await client.select(server.path), "SELECT")
     return client
@@ -75,33 +83,32 @@ async def _take(
 ) -> Fetched:
     size = await _size(client, uid)
     if size is not None and size > cfg.max_message_bytes:
+        # the headers only, stored for the desk to refuse (and answer, and count) when it
+        # takes the message in: the refusal is decided in one place for every kind
         raw = await _part(client, uid, "BODY.PEEK[HEADER]")
-        mail = parse(raw, fallback_id=f"<imap-{uid}-{size}@{cfg.domain}>")
-        email_id = await store.store_incoming(
-            pool, message_id=mail.message_id, sender=mail.sender, subject=mail.subject, raw=raw,
-            now=clock.now(), status="refused", reason=f"too large: {size} bytes (headers kept)",
-        )  # fmt: skip
-        if email_id is not None and mail.sender and not mail.automatic:
-            await _too_large(pool, cfg, clock, mail.sender, mail.subject)
+        reason: str | None = f"{store.TOO_LARGE}: {size} bytes (headers kept)"
     else:
         raw = await _part(client, uid, "BODY.PEEK[]")
-        mail = parse(raw, fallback_id=f"<imap-{uid}-{len(raw)}@{cfg.domain}>")
-        email_id = await store.store_incoming(
-            pool, message_id=mail.message_id, sender=mail.sender, subject=mail.subject, raw=raw,
-            now=clock.now(),
-        )  # fmt: skip
+        reason = None
+    message_id, sender, subject = _headline(raw, f"<imap-{uid}-{size or len(raw)}@{cfg.domain}>")
+    email_id = await store.store_incoming(
+        pool, message_id=message_id, sender=sender, subject=subject, raw=raw,
+        now=clock.now(), reason=reason,
+    )  # fmt: skip
     # stored (now or before): only now may the server forget it is new
     _ok(await client.uid("store", uid, "+FLAGS.SILENT", r"(\Seen)"), "STORE")
     return Fetched(uid, email_id)
 
 
-async def _too_large(
-    pool: asyncpg.Pool, cfg: EmailConfig, clock: Clock, sender: str, subject: str
-) -> None:
-    with use_locale("id"):  # nothing of the text could be read: the shop's language
-        text = compose.too_large(cfg.max_message_bytes // (1024 * 1024))
-        subject = compose.reply_subject_plain(subject)
-    await replies.notice(pool, recipient=sender, subject=subject, text=text, now=clock.now())
+def _headline(raw: bytes, fallback_id: str) -> tuple[str, str, str]:
+    """(Message-ID, sender, subject) to store it by; a message that cannot be parsed is stored
+    all the same, by its headers read leniently (the desk refuses it as unreadable)."""
+    try:
+        mail = parse(raw, fallback_id=fallback_id)
+    except Exception:  # nothing a sender wrote may keep the mailbox from moving
+        found = envelope(raw)
+        return fallback_id, found.sender, found.subject
+    return mail.message_id, mail.sender, mail.subject
 
 
 async def _size(client: aioimaplib.IMAP4, uid: str) -> int | None:
@@ -145,8 +152,12 @@ class MailboxReader:
                 await self._session()
                 pause = 1.0
             except (TimeoutError, OSError, MailboxError, aioimaplib.Abort,
-                    aioimaplib.CommandTimeout) as exc:  # fmt: skip
-                logger.warning("support mailbox: {}; again in {:.0f}s", exc, pause)
+                    aioimaplib.CommandTimeout, tls.StartTlsFailed) as exc:  # fmt: skip
+                told = tls.refusal(exc, self.cfg.imap, "support mailbox")
+                if told is not None:  # a certificate is not a passing fault: said plainly
+                    logger.error("{}; again in {:.0f}s", told, pause)
+                else:
+                    logger.warning("support mailbox: {}; again in {:.0f}s", exc, pause)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), pause)
                 pause = min(pause * 2, 300.0)

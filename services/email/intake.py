@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import asyncpg
@@ -18,9 +17,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from services import users
 from services.classification import classify
 from services.clock import Clock
-from services.email import compose, notices, replies, store
+from services.email import compose, notices, refusals, replies, store
 from services.email.config import EmailConfig
-from services.email.parse import Attachment, ParsedMail, guess_language, parse, without_quote
+from services.email.parse import (
+    Attachment,
+    ParsedMail,
+    envelope,
+    guess_language,
+    parse,
+    without_quote,
+)
+from services.email.refusals import Refusal
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.sla import Channel
@@ -56,6 +63,7 @@ class Handled:
     status: str  # ticketed | ignored | limited | refused
     ticket_id: int | None = None
     reason: str | None = None
+    refusal: Refusal | None = None  # why it made no ticket: audited, answered, counted
 
 
 async def handle_stored(
@@ -71,17 +79,20 @@ async def handle_stored(
             if item is None:
                 return done
             try:
-                result = await take_in(pool, redis, cfg, ecfg, clock, item.id, item.raw)
+                if item.reason and item.reason.startswith(store.TOO_LARGE):
+                    result = too_large(item.id, item.raw, item.reason)
+                else:
+                    result = await take_in(pool, redis, cfg, ecfg, clock, item.id, item.raw)
             except TRANSIENT:
                 raise  # a store is down: the message stays stored and is taken in later
             except Exception as exc:  # a message the desk cannot take: kept, marked, logged
                 logger.exception("e-mail {} could not be taken in", item.id)
-                await store.mark(conn, item.id, "refused", clock.now(), reason=repr(exc)[:300])
-                result = Handled(item.id, "refused", reason=repr(exc)[:300])
-            else:
-                if result.status != "ticketed":  # a ticketed one was marked with its ticket
-                    await store.mark(conn, item.id, result.status, clock.now(),
-                                     reason=result.reason)  # fmt: skip
+                result = _failed(item.id, item.raw, exc)
+            if result.status != "ticketed":  # a ticketed one was marked with its ticket
+                await store.mark(conn, item.id, result.status, clock.now(), reason=result.reason)
+            if result.refusal is not None:  # with the verdict: audited, answered, counted
+                await refusals.record(conn, redis, cfg, ecfg, clock.now(), item.id,
+                                      result.refusal)  # fmt: skip
         done.append(result)
         if limit is not None and len(done) >= limit:
             return done
@@ -92,18 +103,27 @@ async def take_in(
     email_id: int, raw: bytes,
 ) -> Handled:  # fmt: skip
     mail = parse(raw, fallback_id=f"<stored-{email_id}@{ecfg.domain}>")
+
+    def refuse(status: str, kind: refusals.Kind, reason: str, *, machine: bool = False) -> Handled:
+        refusal = refusals.Refusal(
+            kind, reason, sender=mail.sender, subject=mail.subject, text=mail.text[:2000],
+            automatic=machine or mail.automatic is not None, language=mail.language,
+        )  # fmt: skip
+        return Handled(email_id, status, reason=reason, refusal=refusal)
+
     if not mail.sender:
-        return Handled(email_id, "ignored", reason="no sender address")
+        return refuse("ignored", "no_sender", "no sender address")
     if mail.sender == ecfg.address:
-        return Handled(email_id, "ignored", reason="loop: sent by the support address itself")
+        return refuse("ignored", "loop", "loop: sent by the support address itself", machine=True)
     if mail.automatic:
         if is_bounce(mail):
             await _bounced(pool, cfg, ecfg, mail, raw)
-        return Handled(email_id, "ignored", reason=f"loop: {mail.automatic}")
+        return refuse("ignored", "loop", f"loop: {mail.automatic}")
+    if mail.unreadable:
+        return refuse("refused", "unreadable", f"unreadable: {mail.unreadable}")
     customer = await _customer(pool, mail, cfg, clock)
     if not await _within_rate(redis, ecfg, clock, mail.sender):
-        await _notice(pool, redis, mail, customer, compose.slow_down, clock)
-        return Handled(email_id, "limited", reason="too many e-mails from this sender")
+        return refuse("limited", "bomb", "too many e-mails from this sender")
     mail, whole = _within_text_limit(mail, ecfg)
     fitting = [a for a in mail.attachments if a.size <= ecfg.max_attachment_bytes]
     kept = fitting[: ecfg.max_attachments] + whole
@@ -146,10 +166,37 @@ async def take_in(
         )  # fmt: skip
         return Handled(email_id, "ticketed", opened.ticket.id)
     except RateLimited:
-        await _notice(pool, redis, mail, customer, compose.slow_down, clock)
-        return Handled(email_id, "limited", reason="the desk's ticket or message limit")
+        return refuse("limited", "bomb", "the desk's ticket or message limit")
     except NotAllowed:
-        return Handled(email_id, "refused", reason="the sender is banned")
+        return refuse("refused", "banned", "the sender is banned")
+
+
+def too_large(email_id: int, raw: bytes, reason: str) -> Handled:
+    """A message over `max_message_bytes`, stored by its headers alone (inbound.py)."""
+    found = envelope(raw)
+    refusal = refusals.Refusal(
+        "too_large", reason, sender=found.sender, subject=found.subject,
+        automatic=found.automatic is not None, language=found.language,
+    )  # fmt: skip
+    return Handled(email_id, "refused", reason=reason, refusal=refusal)
+
+
+def _failed(email_id: int, raw: bytes, exc: Exception) -> Handled:
+    """The desk could not take this message. When the message itself cannot be parsed, it is
+    unreadable (its sender is told); else the desk failed on it (a bug, a broken row): staff are
+    told, the sender is not. Either way it stays stored to be looked at."""
+    found = envelope(raw)
+    reason = repr(exc)[:300]
+    try:
+        parse(raw)
+    except Exception:  # the message is what breaks
+        refusal = Refusal("unreadable", f"unreadable: {reason}", sender=found.sender,
+                          subject=found.subject, automatic=found.automatic is not None,
+                          language=found.language)  # fmt: skip
+    else:
+        refusal = Refusal("error", reason, sender=found.sender, subject=found.subject,
+                          automatic=True)  # fmt: skip
+    return Handled(email_id, "refused", reason=refusal.reason, refusal=refusal)
 
 
 async def _rate(
@@ -280,25 +327,6 @@ async def _attachments(
         conn, ticket_id=ticket.id, customer_id=ticket.customer_id, language=ticket.language,
         payload={"text": esc(text)},
     )  # fmt: skip
-
-
-async def _notice(
-    pool: asyncpg.Pool,
-    redis: Redis,
-    mail: ParsedMail,
-    customer: Person,
-    render: Callable[[], str],
-    clock: Clock,
-) -> None:
-    """Tell a sender over a limit why their mail made no ticket: once an hour, no more (a
-    notice per message would answer a mail bomb with one of our own)."""
-    hour = int(clock.now().timestamp() // 3600)
-    if not await redis.set(f"qc:email:told:{mail.sender}:{hour}", 1, nx=True, ex=7200):
-        return
-    with use_locale(customer.language or "id"):
-        subject = compose.reply_subject_plain(mail.subject)
-        body = render()
-    await replies.notice(pool, recipient=mail.sender, subject=subject, text=body, now=clock.now())
 
 
 def _size(size: int) -> str:

@@ -17,7 +17,7 @@ import asyncpg
 from loguru import logger
 
 from services.clock import Clock
-from services.email import compose, notices, store
+from services.email import compose, notices, store, tls
 from services.email.config import EmailConfig
 from services.storage.types import Executor
 from services.tickets.config import DeskConfig
@@ -126,10 +126,15 @@ class MailSender:
                     now,
                     retry_in=None if last else retry_pause(row.attempts),
                 )
-                logger.warning("reply e-mail {} not sent ({}): {}", row.id,
-                               "given up" if last else "will retry", exc)  # fmt: skip
+                told = tls.refusal(exc, self.cfg.smtp, "outgoing mail server")
+                if told is not None:  # a certificate is not a passing fault: said plainly
+                    logger.error("reply e-mail {} not sent ({}): {}", row.id,
+                                 "given up" if last else "will retry", told)  # fmt: skip
+                else:
+                    logger.warning("reply e-mail {} not sent ({}): {}", row.id,
+                                   "given up" if last else "will retry", exc)  # fmt: skip
                 if last:
-                    await self._given_up(conn, row, str(exc) or type(exc).__name__)
+                    await self._given_up(conn, row, told or str(exc) or type(exc).__name__)
                 return False  # the server is unwell: the rest wait for the next look
             await store.sent(
                 conn, row.id, message_id=str(message["Message-ID"]),
@@ -152,5 +157,8 @@ class MailSender:
             username=server.user,
             password=server.password,
             use_tls=server.tls,
+            # smtp://: STARTTLS whenever the server offers it (aiosmtplib's default), checked
+            # like smtps:// against the system's CAs and EMAIL_CA_FILE
+            tls_context=self.cfg.tls_context(),
             timeout=self.cfg.timeout,
         )

@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from html import unescape
 from html.parser import HTMLParser
@@ -47,6 +50,8 @@ class ParsedMail:
     references: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     automatic: str | None = None  # why a machine sent it: a loop must not be answered
+    language: str | None = None  # what its headers say (Content-Language, Accept-Language)
+    unreadable: str | None = None  # why nobody could read it (encrypted, only winmail.dat...)
 
     @property
     def ticket_number(self) -> int | None:
@@ -76,7 +81,75 @@ def parse(raw: bytes, *, fallback_id: str = "") -> ParsedMail:
         references=_ids(_header(message, "References")),
         attachments=tuple(attachments),
         automatic=automatic(message, address),
+        language=header_language(message),
+        unreadable=unreadable(message, raw, text, attachments),
     )
+
+
+ENCRYPTED_TYPES = ("multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime")
+TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
+HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+
+
+def unreadable(
+    message: Message, raw: bytes, text: str, attachments: list[Attachment]
+) -> str | None:
+    """Why no person could read this mail, or None: encrypted to a key the desk does not have,
+    Outlook's rich text sealed in winmail.dat, or a body with content of which nothing decodes
+    (a charset nobody knows, broken base64)."""
+    if message.get_content_type() in ENCRYPTED_TYPES:
+        return "encrypted (S/MIME or PGP)"
+    if text.strip():
+        return None
+    if attachments and all(a.content_type in TNEF_TYPES for a in attachments):
+        return "only Outlook's winmail.dat (TNEF)"
+    if not attachments:
+        parts = HEADER_END_RE.split(raw, maxsplit=1)
+        if len(parts) == 2 and parts[1].strip():
+            return "nothing in its body could be decoded"
+    return None
+
+
+LANGUAGE_HEADER_RE = re.compile(r"^\s*(id|in|en)\b", re.IGNORECASE)
+
+
+def header_language(message: Message) -> str | None:
+    """'id' or 'en' when the mail client says so (Outlook and Apple Mail send
+    `Content-Language`, Thunderbird `Accept-Language`; 'in' is Indonesian's old code)."""
+    for name in ("Content-Language", "Accept-Language"):
+        found = LANGUAGE_HEADER_RE.match(_header(message, name))
+        if found:
+            return "en" if found.group(1).lower() == "en" else "id"
+    return None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What can be read of a mail whose body cannot: who sent it, about what, and whether a
+    machine did (then it is never answered)."""
+
+    sender: str
+    subject: str
+    automatic: str | None
+    language: str | None
+
+
+def envelope(raw: bytes) -> Envelope:
+    """The headers alone, read leniently (the old compat32 parser: it takes what it can and
+    never raises on a broken header); a mail whose headers cannot be read at all says nothing."""
+    try:
+        message = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        _, address = parseaddr(str(message.get("From", "")))
+        subject = str(make_header(decode_header(str(message.get("Subject", "")))))
+        sender = address.strip().lower() if "@" in address else ""
+        return Envelope(
+            sender=sender,
+            subject=storable(" ".join(subject.split()))[:300],
+            automatic=automatic(message, sender),
+            language=header_language(message),
+        )
+    except Exception:  # whatever breaks here, the answer is "nothing readable"
+        return Envelope("", "", "unreadable headers", None)
 
 
 def automatic(message: Message, sender: str) -> str | None:

@@ -18,10 +18,15 @@ EMAIL_CUSTOMER_IDS = 8_000_000_000_000_000_001
 ADVISORY_CLASS = 20_0001  # pg_try_advisory_xact_lock(class, email id): one intake per message
 
 
+# `reason` of a message stored too large (headers only): the desk refuses it when taking it in.
+TOO_LARGE = "too large"
+
+
 @dataclass(frozen=True)
 class Stored:
     id: int
     raw: bytes
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,13 @@ async def claim_stored(db: Executor) -> Stored | None:
         WITH waiting AS (
             SELECT id FROM email_messages WHERE status = 'stored' ORDER BY id LIMIT 20
         )
-        SELECT m.id, m.raw FROM email_messages m JOIN waiting USING (id)
+        SELECT m.id, m.raw, m.reason FROM email_messages m JOIN waiting USING (id)
         WHERE pg_try_advisory_xact_lock($1, m.id::integer) AND m.status = 'stored'
         ORDER BY m.id LIMIT 1
         """,
         ADVISORY_CLASS,
     )
-    return Stored(row["id"], bytes(row["raw"])) if row is not None else None
+    return Stored(row["id"], bytes(row["raw"]), row["reason"]) if row is not None else None
 
 
 async def mark(

@@ -226,3 +226,38 @@ async def test_markup_and_a_very_long_mail_reach_the_topic_whole_and_telegram_ac
     [ack] = await inbox.wait_for(1)
     assert ack["Subject"] == "Re: [QC-000001] <i>Tolong</i> & cepat"
     # the world's teardown checks Telegram refused nothing the bot sent (entities, lengths)
+
+
+async def test_refused_mail_is_one_notice_in_the_support_group_edited_as_more_come(
+    mail_world: tuple[World, Dovecot, SmtpInbox],
+) -> None:
+    world, mailbox, inbox = mail_world
+    auto, _ = mail("Saya sedang cuti sampai 9 November.", "Balasan otomatis",
+                   Auto_Submitted="auto-replied")  # fmt: skip
+    mailbox.deliver(auto)
+    notice = await world.tg.wait_for_message(
+        world.support_chat_id,
+        predicate=lambda m: "E-mail yang ditolak desk sejak 07:00: 1" in (m.get("text") or ""),
+        timeout=20,
+    )
+    assert notice.get("message_thread_id") in (None, 1)  # the group's General topic
+    assert "otomatis (auto-reply, bounce, milis: tidak pernah dibalas): 1" in notice["text"]
+
+    sealed = (  # S/MIME encrypted to a key the desk does not have
+        f"From: Budi Santoso <{BUDI_MAIL}>\r\nTo: {SUPPORT}\r\nSubject: Pesanan saya\r\n"
+        "Message-ID: <smime-1@mail.gmail.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAxggFAMIIBPAIBADAk\r\n"
+    ).encode()
+    mailbox.deliver(sealed)
+    [answer] = await inbox.wait_for(1)  # Budi, not the auto-reply, is told
+    assert "tidak dapat membaca" in answer.get_content()
+    edited = await world.tg.wait_for_message(
+        world.support_chat_id,
+        predicate=lambda m: (
+            m["message_id"] == notice["message_id"] and "sejak 07:00: 2" in (m.get("text") or "")
+        ),
+        timeout=20,
+    )
+    assert "tidak terbaca: 1" in edited["text"] and "Pengirim yang dibalas: 1" in edited["text"]
+    # the world's teardown checks Telegram refused nothing the bot sent

@@ -44,6 +44,7 @@ def test_unix_socket_database_urls_are_accepted(monkeypatch: pytest.MonkeyPatch)
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE: unknown time zone"),
         ("BOT_TOKEN", "not-a-token", "BOT_TOKEN: must look like"),
         ("ADMIN_IDS", "1,two", "ADMIN_IDS"),
+        ("EMAIL_CA_FILE", "/nonexistent/ca.pem", "EMAIL_CA_FILE: no such file"),
     ],
 )
 def test_a_bad_value_is_told_in_one_line_naming_it(

@@ -1,84 +1,127 @@
-"""The two CRITICAL_METRICS that live in the bot's own records fire too: the user complaint
-rate (customers' tickets at the desk per active QuickCart customer, the payment check counting
-the active ones in the demo database) and Telegram message delivery (customers who blocked the
-bot make sends fail for good). Both are what people do in the sandbox's web chat, not buttons
-of the world panel."""
+"""The two CRITICAL_METRICS that live in the bot's own records fire from the world panel too,
+through the bot's own doors (the panel never writes the bot's tables): the whole sandbox runs
+(`bot.sandbox_cmd.running`: the Telegram emulator, the demo QuickCart, the bot polling it), and
+the panel's buttons send demo customers to the bot in the emulator.
+
+- "4 customers complain": four customers write to the bot and open tickets by its buttons; the
+  complaint rate (the desk's tickets in 24 h per active QuickCart customer, 400 in the demo)
+  passes 0.5 %.
+- "8 customers block the bot": eight more open tickets and block the bot at once; Telegram
+  refuses the bot's "your ticket is open" to each (403), and delivery over the hour drops
+  below 95 %."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
+import aiohttp
 import asyncpg
-from redis.asyncio import Redis
+import pytest
 
-from sandbox.world import demo_db
-from services import outbox, users
+from bot.monitor import MonitorConfig
+from bot.sandbox_cmd import Sandbox, running
+from bot.settings import Settings
+from sandbox.world import customers
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import holds
 from services.alerts.sources import SourceContext, source_for
-from services.checks.config import ChecksRules, Targets
-from services.checks.probe import ProbeContext
-from services.checks.runner import run_checks
-from services.classification import Category
-from services.clock import FrozenClock
-from services.rules import Rules
-from services.tickets import desk
-from services.tickets.config import DeskConfig
 
 
-async def fires(pool: asyncpg.Pool, rule_name: str, now: datetime) -> bool:
+async def fires(pool: asyncpg.Pool, rule_name: str, sandbox: Sandbox) -> bool:
     rule = AlertsRules().rule(rule_name)
-    assert rule is not None
-    samples = await source_for(rule).read(SourceContext(db=pool), now)
+    assert rule is not None and sandbox.world is not None
+    samples = await source_for(rule).read(SourceContext(db=pool), sandbox.world.clock.now())
     return any(holds(s.value, rule.op, rule.threshold) for s in samples or [])
 
 
-async def test_customers_opening_tickets_raise_the_complaint_rate_past_half_a_percent(
-    pool: asyncpg.Pool, redis_client: Redis, empty_db_url: str
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 45.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+@pytest.fixture
+async def sandbox(
+    db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[Sandbox]:
+    settings = Settings(
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        MONITOR_DATABASE_URL=empty_db_url,
+        DATA_DIR=tmp_path / "data",
+        HTTP_PORT=0,
+        DEFAULT_LOCALE="id",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    monitor = MonitorConfig(probe_interval=1.0, tick_interval=1.0)
+    async with running(settings, port=0, monitor=monitor) as box:
+        yield box
+
+
+async def press(sandbox: Sandbox, action: str) -> dict[str, object]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{sandbox.base_url}/world/action", json={"action": action}) as response,
+    ):
+        body: dict[str, object] = await response.json()
+        assert response.status == 200, body
+        return body
+
+
+async def test_the_panels_customers_make_the_complaint_rate_and_telegram_delivery_fire(
+    sandbox: Sandbox, pool: asyncpg.Pool
 ) -> None:
-    now = datetime.now(UTC)
-    await demo_db.seed(empty_db_url, now)
-    clock = FrozenClock(now)
-    ctx = ProbeContext(
-        targets=Targets(monitor_database_url=empty_db_url),
-        rules=ChecksRules(),
-        clock=clock,
-        db=pool,
-    )
-    await run_checks(ctx, ["payment", "bot"], trigger="schedule")  # counts the active customers
-    conn = await asyncpg.connect(empty_db_url)
-    try:
-        active = await conn.fetchval(ChecksRules().payment.active_customers_sql, now)
-    finally:
-        await conn.close()
-    assert await fires(pool, "UserComplaintRateHigh", now) is False  # nobody complained
-    cfg = DeskConfig.build(
-        support_chat_id=-100777, timezone="Asia/Jakarta", staff_locale="en", rules=Rules()
-    )
-    needed = int(active * 0.005) + 1  # just past 0.5 % of the active customers
-    for n in range(needed):
-        customer = await users.touch(pool, 5000 + n, first_name=f"Pelanggan {n}")
-        await desk.open_ticket(
-            pool, redis_client, cfg, clock, customer=customer, category=Category.ORDER,
-            description="Pesanan saya belum sampai",
-        )  # fmt: skip
-    await run_checks(ctx, ["payment", "bot"], trigger="schedule")
-    assert await fires(pool, "UserComplaintRateHigh", now)
-    value = await pool.fetchval(
-        "SELECT value FROM check_samples WHERE key = 'complaint_rate_percent'"
-        " ORDER BY id DESC LIMIT 1"
-    )
-    assert value == needed * 100.0 / active
-
-
-async def test_sends_refused_for_good_lower_telegram_delivery(pool: asyncpg.Pool) -> None:
-    now = datetime.now(UTC)
-    for n in range(20):
-        row = await outbox.enqueue(
-            pool, outbox.OutboxMessage(chat_id=6000 + n, kind="text", payload={"text": "Halo"})
+    async def active_counted() -> bool:
+        value = await pool.fetchval(
+            "SELECT value FROM check_samples WHERE check_name = 'payment'"
+            " AND key = 'active_customers' ORDER BY id DESC LIMIT 1"
         )
-        status = "failed" if n < 2 else "sent"  # two customers blocked the bot: 90 %
-        await pool.execute("UPDATE outbox SET status = $2 WHERE id = $1", row, status)
-    assert await fires(pool, "TelegramDeliveryLow", now)
-    await pool.execute("UPDATE outbox SET status = 'sent'")
-    assert not await fires(pool, "TelegramDeliveryLow", now)
+        return value is not None and value > 0
+
+    await until(active_counted, "the payment check counts QuickCart's active customers")
+    assert not await fires(pool, "UserComplaintRateHigh", sandbox)
+    assert not await fires(pool, "TelegramDeliveryLow", sandbox)
+
+    view = await press(sandbox, "complaints")
+    assert view["demo_customers"] == {"customers": customers.COMPLAINERS, "blocked": 0}
+    tickets = await pool.fetch(
+        "SELECT customer_id, channel, category FROM tickets WHERE customer_id >= $1",
+        customers.FIRST_ID,
+    )  # the bot opened them, and told each customer: the panel only played the customers
+    assert len(tickets) == customers.COMPLAINERS
+    assert {(t["channel"], t["category"]) for t in tickets} == {("bot", "order")}
+
+    async def complaints_fire() -> bool:
+        return await fires(pool, "UserComplaintRateHigh", sandbox)
+
+    await until(complaints_fire, "the complaint rate passes 0.5 %")
+    assert not await fires(pool, "TelegramDeliveryLow", sandbox)  # every answer arrived
+
+    view = await press(sandbox, "customers_block")
+    assert view["demo_customers"] == {
+        "customers": customers.COMPLAINERS + customers.BLOCKERS,
+        "blocked": customers.BLOCKERS,
+    }
+
+    async def delivery_fires() -> bool:
+        return await fires(pool, "TelegramDeliveryLow", sandbox)
+
+    await until(delivery_fires, "Telegram delivery drops below 95 %")
+
+    async def all_refused() -> bool:
+        count = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'failed'")
+        return bool(count == customers.BLOCKERS)
+
+    await until(all_refused, "Telegram refuses the bot's answer to each blocking customer")
+    refused = await pool.fetch(
+        "SELECT chat_id, last_error FROM outbox WHERE status = 'failed' ORDER BY chat_id"
+    )
+    assert len(refused) == customers.BLOCKERS
+    assert all(r["chat_id"] >= customers.FIRST_ID for r in refused)
+    assert all("blocked" in (r["last_error"] or "") for r in refused)

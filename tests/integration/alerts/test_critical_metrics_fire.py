@@ -5,8 +5,9 @@ as the alert engine reads it. Before the panel's button the rule holds its peace
 rule's condition holds.
 
 Two entries are about the bot's own records rather than QuickCart's data (Telegram delivery,
-and complaints from the desk's tickets): people move them in the web chat, not the world
-panel; tests/integration/alerts/test_critical_metrics_bot_side.py makes them fire."""
+and complaints from the desk's tickets): the panel's buttons for them send demo customers to the
+bot in the emulator (sandbox/world/customers.py), and
+tests/integration/alerts/test_critical_metrics_bot_side.py presses them in a running sandbox."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import asyncpg
 import pytest
 
 from bot.embedded import EmbeddedPostgres
+from sandbox.world import panel
 from sandbox.world.world import DemoWorld, WorldConfig
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import holds
@@ -78,18 +80,25 @@ WORLD_PANEL: dict[str, Breaks] = {
         "SessionSuccessRateLow", (("sessions_fail", None),), (), (("sessions_ok", None),)
     ),
 }
-BOT_SIDE = {"telegram_message_delivery": "TelegramDeliveryLow", "user_complaint_rate":
-            "UserComplaintRateHigh"}  # fmt: skip
+BOT_SIDE: dict[str, Breaks] = {
+    "telegram_message_delivery": Breaks("TelegramDeliveryLow", (("customers_block", None),)),
+    "user_complaint_rate": Breaks("UserComplaintRateHigh", (("complaints", None),)),
+}
+PANEL_JS = Path(__file__).parents[3] / "sandbox" / "web" / "world.js"
 
 
-def test_every_critical_metric_has_a_rule_and_a_way_to_fire() -> None:
+def test_every_critical_metric_has_a_rule_and_a_button_of_the_panel() -> None:
     names = [m for group in CRITICAL_METRICS.values() for m in group]
     assert len(names) == 12
     assert set(WORLD_PANEL) | set(BOT_SIDE) == set(names)
     rules = {r.name for r in AlertsRules().all_rules()}
+    page = PANEL_JS.read_text(encoding="utf-8")
     for metric in names:
-        rule = WORLD_PANEL[metric].rule if metric in WORLD_PANEL else BOT_SIDE[metric]
-        assert rule in rules, (metric, rule)
+        breaks = WORLD_PANEL.get(metric) or BOT_SIDE[metric]
+        assert breaks.rule in rules, (metric, breaks.rule)
+        for action, _ in breaks.actions:  # a button the panel shows
+            assert f'"{action}"' in page, (metric, action)
+    assert {a for b in BOT_SIDE.values() for a, _ in b.actions} <= set(panel.CUSTOMER_ACTIONS)
 
 
 @pytest.fixture

@@ -103,7 +103,8 @@ async def test_a_message_too_large_keeps_its_headers_and_the_sender_is_told(
         "Apakah ada program afiliasi?", attachments=(("x.bin", b"x" * 4000),)
     )
     channel.mailbox.deliver(raw)
-    assert await channel.with_limits(max_message_bytes=2000).turn() == []  # nothing to take in
+    [handled] = await channel.with_limits(max_message_bytes=2000).turn()
+    assert handled.status == "refused" and handled.ticket_id is None
     row = await channel.pool.fetchrow(
         "SELECT status, reason, message_id, raw FROM email_messages WHERE direction = 'in'"
     )

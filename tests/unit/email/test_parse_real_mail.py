@@ -172,3 +172,50 @@ def test_a_message_with_a_broken_charset_is_still_read() -> None:
 )
 def test_a_reply_that_is_only_a_rating(text: str, stars: int | None) -> None:
     assert rating_in(text) == stars
+
+
+UNREADABLE = [
+    (
+        b"From: a@b.c\nSubject: x\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data"
+        b"\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQAx\n",
+        "encrypted (S/MIME or PGP)",
+    ),
+    (
+        b'From: a@b.c\nSubject: x\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        b"Content-Type: application/ms-tnef\n"
+        b'Content-Disposition: attachment; filename="winmail.dat"\n\nTNEF\n--b--\n',
+        "only Outlook's winmail.dat (TNEF)",
+    ),
+    (
+        b'From: a@b.c\nSubject: x\nContent-Type: text/plain; charset="x-mystery"\n'
+        b"Content-Transfer-Encoding: base64\n\n!!!!\n",
+        "nothing in its body could be decoded",
+    ),
+    (b"From: a@b.c\nSubject: Refund\n\n", None),  # an empty body with a subject: readable
+    (b"From: a@b.c\nSubject: x\n\nHalo, pesanan saya belum sampai.\n", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "why"), UNREADABLE)
+def test_mail_nobody_could_read_is_told_apart(raw: bytes, why: str | None) -> None:
+    assert parse(raw).unreadable == why
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [("Content-Language: en-US", "en"), ("Content-Language: id-ID", "id"),
+     ("Accept-Language: in-ID, en-US", "id"), ("Content-Language: de-DE", None)],
+)  # fmt: skip
+def test_the_mail_clients_language_header_is_a_hint(header: str, language: str | None) -> None:
+    assert parse(f"From: a@b.c\n{header}\n\nx\n".encode()).language == language
+
+
+def test_the_envelope_of_a_broken_mail_still_names_its_sender() -> None:
+    from services.email.parse import envelope
+
+    found = envelope(
+        b"From: =?x-broken?q?Budi?= <Budi@Example.com>\nSubject: =?utf-8?b?UGVzYW5hbg==?=\n"
+        b"Auto-Submitted: auto-replied\n\n\xff\xfe"
+    )
+    assert (found.sender, found.subject) == ("budi@example.com", "Pesanan")
+    assert found.automatic == "auto-submitted: auto-replied"
