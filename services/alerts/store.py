@@ -72,6 +72,7 @@ class GroupRow:
     group_wait: timedelta | None = None
     group_interval: timedelta | None = None
     repeat_interval: timedelta | None = None
+    storm_id: int | None = None  # shown in this storm message instead of its own (0036)
 
     @property
     def alertname(self) -> str:
@@ -233,7 +234,7 @@ _GROUP_COLUMNS = """
     g.id, g.group_key, g.labels, g.severity, g.channels, g.status, g.created_at, g.next_flush_at,
     g.last_flushed_at, g.last_notified_at, g.notified_firing, g.acknowledged_by,
     g.acknowledged_name, g.acknowledged_at, g.incident_id, g.escalated_at, g.silence_id,
-    g.resolved_at, g.receivers, g.group_wait, g.group_interval, g.repeat_interval,
+    g.resolved_at, g.receivers, g.group_wait, g.group_interval, g.repeat_interval, g.storm_id,
     coalesce((SELECT array_agg(ARRAY[m.chat_id, m.outbox_id] ORDER BY m.outbox_id)
               FROM alert_group_messages m WHERE m.group_id = g.id), '{}') AS messages
 """
