@@ -57,6 +57,7 @@ def routers() -> list[Router]:
     from handlers import (
         admin,
         alerts,
+        alerts_storm,
         backups,
         email_link,
         emergency,
@@ -81,6 +82,7 @@ def routers() -> list[Router]:
         permissions.router.build(),
         jobs.router.build(),
         alerts.router.build(),
+        alerts_storm.router.build(),
         escalation.router.build(),
         emergency.router.build(),
         quarterly.router.build(),

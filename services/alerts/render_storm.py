@@ -1,7 +1,7 @@
 """Pure renderer of a storm message: one compact line per alert group (severity, alertname,
 firing count, first labels), buttons to open a group's details, and Acknowledge all.
 
-Callback data is `st:<storm id>:<act>:<group id>` (the handler's `StormAction` packs the same).
+Callback data is `st:<storm id>:<act>:<group id>`, packed and parsed by `StormAction`.
 """
 
 from __future__ import annotations
@@ -9,21 +9,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Literal
 
 from services.alerts.render import HIDDEN_LABELS, MARKS, Rendered, when
+from services.buttons import Button, button
 from services.i18n import gettext, ngettext
 from services.text import TELEGRAM_TEXT_LIMIT, esc
 
-CALLBACK_PREFIX = "st"
-ACTIONS = ("det", "ack", "back")
 DETAIL_BUTTONS = 8  # groups with a details button (the most severe, then the largest)
 LINE_MIN = 28  # narrower lines than this say too little: fewer lines, then a pointer
 BUDGET = TELEGRAM_TEXT_LIMIT - 96
 
 
-def callback_data(storm_id: int, action: str, group_id: int = 0) -> str:
-    assert action in ACTIONS
-    return f"{CALLBACK_PREFIX}:{storm_id}:{action}:{group_id}"
+StormAct = Literal["det", "ack", "back"]
+
+
+@button("st")
+@dataclass(frozen=True)
+class StormAction(Button):
+    """A storm message's buttons: a group's details, Acknowledge all, Back to the storm."""
+
+    s: int  # the storm
+    a: StormAct
+    g: int = 0  # the group (details)
+
+
+def callback_data(storm_id: int, action: StormAct, group_id: int = 0) -> str:
+    return StormAction(storm_id, action, group_id).pack()
 
 
 @dataclass(frozen=True)
@@ -70,21 +82,23 @@ def _labels(labels: Mapping[str, str]) -> str:
 
 
 def _line(item: StormLine, width: int) -> str:
+    """At most `width` characters of HTML (markup included: what Telegram's limit sees first)."""
     if item.resolved:
         head = f"✅ <s>{esc(item.alertname)}</s>"
-        plain = 3 + len(item.alertname)
     else:
         mark = MARKS.get(item.severity, "⚪")
         ack = " 👤" if item.acknowledged else ""
         head = f"{mark} <b>{esc(item.alertname)}</b> ×{item.firing}{ack}"
-        plain = 3 + len(item.alertname) + 2 + len(str(item.firing)) + len(ack)
     labels = _labels(item.first_labels)
-    room = width - plain - 1
-    if labels and room >= 4:
-        if len(labels) > room:
-            labels = labels[: room - 1] + "…"
-        return f"{head} {esc(labels)}"
-    return head
+    room = width - len(head) - 1
+    if not labels or room < 4:
+        return head
+    shown = esc(labels)
+    cut = len(labels)
+    while len(shown) > room and cut > 0:
+        cut = min(cut - 1, room - 1)
+        shown = esc(labels[:cut]) + "…"
+    return f"{head} {shown}" if cut > 0 else head
 
 
 def render_storm(view: StormView, tz: tzinfo) -> Rendered:

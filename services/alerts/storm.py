@@ -14,7 +14,7 @@ however many groups change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import asyncpg
 
@@ -114,10 +114,14 @@ class StormRow:
     acknowledged_at: datetime | None
 
 
-async def get(db: Executor, storm_id: int, *, lock: bool = False) -> StormRow | None:
+async def get(
+    db: Executor, storm_id: int, *, lock: bool = False, wait: bool = False
+) -> StormRow | None:
+    """`lock`: skip a storm another transaction renders; `wait`: wait for it instead."""
+    suffix = " FOR UPDATE SKIP LOCKED" if lock else " FOR UPDATE" if wait else ""
     row = await db.fetchrow(
         "SELECT id, chat_id, opened_at, outbox_id, ended_at, acknowledged_name, acknowledged_at"
-        " FROM alert_storms WHERE id = $1" + (" FOR UPDATE SKIP LOCKED" if lock else ""),
+        " FROM alert_storms WHERE id = $1" + suffix,
         storm_id,
     )
     return StormRow(**dict(row)) if row else None
@@ -190,7 +194,7 @@ async def show(db: Executor, storm: StormRow, rendered: Rendered, priority: int)
 
 
 async def render_dirty(
-    pool: asyncpg.Pool, language: str, tz: object, priority: int, now: datetime
+    pool: asyncpg.Pool, language: str, tz: tzinfo, priority: int, now: datetime
 ) -> list[int]:
     """Render every storm something changed in; return their ids."""
     done: list[int] = []
@@ -206,11 +210,11 @@ async def render_dirty(
 
 
 async def render_one(
-    db: Executor, storm: StormRow, language: str, tz: object, priority: int, now: datetime
+    db: Executor, storm: StormRow, language: str, tz: tzinfo, priority: int, now: datetime
 ) -> StormView:
     shown = await view(db, storm)
     with use_locale(language):
-        rendered = render_storm(shown, tz)  # type: ignore[arg-type]
+        rendered = render_storm(shown, tz)
     await show(db, storm, rendered, priority)
     await db.execute(
         "UPDATE alert_storms SET dirty = false,"
