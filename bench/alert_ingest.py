@@ -278,6 +278,11 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
                 )
             }
             groups = await pool.fetchval("SELECT count(*) FROM alert_groups")
+            storms = await pool.fetch(
+                "SELECT s.id, s.opened_at, s.closed_at, s.ended_at, count(g.id) AS groups"
+                " FROM alert_storms s LEFT JOIN alert_groups g ON g.storm_id = s.id"
+                " GROUP BY s.id ORDER BY s.id"
+            )
             await bot.session.close()
     finally:
         await redis.aclose()
@@ -320,6 +325,12 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
             f"{seen.messages} messages in the chat, {seen.storm_messages} of them storm "
             f"messages; {seen.behind_pointer} more alerts only counted by '…and N more "
             "alerts: /alerts' lines of messages over Telegram's 4096 chars)"
+        )
+    for row in storms:
+        closed = "no" if row["closed_at"] is None else f"{row['closed_at']:%H:%M:%S}"
+        print(
+            f"bot: storm {row['id']}: {row['groups']} groups, opened {row['opened_at']:%H:%M:%S}"
+            f", closed {closed}"
         )
     print(f"bot: 429s received from the emulator: {stats['retry_after_total']}")
     print(f"bot: admin chat got {sends} messages and {edits} edits")

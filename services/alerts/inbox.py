@@ -142,7 +142,12 @@ async def pending(db: Executor) -> int:
 
 class AlertInboxWorker:
     """Folds payloads as they arrive: woken by this process's webhook, and every `every`
-    seconds for what other replicas appended."""
+    seconds for what other replicas appended.
+
+    Wakes are debounced: a burst of POSTs is folded once it pauses for `settle` seconds (and
+    at the latest `settle_max` after its first), in a few large transactions instead of one
+    per POST, and the fold does not compete with the burst's POSTs for the event loop.
+    Group waits count from arrival (`received_at`), so the pause delays no message."""
 
     def __init__(
         self,
@@ -151,12 +156,16 @@ class AlertInboxWorker:
         clock: Clock,
         *,
         every: float = 1.0,
+        settle: float = 0.2,
+        settle_max: float = 1.0,
         on_folded: Callable[[FoldReport], Awaitable[None]] | None = None,
     ) -> None:
         self.pool = pool
         self.config = config
         self.clock = clock
         self.every = every
+        self.settle = settle
+        self.settle_max = settle_max
         self.on_folded = on_folded
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -180,3 +189,15 @@ class AlertInboxWorker:
                 await prune(self.pool, self.clock.now())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.every)
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait while wakes keep coming, `settle_max` at most."""
+        deadline = time.monotonic() + self.settle_max
+        while self._wake.is_set() and not self._stop.is_set():
+            self._wake.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(self.settle, left))

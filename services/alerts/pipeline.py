@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.alerts import engine, inbox, inhibition, notify, silences, store
+from services.alerts import engine, inhibition, notify, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import OpenIncident
 from services.alerts.sources import MetricSource
@@ -35,8 +35,6 @@ async def tick(
     open_incident: OpenIncident | None = None,
     evaluate_rules: bool = True,
 ) -> TickReport:
-    # Alertmanager's payloads not folded yet by the inbox's consumer join their groups first
-    await inbox.fold_all(pool, config, clock)
     evaluation = (
         await engine.evaluate(pool, config, clock, monitor_db=monitor_db, sources=sources)
         if evaluate_rules

@@ -213,6 +213,9 @@ async def render_one(
     db: Executor, storm: StormRow, language: str, tz: tzinfo, priority: int, now: datetime
 ) -> StormView:
     shown = await view(db, storm)
+    if not shown.lines:  # begun, but its groups were busy (being folded): nothing to show yet
+        await db.execute("UPDATE alert_storms SET dirty = false WHERE id = $1", storm.id)
+        return shown
     with use_locale(language):
         rendered = render_storm(shown, tz)
     await show(db, storm, rendered, priority)

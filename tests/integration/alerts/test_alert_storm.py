@@ -222,3 +222,18 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
     for storm_id_, group_id in ((storm_id, other), (storm_id + 1000, groups[0])):
         with pytest.raises(GroupNotFound):  # a group not in that storm, a storm that is not
             await storm_actions.details(pool, BUDI, storm_id_, group_id, **where)
+
+
+async def test_a_storm_whose_groups_were_busy_shows_nothing_until_they_join(
+    pool: asyncpg.Pool, clock: FrozenClock
+) -> None:
+    await post(pool, clock, [alert(f"Disk{k}", 1) for k in range(12)])
+    clock.advance(seconds=31)
+    async with pool.acquire() as folding, folding.transaction():
+        await folding.execute("SELECT 1 FROM alert_groups FOR UPDATE")  # the consumer folding
+        await pipeline.tick(pool, rules(), clock, AUDIENCE, evaluate_rules=False)
+    assert await outbox_rows(pool) == []  # no empty "storm over" message
+    await flush(pool, clock, 1)
+    rows = await outbox_rows(pool)
+    assert len(rows) == 1 and "12 alert groups" in rows[0]["payload"]["text"]
+    assert await pool.fetchval("SELECT count(*) FROM alert_storms") == 1
