@@ -1,5 +1,6 @@
-"""The storm message's buttons: a group's details (sent privately to the presser, or shown in
-the storm message itself with a way back), Acknowledge all, and Back. Each checks the person's
+"""The storm message's buttons: a group's details (sent privately to the presser when a message
+to their private chat ever got through, else shown in the storm message itself with a way
+back), Acknowledge all, and Back. Each checks the person's
 role in services/staff.py's table (through `actions.check`, which audits a refusal) and is
 audited when done; a storm or group that is gone, or not the storm's, is `GroupNotFound`.
 
@@ -53,8 +54,12 @@ async def details(
         if group is None or current is None or group.storm_id != storm_id:
             raise GroupNotFound(group_id)
         view = await group_view(conn, group, now)
+        # privately only to a chat known to work: Telegram refuses a first message to someone
+        # who never pressed Start, and the details would be lost
         member = await roster.member(conn, person.id)
-        private = member is not None and not member.not_started
+        private = (
+            member is not None and not member.not_started and await outbox.reached(conn, person.id)
+        )
         if private:
             with use_locale(person.language or audience.language):
                 rendered = render_group(view, audience.tz)
@@ -168,10 +173,21 @@ async def back(
     """The storm message shows the storm again (after a group's details in its place)."""
     target = f"alert_storm:{storm_id}"
     await check(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now)
+    assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         if await storm.get(conn, storm_id, wait=True) is None:
             raise GroupNotFound(storm_id)
         await _render(conn, storm_id, audience, now)
+        await audit.record(
+            conn,
+            actor_id=person.id,
+            action=f"alerts.{Action.VIEW.value}",
+            allowed=True,
+            target=target,
+            chat_id=chat_id,
+            at=now,
+            details={"button": "storm_back"},
+        )
 
 
 async def _render(

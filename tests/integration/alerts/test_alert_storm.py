@@ -188,6 +188,12 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
         await storm_actions.details(pool, None, storm_id, groups[0], **where)  # a stranger
     assert await refusals(pool) == [(None, "alerts.view", f"alert_group:{groups[0]}")]
 
+    unknown = await storm_actions.details(pool, BUDI, storm_id, groups[2], **where)
+    assert unknown.where == "edit"  # nothing ever reached Budi privately: he may not have started
+    await pool.execute(  # Budi's private chat works: a page reached him
+        "INSERT INTO outbox (chat_id, kind, payload, status) VALUES ($1, 'text', '{}', 'sent')",
+        BUDI.id,
+    )
     shown = await storm_actions.details(pool, BUDI, storm_id, groups[0], **where)
     assert shown.where == "private"
     private = (await outbox_rows(pool, BUDI.id))[-1]
@@ -213,7 +219,12 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
     back = (await outbox_rows(pool))[-1]
     assert back["kind"] == "edit" and "Alert storm" in back["payload"]["text"]
     audited = await pool.fetch("SELECT details FROM audit_log WHERE allowed ORDER BY id")
-    assert [a["details"]["shown"] for a in audited] == ["private", "edit"]
+    assert [a["details"].get("shown", "back") for a in audited] == [
+        "edit",
+        "private",
+        "edit",
+        "back",
+    ]
 
     other = await pool.fetchval(
         "INSERT INTO alert_groups (group_key, labels, severity, created_at)"
