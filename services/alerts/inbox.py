@@ -27,6 +27,9 @@ from services.clock import Clock
 from services.storage.types import Executor
 
 FOLD_LOCK_KEY = 0x5143_1535  # "QC" + issue 15 + 35: one folder of the alert inbox at a time
+# The alert loop folds what the consumer left pending longer than this before it flushes
+# groups, so a flush never misses a payload that arrived a while before it.
+SETTLED = timedelta(seconds=1)
 BATCH = 200  # payloads folded in one transaction (Alertmanager sends up to a few hundred alerts)
 KEEP = timedelta(days=7)  # folded payloads kept this long, for a look at what arrived
 # PostgreSQL refusing the data itself: the same payload would be refused again.
@@ -57,9 +60,15 @@ class FoldReport:
 
 
 async def fold_pending(
-    pool: asyncpg.Pool, config: AlertsRules, clock: Clock, *, batch: int = BATCH
+    pool: asyncpg.Pool,
+    config: AlertsRules,
+    clock: Clock,
+    *,
+    batch: int = BATCH,
+    received_before: datetime | None = None,
 ) -> FoldReport:
-    """Fold one batch of pending payloads, unless another replica is folding now."""
+    """Fold one batch of pending payloads, unless another replica is folding now
+    (`received_before`: only those that arrived before then)."""
     report = FoldReport()
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", FOLD_LOCK_KEY):
@@ -67,8 +76,9 @@ async def fold_pending(
             return report
         rows = await conn.fetch(
             "SELECT id, received_at, payload FROM alert_inbox WHERE folded_at IS NULL"
-            " ORDER BY id LIMIT $1",
+            " AND ($2::timestamptz IS NULL OR received_at < $2) ORDER BY id LIMIT $1",
             batch,
+            received_before,
         )
         if not rows:
             return report
@@ -114,11 +124,17 @@ async def _fold_one_by_one(
             report.failed.append(inbox_id)
 
 
-async def fold_all(pool: asyncpg.Pool, config: AlertsRules, clock: Clock) -> FoldReport:
+async def fold_all(
+    pool: asyncpg.Pool,
+    config: AlertsRules,
+    clock: Clock,
+    *,
+    received_before: datetime | None = None,
+) -> FoldReport:
     """Fold until nothing is pending (or another replica is at it)."""
     total = FoldReport()
     while True:
-        report = await fold_pending(pool, config, clock)
+        report = await fold_pending(pool, config, clock, received_before=received_before)
         total.folded += report.folded
         total.failed += report.failed
         total.alerts += report.alerts

@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 
 from services.alerts import inbox
-from services.alerts.alertmanager import MAX_LABEL_BYTES
+from services.alerts.alertmanager import MAX_LABEL_BYTES, check
 from services.alerts.config import AlertsRules
 from services.clock import SystemClock
 from services.storage.db import create_pool
@@ -195,3 +195,36 @@ async def test_escaped_emoji_take_the_careful_path_and_are_kept(pool: asyncpg.Po
         assert r.status == 200, await r.text()
     await fold(pool)
     assert await pool.fetchval("SELECT annotations->>'summary' FROM alerts") == "disk 🔥 full"
+
+
+async def test_a_resolve_folded_after_a_flush_that_missed_it_is_shown_at_once(
+    pool: asyncpg.Pool,
+) -> None:
+    """The consumer lagged: the group's interval flush ran after the resolve arrived but before
+    it was folded. The group is looked at again at once, not a group interval later."""
+    from services.alerts import notify, pipeline
+    from services.clock import FrozenClock
+    from tests.integration.alerts.conftest import AUDIENCE, outbox_rows
+
+    clock = FrozenClock(T0)
+    config = AlertsRules()
+
+    async def arrive(alerts: list[dict[str, Any]], status: str = "firing") -> None:
+        checked = check(json.dumps(payload(alerts, status)).encode())
+        await inbox.append(pool, checked, clock.now())
+
+    await arrive([am_alert(1)])
+    await inbox.fold_all(pool, config, clock)
+    clock.advance(seconds=31)
+    await pipeline.tick(pool, config, clock, AUDIENCE, evaluate_rules=False)
+    assert [r["kind"] for r in await outbox_rows(pool)] == ["text"]
+    clock.advance(seconds=299)
+    await arrive([am_alert(1, "resolved")], "resolved")
+    clock.advance(seconds=2)
+    await notify.flush_due(pool, config, clock, AUDIENCE)  # the interval flush, before the fold
+    await inbox.fold_all(pool, config, clock)
+    clock.advance(seconds=1)
+    await pipeline.tick(pool, config, clock, AUDIENCE, evaluate_rules=False)
+    rows = await outbox_rows(pool)
+    assert [r["kind"] for r in rows] == ["text", "edit"]
+    assert "Resolved: DiskFull" in rows[-1]["payload"]["text"]
