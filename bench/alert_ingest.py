@@ -26,7 +26,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,13 @@ from sandbox.telegram import (
     LimitConfig,
     TelegramEmulator,
 )
-from services.alerts import pipeline
+from services.alerts import inbox, pipeline
 from services.alerts.config import AlertsRules
+from services.alerts.inbox import AlertInboxWorker
 from services.alerts.notify import Audience
 from services.clock import SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker
-from services.storage.db import connect, create_pool, migrate
+from services.storage.db import QUERY_OBSERVERS, connect, create_pool, migrate
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
 from tests.integration.alerts.test_webhook import TOKEN, payload
 
@@ -66,6 +67,9 @@ SHOWN = re.compile(r"instance=host-(\d+)\b")
 # A group message too long for Telegram ends with "…and N more alerts: /alerts" instead.
 POINTER = re.compile(r"…and (\d+) more alerts?: /alerts")
 TITLE = re.compile(r"Firing: (Bench\d+)")
+# A storm message's line: "🟠 Bench7 ×100 instance=host-7" counts its group's firing alerts.
+STORM_LINE = re.compile(r"^\S+ (Bench\d+) ×(\d+)", re.MULTILINE)
+STORM_TITLE = "Alert storm"
 
 
 def alerts(total: int, names: int) -> list[dict[str, object]]:
@@ -104,12 +108,12 @@ async def post_all(
 
 
 @contextlib.asynccontextmanager
-async def receiver(pool: Any, config: AlertsRules) -> Any:
-    """The bot's webhook handler with the bench's grouping (the tests' receiver uses defaults)."""
+async def receiver(pool: Any, wake: Any) -> Any:
+    """The bot's webhook handler, waking the inbox's consumer as the app does."""
     app = web.Application()
     clock = SystemClock()
     handler = alertmanager_handler(
-        token=lambda: TOKEN, pool=lambda: pool, config=lambda: config, clock=lambda: clock
+        token=lambda: TOKEN, pool=lambda: pool, clock=lambda: clock, wake=wake
     )
     app.router.add_post(PATH, handler)
     runner = web.AppRunner(app)
@@ -133,16 +137,38 @@ async def ticking(pool: Any, config: AlertsRules, audience: Audience, every: flo
 
 @dataclass
 class Watch:
-    visible: set[int] = field(default_factory=set)
+    visible: int = 0
     behind_pointer: int = 0  # alerts only counted by a "…and N more" line
     groups_shown: int = 0
     first_message_at: float | None = None
-    all_at: float | None = None
+    all_at: float | None = None  # perf_counter when every alert was visible
     messages: int = 0
+    storm_messages: int = 0
+
+
+def visible_alerts(texts: list[str], total: int, names: int) -> tuple[int, set[str]]:
+    """Alerts listed by their labels in group messages, or counted by their group's line in a
+    storm message (a storm line names the group and how many of its alerts fire)."""
+    listed: dict[str, set[int]] = {}
+    counted: dict[str, int] = {}
+    for text in texts:
+        if STORM_TITLE in text.split("\n", 1)[0]:
+            for name, count in STORM_LINE.findall(text):
+                counted[name] = max(counted.get(name, 0), int(count))
+            continue
+        for n in SHOWN.findall(text):
+            if int(n) < total:
+                listed.setdefault(f"Bench{int(n) % names}", set()).add(int(n))
+    expected = {f"Bench{k}": len(range(k, total, names)) for k in range(names)}
+    seen = sum(
+        max(len(listed.get(name, ())), min(counted.get(name, 0), want))
+        for name, want in expected.items()
+    )
+    return seen, set(listed) | set(counted)
 
 
 async def watch(
-    tg: EmulatorClient, chat_id: int, total: int, started: float, deadline: float
+    tg: EmulatorClient, chat_id: int, total: int, names: int, started: float, deadline: float
 ) -> Watch:
     """Poll the emulator's copy of the admin chat until every alert is listed or time is up."""
     seen = Watch()
@@ -153,11 +179,12 @@ async def watch(
         if shown and seen.first_message_at is None:
             seen.first_message_at = now - started
         texts = [str(m.get("text") or m.get("caption") or "") for m in shown]
-        seen.visible = {int(n) for t in texts for n in SHOWN.findall(t) if int(n) < total}
+        seen.storm_messages = sum(1 for t in texts if STORM_TITLE in t.split("\n", 1)[0])
+        seen.visible, groups = visible_alerts(texts, total, names)
         seen.behind_pointer = sum(int(n) for t in texts for n in POINTER.findall(t))
-        seen.groups_shown = len({name for t in texts for name in TITLE.findall(t)})
-        if len(seen.visible) >= total:
-            seen.all_at = now - started
+        seen.groups_shown = len(groups)
+        if seen.visible >= total:
+            seen.all_at = now
             return seen
         if now - started > deadline:
             return seen
@@ -175,7 +202,7 @@ def grouping_of(args: argparse.Namespace) -> AlertsRules:
     return config.model_copy(update={"grouping": grouping})
 
 
-async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> bool:
+async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> BotResult:
     total = len(items)
     work = Path(tempfile.mkdtemp(prefix="qc-bench-"))
     pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
@@ -183,6 +210,10 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
     conn = await connect(pg.url)
     await migrate(conn)
     await conn.close()
+    statements: list[object] = []
+    QUERY_OBSERVERS.append(statements.append)  # the receiver's own connections count theirs
+    posting = await create_pool(pg.url, min_size=10, max_size=10)
+    QUERY_OBSERVERS.remove(statements.append)
     pool = await create_pool(pg.url, min_size=2, max_size=20)
     redis = Redis.from_url(redis_server.url(0))
     await redis.flushdb()
@@ -209,18 +240,32 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
             sending = asyncio.create_task(worker.run())
             audience = Audience(admin, "en", ZoneInfo("Asia/Jakarta"))
             ticker = asyncio.create_task(ticking(pool, config, audience, args.tick))
+            consumer = AlertInboxWorker(pool, lambda: config, SystemClock())
+            consuming = asyncio.create_task(consumer.run())
             try:
-                async with receiver(pool, config) as url:
+                async with receiver(posting, consumer.wake) as url:
                     started = time.perf_counter()
-                    watcher = asyncio.create_task(watch(tg, admin, total, started, args.deadline))
+                    watcher = asyncio.create_task(
+                        watch(tg, admin, total, args.alertnames, started, args.deadline)
+                    )
                     headers = {"Authorization": f"Bearer {TOKEN}"}
                     took = await post_all(url, batches, args.concurrency, headers)
-                    stored = await pool.fetchval("SELECT count(*) FROM alerts")
+                    last_post = time.perf_counter()
+                    stored = await pool.fetchval("SELECT sum(alerts) FROM alert_inbox")
+                    per_post = len(statements) / len(batches)
+                    while True:
+                        if not await inbox.pending(pool):
+                            break
+                        await asyncio.sleep(0.05)
+                    folded = time.perf_counter() - started
+                    alerts_folded = await pool.fetchval("SELECT count(*) FROM alerts")
                     seen = await watcher
             finally:
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+                consumer.stop()
+                await consuming
                 await worker.stop()
                 await sending
             stats = await tg.stats()
@@ -233,9 +278,15 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
                 )
             }
             groups = await pool.fetchval("SELECT count(*) FROM alert_groups")
+            storms = await pool.fetch(
+                "SELECT s.id, s.opened_at, s.closed_at, s.ended_at, count(g.id) AS groups"
+                " FROM alert_storms s LEFT JOIN alert_groups g ON g.storm_id = s.id"
+                " GROUP BY s.id ORDER BY s.id"
+            )
             await bot.session.close()
     finally:
         await redis.aclose()
+        await posting.close()
         await pool.close()
         await asyncio.to_thread(redis_server.stop)
         await asyncio.to_thread(pg.stop)
@@ -249,35 +300,53 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
         "(20 messages/min per group)"
     )
     print(
-        f"bot: {stored} alerts stored in {took:.2f} s = {stored / took:,.0f} alerts/s "
-        f"({len(batches)} POSTs of {args.batch}, {args.concurrency} at a time)"
+        f"bot: {stored} alerts stored durably in {took:.2f} s = {stored / took:,.0f} alerts/s "
+        f"({len(batches)} POSTs of {args.batch}, {args.concurrency} at a time; "
+        f"{per_post:.1f} SQL statements per POST)"
+    )
+    print(
+        f"bot: {alerts_folded} alerts folded into alerts and groups {folded:.2f} s after the "
+        "first POST"
     )
     first = "never" if seen.first_message_at is None else f"{seen.first_message_at:.1f} s"
-    if seen.all_at is not None:
+    after_last = None if seen.all_at is None else seen.all_at - last_post
+    if after_last is not None:
         print(
-            f"bot: all {total} alerts visible in the admin chat {seen.all_at:.1f} s after the "
-            f"first POST ({groups} alert groups; first message at {first})"
+            f"bot: all {total} alerts visible in the admin chat {after_last:.1f} s after the "
+            f"last POST ({after_last + last_post - started:.1f} s after the first; "
+            f"{groups} groups; "
+            f"first message at {first}; {seen.storm_messages} storm message(s))"
         )
     else:
         print(
-            f"bot: NOT all visible: {len(seen.visible)} of {total} alerts visible in the admin "
+            f"bot: NOT all visible: {seen.visible} of {total} alerts visible in the admin "
             f"chat {args.deadline:g} s after the first POST ({groups} alert groups, "
-            f"{seen.groups_shown} of them with a message; first message at {first}; "
-            f"{seen.messages} messages in the chat; {seen.behind_pointer} more alerts only "
-            "counted by '…and N more alerts: /alerts' lines of messages over Telegram's 4096 "
-            "chars)"
+            f"{seen.groups_shown} of them shown; first message at {first}; "
+            f"{seen.messages} messages in the chat, {seen.storm_messages} of them storm "
+            f"messages; {seen.behind_pointer} more alerts only counted by '…and N more "
+            "alerts: /alerts' lines of messages over Telegram's 4096 chars)"
+        )
+    for row in storms:
+        closed = "no" if row["closed_at"] is None else f"{row['closed_at']:%H:%M:%S}"
+        print(
+            f"bot: storm {row['id']}: {row['groups']} groups, opened {row['opened_at']:%H:%M:%S}"
+            f", closed {closed}"
         )
     print(f"bot: 429s received from the emulator: {stats['retry_after_total']}")
     print(f"bot: admin chat got {sends} messages and {edits} edits")
     rows = ", ".join(f"{k}/{s}: {n}" for (k, s), n in sorted(outbox.items()))
     print(f"bot: admin chat outbox rows (kind/status): {rows}")
-    return seen.all_at is not None
+    return BotResult(stored / took, after_last, int(stats["retry_after_total"]))
 
 
-async def alertmanager_side(args: argparse.Namespace, items: list[dict[str, object]]) -> None:
-    if BINARY is None:
-        print("alertmanager: not installed, no comparison")
-        return
+@dataclass(frozen=True)
+class BotResult:
+    rate: float  # alerts stored durably per second
+    visible_after_last_post: float | None  # s; None: not all visible by the deadline
+    retry_afters: int
+
+
+async def alertmanager_side(args: argparse.Namespace, items: list[dict[str, object]]) -> float:
     total = len(items)
     keep = ("labels", "annotations", "startsAt")
     am_batches: list[object] = [
@@ -290,15 +359,36 @@ async def alertmanager_side(args: argparse.Namespace, items: list[dict[str, obje
         f"alertmanager {BINARY}: {total} alerts ingested via /api/v2/alerts in {took:.2f} s "
         f"= {total / took:,.0f} alerts/s"
     )
+    return total / took
+
+
+VISIBLE_WITHIN = 60.0  # s after the last POST
 
 
 async def main(args: argparse.Namespace) -> int:
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
+    if BINARY is None:
+        print(
+            "alertmanager: /usr/bin/prometheus-alertmanager is not installed (Debian package "
+            "prometheus-alertmanager): nothing to compare with, so no verdict"
+        )
+        return 1
     items = alerts(args.alerts, args.alertnames)
-    complete = await bot_side(args, items)
-    await alertmanager_side(args, items)
-    return 0 if complete else 1
+    bot = await bot_side(args, items)
+    am_rate = await alertmanager_side(args, items)
+    ratio = bot.rate / am_rate
+    visible = bot.visible_after_last_post
+    checks = {
+        f"stored rate {ratio:.2f}x Alertmanager's (>= 1.0x)": ratio >= 1.0,
+        "every alert visible within 60 s of the last POST "
+        f"({'never' if visible is None else f'{visible:.1f} s'})": visible is not None
+        and visible <= VISIBLE_WITHIN,
+        f"{bot.retry_afters} x 429 (0)": bot.retry_afters == 0,
+    }
+    for what, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}: {what}")
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

@@ -1,28 +1,29 @@
-"""`POST /api/alertmanager`: Alertmanager's webhook (version 4) into the alert pipeline.
+"""`POST /api/alertmanager`: Alertmanager's webhook (version 4), accepted durably, folded after.
 
 - `Authorization: Bearer ALERTMANAGER_TOKEN`, compared in constant time; missing, wrong or
   no token configured -> 401.
-- Bodies over 1 MiB -> 413; not JSON (nested too deep included) or not a v4 payload -> 400 with
-  the reason, as is text PostgreSQL cannot hold (NUL, a lone surrogate) or data it refuses.
-- 200 only once every alert of the payload is stored. Alertmanager retries a 5xx, so 503 means
-  only that our own store is unreachable: a payload that can never be stored (a poison payload)
-  is always a 4xx, never retried for ever.
+- Bodies over 1 MiB -> 413; not JSON (nested too deep included), not a v4 payload, text
+  PostgreSQL cannot hold (NUL, a lone surrogate) or labels too large to index -> 400 with the
+  reason, before anything is stored.
+- Then the payload is appended to the alert inbox with one INSERT (`services/alerts/inbox.py`)
+  and the answer is 200: stored, to be folded into alerts and groups by the inbox's consumer.
+  The call takes no row lock another transaction may hold, so a storm's folding never slows
+  Alertmanager's POSTs. Alertmanager retries a 5xx, so 503 means only that our own store is
+  unreachable: a payload that can never be stored (a poison payload) is always a 4xx.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
 from loguru import logger
-from pydantic import ValidationError
 
-from bot.keys import CLOCK, FEATURES, POOL, SETTINGS
-from services.alerts.alertmanager import AmPayload, ingest
-from services.alerts.config import AlertsRules
+from bot.keys import CLOCK, POOL, SETTINGS
+from services.alerts import inbox
+from services.alerts.alertmanager import Refused, check
 from services.clock import Clock
 
 PATH = "/api/alertmanager"
@@ -67,18 +68,12 @@ async def _read_limited(request: web.Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
-
-
 def alertmanager_handler(
     *,
     token: Callable[[], str | None],
     pool: Callable[[], asyncpg.Pool],
-    config: Callable[[], AlertsRules],
     clock: Callable[[], Clock],
+    wake: Callable[[], None] = lambda: None,
 ) -> Handler:
     """The handler; each dependency is looked up per request (the app builds them at start)."""
 
@@ -89,42 +84,29 @@ def alertmanager_handler(
         if body is None:
             return _error(413, f"body larger than {MAX_BODY} bytes")
         try:
-            raw = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
-        except RecursionError:
-            return _error(400, "malformed JSON: nested too deeply")
+            checked = check(body)
+        except Refused as exc:
+            return _error(400, str(exc))
         try:
-            payload = AmPayload.model_validate(raw)
-        except ValidationError as exc:
-            return _error(400, f"not an Alertmanager v4 payload: {_reason(exc)}")
-        try:
-            result = await ingest(pool(), payload, config(), clock().now())
+            inbox_id = await inbox.append(pool(), checked, clock().now())
         except POISON as exc:  # the data, not the store: retrying would fail the same way
             logger.warning("alertmanager payload refused by PostgreSQL: {}", type(exc).__name__)
             return _error(400, f"cannot be stored: {exc}")
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             logger.error("alertmanager payload not stored: {}", type(exc).__name__)
             return _error(503, "not stored, retry later")
-        return web.json_response(
-            {
-                "status": "ok",
-                "stored": result.stored,
-                "firing": result.firing,
-                "resolved": result.resolved,
-                "ignored": result.ignored,
-            }
-        )
+        wake()  # this process's consumer folds it now; other replicas' poll finds it
+        return web.json_response({"status": "ok", "stored": checked.alerts, "inbox_id": inbox_id})
 
     return handle
 
 
-def add_alertmanager_route(app: web.Application) -> None:
+def add_alertmanager_route(app: web.Application, wake: Callable[[], None]) -> None:
     """Mount the receiver on the bot's app, reading what the app's cleanup contexts own."""
     handler = alertmanager_handler(
         token=lambda: app[SETTINGS].ALERTMANAGER_TOKEN,
         pool=lambda: app[POOL],
-        config=lambda: app[FEATURES].alerts_rules,
         clock=lambda: app[CLOCK],
+        wake=wake,
     )
     app.router.add_post(PATH, handler)

@@ -22,6 +22,7 @@ from jobs.context import JobDeps
 from services.alerts.config import SECTION as ALERTS
 from services.alerts.config import AlertsRules
 from services.alerts.notify import Audience
+from services.alerts.storm import Budget
 from services.chats import StaffChats
 from services.checks.config import ChecksRules, Targets, targets_from_settings
 from services.clock import Clock
@@ -124,6 +125,8 @@ def assemble(
             tz,
             support_chat_id=settings.SUPPORT_CHAT_ID,
             security_chat_id=settings.SECURITY_CHAT_ID,
+            # the admin chat's send budget as the delivery worker keeps it: a storm beyond it
+            budget=Budget(delivery.limits.group_per_minute, delivery.limits.group_window_seconds),
         ),
         alerts_rules=rules.section(ALERTS, AlertsRules),
         checks_rules=rules.section("checks", ChecksRules),

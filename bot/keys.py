@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from bot.features import Features
 from bot.intake import WebhookIntake
 from bot.settings import Settings
+from services.alerts.inbox import AlertInboxWorker
 from services.clock import Clock
 from services.inbox.worker import InboxWorker
 from services.rules import Rules
@@ -28,3 +29,4 @@ WEBHOOK_HANDLER = web.AppKey("webhook_handler", WebhookIntake)
 INBOX = web.AppKey("inbox", InboxWorker)
 # every feature's configuration, built once when the stores are up (bot/features.py)
 FEATURES = web.AppKey("features", Features)
+ALERT_INBOX = web.AppKey("alert_inbox", AlertInboxWorker)

@@ -45,7 +45,7 @@ from bot.session import install as install_reliable_requests
 from bot.settings import Settings
 from bot.supervision import supervise
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import flood_teller, worker_contexts
+from bot.workers import alert_inbox_ctx, flood_teller, wake_alert_inbox, worker_contexts
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
@@ -232,7 +232,8 @@ def create_app(
     app[RULES] = rules or Rules.load(settings.RULES_FILE)
     add_routes(app)
     app.cleanup_ctx.append(stores_ctx)
-    add_alertmanager_route(app)
+    app.cleanup_ctx.append(alert_inbox_ctx)
+    add_alertmanager_route(app, lambda: wake_alert_inbox(app))
     add_ping_routes(app)
     add_emergency_route(app)
     if with_telegram:

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from aiogram import Bot
 from aiohttp import web
 
-from bot.keys import BOT, CLOCK, FEATURES, POOL, REDIS
+from bot.keys import ALERT_INBOX, BOT, CLOCK, FEATURES, POOL, REDIS
 from bot.monitor import monitor_ctx
 from bot.sender import AiogramSender
 from bot.supervision import owned
 from jobs.scheduler import running_scheduler
+from services.alerts.inbox import AlertInboxWorker
 from services.delivery.hooks import DeliveryHooks
 from services.delivery.not_started import NotStartedWatch
 from services.delivery.worker import DeliveryWorker
@@ -56,6 +57,21 @@ async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = EscalationWorker(app[POOL], app[CLOCK], app[FEATURES].escalation_context)
     async for _ in owned("escalation", worker, worker.stop):
         yield
+
+
+async def alert_inbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Folds Alertmanager's payloads into alerts as the webhook appends them."""
+    worker = AlertInboxWorker(app[POOL], lambda: app[FEATURES].alerts_rules, app[CLOCK])
+    app[ALERT_INBOX] = worker
+    async for _ in owned("alert-inbox", worker, worker.stop):
+        yield
+
+
+def wake_alert_inbox(app: web.Application) -> None:
+    """The webhook appended a payload: fold it now rather than at the next poll."""
+    worker = app.get(ALERT_INBOX)
+    if worker is not None:
+        worker.wake()
 
 
 async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -73,6 +73,7 @@ def routers() -> list[Router]:
     from handlers import (
         admin,
         alerts,
+        alerts_storm,
         backups,
         email_link,
         emergency,
@@ -102,6 +103,7 @@ def routers() -> list[Router]:
         insights.router.build(),
         jobs.router.build(),
         alerts.router.build(),
+        alerts_storm.router.build(),
         escalation.router.build(),
         emergency.router.build(),
         quarterly.router.build(),

@@ -134,6 +134,14 @@ async def message_id_of(db: Executor, outbox_id: int) -> int | None:
     return value
 
 
+async def reached(db: Executor, chat_id: int) -> bool:
+    """Whether a message to this chat ever got through (a private chat the person started)."""
+    found: bool = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE chat_id = $1 AND status = 'sent')", chat_id
+    )
+    return found
+
+
 async def replace_pending(
     db: Executor,
     row_id: int,

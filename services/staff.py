@@ -280,6 +280,8 @@ BUTTONS: dict[str, dict[str, Action]] = {
         "esc": Action.ESCALATE_ALERT,
         "res": Action.RESOLVE_ALERT,
     },
+    # the storm message (services/alerts/storm_actions.py): a group's details, Acknowledge all
+    "st": {"det": Action.VIEW_ALERTS, "ack": Action.ACKNOWLEDGE_ALERT, "back": Action.VIEW_ALERTS},
     "hc": {"": Action.VIEW_HEALTH},
     "bs": {"": Action.VIEW_BACKUPS},
     "mj": {"run": Action.RUN_JOBS, "no": Action.RUN_JOBS, "retry": Action.RUN_JOBS},

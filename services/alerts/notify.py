@@ -18,7 +18,7 @@ import asyncpg
 from loguru import logger
 
 from services import chats, outbox
-from services.alerts import channels, receivers, silences, store
+from services.alerts import channels, receivers, silences, store, storm
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest, OpenIncident
 from services.alerts.render import (
@@ -34,6 +34,7 @@ from services.storage.types import Executor
 
 # Below every page and incident notice (services/outbox.py): a storm never holds back a P0.
 PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORITY_ALERT_WARNING}
+STORM_PRIORITY = outbox.PRIORITY_ALERT_CRITICAL  # one message standing for many groups
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Audience:
     # the chats a routing tree's receivers may name besides the admin chat
     support_chat_id: int | None = None
     security_chat_id: int | None = None
+    # the admin chat's send budget: more first messages due than it carries make a storm
+    budget: storm.Budget = field(default_factory=storm.Budget)
 
 
 async def in_chat_language(db: Executor, audience: Audience) -> Audience:
@@ -82,6 +85,8 @@ class FlushReport:
     resolved: list[int] = field(default_factory=list)
     muted: list[int] = field(default_factory=list)
     repeated: list[int] = field(default_factory=list)
+    stormed: list[int] = field(default_factory=list)  # shown in the storm message instead
+    storms: list[int] = field(default_factory=list)  # storm messages queued or edited
     incidents: list[int] = field(default_factory=list)
     secondary: list[channels.ChannelResult] = field(default_factory=list)
 
@@ -195,10 +200,16 @@ async def edit(
 async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience) -> None:
     """Show a group's current state on its messages (after a button press)."""
     group = await store.get_group(db, group_id)
-    if group is None or not group.messages:
+    if group is None:
+        return
+    audience = await in_chat_language(db, audience)
+    if group.storm_id is not None:
+        current = await storm.get(db, group.storm_id)
+        if current is not None:
+            await storm.render_one(db, current, audience.language, audience.tz, STORM_PRIORITY, now)
+    if not group.messages:
         return
     view = await group_view(db, group, now)
-    audience = await in_chat_language(db, audience)
     await edit(db, group, lambda: render_group(view, audience.tz), ChatLanguages(audience))
     shown = sorted(
         a.fingerprint for a in view.firing if a.fingerprint not in view.silenced_fingerprints
@@ -227,6 +238,7 @@ async def flush_due(
     if due:
         audience = await in_chat_language(pool, audience)
     languages = ChatLanguages(audience)
+    storm_id = await _storm_for(pool, due, config, audience, clock.now())
     for group_id in due:
         async with pool.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
@@ -239,13 +251,43 @@ async def flush_due(
                 continue
             with use_locale(audience.language):
                 message = await _flush_group(
-                    conn, group, config, clock.now(), audience, languages, report, open_incident
+                    conn,
+                    group,
+                    config,
+                    clock.now(),
+                    audience,
+                    languages,
+                    report,
+                    open_incident,
+                    storm_id,
                 )
             if message is not None:
                 outgoing.append(message)
+    if await pool.fetchval("SELECT EXISTS (SELECT 1 FROM alert_storms WHERE dirty)"):
+        audience = await in_chat_language(pool, audience)
+        report.storms = await storm.render_dirty(
+            pool, audience.language, audience.tz, STORM_PRIORITY, clock.now()
+        )
     for wanted, subject, body in outgoing:  # after commit: Telegram first, never blocked
         report.secondary.extend(await channels.deliver(config.channels, wanted, subject, body))
     return report
+
+
+async def _storm_for(
+    pool: asyncpg.Pool, due: list[int], config: AlertsRules, audience: Audience, now: datetime
+) -> int | None:
+    """The admin chat's storm new groups join: the current one, or a new one when more groups
+    need a first message than the chat's budget carries within the group wait."""
+    if audience.admin_chat_id is None:
+        return None
+    async with pool.acquire() as conn, conn.transaction():
+        current = await storm.current(conn, audience.admin_chat_id, now)
+        if current is not None or not due:
+            return current
+        waiting = await storm.needing_first_message(conn, due)
+        if waiting <= audience.budget.carried(config.grouping):
+            return None
+        return await storm.begin(conn, audience.admin_chat_id, now)
 
 
 async def _flush_group(
@@ -257,6 +299,7 @@ async def _flush_group(
     languages: ChatLanguages,
     report: FlushReport,
     open_incident: OpenIncident | None,
+    storm_id: int | None = None,
 ) -> tuple[list[str], str, str] | None:
     view = await group_view(conn, group, now)
     firing = view.firing
@@ -271,6 +314,8 @@ async def _flush_group(
         await silences.record_muted(conn, window.id, [a.id for a in firing], now)
         report.muted.append(group.id)
     elif not firing:
+        if group.storm_id is not None:
+            await storm.touch(conn, group.storm_id)
         if group.messages:
             await edit(conn, group, lambda: render_group(view, audience.tz), languages)
         updates.update(status="resolved", resolved_at=now, notified_firing=[])
@@ -282,9 +327,21 @@ async def _flush_group(
         def rendered() -> Rendered:
             return render_group(view, audience.tz)
 
-        if group.messages:
+        admin = audience.admin_chat_id
+        if group.storm_id is not None:
+            await storm.touch(conn, group.storm_id)
+            if group.messages:  # its messages in other chats than the admin chat's
+                await edit(conn, group, rendered, languages)
+            report.stormed.append(group.id)
+        elif group.messages:
             await edit(conn, group, rendered, languages)
             report.edited.append(group.id)
+        elif storm_id is not None and admin in chats:
+            await storm.join(conn, storm_id, group.id, now)
+            others = [c for c in chats if c != admin]
+            if others:
+                await post(conn, group, rendered, others, now, languages)
+            report.stormed.append(group.id)
         else:
             await post(conn, group, rendered, chats, now, languages)
             report.sent.append(group.id)
@@ -299,6 +356,9 @@ async def _flush_group(
         and _repeat_due(group, config, now)
     ):
         repeat = await group_view(conn, group, now, repeat=True)
+        if group.storm_id is not None:  # the storm message reminds the admin chat
+            await storm.touch(conn, group.storm_id)
+            chats = [c for c in chats if c != audience.admin_chat_id]
         await post(conn, group, lambda: render_group(repeat, audience.tz), chats, now, languages)
         updates["last_notified_at"] = now
         report.repeated.append(group.id)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.alerts import engine, inhibition, notify, silences, store
+from services.alerts import engine, inbox, inhibition, notify, silences, store
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import OpenIncident
 from services.alerts.sources import MetricSource
@@ -35,6 +35,9 @@ async def tick(
     open_incident: OpenIncident | None = None,
     evaluate_rules: bool = True,
 ) -> TickReport:
+    # Alertmanager's payloads the inbox's consumer has not folded yet (it waits for a burst to
+    # pause, or lags): those that arrived before the last second join their groups first
+    await inbox.fold_all(pool, config, clock, received_before=clock.now() - inbox.SETTLED)
     evaluation = (
         await engine.evaluate(pool, config, clock, monitor_db=monitor_db, sources=sources)
         if evaluate_rules

@@ -72,6 +72,7 @@ class GroupRow:
     group_wait: timedelta | None = None
     group_interval: timedelta | None = None
     repeat_interval: timedelta | None = None
+    storm_id: int | None = None  # shown in this storm message instead of its own (0036)
 
     @property
     def alertname(self) -> str:
@@ -188,6 +189,8 @@ ON CONFLICT (group_key) WHERE status = 'open' DO UPDATE SET
                     THEN EXCLUDED.severity ELSE alert_groups.severity END,
     next_flush_at = CASE
         WHEN alert_groups.last_flushed_at IS NULL THEN alert_groups.next_flush_at
+        -- a flush since this arrived missed it (folded late): look again at once
+        WHEN alert_groups.last_flushed_at >= $2 THEN $2
         ELSE least(coalesce(alert_groups.next_flush_at, 'infinity'),
                    greatest($2, alert_groups.last_flushed_at
                                 + coalesce(alert_groups.group_interval, $4::interval))) END
@@ -212,13 +215,16 @@ async def open_groups(
 async def touch_groups(
     db: Executor, group_ids: list[int], now: datetime, grouping: GroupingRules
 ) -> None:
-    """Something changed in these groups (an alert resolved): flush at the next interval."""
+    """Something changed in these groups (an alert resolved) at `now`: flush at the next
+    interval, or at once when a flush already happened since `now` (the change was folded
+    after it)."""
     if not group_ids:
         return
     await db.execute(
         """
         UPDATE alert_groups SET next_flush_at = CASE
             WHEN last_flushed_at IS NULL THEN coalesce(next_flush_at, $2)
+            WHEN last_flushed_at >= $2 THEN $2  -- a flush since it changed missed the change
             ELSE least(coalesce(next_flush_at, 'infinity'),
                        greatest($2, last_flushed_at + coalesce(group_interval, $3::interval))) END
         WHERE id = ANY($1::bigint[]) AND status = 'open'
@@ -233,7 +239,7 @@ _GROUP_COLUMNS = """
     g.id, g.group_key, g.labels, g.severity, g.channels, g.status, g.created_at, g.next_flush_at,
     g.last_flushed_at, g.last_notified_at, g.notified_firing, g.acknowledged_by,
     g.acknowledged_name, g.acknowledged_at, g.incident_id, g.escalated_at, g.silence_id,
-    g.resolved_at, g.receivers, g.group_wait, g.group_interval, g.repeat_interval,
+    g.resolved_at, g.receivers, g.group_wait, g.group_interval, g.repeat_interval, g.storm_id,
     coalesce((SELECT array_agg(ARRAY[m.chat_id, m.outbox_id] ORDER BY m.outbox_id)
               FROM alert_group_messages m WHERE m.group_id = g.id), '{}') AS messages
 """

@@ -20,6 +20,7 @@ import pytest
 from jobs.registry import JOBS
 from services import roster, staff
 from services.alerts.render import AlertAction
+from services.alerts.render_storm import StormAction
 from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
 from services.escalation.render import IncidentAction
@@ -235,6 +236,7 @@ PRESS: dict[str, Callable[[str], str]] = {
     "tp": lambda act: TicketPriority(id=ALICE_TICKET, p=Priority.P0).pack(),
     "inc": lambda act: IncidentAction(ticket_id=INCIDENT, act=act, level=1).pack(),  # type: ignore[arg-type]
     "al": lambda act: AlertAction(g=1, a=act).pack(),  # type: ignore[arg-type]
+    "st": lambda act: StormAction(s=1, a=act, g=1).pack(),  # type: ignore[arg-type]
     "hc": lambda act: HealthDetail(name="all").pack(),
     "bs": lambda act: BackupAction(action="refresh").pack(),
     "mj": lambda act: JobAction(act=act, job=next(iter(JOBS))).pack(),

@@ -40,7 +40,7 @@ def _longest(press: type[Button]) -> Button:
 
 
 def test_every_family_has_a_codec_and_there_are_all_of_them() -> None:
-    assert {"tk", "tp", "tr", "tc", "tw", "inc", "al", "hc", "bs", "mj", "qt", "rot", "osw",
+    assert {"tk", "tp", "tr", "tc", "tw", "inc", "al", "st", "hc", "bs", "mj", "qt", "rot", "osw",
             "ocv", "sm", "nc", "nk", "lang"} == set(FAMILIES)  # fmt: skip
 
 

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
-from tests.integration.alerts.test_webhook import TOKEN, receiver
+from tests.integration.alerts.test_webhook import TOKEN, fold, receiver
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -49,6 +49,7 @@ async def test_a_real_alertmanager_fires_and_resolves_into_our_pipeline(
             await _fire_and_resolve(pool, f"http://127.0.0.1:{port}/record", seen)
         finally:
             await runner.cleanup()
+    await fold(pool)
     resolved = next(p for p in seen if p["status"] == "resolved")
     assert resolved["version"] == "4"
     assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'resolved'") == 3
@@ -92,6 +93,7 @@ async def _fire_and_resolve(
                     break
                 await asyncio.sleep(0.1)
             assert seen and seen[0]["status"] == "firing"
+            await fold(pool)  # what the inbox's consumer does in the bot
             assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == 3
             ended = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
             for alert in alerts:

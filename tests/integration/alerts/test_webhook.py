@@ -1,4 +1,5 @@
-"""POST /api/alertmanager on a real aiohttp server on loopback with the real pool."""
+"""POST /api/alertmanager on a real aiohttp server on loopback with the real pool: payloads are
+appended to the alert inbox and folded into alerts by its consumer (`fold`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from bot.alertmanager import MAX_BODY, PATH, alertmanager_handler
+from services.alerts import inbox
 from services.alerts.config import AlertsRules
 from services.clock import SystemClock
 
@@ -27,13 +29,9 @@ async def receiver(
     pool: asyncpg.Pool, token: str | None = TOKEN, middlewares: list[Any] | None = None
 ) -> AsyncIterator[str]:
     app = web.Application(middlewares=middlewares or [])
-    config = AlertsRules()
     clock = SystemClock()
     app.router.add_post(
-        PATH,
-        alertmanager_handler(
-            token=lambda: token, pool=lambda: pool, config=lambda: config, clock=lambda: clock
-        ),
+        PATH, alertmanager_handler(token=lambda: token, pool=lambda: pool, clock=lambda: clock)
     )
     runner = web.AppRunner(app)
     await runner.setup()
@@ -73,6 +71,17 @@ def am_alert(n: int, status: str = "firing", **labels: str) -> dict[str, Any]:
     }
 
 
+async def fold(pool: asyncpg.Pool, config: AlertsRules | None = None) -> inbox.FoldReport:
+    """What the inbox's consumer does in the bot: fold every pending payload."""
+    return await inbox.fold_all(pool, config or AlertsRules(), SystemClock())
+
+
+async def nothing_stored(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval(
+        "SELECT (SELECT count(*) FROM alert_inbox) = 0 AND (SELECT count(*) FROM alerts) = 0"
+    )
+
+
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -88,7 +97,7 @@ async def test_missing_or_wrong_token_is_401_and_nothing_is_stored(pool: asyncpg
         http.post(url, json=payload([am_alert(1)]), headers=auth()) as r,
     ):
         assert r.status == 401  # no ALERTMANAGER_TOKEN: the endpoint refuses all
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+    assert await nothing_stored(pool)
 
 
 async def test_malformed_json_and_wrong_shapes_are_400_with_the_reason(
@@ -107,7 +116,11 @@ async def test_malformed_json_and_wrong_shapes_are_400_with_the_reason(
         async with http.post(url, json=bad, headers=auth()) as r:
             assert r.status == 400
             assert "alerts.0.startsAt" in (await r.json())["error"]
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+        for bad in ({**payload([]), "alerts": {}}, {**payload([]), "alerts": [{"status": "x"}]}):
+            async with http.post(url, json=bad, headers=auth()) as r:
+                assert r.status == 400
+                assert "alerts" in (await r.json())["error"]
+    assert await nothing_stored(pool)
 
 
 async def test_bodies_over_one_mebibyte_are_413(pool: asyncpg.Pool) -> None:
@@ -122,7 +135,7 @@ async def test_bodies_over_one_mebibyte_are_413(pool: asyncpg.Pool) -> None:
 
         async with http.post(url, data=chunks(), headers=auth()) as r:
             assert r.status == 413
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+    assert await nothing_stored(pool)
 
 
 async def test_a_thousand_alerts_posted_concurrently_are_all_stored(pool: asyncpg.Pool) -> None:
@@ -137,6 +150,8 @@ async def test_a_thousand_alerts_posted_concurrently_are_all_stored(pool: asyncp
 
         statuses = await asyncio.gather(*(post(b) for b in batches))
     assert statuses == [200] * 100
+    assert await pool.fetchval("SELECT sum(alerts) FROM alert_inbox") == 1000
+    assert (await fold(pool)).alerts == 1000
     assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == 1000
     # grouped by alertname: one open group holds them all
     assert await pool.fetchval("SELECT count(*) FROM alert_groups") == 1
@@ -146,18 +161,27 @@ async def test_a_thousand_alerts_posted_concurrently_are_all_stored(pool: asyncp
 async def test_alertmanager_resolved_closes_the_alert_and_a_stale_firing_does_not_reopen(
     pool: asyncpg.Pool,
 ) -> None:
+    async def state() -> str:
+        return await pool.fetchval("SELECT state FROM alerts")
+
     async with receiver(pool) as url, aiohttp.ClientSession() as http:
         async with http.post(url, json=payload([am_alert(1)]), headers=auth()) as r:
-            assert (await r.json())["firing"] == 1
+            assert (await r.json())["stored"] == 1
+        await fold(pool)
+        assert await state() == "firing"
         async with http.post(
             url, json=payload([am_alert(1, "resolved")], "resolved"), headers=auth()
         ) as r:
-            assert (await r.json())["resolved"] == 1
+            assert r.status == 200
+        await fold(pool)
+        assert await state() == "resolved"
         async with http.post(url, json=payload([am_alert(1)]), headers=auth()) as r:
-            assert (await r.json())["ignored"] == 1  # a retry of the old firing
-    row = await pool.fetchrow("SELECT state, resolved_at, source FROM alerts")
+            assert r.status == 200  # a retry of the old firing
+        await fold(pool)
+    row = await pool.fetchrow("SELECT state, resolved_at, source, fingerprint FROM alerts")
     assert row["state"] == "resolved" and row["source"] == "alertmanager"
     assert row["resolved_at"] == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    assert row["fingerprint"] == f"{1:016x}"  # Alertmanager's own fingerprint identifies it
 
 
 async def test_recorded_payloads_of_a_real_alertmanager_are_accepted(pool: asyncpg.Pool) -> None:
@@ -166,9 +190,11 @@ async def test_recorded_payloads_of_a_real_alertmanager_are_accepted(pool: async
     async with receiver(pool) as url, aiohttp.ClientSession() as http:
         async with http.post(url, json=firing, headers=auth()) as r:
             assert r.status == 200
+        await fold(pool)
         assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == len(
             firing["alerts"]
         )
         async with http.post(url, json=resolved, headers=auth()) as r:
             assert r.status == 200
+        await fold(pool)
     assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == 0

@@ -11,7 +11,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.integration.alerts.test_webhook import am_alert, auth, payload, receiver
+from tests.integration.alerts.test_webhook import am_alert, auth, nothing_stored, payload, receiver
 
 DEPTH = 200_000
 
@@ -28,7 +28,7 @@ async def test_json_nested_200000_deep_is_400_not_500(pool: asyncpg.Pool) -> Non
         status, answer = await _post_raw(url, body)
     assert status == 400, answer
     assert "nested too deeply" in answer["error"]
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+    assert await nothing_stored(pool)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ async def test_text_postgresql_cannot_hold_is_400_with_the_field(
         status, answer = await _post_raw(url, body)
     assert status == 400, answer  # never 5xx: Alertmanager would retry it for ever
     assert reason in answer["error"] and "alerts.1." in answer["error"], answer
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0  # nothing stored half
+    assert await nothing_stored(pool)  # nothing stored half
 
 
 async def test_data_postgresql_refuses_is_400_not_retry_later(pool: asyncpg.Pool) -> None:
@@ -70,7 +70,7 @@ async def test_data_postgresql_refuses_is_400_not_retry_later(pool: asyncpg.Pool
         )
     assert status == 400, answer
     assert "cannot be stored" in answer["error"]
-    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+    assert await nothing_stored(pool)
 
 
 async def test_a_store_that_is_down_is_still_503(pool: asyncpg.Pool) -> None:
