@@ -24,6 +24,8 @@ from services.email.inbound import MailboxReader
 from services.email.outbound import FileFetcher, MailSender
 from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.scan import EscalationWorker
+from services.massincident.delivery import FanOutDeliveryHook
+from services.massincident.propose import ProposalWorker
 from services.oncall.handoffs import OncallWorker
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.flood import DeskFlood
@@ -41,6 +43,7 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     hooks = DeliveryHooks()
     hooks.register("ticket", TicketDeliveryHook(features.desk_config, app[CLOCK]))
     hooks.register("incident", IncidentDeliveryHook(features.escalation_context))
+    hooks.register("pubupd", FanOutDeliveryHook(features.mass, app[CLOCK]))
     hooks.watch(NotStartedWatch(features.chats.admin))
     worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], features.delivery, hooks
@@ -52,6 +55,13 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = EscalationWorker(app[POOL], app[CLOCK], app[FEATURES].escalation_context)
     async for _ in owned("escalation", worker, worker.stop):
+        yield
+
+
+async def proposals_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Customer-facing incidents: the bot proposes one when a category storms."""
+    worker = ProposalWorker(app[POOL], app[FEATURES].mass, app[CLOCK])
+    async for _ in owned("mass-proposals", worker, worker.stop):
         yield
 
 
@@ -110,4 +120,12 @@ async def email_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
-    return [delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx, email_ctx]
+    return [
+        delivery_ctx,
+        escalation_ctx,
+        oncall_ctx,
+        monitor_ctx,
+        scheduler_ctx,
+        email_ctx,
+        proposals_ctx,
+    ]

@@ -17,6 +17,7 @@ CUSTOMER_COMMANDS: list[tuple[str, str]] = [
     ("help", N_("What this bot can do")),
     ("language", N_("Choose your language")),
     ("email", N_("Link your e-mail address")),
+    ("status", N_("Known issues right now")),
 ]
 
 ADMIN_COMMANDS: list[tuple[str, str]] = [
@@ -46,6 +47,7 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
     ("assign", N_("Assign this ticket")),
     ("priority", N_("Change this ticket's priority")),
     ("escalate", N_("Escalate this ticket")),
+    ("update", N_("Tell every affected customer (in a customer-facing incident's topic)")),
     ("close", N_("Close this ticket")),
     ("ban", N_("Ban this customer")),
     ("unban", N_("Unban a customer")),
@@ -66,6 +68,8 @@ def routers() -> list[Router]:
         health,
         heartbeats,
         jobs,
+        mass_incident,
+        mass_incident_customers,
         new_ticket,
         oncall,
         oncall_cover,
@@ -82,6 +86,7 @@ def routers() -> list[Router]:
         permissions.router.build(),
         jobs.router.build(),
         alerts.router.build(),
+        mass_incident.router.build(),
         escalation.router.build(),
         emergency.router.build(),
         quarterly.router.build(),
@@ -93,6 +98,7 @@ def routers() -> list[Router]:
         health.router.build(),
         backups.router.build(),
         heartbeats.router.build(),
+        mass_incident_customers.customer.build(),
         support.router.build(),
         new_ticket.router.build(),
         email_link.router.build(),
@@ -100,5 +106,6 @@ def routers() -> list[Router]:
         start.router.build(),
         errors.router.build(),
         fallback.router.build(),
+        mass_incident_customers.catch.build(),
         relay.catch_all.build(),
     ]

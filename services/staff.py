@@ -80,6 +80,10 @@ class Action(StrEnum):
     # quarterly deep maintenance (services/quarterly)
     VIEW_QUARTER = "quarter.view"
     TICK_QUARTER = "quarter.tick"
+    # customer-facing incidents (services/massincident, handlers/mass_incident.py)
+    DECLARE_PUBLIC = "incident.public"  # declare, edit the notice and the match, a proposal
+    PUBLIC_UPDATE = "incident.update"  # /update: a status update to every linked customer
+    LINK_CHOICE = "incident.link"  # a linked customer's own answer to the notice
 
 
 ALL_STAFF = frozenset(Role)
@@ -134,11 +138,20 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.EMERGENCY_CALL: NOBODY,  # the provider, checked by its signature, not a person
     Action.VIEW_QUARTER: ALL_STAFF,
     Action.TICK_QUARTER: ALL_STAFF - {Role.PRODUCT},  # the task's owner role, checked too
+    Action.DECLARE_PUBLIC: ENGINEER_ROLES,  # what customers read: engineers and up
+    Action.PUBLIC_UPDATE: ENGINEER_ROLES,
+    Action.LINK_CHOICE: NOBODY,
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
 OWNER_MAY = frozenset(
-    {Action.VIEW_TICKET, Action.RATE_TICKET, Action.CHOOSE_TICKET, Action.CLOSE_TICKET}
+    {
+        Action.VIEW_TICKET,
+        Action.RATE_TICKET,
+        Action.CHOOSE_TICKET,
+        Action.CLOSE_TICKET,
+        Action.LINK_CHOICE,
+    }
 )
 
 
@@ -179,7 +192,16 @@ COMMANDS: dict[str, CommandRule] = {
         {"start": Action.MAINTENANCE_WINDOW, "stop": Action.MAINTENANCE_WINDOW},
     ),
     "incidents": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
-    "incident": CommandRule(Action.RAISE_INCIDENT, ADMIN_SIDE),
+    "incident": CommandRule(
+        Action.RAISE_INCIDENT,
+        ADMIN_SIDE | SUPPORT_SIDE,
+        {
+            "public": Action.DECLARE_PUBLIC,
+            "notice": Action.DECLARE_PUBLIC,
+            "match": Action.DECLARE_PUBLIC,
+        },
+    ),
+    "update": CommandRule(Action.PUBLIC_UPDATE, SUPPORT_SIDE),
     "timeline": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
     "escalate": CommandRule(Action.ESCALATE, ADMIN_SIDE | SUPPORT_SIDE),
     "jobs": CommandRule(Action.VIEW_JOBS, ADMIN_SIDE),
@@ -230,7 +252,7 @@ COMMANDS: dict[str, CommandRule] = {
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,
 # linking their own e-mail address (private chat only).
-PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel", "email"})
+PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel", "email", "status"})
 
 # Button families: callback data prefix -> the press (`act`, "" for a family of one) -> action.
 BUTTONS: dict[str, dict[str, Action]] = {
@@ -261,6 +283,15 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "osw": {"yes": Action.SWAP_SHIFTS, "no": Action.SWAP_SHIFTS},
     "ocv": {"shift": Action.OVERRIDE_SELF, "who": Action.OVERRIDE_SELF},
     "qt": {"tick": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
+    "mn": {
+        "diff": Action.LINK_CHOICE,
+        "ok": Action.LINK_CHOICE,
+        "link": Action.LINK_CHOICE,
+        "no": Action.LINK_CHOICE,
+    },
+    "mr": {"": Action.RATE_TICKET},
+    "mp": {"decl": Action.DECLARE_PUBLIC, "no": Action.DECLARE_PUBLIC},
+    "mc": {"res": Action.RESOLVE},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

@@ -3,7 +3,9 @@
 - `GET  /world/info`   the cast, the chats, the settings the sandbox started with
 - `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock,
   with the time zone the bot shows times in)
-- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE
+- `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE;
+  `payday_outage` (value: how many customers, 200 by default) breaks the gateway and makes
+  that many demo customers write about failed payments within a minute (sandbox/world/payday)
 - `GET  /world/files/{file_id}` a photo or document of a chat, for the page (no token)
 """
 
@@ -16,10 +18,12 @@ from aiohttp import web
 from sandbox.telegram.botapi import RUNTIME
 from sandbox.world import cast
 from sandbox.world.clock import shown_in
+from sandbox.world.payday import PaydayCrowd
 from sandbox.world.world import ActionError, DemoWorld
 
 WORLD = web.AppKey("demo_world", DemoWorld)
 INFO = web.AppKey("sandbox_info", dict)
+PAYDAY = web.AppKey("payday_crowd", PaydayCrowd)
 
 
 def cast_info() -> dict[str, Any]:
@@ -42,17 +46,19 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-async def view(world: DemoWorld) -> dict[str, Any]:
+async def view(world: DemoWorld, crowd: PaydayCrowd | None = None) -> dict[str, Any]:
     """The world's view, its clock told in the bot's time zone as well."""
     data = await world.view()
     data["clock"].update(shown_in(world.clock.now(), world.config.timezone))
+    if crowd is not None:
+        data["payday"] = crowd.view()
     return data
 
 
 async def state(request: web.Request) -> web.Response:
     if WORLD not in request.app:
         return web.json_response({"error": "no demo world in this run"}, status=404)
-    return web.json_response(await view(request.app[WORLD]))
+    return web.json_response(await view(request.app[WORLD], request.app.get(PAYDAY)))
 
 
 async def action(request: web.Request) -> web.Response:
@@ -64,11 +70,19 @@ async def action(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": 'send {"action": "..."}'}, status=400)
     world = request.app[WORLD]
+    crowd = request.app.get(PAYDAY)
     try:
-        await world.act(name, body.get("value"))
-    except ActionError as exc:
+        if name == "payday_outage" and crowd is not None:
+            count = int(body.get("value") or 200)
+            if not 1 <= count <= 5000:
+                raise ActionError("a payday crowd is 1 to 5000 customers")
+            await world.act("gateway_fail")
+            crowd.start(count)
+        else:
+            await world.act(name, body.get("value"))
+    except (ActionError, ValueError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    return web.json_response(await view(world))
+    return web.json_response(await view(world, crowd))
 
 
 async def file(request: web.Request) -> web.StreamResponse:
@@ -92,6 +106,7 @@ def mount(app: web.Application, world: DemoWorld | None, settings: dict[str, str
     if world is not None:
         app[WORLD] = world
         world.notify = app[RUNTIME].bus.publish
+        app[PAYDAY] = PaydayCrowd(app[RUNTIME])
     app[INFO] = settings
     app.router.add_get("/world/info", info)
     app.router.add_get("/world/state", state)

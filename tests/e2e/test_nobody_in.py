@@ -24,6 +24,7 @@ from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
 from services.escalation.render import IncidentAction
 from services.maintenance.notify import JobAction
+from services.massincident.buttons import CardAction, NoticeAnswer, ProposalAnswer, PublicRate
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction
 from services.staff import ChatKind
@@ -245,11 +246,16 @@ PRESS: dict[str, Callable[[str], str]] = {
     "osw": lambda act: SwapAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
     "ocv": lambda act: CoverPick(act=act, r=0, t=1_800_000_000, u=SARI).pack(),  # type: ignore[arg-type]
     "qt": lambda act: QuarterAction(act=act, task=1).pack(),  # type: ignore[arg-type]
+    "mn": lambda act: NoticeAnswer(id=ALICE_TICKET, act=act).pack(),  # type: ignore[arg-type]
+    "mr": lambda act: PublicRate(id=INCIDENT, n=5).pack(),
+    "mp": lambda act: ProposalAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
+    "mc": lambda act: CardAction(id=INCIDENT, act=act).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).
 WHERE = {"tk": ChatKind.SUPPORT, "tp": ChatKind.SUPPORT, "tc": ChatKind.PRIVATE,
-         "tr": ChatKind.PRIVATE, "tw": ChatKind.PRIVATE}  # fmt: skip
+         "tr": ChatKind.PRIVATE, "tw": ChatKind.PRIVATE, "mn": ChatKind.PRIVATE,
+         "mr": ChatKind.PRIVATE}  # fmt: skip
 PRESSERS = {BUDI: frozenset[str](), SARI: frozenset({Role.SUPPORT_ENGINEER})}
 
 
