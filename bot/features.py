@@ -32,6 +32,7 @@ from services.escalation.notify import EscalationContext, make_context
 from services.heartbeats.config import SECTION as HEARTBEATS
 from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.inbox.config import InboxConfig
+from services.massincident.config import MassContext, MassRules
 from services.oncall.actions import OncallContext
 from services.quarterly.actions import QuarterContext
 from services.quarterly.config import QuarterlyRules
@@ -69,12 +70,13 @@ class Features:
     email: EmailConfig | None
     job_deps: JobDeps
     rooms: RoomsContext
+    mass: MassContext
 
     # what handlers receive by name (aiogram's workflow data); the rest is for workers
     HANDED_TO_HANDLERS: ClassVar[tuple[str, ...]] = (
         "tz", "chats", "desk_config", "escalation_context", "audience", "alerts_rules",
         "checks_rules", "check_targets", "heartbeats_rules", "ping_door", "oncall",
-        "quarter_context", "email", "job_deps", "rooms",
+        "quarter_context", "email", "job_deps", "rooms", "mass",
     )  # fmt: skip
 
     def workflow(self) -> dict[str, object]:
@@ -168,4 +170,5 @@ def assemble(
             desk=escalation.desk_config(),
         ),
         rooms=rooms,
+        mass=MassContext(escalation, rules.section("mass_incidents", MassRules)),
     )

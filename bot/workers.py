@@ -25,6 +25,8 @@ from services.email.inbound import MailboxReader
 from services.email.outbound import FileFetcher, MailSender
 from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.scan import EscalationWorker
+from services.massincident.delivery import FanOutDeliveryHook
+from services.massincident.propose import ProposalWorker
 from services.oncall.handoffs import OncallWorker
 from services.rooms.delivery import RoomDeliveryHook
 from services.rooms.sync import RoomsWorker
@@ -45,6 +47,7 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     hooks.register("ticket", TicketDeliveryHook(features.desk_config, app[CLOCK]))
     hooks.register("incident", IncidentDeliveryHook(features.escalation_context))
     hooks.register("room", RoomDeliveryHook(features.rooms, app[CLOCK]))
+    hooks.register("pubupd", FanOutDeliveryHook(features.mass, app[CLOCK]))
     hooks.watch(NotStartedWatch(features.chats.admin))
     worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], features.delivery, hooks
@@ -72,6 +75,13 @@ def wake_alert_inbox(app: web.Application) -> None:
     worker = app.get(ALERT_INBOX)
     if worker is not None:
         worker.wake()
+
+
+async def proposals_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Customer-facing incidents: the bot proposes one when a category storms."""
+    worker = ProposalWorker(app[POOL], app[FEATURES].mass, app[CLOCK])
+    async for _ in owned("mass-proposals", worker, worker.stop):
+        yield
 
 
 async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -138,4 +148,5 @@ async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:
     return [
         delivery_ctx, escalation_ctx, oncall_ctx, monitor_ctx, scheduler_ctx, email_ctx, rooms_ctx,
+        proposals_ctx,
     ]  # fmt: skip

@@ -17,6 +17,7 @@ CUSTOMER_COMMANDS: list[tuple[str, str]] = [
     ("help", N_("What this bot can do")),
     ("language", N_("Choose your language")),
     ("email", N_("Link your e-mail address")),
+    ("status", N_("Known issues right now")),
 ]
 
 ADMIN_COMMANDS: list[tuple[str, str]] = [
@@ -62,6 +63,7 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
     ("assign", N_("Assign this ticket")),
     ("priority", N_("Change this ticket's priority")),
     ("escalate", N_("Escalate this ticket")),
+    ("update", N_("Tell every affected customer (in a customer-facing incident's topic)")),
     ("close", N_("Close this ticket")),
     ("ban", N_("Ban this customer")),
     ("unban", N_("Unban a customer")),
@@ -84,6 +86,8 @@ def routers() -> list[Router]:
         heartbeats,
         insights,
         jobs,
+        mass_incident,
+        mass_incident_customers,
         new_ticket,
         oncall,
         oncall_cover,
@@ -99,6 +103,8 @@ def routers() -> list[Router]:
 
     return [
         permissions.router.build(),
+        # /update in a customer-facing incident's topic, before the rooms' "only in a room"
+        mass_incident.router.build(),
         rooms.router.build(),
         insights.router.build(),
         jobs.router.build(),
@@ -115,6 +121,7 @@ def routers() -> list[Router]:
         health.router.build(),
         backups.router.build(),
         heartbeats.router.build(),
+        mass_incident_customers.customer.build(),
         support.router.build(),
         new_ticket.router.build(),
         email_link.router.build(),
@@ -123,5 +130,6 @@ def routers() -> list[Router]:
         rooms.talk.build(),
         errors.router.build(),
         fallback.router.build(),
+        mass_incident_customers.catch.build(),
         relay.catch_all.build(),
     ]

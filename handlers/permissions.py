@@ -68,6 +68,11 @@ def not_here(command: str, rule: CommandRule) -> str:
             "/{command} works only in an incident's room (its topic in the incidents chat). "
             "This attempt was recorded."
         )
+    elif rule.chats == staff.ROOM_SIDE | staff.SUPPORT_SIDE:
+        text = _(
+            "/{command} works only in an incident's room or in a customer-facing incident's "
+            "topic of the support group. This attempt was recorded."
+        )
     elif rule.chats == staff.ADMIN_SIDE | staff.SUPPORT_SIDE:
         text = _(
             "/{command} works only in the admin chat, the support group or a private chat "

@@ -42,6 +42,14 @@ SAYS: dict[Action, Callable[[], str]] = {
     Action.VIEW_TICKET: lambda: _("This ticket is not yours."),
     Action.RATE_TICKET: lambda: _("This ticket is not yours."),
     Action.CHOOSE_TICKET: lambda: _("This ticket is not yours."),
+    Action.LINK_CHOICE: lambda: _("This ticket is not yours."),
+    # customer-facing incidents (handlers/mass_incident.py)
+    Action.DECLARE_PUBLIC: lambda: _(
+        "Only engineers and above may declare what customers read. This attempt was recorded."
+    ),
+    Action.PUBLIC_UPDATE: lambda: _(
+        "Only engineers and above may send updates to customers. This attempt was recorded."
+    ),
 }
 for _action in Action:
     if _action.value.startswith("alerts."):

@@ -29,7 +29,7 @@ class NewTicket(StatesGroup):
 @button("sm")
 @dataclass(frozen=True)
 class Menu(Button):
-    act: Literal["new", "mine", "lang"]
+    act: Literal["new", "mine", "lang", "status"]
 
 
 @button("nc")
@@ -49,6 +49,7 @@ def menu_markup() -> InlineKeyboardMarkup:
     rows = [
         (_("📝 New ticket"), Menu(act="new").pack()),
         (_("📋 My tickets"), Menu(act="mine").pack()),
+        (_("🚦 Known issues"), Menu(act="status").pack()),
         (_("🌐 Language"), Menu(act="lang").pack()),
     ]
     return InlineKeyboardMarkup(

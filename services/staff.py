@@ -90,6 +90,10 @@ class Action(StrEnum):
     VIEW_FOLLOWUPS = "room.followups"
     POSTMORTEM = "room.postmortem"
     VIEW_INSIGHTS = "insights.view"
+    # customer-facing incidents (services/massincident, handlers/mass_incident.py)
+    DECLARE_PUBLIC = "incident.public"  # declare, edit the notice and the match, a proposal
+    PUBLIC_UPDATE = "incident.update"  # /update: a status update to every linked customer
+    LINK_CHOICE = "incident.link"  # a linked customer's own answer to the notice
 
 
 ALL_STAFF = frozenset(Role)
@@ -152,11 +156,20 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_FOLLOWUPS: ALL_STAFF,
     Action.POSTMORTEM: ENGINEER_ROLES | {Role.MANAGEMENT},
     Action.VIEW_INSIGHTS: ALL_STAFF,
+    Action.DECLARE_PUBLIC: ENGINEER_ROLES,  # what customers read: engineers and up
+    Action.PUBLIC_UPDATE: ENGINEER_ROLES,
+    Action.LINK_CHOICE: NOBODY,
 }
 
 # What a ticket's own customer may do to it, whatever their roles.
 OWNER_MAY = frozenset(
-    {Action.VIEW_TICKET, Action.RATE_TICKET, Action.CHOOSE_TICKET, Action.CLOSE_TICKET}
+    {
+        Action.VIEW_TICKET,
+        Action.RATE_TICKET,
+        Action.CHOOSE_TICKET,
+        Action.CLOSE_TICKET,
+        Action.LINK_CHOICE,
+    }
 )
 
 
@@ -179,10 +192,13 @@ class CommandRule:
     action: Action  # what a bare use needs; a refusal is audited under its name
     chats: frozenset[ChatKind]
     subcommands: Mapping[str, Action] = field(default_factory=dict)  # first word -> action
+    # a command that means something else in one kind of chat: its action there
+    in_chat: Mapping[ChatKind, Action] = field(default_factory=dict)
 
-    def action_for(self, args: str | None) -> Action:
+    def action_for(self, args: str | None, chat: ChatKind | None = None) -> Action:
+        bare = self.in_chat.get(chat, self.action) if chat is not None else self.action
         words = (args or "").split(maxsplit=1)
-        return self.subcommands.get(words[0].lower(), self.action) if words else self.action
+        return self.subcommands.get(words[0].lower(), bare) if words else bare
 
 
 # The command menus (handlers/__init__.py) put the admin commands in the admin chat and the
@@ -200,7 +216,15 @@ COMMANDS: dict[str, CommandRule] = {
         {"start": Action.MAINTENANCE_WINDOW, "stop": Action.MAINTENANCE_WINDOW},
     ),
     "incidents": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE),
-    "incident": CommandRule(Action.RAISE_INCIDENT, ADMIN_SIDE),
+    "incident": CommandRule(
+        Action.RAISE_INCIDENT,
+        ADMIN_SIDE | SUPPORT_SIDE,
+        {
+            "public": Action.DECLARE_PUBLIC,
+            "notice": Action.DECLARE_PUBLIC,
+            "match": Action.DECLARE_PUBLIC,
+        },
+    ),
     "timeline": CommandRule(Action.VIEW_INCIDENTS, ADMIN_SIDE | ROOM_SIDE),
     "escalate": CommandRule(Action.ESCALATE, ADMIN_SIDE | SUPPORT_SIDE),
     "jobs": CommandRule(Action.VIEW_JOBS, ADMIN_SIDE),
@@ -249,7 +273,13 @@ COMMANDS: dict[str, CommandRule] = {
     "quarter": CommandRule(Action.VIEW_QUARTER, ADMIN_SIDE),
     "lead": CommandRule(Action.ROOM_LEAD, ROOM_SIDE),
     "comms": CommandRule(Action.ROOM_COMMS, ROOM_SIDE),
-    "update": CommandRule(Action.ROOM_UPDATE, ROOM_SIDE),
+    # an internal update in a room; in a customer-facing incident's topic of the support group,
+    # a status update to every linked customer (issue 16)
+    "update": CommandRule(
+        Action.ROOM_UPDATE,
+        ROOM_SIDE | SUPPORT_SIDE,
+        in_chat={ChatKind.SUPPORT: Action.PUBLIC_UPDATE},
+    ),
     "note": CommandRule(Action.ROOM_NOTE, ROOM_SIDE),
     "followup": CommandRule(Action.ROOM_FOLLOWUP, ROOM_SIDE),
     "followups": CommandRule(Action.VIEW_FOLLOWUPS, ADMIN_SIDE | ROOM_SIDE),
@@ -259,7 +289,7 @@ COMMANDS: dict[str, CommandRule] = {
 
 # Commands anyone may use anywhere: the customer's menu, help, language, leaving a conversation,
 # linking their own e-mail address (private chat only).
-PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel", "email"})
+PUBLIC_COMMANDS = frozenset({"start", "help", "language", "cancel", "email", "status"})
 
 # Button families: callback data prefix -> the press (`act`, "" for a family of one) -> action.
 BUTTONS: dict[str, dict[str, Action]] = {
@@ -292,6 +322,15 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "osw": {"yes": Action.SWAP_SHIFTS, "no": Action.SWAP_SHIFTS},
     "ocv": {"shift": Action.OVERRIDE_SELF, "who": Action.OVERRIDE_SELF},
     "qt": {"tick": Action.TICK_QUARTER, "undo": Action.TICK_QUARTER},
+    "mn": {
+        "diff": Action.LINK_CHOICE,
+        "ok": Action.LINK_CHOICE,
+        "link": Action.LINK_CHOICE,
+        "no": Action.LINK_CHOICE,
+    },
+    "mr": {"": Action.RATE_TICKET},
+    "mp": {"decl": Action.DECLARE_PUBLIC, "no": Action.DECLARE_PUBLIC},
+    "mc": {"res": Action.RESOLVE},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

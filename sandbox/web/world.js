@@ -157,6 +157,14 @@ function render(view) {
         actionButton("Fail (503)", "gateway_fail", null, { danger: true, active: mode === "fail" }),
         actionButton("Slow (6 s)", "gateway_slow", null, { active: mode === "slow" }),
         actionButton("Hang", "gateway_hang", null, { danger: true, active: mode === "hang" }))),
+    section("Payday outage",
+      row("Customers writing", view.payday
+        ? `${view.payday.written} / ${view.payday.customers}${view.payday.running ? " …" : ""}`
+        : "—"),
+      el("div", { class: "world-buttons" },
+        actionButton("Payday outage (200 customers)", "payday_outage", 200,
+          { danger: true, active: !!(view.payday && view.payday.running),
+            title: "Pakasir fails and 200 demo customers write about failed payments" }))),
     section("Payments",
       row("Success, last hour", db.success_percent == null ? "—" : `${db.success_percent} %`),
       row("Target success rate", `${(view.success_rate * 100).toFixed(1)} %`),

@@ -4,6 +4,8 @@
 - `GET  /world/state`  the demo QuickCart now (gateway, database, disk, backups, logs, clock,
   with the time zone the bot shows times in)
 - `POST /world/action` `{"action": "gateway_fail", "value": ...}`; tells the page by SSE.
+  `payday_outage` (value: how many customers, 200 by default) breaks the gateway and makes
+  that many demo customers write about failed payments within a minute (sandbox/world/payday).
   `complaints` and `customers_block` send demo customers to the bot in the emulator
   (sandbox/world/customers.py): the two CRITICAL_METRICS of the bot's own records move
   through the bot's own doors, never by writing its tables
@@ -23,10 +25,12 @@ from sandbox.mail import MailError, MailStandIn
 from sandbox.telegram.botapi import RUNTIME
 from sandbox.world import cast, customers
 from sandbox.world.clock import shown_in
+from sandbox.world.payday import PaydayCrowd
 from sandbox.world.world import ActionError, DemoWorld
 
 WORLD = web.AppKey("demo_world", DemoWorld)
 MAIL = web.AppKey("sandbox_mail", MailStandIn)
+PAYDAY = web.AppKey("payday_crowd", PaydayCrowd)
 INFO = web.AppKey("sandbox_info", dict)
 
 
@@ -64,6 +68,8 @@ async def view(app: web.Application) -> dict[str, Any]:
     data["clock"].update(shown_in(world.clock.now(), world.config.timezone))
     data["demo_customers"] = customers.view(app[RUNTIME])
     data["mail"] = app[MAIL].store.view() if MAIL in app else None
+    if PAYDAY in app:
+        data["payday"] = app[PAYDAY].view()
     return data
 
 
@@ -87,9 +93,15 @@ async def action(request: web.Request) -> web.Response:
             count, block = CUSTOMER_ACTIONS[name]
             await customers.wave(request.app[RUNTIME], count, block=block)
             world.notify("world_changed", {"action": name})
+        elif name == "payday_outage" and PAYDAY in request.app:
+            count = int(body.get("value") or 200)
+            if not 1 <= count <= 5000:
+                raise ActionError("a payday crowd is 1 to 5000 customers")
+            await world.act("gateway_fail")
+            request.app[PAYDAY].start(count)
         else:
             await world.act(name, body.get("value"))
-    except (ActionError, customers.CustomerError) as exc:
+    except (ActionError, customers.CustomerError, ValueError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response(await view(request.app))
 
@@ -139,6 +151,7 @@ def mount(
     if world is not None:
         app[WORLD] = world
         world.notify = app[RUNTIME].bus.publish
+        app[PAYDAY] = PaydayCrowd(app[RUNTIME])
     if mail is not None:
         app[MAIL] = mail
         bus = app[RUNTIME].bus

@@ -366,6 +366,10 @@ async def resolve(
         await store.save(conn, done, expected_level=incident.level)
         await record_event(conn, clock, ticket_id, actor.id, "incident_resolved", level=done.level)
         await notify.refresh_copies(conn, ctx, done, ticket)
+        # a customer-facing incident tells every linked customer (services/massincident)
+        from services.massincident import fanout
+
+        await fanout.incident_resolved(conn, clock, ctx, ticket_id, actor.id)
         desk_ticket = await desk_repo.get(conn, ticket_id, for_update=True)
         if desk_ticket.status.active:
             await desk_actions.resolved_in(conn, ctx.desk_config(), now, desk_ticket, actor)

@@ -37,6 +37,12 @@ def describe(kind: str, actor: str | None, details: dict[str, Any]) -> str:
     """One timeline line in the reader's language."""
     who = actor or _("the bot")
     level = details.get("level") or details.get("to_level")
+    if kind.startswith("public_"):  # customer-facing steps (services/massincident)
+        from services.massincident.timeline import describe as public_step
+
+        line = public_step(kind, who, details)
+        if line is not None:
+            return line
     if kind == "incident_notified" and details.get("why") in ("emergency", "emergency_repeat"):
         names = ", ".join(details.get("names") or []) or "—"
         return _("Emergency: every level paged at once ({levels} levels): {names}").format(

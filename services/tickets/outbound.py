@@ -42,7 +42,7 @@ async def to_topic(
     not_before: datetime | None = None,
 ) -> int | None:
     chat_id = staff_chat(ticket, cfg)
-    if chat_id is None:
+    if chat_id is None or ticket.kind == "linked":  # a linked ticket has no topic
         return None
     thread_id, thread_ref = topic_target(ticket)
     ref_id = None

@@ -31,7 +31,7 @@ _COLUMNS = """
         AS customer_name,
     u.username AS customer_username,
     a.first_name AS assignee_first_name, s.display_name AS assignee_display_name,
-    t.response_breach_told_at,
+    t.response_breach_told_at, t.kind,
     i.level AS incident_level, i.resolved_at AS incident_resolved_at,
     i.acknowledged_by AS incident_acknowledged_id,
     ia.first_name AS incident_acknowledged_first_name,
@@ -87,6 +87,7 @@ def _ticket(row: Record) -> Ticket:
             row, "incident_acknowledged", row["incident_acknowledged_id"]
         ),
         incident_resolved_at=row["incident_resolved_at"],
+        kind=row["kind"],
     )
 
 
@@ -212,7 +213,7 @@ async def reachable_for_customer(
     rows = await db.fetch(
         f"""
         SELECT {_COLUMNS} {_FROM}
-        WHERE t.customer_id = $1
+        WHERE t.customer_id = $1 AND t.kind = 'normal'
           AND (t.status = ANY($2::text[]) OR (t.status = 'resolved' AND t.resolved_at >= $3))
         ORDER BY t.created_at DESC
         """,
@@ -235,7 +236,7 @@ async def active(
     rows = await db.fetch(
         f"""
         SELECT {_COLUMNS} {_FROM}
-        WHERE t.status = ANY($1::text[])
+        WHERE t.status = ANY($1::text[]) AND t.kind = 'normal'
           AND ($2::bigint IS NULL OR t.assignee_id = $2)
           AND ($3::timestamptz IS NULL
                OR (t.first_response_at IS NULL AND t.response_due < $3)
@@ -257,7 +258,7 @@ async def active(
 async def resolved_before(db: Executor, cutoff: datetime, *, limit: int = 500) -> list[int]:
     rows = await db.fetch(
         """
-        SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1
+        SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1 AND kind = 'normal'
         ORDER BY resolved_at LIMIT $2
         """,
         cutoff,

@@ -25,6 +25,7 @@ from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
 from services.escalation.render import IncidentAction
 from services.maintenance.notify import JobAction
+from services.massincident.buttons import CardAction, NoticeAnswer, ProposalAnswer, PublicRate
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction
 from services.staff import ChatKind
@@ -171,13 +172,14 @@ PERSONAS = [
 ]
 
 
-def attempts(roles: frozenset[str]) -> list[tuple[str, staff.Action]]:
+def attempts(roles: frozenset[str], chat: ChatKind | None = None) -> list[tuple[str, staff.Action]]:
     """Every command of the table, bare, naming a ticket, and with each subcommand, that these
-    roles may not use: the text to send and the action it must be refused (and audited) as."""
+    roles may not use (in that kind of chat): the text to send and the action it must be
+    refused (and audited) as."""
     found = []
     for name, rule in sorted(staff.COMMANDS.items()):
         for args in ["", "QC-000001", *rule.subcommands]:
-            action = rule.action_for(args)
+            action = rule.action_for(args, chat)
             if not staff.may(roles, action):
                 found.append((f"/{name} {args}".strip(), action))
     return found
@@ -197,7 +199,7 @@ async def test_every_privileged_command_is_refused_answered_and_audited(
     world = desk.world
     chat_id, thread_id = desk.chat(persona.chat, persona.user_id)
     failures: list[str] = []
-    for text, action in attempts(persona.roles):
+    for text, action in attempts(persona.roles, persona.chat):
         before, audit_mark = await state(desk.pool), await last_audit_id(desk.pool)
         sent = await world.send(persona.user_id, text, chat_id=chat_id, thread_id=thread_id)
         reply = await world.tg.wait_for_message(chat_id, after_message_id=sent["message_id"])
@@ -247,11 +249,16 @@ PRESS: dict[str, Callable[[str], str]] = {
     "osw": lambda act: SwapAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
     "ocv": lambda act: CoverPick(act=act, r=0, t=1_800_000_000, u=SARI).pack(),  # type: ignore[arg-type]
     "qt": lambda act: QuarterAction(act=act, task=1).pack(),  # type: ignore[arg-type]
+    "mn": lambda act: NoticeAnswer(id=ALICE_TICKET, act=act).pack(),  # type: ignore[arg-type]
+    "mr": lambda act: PublicRate(id=INCIDENT, n=5).pack(),
+    "mp": lambda act: ProposalAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
+    "mc": lambda act: CardAction(id=INCIDENT, act=act).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).
 WHERE = {"tk": ChatKind.SUPPORT, "tp": ChatKind.SUPPORT, "tc": ChatKind.PRIVATE,
-         "tr": ChatKind.PRIVATE, "tw": ChatKind.PRIVATE}  # fmt: skip
+         "tr": ChatKind.PRIVATE, "tw": ChatKind.PRIVATE, "mn": ChatKind.PRIVATE,
+         "mr": ChatKind.PRIVATE}  # fmt: skip
 PRESSERS = {BUDI: frozenset[str](), SARI: frozenset({Role.SUPPORT_ENGINEER})}
 
 

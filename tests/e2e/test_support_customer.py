@@ -27,7 +27,12 @@ async def test_choosing_a_language_shows_the_menu_without_another_start(world: W
     chosen = await next_from_bot(world, BUDI, prompt["message_id"])
     assert chosen["text"].startswith("Mulai sekarang saya akan menulis kepada Anda dalam Bahasa")
     assert "Halo, Budi!" in chosen["text"]
-    assert [b["callback_data"] for b in buttons(chosen)] == ["sm:new", "sm:mine", "sm:lang"]
+    assert [b["callback_data"] for b in buttons(chosen)] == [
+        "sm:new",
+        "sm:mine",
+        "sm:status",
+        "sm:lang",
+    ]
 
     await press(world, BUDI, BUDI, chosen, "sm:new")  # the menu works from there
     categories = await next_from_bot(world, BUDI, chosen["message_id"])

@@ -132,10 +132,13 @@ def readme_tables() -> str:
     """The README's rendering of the permission table (its section must say exactly this)."""
     lines = ["| command | action (audited as) | who may | where |", "|---|---|---|---|"]
     for name, rule in sorted(staff.COMMANDS.items()):
-        where = ", ".join(label for kind, label in _WHERE.items() if kind in rule.chats)
+        base = rule.chats - set(rule.in_chat)
+        where = ", ".join(label for kind, label in _WHERE.items() if kind in base)
         for sub, action in [("", rule.action), *rule.subcommands.items()]:
             command = f"`/{name} {sub}`" if sub else f"`/{name}`"
             lines.append(f"| {command} | `{action}` | {_who(action)} | {where} |")
+        for kind, action in rule.in_chat.items():  # the same command, another meaning there
+            lines.append(f"| `/{name}` | `{action}` | {_who(action)} | {_WHERE[kind]} |")
     lines += ["", "| button (prefix:press) | action (audited as) | who may |", "|---|---|---|"]
     for prefix, presses in sorted(staff.BUTTONS.items()):
         for act, action in presses.items():

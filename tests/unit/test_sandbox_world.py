@@ -83,3 +83,20 @@ async def test_a_snapshot_brings_back_chats_topics_files_and_the_update_counter(
     assert photo is not None and photo.data == b"\x89PNG\r\n\x1a\n"
     assert fresh.chats[-100].is_forum and fresh.chats[-100].title == group.title
     assert fresh.chats[1001].private_user is fresh.users[1001]
+
+
+async def test_a_payday_crowd_writes_to_the_bot_as_customers_do() -> None:
+    from sandbox.world.payday import FIRST_ID, PaydayCrowd
+
+    rt = Runtime(EmulatorConfig())
+    crowd = PaydayCrowd(rt)
+    crowd.start(count=12, spread=0.05)
+    assert crowd.task is not None
+    await crowd.task
+    assert crowd.view() == {"running": False, "customers": 12, "written": 12}
+    updates = rt.world.updates.items
+    senders = {u["message"]["from"]["id"] for u in updates}
+    assert senders == set(range(FIRST_ID, FIRST_ID + 12))
+    assert all(u["message"]["chat"]["type"] == "private" for u in updates)
+    english = [u for u in updates if u["message"]["from"].get("language_code") == "en"]
+    assert len(english) == 3

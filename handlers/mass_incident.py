@@ -1,0 +1,258 @@
+"""Customer-facing incidents in chat (services/massincident).
+
+Staff: `/incident public|notice|match QC-…`, `/update <text>` in a customer-facing incident's
+topic of the support group (strictly there: an incident room's own `/update` lives in another
+router), the card's Resolve and the proposal's Declare buttons.
+The customer's side is handlers/mass_incident_customers.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.buttons import Press
+from handlers.refusals import refusal
+from handlers.routes import Routes
+from services import staff
+from services.classification import Category
+from services.clock import Clock
+from services.escalation import incidents
+from services.escalation.incidents import IncidentError
+from services.massincident import declare, fanout, propose, store
+from services.massincident import render as texts
+from services.massincident.buttons import CardAction, ProposalAnswer
+from services.massincident.config import MassContext
+from services.massincident.model import PublicIncident, parse_keywords
+from services.staff import Action
+from services.text import esc
+from services.tickets.model import parse_ticket_number
+from services.users import Person
+
+router = Routes(__name__)
+
+
+def refused(error: Exception) -> str:
+    if isinstance(error, declare.NotPublic):
+        return _("This incident is not customer-facing. /incident public QC-000123 makes it so.")
+    if isinstance(error, propose.ProposalGone):
+        return _("Someone already decided on this proposal.")
+    return refusal(error)
+
+
+# -- staff: /incident public|notice|match -----------------------------------------------------
+
+SUBCOMMAND = re.compile(r"^/incident(?:@\w+)?\s+(public|notice|match)\b", re.IGNORECASE)
+
+
+def split_match(spec: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """'everyone' | 'payment, pembayaran gagal' -> (categories, keywords, everyone)."""
+    words = parse_keywords(spec)
+    if any(w.casefold() in ("everyone", "semua") for w in words):
+        return (), (), True
+    categories = tuple(w for w in words if w in {c.value for c in Category})
+    keywords = tuple(w for w in words if w not in categories)
+    return categories, keywords, False
+
+
+@router.message(Command("incident"), F.text.regexp(SUBCOMMAND))
+async def cmd_incident_public(
+    message: Message,
+    command: CommandObject,
+    person: Person,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    mass: MassContext,
+) -> None:
+    words = (command.args or "").split(maxsplit=2)
+    sub = words[0].lower()
+    # the table's word before any argument is read (handlers.refusals answers a refusal)
+    await staff.require(
+        pool, person, Action.DECLARE_PUBLIC, target=(command.args or "")[:100],
+        chat_id=message.chat.id,
+    )  # fmt: skip
+    ticket_id = parse_ticket_number(words[1]) if len(words) > 1 else None
+    rest = words[2] if len(words) > 2 else ""
+    if ticket_id is None:
+        await message.answer(
+            esc(
+                _(
+                    "Usage: /incident public QC-000123 [everyone | categories and keywords, "
+                    "comma-separated]; /incident notice QC-000123 id|en <text>; "
+                    "/incident match QC-000123 everyone | payment, pembayaran gagal"
+                )
+            )
+        )
+        return
+    try:
+        if sub == "public":
+            categories, keywords, everyone = split_match(rest) if rest else (None, (), False)
+            done = await declare.declare(
+                pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
+                everyone=everyone, chat_id=message.chat.id,
+            )  # fmt: skip
+            if not done.changed:
+                await message.answer(
+                    _("{number} is customer-facing already.").format(number=done.incident.number)
+                )
+                return
+            await message.answer(
+                _(
+                    "{number} is customer-facing: customers whose message matches ({match}) get "
+                    "the notice at once. {offered} customers with an open matching ticket were "
+                    "offered the link. Edit the notice with /incident notice {number} "
+                    "id|en &lt;text&gt;."
+                ).format(
+                    number=done.incident.number,
+                    match=esc(texts.match_text(done.incident)),
+                    offered=done.offered,
+                )
+            )
+        elif sub == "notice":
+            parts = rest.split(maxsplit=1)
+            language = parts[0].lower() if parts else ""
+            if language not in ("id", "en"):
+                await message.answer(esc(_("Usage: /incident notice QC-000123 id|en <text>")))
+                return
+            public = await declare.set_notice(
+                pool, clock, mass, ticket_id, person, language,
+                parts[1] if len(parts) > 1 else "", chat_id=message.chat.id,
+            )  # fmt: skip
+            await message.answer(notice_changed(public, language))
+        else:
+            categories, keywords, everyone = split_match(rest)
+            public = await declare.set_match(
+                pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
+                everyone=everyone, chat_id=message.chat.id,
+            )  # fmt: skip
+            await message.answer(
+                _("{number} now matches: {match}.").format(
+                    number=public.number, match=esc(texts.match_text(public))
+                )
+            )
+    except IncidentError as error:
+        await message.answer(refused(error))
+
+
+def notice_changed(public: PublicIncident, language: str) -> str:
+    text = _("The {language} notice of {number} is saved.").format(
+        language=language, number=public.number
+    )
+    missing = public.missing_language
+    if missing == "en":
+        text += "\n" + _("⚠️ No English notice: English customers get the Indonesian one.")
+    elif missing == "id":
+        text += "\n" + _("⚠️ No Indonesian notice: Indonesian customers get the English one.")
+    return text
+
+
+# -- staff: /update in the incident's topic ---------------------------------------------------
+
+
+async def public_of(message: Message, pool: asyncpg.Pool) -> PublicIncident | None:
+    if not message.is_topic_message or message.message_thread_id is None:
+        return None
+    return await store.by_topic(pool, message.chat.id, message.message_thread_id)
+
+
+async def in_public_topic(message: Message, mass: MassContext, pool: asyncpg.Pool) -> bool:
+    """Only the support group's topic of a customer-facing incident (an incident room's own
+    `/update` is another router's)."""
+    if mass.support_chat_id is None or message.chat.id != mass.support_chat_id:
+        return False
+    return await public_of(message, pool) is not None
+
+
+@router.message(Command("update"), in_public_topic)
+async def cmd_update(
+    message: Message,
+    command: CommandObject,
+    person: Person,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    mass: MassContext,
+) -> None:
+    public = await public_of(message, pool)
+    if public is None:  # the filter saw it a moment ago
+        return
+    text = (command.args or "").strip()
+    if not text:
+        await message.answer(
+            esc(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
+        )
+        return
+    try:
+        sent = await fanout.send_customer_update(
+            pool, clock, mass, public.ticket_id, text, person, chat_id=message.chat.id
+        )
+    except IncidentError as error:
+        await message.answer(refused(error))
+        return
+    await message.answer(
+        _("Update queued for {total} customers ({blocked} blocked the bot); the card shows the "
+          "progress.").format(total=sent.total, blocked=sent.blocked)
+    )  # fmt: skip
+
+
+async def in_support_chat(message: Message, mass: MassContext) -> bool:
+    return mass.support_chat_id is not None and message.chat.id == mass.support_chat_id
+
+
+@router.message(Command("update"), in_support_chat)
+async def cmd_update_elsewhere(message: Message, person: Person, pool: asyncpg.Pool) -> None:
+    """`/update` in the support group outside a customer-facing incident's topic: the table's
+    word first (a refusal is answered and audited), then where it belongs."""
+    await staff.require(pool, person, Action.PUBLIC_UPDATE, chat_id=message.chat.id)
+    await message.answer(
+        esc(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
+        + "\n"
+        + _("It works in the topic of a customer-facing incident.")
+    )
+
+
+# -- staff: buttons ---------------------------------------------------------------------------
+
+
+@router.callback_query(Press(CardAction))
+async def on_card(
+    query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
+    clock: Clock, mass: MassContext,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        outcome = await incidents.resolve(
+            pool, clock, mass.escalation, callback_data.id, person, chat_id=chat_id
+        )
+    except IncidentError as error:
+        await query.answer(refused(error), show_alert=True)
+        return
+    await query.answer(_("{number} is resolved.").format(number=outcome.number))
+
+
+@router.callback_query(Press(ProposalAnswer))
+async def on_proposal(
+    query: CallbackQuery, callback_data: ProposalAnswer, person: Person, pool: asyncpg.Pool,
+    clock: Clock, mass: MassContext,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        if callback_data.act == "no":
+            await propose.dismiss(pool, clock, callback_data.id, person, chat_id=chat_id)
+            await query.answer(_("Dismissed."))
+        else:
+            done = await propose.confirm(
+                pool, clock, mass, callback_data.id, person, chat_id=chat_id
+            )
+            await query.answer(
+                _("{number} is declared customer-facing.").format(number=done.incident.number)
+            )
+    except IncidentError as error:
+        await query.answer(refused(error), show_alert=True)
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)

@@ -1,0 +1,181 @@
+"""Customer-facing incidents, the customer's side (services/massincident): the notice's "My
+problem is different" / "OK", the offer of a link, the rating after the resolution, `/status`
+(and the menu button), a new ticket from the menu that matches, and their free messages while
+an incident matches (`catch`, just before the desk's catch-all). The button families are
+defined once, in handlers/mass_incident.py.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.buttons import Press
+from handlers.routes import Routes
+from handlers.support import incoming_of
+from handlers.support_callbacks import Menu, NewTicket, Step
+from services import staff
+from services.clock import Clock
+from services.massincident import intake, store
+from services.massincident import render as texts
+from services.massincident.buttons import NoticeAnswer, PublicRate
+from services.massincident.config import MassContext
+from services.staff import Action
+from services.tickets import actions
+from services.tickets.model import Incoming, TicketError
+from services.users import Person
+
+# -- customers --------------------------------------------------------------------------------
+
+customer = Routes(f"{__name__}.customer")
+customer.message.filter(F.chat.type == "private")
+
+
+async def _status(pool: asyncpg.Pool, person: Person, mass: MassContext) -> str:
+    return texts.status(await store.open_incidents(pool), person.language, mass.escalation.tz)
+
+
+@customer.message(Command("status"))
+async def cmd_status(
+    message: Message, person: Person, pool: asyncpg.Pool, mass: MassContext
+) -> None:
+    await message.answer(await _status(pool, person, mass))
+
+
+@customer.callback_query(Press(Menu, F.act == "status"))
+async def on_menu_status(
+    query: CallbackQuery, person: Person, pool: asyncpg.Pool, mass: MassContext
+) -> None:
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(await _status(pool, person, mass))
+
+
+@customer.callback_query(Press(NoticeAnswer))
+async def on_notice(
+    query: CallbackQuery, callback_data: NoticeAnswer, person: Person, pool: asyncpg.Pool,
+    clock: Clock, mass: MassContext,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    picker = query.message if isinstance(query.message, Message) else None
+    try:
+        if await _owner(pool, callback_data.id) != person.id:
+            raise intake.NotYours(callback_data.id)
+        if callback_data.act == "diff":
+            ticket = await intake.different(pool, mass, clock, callback_data.id, person)
+            if ticket is None:
+                await query.answer(_("This message was already handled."), show_alert=True)
+            else:
+                await query.answer(_("A ticket of its own is open: {number}.").format(
+                    number=ticket.number))  # fmt: skip
+        elif callback_data.act == "link":
+            joined = await intake.accept_offer(pool, mass, clock, callback_data.id, person)
+            if joined is None:
+                await query.answer(_("This message was already handled."), show_alert=True)
+            else:
+                await query.answer(_("Done: we will tell you here when it is fixed."))
+        else:
+            link = await store.link(pool, callback_data.id)
+            owner = link.customer_id if link else await _owner(pool, callback_data.id)
+            if owner != person.id:
+                raise intake.NotYours(callback_data.id)
+            await query.answer(_("OK. We will tell you here when it is fixed.")
+                               if callback_data.act == "ok" else _("OK."))  # fmt: skip
+    except intake.NotYours:
+        await staff.refuse(
+            pool, person, Action.LINK_CHOICE, target=f"ticket:{callback_data.id}", chat_id=chat_id
+        )
+        await query.answer(_("This ticket is not yours."), show_alert=True)
+        return
+    if picker is not None:
+        await picker.edit_reply_markup(reply_markup=None)
+
+
+async def _owner(pool: asyncpg.Pool, ticket_id: int) -> int | None:
+    value: int | None = await pool.fetchval(
+        "SELECT customer_id FROM tickets WHERE id = $1", ticket_id
+    )
+    return value
+
+
+@customer.callback_query(Press(PublicRate))
+async def on_rate(
+    query: CallbackQuery, callback_data: PublicRate, person: Person, pool: asyncpg.Pool,
+    clock: Clock, mass: MassContext,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    link_id: int | None = await pool.fetchval(
+        """SELECT id FROM tickets WHERE parent_id = $1 AND customer_id = $2 AND kind = 'linked'
+           ORDER BY id DESC LIMIT 1""",
+        callback_data.id,
+        person.id,
+    )
+    if link_id is None:  # not linked to this incident: nothing of theirs to rate
+        await staff.refuse(
+            pool, person, Action.RATE_TICKET, target=f"incident:{callback_data.id}",
+            chat_id=chat_id,
+        )  # fmt: skip
+        await query.answer(_("This ticket is not yours."), show_alert=True)
+        return
+    try:
+        await actions.rate(
+            pool, mass.desk, clock, customer=person, ticket_id=link_id, stars=callback_data.n,
+            chat_id=chat_id,
+        )  # fmt: skip
+    except TicketError:
+        await query.answer(_("This rating cannot be accepted."), show_alert=True)
+        return
+    await query.answer(_("Thank you for your rating ({stars}/5)!").format(stars=callback_data.n))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+# A new ticket from the menu that matches an open customer-facing incident is linked instead.
+@customer.callback_query(NewTicket.confirm, Press(Step, F.act == "send"))
+async def on_new_ticket(
+    query: CallbackQuery, state: FSMContext, person: Person, pool: asyncpg.Pool, clock: Clock,
+    mass: MassContext,
+) -> None:  # fmt: skip
+    data = await state.get_data()
+    draft = data.get("draft") or {}
+    if draft.get("attachment") or not isinstance(query.message, Message):
+        raise SkipHandler  # a ticket with a file goes the desk's way (its topic shows the file)
+    item = Incoming(
+        chat_id=query.message.chat.id, message_id=query.message.message_id, author_id=person.id,
+        kind="text", text=draft.get("text") or "", author_name=person.first_name,
+    )  # fmt: skip
+    taken = await intake.customer_wrote(
+        pool, mass, clock, customer=person, incoming=item, category=data.get("category")
+    )
+    if taken is None or taken.outcome != "linked":
+        raise SkipHandler
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+
+
+# Last but one router (handlers/__init__.py): a customer's free message, before the desk's
+# catch-all takes it. What the mass-incident side does not take goes on (SkipHandler).
+catch = Routes(f"{__name__}.catch")
+catch.message.filter(F.chat.type == "private")
+
+
+@catch.message(StateFilter(None, NewTicket.offer), ~F.text.startswith("/"))
+async def on_customer_message(
+    message: Message, state: FSMContext, person: Person, pool: asyncpg.Pool, clock: Clock,
+    mass: MassContext,
+) -> None:  # fmt: skip
+    if person.is_staff:
+        raise SkipHandler
+    taken = await intake.customer_wrote(
+        pool, mass, clock, customer=person, incoming=incoming_of(message)
+    )
+    if taken is None:
+        raise SkipHandler
+    if await state.get_state() is not None:
+        await state.clear()

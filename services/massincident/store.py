@@ -1,0 +1,348 @@
+"""SQL of the customer-facing side of incidents: public_incidents, public_updates, the linked
+tickets (kind 'linked', the incident's ticket as parent) and the proposals (migration 0025)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asyncpg import Record
+
+from services.massincident.model import PublicIncident
+from services.storage.types import Executor
+
+_SELECT = """
+    SELECT p.*, t.subject, t.priority, t.support_chat_id, t.topic_id, t.topic_outbox_id
+    FROM public_incidents p JOIN tickets t ON t.id = p.ticket_id
+"""
+
+
+def _incident(row: Record) -> PublicIncident:
+    return PublicIncident(
+        ticket_id=row["ticket_id"],
+        title=row["subject"],
+        priority=row["priority"],
+        notice_id=row["notice_id"],
+        notice_en=row["notice_en"],
+        categories=tuple(row["categories"]),
+        keywords=tuple(row["keywords"]),
+        everyone=row["everyone"],
+        declared_by=row["declared_by"],
+        declared_at=row["declared_at"],
+        ended_at=row["ended_at"],
+        support_card_id=row["support_card_id"],
+        admin_card_id=row["admin_card_id"],
+        last_update=row["last_update"],
+        last_update_at=row["last_update_at"],
+        digest_outbox_id=row["digest_outbox_id"],
+        digest_lines=row["digest_lines"],
+        support_chat_id=row["support_chat_id"],
+        topic_id=row["topic_id"],
+        topic_outbox_id=row["topic_outbox_id"],
+    )
+
+
+async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicIncident | None:
+    row = await db.fetchrow(
+        _SELECT + " WHERE p.ticket_id = $1" + (" FOR UPDATE OF p" if lock else ""), ticket_id
+    )
+    return _incident(row) if row is not None else None
+
+
+async def open_incidents(db: Executor) -> list[PublicIncident]:
+    rows = await db.fetch(_SELECT + " WHERE p.ended_at IS NULL ORDER BY p.declared_at DESC")
+    return [_incident(r) for r in rows]
+
+
+async def by_topic(db: Executor, chat_id: int, topic_id: int) -> PublicIncident | None:
+    row = await db.fetchrow(
+        _SELECT + " WHERE t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id
+    )
+    return _incident(row) if row is not None else None
+
+
+async def insert(
+    db: Executor,
+    *,
+    ticket_id: int,
+    notice_id: str | None,
+    notice_en: str | None,
+    categories: tuple[str, ...],
+    keywords: tuple[str, ...],
+    everyone: bool,
+    declared_by: int | None,
+    now: datetime,
+) -> bool:
+    """False: the incident was customer-facing already."""
+    status: str = await db.execute(
+        """
+        INSERT INTO public_incidents (ticket_id, notice_id, notice_en, categories, keywords,
+                                      everyone, declared_by, declared_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (ticket_id) DO NOTHING
+        """,
+        ticket_id,
+        notice_id,
+        notice_en,
+        list(categories),
+        list(keywords),
+        everyone,
+        declared_by,
+        now,
+    )
+    return status.endswith(" 1")
+
+
+_FIELDS = frozenset(
+    {
+        "notice_id",
+        "notice_en",
+        "categories",
+        "keywords",
+        "everyone",
+        "ended_at",
+        "support_card_id",
+        "admin_card_id",
+        "card_edit_at",
+        "last_update",
+        "last_update_at",
+        "digest_outbox_id",
+        "digest_lines",
+    }
+)
+
+
+async def update(db: Executor, ticket_id: int, **fields: Any) -> None:
+    unknown = set(fields) - _FIELDS
+    if unknown:
+        raise ValueError(f"not a public_incidents column: {sorted(unknown)}")
+    names = sorted(fields)
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
+    values = [list(v) if isinstance(v, tuple) else v for v in (fields[n] for n in names)]
+    await db.execute(f"UPDATE public_incidents SET {sets} WHERE ticket_id = $1", ticket_id, *values)
+
+
+# -- linked tickets ---------------------------------------------------------------------------
+
+
+async def insert_linked(
+    db: Executor,
+    *,
+    parent_id: int,
+    customer_id: int,
+    priority: str,
+    category: str,
+    subject: str,
+    description: str,
+    language: str,
+    classification: dict[str, Any],
+    now: datetime,
+    resolution_due: datetime,
+) -> int:
+    """A customer's message answered by the notice: the notice is the first response."""
+    ticket_id: int = await db.fetchval(
+        """
+        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
+                             description, language, classification, created_at, updated_at,
+                             first_response_at, response_due, resolution_due, kind, parent_id)
+        VALUES ($1, 'acknowledged', $2, $3, 'bot', $4, $5, $6, $7, $8, $8, $8, $8, $9,
+                'linked', $10)
+        RETURNING id
+        """,
+        customer_id,
+        priority,
+        category,
+        subject,
+        description,
+        language,
+        classification,
+        now,
+        resolution_due,
+        parent_id,
+    )
+    return ticket_id
+
+
+@dataclass(frozen=True)
+class Link:
+    ticket_id: int
+    parent_id: int
+    customer_id: int
+    status: str
+    language: str
+    resolved_at: datetime | None
+
+
+def _link(row: Record) -> Link:
+    return Link(
+        row["id"],
+        row["parent_id"],
+        row["customer_id"],
+        row["status"],
+        row["language"],
+        row["resolved_at"],
+    )
+
+
+_LINK = """
+    SELECT t.id, t.parent_id, t.customer_id, t.status, coalesce(u.language, t.language) AS language,
+           t.resolved_at
+    FROM tickets t JOIN users u ON u.id = t.customer_id
+"""
+
+
+async def link(db: Executor, ticket_id: int, *, lock: bool = False) -> Link | None:
+    row = await db.fetchrow(
+        _LINK + " WHERE t.id = $1 AND t.kind = 'linked'" + (" FOR UPDATE OF t" if lock else ""),
+        ticket_id,
+    )
+    return _link(row) if row is not None else None
+
+
+async def active_link(db: Executor, customer_id: int) -> Link | None:
+    row = await db.fetchrow(
+        _LINK
+        + """ WHERE t.customer_id = $1 AND t.kind = 'linked'
+              AND t.status IN ('open', 'acknowledged', 'waiting')
+              ORDER BY t.created_at DESC LIMIT 1""",
+        customer_id,
+    )
+    return _link(row) if row is not None else None
+
+
+async def recent_resolved_link(db: Executor, customer_id: int, since: datetime) -> Link | None:
+    row = await db.fetchrow(
+        _LINK
+        + """ WHERE t.customer_id = $1 AND t.kind = 'linked' AND t.status = 'resolved'
+              AND t.resolved_at >= $2 ORDER BY t.resolved_at DESC LIMIT 1""",
+        customer_id,
+        since,
+    )
+    return _link(row) if row is not None else None
+
+
+async def has_active_ticket(db: Executor, customer_id: int) -> bool:
+    found: bool = await db.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM tickets WHERE customer_id = $1 AND kind = 'normal'
+                          AND status IN ('open', 'acknowledged', 'waiting'))""",
+        customer_id,
+    )
+    return found
+
+
+async def recipients(db: Executor, parent_id: int) -> list[Record]:
+    """Every customer linked to the incident whose link is live: id, customer, language,
+    blocked (the customer blocked the bot: counted, not sent)."""
+    return list(
+        await db.fetch(
+            """
+            SELECT DISTINCT ON (t.customer_id) t.id, t.customer_id,
+                   coalesce(u.language, t.language) AS language,
+                   t.customer_blocked_at IS NOT NULL AS blocked
+            FROM tickets t JOIN users u ON u.id = t.customer_id
+            WHERE t.parent_id = $1 AND t.kind = 'linked'
+              AND t.status IN ('open', 'acknowledged', 'waiting')
+            ORDER BY t.customer_id, t.id
+            """,
+            parent_id,
+        )
+    )
+
+
+async def set_blocked(db: Executor, customer_id: int, now: datetime) -> None:
+    await db.execute(
+        """UPDATE tickets SET customer_blocked_at = coalesce(customer_blocked_at, $2)
+           WHERE customer_id = $1 AND kind = 'linked'
+             AND status IN ('open', 'acknowledged', 'waiting')""",
+        customer_id,
+        now,
+    )
+
+
+async def resolve_links(db: Executor, parent_id: int, now: datetime) -> int:
+    status: str = await db.execute(
+        """UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2
+           WHERE parent_id = $1 AND kind = 'linked'
+             AND status IN ('open', 'acknowledged', 'waiting')""",
+        parent_id,
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def unlink(
+    db: Executor, ticket_id: int, now: datetime, *, response_due: datetime,
+    resolution_due: datetime,
+) -> None:  # fmt: skip
+    """The link becomes a normal open ticket (it keeps its parent for the record), its SLA
+    clocks starting now."""
+    await db.execute(
+        """UPDATE tickets SET kind = 'normal', status = 'open', resolved_at = NULL,
+                  rating = NULL, first_response_at = NULL, updated_at = $2,
+                  response_due = $3, resolution_due = $4
+           WHERE id = $1""",
+        ticket_id,
+        now,
+        response_due,
+        resolution_due,
+    )
+
+
+async def link_to(db: Executor, ticket_id: int, parent_id: int, now: datetime) -> None:
+    """A customer's open ticket joins the incident (they said it is this issue)."""
+    await db.execute(
+        "UPDATE tickets SET kind = 'linked', parent_id = $2, updated_at = $3 WHERE id = $1",
+        ticket_id,
+        parent_id,
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class Affected:
+    count: int
+    names: tuple[str, ...]
+    tickets_today: int  # every ticket customers opened since the day began (linked included)
+
+
+async def affected(db: Executor, parent_id: int, day_start: datetime, names: int) -> Affected:
+    row = await db.fetchrow(
+        """
+        SELECT (SELECT count(DISTINCT customer_id) FROM tickets
+                WHERE parent_id = $1 AND kind = 'linked') AS n,
+               (SELECT count(*) FROM tickets
+                WHERE created_at >= $2 AND channel <> 'admin_chat') AS today
+        """,
+        parent_id,
+        day_start,
+    )
+    rows = await db.fetch(
+        """
+        SELECT coalesce(nullif(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.id::text)
+               AS name
+        FROM tickets t JOIN users u ON u.id = t.customer_id
+        WHERE t.parent_id = $1 AND t.kind = 'linked' ORDER BY t.id DESC LIMIT $2
+        """,
+        parent_id,
+        names,
+    )
+    return Affected(row["n"], tuple(r["name"] for r in rows), row["today"])
+
+
+async def active_customer_tickets(db: Executor, limit: int = 2000) -> list[Record]:
+    """Customers' open normal tickets (those the incident matches are offered the link)."""
+    return list(
+        await db.fetch(
+            """
+            SELECT t.id, t.customer_id, t.subject, t.description, t.category,
+                   coalesce(u.language, t.language) AS language
+            FROM tickets t JOIN users u ON u.id = t.customer_id
+            WHERE t.kind = 'normal' AND t.status IN ('open', 'acknowledged', 'waiting')
+              AND t.channel = 'bot' AND t.customer_id > 0
+              AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.ticket_id = t.id)
+            ORDER BY t.id LIMIT $1
+            """,
+            limit,
+        )
+    )
