@@ -27,6 +27,7 @@ from services.massincident.buttons import NoticeAnswer, PublicRate
 from services.massincident.config import MassContext
 from services.staff import Action
 from services.tickets import actions
+from services.tickets import store as tickets_store
 from services.tickets.model import Incoming, TicketError
 from services.users import Person
 
@@ -97,10 +98,8 @@ async def on_notice(
 
 
 async def _owner(pool: asyncpg.Pool, ticket_id: int) -> int | None:
-    value: int | None = await pool.fetchval(
-        "SELECT customer_id FROM tickets WHERE id = $1", ticket_id
-    )
-    return value
+    ticket = await tickets_store.find(pool, ticket_id)
+    return ticket.customer_id if ticket is not None else None
 
 
 @customer.callback_query(Press(PublicRate))
@@ -109,12 +108,7 @@ async def on_rate(
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
-    link_id: int | None = await pool.fetchval(
-        """SELECT id FROM tickets WHERE parent_id = $1 AND customer_id = $2 AND kind = 'linked'
-           ORDER BY id DESC LIMIT 1""",
-        callback_data.id,
-        person.id,
-    )
+    link_id = await store.latest_link_id(pool, callback_data.id, person.id)
     if link_id is None:  # not linked to this incident: nothing of theirs to rate
         await staff.refuse(
             pool, person, Action.RATE_TICKET, target=f"incident:{callback_data.id}",

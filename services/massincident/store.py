@@ -200,6 +200,17 @@ async def link(db: Executor, ticket_id: int, *, lock: bool = False) -> Link | No
     return _link(row) if row is not None else None
 
 
+async def latest_link_id(db: Executor, parent_id: int, customer_id: int) -> int | None:
+    """The customer's newest linked ticket under this incident, if they have one."""
+    value: int | None = await db.fetchval(
+        """SELECT id FROM tickets WHERE parent_id = $1 AND customer_id = $2 AND kind = 'linked'
+           ORDER BY id DESC LIMIT 1""",
+        parent_id,
+        customer_id,
+    )
+    return value
+
+
 async def active_link(db: Executor, customer_id: int) -> Link | None:
     row = await db.fetchrow(
         _LINK
