@@ -85,6 +85,8 @@ async def test_a_payment_ticket_a_broken_gateway_an_escalation_and_the_recovery(
         .filter(has_text=re.compile("Level 2 dari 5"))  # case-sensitive: not the short line
         .last
     )
+    # the edit follows the press through the outbox: under load it takes longer than a click
+    await expect(card).to_be_visible(timeout=ALERT_WAIT_MS)
     card_id = await card.get_attribute("data-message-id")
     latest = page.locator(f'#messages .message[data-message-id="{card_id}"]')
     await latest.locator(".kb-button").filter(has_text="Selesaikan").click()

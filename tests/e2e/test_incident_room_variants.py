@@ -73,8 +73,13 @@ async def test_a_chat_without_topics_gets_one_pinned_card_with_threaded_replies(
     await world.send(
         MAYA, "/update Rolling back the release", chat_id=chat_id, reply_to=card["message_id"]
     )
+    # the update's own line (the pinned summary, edited, quotes the update too)
     line = await world.tg.wait_for_message(
-        chat_id, predicate=lambda m: "Rolling back the release" in m.get("text", "")
+        chat_id,
+        predicate=lambda m: (
+            "Rolling back the release" in m.get("text", "")
+            and m["message_id"] != card["message_id"]
+        ),
     )
     assert line["reply_to_message"]["message_id"] == card["message_id"]
     await world.tg.wait_for_edit(
