@@ -88,12 +88,12 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     assert answer["text"] == "QC-000001 sekarang di level 2.", answer
 
     notice = await world.tg.wait_for_edit(
-        world.admin_chat_id, notice["message_id"], predicate=has_buttons("inc:1:res:2")
+        world.admin_chat_id, notice["message_id"], predicate=has_buttons("inc:1:res:2"), timeout=30
     )
     assert "Level 2 dari 5" in notice["text"], notice["text"]
     assert "inc:1:esc:1" not in datas(notice)
     sari_page = await world.tg.wait_for_edit(
-        SARI, sari_page["message_id"], predicate=has_buttons("inc:1:res:2")
+        SARI, sari_page["message_id"], predicate=has_buttons("inc:1:res:2"), timeout=30
     )
     dewi_page = await world.tg.wait_for_message(DEWI, predicate=has_buttons("inc:1:res:2"))
     assert datas(dewi_page) == ["inc:1:ack:2", "inc:1:esc:2", "inc:1:res:2"]
