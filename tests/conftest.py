@@ -6,8 +6,10 @@ flushed Redis logical database.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,10 +25,45 @@ TEMPLATE_DB = "qc_template"
 _counter = itertools.count(1)
 
 
+# A test server's data lives as long as the session. Without fsync and full-page writes a
+# database is cloned in a fifth of the time (STRATEGY FILE_COPY: two checkpoints, cheap without
+# fsync, instead of WAL-logging every page of the template) and dropped in a tenth; a killed
+# PostgreSQL process still loses nothing committed (the WAL is written at every commit, it is
+# only not forced to disk, which matters to a machine crash alone).
+_FAST_BUT_CRASH_SAFE = ("ALTER SYSTEM SET fsync = off", "ALTER SYSTEM SET full_page_writes = off")
+
+
+async def _tune(url: str) -> None:
+    admin = await asyncpg.connect(url)
+    try:
+        for statement in _FAST_BUT_CRASH_SAFE:
+            await admin.execute(statement)
+        await admin.execute("SELECT pg_reload_conf()")
+    finally:
+        await admin.close()
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A directory for a test server's data, in memory when the machine has a tmpfs.
+
+    On this machine's disk, cloning the migrated template took 0.6 s; in /dev/shm, 0.02 s
+    (`CREATE DATABASE ... TEMPLATE`, measured side by side), and every test clones one.
+    Not pytest's tmp_path: PostgreSQL may run as its own user, who cannot enter that.
+    """
+    shm = Path("/dev/shm")
+    try:
+        usage = shutil.disk_usage(shm)
+        in_memory = shm.is_dir() and os.access(shm, os.W_OK) and usage.free > 2 * 1024**3
+    except OSError:
+        in_memory = False
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=shm if in_memory else None))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[EmbeddedPostgres]:
-    root = Path(tempfile.mkdtemp(prefix="qc-pg-"))
+    root = scratch_dir("qc-pg-")
     server = start_postgres(root / "pgdata", delete_on_stop=True)
+    asyncio.run(_tune(server.url))
     yield server
     server.stop()
 
@@ -51,7 +88,7 @@ async def new_database(pg_server: EmbeddedPostgres, template: str | None) -> str
     name = f"qc_test_{os.getpid()}_{next(_counter)}"
     admin = await asyncpg.connect(pg_server.url)
     try:
-        clause = f" TEMPLATE {template}" if template else ""
+        clause = f" TEMPLATE {template} STRATEGY = FILE_COPY" if template else ""
         await admin.execute(f"CREATE DATABASE {name}{clause}")
     finally:
         await admin.close()
@@ -91,7 +128,7 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:
-    root = Path(tempfile.mkdtemp(prefix="qc-redis-"))
+    root = scratch_dir("qc-redis-")
     server = start_redis(root)
     yield server
     server.stop()

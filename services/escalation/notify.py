@@ -348,7 +348,12 @@ async def refresh_copies(
     db: Executor, ctx: EscalationContext, incident: Incident, ticket: TicketBrief
 ) -> int:
     """Edit every copy in place: group cards to the incident's current state, pages to what
-    they said plus what happened since; returns how many."""
+    they said plus what happened since; returns how many.
+
+    Rendered from the incident as saved, its row locked: two writers refreshing at once (an
+    escalation, the room's link arriving) queue their edits in the order they commit, and the
+    later one never shows an older state than the earlier."""
+    incident = await store.get(db, incident.ticket_id, lock=True) or incident
     the_view = await view(db, ctx, incident, ticket)
     copies = await store.copies(db, incident.ticket_id)
     languages: dict[int, str | None] = {}  # one read per chat

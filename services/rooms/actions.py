@@ -54,8 +54,9 @@ class Done:
 
 
 async def _open(conn: Executor, ticket_id: int) -> tuple[Room, Incident, str]:
+    # the incident first, then its room: every writer of both takes them in this order
+    incident = await incidents_store.get(conn, ticket_id, lock=True)
     room = await store.get(conn, ticket_id, lock=True)
-    incident = await incidents_store.get(conn, ticket_id)
     if room is None or incident is None:
         raise NotARoom(ticket_number(ticket_id))
     return room, incident, ticket_number(ticket_id)

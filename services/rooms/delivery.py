@@ -31,10 +31,18 @@ from services.outbox import OutboxMessage
 from services.rooms import room as rooms
 from services.rooms import store
 from services.rooms.config import RoomsContext
+from services.rooms.store import Room
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 
 _NOT_RESENT = frozenset({"edit", "edit_markup", "create_topic", "edit_topic", "pin"})
+
+
+async def _locked_room(db: Executor, ticket_id: int) -> Room | None:
+    """The room, its incident locked first: the order every writer of both takes, so that a
+    card refreshed here waits for an escalation being saved and shows it (not the level before)."""
+    await incidents_store.get(db, ticket_id, lock=True)
+    return await store.get(db, ticket_id, lock=True)
 
 
 class RoomDeliveryHook(DeliveryHook):
@@ -46,7 +54,7 @@ class RoomDeliveryHook(DeliveryHook):
         ticket_id = rooms.ticket_of(row.owner)
         if ticket_id is None:
             return
-        room = await store.get(db, ticket_id, lock=True)
+        room = await _locked_room(db, ticket_id)
         if room is None:
             return
         if row.kind == "create_topic":
@@ -84,7 +92,7 @@ class RoomDeliveryHook(DeliveryHook):
         ticket_id = rooms.ticket_of(row.owner)
         if ticket_id is None:
             return
-        room = await store.get(db, ticket_id, lock=True)
+        room = await _locked_room(db, ticket_id)
         if room is None:
             return
         if row.kind == "create_topic":

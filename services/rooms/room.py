@@ -270,8 +270,8 @@ async def post(
 async def recreate(db: Executor, ctx: RoomsContext, ticket_id: int, now: datetime) -> bool:
     """The room's topic is gone (deleted by hand): a new topic, a new pinned summary, a line
     saying so. At most `max_recreations` times per incident (a chat that keeps refusing)."""
+    incident = await incidents_store.get(db, ticket_id, lock=True)  # incident, then room
     room = await store.get(db, ticket_id, lock=True)
-    incident = await incidents_store.get(db, ticket_id)
     if room is None or incident is None or room.recreated >= ctx.rules.max_recreations:
         return False
     generation = room.recreated + 1

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +40,7 @@ from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 from services.tickets import desk
 from services.tickets.config import DeskConfig
+from tests.conftest import scratch_dir
 from tests.e2e.conftest import FAST_DELIVERY
 from tests.e2e.stores import StoppablePostgres, StoppableRedis
 
@@ -282,7 +282,7 @@ async def test_a_stop_mid_burst_loses_nothing(
 async def own_stores() -> AsyncIterator[tuple[StoppablePostgres, StoppableRedis]]:
     # Not under pytest's tmp_path: PostgreSQL runs as another user when the tests run as root,
     # and pytest (another xdist worker, too) keeps setting its temp root back to 0700.
-    root = Path(tempfile.mkdtemp(prefix="qc-outage-"))
+    root = scratch_dir("qc-outage-")
     pg = await asyncio.to_thread(StoppablePostgres, root / "pg")
     redis = StoppableRedis(root / "redis")
     await redis.start()

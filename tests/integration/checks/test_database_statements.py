@@ -4,9 +4,7 @@ pg_stat_statements (a server of its own here: the extension needs shared_preload
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,12 +12,13 @@ import pytest
 from bot.embedded import EmbeddedPostgres, start_postgres
 from services.checks.probes import database
 from services.checks.runner import run_one
+from tests.conftest import scratch_dir
 
 
 @pytest.fixture
 async def statements_server() -> AsyncIterator[str]:
     # Not under pytest's tmp_path: PostgreSQL runs as its own user, who cannot enter those.
-    data = Path(tempfile.mkdtemp(prefix="qc-pgss-")) / "pgdata"
+    data = scratch_dir("qc-pgss-") / "pgdata"
     server: EmbeddedPostgres = await asyncio.to_thread(start_postgres, data, delete_on_stop=False)
     conn = await asyncpg.connect(server.url)
     await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
