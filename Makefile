@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy bot handlers services jobs sandbox
 
 pytest: $(STAMP) locales
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist worksteal
 
 test: lint typecheck pytest
 

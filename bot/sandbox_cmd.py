@@ -104,7 +104,8 @@ async def _main(settings: Settings, port: int) -> int:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SNAPSHOT_EVERY_S)
-            await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
+            dumped = snapshot.dump(box.runtime.world)
+            await asyncio.to_thread(snapshot.write, dumped, box.snapshot_file)
         print("\nstopping the sandbox...", flush=True)
     print(f"stopped; the data stays in {settings.DATA_DIR}", flush=True)
     return 0
@@ -214,7 +215,8 @@ async def _stop(box: Sandbox) -> None:
         await box.mail.stop()
     if box.emulator is not None:
         with contextlib.suppress(OSError):
-            await asyncio.to_thread(snapshot.save, box.runtime.world, box.snapshot_file)
+            dumped = snapshot.dump(box.runtime.world)
+            await asyncio.to_thread(snapshot.write, dumped, box.snapshot_file)
         await box.emulator.cleanup()
     if box.world is not None:
         await box.world.stop()

@@ -52,7 +52,9 @@ def _chat(chat: Chat) -> dict[str, Any]:
     }
 
 
-def save(world: World, path: Path) -> None:
+def dump(world: World) -> str:
+    """The world as JSON, read on the event loop's thread: the emulator changes its dicts while
+    it serves, so a thread reading them meets "dictionary changed size during iteration"."""
     data = {
         "version": VERSION,
         "next_update_id": world.updates.next_update_id,
@@ -60,10 +62,19 @@ def save(world: World, path: Path) -> None:
         "files": [_file(f) for f in world.files.values()],
         "chats": [_chat(c) for c in world.chats.values()],
     }
+    return json.dumps(data, ensure_ascii=False)
+
+
+def write(text: str, path: Path) -> None:
+    """Replace the snapshot file at once (a thread may do this part)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def save(world: World, path: Path) -> None:
+    write(dump(world), path)
 
 
 def load(world: World, path: Path) -> bool:

@@ -1,4 +1,4 @@
-"""Payday, 19:00, Telegram's limits ON: 500 customers write about failed payments within 60 s
+"""Payday, 19:00, Telegram's limits ON: 500 customers write about failed payments within 30 s
 while a customer-facing payment incident is open. Every one gets the notice (none lost, none
 twice), all 500 are linked, the support group gets at most 10 messages or edits in that
 minute; `/update` and Resolve each reach all 500 exactly once. The timing figures (notice
@@ -30,7 +30,9 @@ def e2e_rules() -> Rules:
 async def test_five_hundred_customers_are_answered_updated_and_told_it_is_fixed(
     world: World,
 ) -> None:
-    figures = await payday(world, CUSTOMERS, spread=55.0)
+    # within 30 s: a denser storm than the issue's "within 60 s" (the bench runs the 55 s one),
+    # and half a minute less of the suite's time
+    figures = await payday(world, CUSTOMERS, spread=30.0)
     print("\n" + "\n".join(figures.lines()))
     assert figures.lost == 0 and figures.duplicates == 0, figures
     assert figures.group_in_minute <= 10, figures
