@@ -62,7 +62,6 @@ async def summary_view(
     ticket = await tickets.brief(db, incident.ticket_id)
     if ticket is None:
         return None
-    customer = await db.fetchval("SELECT customer_id FROM tickets WHERE id = $1", ticket.id)
     status = (
         "resolved"
         if incident.resolved_at is not None
@@ -82,7 +81,7 @@ async def summary_view(
         paged=await paged_names(db, incident.ticket_id),
         alerts=await store.linked_alerts(db, incident.ticket_id),
         tickets=[(ticket.number, tickets.topic_url(ticket.support_chat_id, ticket.topic_id))],
-        customers=1 if customer not in (None, tickets.SYSTEM_USER_ID) else 0,
+        customers=await store.affected_customers(db, incident.ticket_id),
         opened_at=incident.opened_at,
         resolved_at=incident.resolved_at,
         last_update_at=room.last_update_at,
