@@ -305,7 +305,7 @@ async def on_offer(
     query: CallbackQuery, callback_data: RoomOffer, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext, mass: MassContext,
 ) -> None:  # fmt: skip
-    """ "Send to N customers" / "Internal only" under a room update (refusals: handlers.refusals)."""
+    """The offer under a room update: Send to N customers, or Internal only."""
     chat_id = query.message.chat.id if query.message else None
     try:
         if callback_data.act == "send":
