@@ -154,7 +154,7 @@ async def send(
     db: Db, clock: Clock, ctx: RoomsContext, mctx: MassContext, offer_id: int, actor: Person,
     *, chat_id: int | None,
 ) -> Decided:  # fmt: skip
-    """ "Send to N customers": the fan-out, once (services/massincident/fanout)."""
+    """Send to N customers: the fan-out, once (services/massincident/fanout)."""
     ticket_id = await _ticket_of(db, offer_id)
     number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.PUBLIC_UPDATE, target=number, chat_id=chat_id)
@@ -191,7 +191,7 @@ async def keep_internal(
     db: Db, clock: Clock, ctx: RoomsContext, offer_id: int, actor: Person, *,
     chat_id: int | None,
 ) -> Decided:  # fmt: skip
-    """ "Internal only": the offer is closed without sending (who said so is recorded)."""
+    """Internal only: the offer is closed without sending (who said so is recorded)."""
     ticket_id = await _ticket_of(db, offer_id)
     number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.ROOM_UPDATE, target=number, chat_id=chat_id)
