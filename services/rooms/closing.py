@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services import outbox
-from services.delivery.errors import PermanentError
+from services.delivery.errors import THREAD_NOT_FOUND, PermanentError
 from services.escalation import store as incidents_store
 from services.i18n import gettext as _
 from services.i18n import use_locale
@@ -100,8 +100,9 @@ async def refused(
     row_id: int,
 ) -> None:  # fmt: skip
     """Telegram refused the close (or reopen): the operator is told in the admin chat, in its
-    language. Already closed (by hand) is what was wanted: nothing to say."""
-    if "TOPIC_NOT_MODIFIED" in str(error).upper():
+    language. Already closed (by hand) is what was wanted, and a topic deleted by hand has
+    nothing to close (an incident open again gets a new one with its next line): nothing to say."""
+    if "TOPIC_NOT_MODIFIED" in str(error).upper() or error.reason == THREAD_NOT_FOUND:
         return
     admin = ctx.escalation.admin_chat_id
     if admin is None:

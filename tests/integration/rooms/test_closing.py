@@ -9,7 +9,7 @@ import asyncpg
 
 from services import users
 from services.clock import FrozenClock
-from services.delivery.errors import BAD_REQUEST, PermanentError
+from services.delivery.errors import BAD_REQUEST, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
 from services.escalation.incidents import open_incident, resolve
 from services.rooms import store, sync
@@ -122,8 +122,8 @@ async def test_a_refused_close_is_told_to_the_operator_and_an_already_closed_top
     hook = RoomDeliveryHook(rooms, clock)
     row = OutboxRow.from_record(close)
 
-    def told() -> asyncpg.Record:
-        return db.fetch(
+    async def told() -> list[asyncpg.Record]:
+        return await db.fetch(
             "SELECT payload->>'text' AS text FROM outbox WHERE chat_id = $1 "
             "AND dedup_key LIKE 'room:%:refused:%'",
             ADMIN_CHAT,
@@ -131,6 +131,8 @@ async def test_a_refused_close_is_told_to_the_operator_and_an_already_closed_top
 
     # closed by hand before the bot got to it: what was wanted, nothing to say
     await hook.on_failed(db, row, PermanentError(BAD_REQUEST, "Bad Request: TOPIC_NOT_MODIFIED"))
+    # deleted by hand: nothing to close (and the resolved incident's room is not recreated)
+    await hook.on_failed(db, row, PermanentError(THREAD_NOT_FOUND, "Bad Request: TOPIC_ID_INVALID"))
     assert await told() == []
     await hook.on_failed(
         db, row, PermanentError(BAD_REQUEST, "Bad Request: not enough rights to manage topics")
