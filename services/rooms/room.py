@@ -129,7 +129,8 @@ def opener(ctx: RoomsContext) -> OnOpen:
 async def _new_topic(
     db: Executor, ctx: RoomsContext, incident: Incident, room: Room, *, generation: int
 ) -> Room:
-    """Queue the topic and, into it, the summary (pinned once it is sent: see delivery)."""
+    """Queue the topic and, into it, the summary (pinned once it is sent: see delivery). A new
+    topic is open: a resolved incident's is closed again by the rooms worker."""
     ticket = await tickets.brief(db, incident.ticket_id)
     assert ticket is not None
     name = render.topic_name(ticket.number, incident.priority, ticket.title)
@@ -147,7 +148,7 @@ async def _new_topic(
     await store.update(
         db, incident.ticket_id, mode="topic", topic_outbox_id=topic_row, topic_id=None,
         topic_name=name, summary_outbox_id=None, summary_message_id=None, summary_text=None,
-        pinned_message_id=None,
+        pinned_message_id=None, topic_closed_at=None,
     )  # fmt: skip
     fresh = await store.get(db, incident.ticket_id)
     assert fresh is not None

@@ -12,6 +12,7 @@ from services.clock import FrozenClock
 from services.delivery.errors import BAD_REQUEST, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
 from services.escalation.incidents import open_incident, resolve
+from services.rooms import room as room_module
 from services.rooms import store, sync
 from services.rooms.config import RoomsContext
 from services.rooms.delivery import RoomDeliveryHook
@@ -142,3 +143,20 @@ async def test_a_refused_close_is_told_to_the_operator_and_an_already_closed_top
     # the incident stays resolved; the room is not recreated over it
     room = await store.get(db, tid)
     assert room is not None and room.recreated == 0 and room.topic_id == TOPIC + tid
+
+
+async def test_a_closed_topic_deleted_by_hand_and_recreated_is_closed_again(
+    roster: asyncpg.Pool, rooms: RoomsContext
+) -> None:
+    db, clock = roster, FrozenClock()
+    dewi = await users.get(db, DEWI)
+    assert dewi is not None
+    tid = await opened(db, rooms, clock, "P2")
+    await resolve(db, clock, rooms.escalation, tid, dewi)
+    await sync.tick(db, clock, rooms)
+    assert await room_module.recreate(db, rooms, tid, clock.now())  # a late line found it gone
+    await store.update(db, tid, topic_id=TOPIC + 50 + tid)  # the new topic exists
+    clock.advance(timedelta(seconds=5))
+    report = await sync.tick(db, clock, rooms)
+    assert report.closed == [tid]
+    assert [r["thread_id"] for r in await topic_rows(db)] == [TOPIC + tid, TOPIC + 50 + tid]

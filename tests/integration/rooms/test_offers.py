@@ -164,7 +164,7 @@ async def test_an_older_or_resolved_offer_sends_nothing_and_internal_only_is_rec
         "SELECT payload->>'text' FROM outbox WHERE kind = 'edit' AND ref_id = $1",
         second["outbox_id"],
     )
-    assert "Cukup internal, kata Sari" in edit, edit
+    assert "Tetap internal, diputuskan oleh Sari" in edit, edit
     with pytest.raises(offers.OfferDecided):
         await offers.send(db, clock, rooms, mctx, second["id"], dewi, chat_id=-5)
     # An offer left open when the incident resolves: the customers heard of the fix already.
