@@ -100,13 +100,19 @@ async def offer(
     return offer_id
 
 
-async def _ticket_of(db: Executor, offer_id: int) -> int:
+async def _allowed(
+    db: Executor, actor: Person, action: Action, offer_id: int, chat_id: int | None
+) -> tuple[int, str]:
+    """The permission table's word first (a refusal audited, whatever the offer), then the
+    offer's incident: its ticket id and number."""
     ticket_id: int | None = await db.fetchval(
         "SELECT ticket_id FROM incident_room_offers WHERE id = $1", offer_id
     )
+    target = ticket_number(ticket_id) if ticket_id is not None else f"offer:{offer_id}"
+    await staff.require(db, actor, action, target=target, chat_id=chat_id)
     if ticket_id is None:
         raise NoSuchOffer(str(offer_id))
-    return ticket_id
+    return ticket_id, target
 
 
 async def _locked(conn: Executor, ticket_id: int, offer_id: int) -> Record:
@@ -155,9 +161,7 @@ async def send(
     *, chat_id: int | None,
 ) -> Decided:  # fmt: skip
     """Send to N customers: the fan-out, once (services/massincident/fanout)."""
-    ticket_id = await _ticket_of(db, offer_id)
-    number = ticket_number(ticket_id)
-    await staff.require(db, actor, Action.PUBLIC_UPDATE, target=number, chat_id=chat_id)
+    ticket_id, number = await _allowed(db, actor, Action.PUBLIC_UPDATE, offer_id, chat_id)
     async with transaction(db) as conn:
         row = await _locked(conn, ticket_id, offer_id)
         try:
@@ -192,9 +196,7 @@ async def keep_internal(
     chat_id: int | None,
 ) -> Decided:  # fmt: skip
     """Internal only: the offer is closed without sending (who said so is recorded)."""
-    ticket_id = await _ticket_of(db, offer_id)
-    number = ticket_number(ticket_id)
-    await staff.require(db, actor, Action.ROOM_UPDATE, target=number, chat_id=chat_id)
+    ticket_id, number = await _allowed(db, actor, Action.ROOM_UPDATE, offer_id, chat_id)
     async with transaction(db) as conn:
         row = await _locked(conn, ticket_id, offer_id)
         now = clock.now()
