@@ -235,7 +235,8 @@ def _bound_port(site: web.TCPSite) -> int | None:
 
 
 def populate(runtime: Runtime) -> None:
-    """The cast as emulated users, the admin chat and the support forum (kept if restored)."""
+    """The cast as emulated users, the admin chat, the support forum and the incidents forum
+    (each kept if restored; one missing from an older snapshot is added)."""
     world = runtime.world
     for member in cast.CAST:
         world.upsert_user(
@@ -245,9 +246,10 @@ def populate(runtime: Runtime) -> None:
             language_code=member.language,
         )
     staff_ids = [m.id for m in cast.STAFF]
-    for chat_id, title, forum in (
-        (cast.ADMIN_CHAT_ID, cast.ADMIN_CHAT_TITLE, False),
-        (cast.SUPPORT_CHAT_ID, cast.SUPPORT_CHAT_TITLE, True),
+    for chat_id, title, forum, admins in (
+        (cast.ADMIN_CHAT_ID, cast.ADMIN_CHAT_TITLE, False, staff_ids),
+        (cast.SUPPORT_CHAT_ID, cast.SUPPORT_CHAT_TITLE, True, staff_ids),
+        (cast.INCIDENT_CHAT_ID, cast.INCIDENT_CHAT_TITLE, True, list(cast.ADMIN_IDS)),
     ):
         if chat_id not in world.chats:
             world.create_group(
@@ -255,7 +257,7 @@ def populate(runtime: Runtime) -> None:
                 type="supergroup",
                 is_forum=forum,
                 members=staff_ids,
-                admins=staff_ids,
+                admins=admins,
                 chat_id=chat_id,
             )
 
@@ -338,6 +340,7 @@ def bot_settings(
         "ADMIN_IDS": sorted({*box.settings.ADMIN_IDS, *cast.ADMIN_IDS}),
         "ADMIN_CHAT_ID": cast.ADMIN_CHAT_ID,
         "SUPPORT_CHAT_ID": cast.SUPPORT_CHAT_ID,
+        "INCIDENT_CHAT_ID": cast.INCIDENT_CHAT_ID,
         "WEBHOOK_URL": None,
         "MONITOR_REDIS_URL": box.settings.MONITOR_REDIS_URL
         or (box.redis.url(MONITOR_REDIS_DB) if box.redis is not None else None),
@@ -404,6 +407,7 @@ _SHOWN = (
     "ADMIN_IDS",
     "ADMIN_CHAT_ID",
     "SUPPORT_CHAT_ID",
+    "INCIDENT_CHAT_ID",
     "MONITOR_DATABASE_URL",
     "MONITOR_REDIS_URL",
     "PAKASIR_BASE_URL",

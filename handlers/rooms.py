@@ -13,18 +13,20 @@ from typing import Any
 import asyncpg
 from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.types import Message, MessageReactionUpdated, ReactionTypeEmoji
+from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, ReactionTypeEmoji
 from aiogram.utils.i18n import gettext as _
 
+from handlers.buttons import Press
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation.queries import timeline
 from services.escalation.render import render_timeline
 from services.escalation.store import get as get_incident
+from services.massincident.config import MassContext
 from services.postmortem import build as pm_build
 from services.postmortem import draft
-from services.rooms import actions, store
+from services.rooms import actions, offers, store
 from services.rooms.actions import (
     IncidentOver,
     NoSuchFollowup,
@@ -34,6 +36,7 @@ from services.rooms.actions import (
 )
 from services.rooms.config import RoomsContext
 from services.rooms.render_lists import followups_list
+from services.rooms.render_offers import RoomOffer
 from services.staff import Action, NotAllowed
 from services.text import esc
 from services.tickets.model import parse_ticket_number, ticket_number
@@ -282,6 +285,41 @@ async def cmd_postmortem(
         await message.answer(
             _("The postmortem draft of {number} is posted in its room.").format(number=esc(number))
         )
+
+
+def offer_refusal(error: offers.OfferError) -> str:
+    if isinstance(error, offers.OfferDecided):
+        who = esc(error.who or "?")
+        if error.decision == "sent":
+            return _("{who} already sent this update to the customers.").format(who=who)
+        return _("{who} already kept this update internal.").format(who=who)
+    if isinstance(error, offers.OfferSuperseded):
+        return _("A newer update was posted since: send that one instead.")
+    if isinstance(error, offers.NotCustomerFacing):
+        return _("This incident is resolved or no longer customer-facing: nothing was sent.")
+    return _("This button is out of date.")
+
+
+@router.callback_query(Press(RoomOffer))
+async def on_offer(
+    query: CallbackQuery, callback_data: RoomOffer, person: Person, pool: asyncpg.Pool,
+    clock: Clock, rooms: RoomsContext, mass: MassContext,
+) -> None:  # fmt: skip
+    """The offer under a room update: Send to N customers, or Internal only."""
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        if callback_data.act == "send":
+            done = await offers.send(
+                pool, clock, rooms, mass, callback_data.id, person, chat_id=chat_id
+            )
+            await query.answer(_("Sent to the customers ({n}).").format(n=done.sent_to))
+        else:
+            await offers.keep_internal(
+                pool, clock, rooms, callback_data.id, person, chat_id=chat_id
+            )
+            await query.answer(_("Kept internal."))
+    except offers.OfferError as error:
+        await query.answer(offer_refusal(error), show_alert=True)
 
 
 @router.message(Command("timeline"), InRoom())

@@ -331,6 +331,8 @@ BUTTONS: dict[str, dict[str, Action]] = {
     "mr": {"": Action.RATE_TICKET},
     "mp": {"decl": Action.DECLARE_PUBLIC, "no": Action.DECLARE_PUBLIC},
     "mc": {"res": Action.RESOLVE},
+    # a room update offered to the customers (services/rooms/offers.py)
+    "ro": {"send": Action.PUBLIC_UPDATE, "int": Action.ROOM_UPDATE},
 }
 
 # Buttons that carry nothing of anyone else's: the customer's menu, new-ticket steps, language.

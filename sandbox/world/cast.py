@@ -1,4 +1,5 @@
-"""The people and chats of the sandbox: two customers, six staff, the admin chat, the forum.
+"""The people and chats of the sandbox: two customers, six staff, the admin chat, the support
+forum, the incidents forum.
 
 Plain data: the sandbox imports nothing from the bot, so roles are their string values
 (the names of `services.users.Role`); `bot/sandbox_cmd.py` turns them into roster entries.
@@ -50,6 +51,10 @@ ADMIN_CHAT_ID = -1002000000001
 ADMIN_CHAT_TITLE = "QuickCart Ops"
 SUPPORT_CHAT_ID = -1002000000002
 SUPPORT_CHAT_TITLE = "QuickCart Support"
+# INCIDENT_CHAT_ID: a forum with one topic per incident (the incident rooms); the staff are
+# members, the admins its administrators (a resolved incident's closed topic is theirs to write)
+INCIDENT_CHAT_ID = -1002000000003
+INCIDENT_CHAT_TITLE = "QuickCart Incidents"
 
 
 # The senior engineers' weekly on-call rotation (issue 17): Dimas holds the week the sandbox

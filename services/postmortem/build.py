@@ -81,7 +81,6 @@ async def build(
     acked = next((e.at for e in events if e.kind == "incident_acknowledged"), None)
     resolved = [e.at for e in events if e.kind == "incident_resolved"]
     first_alert = next((e for e in events if e.kind == "alert_firing"), None)
-    customer = await db.fetchval("SELECT customer_id FROM tickets WHERE id = $1", ticket_id)
     lines = [Line(e.at, e.actor_name, describe(e.kind, e.actor_name, e.details)) for e in events]
     followups = [
         FollowupLine(f.text, f.owner_name, f.done_at is not None)
@@ -98,7 +97,7 @@ async def build(
         lead=await tickets.display_name(db, room.lead_id) if room else None,
         comms=await tickets.display_name(db, room.comms_id) if room else None,
         level=incident.level,
-        customers=1 if customer not in (None, tickets.SYSTEM_USER_ID) else 0,
+        customers=await rooms_store.affected_customers(db, ticket_id),
         payments_failed=payments_failed,
         detected_by="alert"
         if first_alert is not None or incident.source == "alert"

@@ -14,7 +14,7 @@ from services.escalation import store as incidents_store
 from services.escalation.incidents import Db, transaction
 from services.escalation.store import Incident
 from services.i18n import use_locale
-from services.rooms import render, store
+from services.rooms import offers, render, store
 from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
 from services.rooms.store import Followup, Room
@@ -142,16 +142,18 @@ async def post_update(
         )
         await rooms.refresh_summary(conn, ctx, ticket_id)
         await _audit(conn, actor, Action.ROOM_UPDATE, number, chat_id, chars=len(text))
-        await customer_update_offered(conn, ctx, incident, text, now)
+        await customer_update_offered(conn, ctx, incident, room, text, actor.id, now)
         return Done(number, name)
 
 
 async def customer_update_offered(
-    conn: Executor, ctx: RoomsContext, incident: Incident, text: str, now: datetime
-) -> None:
-    """HOOK (issue 16, customer-facing incidents): offer to send this update to the affected
-    customers (a "send to customers" button in the room). Nothing to offer here yet: an
-    internal update stays internal."""
+    conn: Executor, ctx: RoomsContext, incident: Incident, room: Room, text: str,
+    actor_id: int, now: datetime,
+) -> int | None:  # fmt: skip
+    """A customer-facing incident (services/massincident): the update is offered to the
+    affected customers ("Send to N customers" / "Internal only" in the room). None: an internal
+    incident, the update stays internal."""
+    return await offers.offer(conn, ctx, incident, room, text, actor_id, now)
 
 
 async def add_note(

@@ -4,6 +4,7 @@
 - the summary was sent: its message id goes on the room and it is pinned;
 - the chat has no topics (createForumTopic refused): the room becomes one card in the chat,
   its lines replying to it;
+- closing (or reopening) the topic was refused: the operator is told (services/rooms/closing);
 - the topic was deleted by hand (a message into it: "message thread not found"; an edit of
   the summary: "message to edit not found"): a new topic and summary, the failed line again.
 
@@ -28,14 +29,16 @@ from services.delivery.rows import OutboxRow
 from services.escalation import notify
 from services.escalation import store as incidents_store
 from services.outbox import OutboxMessage
+from services.rooms import closing, store
 from services.rooms import room as rooms
-from services.rooms import store
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 
-_NOT_RESENT = frozenset({"edit", "edit_markup", "create_topic", "edit_topic", "pin"})
+_NOT_RESENT = frozenset(
+    {"edit", "edit_markup", "create_topic", "edit_topic", "close_topic", "reopen_topic", "pin"}
+)
 
 
 async def _locked_room(db: Executor, ticket_id: int) -> Room | None:
@@ -104,6 +107,9 @@ class RoomDeliveryHook(DeliveryHook):
             return
         if row.kind == "pin":
             await tell_operator(db, row, error, self.ctx.escalation.admin_chat_id)
+            return
+        if row.kind in ("close_topic", "reopen_topic"):  # the incident is resolved all the same
+            await closing.refused(db, self.ctx, ticket_id, row.kind, error, row.id)
             return
         gone = error.reason in (THREAD_NOT_FOUND, TOPIC_MISSING) or (
             row.kind == "edit"

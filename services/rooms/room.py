@@ -62,7 +62,6 @@ async def summary_view(
     ticket = await tickets.brief(db, incident.ticket_id)
     if ticket is None:
         return None
-    customer = await db.fetchval("SELECT customer_id FROM tickets WHERE id = $1", ticket.id)
     status = (
         "resolved"
         if incident.resolved_at is not None
@@ -82,7 +81,7 @@ async def summary_view(
         paged=await paged_names(db, incident.ticket_id),
         alerts=await store.linked_alerts(db, incident.ticket_id),
         tickets=[(ticket.number, tickets.topic_url(ticket.support_chat_id, ticket.topic_id))],
-        customers=1 if customer not in (None, tickets.SYSTEM_USER_ID) else 0,
+        customers=await store.affected_customers(db, incident.ticket_id),
         opened_at=incident.opened_at,
         resolved_at=incident.resolved_at,
         last_update_at=room.last_update_at,
@@ -130,7 +129,8 @@ def opener(ctx: RoomsContext) -> OnOpen:
 async def _new_topic(
     db: Executor, ctx: RoomsContext, incident: Incident, room: Room, *, generation: int
 ) -> Room:
-    """Queue the topic and, into it, the summary (pinned once it is sent: see delivery)."""
+    """Queue the topic and, into it, the summary (pinned once it is sent: see delivery). A new
+    topic is open: a resolved incident's is closed again by the rooms worker."""
     ticket = await tickets.brief(db, incident.ticket_id)
     assert ticket is not None
     name = render.topic_name(ticket.number, incident.priority, ticket.title)
@@ -148,7 +148,7 @@ async def _new_topic(
     await store.update(
         db, incident.ticket_id, mode="topic", topic_outbox_id=topic_row, topic_id=None,
         topic_name=name, summary_outbox_id=None, summary_message_id=None, summary_text=None,
-        pinned_message_id=None,
+        pinned_message_id=None, topic_closed_at=None,
     )  # fmt: skip
     fresh = await store.get(db, incident.ticket_id)
     assert fresh is not None

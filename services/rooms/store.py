@@ -32,6 +32,7 @@ class Room:
     recreated: int
     postmortem_at: datetime | None
     created_at: datetime
+    topic_closed_at: datetime | None = None  # its topic's close was queued (resolved)
 
     def thread(self) -> tuple[int | None, int | None, int | None]:
         """(thread_id, thread_ref, ref_id) of a new message in the room."""
@@ -101,6 +102,21 @@ def link(room: Room | None) -> str | None:
     if room.mode == "thread" and room.summary_message_id is not None:
         return f"https://t.me/c/{text[4:]}/{room.summary_message_id}"
     return None
+
+
+async def affected_customers(db: Executor, ticket_id: int) -> int:
+    """Customers the incident touches: its own ticket's customer (a customer's ticket escalated;
+    not the staff member or the bot that raised it) and every customer whose ticket is linked
+    to it (a customer-facing incident, services/massincident)."""
+    count: int = await db.fetchval(
+        """
+        SELECT count(DISTINCT customer_id) FROM tickets
+        WHERE (id = $1 OR (parent_id = $1 AND kind = 'linked'))
+          AND channel <> 'admin_chat' AND customer_id > 0
+        """,
+        ticket_id,
+    )
+    return count
 
 
 async def lead_of(db: Executor, ticket_id: int) -> int | None:

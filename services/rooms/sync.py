@@ -6,7 +6,9 @@
   duplicates);
 - puts the incident's alerts firing and resolving on its timeline, once each;
 - reminds the lead when the severity's update interval passed, once, then the next level;
-- drafts the postmortem when a P0 or P1 resolved.
+- drafts the postmortem when a P0 or P1 resolved;
+- closes the room's topic once the incident is resolved (after the draft), reopens it if the
+  incident is open again.
 
 One replica does it at a time (a PostgreSQL advisory lock held for the tick's transaction).
 """
@@ -29,7 +31,7 @@ from services.i18n import use_locale
 from services.oncall import lookup as oncall
 from services.outbox import OutboxMessage
 from services.postmortem import build, draft
-from services.rooms import render, store
+from services.rooms import closing, render, store
 from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
@@ -47,6 +49,7 @@ class TickReport:
     edited: list[int] = field(default_factory=list)
     reminded: list[tuple[int, int]] = field(default_factory=list)  # (ticket, stage)
     postmortems: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)  # topics closed (resolved)
 
 
 async def tick(pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> TickReport:
@@ -85,6 +88,8 @@ async def look_after(
         report.reminded.append((room.ticket_id, stage))
     if await postmortem_due(conn, ctx, incident, room, now):
         report.postmortems.append(room.ticket_id)
+    if await closing.follow(conn, ctx, room.ticket_id, now) == "closed":
+        report.closed.append(room.ticket_id)
 
 
 async def alerts_on_timeline(conn: Executor, ticket_id: int) -> int:

@@ -94,8 +94,32 @@ async def test_you_are_switches_who_acts_and_which_chats_are_listed(
 
     admin = page.locator(f'.chat-item[data-chat="{cast.ADMIN_CHAT_ID}"]')
     await expect(admin).to_be_visible()
-    await expect(page.locator(".forum-title")).to_contain_text(cast.SUPPORT_CHAT_TITLE)
+    # two forums now: the support group and the incidents chat (the incident rooms)
+    forums = page.locator(".forum-title")
+    await expect(forums).to_have_count(2)
+    await expect(forums.filter(has_text=cast.SUPPORT_CHAT_TITLE)).to_be_visible()
+    await expect(forums.filter(has_text=cast.INCIDENT_CHAT_TITLE)).to_be_visible()
     await open_chat(page, cast.ADMIN_CHAT_ID)
     await send(page, "hello team")
     mine = page.locator("#messages .message.out").filter(has_text="hello team")
     await expect(mine).to_have_attribute("data-from", str(cast.SARI.id))
+
+
+async def test_an_incident_gets_its_room_as_a_topic_of_the_incidents_forum(
+    page: Any, sandbox: Sandbox
+) -> None:
+    await open_as(page, sandbox, cast.RATNA.id)
+    await open_chat(page, cast.ADMIN_CHAT_ID)
+    await send(page, "/incident P1 Checkout down")
+    await expect(bot_says(page, "QC-000001")).to_be_visible()
+    room = page.locator(".chat-item.topic").filter(has_text="QC-000001 · P1 · Checkout down")
+    await expect(room).to_be_visible(timeout=15_000)
+    await room.click()
+    summary = page.locator("#messages .message.from-bot").filter(has_text="Pelanggan terdampak")
+    await expect(summary).to_be_visible(timeout=15_000)
+    client = EmulatorClient(sandbox.base_url)
+    try:
+        [topic] = await client.topics(cast.INCIDENT_CHAT_ID)
+    finally:
+        await client.close()
+    assert topic["name"] == "QC-000001 · P1 · Checkout down"

@@ -28,6 +28,7 @@ from services.maintenance.notify import JobAction
 from services.massincident.buttons import CardAction, NoticeAnswer, ProposalAnswer, PublicRate
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction
+from services.rooms.render_offers import RoomOffer
 from services.staff import ChatKind
 from services.tickets import history, store
 from services.tickets.model import TicketStatus
@@ -253,6 +254,7 @@ PRESS: dict[str, Callable[[str], str]] = {
     "mr": lambda act: PublicRate(id=INCIDENT, n=5).pack(),
     "mp": lambda act: ProposalAnswer(id=1, act=act).pack(),  # type: ignore[arg-type]
     "mc": lambda act: CardAction(id=INCIDENT, act=act).pack(),  # type: ignore[arg-type]
+    "ro": lambda act: RoomOffer(id=1, act=act).pack(),  # type: ignore[arg-type]
 }
 # Where each family's messages are: the support group (ticket cards), the presser's private
 # chat (a customer's own tickets), the admin chat (everything else).
