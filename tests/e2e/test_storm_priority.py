@@ -16,7 +16,8 @@ import pytest
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from services.alerts.group_messages import PRIORITY as ALERT_PRIORITY
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 

@@ -29,8 +29,9 @@ from services.outbox import (
     OutboxMessage,
     enqueue,
 )
+from tests.cast import BUDI
 
-from .conftest import BUDI, FAST, StartWorker, wait_for_rows
+from .conftest import FAST, StartWorker, wait_for_rows
 
 ALERT = ALERT_PRIORITY["critical"]
 # Two sends in any 0.2 s... of a clock that only the test moves.

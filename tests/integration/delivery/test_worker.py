@@ -17,8 +17,9 @@ from services.clock import FrozenClock, SystemClock
 from services.delivery import DeliveryWorker, claims, metrics
 from services.delivery.splitter import visible_text
 from services.outbox import OutboxMessage, enqueue
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, FAST, StartWorker, rows, wait_for_rows
+from .conftest import FAST, StartWorker, rows, wait_for_rows
 
 
 def text(chat_id: int, body: str, **fields: Any) -> OutboxMessage:

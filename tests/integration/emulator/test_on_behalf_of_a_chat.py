@@ -8,8 +8,7 @@ from aiogram import Bot
 
 from sandbox.telegram import EmulatorClient
 from sandbox.telegram.client import EmulatorError
-
-from .conftest import ALICE, BUDI
+from tests.cast import ALICE, BUDI
 
 GROUP_ANONYMOUS_BOT = 1087968824
 CHANNEL_BOT = 136817688
