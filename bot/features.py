@@ -21,7 +21,7 @@ from bot.settings import Settings
 from jobs.context import JobDeps
 from services.alerts.config import SECTION as ALERTS
 from services.alerts.config import AlertsRules
-from services.alerts.notify import Audience
+from services.alerts.group_messages import Audience
 from services.alerts.storm import Budget
 from services.chats import StaffChats
 from services.checks.config import ChecksRules, Targets, targets_from_settings

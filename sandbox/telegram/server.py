@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import botapi, control
+from . import botapi, control, control_people
 from .config import EmulatorConfig, FaultConfig, LimitConfig
 from .params import Params
 from .runtime import Runtime
@@ -22,13 +22,46 @@ from .updates import WebhookDeliverer
 __all__ = ["EmulatorConfig", "FaultConfig", "LimitConfig", "TelegramEmulator", "create_app"]
 
 
+def _add_control_routes(app: web.Application) -> None:
+    """The control API (control.py, control_people.py): how tests and the web page play."""
+    people, knobs = control_people, control
+    routes: list[tuple[str, str, control.Route]] = [
+        ("POST", "/control/users", people.upsert_user),
+        ("GET", "/control/users", people.list_users),
+        ("POST", "/control/users/{user_id}/block", people.block),
+        ("POST", "/control/users/{user_id}/unblock", people.unblock),
+        ("POST", "/control/chats", people.create_chat),
+        ("GET", "/control/chats", people.list_chats),
+        ("GET", "/control/chats/{chat_id}", people.get_chat),
+        ("POST", "/control/chats/{chat_id}/migrate", people.migrate),
+        ("GET", "/control/chats/{chat_id}/messages", people.messages),
+        ("GET", "/control/chats/{chat_id}/topics", people.topics),
+        ("DELETE", "/control/chats/{chat_id}/topics/{thread_id}", people.remove_topic),
+        ("POST", "/control/chats/{chat_id}/topics/{thread_id}/delete", people.remove_topic),
+        ("POST", "/control/send", people.send),
+        ("POST", "/control/press", people.press),
+        ("POST", "/control/react", people.react),
+        ("GET", "/control/callbacks/{query_id}", people.callback),
+        ("POST", "/control/inject_update", people.inject_update),
+        ("GET", "/control/updates", people.pending_updates),
+        ("GET", "/control/commands", knobs.commands),
+        ("GET", "/control/stats", knobs.stats),
+        ("POST", "/control/limits", knobs.set_limits),
+        ("POST", "/control/faults", knobs.set_faults),
+        ("POST", "/control/reset", knobs.reset),
+        ("GET", "/control/events", knobs.events),
+    ]
+    for method, path, route in routes:
+        app.router.add_route(method, path, route if route is knobs.events else knobs.guarded(route))
+
+
 def create_app(config: EmulatorConfig, static_dir: Path | None = None) -> web.Application:
     """The emulator; with ``static_dir`` it also serves the web chat page at ``/``."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     runtime = Runtime(config)
     app[botapi.RUNTIME] = runtime
     botapi.add_routes(app)
-    control.add_routes(app)
+    _add_control_routes(app)
     if static_dir is not None:
         _serve_page(app, static_dir)
     app.cleanup_ctx.append(_webhook_delivery)

@@ -20,7 +20,7 @@ import asyncpg
 from loguru import logger
 
 from sandbox.pakasir import Mode, PakasirConfig, PakasirEmulator
-from sandbox.world import backups, demo_db, docs
+from sandbox.world import backups, demo_db, demo_live, docs
 from sandbox.world.clock import DemoClock
 from sandbox.world.disk import DemoDisk
 from sandbox.world.heartbeat import BackupHeartbeat
@@ -79,7 +79,7 @@ class DemoWorld:
         self.config = config
         saved = self._read_state()
         self.clock = DemoClock(offset_s=max(0.0, float(saved.get("clock_offset_s", 0.0))))
-        self.traffic = demo_db.Traffic(config.demo_url)
+        self.traffic = demo_live.Traffic(config.demo_url)
         self.traffic.success_rate = float(saved.get("success_rate", 0.985))
         # The last nightly run done (or deliberately undone by the panel): each night dumps once,
         # so "delete last night's backup" stays deleted until the next night or "backup now".
@@ -90,7 +90,7 @@ class DemoWorld:
             ping_key=str(saved.get("backup_ping_key") or uuid.uuid4()),
             stopped=bool(saved.get("backup_heartbeat_stopped", False)),
         )
-        self.trouble = demo_db.Trouble(config.demo_url)
+        self.trouble = demo_live.Trouble(config.demo_url)
         self.logs = LogWriter(config.log_file)
         self.disk = DemoDisk(config.folder / "disk")
         self.pakasir = PakasirEmulator(
@@ -285,16 +285,16 @@ class DemoWorld:
         try:
             if action == "sessions_fail":
                 self.traffic.session_failure = 0.3
-                await demo_db.sessions_break(conn, now)
+                await demo_live.sessions_break(conn, now)
             elif action == "payments_slow":
                 self.traffic.slow_payments = True
-                await demo_db.payments_slow_burst(conn, now)
+                await demo_live.payments_slow_burst(conn, now)
             elif action == "fraud_slips":
-                await demo_db.fraud_slips(conn, now)
+                await demo_live.fraud_slips(conn, now)
             elif action == "fraud_queue":
-                await demo_db.fraud_flag(conn, now, count=120, outcome=None)
+                await demo_live.fraud_flag(conn, now, count=120, outcome=None)
             else:
-                await demo_db.fraud_flag(conn, now, count=100, outcome="false_positive")
+                await demo_live.fraud_flag(conn, now, count=100, outcome="false_positive")
         finally:
             await conn.close()
 

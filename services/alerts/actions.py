@@ -12,9 +12,9 @@ import asyncpg
 
 from services import audit, staff
 from services.alerts import silences, store
+from services.alerts.group_messages import Audience, group_view, incident_request, refresh
 from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
-from services.alerts.notify import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
 from services.users import Person, Role, shown_name
 
@@ -130,14 +130,7 @@ async def press(
         if action is Action.ACKNOWLEDGE:
             if group.acknowledged_at is not None:
                 raise AlreadyDone(group.acknowledged_name)
-            await conn.execute(
-                "UPDATE alert_groups SET acknowledged_by = $2, acknowledged_name = $3, "
-                "acknowledged_at = $4 WHERE id = $1",
-                group_id,
-                person.id,
-                display_name(person),
-                now,
-            )
+            await store.acknowledge(conn, group_id, person.id, display_name(person), now)
         elif action is Action.SILENCE:
             hours = SILENCE_HOURS[act]
             matchers = [Matcher(k, "=", v) for k, v in sorted(group.labels.items())]
@@ -150,9 +143,7 @@ async def press(
                 created_name=display_name(person),
                 comment=f"alert group {group_id}",
             )
-            await conn.execute(
-                "UPDATE alert_groups SET silence_id = $2 WHERE id = $1", group_id, silence.id
-            )
+            await store.set_silence(conn, group_id, silence.id)
             result = ButtonResult(act, group_id, silence=silence)
         elif action is Action.ESCALATE:
             if group.incident_id is not None:
@@ -160,25 +151,12 @@ async def press(
             assert open_incident is not None
             view = await group_view(conn, group, now)
             incident_id = await open_incident(conn, incident_request(group, view, person.id, now))
-            await conn.execute(
-                "UPDATE alert_groups SET incident_id = $2, escalated_by = $3, escalated_at = $4"
-                " WHERE id = $1",
-                group_id,
-                incident_id,
-                person.id,
-                now,
-            )
+            await store.set_escalated(conn, group_id, incident_id, person.id, now)
             result = ButtonResult(act, group_id, incident_id=incident_id)
         else:
             if group.status != "open":
                 raise AlreadyDone(None)
-            await conn.execute(
-                "UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3, "
-                "updated_at = $2 WHERE group_id = $1 AND state = 'firing'",
-                group_id,
-                now,
-                person.id,
-            )
+            await store.resolve_firing(conn, group_id, person.id, now)
         await audit.record(
             conn,
             actor_id=person.id,

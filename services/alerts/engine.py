@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 from loguru import logger
 
-from services.alerts import store
+from services.alerts import model, store
 from services.alerts.config import AlertRule, AlertsRules
 from services.alerts.evaluation import AlertState, fingerprint, holds, step
 from services.alerts.sources import MetricSource, NoData, Sample, SourceContext, source_for
@@ -130,7 +130,7 @@ async def _evaluate_rule(
         )
         await store.save_alert(
             conn,
-            store.AlertWrite(
+            model.AlertWrite(
                 fingerprint=fp,
                 source="rule",
                 alertname=rule.name,

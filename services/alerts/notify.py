@@ -5,77 +5,40 @@ send it again after `repeat_interval` while it fires unacknowledged, and end wit
 A flapping alert that fires and resolves between two looks changes nothing people see.
 During a maintenance window nothing is pushed: firing alerts are recorded as muted, and the
 window's end posts a summary (then the groups are looked at again).
+
+This module decides when a group is pushed and what happens to it (sent, edited, joined to a
+storm, repeated, escalated, muted); who reads a group's message and what it shows is
+group_messages.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from loguru import logger
 
-from services import chats, outbox
-from services.alerts import channels, receivers, silences, store, storm
+from services import outbox
+from services.alerts import channels, model, silences, store, storm
 from services.alerts.config import AlertsRules
-from services.alerts.incidents import IncidentRequest, OpenIncident
-from services.alerts.render import (
-    GroupView,
-    Rendered,
-    render_group,
-    render_maintenance_summary,
-    render_plain,
+from services.alerts.group_messages import (
+    STORM_PRIORITY,
+    Audience,
+    ChatLanguages,
+    destinations,
+    edit,
+    group_view,
+    in_chat_language,
+    incident_request,
+    post,
 )
+from services.alerts.incidents import OpenIncident
+from services.alerts.render import Rendered, render_group, render_maintenance_summary, render_plain
 from services.clock import Clock
 from services.i18n import use_locale
 from services.storage.types import Executor
-
-# Below every page and incident notice (services/outbox.py): a storm never holds back a P0.
-PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORITY_ALERT_WARNING}
-STORM_PRIORITY = outbox.PRIORITY_ALERT_CRITICAL  # one message standing for many groups
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Where and how group messages go: the admin chat, its language and time zone.
-
-    `language` is DEFAULT_LOCALE until `in_chat_language` reads the admin chat's own."""
-
-    admin_chat_id: int | None
-    language: str
-    tz: tzinfo
-    # the chats a routing tree's receivers may name besides the admin chat
-    support_chat_id: int | None = None
-    security_chat_id: int | None = None
-    # the admin chat's send budget: more first messages due than it carries make a storm
-    budget: storm.Budget = field(default_factory=storm.Budget)
-
-
-async def in_chat_language(db: Executor, audience: Audience) -> Audience:
-    """The audience speaking the admin chat's language (one read per batch of messages)."""
-    language = await chats.chat_language(db, audience.admin_chat_id, audience.language)
-    return replace(audience, language=language)
-
-
-class ChatLanguages:
-    """Each chat's one language, read once per flush: an alert group's message is rendered for
-    every chat it goes to (the admin chat and a rule's own `telegram` channels) in its language."""
-
-    def __init__(self, audience: Audience) -> None:
-        self.default = audience.language
-        self.known: dict[int, str] = {}
-        if audience.admin_chat_id is not None:
-            self.known[audience.admin_chat_id] = audience.language
-
-    async def of(self, db: Executor, chat_id: int) -> str:
-        if chat_id not in self.known:
-            self.known[chat_id] = await chats.chat_language(db, chat_id, self.default)
-        return self.known[chat_id]
-
-
-Render = Callable[[], Rendered]
 
 
 @dataclass
@@ -89,139 +52,6 @@ class FlushReport:
     storms: list[int] = field(default_factory=list)  # storm messages queued or edited
     incidents: list[int] = field(default_factory=list)
     secondary: list[channels.ChannelResult] = field(default_factory=list)
-
-
-def chats_of(group: store.GroupRow, config: AlertsRules, audience: Audience) -> list[int]:
-    chats = [] if audience.admin_chat_id is None else [audience.admin_chat_id]
-    for name in group.channels:
-        chat = config.telegram_chats.get(name)
-        if chat is not None and chat not in chats:
-            chats.append(chat)
-    return chats
-
-
-async def destinations(
-    db: Executor, group: store.GroupRow, config: AlertsRules, audience: Audience
-) -> list[int]:
-    """The chats a group's message goes to: its receivers' when the routing tree opened it,
-    else the admin chat and its rule's `telegram` channels."""
-    if group.receivers is None:
-        return chats_of(group, config, audience)
-    known = receivers.Chats(
-        audience.admin_chat_id, audience.support_chat_id, audience.security_chat_id
-    )
-    return await receivers.chats(db, group.receivers, config, known)
-
-
-async def group_view(
-    db: Executor, group: store.GroupRow, now: datetime, *, repeat: bool = False
-) -> GroupView:
-    alerts = await store.alerts_of_group(db, group.id)
-    active = await silences.active_silences(db, now)
-    muted = frozenset(
-        a.fingerprint
-        for a in alerts
-        if a.state == "firing" and silences.silenced_by(active, a.labels, now) is not None
-    )
-    sources = await store.alerts_by_fingerprint(
-        db, [a.inhibited_by for a in alerts if a.state == "firing" and a.inhibited_by]
-    )
-    inhibited = {
-        a.fingerprint: sources[a.inhibited_by].alertname
-        for a in alerts
-        if a.state == "firing" and a.inhibited_by in sources
-    }
-    own = next((s for s in active if s.id == group.silence_id), None)
-    return GroupView(
-        id=group.id,
-        # a group whose route's group_by leaves alertname out names what it holds
-        alertname=group.alertname or ", ".join(sorted({a.alertname for a in alerts}))[:200],
-        severity=group.severity,
-        alerts=alerts,
-        group_labels=group.labels,
-        acknowledged_name=group.acknowledged_name,
-        acknowledged_at=group.acknowledged_at,
-        incident_id=group.incident_id,
-        silenced_until=own.ends_at if own else None,
-        silenced_name=own.created_name if own else None,
-        silenced_fingerprints=muted | frozenset(inhibited),
-        repeat=repeat,
-        inhibited=inhibited,
-    )
-
-
-async def post(
-    db: Executor,
-    group: store.GroupRow,
-    render: Render,
-    chats: list[int],
-    now: datetime,
-    languages: ChatLanguages,
-) -> None:
-    for chat_id in chats:
-        with use_locale(await languages.of(db, chat_id)):
-            rendered = render()
-        row_id = await outbox.enqueue(
-            db,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload=rendered.payload(),
-                owner=f"alert_group:{group.id}",
-                priority=PRIORITY.get(group.severity, outbox.PRIORITY_ALERT_INFO),
-            ),
-        )
-        assert row_id is not None
-        await store.add_message(db, group.id, chat_id, row_id, now)
-
-
-async def edit(
-    db: Executor, group: store.GroupRow, render: Render, languages: ChatLanguages
-) -> int:
-    """Edit the group's newest message in every chat; return how many edits were queued."""
-    latest = store.latest_messages(group)
-    for chat_id, outbox_id in sorted(latest.items()):
-        with use_locale(await languages.of(db, chat_id)):
-            rendered = render()
-        await outbox.enqueue(
-            db,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="edit",
-                payload=rendered.payload(),
-                ref_id=outbox_id,
-                owner=f"alert_group:{group.id}",
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
-        )
-    return len(latest)
-
-
-async def refresh(db: Executor, group_id: int, now: datetime, audience: Audience) -> None:
-    """Show a group's current state on its messages (after a button press)."""
-    group = await store.get_group(db, group_id)
-    if group is None:
-        return
-    audience = await in_chat_language(db, audience)
-    if group.storm_id is not None:
-        current = await storm.get(db, group.storm_id)
-        if current is not None:
-            await storm.render_one(db, current, audience.language, audience.tz, STORM_PRIORITY, now)
-    if not group.messages:
-        return
-    view = await group_view(db, group, now)
-    await edit(db, group, lambda: render_group(view, audience.tz), ChatLanguages(audience))
-    shown = sorted(
-        a.fingerprint for a in view.firing if a.fingerprint not in view.silenced_fingerprints
-    )
-    await db.execute("UPDATE alert_groups SET notified_firing = $2 WHERE id = $1", group_id, shown)
-    if view.resolved and group.status == "open":
-        await db.execute(
-            "UPDATE alert_groups SET status = 'resolved', resolved_at = $2, next_flush_at = NULL"
-            " WHERE id = $1",
-            group_id,
-            now,
-        )
 
 
 async def flush_due(
@@ -241,11 +71,7 @@ async def flush_due(
     storm_id = await _storm_for(pool, due, config, audience, clock.now())
     for group_id in due:
         async with pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval(
-                "SELECT id FROM alert_groups WHERE id = $1 AND status = 'open' "
-                "FOR UPDATE SKIP LOCKED",
-                group_id,
-            )
+            locked = await store.lock_open_group(conn, group_id)
             group = await store.get_group(conn, group_id) if locked else None
             if group is None:
                 continue
@@ -263,7 +89,7 @@ async def flush_due(
                 )
             if message is not None:
                 outgoing.append(message)
-    if await pool.fetchval("SELECT EXISTS (SELECT 1 FROM alert_storms WHERE dirty)"):
+    if await storm.any_dirty(pool):
         audience = await in_chat_language(pool, audience)
         report.storms = await storm.render_dirty(
             pool, audience.language, audience.tz, STORM_PRIORITY, clock.now()
@@ -292,7 +118,7 @@ async def _storm_for(
 
 async def _flush_group(
     conn: Executor,
-    group: store.GroupRow,
+    group: model.GroupRow,
     config: AlertsRules,
     now: datetime,
     audience: Audience,
@@ -371,56 +197,14 @@ async def _flush_group(
             incident_id = await open_incident(conn, incident_request(group, view, None, now))
             updates.update(incident_id=incident_id, escalated_at=now)
             report.incidents.append(incident_id)
-    await _update_group(conn, group.id, updates)
+    await store.update_group(conn, group.id, updates)
     return secondary
 
 
-def _repeat_due(group: store.GroupRow, config: AlertsRules, now: datetime) -> bool:
+def _repeat_due(group: model.GroupRow, config: AlertsRules, now: datetime) -> bool:
     last = group.last_notified_at
     every = group.repeat_interval or config.grouping.repeat_interval
     return last is not None and now - last >= every
-
-
-def incident_request(
-    group: store.GroupRow, view: GroupView, actor_id: int | None, now: datetime
-) -> IncidentRequest:
-    summary = next(
-        (a.annotations.get("summary", "") for a in view.alerts if a.annotations.get("summary")), ""
-    )
-    return IncidentRequest(
-        group_id=group.id,
-        title=view.alertname,
-        severity=group.severity,
-        summary=summary,
-        labels=dict(group.labels),
-        opened_by=actor_id,
-        opened_at=now,
-    )
-
-
-_UPDATABLE = frozenset(
-    {
-        "last_flushed_at",
-        "next_flush_at",
-        "status",
-        "resolved_at",
-        "notified_firing",
-        "last_notified_at",
-        "incident_id",
-        "escalated_at",
-    }
-)
-
-
-async def _update_group(conn: Executor, group_id: int, updates: dict[str, Any]) -> None:
-    names = sorted(updates)
-    assert set(names) <= _UPDATABLE
-    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
-    await conn.execute(
-        f"UPDATE alert_groups SET {assignments} WHERE id = $1",
-        group_id,
-        *(updates[n] for n in names),
-    )
 
 
 async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audience) -> list[int]:
@@ -452,9 +236,7 @@ async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audien
             await silences.mark_summary_sent(conn, window.id, now)
             done.append(window.id)
         if done:
-            await conn.execute(
-                "UPDATE alert_groups SET next_flush_at = $1 WHERE status = 'open'", now
-            )
+            await store.flush_open_groups(conn, now)
     if done:
         logger.info("maintenance windows ended: {}", done)
     return done

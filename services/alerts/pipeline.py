@@ -9,8 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.alerts import engine, inbox, inhibition, notify, silences, store
+from services.alerts import engine, inbox, inhibition, model, notify, silences, store
 from services.alerts.config import AlertsRules
+from services.alerts.group_messages import Audience
 from services.alerts.incidents import OpenIncident
 from services.alerts.sources import MetricSource
 from services.clock import Clock
@@ -28,7 +29,7 @@ async def tick(
     pool: asyncpg.Pool,
     config: AlertsRules,
     clock: Clock,
-    audience: notify.Audience,
+    audience: Audience,
     *,
     monitor_db: Executor | None = None,
     sources: Mapping[str, MetricSource] | None = None,
@@ -53,12 +54,12 @@ async def tick(
 
 @dataclass(frozen=True)
 class Overview:
-    firing: list[store.AlertRow]
-    pending: list[store.AlertRow]
-    silenced: list[tuple[store.AlertRow, silences.Silence]]
+    firing: list[model.AlertRow]
+    pending: list[model.AlertRow]
+    silenced: list[tuple[model.AlertRow, silences.Silence]]
     window: silences.MaintenanceWindow | None
     # firing alerts an inhibit rule mutes, with the alert that mutes them
-    inhibited: list[tuple[store.AlertRow, store.AlertRow]] = field(default_factory=list)
+    inhibited: list[tuple[model.AlertRow, model.AlertRow]] = field(default_factory=list)
 
 
 async def overview(db: Executor, now: datetime) -> Overview:
@@ -68,10 +69,10 @@ async def overview(db: Executor, now: datetime) -> Overview:
     sources = await store.alerts_by_fingerprint(
         db, [a.inhibited_by for a in active if a.inhibited_by and a.state == "firing"]
     )
-    firing: list[store.AlertRow] = []
-    pending: list[store.AlertRow] = []
-    muted: list[tuple[store.AlertRow, silences.Silence]] = []
-    inhibited: list[tuple[store.AlertRow, store.AlertRow]] = []
+    firing: list[model.AlertRow] = []
+    pending: list[model.AlertRow] = []
+    muted: list[tuple[model.AlertRow, silences.Silence]] = []
+    inhibited: list[tuple[model.AlertRow, model.AlertRow]] = []
     for alert in active:
         silence = silences.silenced_by(current, alert.labels, now)
         source = sources.get(alert.inhibited_by or "") if alert.state == "firing" else None

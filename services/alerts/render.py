@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from services.alerts.model import AlertRow
 from services.alerts.silences import MutedAlert
-from services.alerts.store import AlertRow
 from services.buttons import Button, button
 from services.i18n import N_, gettext, ngettext
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from services.alerts.durations import format_duration
+from services.alerts.model import AlertRow
 from services.alerts.pipeline import Overview
 from services.alerts.render import MARKS, TEXT_BUDGET, number, when
 from services.alerts.silences import MaintenanceWindow, Silence
-from services.alerts.store import AlertRow
 from services.i18n import gettext, ngettext
 from services.text import esc, shorten
 

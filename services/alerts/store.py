@@ -1,82 +1,16 @@
-"""SQL for alerts and alert groups (migration 0006_alerts)."""
+"""SQL for alerts and alert groups (migration 0006_alerts); their records are model.py."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.alerts.config import GroupingRules
-from services.alerts.evaluation import AlertState
+from services.alerts.model import AlertRow, AlertWrite, GroupRow
 from services.storage.types import Executor
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: int
-    fingerprint: str
-    source: str
-    alertname: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    severity: str
-    state: str
-    value: float | None = None
-    threshold: float | None = None
-    comparison: str | None = None
-    active_since: datetime | None = None
-    fired_at: datetime | None = None
-    resolved_at: datetime | None = None
-    evaluated_at: datetime | None = None
-    runbook_url: str | None = None
-    generator_url: str | None = None
-    group_id: int | None = None
-    inhibited_by: str | None = None  # fingerprint of the firing alert that inhibits this one
-
-    def as_state(self) -> AlertState:
-        return AlertState(
-            self.state,  # type: ignore[arg-type]
-            active_since=self.active_since,
-            fired_at=self.fired_at,
-            resolved_at=self.resolved_at,
-            last_true_at=self.evaluated_at if self.state == "firing" else None,
-        )
-
-
-@dataclass(frozen=True)
-class GroupRow:
-    id: int
-    group_key: str
-    labels: dict[str, str]
-    severity: str
-    channels: list[str]
-    status: str
-    created_at: datetime
-    next_flush_at: datetime | None
-    last_flushed_at: datetime | None
-    last_notified_at: datetime | None
-    notified_firing: list[str]
-    acknowledged_by: int | None = None
-    acknowledged_name: str | None = None
-    acknowledged_at: datetime | None = None
-    incident_id: int | None = None
-    escalated_at: datetime | None = None
-    silence_id: int | None = None
-    resolved_at: datetime | None = None
-    messages: list[tuple[int, int]] = field(default_factory=list)  # (chat_id, outbox_id)
-    # Set when the routing tree opened the group: its receivers and its route's timings.
-    receivers: list[str] | None = None
-    group_wait: timedelta | None = None
-    group_interval: timedelta | None = None
-    repeat_interval: timedelta | None = None
-    storm_id: int | None = None  # shown in this storm message instead of its own (0036)
-
-    @property
-    def alertname(self) -> str:
-        return self.group_key.split("|", 1)[0]
 
 
 _ALERT_COLUMNS = """
@@ -115,23 +49,6 @@ async def active_alerts(db: Executor) -> list[AlertRow]:
             ORDER BY state = 'pending', coalesce(fired_at, active_since), id"""
     )
     return [alert_of(r) for r in rows]
-
-
-@dataclass(frozen=True)
-class AlertWrite:
-    fingerprint: str
-    source: str
-    alertname: str
-    labels: Mapping[str, str]
-    annotations: Mapping[str, str]
-    severity: str
-    state: AlertState
-    value: float | None
-    threshold: float | None
-    comparison: str | None
-    evaluated_at: datetime
-    runbook_url: str | None = None
-    group_id: int | None = None
 
 
 async def save_alert(db: Executor, a: AlertWrite) -> int:
@@ -339,3 +256,77 @@ async def alerts_by_fingerprint(db: Executor, fingerprints: list[str]) -> dict[s
         sorted(set(fingerprints)),
     )
     return {r["fingerprint"]: alert_of(r) for r in rows}
+
+
+async def lock_open_group(db: Executor, group_id: int) -> bool:
+    """Lock the group for a flush while it is open; False when it is not (or another holds it)."""
+    locked = await db.fetchval(
+        "SELECT id FROM alert_groups WHERE id = $1 AND status = 'open' FOR UPDATE SKIP LOCKED",
+        group_id,
+    )
+    return locked is not None
+
+
+# The columns a flush, a refresh or a button writes (update_group names them; no others).
+_UPDATABLE = frozenset(
+    {
+        "acknowledged_by",
+        "acknowledged_name",
+        "acknowledged_at",
+        "silence_id",
+        "escalated_by",
+        "last_flushed_at",
+        "next_flush_at",
+        "status",
+        "resolved_at",
+        "notified_firing",
+        "last_notified_at",
+        "incident_id",
+        "escalated_at",
+    }
+)
+
+
+async def update_group(db: Executor, group_id: int, updates: Mapping[str, Any]) -> None:
+    names = sorted(updates)
+    assert set(names) <= _UPDATABLE
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    await db.execute(
+        f"UPDATE alert_groups SET {assignments} WHERE id = $1",
+        group_id,
+        *(updates[n] for n in names),
+    )
+
+
+async def flush_open_groups(db: Executor, now: datetime) -> None:
+    """Every open group is looked at again at the next flush (a maintenance window ended)."""
+    await db.execute("UPDATE alert_groups SET next_flush_at = $1 WHERE status = 'open'", now)
+
+
+async def acknowledge(
+    db: Executor, group_id: int, person_id: int, name: str, now: datetime
+) -> None:
+    fields = {"acknowledged_by": person_id, "acknowledged_name": name, "acknowledged_at": now}
+    await update_group(db, group_id, fields)
+
+
+async def set_silence(db: Executor, group_id: int, silence_id: int) -> None:
+    await update_group(db, group_id, {"silence_id": silence_id})
+
+
+async def set_escalated(
+    db: Executor, group_id: int, incident_id: int, person_id: int, now: datetime
+) -> None:
+    fields = {"incident_id": incident_id, "escalated_by": person_id, "escalated_at": now}
+    await update_group(db, group_id, fields)
+
+
+async def resolve_firing(db: Executor, group_id: int, person_id: int, now: datetime) -> None:
+    """A person resolved the group: its firing alerts are resolved (the flush closes it)."""
+    await db.execute(
+        "UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3, "
+        "updated_at = $2 WHERE group_id = $1 AND state = 'firing'",
+        group_id,
+        now,
+        person_id,
+    )

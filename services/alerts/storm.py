@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 import asyncpg
 
 from services import outbox
-from services.alerts import store
+from services.alerts import model, store
 from services.alerts.config import GroupingRules
 from services.alerts.render import Rendered
 from services.alerts.render_storm import StormLine, StormView, render_storm
@@ -193,6 +193,12 @@ async def show(db: Executor, storm: StormRow, rendered: Rendered, priority: int)
     )
 
 
+async def any_dirty(db: Executor) -> bool:
+    """Whether a storm's message needs rendering anew."""
+    value: bool = await db.fetchval("SELECT EXISTS (SELECT 1 FROM alert_storms WHERE dirty)")
+    return value
+
+
 async def render_dirty(
     pool: asyncpg.Pool, language: str, tz: tzinfo, priority: int, now: datetime
 ) -> list[int]:
@@ -231,7 +237,7 @@ async def render_one(
     return shown
 
 
-async def members(db: Executor, storm_id: int) -> list[store.GroupRow]:
+async def members(db: Executor, storm_id: int) -> list[model.GroupRow]:
     rows = await db.fetch("SELECT id FROM alert_groups WHERE storm_id = $1 ORDER BY id", storm_id)
     groups = [await store.get_group(db, r["id"]) for r in rows]
     return [g for g in groups if g is not None]

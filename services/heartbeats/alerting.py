@@ -12,6 +12,7 @@ from datetime import datetime
 from services.alerts import store as alerts
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import AlertState, fingerprint
+from services.alerts.model import AlertWrite
 from services.heartbeats.model import Heartbeat
 from services.i18n import N_
 from services.storage.types import Executor
@@ -37,7 +38,7 @@ async def went_down(db: Executor, hb: Heartbeat, now: datetime, config: AlertsRu
     ids = await alerts.open_groups(db, [spec], now, config.grouping)
     await alerts.save_alert(
         db,
-        alerts.AlertWrite(
+        AlertWrite(
             fingerprint=fingerprint(labels),
             source=SOURCE,
             alertname=ALERTNAME,

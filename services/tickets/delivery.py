@@ -54,14 +54,7 @@ class TicketDeliveryHook(DeliveryHook):
             topic_id = result.get("message_thread_id")
             if topic_id is None:
                 return
-            await db.execute(
-                "UPDATE tickets SET topic_id = $2, updated_at = $4 "
-                "WHERE id = $1 AND topic_outbox_id = $3",
-                ticket_id,
-                int(topic_id),
-                row.id,
-                now,
-            )
+            await store.topic_created(db, ticket_id, int(topic_id), row.id, now)
             await history.add_event(
                 db, ticket_id, EventKind.TOPIC_CREATED, at=now, details={"topic_id": topic_id}
             )
@@ -73,12 +66,7 @@ class TicketDeliveryHook(DeliveryHook):
         if message_id is None:
             return
         if "reply_markup" in row.payload:  # only the card carries a keyboard in the topic
-            await db.execute(
-                "UPDATE tickets SET card_message_id = $2 WHERE id = $1 AND card_outbox_id = $3",
-                ticket_id,
-                int(message_id),
-                row.id,
-            )
+            await store.card_sent(db, ticket_id, int(message_id), row.id)
         await history.relay_delivered(db, row.id, int(message_id))
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
@@ -138,11 +126,8 @@ class TicketDeliveryHook(DeliveryHook):
         # fallback already queued a new card, so it must not be sent a second time
         was_card = row.id == ticket.card_outbox_id or "reply_markup" in row.payload
         if current:
-            recent: int = await db.fetchval(
-                "SELECT count(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND at > $3",
-                ticket.id,
-                EventKind.TOPIC_RECREATED.value,
-                now - timedelta(hours=1),
+            recent = await history.events_since(
+                db, ticket.id, EventKind.TOPIC_RECREATED, now - timedelta(hours=1)
             )
             if recent >= MAX_RECREATIONS_PER_HOUR:
                 return  # the chat keeps refusing: stop rather than loop
@@ -170,11 +155,7 @@ class TicketDeliveryHook(DeliveryHook):
             ),
         )
         if again is not None:
-            await db.execute(
-                "UPDATE ticket_messages SET relay_outbox_id = $2 WHERE relay_outbox_id = $1",
-                row.id,
-                again,
-            )
+            await history.move_relay(db, row.id, again)
 
     async def on_migrated(self, db: Executor, old_chat_id: int, new_chat_id: int) -> None:
         await store.follow_chat_migration(db, old_chat_id, new_chat_id)

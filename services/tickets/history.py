@@ -125,3 +125,23 @@ async def message_count(db: Executor, ticket_id: int) -> dict[str, int]:
         ticket_id,
     )
     return {r["direction"]: r["n"] for r in rows}
+
+
+async def events_since(db: Executor, ticket_id: int, kind: EventKind, since: datetime) -> int:
+    """How many events of this kind the ticket had after `since`."""
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND at > $3",
+        ticket_id,
+        kind.value,
+        since,
+    )
+    return count
+
+
+async def move_relay(db: Executor, old_outbox_id: int, new_outbox_id: int) -> None:
+    """A relayed message was queued again (its topic was recreated): its copy is the new row."""
+    await db.execute(
+        "UPDATE ticket_messages SET relay_outbox_id = $2 WHERE relay_outbox_id = $1",
+        old_outbox_id,
+        new_outbox_id,
+    )

@@ -342,6 +342,25 @@ async def card_edit_state(db: Executor, ticket_id: int) -> tuple[int | None, dat
     return row["card_edit_outbox_id"], row["card_edit_at"]
 
 
+_TOPIC_CREATED = (
+    "UPDATE tickets SET topic_id = $2, updated_at = $4 WHERE id = $1 AND topic_outbox_id = $3"
+)
+_CARD_SENT = "UPDATE tickets SET card_message_id = $2 WHERE id = $1 AND card_outbox_id = $3"
+
+
+async def topic_created(
+    db: Executor, ticket_id: int, topic_id: int, outbox_id: int, now: datetime
+) -> None:
+    """The forum topic the ticket's row `outbox_id` created: its id goes on the ticket (unless
+    the ticket has moved on to a newer topic row meanwhile)."""
+    await db.execute(_TOPIC_CREATED, ticket_id, topic_id, outbox_id, now)
+
+
+async def card_sent(db: Executor, ticket_id: int, message_id: int, outbox_id: int) -> None:
+    """The card row `outbox_id` was sent as `message_id` (when it is still the ticket's card)."""
+    await db.execute(_CARD_SENT, ticket_id, message_id, outbox_id)
+
+
 async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int) -> int:
     status: str = await db.execute(
         # The card stays behind in the old chat: its message id means nothing in the new one.

@@ -28,10 +28,7 @@ from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from sandbox.telegram.server import TelegramEmulator
 from services.clock import Clock, SystemClock
 from services.rules import Rules
-
-ADMIN = 7001  # admin from ADMIN_IDS
-BUDI = 1001  # customer, Bahasa Indonesia
-ALICE = 1002  # customer, English
+from tests.cast import ADMIN, ALICE, BUDI
 
 
 @dataclass

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, OPEN_CARDS, OPEN_INBOX, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import OPEN_CARDS, OPEN_INBOX, World
 
 Json = dict[str, Any]
 FIRST_CUSTOMER = 500_001

@@ -11,7 +11,8 @@ import aiohttp
 
 from services.clock import FrozenClock
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
 

@@ -14,7 +14,8 @@ import aiohttp
 
 from services import outbox
 from services.clock import FrozenClock
-from tests.e2e.conftest import ADMIN, FAST_DELIVERY, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import FAST_DELIVERY, World, fast_rules
 from tests.e2e.test_alert_story import T0, TOKEN, datas, e2e_clock, eventually, flush_at, start
 
 __all__ = ["e2e_clock"]  # the frozen clock of the alert story

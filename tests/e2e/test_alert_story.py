@@ -32,7 +32,8 @@ from services.checks.model import (
 from services.checks.store import save_report
 from services.clock import FrozenClock
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
 

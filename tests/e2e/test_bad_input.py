@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from services.tickets import history, store
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 HUGE = 2**66

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ADMIN, ALICE, World
+from tests.cast import ADMIN, ALICE
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 

@@ -17,7 +17,8 @@ import pytest
 from services.clock import Clock, FrozenClock
 from services.sla import Channel
 from services.tickets import store
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 from tests.mailservers import DOVECOT, NO_DOVECOT, SUPPORT, Dovecot, SmtpInbox, dovecot, smtp_inbox
 
 pytestmark = pytest.mark.skipif(DOVECOT is None, reason=NO_DOVECOT)

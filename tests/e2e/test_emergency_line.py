@@ -14,7 +14,8 @@ import pytest
 from services import roster
 from services.escalation import hotline
 from services.users import Role
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 SECRET = "s3cret-of-the-emergency-line"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 

@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from services.rules import Rules
-from tests.e2e.conftest import ALICE, BUDI, World, fast_rules
+from tests.cast import ALICE, BUDI
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,7 +10,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
-from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
+from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.conftest import World
 
 
 def _buttons(message: dict) -> list[dict]:

@@ -9,7 +9,8 @@ import re
 
 import aiohttp
 
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 from tests.e2e.test_hostile_input import HOSTILE
 
 ONE_WORD = "<b>&amp;😀ñ" + "x<y&z>" * 820  # markup, unicode, > 5,000 characters, no space

@@ -17,7 +17,8 @@ from bot.monitor import MonitorConfig
 from bot.sandbox_cmd import BACKUP_HEARTBEAT, sandbox_rules
 from sandbox.world.world import DemoWorld, WorldConfig
 from services.clock import FrozenClock
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import T0, datas, eventually, press
 
 

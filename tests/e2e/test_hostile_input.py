@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 import handlers
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 
 HOSTILE = "<b>&amp; <script>alert(1)</script> ' \" 😀 ñ " + "x<y&z>" * 820  # > 5,000 chars
 COMMANDS = sorted(

@@ -24,7 +24,8 @@ from services.escalation.render import when
 from services.i18n import use_locale
 from services.postmortem.render import duration
 from services.tickets import briefs as tickets
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
     MAYA,
     SARI,

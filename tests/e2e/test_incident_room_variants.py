@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
     MAYA,
     SARI,

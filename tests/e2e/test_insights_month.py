@@ -19,7 +19,8 @@ from services.clock import FrozenClock
 from services.i18n import use_locale
 from services.insights import render
 from services.insights.figures import Attainment, Insights, Timing
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 from tests.e2e.rooms_world import MAYA, SARI, says
 
 NOW = datetime(2030, 2, 1, 1, 0, tzinfo=UTC)

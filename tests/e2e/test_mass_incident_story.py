@@ -16,7 +16,8 @@ import pytest
 
 from services import users
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, ALICE, BUDI, World, fast_rules
+from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
 

@@ -34,7 +34,8 @@ from services.tickets import history, store
 from services.tickets.model import TicketStatus
 from services.tickets.render import Mine, Rate, TicketAction, TicketPriority, Which
 from services.users import Role
-from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
+from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.conftest import World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 Json = dict[str, Any]

@@ -40,6 +40,7 @@ from services.rules import Rules
 from services.storage.db import connect, create_pool, migrate
 from services.tickets import desk
 from services.tickets.config import DeskConfig
+from tests.cast import ADMIN
 from tests.conftest import scratch_dir
 from tests.e2e.conftest import FAST_DELIVERY
 from tests.e2e.stores import StoppablePostgres, StoppableRedis
@@ -131,12 +132,12 @@ async def emulator() -> AsyncIterator[tuple[TelegramEmulator, EmulatorClient]]:
 
 
 async def _cast(tg: EmulatorClient, customers: list[int]) -> tuple[int, int]:
-    await tg.create_user(7001, first_name="Rina", username="rina_admin")
+    await tg.create_user(ADMIN, first_name="Adi", username="adi_admin")
     for uid in customers:
         await tg.create_user(uid, first_name=f"Cust{uid}")
-    admin = await tg.create_chat(type="supergroup", title="Admin", members=[7001], admins=[7001])
+    admin = await tg.create_chat(type="supergroup", title="Admin", members=[ADMIN], admins=[ADMIN])
     support = await tg.create_chat(
-        type="supergroup", title="Support", is_forum=True, members=[7001], admins=[7001]
+        type="supergroup", title="Support", is_forum=True, members=[ADMIN], admins=[ADMIN]
     )
     return admin["id"], support["id"]
 
@@ -221,7 +222,7 @@ async def test_a_stop_mid_burst_loses_nothing(
         "TELEGRAM_API_URL": emu.base_url,
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
-        "ADMIN_IDS": "7001",
+        "ADMIN_IDS": str(ADMIN),
         "ADMIN_CHAT_ID": str(admin_chat),
         "SUPPORT_CHAT_ID": str(support_chat),
         "HTTP_PORT": str(port),
@@ -319,7 +320,7 @@ async def test_a_store_outage_under_load_loses_nothing(
         TELEGRAM_API_URL=emu.base_url,
         DATABASE_URL=db_url,
         REDIS_URL=redis.url,
-        ADMIN_IDS=[7001],
+        ADMIN_IDS=[ADMIN],
         ADMIN_CHAT_ID=admin_chat,
         SUPPORT_CHAT_ID=support_chat,
         DATA_DIR=tmp_path / "data",

@@ -24,7 +24,8 @@ from icalendar import Calendar
 
 from services.clock import Clock, FrozenClock
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_escalation_story import admin_says, datas, has_buttons, press, put_on_roster
 
 Json = dict[str, Any]

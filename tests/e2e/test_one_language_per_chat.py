@@ -22,7 +22,8 @@ from services import roster, users
 from services.clock import FrozenClock
 from services.i18n import LOCALES_DIR
 from services.users import Role
-from tests.e2e.conftest import ADMIN, ALICE, BUDI, World, fast_rules
+from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import (
     FIXTURES,
     T0,

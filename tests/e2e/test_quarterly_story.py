@@ -15,7 +15,8 @@ import pytest
 from services import roster
 from services.clock import FrozenClock
 from services.users import Role
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 SATRIA, SARI = 2006, 2001

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from services.clock import FrozenClock
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import T0, TOKEN, eventually, flush_at, start
 
 NAUGHTY = "a" * 49 + "!"  # the silence's pattern does not match it, after 2^49 tries

@@ -21,7 +21,8 @@ from services.alerts.config import default_rules
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
 from services.checks.store import save_report
 from services.clock import FrozenClock
-from tests.e2e.conftest import ADMIN, World, fast_rules
+from tests.cast import ADMIN
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import (
     T0,
     TOKEN,

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jobs.registry import JOBS
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 RESULT_ICONS = ("✅", "⚠️", "❌", "⏭")

@@ -14,9 +14,10 @@ import asyncpg
 import pytest
 
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
-from services.alerts.notify import PRIORITY as ALERT_PRIORITY
+from services.alerts.group_messages import PRIORITY as ALERT_PRIORITY
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, World
+from tests.cast import ADMIN
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 

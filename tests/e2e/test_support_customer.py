@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.tickets import history
-from tests.e2e.conftest import BUDI, World
+from tests.cast import BUDI
+from tests.e2e.conftest import World
 from tests.e2e.test_support_story import (
     buttons,
     choose_indonesian,

@@ -20,7 +20,8 @@ from services.escalation.scan import scan_once
 from services.rules import Rules
 from services.tickets import history
 from services.users import Role
-from tests.e2e.conftest import ADMIN, BUDI, FAST_DELIVERY, World, fast_rules
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import FAST_DELIVERY, World, fast_rules
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket, press
 
 Json = dict[str, Any]

@@ -14,7 +14,8 @@ from services.clock import FrozenClock
 from services.rules import Rules
 from services.tickets import actions, history, store
 from services.tickets.config import DeskConfig
-from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_support_story import (
     buttons,
     card_of,

@@ -14,7 +14,8 @@ from services import audit, roster, users
 from services.clock import Clock, FrozenClock
 from services.tickets import history, store
 from services.users import Role
-from tests.e2e.conftest import ADMIN, ALICE, BUDI, World
+from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.conftest import World
 from tests.e2e.test_support_story import (
     card_of,
     choose_indonesian,

@@ -8,7 +8,8 @@ import asyncio
 from typing import Any
 
 from services.tickets import history
-from tests.e2e.conftest import ADMIN, BUDI, World
+from tests.cast import ADMIN, BUDI
+from tests.e2e.conftest import World
 
 Json = dict[str, Any]
 

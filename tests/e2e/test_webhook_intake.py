@@ -15,7 +15,8 @@ from bot.intake import MAX_UPDATE_BYTES, WebhookIntake
 from bot.keys import INBOX
 from services.inbox.config import InboxConfig
 from services.storage.db import create_pool
-from tests.e2e.conftest import BUDI, World
+from tests.cast import BUDI
+from tests.e2e.conftest import World
 
 SECRET = "s" * 40
 

@@ -10,16 +10,19 @@ import asyncpg
 import pytest
 
 from services.alerts.config import AlertsRules
-from services.alerts.notify import Audience
+from services.alerts.group_messages import Audience
 from services.clock import FrozenClock
 from services.users import Person
+from tests import cast
 
 ADMIN_CHAT = -100111
 SECURITY_CHAT = -100222
 TZ = ZoneInfo("Asia/Jakarta")
 AUDIENCE = Audience(ADMIN_CHAT, "en", TZ)
 
-BUDI = Person(1001, "Budi", username="budi", language="en", roles=frozenset({"senior_engineer"}))
+DIMAS = Person(
+    cast.DIMAS, "Dimas", username="dimas", language="en", roles=frozenset({"senior_engineer"})
+)
 PRODUCT = Person(1002, "Putri", language="en", roles=frozenset({"product"}))
 CUSTOMER = Person(1003, "Cici", language="en")
 
@@ -44,7 +47,7 @@ def cpu_only(**grouping: Any) -> AlertsRules:
 
 
 async def add_people(pool: asyncpg.Pool) -> None:
-    for person in (BUDI, PRODUCT, CUSTOMER):
+    for person in (DIMAS, PRODUCT, CUSTOMER):
         await pool.execute(
             "INSERT INTO users (id, first_name, username, language) VALUES ($1, $2, $3, 'en')",
             person.id,

@@ -18,7 +18,7 @@ from services.clock import FrozenClock
 from tests.integration.alerts.conftest import (
     ADMIN_CHAT,
     AUDIENCE,
-    BUDI,
+    DIMAS,
     PRODUCT,
     add_people,
     outbox_rows,
@@ -162,21 +162,23 @@ async def test_acknowledge_all_needs_the_role_is_audited_and_shown(
         == 0
     )
 
-    done = await storm_actions.acknowledge_all(pool, BUDI, storm_id, **where)
+    done = await storm_actions.acknowledge_all(pool, DIMAS, storm_id, **where)
     assert done == groups
     assert (
-        await pool.fetchval("SELECT count(*) FROM alert_groups WHERE acknowledged_by = $1", BUDI.id)
+        await pool.fetchval(
+            "SELECT count(*) FROM alert_groups WHERE acknowledged_by = $1", DIMAS.id
+        )
         == 12
     )
     audited = await pool.fetchrow("SELECT action, target, details FROM audit_log WHERE allowed")
     assert (audited["action"], audited["target"]) == ("alerts.ack", f"alert_storm:{storm_id}")
     assert audited["details"]["groups"] == groups
     edit = (await outbox_rows(pool))[-1]
-    assert edit["kind"] == "edit" and "All acknowledged by Budi" in edit["payload"]["text"]
+    assert edit["kind"] == "edit" and "All acknowledged by Dimas" in edit["payload"]["text"]
     with pytest.raises(AlreadyDone):
-        await storm_actions.acknowledge_all(pool, BUDI, storm_id, **where)
+        await storm_actions.acknowledge_all(pool, DIMAS, storm_id, **where)
     with pytest.raises(GroupNotFound):  # forged: no such storm
-        await storm_actions.acknowledge_all(pool, BUDI, storm_id + 1000, **where)
+        await storm_actions.acknowledge_all(pool, DIMAS, storm_id + 1000, **where)
 
 
 async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
@@ -188,15 +190,15 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
         await storm_actions.details(pool, None, storm_id, groups[0], **where)  # a stranger
     assert await refusals(pool) == [(None, "alerts.view", f"alert_group:{groups[0]}")]
 
-    unknown = await storm_actions.details(pool, BUDI, storm_id, groups[2], **where)
-    assert unknown.where == "edit"  # nothing ever reached Budi privately: he may not have started
-    await pool.execute(  # Budi's private chat works: a page reached him
+    unknown = await storm_actions.details(pool, DIMAS, storm_id, groups[2], **where)
+    assert unknown.where == "edit"  # nothing ever reached Dimas privately: he may not have started
+    await pool.execute(  # Dimas's private chat works: a page reached him
         "INSERT INTO outbox (chat_id, kind, payload, status) VALUES ($1, 'text', '{}', 'sent')",
-        BUDI.id,
+        DIMAS.id,
     )
-    shown = await storm_actions.details(pool, BUDI, storm_id, groups[0], **where)
+    shown = await storm_actions.details(pool, DIMAS, storm_id, groups[0], **where)
     assert shown.where == "private"
-    private = (await outbox_rows(pool, BUDI.id))[-1]
+    private = (await outbox_rows(pool, DIMAS.id))[-1]
     assert "Firing: Disk0" in private["payload"]["text"]
     assert "&lt;b&gt;&amp;" in private["payload"]["text"]  # the summary, escaped
     datas = [
@@ -206,8 +208,8 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
     ]
     assert f"al:{groups[0]}:s1" in datas and f"al:{groups[0]}:esc" in datas  # Silence 1 h, Escalate
 
-    await pool.execute("UPDATE staff SET not_started_at = now() WHERE user_id = $1", BUDI.id)
-    shown = await storm_actions.details(pool, BUDI, storm_id, groups[1], **where)
+    await pool.execute("UPDATE staff SET not_started_at = now() WHERE user_id = $1", DIMAS.id)
+    shown = await storm_actions.details(pool, DIMAS, storm_id, groups[1], **where)
     assert shown.where == "edit"
     edit = (await outbox_rows(pool))[-1]
     assert edit["kind"] == "edit" and "Firing: Disk1" in edit["payload"]["text"]
@@ -215,7 +217,7 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
         edit["payload"]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
         == f"st:{storm_id}:back:0"
     )
-    await storm_actions.back(pool, BUDI, storm_id, **where)
+    await storm_actions.back(pool, DIMAS, storm_id, **where)
     back = (await outbox_rows(pool))[-1]
     assert back["kind"] == "edit" and "Alert storm" in back["payload"]["text"]
     audited = await pool.fetch("SELECT details FROM audit_log WHERE allowed ORDER BY id")
@@ -232,7 +234,7 @@ async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
     )
     for storm_id_, group_id in ((storm_id, other), (storm_id + 1000, groups[0])):
         with pytest.raises(GroupNotFound):  # a group not in that storm, a storm that is not
-            await storm_actions.details(pool, BUDI, storm_id_, group_id, **where)
+            await storm_actions.details(pool, DIMAS, storm_id_, group_id, **where)
 
 
 async def test_a_storm_whose_groups_were_busy_shows_nothing_until_they_join(

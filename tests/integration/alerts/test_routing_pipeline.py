@@ -18,7 +18,7 @@ from services.i18n import use_locale
 from tests.integration.alerts.conftest import (
     ADMIN_CHAT,
     AUDIENCE,
-    BUDI,
+    DIMAS,
     SECURITY_CHAT,
     TZ,
     add_people,
@@ -109,15 +109,15 @@ async def test_a_routed_alert_reaches_its_receivers_chats_and_the_on_call_person
 ) -> None:
     await add_people(pool)
     await pool.execute(
-        "INSERT INTO oncall_slots (role, user_id) VALUES ('senior_engineer', $1)", BUDI.id
+        "INSERT INTO oncall_slots (role, user_id) VALUES ('senior_engineer', $1)", DIMAS.id
     )
     config = routed()
     await send(
         pool, config, clock, {"alertname": "QrisDown", "team": "payments", "severity": "critical"}
     )
     await tick(pool, config, clock, 5)  # the route's group_wait, not the root's 30 s
-    assert await chats(pool) == sorted([SUPPORT_CHAT, SECURITY_CHAT, BUDI.id])
-    texts = [r["payload"]["text"] for r in await outbox_rows(pool, BUDI.id)]
+    assert await chats(pool) == sorted([SUPPORT_CHAT, SECURITY_CHAT, DIMAS.id])
+    texts = [r["payload"]["text"] for r in await outbox_rows(pool, DIMAS.id)]
     assert texts and "Firing: QrisDown" in texts[0]
     assert await outbox_rows(pool, ADMIN_CHAT) == []
     # repeat_interval of the route: 1 h, not the section's 4 h

@@ -14,7 +14,7 @@ from services.clock import FrozenClock
 from services.storage.types import Executor
 from tests.integration.alerts.conftest import (
     AUDIENCE,
-    BUDI,
+    DIMAS,
     PRODUCT,
     add_people,
     cpu_only,
@@ -60,7 +60,7 @@ async def test_a_silence_by_each_matcher_kind_mutes_only_what_it_matches(
     await add_people(pool)
     await actions.add_silence(
         pool,
-        BUDI,
+        DIMAS,
         tuple(parse_matchers(matchers)),
         timedelta(hours=2),
         "test",
@@ -84,17 +84,19 @@ async def test_acknowledge_shows_who_stops_repeats_and_is_audited(
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     gid = await group_id(pool)
-    await actions.press(pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE)
+    await actions.press(
+        pool, DIMAS, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+    )
     rows = await outbox_rows(pool)
     assert rows[-1]["kind"] == "edit" and rows[-1]["ref_id"] == rows[0]["id"]
-    assert "Acknowledged by Budi at" in rows[-1]["payload"]["text"]
+    assert "Acknowledged by Dimas at" in rows[-1]["payload"]["text"]
     with pytest.raises(actions.AlreadyDone):
         await actions.press(
-            pool, BUDI, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+            pool, DIMAS, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
         )
     audit = await pool.fetch("SELECT action, allowed, actor_id FROM audit_log ORDER BY id")
     assert [(a["action"], a["allowed"], a["actor_id"]) for a in audit] == [
-        ("alerts.ack", True, BUDI.id)
+        ("alerts.ack", True, DIMAS.id)
     ]
 
 
@@ -127,7 +129,7 @@ async def test_silence_one_hour_mutes_the_group_until_it_ends(
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     gid = await group_id(pool)
     result = await actions.press(
-        pool, BUDI, gid, "s1", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+        pool, DIMAS, gid, "s1", chat_id=-100111, now=clock.now(), audience=AUDIENCE
     )
     assert result.silence is not None
     assert result.silence.ends_at - clock.now() == timedelta(hours=1)
@@ -146,7 +148,7 @@ async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
     gid = await group_id(pool)
     with pytest.raises(EscalationUnavailable):
         await actions.press(
-            pool, BUDI, gid, "esc", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+            pool, DIMAS, gid, "esc", chat_id=-100111, now=clock.now(), audience=AUDIENCE
         )
     asked: list[IncidentRequest] = []
 
@@ -156,7 +158,7 @@ async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
 
     result = await actions.press(
         pool,
-        BUDI,
+        DIMAS,
         gid,
         "esc",
         chat_id=-100111,
@@ -165,7 +167,7 @@ async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
         open_incident=open_incident,
     )
     assert result.incident_id == 42
-    assert asked[0].title == "CpuHigh" and asked[0].opened_by == BUDI.id
+    assert asked[0].title == "CpuHigh" and asked[0].opened_by == DIMAS.id
     assert await pool.fetchval("SELECT incident_id FROM alert_groups") == 42
 
 
@@ -177,7 +179,13 @@ async def test_resolve_closes_the_group_with_a_final_edit(
     clock.advance(seconds=30)
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     await actions.press(
-        pool, BUDI, await group_id(pool), "res", chat_id=-100111, now=clock.now(), audience=AUDIENCE
+        pool,
+        DIMAS,
+        await group_id(pool),
+        "res",
+        chat_id=-100111,
+        now=clock.now(),
+        audience=AUDIENCE,
     )
     last = (await outbox_rows(pool))[-1]
     assert last["payload"]["text"].startswith("✅")
@@ -189,12 +197,12 @@ async def test_a_maintenance_window_records_alerts_and_summarises_them_at_the_en
 ) -> None:
     await add_people(pool)
     window = await actions.start_maintenance(
-        pool, BUDI, timedelta(hours=1), "db upgrade", chat_id=None, now=clock.now()
+        pool, DIMAS, timedelta(hours=1), "db upgrade", chat_id=None, now=clock.now()
     )
     await fire(pool, clock, minutes=20)
     assert await outbox_rows(pool) == []
     assert await pool.fetchval("SELECT count(*) FROM maintenance_muted") == 1
-    await actions.stop_maintenance(pool, BUDI, chat_id=None, now=clock.now())
+    await actions.stop_maintenance(pool, DIMAS, chat_id=None, now=clock.now())
     await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     rows = await outbox_rows(pool)
     assert len(rows) == 2

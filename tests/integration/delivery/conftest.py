@@ -27,6 +27,7 @@ from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
 from services.clock import Clock, SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker, Limits
+from tests.cast import ALICE, BUDI, CITRA
 
 FAST_LIMITS = Limits(
     private_per_second=200,
@@ -46,8 +47,6 @@ FAST = DeliveryConfig(
     stop_grace=1.0,
     request_timeout=1.0,
 )
-
-ALICE, BUDI, CITRA = 1001, 1002, 1003
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ import asyncpg
 
 from sandbox.telegram import EmulatorClient
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from tests.cast import BUDI
 
-from .conftest import BUDI, Spawn
+from .conftest import Spawn
 
 TOPICS = 20
 BEFORE = 30  # per topic, queued while the topic is being created

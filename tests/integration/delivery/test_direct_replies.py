@@ -9,8 +9,9 @@ from bot.session import install
 from sandbox.telegram import EmulatorClient
 from services.clock import SystemClock
 from services.delivery import RateLimiter
+from tests.cast import ALICE
 
-from .conftest import ALICE, FAST_LIMITS
+from .conftest import FAST_LIMITS
 
 
 async def test_a_handler_replying_three_times_fast_never_sees_telegrams_429(

@@ -10,8 +10,9 @@ from sandbox.telegram import EmulatorClient
 from services.delivery import DeliveryHook, DeliveryHooks, OutboxRow, PermanentError
 from services.outbox import OutboxMessage, enqueue
 from services.storage.types import Executor
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, StartWorker, wait_for_rows
+from .conftest import StartWorker, wait_for_rows
 
 
 class TicketDesk(DeliveryHook):

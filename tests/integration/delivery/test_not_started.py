@@ -11,10 +11,10 @@ from services.delivery import DeliveryHooks
 from services.delivery.not_started import NotStartedWatch
 from services.outbox import OutboxMessage, enqueue
 from services.users import Role
+from tests.cast import SARI
 
 from .conftest import StartWorker, wait_for_rows
 
-SARI = 2001
 DONE = ("sent", "failed")  # "sending" is not done: the message may not be there yet
 
 

@@ -19,9 +19,9 @@ from aiogram import Bot
 
 from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient
-from services.alerts.notify import PRIORITY as ALERT_PRIORITY
+from services.alerts.group_messages import PRIORITY as ALERT_PRIORITY
 from services.clock import FrozenClock
-from services.delivery import DeliveryWorker, store
+from services.delivery import DeliveryWorker, claims
 from services.outbox import (
     PRIORITY_INTERACTIVE,
     PRIORITY_P0,
@@ -29,8 +29,9 @@ from services.outbox import (
     OutboxMessage,
     enqueue,
 )
+from tests.cast import BUDI
 
-from .conftest import BUDI, FAST, StartWorker, wait_for_rows
+from .conftest import FAST, StartWorker, wait_for_rows
 
 ALERT = ALERT_PRIORITY["critical"]
 # Two sends in any 0.2 s... of a clock that only the test moves.
@@ -202,8 +203,8 @@ async def test_the_claim_reads_each_streams_head_not_the_backlog(pool: asyncpg.P
 
     async with pool.acquire() as conn:
         for query, args in (
-            (store._CLAIM, (now, "w", 1, 16)),
-            (store._CLAIM_CONVERSATIONS, (now, "w", 1, [-100, 1], [0, 0], 16)),
+            (claims._CLAIM, (now, "w", 1, 16)),
+            (claims._CLAIM_CONVERSATIONS, (now, "w", 1, [-100, 1], [0, 0], 16)),
         ):
             explained = conn.transaction()
             await explained.start()
@@ -214,7 +215,7 @@ async def test_the_claim_reads_each_streams_head_not_the_backlog(pool: asyncpg.P
             read = worst["Actual Rows"] * worst["Actual Loops"]
             assert read < 100, f"a step of the claim handled {read} rows of {storm}: {worst}"
 
-    claimed = await store.claim(pool, now, "w", 1, 16)
+    claimed = await claims.claim(pool, now, "w", 1, 16)
     assert len(claimed) == 16
     assert claimed[0].id == page, "the storm's chat sends its page first"
     assert [r.chat_id for r in claimed].count(-100) == 1

@@ -9,8 +9,9 @@ import asyncpg
 from sandbox.telegram import EmulatorClient
 from services.delivery import Limits, metrics
 from services.outbox import OutboxMessage, enqueue
+from tests.cast import BUDI
 
-from .conftest import BUDI, FAST, StartWorker, wait_for_rows
+from .conftest import FAST, StartWorker, wait_for_rows
 
 # A group that may be sent 2 messages in any 2 s: 60 a minute.
 SLOW_GROUP = FAST.limits.model_copy(update={"group_per_minute": 2, "group_window_seconds": 2})

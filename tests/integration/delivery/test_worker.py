@@ -14,11 +14,12 @@ from aiogram import Bot
 from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig
 from services.clock import FrozenClock, SystemClock
-from services.delivery import DeliveryWorker, metrics, store
+from services.delivery import DeliveryWorker, claims, metrics
 from services.delivery.splitter import visible_text
 from services.outbox import OutboxMessage, enqueue
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, FAST, StartWorker, rows, wait_for_rows
+from .conftest import FAST, StartWorker, rows, wait_for_rows
 
 
 def text(chat_id: int, body: str, **fields: Any) -> OutboxMessage:
@@ -230,13 +231,13 @@ async def test_new_rows_of_a_conversation_in_flight_cost_no_claim_and_wake_only_
     conversation alone, not at every stream."""
     calls: list[str] = []
     for name in ("claim", "claim_conversations"):
-        real = getattr(store, name)
+        real = getattr(claims, name)
 
         async def counted(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
             calls.append(_name)
             return await _real(*args, **kw)
 
-        monkeypatch.setattr(store, name, counted)
+        monkeypatch.setattr(claims, name, counted)
     gate = Gate(AiogramSender(bot, timeout=FAST.request_timeout))
     config = FAST.model_copy(update={"poll_interval": 60.0})  # no timer claims meanwhile
     worker = DeliveryWorker(pool, redis_client, gate, SystemClock(), config)

@@ -12,9 +12,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
+from tests.cast import ALICE, BUDI
 
-ALICE = 1001
-BUDI = 1002
 STAFF = 2001
 
 

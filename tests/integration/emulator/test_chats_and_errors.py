@@ -13,8 +13,9 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeChat
 
 from sandbox.telegram import EmulatorClient, TelegramEmulator
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, STAFF
+from .conftest import STAFF
 
 
 async def test_a_user_who_blocked_the_bot_is_forbidden(bot: Bot, tg: EmulatorClient) -> None:

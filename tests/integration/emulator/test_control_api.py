@@ -10,8 +10,7 @@ import aiohttp
 from aiogram import Bot
 
 from sandbox.telegram import EmulatorClient, TelegramEmulator
-
-from .conftest import ALICE
+from tests.cast import ALICE
 
 
 async def test_events_stream_what_happens(

@@ -15,8 +15,9 @@ from sandbox.telegram import (
     LimitConfig,
     TelegramEmulator,
 )
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, make_bot
+from .conftest import make_bot
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import ReactionTypeEmoji
 
 from sandbox.telegram import EmulatorClient
+from tests.cast import ALICE
 
-from .conftest import ALICE, STAFF
+from .conftest import STAFF
 
 
 async def test_the_bot_pins_its_message_and_only_where_it_is_an_administrator(

@@ -10,8 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.formatting import Bold, Text
 
 from sandbox.telegram import EmulatorClient
-
-from .conftest import ALICE
+from tests.cast import ALICE
 
 
 async def test_get_me_names_the_bot(bot: Bot) -> None:

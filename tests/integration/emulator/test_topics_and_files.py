@@ -9,8 +9,9 @@ from aiogram.types import BufferedInputFile
 
 from sandbox.telegram import EmulatorClient
 from sandbox.telegram.people import tiny_png
+from tests.cast import ALICE, BUDI
 
-from .conftest import ALICE, BUDI, STAFF
+from .conftest import STAFF
 
 
 async def test_forum_topics_live_and_die(bot: Bot, tg: EmulatorClient) -> None:

@@ -13,8 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
 from sandbox.telegram import EmulatorClient
-
-from .conftest import ALICE, BUDI
+from tests.cast import ALICE, BUDI
 
 
 async def test_long_poll_returns_as_soon_as_a_user_writes(bot: Bot, tg: EmulatorClient) -> None:

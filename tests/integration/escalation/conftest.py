@@ -13,14 +13,13 @@ from services.escalation.notify import EscalationContext
 from services.escalation.policy import EscalationRules
 from services.i18n import current_locale, set_default_locale
 from services.users import Role
+from tests.cast import ADMIN, BUDI
 
 ADMIN_CHAT = -1001000000001
 SUPPORT_CHAT = -1001000000002
 
 SARI, DEWI, TONO, MAYA, AGUS = 2001, 2002, 2003, 2004, 2005  # levels 1..5
-RINA = 7001  # admin
 SECURITY, MANAGER = 2006, 2007
-BUDI = 1001  # customer
 
 ROSTER = [
     (SARI, "Sari", [Role.SUPPORT_ENGINEER]),
@@ -28,7 +27,7 @@ ROSTER = [
     (TONO, "Tono", [Role.TECH_LEAD]),
     (MAYA, "Maya", [Role.ENGINEERING_MANAGER]),
     (AGUS, "Agus", [Role.CTO]),
-    (RINA, "Rina", [Role.ADMIN]),
+    (ADMIN, "Adi", [Role.ADMIN]),
     (SECURITY, "Satria", [Role.SECURITY]),
     (MANAGER, "Mega", [Role.MANAGEMENT]),
 ]
@@ -57,7 +56,7 @@ async def make_roster(db: asyncpg.Pool) -> None:
             db, user_id=user_id, display_name=name, roles=roles, added_by=None
         )
         for role in roles:
-            await staff_roster.set_on_call(db, role, user_id, set_by=RINA)
+            await staff_roster.set_on_call(db, role, user_id, set_by=ADMIN)
     await db.execute(
         "INSERT INTO users (id, first_name) VALUES ($1, 'Budi') ON CONFLICT DO NOTHING", BUDI
     )

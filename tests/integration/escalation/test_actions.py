@@ -16,8 +16,9 @@ from services.escalation.notify import EscalationContext
 from services.roster import RosterError
 from services.staff import NotAllowed
 from services.users import Role
+from tests.cast import ADMIN, BUDI, SARI
 
-from .conftest import BUDI, DEWI, RINA, SARI, TONO, private_pages
+from .conftest import DEWI, TONO, private_pages
 
 
 async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
@@ -75,9 +76,9 @@ async def test_a_stale_escalate_button_does_not_escalate_twice(
     first = await escalate(roster, clock, ctx, tid, await person(roster, SARI), expected_level=1)
     assert first.incident.level == 2 and first.told == (DEWI,)
     with pytest.raises(StaleLevel):
-        await escalate(roster, clock, ctx, tid, await person(roster, RINA), expected_level=1)
+        await escalate(roster, clock, ctx, tid, await person(roster, ADMIN), expected_level=1)
     second = await escalate(
-        roster, clock, ctx, tid, await person(roster, RINA), reason="card payments too"
+        roster, clock, ctx, tid, await person(roster, ADMIN), reason="card payments too"
     )
     assert second.incident.level == 3 and TONO in await private_pages(roster)
     page = await queries.timeline(roster, tid)
@@ -88,16 +89,16 @@ async def test_a_stale_escalate_button_does_not_escalate_twice(
 
 async def test_roster_on_call_slots_and_the_last_admin(roster: asyncpg.Pool) -> None:
     await staff_roster.add_member(
-        roster, user_id=3001, display_name="Eko", roles=[Role.SENIOR_ENGINEER], added_by=RINA
+        roster, user_id=3001, display_name="Eko", roles=[Role.SENIOR_ENGINEER], added_by=ADMIN
     )
     assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [DEWI]
-    await staff_roster.set_on_call(roster, Role.SENIOR_ENGINEER, 3001, set_by=RINA)
+    await staff_roster.set_on_call(roster, Role.SENIOR_ENGINEER, 3001, set_by=ADMIN)
     assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [3001]
     dewi = await staff_roster.member(roster, DEWI)
     assert dewi is not None and not dewi.on_call  # she gave up her only slot
     with pytest.raises(RosterError, match="role_not_held"):
-        await staff_roster.set_on_call(roster, Role.CTO, 3001, set_by=RINA)
+        await staff_roster.set_on_call(roster, Role.CTO, 3001, set_by=ADMIN)
     with pytest.raises(RosterError, match="last_admin"):
-        await staff_roster.remove_member(roster, RINA)
+        await staff_roster.remove_member(roster, ADMIN)
     assert await staff_roster.remove_member(roster, 3001)
     assert [m.user_id for m in await staff_roster.on_call_for(roster, "senior_engineer")] == [DEWI]

@@ -18,19 +18,9 @@ from services.escalation.emergency import EmergencyCall
 from services.escalation.incidents import acknowledge, resolve
 from services.escalation.notify import EscalationContext
 from services.staff import NotAllowed
+from tests.cast import ADMIN, BUDI, SARI
 
-from .conftest import (
-    ADMIN_CHAT,
-    AGUS,
-    BUDI,
-    DEWI,
-    MAYA,
-    RINA,
-    SARI,
-    TONO,
-    last_outbox_id,
-    private_pages,
-)
+from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, private_pages
 
 EVERY_LEVEL = [SARI, DEWI, TONO, MAYA, AGUS]
 
@@ -42,7 +32,7 @@ async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
 
 
 def sos(text: str = "Checkout returns 500 for everyone", **kw: object) -> EmergencyCall:
-    return EmergencyCall(source="sos", caller="Rina", message=text, caller_id=RINA, **kw)  # type: ignore[arg-type]
+    return EmergencyCall(source="sos", caller="Adi", message=text, caller_id=ADMIN, **kw)  # type: ignore[arg-type]
 
 
 async def test_an_sos_pages_all_five_levels_at_once_and_targets_thirty_minutes(
@@ -50,7 +40,7 @@ async def test_an_sos_pages_all_five_levels_at_once_and_targets_thirty_minutes(
 ) -> None:
     clock = FrozenClock()
     outcome = await emergency.raise_emergency(
-        roster, clock, ctx, sos(), actor=await person(roster, RINA), chat_id=-5
+        roster, clock, ctx, sos(), actor=await person(roster, ADMIN), chat_id=-5
     )
     assert outcome.levels == 5
     assert sorted(outcome.paged) == sorted(EVERY_LEVEL)
@@ -61,9 +51,9 @@ async def test_an_sos_pages_all_five_levels_at_once_and_targets_thirty_minutes(
         "SELECT created_at, resolution_due, subject FROM tickets WHERE id = $1", outcome.ticket_id
     )
     assert ticket["resolution_due"] - ticket["created_at"] == timedelta(minutes=30)
-    assert ticket["subject"] == "SOS Rina: Checkout returns 500 for everyone"
+    assert ticket["subject"] == "SOS Adi: Checkout returns 500 for everyone"
     call = await roster.fetchrow("SELECT * FROM emergency_calls")
-    assert (call["source"], call["caller_id"], call["ticket_id"]) == ("sos", RINA, 1)
+    assert (call["source"], call["caller_id"], call["ticket_id"]) == ("sos", ADMIN, 1)
     assert call["next_page_at"] == clock.now() + timedelta(minutes=5)
     done = await audit.entries_since(
         roster, clock.now() - timedelta(days=1), action_prefix="emergency"
@@ -148,7 +138,7 @@ async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
         assert received == [
             {
                 "to": ["+62811000111"],
-                "text": "SOS QC-000001: Checkout returns 500 for everyone (Rina)",
+                "text": "SOS QC-000001: Checkout returns 500 for everyone (Adi)",
             }
         ]
         status["code"] = 500

@@ -16,8 +16,9 @@ from services.escalation.incidents import acknowledge, open_incident
 from services.escalation.notify import EscalationContext
 from services.escalation.render import when
 from services.escalation.scan import scan_once
+from tests.cast import SARI
 
-from .conftest import ADMIN_CHAT, DEWI, SARI, TONO
+from .conftest import ADMIN_CHAT, DEWI, TONO
 
 
 async def newest_text(db: asyncpg.Pool, row_id: int) -> dict[str, Any]:

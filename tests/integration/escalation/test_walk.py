@@ -12,8 +12,9 @@ from services.escalation import store
 from services.escalation.incidents import open_incident
 from services.escalation.notify import EscalationContext
 from services.escalation.scan import scan_once
+from tests.cast import ADMIN, SARI
 
-from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, RINA, SARI, TONO, last_outbox_id, private_pages
+from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, private_pages
 
 
 async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
@@ -31,7 +32,7 @@ async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
         "SELECT payload FROM outbox WHERE chat_id = $1 AND kind = 'text'", ADMIN_CHAT
     )
     assert "all admins, security team, management" in notice["payload"]["text"]
-    assert f"tg://user?id={RINA}" in notice["payload"]["text"]
+    assert f"tg://user?id={ADMIN}" in notice["payload"]["text"]
 
     # 15 minutes: nobody acknowledged. Sari is reminded, Dewi (level 2) is told, once.
     mark = await last_outbox_id(roster)

@@ -26,7 +26,7 @@ from services.clock import FrozenClock
 from services.heartbeats import actions, alerting, pings, store
 from services.heartbeats.config import HeartbeatsRules
 from services.rules import Rules
-from tests.integration.alerts.conftest import AUDIENCE, BUDI, add_people, outbox_rows
+from tests.integration.alerts.conftest import AUDIENCE, DIMAS, add_people, outbox_rows
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 ALERTS = AlertsRules(rules=[])
@@ -68,7 +68,7 @@ async def add_check(pool: asyncpg.Pool, name: str = "nightly-backup", **kw: Any)
     await add_people(pool)
     hb = await actions.add(
         pool,
-        BUDI,
+        DIMAS,
         actions.Definition(
             name, kw.get("period", timedelta(days=1)), None, kw.get("grace", timedelta(hours=1))
         ),

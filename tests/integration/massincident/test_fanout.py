@@ -24,7 +24,8 @@ from services.massincident.config import MassContext, MassRules
 from services.massincident.delivery import FanOutDeliveryHook
 from services.staff import NotAllowed
 from services.tickets.model import Incoming
-from tests.integration.escalation.conftest import ADMIN_CHAT, SARI, SUPPORT_CHAT, TONO, make_roster
+from tests.cast import SARI
+from tests.integration.escalation.conftest import ADMIN_CHAT, SUPPORT_CHAT, TONO, make_roster
 
 ANI, BOB, CICI = 1101, 1102, 1103
 

@@ -25,10 +25,11 @@ from services.oncall.handoffs import scan_once
 from services.oncall.model import LayerSpec, OncallRules, RotationSpec
 from services.staff import NotAllowed
 from services.users import Role
-from tests.integration.escalation.conftest import DEWI, RINA, SARI, private_pages
+from tests.cast import ADMIN, SARI
+from tests.integration.escalation.conftest import DEWI, private_pages
 
 WIB = ZoneInfo("Asia/Jakarta")
-EKO, DIMAS = 2011, 2012  # two more support engineers
+EKO, FAJAR = 2011, 2012  # two more support engineers
 
 
 def wib(text: str) -> datetime:
@@ -36,9 +37,9 @@ def wib(text: str) -> datetime:
 
 
 def business_hours_only() -> RotationSpec:
-    """Support on call Mon-Fri 09:00-17:00 only: Sari, Eko, Dimas by the day."""
+    """Support on call Mon-Fri 09:00-17:00 only: Sari, Eko, Fajar by the day."""
     layer = LayerSpec(
-        name="office", members=[SARI, EKO, DIMAS], shift="daily", handoff="09:00",
+        name="office", members=[SARI, EKO, FAJAR], shift="daily", handoff="09:00",
         start=wib("2026-11-02 00:00").date(), restrict=["mon-fri 09:00-17:00"],
     )  # fmt: skip
     return RotationSpec(layers=[layer])
@@ -46,7 +47,7 @@ def business_hours_only() -> RotationSpec:
 
 @pytest.fixture
 async def desk(roster: asyncpg.Pool) -> asyncpg.Pool:
-    for user_id, name in ((EKO, "Eko"), (DIMAS, "Dimas")):
+    for user_id, name in ((EKO, "Eko"), (FAJAR, "Fajar")):
         await users.touch(roster, user_id, first_name=name, username=name.lower())
         await staff_roster.add_member(
             roster, user_id=user_id, display_name=name, roles=[Role.SUPPORT_ENGINEER],
@@ -88,8 +89,8 @@ async def test_an_override_wins_and_only_an_admin_overrides_someone_else(
     now = wib("2026-11-03 08:00")
     eko = await users.get(desk, EKO)
     sari = await users.get(desk, SARI)
-    rina = await users.get(desk, RINA)
-    assert eko and sari and rina
+    admin = await users.get(desk, ADMIN)
+    assert eko and sari and admin
     # Sari may not give away Eko's Tuesday: refused, audited, nothing stored.
     with pytest.raises(NotAllowed):
         await actions.cover(
@@ -100,22 +101,22 @@ async def test_an_override_wins_and_only_an_admin_overrides_someone_else(
         "SELECT count(*) FROM audit_log WHERE action = 'oncall.override_others' AND NOT allowed"
     )
     assert refused == 1 and await desk.fetchval("SELECT count(*) FROM oncall_overrides") == 0
-    # Eko may hand his own afternoon to Dimas; Rina (admin) may put Sari on his evening.
+    # Eko may hand his own afternoon to Fajar; Adi (admin) may put Sari on his evening.
     await actions.cover(
-        desk, octx, eko, coverer=DIMAS, start=wib("2026-11-03 12:00"),
+        desk, octx, eko, coverer=FAJAR, start=wib("2026-11-03 12:00"),
         end=wib("2026-11-03 14:00"), role=None, now=now, chat_id=EKO,
     )  # fmt: skip
     await actions.cover(
-        desk, octx, rina, coverer=SARI, start=wib("2026-11-03 18:00"),
-        end=wib("2026-11-04 09:00"), role="support_engineer", now=now, chat_id=RINA,
+        desk, octx, admin, coverer=SARI, start=wib("2026-11-03 18:00"),
+        end=wib("2026-11-04 09:00"), role="support_engineer", now=now, chat_id=ADMIN,
     )  # fmt: skip
     # Past shifts are history.
     with pytest.raises(OncallError):
         await actions.cover(
-            desk, octx, rina, coverer=SARI, start=wib("2026-11-02 10:00"),
-            end=wib("2026-11-02 12:00"), role="support_engineer", now=now, chat_id=RINA,
+            desk, octx, admin, coverer=SARI, start=wib("2026-11-02 10:00"),
+            end=wib("2026-11-02 12:00"), role="support_engineer", now=now, chat_id=ADMIN,
         )  # fmt: skip
-    assert await page_at(desk, ctx, wib("2026-11-03 12:30")) == [DIMAS]
+    assert await page_at(desk, ctx, wib("2026-11-03 12:30")) == [FAJAR]
     assert await page_at(desk, ctx, wib("2026-11-03 23:30")) == [SARI]  # the gap is filled
 
 
@@ -185,12 +186,12 @@ async def test_a_p2_page_in_quiet_hours_arrives_silently_a_p1_rings(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
     await contacts.update_from_words(roster, DEWI, ["quiet", "22:00-07:00"], 10)
-    rina = await users.get(roster, RINA)
-    assert rina is not None
+    admin = await users.get(roster, ADMIN)
+    assert admin is not None
     night = FrozenClock(wib("2026-11-03 23:00"))
     for priority, number in (("P2", 1), ("P1", 2)):
         await open_incident(roster, night, ctx, source="alert", title="x", priority=priority)
-        await escalate(roster, night, ctx, number, rina)  # level 2: Dewi is paged
+        await escalate(roster, night, ctx, number, admin)  # level 2: Dewi is paged
     rows = await roster.fetch(
         "SELECT owner, payload FROM outbox WHERE chat_id = $1 ORDER BY id", DEWI
     )
@@ -226,7 +227,7 @@ async def test_a_rotation_switched_off_gives_the_role_back_to_its_slot(
 ) -> None:
     assert await page_at(desk, ctx, wib("2026-11-03 10:00")) == [EKO]
     await store.save_rotation(
-        desk, "support_engineer", None, effective_from=wib("2026-11-03 11:00"), by=RINA
+        desk, "support_engineer", None, effective_from=wib("2026-11-03 11:00"), by=ADMIN
     )
     assert await page_at(desk, ctx, wib("2026-11-03 12:00")) == [SARI]  # her slot again
     assert await page_at(desk, ctx, wib("2026-11-03 10:30")) == [EKO]  # history stays

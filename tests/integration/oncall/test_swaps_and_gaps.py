@@ -18,7 +18,8 @@ from services.oncall.handoffs import scan_once
 from services.oncall.model import LayerSpec, OncallRules, RotationSpec
 from services.staff import NotAllowed
 from services.users import Role
-from tests.integration.escalation.conftest import ADMIN_CHAT, DEWI, SARI
+from tests.cast import SARI
+from tests.integration.escalation.conftest import ADMIN_CHAT, DEWI
 
 WIB = ZoneInfo("Asia/Jakarta")
 EKO = 2011

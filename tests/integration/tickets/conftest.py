@@ -12,11 +12,10 @@ from services.clock import FrozenClock
 from services.rules import Rules
 from services.tickets.config import DeskConfig
 from services.users import Person
+from tests.cast import ADMIN, BUDI
 
 SUPPORT_CHAT = -1001234567890
-BUDI = 1001
 RINA = 2001
-ADMIN = 7001
 OUTSIDER = 3001
 
 

@@ -26,7 +26,8 @@ from services.tickets.model import (
     TicketStatus,
 )
 from services.users import Person
-from tests.integration.tickets.conftest import BUDI, SUPPORT_CHAT
+from tests.cast import BUDI
+from tests.integration.tickets.conftest import SUPPORT_CHAT
 
 _message_ids = iter(range(500, 100000))
 

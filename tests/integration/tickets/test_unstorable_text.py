@@ -12,7 +12,7 @@ from services.clock import FrozenClock
 from services.tickets import desk, history, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming
-from tests.integration.tickets.conftest import BUDI
+from tests.cast import BUDI
 
 DEWI = 1005
 

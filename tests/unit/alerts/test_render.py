@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.messages.pofile import read_po
 
 from services.alerts.config import default_rules
+from services.alerts.model import AlertRow
 from services.alerts.render import (
     ACTIONS,
     AlertAction,
@@ -18,7 +19,6 @@ from services.alerts.render import (
     render_plain,
 )
 from services.alerts.silences import MutedAlert
-from services.alerts.store import AlertRow
 from services.i18n import LANGUAGES, LOCALES_DIR, use_locale
 from services.text import TELEGRAM_TEXT_LIMIT, visible_length
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services import outbox
-from services.alerts.notify import PRIORITY as ALERT_GROUP_PRIORITY
+from services.alerts.group_messages import PRIORITY as ALERT_GROUP_PRIORITY
 from services.escalation import notify as escalation
 from services.escalation.store import Incident
 
