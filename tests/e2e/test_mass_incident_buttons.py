@@ -13,12 +13,16 @@ way."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from services.rules import Rules
 from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_escalation_story import put_on_roster
 from tests.e2e.test_mass_incident_story import datas, press, said, start
+
+Json = dict[str, Any]
 
 SARI, TONO = 2001, 2003
 DEDI = 1003
@@ -29,13 +33,38 @@ def e2e_rules() -> Rules:
     return fast_rules(mass_incidents={"card_edit_seconds": 1})
 
 
-async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
+async def cast(world: World) -> None:
     await put_on_roster(world, SARI, "Sari", "support_engineer")
     await put_on_roster(world, TONO, "Tono", "tech_lead")
     await world.tg.create_user(DEDI, first_name="Dedi", language_code="id")
     for user in (BUDI, DEDI):
         await start(world, user)
 
+
+async def declared_with_two_linked(world: World) -> tuple[Json, int]:
+    """QC-000001 declared by the command; Budi (QC-000002) and Dedi (QC-000003) linked. The
+    support group's card and the incident's topic."""
+    await cast(world)
+    await said(world, ADMIN, world.admin_chat_id, "/incident P1 Pakasir payments failing")
+    await said(world, ADMIN, world.admin_chat_id, "/incident public QC-000001")
+    card = await world.tg.wait_for_message(
+        world.support_chat_id, predicate=lambda m: "mc:1:res" in datas(m)
+    )
+    thread = card["message_thread_id"]
+    for user, text in ((BUDI, "Pembayaran saya gagal terus"), (DEDI, "transaksi gagal")):
+        notice = await said(world, user, user, text)
+        assert any(d.startswith("mn:") for d in datas(notice)), notice
+    return card, thread
+
+
+async def resolved_with_two_linked(world: World) -> tuple[Json, int]:
+    card, thread = await declared_with_two_linked(world)
+    await press(world, TONO, world.support_chat_id, card, "mc:1:res")
+    return card, thread
+
+
+async def test_the_incidents_customer_facing_button_declares_it(world: World) -> None:
+    await cast(world)
     await said(world, ADMIN, world.admin_chat_id, "/incident P1 Pakasir payments failing")
     incident_card = await world.tg.wait_for_message(
         world.admin_chat_id, predicate=lambda m: "inc:1:pub:1" in datas(m)
@@ -82,14 +111,9 @@ async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
     again = await world.tg.callback_answer(query)
     assert "sudah" in again["text"], again
 
-    card = await world.tg.wait_for_message(
-        world.support_chat_id, predicate=lambda m: "mc:1:upd" in datas(m)
-    )
-    thread = card["message_thread_id"]
-    for user, text in ((BUDI, "Pembayaran saya gagal terus"), (DEDI, "transaksi gagal")):
-        notice = await said(world, user, user, text)
-        assert any(d.startswith("mn:") for d in datas(notice)), notice
 
+async def test_update_customers_from_the_card(world: World) -> None:
+    card, thread = await declared_with_two_linked(world)
     # "Update customers": refused for Sari, a prompt for Tono, his next message in the topic
     refused = await press(world, SARI, world.support_chat_id, card, "mc:1:upd")
     assert refused["show_alert"] is True and refused["text"].startswith("Hanya engineer")
@@ -126,8 +150,9 @@ async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
         == 1
     )
 
-    # Resolve; the ratings show on the card as they come in
-    await press(world, TONO, world.support_chat_id, card, "mc:1:res")
+
+async def test_the_card_counts_the_ratings_of_the_resolution(world: World) -> None:
+    card, _thread = await resolved_with_two_linked(world)
     budi_fixed = await world.tg.wait_for_message(BUDI, predicate=lambda m: "mr:1:5" in datas(m))
     dedi_fixed = await world.tg.wait_for_message(DEDI, predicate=lambda m: "mr:1:4" in datas(m))
     await world.tg.wait_for_edit(
@@ -147,6 +172,9 @@ async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
     )  # fmt: skip
     assert "rata-rata 4.5/5" in admin_card["text"], admin_card["text"]
 
+
+async def test_writing_after_the_fix_asks_whether_it_is_still_broken(world: World) -> None:
+    _card, thread = await resolved_with_two_linked(world)
     # Budi writes again: asked, and "No" opens nothing; his message is kept with his link
     asked = await said(world, BUDI, BUDI, "Masih gagal? oh sudah bisa ternyata")
     assert datas(asked) == ["mn:2:again", "mn:2:fine"], asked
@@ -170,6 +198,11 @@ async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
     query = await world.tg.press(BUDI, BUDI, asked["message_id"], "mn:3:again", force=True)
     not_yours = await world.tg.callback_answer(query)
     assert not_yours["show_alert"] is True, not_yours
+    assert await world.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'incident.link' AND NOT allowed "
+        "AND actor_id = $1 AND target = 'ticket:3'",
+        BUDI,
+    )
     assert await world.pool.fetchval("SELECT kind FROM tickets WHERE id = 3") == "linked"
     # Dedi says yes: a normal ticket with its own topic, what he wrote copied into it
     reopened = await press(world, DEDI, DEDI, asked_dedi, "mn:3:again")
@@ -197,5 +230,5 @@ async def test_declare_update_rate_and_reopen_by_buttons(world: World) -> None:
         )
     ]
     assert kinds == [
-        "public_declared", "public_update", "public_resolved", "public_link_reopened",
+        "public_declared", "public_resolved", "public_link_reopened",
     ], kinds  # fmt: skip
