@@ -13,6 +13,7 @@ import re
 
 import asyncpg
 from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -248,15 +249,19 @@ async def on_declare(
 
 
 class PublicUpdate(StatesGroup):
-    """The card's "Update customers": the presser's next message in that chat (and topic)."""
+    """The card's "Update customers": the presser's next message in that chat (and topic),
+    within PROMPT_SECONDS (a message days later is not taken for an update to every customer)."""
 
     text = State()
+
+
+PROMPT_SECONDS = 600
 
 
 @router.callback_query(Press(CardAction, F.act == "upd"))
 async def on_card_update(
     query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
-    state: FSMContext,
+    clock: Clock, state: FSMContext,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
     number = f"QC-{callback_data.id:06d}"
@@ -271,7 +276,10 @@ async def on_card_update(
                            show_alert=True)  # fmt: skip
         return
     await state.set_state(PublicUpdate.text)
-    await state.update_data(incident=public.ticket_id, thread=query.message.message_thread_id)
+    await state.update_data(
+        incident=public.ticket_id, thread=query.message.message_thread_id,
+        asked=clock.now().timestamp(),
+    )  # fmt: skip
     await query.answer()
     await query.message.answer(
         _(
@@ -299,10 +307,14 @@ async def on_update_text(
     message: Message, state: FSMContext, person: Person, pool: asyncpg.Pool, clock: Clock,
     mass: MassContext,
 ) -> None:  # fmt: skip
+    data = await state.get_data()
+    if clock.now().timestamp() - float(data.get("asked") or 0) > PROMPT_SECONDS:
+        await state.clear()  # asked too long ago: the message goes its usual way
+        raise SkipHandler
     if not (message.text or "").strip():
         await message.answer(_("Please send the update as text, or /cancel."))
         return
-    incident_id = int((await state.get_data())["incident"])
+    incident_id = int(data["incident"])
     await state.clear()
     try:
         sent = await fanout.send_customer_update(

@@ -117,10 +117,15 @@ async def test_update_customers_from_the_card(world: World) -> None:
     # "Update customers": refused for Sari, a prompt for Tono, his next message in the topic
     refused = await press(world, SARI, world.support_chat_id, card, "mc:1:upd")
     assert refused["show_alert"] is True and refused["text"].startswith("Hanya engineer")
+    # /cancel leaves it: nothing is sent
+    await press(world, TONO, world.support_chat_id, card, "mc:1:upd")
+    cancel = await said(world, TONO, world.support_chat_id, "/cancel", thread_id=thread)
+    assert cancel["text"] == "Tidak ada yang dikirim ke pelanggan.", cancel["text"]
     await press(world, TONO, world.support_chat_id, card, "mc:1:upd")
     prompt = await world.tg.wait_for_message(
-        world.support_chat_id, thread_id=thread, predicate=lambda m: "/cancel" in m["text"]
-    )
+        world.support_chat_id, thread_id=thread, after_message_id=cancel["message_id"],
+        predicate=lambda m: "/cancel" in m["text"],
+    )  # fmt: skip
     assert "QC-000001" in prompt["text"], prompt["text"]
     # a message of his elsewhere in the group (its General topic) is not the update
     await world.send(TONO, "Catatan di General", chat_id=world.support_chat_id)
