@@ -84,7 +84,12 @@ async def on_notice(
                     number=reopened.number))  # fmt: skip
         elif callback_data.act == "fine":
             if await aftercare.works_now(pool, clock, callback_data.id, person):
-                await query.answer(_("Glad it works now. Thank you! Nothing was opened."))
+                await query.answer(
+                    _(
+                        "Glad it works now. Thank you! Nothing was opened. Something else? /start "
+                        "opens a new ticket."
+                    )
+                )
             else:
                 await query.answer(_("This message was already handled."), show_alert=True)
         elif callback_data.act == "link":
@@ -155,8 +160,9 @@ async def on_new_ticket(
         kind="text", text=draft.get("text") or "", author_name=person.first_name,
     )  # fmt: skip
     taken = await intake.customer_wrote(
-        pool, mass, clock, customer=person, incoming=item, category=data.get("category")
-    )
+        pool, mass, clock, customer=person, incoming=item, category=data.get("category"),
+        new_ticket=True,
+    )  # fmt: skip
     if taken is None or taken.outcome != "linked":
         raise SkipHandler
     await state.clear()

@@ -43,18 +43,23 @@ async def customer_wrote(
     customer: Person,
     incoming: Incoming,
     category: str | None = None,
+    new_ticket: bool = False,
 ) -> Taken | None:
-    """What the mass-incident side made of a customer's message; None: the desk's."""
+    """What the mass-incident side made of a customer's message; None: the desk's.
+    `new_ticket`: they opened a ticket from the menu: a ticket is what they asked for, so only
+    an open incident it matches takes it (no follow-up line, no "is it still there?")."""
     now = clock.now()
     if customer.banned_until is not None and customer.banned_until > now:
         return None
     link = await store.active_link(pool, customer.id)
     if link is not None:
+        if new_ticket:
+            return None
         return await follow_up(pool, mctx, clock, link.ticket_id, customer, incoming)
     since = now - timedelta(days=mctx.rules.reopen_days)
     if await store.has_active_ticket(pool, customer.id):
         return None
-    resolved = await store.recent_resolved_link(pool, customer.id, since)
+    resolved = None if new_ticket else await store.recent_resolved_link(pool, customer.id, since)
     if resolved is not None:
         return await aftercare.wrote_again(
             pool, mctx, clock, resolved.ticket_id, customer, incoming

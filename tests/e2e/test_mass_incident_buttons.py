@@ -21,6 +21,7 @@ from services.rules import Rules
 from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_escalation_story import put_on_roster
 from tests.e2e.test_mass_incident_story import datas, press, said, start
+from tests.e2e.test_support_story import choose_indonesian, open_ticket
 
 Json = dict[str, Any]
 
@@ -237,3 +238,16 @@ async def test_writing_after_the_fix_asks_whether_it_is_still_broken(world: Worl
     assert kinds == [
         "public_declared", "public_resolved", "public_link_reopened",
     ], kinds  # fmt: skip
+    # Budi (who said it works) opens a ticket from the menu about something else: a ticket of
+    # the desk, not another "is it still there?"
+    await choose_indonesian(world, BUDI)
+    before = len(await world.tg.messages(BUDI))
+    confirmation = await open_ticket(world, BUDI, "account", "Saya tidak bisa ganti email", None)
+    assert "QC-000004" in confirmation["text"], confirmation["text"]
+    row = await world.pool.fetchrow(
+        "SELECT kind, customer_id, topic_outbox_id FROM tickets WHERE id = 4"
+    )
+    assert row["kind"] == "normal" and row["customer_id"] == BUDI and row["topic_outbox_id"]
+    later = (await world.tg.messages(BUDI))[before:]
+    assert not [m for m in later if "mn:2:again" in datas(m)], later
+    assert await world.pool.fetchval("SELECT status FROM tickets WHERE id = 2") == "resolved"
