@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncpg
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -44,7 +45,7 @@ def done_text(act: str, outcome: Outcome) -> str:
     )
 
 
-@router.callback_query(Press(IncidentAction))
+@router.callback_query(Press(IncidentAction, F.act.in_({"ack", "esc", "res"})))
 async def on_incident_button(
     query: CallbackQuery,
     callback_data: IncidentAction,

@@ -2,7 +2,8 @@
 
 Staff: `/incident public|notice|match QC-…`, `/update <text>` in a customer-facing incident's
 topic of the support group (strictly there: an incident room's own `/update` lives in another
-router), the card's Resolve and the proposal's Declare buttons.
+router), the incident messages' "Customer-facing" button, the card's "Update customers" (the
+text is the presser's next message there) and Resolve, and the proposal's Declare buttons.
 The customer's side is handlers/mass_incident_customers.py.
 """
 
@@ -12,7 +13,10 @@ import re
 
 import asyncpg
 from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -24,6 +28,7 @@ from services.classification import Category
 from services.clock import Clock
 from services.escalation import incidents
 from services.escalation.incidents import IncidentError
+from services.escalation.render import IncidentAction
 from services.massincident import declare, fanout, propose, store
 from services.massincident import render as texts
 from services.massincident.buttons import CardAction, ProposalAnswer
@@ -96,23 +101,7 @@ async def cmd_incident_public(
                 pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
                 everyone=everyone, chat_id=message.chat.id,
             )  # fmt: skip
-            if not done.changed:
-                await message.answer(
-                    _("{number} is customer-facing already.").format(number=done.incident.number)
-                )
-                return
-            await message.answer(
-                _(
-                    "{number} is customer-facing: customers whose message matches ({match}) get "
-                    "the notice at once. {offered} customers with an open matching ticket were "
-                    "offered the link. Edit the notice with /incident notice {number} "
-                    "id|en &lt;text&gt;."
-                ).format(
-                    number=done.incident.number,
-                    match=esc(texts.match_text(done.incident)),
-                    offered=done.offered,
-                )
-            )
+            await message.answer(declared_text(done))
         elif sub == "notice":
             parts = rest.split(maxsplit=1)
             language = parts[0].lower() if parts else ""
@@ -137,6 +126,22 @@ async def cmd_incident_public(
             )
     except IncidentError as error:
         await message.answer(refused(error))
+
+
+def declared_text(done: declare.Declared) -> str:
+    """What staff read after `/incident public` or the incident's "Customer-facing" button."""
+    if not done.changed:
+        return _("{number} is customer-facing already.").format(number=done.incident.number)
+    return _(
+        "{number} is customer-facing: customers whose message matches ({match}) get "
+        "the notice at once. {offered} customers with an open matching ticket were "
+        "offered the link. Edit the notice with /incident notice {number} "
+        "id|en &lt;text&gt;."
+    ).format(
+        number=done.incident.number,
+        match=esc(texts.match_text(done.incident)),
+        offered=done.offered,
+    )
 
 
 def notice_changed(public: PublicIncident, language: str) -> str:
@@ -218,7 +223,113 @@ async def cmd_update_elsewhere(message: Message, person: Person, pool: asyncpg.P
 # -- staff: buttons ---------------------------------------------------------------------------
 
 
-@router.callback_query(Press(CardAction))
+@router.callback_query(Press(IncidentAction, F.act == "pub"))
+async def on_declare(
+    query: CallbackQuery, callback_data: IncidentAction, person: Person, pool: asyncpg.Pool,
+    clock: Clock, mass: MassContext,
+) -> None:  # fmt: skip
+    """The incident's "Customer-facing" button: `/incident public QC-…` by a press (the notice
+    proposed from its title, the match from its category; both editable after)."""
+    chat_id = query.message.chat.id if query.message else None
+    try:
+        done = await declare.declare(
+            pool, clock, mass, callback_data.ticket_id, person, chat_id=chat_id, via="button"
+        )
+    except IncidentError as error:
+        await query.answer(refused(error), show_alert=True)
+        return
+    if not done.changed:
+        await query.answer(declared_text(done), show_alert=True)
+        return
+    await query.answer(
+        _("{number} is declared customer-facing.").format(number=done.incident.number)
+    )
+    if isinstance(query.message, Message):
+        await query.message.answer(declared_text(done))
+
+
+class PublicUpdate(StatesGroup):
+    """The card's "Update customers": the presser's next message in that chat (and topic),
+    within PROMPT_SECONDS (a message days later is not taken for an update to every customer)."""
+
+    text = State()
+
+
+PROMPT_SECONDS = 600
+
+
+@router.callback_query(Press(CardAction, F.act == "upd"))
+async def on_card_update(
+    query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
+    clock: Clock, state: FSMContext,
+) -> None:  # fmt: skip
+    chat_id = query.message.chat.id if query.message else None
+    number = f"QC-{callback_data.id:06d}"
+    await staff.require(pool, person, Action.PUBLIC_UPDATE, target=number, chat_id=chat_id)
+    public = await store.get(pool, callback_data.id)
+    if public is None or public.ended_at is not None:
+        error = declare.NotPublic(number) if public is None else incidents.AlreadyResolved(number)
+        await query.answer(refused(error), show_alert=True)
+        return
+    if not isinstance(query.message, Message):
+        await query.answer(_("This message is too old; use /update in the incident's topic."),
+                           show_alert=True)  # fmt: skip
+        return
+    await state.set_state(PublicUpdate.text)
+    await state.update_data(
+        incident=public.ticket_id, thread=query.message.message_thread_id,
+        asked=clock.now().timestamp(),
+    )  # fmt: skip
+    await query.answer()
+    await query.message.answer(
+        _(
+            "Write the update for the customers of {number} as your next message here "
+            "(<code>id: … en: …</code> for a text per language). /cancel sends nothing."
+        ).format(number=public.number)
+    )
+
+
+async def same_thread(message: Message, state: FSMContext) -> bool:
+    """The answer to "Update customers" is taken only where it was asked (a reply in a ticket's
+    topic meanwhile goes its usual way)."""
+    data = await state.get_data()
+    return "incident" in data and data.get("thread") == message.message_thread_id
+
+
+@router.message(PublicUpdate.text, Command("cancel"), same_thread)
+async def on_update_cancel(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Nothing was sent to customers."))
+
+
+@router.message(PublicUpdate.text, same_thread, ~F.text.startswith("/"))
+async def on_update_text(
+    message: Message, state: FSMContext, person: Person, pool: asyncpg.Pool, clock: Clock,
+    mass: MassContext,
+) -> None:  # fmt: skip
+    data = await state.get_data()
+    if clock.now().timestamp() - float(data.get("asked") or 0) > PROMPT_SECONDS:
+        await state.clear()  # asked too long ago: the message goes its usual way
+        raise SkipHandler
+    if not (message.text or "").strip():
+        await message.answer(_("Please send the update as text, or /cancel."))
+        return
+    incident_id = int(data["incident"])
+    await state.clear()
+    try:
+        sent = await fanout.send_customer_update(
+            pool, clock, mass, incident_id, message.text or "", person, chat_id=message.chat.id
+        )
+    except IncidentError as error:
+        await message.answer(refused(error))
+        return
+    await message.answer(
+        _("Update queued for {total} customers ({blocked} blocked the bot); the card shows the "
+          "progress.").format(total=sent.total, blocked=sent.blocked)
+    )  # fmt: skip
+
+
+@router.callback_query(Press(CardAction, F.act == "res"))
 async def on_card(
     query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
     clock: Clock, mass: MassContext,

@@ -1,8 +1,9 @@
 """Customer-facing incidents, the customer's side (services/massincident): the notice's "My
-problem is different" / "OK", the offer of a link, the rating after the resolution, `/status`
-(and the menu button), a new ticket from the menu that matches, and their free messages while
-an incident matches (`catch`, just before the desk's catch-all). The button families are
-defined once, in handlers/mass_incident.py.
+problem is different" / "OK", the offer of a link, after the fix "is the problem still
+there?" (Yes reopens, No opens nothing), the rating after the resolution (counted on the
+card), `/status` (and the menu button), a new ticket from the menu that matches, and their
+free messages while an incident matches (`catch`, just before the desk's catch-all). The
+button families are defined once, in services/massincident/buttons.py.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from handlers.support import incoming_of
 from handlers.support_callbacks import Menu, NewTicket, Step
 from services import staff
 from services.clock import Clock
-from services.massincident import intake, store
+from services.massincident import aftercare, intake, store
 from services.massincident import render as texts
 from services.massincident.buttons import NoticeAnswer, PublicRate
 from services.massincident.config import MassContext
+from services.massincident.links import NotYours
 from services.staff import Action
-from services.tickets import actions
 from services.tickets import store as tickets_store
 from services.tickets.model import Incoming, TicketError
 from services.users import Person
@@ -66,7 +67,7 @@ async def on_notice(
     picker = query.message if isinstance(query.message, Message) else None
     try:
         if await _owner(pool, callback_data.id) != person.id:
-            raise intake.NotYours(callback_data.id)
+            raise NotYours(callback_data.id)
         if callback_data.act == "diff":
             ticket = await intake.different(pool, mass, clock, callback_data.id, person)
             if ticket is None:
@@ -74,6 +75,23 @@ async def on_notice(
             else:
                 await query.answer(_("A ticket of its own is open: {number}.").format(
                     number=ticket.number))  # fmt: skip
+        elif callback_data.act == "again":
+            reopened = await aftercare.still_broken(pool, mass, clock, callback_data.id, person)
+            if reopened is None:
+                await query.answer(_("This message was already handled."), show_alert=True)
+            else:
+                await query.answer(_("Ticket {number} is open again.").format(
+                    number=reopened.number))  # fmt: skip
+        elif callback_data.act == "fine":
+            if await aftercare.works_now(pool, clock, callback_data.id, person):
+                await query.answer(
+                    _(
+                        "Glad it works now. Thank you! Nothing was opened. Something else? /start "
+                        "opens a new ticket."
+                    )
+                )
+            else:
+                await query.answer(_("This message was already handled."), show_alert=True)
         elif callback_data.act == "link":
             joined = await intake.accept_offer(pool, mass, clock, callback_data.id, person)
             if joined is None:
@@ -84,10 +102,10 @@ async def on_notice(
             link = await store.link(pool, callback_data.id)
             owner = link.customer_id if link else await _owner(pool, callback_data.id)
             if owner != person.id:
-                raise intake.NotYours(callback_data.id)
+                raise NotYours(callback_data.id)
             await query.answer(_("OK. We will tell you here when it is fixed.")
                                if callback_data.act == "ok" else _("OK."))  # fmt: skip
-    except intake.NotYours:
+    except NotYours:
         await staff.refuse(
             pool, person, Action.LINK_CHOICE, target=f"ticket:{callback_data.id}", chat_id=chat_id
         )
@@ -108,21 +126,19 @@ async def on_rate(
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
-    link_id = await store.latest_link_id(pool, callback_data.id, person.id)
-    if link_id is None:  # not linked to this incident: nothing of theirs to rate
+    try:
+        rated = await aftercare.rate(
+            pool, mass, clock, person, callback_data.id, callback_data.n, chat_id=chat_id
+        )
+    except TicketError:
+        await query.answer(_("This rating cannot be accepted."), show_alert=True)
+        return
+    if rated is None:  # not linked to this incident: nothing of theirs to rate
         await staff.refuse(
             pool, person, Action.RATE_TICKET, target=f"incident:{callback_data.id}",
             chat_id=chat_id,
         )  # fmt: skip
         await query.answer(_("This ticket is not yours."), show_alert=True)
-        return
-    try:
-        await actions.rate(
-            pool, mass.desk, clock, customer=person, ticket_id=link_id, stars=callback_data.n,
-            chat_id=chat_id,
-        )  # fmt: skip
-    except TicketError:
-        await query.answer(_("This rating cannot be accepted."), show_alert=True)
         return
     await query.answer(_("Thank you for your rating ({stars}/5)!").format(stars=callback_data.n))
     if isinstance(query.message, Message):
@@ -144,8 +160,9 @@ async def on_new_ticket(
         kind="text", text=draft.get("text") or "", author_name=person.first_name,
     )  # fmt: skip
     taken = await intake.customer_wrote(
-        pool, mass, clock, customer=person, incoming=item, category=data.get("category")
-    )
+        pool, mass, clock, customer=person, incoming=item, category=data.get("category"),
+        new_ticket=True,
+    )  # fmt: skip
     if taken is None or taken.outcome != "linked":
         raise SkipHandler
     await state.clear()

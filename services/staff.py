@@ -301,7 +301,12 @@ BUTTONS: dict[str, dict[str, Action]] = {
         "res": Action.RESOLVE_TICKET,
     },
     "tp": {"": Action.PRIORITIZE_TICKET},
-    "inc": {"ack": Action.ACKNOWLEDGE, "esc": Action.ESCALATE, "res": Action.RESOLVE},
+    "inc": {
+        "ack": Action.ACKNOWLEDGE,
+        "esc": Action.ESCALATE,
+        "res": Action.RESOLVE,
+        "pub": Action.DECLARE_PUBLIC,
+    },
     "al": {
         "ack": Action.ACKNOWLEDGE_ALERT,
         "s1": Action.SILENCE_ALERTS,
@@ -327,10 +332,12 @@ BUTTONS: dict[str, dict[str, Action]] = {
         "ok": Action.LINK_CHOICE,
         "link": Action.LINK_CHOICE,
         "no": Action.LINK_CHOICE,
+        "again": Action.LINK_CHOICE,
+        "fine": Action.LINK_CHOICE,
     },
     "mr": {"": Action.RATE_TICKET},
     "mp": {"decl": Action.DECLARE_PUBLIC, "no": Action.DECLARE_PUBLIC},
-    "mc": {"res": Action.RESOLVE},
+    "mc": {"res": Action.RESOLVE, "upd": Action.PUBLIC_UPDATE},
     # a room update offered to the customers (services/rooms/offers.py)
     "ro": {"send": Action.PUBLIC_UPDATE, "int": Action.ROOM_UPDATE},
 }

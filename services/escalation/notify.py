@@ -27,6 +27,7 @@ from services.escalation.render import (
 )
 from services.escalation.store import Incident
 from services.i18n import current_locale, use_locale
+from services.massincident import store as public_store
 from services.oncall import contacts
 from services.oncall import lookup as oncall
 from services.rooms import store as rooms_store
@@ -111,6 +112,8 @@ async def view(
         level_deadline=level_deadline(rules, incident.clock()),
         lead=await display_name(db, await rooms_store.lead_of(db, incident.ticket_id)),
         room_url=rooms_store.link(await rooms_store.get(db, incident.ticket_id)),
+        public_offer=incident.resolved_at is None
+        and not await public_store.is_public(db, incident.ticket_id),
     )
 
 

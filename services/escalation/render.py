@@ -17,7 +17,7 @@ from services.i18n import N_, ngettext
 from services.i18n import gettext as _
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
-Act = Literal["ack", "esc", "res"]
+Act = Literal["ack", "esc", "res", "pub"]  # pub: declare customer-facing (services/massincident)
 Variant = Literal["page", "notice", "escalated", "breach", "update"]
 
 ROLE_LABELS: dict[str, str] = {
@@ -95,6 +95,7 @@ class IncidentView:
     level_deadline: datetime | None = None
     lead: str | None = None  # who leads it (/lead in its room, services/rooms)
     room_url: str | None = None  # its room (a topic of the incidents chat), once it exists
+    public_offer: bool = False  # not customer-facing yet: the button that declares it
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,15 @@ def keyboard(view: IncidentView) -> dict[str, Any] | None:
             }
         )
         rows.append(actions)
+        if view.public_offer:
+            rows.append(
+                [
+                    {
+                        "text": _("📢 Customer-facing"),
+                        "callback_data": callback_data(view.ticket_id, "pub", view.level),
+                    }
+                ]
+            )
     if view.room_url:
         rows.append([{"text": _("Open the room"), "url": view.room_url}])
     if view.topic_url:

@@ -2,10 +2,11 @@
 for the outbox, the handlers read them with `Press(...)`.
 
 - `mn:<ticket>:<act>`: a customer's answer to the notice or to the offer of a link
-  (diff: my problem is different, ok, link: yes add my ticket, no)
+  (diff: my problem is different, ok, link: yes add my ticket, no), or, after the fix, to
+  "is the problem still there?" (again: yes, reopen; fine: no, it works)
 - `mr:<incident>:<stars>`: a linked customer's rating after the resolution
 - `mp:<proposal>:<act>`: staff confirm (decl) or dismiss (no) a proposed incident
-- `mc:<incident>:<act>`: the staff card (res: resolve)
+- `mc:<incident>:<act>`: the staff card (res: resolve, upd: update customers)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from services.tickets.render import keyboard
 @dataclass(frozen=True)
 class NoticeAnswer(Button):
     id: int
-    act: Literal["diff", "ok", "link", "no"]
+    act: Literal["diff", "ok", "link", "no", "again", "fine"]
 
 
 @button("mr")
@@ -44,10 +45,10 @@ class ProposalAnswer(Button):
 @dataclass(frozen=True)
 class CardAction(Button):
     id: int
-    act: Literal["res"]
+    act: Literal["res", "upd"]
 
 
-def notice(ticket_id: int, act: Literal["diff", "ok", "link", "no"]) -> str:
+def notice(ticket_id: int, act: Literal["diff", "ok", "link", "no", "again", "fine"]) -> str:
     return NoticeAnswer(ticket_id, act).pack()
 
 
@@ -59,7 +60,7 @@ def proposal(proposal_id: int, act: Literal["decl", "no"]) -> str:
     return ProposalAnswer(proposal_id, act).pack()
 
 
-def card(incident_id: int, act: Literal["res"]) -> str:
+def card(incident_id: int, act: Literal["res", "upd"]) -> str:
     return CardAction(incident_id, act).pack()
 
 

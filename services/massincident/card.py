@@ -68,9 +68,13 @@ async def _edit(
     )  # fmt: skip
 
 
-async def refresh(db: Executor, mctx: MassContext, ticket_id: int, now: datetime) -> None:
+async def refresh(
+    db: Executor, mctx: MassContext, ticket_id: int, now: datetime, *, at_once: bool | None = None
+) -> None:
     """Post the cards the first time, edit them after (throttled). The incident's row is locked
-    first: two customers linked at the same moment must not each queue an edit."""
+    first: two customers linked at the same moment must not each queue an edit. The resolution
+    edits at once (`at_once` None: when the incident has ended); what comes after it (the
+    ratings) is throttled again."""
     incident = await store.get(db, ticket_id, lock=True)
     if incident is None:
         return
@@ -97,7 +101,10 @@ async def refresh(db: Executor, mctx: MassContext, ticket_id: int, now: datetime
             field = "support_card_id" if which == "s" else "admin_card_id"
             await store.update(db, ticket_id, **{field: row})
             continue
-        await _edit(db, mctx, owner, chat_id, card_id, payload, now, at_once=final)
+        await _edit(
+            db, mctx, owner, chat_id, card_id, payload, now,
+            at_once=final if at_once is None else at_once,
+        )  # fmt: skip
 
 
 async def add_follow_up(

@@ -9,7 +9,7 @@ from typing import Any
 
 from services import audit, staff
 from services.clock import Clock
-from services.escalation import incidents
+from services.escalation import incidents, notify
 from services.escalation import store as incident_store
 from services.escalation.incidents import AlreadyResolved, Db, NotAnIncident, transaction
 from services.i18n import use_locale
@@ -20,7 +20,7 @@ from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.staff import Action
 from services.storage.types import Executor
 from services.text import storable
-from services.tickets import outbound
+from services.tickets import briefs, outbound
 from services.tickets import store as desk_repo
 from services.users import Person
 
@@ -106,6 +106,9 @@ async def declare(
                      "everyone": everyone, "via": via},
         )  # fmt: skip
         await card.refresh(conn, mctx, ticket_id, now)
+        brief = await briefs.brief(conn, ticket_id)
+        if brief is not None:  # its messages lose the "Customer-facing" button
+            await notify.refresh_copies(conn, mctx.escalation, incident, brief)
         public = await store.get(conn, ticket_id)
         assert public is not None
         offered = await offer_links(conn, mctx, public)

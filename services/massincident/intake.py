@@ -2,8 +2,8 @@
 
 - they have a live link: the message is stored with it and becomes one digest line in the
   incident's topic (never a message per customer in the group);
-- their link was resolved within `reopen_days`: they write again, so it is not fixed for them:
-  the link becomes a normal ticket with its own topic;
+- their link was resolved within `reopen_days`: their message is stored with it and they are
+  asked whether the problem is still there (services.massincident.aftercare);
 - no open ticket of their own and the message matches an incident: a linked ticket (no topic)
   and the notice in their language, at once;
 - anything else is the desk's (None).
@@ -13,36 +13,26 @@ commit together."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import timedelta
 
 import asyncpg
 
 from services.classification import Category, classify
 from services.clock import Clock
 from services.i18n import use_locale
-from services.massincident import card, render, store
+from services.massincident import aftercare, card, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
+from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.model import PublicIncident, first_match
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.sla import Channel, deadlines
-from services.storage.types import Executor
 from services.text import shorten, storable
 from services.tickets import history, outbound
-from services.tickets import render as staff_render
 from services.tickets import render_customer as customer_render
 from services.tickets import store as desk_repo
 from services.tickets.model import EventKind, Incoming, Ticket
 from services.users import Person
-
-
-@dataclass(frozen=True)
-class Taken:
-    outcome: Literal["linked", "follow_up", "reopened"]
-    ticket_id: int
-    incident_id: int
 
 
 async def customer_wrote(
@@ -53,20 +43,27 @@ async def customer_wrote(
     customer: Person,
     incoming: Incoming,
     category: str | None = None,
+    new_ticket: bool = False,
 ) -> Taken | None:
-    """What the mass-incident side made of a customer's message; None: the desk's."""
+    """What the mass-incident side made of a customer's message; None: the desk's.
+    `new_ticket`: they opened a ticket from the menu: a ticket is what they asked for, so only
+    an open incident it matches takes it (no follow-up line, no "is it still there?")."""
     now = clock.now()
     if customer.banned_until is not None and customer.banned_until > now:
         return None
     link = await store.active_link(pool, customer.id)
     if link is not None:
+        if new_ticket:
+            return None
         return await follow_up(pool, mctx, clock, link.ticket_id, customer, incoming)
     since = now - timedelta(days=mctx.rules.reopen_days)
     if await store.has_active_ticket(pool, customer.id):
         return None
-    resolved = await store.recent_resolved_link(pool, customer.id, since)
+    resolved = None if new_ticket else await store.recent_resolved_link(pool, customer.id, since)
     if resolved is not None:
-        return await reopen(pool, mctx, clock, resolved.ticket_id, customer, incoming)
+        return await aftercare.wrote_again(
+            pool, mctx, clock, resolved.ticket_id, customer, incoming
+        )
     if incoming.kind not in ("text", "photo", "document"):
         return None
     open_incidents = await store.open_incidents(pool)
@@ -176,68 +173,6 @@ async def follow_up(
     return Taken("follow_up", link_id, link.parent_id)
 
 
-async def to_normal(
-    conn: Executor, mctx: MassContext, link_id: int, now: datetime, *, why: str,
-    actor_id: int | None,
-) -> Ticket:  # fmt: skip
-    """A link becomes a normal ticket: its own topic and card, the SLA clocks from now, what
-    the customer wrote since copied into the topic."""
-    desk = mctx.desk
-    ticket = await desk_repo.get(conn, link_id, for_update=True)
-    due = deadlines(ticket.priority, Channel.BOT, now, desk.tz, desk.sla)
-    await store.unlink(
-        conn, link_id, now, response_due=due.response_due, resolution_due=due.resolution_due
-    )
-    await history.add_event(
-        conn, link_id, EventKind.REOPENED if why == "reopened" else EventKind.CREATED,
-        at=now, actor_id=actor_id, details={"from_link": why},
-    )  # fmt: skip
-    ticket = await desk_repo.get(conn, link_id)
-    ticket = await outbound.open_topic(conn, ticket, desk, now)
-    for item in (await history.messages(conn, link_id))[1:]:
-        if item.direction == "in" and item.body:
-            for part in staff_render.customer_message_in_topic(ticket, item.body):
-                await outbound.to_topic(conn, ticket, desk, "text", outbound.html(part))
-    return ticket
-
-
-async def reopen(
-    pool: asyncpg.Pool, mctx: MassContext, clock: Clock, link_id: int, customer: Person,
-    incoming: Incoming,
-) -> Taken | None:  # fmt: skip
-    now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
-        link = await store.link(conn, link_id, lock=True)
-        if link is None or link.status != "resolved":
-            return None
-        await history.add_message(
-            conn, link_id, direction="in", author_id=customer.id, kind=incoming.kind,
-            body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
-            source_message_id=incoming.message_id, at=now,
-        )  # fmt: skip
-        ticket = await to_normal(conn, mctx, link_id, now, why="reopened", actor_id=customer.id)
-        await _incident_event(
-            conn, clock, link.parent_id, customer.id, "public_link_reopened", link_id
-        )
-        with use_locale(ticket.language):
-            text = render.reopened_link(ticket.number)
-        await outbound.to_customer(conn, ticket, "text", outbound.html(text))
-        await card.refresh(conn, mctx, link.parent_id, now)
-    return Taken("reopened", link_id, link.parent_id)
-
-
-async def _incident_event(
-    conn: Executor, clock: Clock, incident_id: int, actor: int | None, kind: str, link_id: int
-) -> None:
-    from services.escalation import incidents
-
-    await incidents.record_event(conn, clock, incident_id, actor, kind, ticket=f"QC-{link_id:06d}")
-
-
-class NotYours(Exception):
-    """A notice button pressed by someone other than the link's customer (audited)."""
-
-
 async def different(
     pool: asyncpg.Pool, mctx: MassContext, clock: Clock, link_id: int, customer: Person
 ) -> Ticket | None:
@@ -251,7 +186,7 @@ async def different(
         if link.customer_id != customer.id:
             raise NotYours(link_id)
         ticket = await to_normal(conn, mctx, link_id, now, why="different", actor_id=customer.id)
-        await _incident_event(
+        await incident_event(
             conn, clock, link.parent_id, customer.id, "public_link_declined", link_id
         )
         promised = desk_response_minutes(ticket, mctx)
@@ -299,6 +234,6 @@ async def accept_offer(
             conn, ticket_id, EventKind.NOTE, at=now, actor_id=customer.id,
             details={"linked_to": incident.number},
         )  # fmt: skip
-        await _incident_event(conn, clock, offered, customer.id, "public_link_accepted", ticket_id)
+        await incident_event(conn, clock, offered, customer.id, "public_link_accepted", ticket_id)
         await card.refresh(conn, mctx, offered, now)
     return incident

@@ -98,6 +98,21 @@ def reopened_link(number: str) -> str:
     ).format(number=esc(number))
 
 
+def still_there(number: str, link_id: int) -> tuple[str, Keyboard]:
+    """After the fix, a linked customer wrote again: is it still not working for them?"""
+    body = _(
+        "Thank you, your message is saved. The known issue {number} was fixed recently: "
+        "is the problem still there for you?"
+    ).format(number=esc(number))
+    markup = keyboard(
+        [
+            [button(_("Yes, it is still not working"), cb.notice(link_id, "again"))],
+            [button(_("No, it works now"), cb.notice(link_id, "fine"))],
+        ]
+    )
+    return body, markup
+
+
 def status(incidents: list[PublicIncident], language: str | None, tz: ZoneInfo) -> str:
     if not incidents:
         return _("✅ All systems normal. If something does not work, just write here.")
@@ -175,12 +190,27 @@ def card(
     if incident.ended_at is not None:
         lines.append("")
         lines.append(_("✅ Resolved at {time}").format(time=clock_time(incident.ended_at, tz)))
+        lines.append(ratings(affected))
         return "\n".join(lines), keyboard([])
     lines.append("")
     lines.append(_("/update &lt;text&gt; in this incident's topic tells every affected customer."))
     return "\n".join(lines), keyboard(
-        [[button(_("✅ Resolve"), cb.card(incident.ticket_id, "res"))]]
+        [
+            [button(_("📣 Update customers"), cb.card(incident.ticket_id, "upd"))],
+            [button(_("✅ Resolve"), cb.card(incident.ticket_id, "res"))],
+        ]
     )
+
+
+def ratings(affected: Affected) -> str:
+    """The linked customers' ratings of the resolution, as they come in."""
+    if not affected.rated or affected.rating is None:
+        return _("⭐ No ratings yet")
+    return ngettext(
+        "⭐ {n} rating, average {average}/5",
+        "⭐ {n} ratings, average {average}/5",
+        affected.rated,
+    ).format(n=affected.rated, average=f"{affected.rating:.1f}")
 
 
 def match_text(incident: PublicIncident) -> str:

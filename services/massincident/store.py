@@ -50,6 +50,14 @@ async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicInci
     return _incident(row) if row is not None else None
 
 
+async def is_public(db: Executor, ticket_id: int) -> bool:
+    """Was the incident declared customer-facing (open or ended)?"""
+    found: bool = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM public_incidents WHERE ticket_id = $1)", ticket_id
+    )
+    return found
+
+
 async def open_incidents(db: Executor) -> list[PublicIncident]:
     rows = await db.fetch(_SELECT + " WHERE p.ended_at IS NULL ORDER BY p.declared_at DESC")
     return [_incident(r) for r in rows]
@@ -315,6 +323,8 @@ class Affected:
     count: int
     names: tuple[str, ...]
     tickets_today: int  # every ticket customers opened since the day began (linked included)
+    rated: int = 0  # linked customers who rated the resolution
+    rating: float | None = None  # their average (1-5)
 
 
 async def affected(db: Executor, parent_id: int, day_start: datetime, names: int) -> Affected:
@@ -323,7 +333,10 @@ async def affected(db: Executor, parent_id: int, day_start: datetime, names: int
         SELECT (SELECT count(DISTINCT customer_id) FROM tickets
                 WHERE parent_id = $1 AND kind = 'linked') AS n,
                (SELECT count(*) FROM tickets
-                WHERE created_at >= $2 AND channel <> 'admin_chat') AS today
+                WHERE created_at >= $2 AND channel <> 'admin_chat') AS today,
+               r.rated, r.rating
+        FROM (SELECT count(rating) AS rated, avg(rating)::float AS rating FROM tickets
+              WHERE parent_id = $1 AND kind = 'linked') AS r
         """,
         parent_id,
         day_start,
@@ -338,7 +351,9 @@ async def affected(db: Executor, parent_id: int, day_start: datetime, names: int
         parent_id,
         names,
     )
-    return Affected(row["n"], tuple(r["name"] for r in rows), row["today"])
+    return Affected(
+        row["n"], tuple(r["name"] for r in rows), row["today"], row["rated"], row["rating"]
+    )
 
 
 async def active_customer_tickets(db: Executor, limit: int = 2000) -> list[Record]:

@@ -97,7 +97,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
         SARI, sari_page["message_id"], predicate=has_buttons("inc:1:res:2"), timeout=30
     )
     dewi_page = await world.tg.wait_for_message(DEWI, predicate=has_buttons("inc:1:res:2"))
-    assert datas(dewi_page) == ["inc:1:ack:2", "inc:1:esc:2", "inc:1:res:2"]
+    assert datas(dewi_page) == ["inc:1:ack:2", "inc:1:esc:2", "inc:1:res:2", "inc:1:pub:2"]
     labels = [b["text"] for b in dewi_page["reply_markup"]["inline_keyboard"][0]]
     assert len(labels) == 3 and "↑" in labels[1], labels
     assert "dieskalasi ke level 2" in dewi_page["text"], dewi_page["text"]
@@ -136,7 +136,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
         after_edit_count=notice["edit_count"],
         predicate=lambda m: "Diterima oleh Dewi" in m["text"],
     )
-    assert datas(notice) == ["inc:1:esc:2", "inc:1:res:2"]
+    assert datas(notice) == ["inc:1:esc:2", "inc:1:res:2", "inc:1:pub:2"]
     dewi_page = await world.tg.wait_for_edit(
         DEWI, dewi_page["message_id"], predicate=lambda m: "Diterima oleh Dewi" in m["text"]
     )

@@ -4,8 +4,9 @@ at once in their language, linked to the incident with no topic of their own, wh
 password question goes the desk's usual way; Budi's follow-up (with `<b>` and `&`) becomes one
 digest line in the incident's topic; Alice says her problem is different and gets a normal
 ticket with its own topic; `/update` in the incident's topic reaches Budi and Dedi, the card
-counts it; Resolve tells them, resolves their links and asks for a rating; Budi writes again
-and his link opens as a normal ticket. The timeline and the audit log hold every step."""
+counts it; Resolve tells them, resolves their links and asks for a rating; Budi writes again,
+says it is still broken, and his link opens as a normal ticket. The timeline and the audit log
+hold every step."""
 
 from __future__ import annotations
 
@@ -155,10 +156,14 @@ async def test_a_customer_facing_incident_answers_links_updates_and_resolves(wor
     ]  # fmt: skip
     assert outside == [], outside
 
-    # A new payment message no longer matches a resolved incident; Budi's "still broken"
-    # reopens his link as a normal ticket with its own topic
-    reopened = await said(world, BUDI, BUDI, "Masih belum bisa bayar")
-    assert "QC-000002" in reopened["text"], reopened["text"]
+    # A new payment message no longer matches a resolved incident; Budi writes again, is asked
+    # whether it is still broken, says yes, and his link opens as a normal ticket with its topic
+    asked = await said(world, BUDI, BUDI, "Masih belum bisa bayar")
+    assert datas(asked) == ["mn:2:again", "mn:2:fine"], asked
+    await press(world, BUDI, BUDI, asked, "mn:2:again")
+    await world.tg.wait_for_message(
+        BUDI, after_message_id=asked["message_id"], predicate=lambda m: "QC-000002" in m["text"]
+    )
     row = await world.pool.fetchrow(
         "SELECT kind, status, topic_outbox_id FROM tickets WHERE id = 2"
     )

@@ -64,7 +64,8 @@ async def test_a_page_keeps_what_it_said_and_the_admin_chat_gets_a_line_per_leve
     assert "Level 3 of 5" not in text, text
     assert f"Moved on to level 3 (Tech Lead) at {at_level_3}" in text, text
     assert "Acknowledged by Tono" in text, text
-    assert buttons(page) == [f"inc:{tid}:esc:3", f"inc:{tid}:res:3"]  # at its level now
+    # at its level now (and not customer-facing yet)
+    assert buttons(page) == [f"inc:{tid}:esc:3", f"inc:{tid}:res:3", f"inc:{tid}:pub:3"]
 
     dewi_page = await roster.fetchval(
         "SELECT id FROM outbox WHERE chat_id = $1 AND kind = 'text'"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.escalation.render import (
+    IncidentAction,
     IncidentRow,
     IncidentView,
     Mention,
@@ -161,3 +163,15 @@ def test_timeline_in_the_configured_zone_and_never_over_the_limit() -> None:
         text = render_timeline(long, JAKARTA, "Asia/Jakarta")
     assert len(text) <= TELEGRAM_TEXT_LIMIT
     assert text.endswith("more lines (see the ticket's topic).")
+
+
+def test_an_incident_not_yet_customer_facing_offers_the_button_until_it_is_resolved() -> None:
+    offering = replace(VIEW, public_offer=True)
+    with use_locale("en"):
+        rows = render_incident(offering, JAKARTA).reply_markup["inline_keyboard"]
+        done = render_incident(
+            replace(offering, resolved_at=datetime(2026, 11, 2, 10, tzinfo=UTC)), JAKARTA
+        ).reply_markup["inline_keyboard"]
+    assert rows[1] == [{"text": "📢 Customer-facing", "callback_data": "inc:42:pub:2"}]
+    assert "inc:42:pub:2" not in str(done)
+    assert IncidentAction.parse("inc:42:pub:2") == IncidentAction(42, "pub", 2)

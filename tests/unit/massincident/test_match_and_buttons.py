@@ -77,3 +77,28 @@ def test_the_buttons_pack_and_parse_back_and_refuse_forgeries() -> None:
     assert buttons.notice(7, "ok") == "mn:7:ok"
     assert NoticeAnswer.parse("mn:7:steal") is None
     assert CardAction.parse(f"mc:{2**66}:res") is None
+
+
+def test_the_card_counts_the_ratings_once_resolved() -> None:
+    from zoneinfo import ZoneInfo
+
+    from services.i18n import use_locale
+    from services.massincident import render
+    from services.massincident.store import Affected
+
+    ended = incident(ended_at=datetime(2026, 12, 1, 2, tzinfo=UTC))
+    now = datetime(2026, 12, 1, 3, tzinfo=UTC)
+    tz = ZoneInfo("Asia/Jakarta")
+    with use_locale("en"):
+        none_yet, _ = render.card(ended, Affected(3, ("Budi",), 10), None, now, tz)
+        three, markup = render.card(ended, Affected(3, ("Budi",), 10, 3, 13 / 3), None, now, tz)
+        one, _ = render.card(ended, Affected(3, ("Budi",), 10, 1, 5.0), None, now, tz)
+        live, live_markup = render.card(incident(), Affected(3, ("Budi",), 10), None, now, tz)
+    assert none_yet.endswith("⭐ No ratings yet")
+    assert three.endswith("⭐ 3 ratings, average 4.3/5")
+    assert one.endswith("⭐ 1 rating, average 5.0/5")
+    assert markup == {"inline_keyboard": []}
+    assert "rating" not in live
+    assert [b["callback_data"] for row in live_markup["inline_keyboard"] for b in row] == [
+        "mc:7:upd", "mc:7:res",
+    ]  # fmt: skip

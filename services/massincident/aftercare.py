@@ -1,0 +1,111 @@
+"""After the fix. A linked customer who writes again within `reopen_days` is asked whether the
+problem is still there: Yes opens their link as a normal ticket with its own topic (what they
+wrote copied into it), No thanks them and opens nothing. Their message is stored with the link
+before the question is queued, whatever they answer. The ratings of the resolution are counted
+on the incident's card as they come in."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.clock import Clock
+from services.i18n import use_locale
+from services.massincident import card, render, store
+from services.massincident.config import MassContext
+from services.massincident.links import NotYours, Taken, incident_event, to_normal
+from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.tickets import actions, history, outbound
+from services.tickets.model import EventKind, Incoming, Ticket
+from services.users import Person
+
+
+async def wrote_again(
+    pool: asyncpg.Pool, mctx: MassContext, clock: Clock, link_id: int, customer: Person,
+    incoming: Incoming,
+) -> Taken | None:  # fmt: skip
+    """Their message on the resolved link, and "Is the problem still there?" (Yes / No)."""
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        link = await store.link(conn, link_id, lock=True)
+        if link is None or link.status != "resolved":
+            return None
+        message_id = await history.add_message(
+            conn, link_id, direction="in", author_id=customer.id, kind=incoming.kind,
+            body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
+            source_message_id=incoming.message_id, at=now,
+        )  # fmt: skip
+        if message_id is None:  # the same Telegram message again: asked already
+            return Taken("asked", link_id, link.parent_id)
+        await history.add_event(
+            conn, link_id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=customer.id,
+            details={"message": message_id, "kind": incoming.kind, "after_fix": True},
+        )  # fmt: skip
+        with use_locale(link.language):
+            body, markup = render.still_there(f"QC-{link.parent_id:06d}", link_id)
+        await enqueue(
+            conn,
+            OutboxMessage(
+                chat_id=customer.id, kind="text", payload=card.html(body, markup),
+                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
+                dedup_key=f"pubstill:{link_id}:{message_id}",
+            ),
+        )  # fmt: skip
+    return Taken("asked", link_id, link.parent_id)
+
+
+async def still_broken(
+    pool: asyncpg.Pool, mctx: MassContext, clock: Clock, link_id: int, customer: Person
+) -> Ticket | None:
+    """Yes, still there: the link becomes a normal ticket with its own topic. None: it is no
+    longer a resolved link (answered already)."""
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        link = await store.link(conn, link_id, lock=True)
+        if link is None or link.status != "resolved":
+            return None
+        if link.customer_id != customer.id:
+            raise NotYours(link_id)
+        ticket = await to_normal(conn, mctx, link_id, now, why="reopened", actor_id=customer.id)
+        await incident_event(
+            conn, clock, link.parent_id, customer.id, "public_link_reopened", link_id
+        )
+        with use_locale(ticket.language):
+            text = render.reopened_link(ticket.number)
+        await outbound.to_customer(conn, ticket, "text", outbound.html(text))
+        await card.refresh(conn, mctx, link.parent_id, now, at_once=False)
+    return ticket
+
+
+async def works_now(pool: asyncpg.Pool, clock: Clock, link_id: int, customer: Person) -> bool:
+    """No, it works: nothing opens; the answer goes on the link's history. False: it is no
+    longer a resolved link (answered "Yes" already)."""
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        link = await store.link(conn, link_id, lock=True)
+        if link is None or link.status != "resolved":
+            return False
+        if link.customer_id != customer.id:
+            raise NotYours(link_id)
+        await history.add_event(
+            conn, link_id, EventKind.NOTE, at=now, actor_id=customer.id,
+            details={"after_fix": "works"},
+        )  # fmt: skip
+    return True
+
+
+async def rate(
+    pool: asyncpg.Pool, mctx: MassContext, clock: Clock, customer: Person, incident_id: int,
+    stars: int, *, chat_id: int | None = None,
+) -> Ticket | None:  # fmt: skip
+    """A linked customer rates the resolution (on their link); the card counts it. None: they
+    have no link under this incident."""
+    link_id = await store.latest_link_id(pool, incident_id, customer.id)
+    if link_id is None:
+        return None
+    ticket = await actions.rate(
+        pool, mctx.desk, clock, customer=customer, ticket_id=link_id, stars=stars,
+        chat_id=chat_id,
+    )  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        await card.refresh(conn, mctx, incident_id, clock.now(), at_once=False)
+    return ticket
