@@ -231,6 +231,17 @@ async def recover_orphans(db: Executor) -> int:
     return int(status.split()[-1])
 
 
+async def release_own(db: Executor, lock_key: int, in_hand: Sequence[int]) -> int:
+    """This process's rows left 'processing' that it is not handling any more go back."""
+    status: str = await db.execute(
+        "UPDATE inbox SET state = 'pending', owner = NULL, owner_lock = NULL "
+        "WHERE state = 'processing' AND owner_lock = $1 AND NOT (update_id = ANY($2::bigint[]))",
+        lock_key,
+        list(in_hand),
+    )
+    return int(status.split()[-1])
+
+
 async def newly_throttled(db: Executor) -> list[str]:
     """Conversations with flood rows nobody was told about yet; those rows become 'refused'."""
     rows = await db.fetch(

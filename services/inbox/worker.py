@@ -37,6 +37,15 @@ class FloodHandling(Protocol):
     async def hand_to_staff(self, refused: Refused) -> None: ...
 
 
+def _closed(conn: Any) -> bool:
+    """Whether the pooled connection holding our lock is gone: closed, or (the server cut it)
+    already taken back by the pool, whose proxy then refuses every call."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
+
+
 class InboxWorker:
     def __init__(
         self,
@@ -83,8 +92,7 @@ class InboxWorker:
 
     async def _hold_lock(self) -> bool:
         """Own the advisory lock (again, after PostgreSQL restarted); False while it is down."""
-        conn = self._lock_conn
-        if conn is not None and not conn.is_closed():
+        if self._lock_conn is not None and not _closed(self._lock_conn):
             return True
         await self._let_go_of_lock()
         try:
@@ -108,6 +116,11 @@ class InboxWorker:
         self._lock_conn = conn
         with contextlib.suppress(Exception):
             await store.recover_orphans(self.pool)
+            # Our rows still 'processing' that no task here holds (none on the first start):
+            # their handler was cut short by an outage, or by a stop, and putting them back
+            # failed with it. They carry our lock's key, which we hold again, so
+            # recover_orphans passes over them, and each would hold its conversation for good.
+            await store.release_own(self.pool, self.lock_key, list(self._in_hand))
         logger.info("inbox {} holds its lock", self.name)
         return True
 

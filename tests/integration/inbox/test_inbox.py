@@ -220,3 +220,46 @@ async def test_retention_prunes_what_was_handled_and_keeps_what_was_not(
         (4, "pending"),
     ]
     assert timedelta(days=14) == timedelta(days=RetentionPolicy().inbox_days)
+
+
+async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """PostgreSQL went away while an update was being handled and took the put-back with it:
+    the row stays 'processing', stamped with this process's lock key. When the process holds
+    its lock again (the server is back), the row goes back and its conversation moves on."""
+    await store.store(pool, [private(3, 1002)], NO_FLOOD)
+    feed = Recorder()
+    # housekeeping (which puts back rows whose lock nobody holds) every 10 s: the worker takes
+    # its lock again long before, as it does after a real restart
+    slow_housekeeping = FAST.model_copy(update={"poll_interval": 2.0})
+    worker = InboxWorker(pool, feed, slow_housekeeping)
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):  # the worker holds its lock
+            if feed.seen == [3]:
+                break
+            await asyncio.sleep(0.05)
+        assert feed.seen == [3]
+        # update 4 was being handled here when the outage cut its handler short
+        async with pool.acquire() as conn, conn.transaction():
+            await store.store(conn, [private(4, 1001), private(5, 1001)], NO_FLOOD)
+            await conn.execute(
+                "UPDATE inbox SET state = 'processing', owner = $1, owner_lock = $2"
+                " WHERE update_id = 4",
+                worker.name,
+                worker.lock_key,
+            )
+        await asyncio.sleep(0.5)
+        assert feed.seen == [3]  # 4 is nobody's, and 5 waits behind it
+        # PostgreSQL restarts: the worker's sessions are cut, its lock with them
+        await pool.execute("SELECT pg_terminate_backend($1)", worker._lock_conn.get_server_pid())
+        for _ in range(120):  # 6 s: before housekeeping's first round
+            if feed.seen == [3, 4, 5]:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await task
+    assert feed.seen == [3, 4, 5]
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE state = 'done'") == 3
