@@ -26,7 +26,7 @@ import asyncpg
 from bot.embedded import start_postgres
 from services import roster
 from services.clock import SystemClock
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.escalation.policy import EscalationRules
 from services.escalation.scan import EscalationWorker, scan_once
 from services.storage.db import connect, create_pool, migrate

@@ -28,7 +28,7 @@ from services.checks.config import ChecksRules, Targets, targets_from_settings
 from services.clock import Clock
 from services.delivery.config import DeliveryConfig
 from services.email.config import EmailConfig
-from services.escalation.notify import EscalationContext, make_context
+from services.escalation.context import EscalationContext, make_context
 from services.heartbeats.config import SECTION as HEARTBEATS
 from services.heartbeats.config import HeartbeatsRules, PingDoor
 from services.inbox.config import InboxConfig

@@ -22,7 +22,7 @@ from services.alerts.matchers import BadSilence, parse_silence_args
 from services.alerts.render import AlertAction, when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.text import echo, esc
 from services.tickets.model import ticket_number
 from services.users import Person

@@ -14,8 +14,8 @@ from services import staff
 from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.escalation import emergency
+from services.escalation.context import EscalationContext
 from services.escalation.emergency import EmergencyCall
-from services.escalation.notify import EscalationContext
 from services.staff import Action
 from services.text import esc
 from services.users import Person

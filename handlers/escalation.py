@@ -15,11 +15,11 @@ from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
 from services.escalation import incidents, queries
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import (
     IncidentError,
     Outcome,
 )
-from services.escalation.notify import EscalationContext
 from services.escalation.render import IncidentAction, render_incident_list, render_timeline
 from services.staff import Action
 from services.text import esc

@@ -22,7 +22,7 @@ from services.chats import StaffChats
 from services.classification import Priority
 from services.clock import Clock
 from services.escalation import incidents
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.i18n import use_locale
 from services.staff import NotAllowed as StaffNotAllowed
 from services.text import esc

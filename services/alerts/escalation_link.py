@@ -19,7 +19,7 @@ PRIORITY_OF_SEVERITY = {"critical": "P0", "warning": "P1", "info": "P2"}
 def incident_opener(
     clock: Clock, context: Any, actor: Person | None, chat_id: int | None
 ) -> OpenIncident:
-    """`context` is a `services.escalation.notify.EscalationContext`."""
+    """`context` is a `services.escalation.context.EscalationContext`."""
 
     async def open_from_alert(db: Executor, request: IncidentRequest) -> int:
         from services.escalation import incidents

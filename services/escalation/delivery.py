@@ -19,7 +19,7 @@ from services.delivery.not_started import never_started, refused
 from services.delivery.notices import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import notify, store
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 

@@ -21,8 +21,8 @@ from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
 from services.escalation import notify, store
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident, record_notified, transaction
-from services.escalation.notify import EscalationContext
 from services.escalation.policy import EmergencyRules
 from services.staff import Action
 from services.storage.types import Executor

@@ -10,8 +10,8 @@ import asyncpg
 
 from services import outbox, roster
 from services.clock import Clock
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import record_event, transaction
-from services.escalation.notify import EscalationContext
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.storage.types import Executor

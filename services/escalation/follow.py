@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from services.escalation import notify, store
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 from services.tickets.config import DeskConfig

@@ -14,7 +14,7 @@ import asyncpg
 from services import audit, roster, staff
 from services.clock import Clock
 from services.escalation import notify, store
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.escalation.store import Incident
 from services.staff import Action
 from services.tickets import actions as desk_actions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.escalation import notify, store
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.escalation.render import (
     IncidentRow,
     TimelineLine,

@@ -18,8 +18,8 @@ from loguru import logger
 from services import roster
 from services.clock import Clock
 from services.escalation import emergency, emergency_breach, notify, store
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import escalate_step, record_event, record_notified
-from services.escalation.notify import EscalationContext
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
 from services.oncall import lookup as oncall

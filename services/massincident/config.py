@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.classification import ClassificationRules
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.tickets.config import DeskConfig
 
 

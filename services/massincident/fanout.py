@@ -17,8 +17,8 @@ from datetime import datetime
 from services import audit, staff
 from services.clock import Clock
 from services.escalation import incidents
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import AlreadyResolved, Db, transaction
-from services.escalation.notify import EscalationContext
 from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident import store_updates as updates

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.reports.quickcart import QuickCartDatabase
 
 

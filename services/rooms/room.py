@@ -8,7 +8,7 @@ from typing import Any
 
 from services import outbox
 from services.escalation import store as incidents_store
-from services.escalation.notify import OnOpen
+from services.escalation.context import OnOpen
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.outbox import OutboxMessage

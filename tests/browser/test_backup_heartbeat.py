@@ -9,7 +9,8 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from bot.sandbox_cmd import BACKUP_HEARTBEAT, Sandbox
+from bot.sandbox_cast import BACKUP_HEARTBEAT
+from bot.sandbox_cmd import Sandbox
 from sandbox.world import cast
 from tests.browser.chat import bot_says, open_as, open_chat, send
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.embedded import EmbeddedPostgres
 from bot.monitor import MonitorConfig
-from bot.sandbox_cmd import BACKUP_HEARTBEAT, sandbox_rules
+from bot.sandbox_cast import BACKUP_HEARTBEAT, sandbox_rules
 from sandbox.world.world import DemoWorld, WorldConfig
 from services.clock import FrozenClock
 from tests.cast import ADMIN

@@ -20,7 +20,7 @@ from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from sandbox.telegram.server import TelegramEmulator
 from services.clock import SystemClock
 from services.escalation import incidents
-from services.escalation.notify import make_context
+from services.escalation.context import make_context
 from services.massincident import declare
 from services.massincident.config import MassContext
 from services.rules import Rules

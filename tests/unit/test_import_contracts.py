@@ -4,7 +4,8 @@
   a bot and is tested without one;
 - jobs import neither aiogram nor bot, handlers or sandbox;
 - handlers do not import bot or sandbox;
-- sandbox (the emulators and the demo world) is imported by the `sandbox` command only.
+- sandbox (the emulators and the demo world) is imported by the `sandbox` command only
+  (bot/sandbox_cmd.py and its bot/sandbox_cast.py).
 
 Every import counts, at module level or inside a function (a lazy import does not hide a
 circle from this test). `KNOWN` lists the arrows that still point the wrong way, each with
@@ -29,6 +30,7 @@ FORBIDDEN = {
 # (module, imported package) -> why it is still there
 ALLOWED = {
     ("bot/sandbox_cmd.py", "sandbox"): "the sandbox command is what runs the sandbox",
+    ("bot/sandbox_cast.py", "sandbox"): "the sandbox command's cast, chats, settings and rules",
 }
 KNOWN: set[tuple[str, str]] = set()
 

@@ -3,7 +3,8 @@ the incident rooms (INCIDENT_CHAT_ID), the staff in each; one an older snapshot 
 
 from __future__ import annotations
 
-from bot.sandbox_cmd import Sandbox, bot_settings, populate
+from bot.sandbox_cast import bot_settings, populate
+from bot.sandbox_cmd import Sandbox
 from bot.settings import Settings
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.runtime import Runtime

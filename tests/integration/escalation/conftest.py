@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from services import roster as staff_roster
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.escalation.policy import EscalationRules
 from services.i18n import current_locale, set_default_locale
 from services.users import Role

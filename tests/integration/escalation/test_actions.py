@@ -11,8 +11,8 @@ from services import audit, users
 from services import roster as staff_roster
 from services.clock import FrozenClock
 from services.escalation import queries, store
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import StaleLevel, acknowledge, escalate, open_incident, resolve
-from services.escalation.notify import EscalationContext
 from services.roster import RosterError
 from services.staff import NotAllowed
 from services.users import Role

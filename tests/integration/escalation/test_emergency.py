@@ -14,9 +14,9 @@ from services import audit, users
 from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
 from services.escalation import emergency, emergency_breach, store
+from services.escalation.context import EscalationContext
 from services.escalation.emergency import EmergencyCall
 from services.escalation.incidents import acknowledge, resolve
-from services.escalation.notify import EscalationContext
 from services.staff import NotAllowed
 from tests.cast import ADMIN, BUDI, SARI
 

@@ -12,8 +12,8 @@ import asyncpg
 
 from services import users
 from services.clock import FrozenClock
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import acknowledge, open_incident
-from services.escalation.notify import EscalationContext
 from services.escalation.render import when
 from services.escalation.scan import scan_once
 from tests.cast import SARI

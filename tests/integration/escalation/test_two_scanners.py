@@ -8,8 +8,8 @@ from datetime import timedelta
 import asyncpg
 
 from services.clock import FrozenClock
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident
-from services.escalation.notify import EscalationContext
 from services.escalation.scan import scan_once
 from services.storage.db import create_pool
 

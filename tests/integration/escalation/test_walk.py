@@ -9,8 +9,8 @@ import asyncpg
 
 from services.clock import FrozenClock
 from services.escalation import store
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident
-from services.escalation.notify import EscalationContext
 from services.escalation.scan import scan_once
 from tests.cast import ADMIN, SARI
 

@@ -15,8 +15,8 @@ from services import audit, users
 from services.clock import FrozenClock
 from services.delivery.errors import FORBIDDEN, PermanentError
 from services.delivery.rows import OutboxRow
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident
-from services.escalation.notify import EscalationContext
 from services.escalation.policy import EscalationRules
 from services.massincident import declare, fanout, intake, propose
 from services.massincident import store_updates as updates

@@ -17,8 +17,8 @@ from services import roster as staff_roster
 from services import users
 from services.alerts.config import SmsChannel
 from services.clock import FrozenClock
+from services.escalation.context import EscalationContext
 from services.escalation.incidents import acknowledge, escalate, open_incident
-from services.escalation.notify import EscalationContext
 from services.oncall import actions, contacts, store
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.handoffs import scan_once

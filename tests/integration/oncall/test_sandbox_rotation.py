@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bot.sandbox_cmd import handoff_finder, seed_roster, seed_rotation
+from bot.sandbox_cast import handoff_finder, seed_roster, seed_rotation
 from sandbox.world import DemoWorld, WorldConfig, cast
 from services.escalation.policy import EscalationRules
 from services.oncall import lookup, views

@@ -11,7 +11,7 @@ import pytest
 
 from services import roster as staff_roster
 from services import users
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.oncall import lookup, store, swaps
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.handoffs import scan_once

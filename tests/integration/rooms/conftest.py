@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.escalation.notify import EscalationContext
+from services.escalation.context import EscalationContext
 from services.rooms.config import RoomsContext, RoomsRules
 from tests.integration.escalation.conftest import ctx, roster  # noqa: F401  (fixtures)
 

@@ -16,7 +16,7 @@ from services import roster
 from services.classification import Category, Priority
 from services.clock import FrozenClock
 from services.escalation import incidents, queries
-from services.escalation.notify import EscalationContext, make_context
+from services.escalation.context import EscalationContext, make_context
 from services.escalation.scan import scan_once
 from services.i18n import current_locale, set_default_locale, use_locale
 from services.rules import Rules
@@ -404,7 +404,7 @@ async def test_the_sandbox_roster_names_each_person_once_and_the_card_too(
     clock: FrozenClock,
     budi: Person,
 ) -> None:
-    from bot.sandbox_cmd import seed_roster
+    from bot.sandbox_cast import seed_roster
     from handlers.admin import _line
 
     await seed_roster(db_url)
