@@ -86,6 +86,11 @@ def topic_key(thread_id: int | None, thread_ref: int | None) -> int:
     return 0
 
 
+# The NOTIFY payload of rows queued in bulk, many conversations at once (a fan-out to every
+# affected customer): the delivery worker claims over every stream.
+EVERY_CONVERSATION = "*"
+
+
 def conversation(chat_id: int, topic: int) -> str:
     """The key of one ordered stream of rows (and the NOTIFY payload that wakes it)."""
     return f"{chat_id}:{topic}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable
@@ -44,6 +45,8 @@ from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
 from services.outbox import NOTIFY_CHANNEL
 from services.storage.db import session_changed
+
+_CONVERSATION = re.compile(r"-?\d+:-?\d+")
 
 
 class DeliveryWorker:
@@ -126,8 +129,12 @@ class DeliveryWorker:
         await self.pool.release(conn)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        self._told.add(str(payload))  # "chat:topic" (services.outbox.conversation)
-        self._wake.set()
+        told = str(payload)
+        if _CONVERSATION.fullmatch(told):  # "chat:topic" (services.outbox.conversation)
+            self._told.add(told)
+            self._wake.set()
+        else:  # rows queued in bulk (EVERY_CONVERSATION), or a wake we cannot place
+            self._look_everywhere()
 
     def _look_at(self, conversations: Iterable[str]) -> None:
         self._told.update(conversations)

@@ -9,7 +9,7 @@ from typing import Any
 
 from asyncpg import Record
 
-from services.outbox import NOTIFY_CHANNEL
+from services.outbox import EVERY_CONVERSATION, NOTIFY_CHANNEL
 from services.storage.types import Executor
 
 
@@ -128,5 +128,5 @@ async def enqueue_many(
     )
     queued = int(status.split()[-1])
     if queued:
-        await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, "fanout")
+        await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, EVERY_CONVERSATION)
     return queued

@@ -259,3 +259,30 @@ async def test_new_rows_of_a_conversation_in_flight_cost_no_claim_and_wake_only_
         await running
     assert await bodies(tg, ALICE) == [f"a{n}" for n in range(31)]
     assert calls == ["claim_conversations"], "Alice's rows followed without another claim"
+
+
+async def test_rows_queued_in_bulk_wake_the_worker_which_claims_them_all(
+    pool: asyncpg.Pool, tg: EmulatorClient, start_worker: StartWorker
+) -> None:
+    """A fan-out queues rows for many chats in one statement and one NOTIFY that names no
+    conversation: the worker looks at every stream (it used to fail its round parsing it)."""
+    from services.massincident.store_updates import enqueue_many
+
+    await start_worker(poll_interval=60.0)  # only the NOTIFY can wake it in time
+    await asyncio.sleep(0.3)
+    async with pool.acquire() as conn, conn.transaction():
+        queued = await enqueue_many(
+            conn,
+            chat_ids=[ALICE, BUDI],
+            languages=["en", "id"],
+            payload_id={"text": "Pembayaran sudah normal"},
+            payload_en={"text": "Payments work again"},
+            owner="bench",
+            dedup_prefix="bulk:",
+            priority=0,
+        )
+    assert queued == 2
+    done = await wait_for_rows(pool, lambda rs: all(r["status"] == "sent" for r in rs), 10)
+    assert len(done) == 2
+    assert "Payments work again" in (await tg.wait_for_message(ALICE))["text"]
+    assert "Pembayaran sudah normal" in (await tg.wait_for_message(BUDI))["text"]
