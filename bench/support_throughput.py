@@ -50,8 +50,9 @@ ECHO_TOKEN = "987654321:ECHO-token-for-the-bench"
 
 
 class Figures:
-    def __init__(self, name: str, latencies: list[float], elapsed: float) -> None:
+    def __init__(self, name: str, latencies: list[float], elapsed: float, cpu: float) -> None:
         self.name = name
+        self.cpu_ms = cpu * 1000 / len(latencies) if latencies else float("nan")
         self.ms = sorted(x * 1000 for x in latencies)
         self.rate = len(self.ms) / elapsed if elapsed else 0.0
         self.p50 = statistics.median(self.ms) if self.ms else float("nan")
@@ -60,15 +61,17 @@ class Figures:
     def __str__(self) -> str:
         return (
             f"{self.name:<28} {len(self.ms):>5} msgs  {self.rate:>8.1f} msg/s  "
-            f"p50 {self.p50:>7.1f} ms  p95 {self.p95:>7.1f} ms"
+            f"p50 {self.p50:>7.1f} ms  p95 {self.p95:>7.1f} ms  CPU {self.cpu_ms:>5.2f} ms/msg"
         )
 
 
 async def feed(
     tg: EmulatorClient, senders: list[tuple[int, int]], total: int, watch: list[int]
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, float]:
     """Send `total` texts round-robin from (user, chat) pairs; time each until a bot message
-    containing its token appears in one of the `watch` chats."""
+    containing its token appears in one of the `watch` chats. Also the CPU this process spent
+    meanwhile (the bot, the emulator and this driver: a figure the shared machine's load
+    hardly moves, unlike the wall clock)."""
     sent_at: dict[str, float] = {}
     seen: dict[str, float] = {}
     done = asyncio.Event()
@@ -89,6 +92,7 @@ async def feed(
 
     task = asyncio.create_task(watcher())
     started = time.perf_counter()
+    cpu_started = time.process_time()
     gate = asyncio.Semaphore(32)
 
     async def one(n: int) -> None:
@@ -104,7 +108,8 @@ async def feed(
     done.set()
     await task
     elapsed = max(seen.values(), default=time.perf_counter()) - started
-    return [seen[t] - sent_at[t] for t in seen if t in sent_at], elapsed
+    cpu = time.process_time() - cpu_started
+    return [seen[t] - sent_at[t] for t in seen if t in sent_at], elapsed, cpu
 
 
 REDIS_CALLS: Counter[str] = Counter()
@@ -213,7 +218,7 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
         redis_before = redis_calls(redis_client)
         sql_before = counted[0]
         by_statement.clear()
-        latencies, elapsed = await feed(
+        latencies, elapsed, cpu = await feed(
             tg, [(c, c) for c in customers], args.messages, [support_chat]
         )
         sql = (counted[0] - sql_before) / args.messages
@@ -230,7 +235,7 @@ async def support_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespac
                 print(f"  {calls / args.messages:5.2f}  {query}")
         top = sorted(per_command.items(), key=lambda kv: -kv[1])[:6]
         print("Redis commands per message:", ", ".join(f"{k} {v:.1f}" for k, v in top))
-        return Figures("support desk (to the topic)", latencies, elapsed), sql, redis_per
+        return Figures("support desk (to the topic)", latencies, elapsed, cpu), sql, redis_per
     finally:
         await runner.cleanup()
         redis.stop()
@@ -254,8 +259,10 @@ async def echo_run(tg: EmulatorClient, emulator: Any, args: argparse.Namespace) 
         customers = [4000 + n for n in range(args.customers)]
         for user_id in customers:
             await tg.create_user(user_id, first_name="Echo", language_code="id")
-        latencies, elapsed = await feed(tg, [(c, c) for c in customers], args.messages, customers)
-        return Figures("bare aiogram echo", latencies, elapsed)
+        latencies, elapsed, cpu = await feed(
+            tg, [(c, c) for c in customers], args.messages, customers
+        )
+        return Figures("bare aiogram echo", latencies, elapsed, cpu)
     finally:
         with contextlib.suppress(RuntimeError):
             await dp.stop_polling()
@@ -287,6 +294,7 @@ async def main(args: argparse.Namespace) -> bool:
     print(support)
     print(echo)
     print(f"round trips per message:     {sql:.1f} SQL statements, {redis_per:.1f} Redis")
+    print(f"CPU per message vs echo:     {support.cpu_ms / echo.cpu_ms:.2f}x (this process)")
     print(f"throughput vs echo:          {rate:.2f}x (goal >= 0.5x)")
     print(f"p95 vs echo p95:             {p95:.1f}x (goal <= 2x)")
     ok = rate >= 0.5 and p95 <= 2.0
