@@ -81,7 +81,7 @@ def create_dispatcher(
         observer.outer_middleware(locale)
         # inside the locale: a refusal is answered in the chat's language
         observer.middleware(Refusals())
-    dp.include_routers(*handlers.routers())
+    dp.include_routers(*handlers.tree())
     return dp
 
 

@@ -4,11 +4,16 @@ A privileged command sent where it does not apply (`permissions`, after services
 is answered and audited before any feature sees it; feature routers come next; `start` (help,
 language) after them; the support desk's catch-all (free text offered as a new ticket) and the
 fallback for stale buttons last.
+
+The dispatcher takes them as a tree (`tree`): the routers up to the customers' own sit behind
+one check (`not_free_text`), so a customer's free text in private, the bulk of a storm, skips
+them all with one test instead of one per handler (each a copy of the update's data).
 """
 
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.types import Message
 
 from services.i18n import N_
 
@@ -72,32 +77,46 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
 
 
 def routers() -> list[Router]:
+    """Every router, in the order the dispatcher tries them."""
+    return [*_commands_and_steps(), *_customers_and_last()]
+
+
+def tree() -> list[Router]:
+    """`routers()` as the dispatcher includes them (same order): the commands and steps behind
+    `not_free_text`."""
+    first = Router(name="handlers.commands_and_steps")
+    first.message.filter(not_free_text)
+    first.include_routers(*_commands_and_steps())
+    return [first, *_customers_and_last()]
+
+
+async def not_free_text(message: Message, raw_state: str | None = None) -> bool:
+    """Whether a message can be for `_commands_and_steps`: every handler there wants a command,
+    a step of a conversation (an FSM state) or a group (tests/unit/test_routes_inline.py)."""
+    if message.chat.type != "private" or raw_state is not None:
+        return True
+    return (message.text or message.caption or "").startswith("/")
+
+
+def _commands_and_steps() -> list[Router]:
     from handlers import (
         admin,
         alerts,
         alerts_storm,
         backups,
-        email_link,
         emergency,
-        errors,
         escalation,
-        fallback,
         health,
         heartbeats,
         insights,
         jobs,
         mass_incident,
-        mass_incident_customers,
-        new_ticket,
         oncall,
         oncall_cover,
         permissions,
         quarterly,
-        relay,
         rooms,
         rotation,
-        start,
-        support,
         tickets_staff,
     )
 
@@ -121,6 +140,23 @@ def routers() -> list[Router]:
         health.router.build(),
         backups.router.build(),
         heartbeats.router.build(),
+    ]
+
+
+def _customers_and_last() -> list[Router]:
+    from handlers import (
+        email_link,
+        errors,
+        fallback,
+        mass_incident_customers,
+        new_ticket,
+        relay,
+        rooms,
+        start,
+        support,
+    )
+
+    return [
         mass_incident_customers.customer.build(),
         support.router.build(),
         new_ticket.router.build(),

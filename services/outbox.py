@@ -74,6 +74,8 @@ class OutboxMessage:
     coalesce_key: str | None = None
     priority: int = PRIORITY_DEFAULT
     not_before: datetime | None = None
+    id: int | None = None  # taken beforehand from outbox_id_seq, to be referenced in the same
+    # statement that takes it (services/tickets/history.record_relayed); None: the next one
 
 
 def topic_key(thread_id: int | None, thread_ref: int | None) -> int:
@@ -100,9 +102,10 @@ def conversation(chat_id: int, topic: int) -> str:
 # (delivered when the caller's transaction commits; nothing when the dedup_key was seen).
 _ENQUEUE = """
 WITH queued AS (
-    INSERT INTO outbox (chat_id, thread_id, thread_ref, ref_id, kind, payload, dedup_key,
+    INSERT INTO outbox (id, chat_id, thread_id, thread_ref, ref_id, kind, payload, dedup_key,
                         owner, coalesce_key, priority, not_before, topic_key)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12)
+    VALUES (coalesce($14::bigint, nextval('outbox_id_seq')), $1, $2, $3, $4, $5, $6, $7, $8,
+            $9, $10, coalesce($11, now()), $12)
     ON CONFLICT (dedup_key) DO NOTHING
     RETURNING id, chat_id, topic_key
 )
@@ -127,6 +130,7 @@ async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
         message.not_before,
         topic_key(message.thread_id, message.thread_ref),
         NOTIFY_CHANNEL,
+        message.id,
     )
     return row_id
 

@@ -192,6 +192,8 @@ class RowSend:
         now = self.clock.now()
         topic_id = result.get("message_thread_id") if row.kind == "create_topic" else None
         hook = self.hooks.for_owner(row.owner)
+        if hook is not None and not hook.wants_sent(row):
+            hook = None
 
         async def mark(db: Any) -> list[str]:
             return await store.mark_sent(db, row.id, message_id, result, now, topic_id=topic_id)

@@ -1,7 +1,7 @@
 """The outbox hook for rows owned by "ticket:<id>".
 
-- a created topic: its id goes on the ticket; the card's message id too; relayed messages get
-  the Telegram id of their copy;
+- a created topic: its id goes on the ticket; the card's message id too (a relayed message
+  needs nothing: the Telegram id of its copy is its outbox row's, `history.messages`);
 - a topic deleted by hand ("message thread not found"): a new topic and card are queued and the
   message that failed is queued again into it;
 - a customer who blocked the bot (403): the ticket is marked and staff are told in the topic;
@@ -45,6 +45,10 @@ class TicketDeliveryHook(DeliveryHook):
         self.cfg = cfg
         self.clock = clock
 
+    def wants_sent(self, row: OutboxRow) -> bool:
+        # only the card carries a keyboard in the topic
+        return row.kind == "create_topic" or "reply_markup" in row.payload
+
     async def on_sent(self, db: Executor, row: OutboxRow, result: dict[str, Any]) -> None:
         ticket_id = ticket_id_of(row.owner)
         if ticket_id is None:
@@ -65,9 +69,8 @@ class TicketDeliveryHook(DeliveryHook):
             message_id = ids[0] if ids else None
         if message_id is None:
             return
-        if "reply_markup" in row.payload:  # only the card carries a keyboard in the topic
+        if "reply_markup" in row.payload:
             await store.card_sent(db, ticket_id, int(message_id), row.id)
-        await history.relay_delivered(db, row.id, int(message_id))
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
         ticket_id = ticket_id_of(row.owner)

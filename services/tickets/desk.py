@@ -142,19 +142,17 @@ async def customer_message(
         assert verdict.retry_at is not None
         raise RateLimited("messages", verdict.retry_at)
     since = now - timedelta(days=cfg.support.reopen_days)
-    reachable = await store.reachable_for_customer(pool, customer.id, since)
-    if ticket_id is not None:
-        reachable = [t for t in reachable if t.id == ticket_id]
+    async with pool.acquire() as conn, conn.transaction():
+        # read and locked in one statement: a staff action on them waits for this message
+        reachable = await store.reachable_for_customer(conn, customer.id, since, lock=True)
+        if ticket_id is not None:
+            reachable = [t for t in reachable if t.id == ticket_id]
         if not reachable:
             return Delivered("none")
-    if not reachable:
-        return Delivered("none")
-    active = [t for t in reachable if t.status.active]
-    if len(active) > 1 and ticket_id is None:
-        return Delivered("choose", choices=tuple(active))
-    target = active[0] if active else reachable[0]
-    async with pool.acquire() as conn, conn.transaction():
-        ticket = await store.get(conn, target.id, for_update=True)
+        active = [t for t in reachable if t.status.active]
+        if len(active) > 1 and ticket_id is None:
+            return Delivered("choose", choices=tuple(active))
+        ticket = active[0] if active else reachable[0]
         outcome: Literal["relayed", "reopened"] = "relayed"
         if ticket.status is TicketStatus.RESOLVED:
             ticket = await _reopen(conn, ticket, cfg, now)
@@ -163,8 +161,6 @@ async def customer_message(
             await store.update(conn, ticket.id, now, status=TicketStatus.ACKNOWLEDGED)
             ticket = replace(ticket, status=TicketStatus.ACKNOWLEDGED)
             await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
-        elif not ticket.status.active:
-            return Delivered("none")
         if within is not None:
             await within(conn, ticket)
         await _relay_in(conn, ticket, cfg, incoming, now)
@@ -189,28 +185,26 @@ async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime
 async def _relay_in(
     conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming, now: datetime
 ) -> None:
-    message_id = await history.add_message(
-        conn, ticket.id, direction="in", author_id=incoming.author_id, kind=incoming.kind,
-        body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
+    """The message, its event and its copy into the topic: two round trips."""
+    recorded = await history.record_relayed(
+        conn, ticket.id, EventKind.CUSTOMER_MESSAGE, direction="in",
+        author_id=incoming.author_id, kind=incoming.kind, body=incoming.text,
+        file_id=incoming.file_id, source_chat_id=incoming.chat_id,
         source_message_id=incoming.message_id, at=now,
     )  # fmt: skip
-    if message_id is None:  # the same Telegram message again: already relayed
+    if recorded is None:  # the same Telegram message again: already relayed
         return
-    row = await _to_topic(conn, ticket, cfg, incoming)
-    if row is not None:
-        await history.set_relay(conn, message_id, row)
-    await history.add_event(
-        conn, ticket.id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=incoming.author_id,
-        details={"message": message_id, "kind": incoming.kind},
-    )  # fmt: skip
+    message_id, row_id = recorded
+    if await _to_topic(conn, ticket, cfg, incoming, row_id) is None:
+        await history.set_relay(conn, message_id, None)
 
 
 async def _to_topic(
-    conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming
+    conn: Executor, ticket: Ticket, cfg: DeskConfig, incoming: Incoming, row_id: int
 ) -> int | None:
     """Copy a customer's message into the topic, whole: a long text in labelled parts; media
-    with their caption, and a caption too long to go along also as text. Returns the first
-    row (replies to it find the ticket)."""
+    with their caption, and a caption too long to go along also as text. The first row takes
+    `row_id` (replies to it find the ticket); None when nothing was queued."""
     if incoming.kind == "text":
         parts = staff_render.customer_message_in_topic(ticket, incoming.text or "")
     else:
@@ -220,11 +214,16 @@ async def _to_topic(
         kind, payload = outbound.relay_payload(
             incoming, "", staff_render.customer_caption_in_topic(ticket, incoming.text)
         )
-        first = await outbound.to_topic(conn, ticket, cfg, kind, payload)
+        first = await outbound.to_topic(conn, ticket, cfg, kind, payload, row_id=row_id)
         for part in parts:
             await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(part))
         return first
-    rows = [await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(p)) for p in parts]
+    rows = [
+        await outbound.to_topic(
+            conn, ticket, cfg, "text", outbound.html(p), row_id=row_id if i == 0 else None
+        )
+        for i, p in enumerate(parts)
+    ]
     return rows[0] if rows else None
 
 

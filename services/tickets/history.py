@@ -92,26 +92,67 @@ async def add_message(
     return message_id
 
 
-async def set_relay(db: Executor, message_id: int, relay_outbox_id: int) -> None:
+async def record_relayed(
+    db: Executor,
+    ticket_id: int,
+    event: EventKind,
+    *,
+    direction: str,
+    author_id: int | None,
+    kind: str,
+    body: str | None,
+    file_id: str | None,
+    source_chat_id: int,
+    source_message_id: int,
+    at: datetime,
+) -> tuple[int, int] | None:
+    """A message that is copied to the other side, and its event, in one statement: (its id,
+    the id its copy's outbox row must take: `OutboxMessage(id=...)` in the same transaction, or
+    `set_relay(..., None)` when no copy goes). None when this Telegram message was recorded
+    before (nothing is copied again)."""
+    row = await db.fetchrow(
+        """
+        WITH m AS (
+            INSERT INTO ticket_messages (ticket_id, direction, author_id, kind, body, file_id,
+                                         source_chat_id, source_message_id, relay_outbox_id,
+                                         created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('outbox_id_seq'), $9)
+            ON CONFLICT (source_chat_id, source_message_id) DO NOTHING
+            RETURNING id, relay_outbox_id
+        ), e AS (
+            INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details)
+            SELECT $1, $9, $3, $10, jsonb_build_object('message', id, 'kind', $4::text) FROM m
+        )
+        SELECT id, relay_outbox_id FROM m
+        """,
+        ticket_id,
+        direction,
+        author_id,
+        kind,
+        body,
+        file_id,
+        source_chat_id,
+        source_message_id,
+        at,
+        event.value,
+    )
+    return (row["id"], row["relay_outbox_id"]) if row is not None else None
+
+
+async def set_relay(db: Executor, message_id: int, relay_outbox_id: int | None) -> None:
     await db.execute(
         "UPDATE ticket_messages SET relay_outbox_id = $2 WHERE id = $1", message_id, relay_outbox_id
-    )
-
-
-async def relay_delivered(db: Executor, outbox_id: int, telegram_message_id: int) -> None:
-    await db.execute(
-        "UPDATE ticket_messages SET relay_message_id = $2 WHERE relay_outbox_id = $1",
-        outbox_id,
-        telegram_message_id,
     )
 
 
 async def messages(db: Executor, ticket_id: int) -> list[TicketMessage]:
     rows = await db.fetch(
         """
-        SELECT id, ticket_id, direction, author_id, kind, body, file_id, source_chat_id,
-               source_message_id, relay_outbox_id, relay_message_id, created_at
-        FROM ticket_messages WHERE ticket_id = $1 ORDER BY id
+        SELECT m.id, m.ticket_id, m.direction, m.author_id, m.kind, m.body, m.file_id,
+               m.source_chat_id, m.source_message_id, m.relay_outbox_id,
+               o.message_id AS relay_message_id, m.created_at
+        FROM ticket_messages m LEFT JOIN outbox o ON o.id = m.relay_outbox_id
+        WHERE m.ticket_id = $1 ORDER BY m.id
         """,
         ticket_id,
     )

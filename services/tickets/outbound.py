@@ -40,7 +40,10 @@ async def to_topic(
     payload: dict[str, Any],
     *,
     not_before: datetime | None = None,
+    row_id: int | None = None,
 ) -> int | None:
+    """`row_id`: the id the row must take (history.record_relayed took it); None when no row
+    goes (a linked ticket, no support chat)."""
     chat_id = staff_chat(ticket, cfg)
     if chat_id is None or ticket.kind == "linked":  # a linked ticket has no topic
         return None
@@ -60,6 +63,7 @@ async def to_topic(
             thread_ref=thread_ref,
             ref_id=ref_id,
             not_before=not_before,
+            id=row_id,
         ),
     )
 

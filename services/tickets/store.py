@@ -206,16 +206,16 @@ async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> li
 
 
 async def reachable_for_customer(
-    db: Executor, customer_id: int, resolved_since: datetime
+    db: Executor, customer_id: int, resolved_since: datetime, *, lock: bool = False
 ) -> list[Ticket]:
     """Tickets a customer's message may go into: active ones, and resolved ones still inside
-    the reopen window. Newest first."""
+    the reopen window. Newest first. `lock`: each locked for this transaction as it is read."""
     rows = await db.fetch(
         f"""
         SELECT {_COLUMNS} {_FROM}
         WHERE t.customer_id = $1 AND t.kind = 'normal'
           AND (t.status = ANY($2::text[]) OR (t.status = 'resolved' AND t.resolved_at >= $3))
-        ORDER BY t.created_at DESC
+        ORDER BY t.created_at DESC{" FOR UPDATE OF t" if lock else ""}
         """,
         customer_id,
         ACTIVE,

@@ -18,10 +18,16 @@ async def ask(world: World, user_id: int, chat_id: int, text: str) -> Json:
 
 
 async def choose(world: World, user_id: int, chat_id: int, code: str) -> Json:
-    """/language in a chat, then press a language; the press's answer."""
+    """/language in a chat, then press a language; the press's answer, once the chat has been
+    told (the notice leaves through the outbox after the answer: a question asked before it
+    arrived would read it as its reply)."""
     prompt = await ask(world, user_id, chat_id, "/language")
     query = await world.tg.press(user_id, chat_id, prompt["message_id"], f"lang:{code}")
     answer: Json = await world.tg.callback_answer(query)
+    await world.reply_to(
+        chat_id, after=prompt["message_id"], predicate=lambda m: "From now on" in m["text"]
+        or "Mulai sekarang" in m["text"],
+    )  # fmt: skip
     return answer
 
 

@@ -63,3 +63,53 @@ def test_routes_leave_async_filters_as_they_are() -> None:
     filters = routes.steps[0].args[1:]
     assert filters[0] is check
     assert isinstance(filters[1], Inline)
+
+
+def _wants(check: object) -> str | None:
+    """What a filter asks for that a customer's free text in private never has."""
+    from aiogram.filters import Command, StateFilter
+
+    from handlers.rooms import InRoom
+    from handlers.tickets_staff import InSupportChat
+
+    if isinstance(check, Inline):
+        check = check.check.callback
+    if isinstance(check, Command):
+        return "a command"
+    if isinstance(check, StateFilter) or isinstance(getattr(check, "__self__", check), State):
+        return "a conversation step"
+    if isinstance(check, (InRoom, InSupportChat)):
+        return "a group"
+    return None
+
+
+def test_every_message_handler_behind_not_free_text_wants_a_command_a_step_or_a_group() -> None:
+    """handlers.tree() puts these routers behind `not_free_text`: a handler there that took a
+    customer's free text in private would never see it."""
+    from handlers import _commands_and_steps
+
+    for router in _commands_and_steps():
+        root = [_wants(c.callback) for c in router.message._handler.filters or []]
+        for handler in router.message.handlers:
+            wants = [*root, *(_wants(c.callback) for c in handler.filters or [])]
+            assert any(wants), (router.name, handler.callback.__name__)
+
+
+async def test_not_free_text() -> None:
+    from handlers import not_free_text
+
+    assert not await not_free_text(private_message("pembayaran gagal"), raw_state=None)
+    assert await not_free_text(private_message("/start"), raw_state=None)
+    assert await not_free_text(private_message("QC-000123"), raw_state="NewTicket:reference")
+    in_group = private_message("halo").model_copy(update={"chat": Chat(id=-100, type="group")})
+    assert await not_free_text(in_group, raw_state=None)
+
+
+def test_the_tree_holds_every_router_in_the_same_order() -> None:
+    def walk(routers: list) -> list[str]:
+        names = []
+        for router in routers:
+            names += [router.name] if not router.sub_routers else walk(router.sub_routers)
+        return names
+
+    assert walk(handlers.tree()) == [r.name for r in handlers.routers()]
