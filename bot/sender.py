@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
+from aiogram import methods as all_methods
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -40,10 +41,24 @@ from aiogram.methods import (
     SendPhoto,
     TelegramMethod,
 )
+from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, ForumTopic, FSInputFile, Message, MessageId
 from pydantic import ValidationError
 
 from services.delivery import errors
+
+# aiogram reads every answer of the Bot API as `Response[<the method's result>]`, built on each
+# call; pydantic keeps a parametrised model only while something references it (a weak-value
+# cache), and nothing did, so every call built the model again: about half of a send's CPU
+# (py-spy on bench/support_throughput.py). Held here, for every method, for the process's life.
+RESPONSE_MODELS = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for name in all_methods.__all__
+    if isinstance(method := getattr(all_methods, name), type)
+    and issubclass(method, TelegramMethod)
+    and method is not TelegramMethod
+    and hasattr(method, "__returning__")
+)
 
 METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendMessage": SendMessage,
