@@ -51,15 +51,15 @@ async def customer_wrote(
     now = clock.now()
     if customer.banned_until is not None and customer.banned_until > now:
         return None
-    link = await store.active_link(pool, customer.id)
-    if link is not None:
+    since = now - timedelta(days=mctx.rules.reopen_days)
+    where = await store.situation(pool, customer.id, since)
+    if where.active_link is not None:
         if new_ticket:
             return None
-        return await follow_up(pool, mctx, clock, link.ticket_id, customer, incoming)
-    since = now - timedelta(days=mctx.rules.reopen_days)
-    if await store.has_active_ticket(pool, customer.id):
+        return await follow_up(pool, mctx, clock, where.active_link.ticket_id, customer, incoming)
+    if where.has_active_ticket:
         return None
-    resolved = None if new_ticket else await store.recent_resolved_link(pool, customer.id, since)
+    resolved = None if new_ticket else where.resolved_link
     if resolved is not None:
         return await aftercare.wrote_again(
             pool, mctx, clock, resolved.ticket_id, customer, incoming

@@ -219,35 +219,47 @@ async def latest_link_id(db: Executor, parent_id: int, customer_id: int) -> int 
     return value
 
 
-async def active_link(db: Executor, customer_id: int) -> Link | None:
-    row = await db.fetchrow(
-        _LINK
-        + """ WHERE t.customer_id = $1 AND t.kind = 'linked'
-              AND t.status IN ('open', 'acknowledged', 'waiting')
-              ORDER BY t.created_at DESC LIMIT 1""",
+@dataclass(frozen=True)
+class Situation:
+    """Where a customer stands with the mass-incident side when they write."""
+
+    active_link: Link | None  # their live link to an open incident
+    has_active_ticket: bool  # a normal ticket of theirs is open
+    resolved_link: Link | None  # their latest link resolved since the reopen window began
+
+
+_ACTIVE = "('open', 'acknowledged', 'waiting')"
+_LINK_COLUMNS = """t.id, t.parent_id, t.customer_id, t.status,
+    coalesce(u.language, t.language) AS language, t.resolved_at
+    FROM tickets t JOIN users u ON u.id = t.customer_id"""
+
+
+async def situation(db: Executor, customer_id: int, resolved_since: datetime) -> Situation:
+    """Their live link, whether a normal ticket of theirs is open, and their latest link
+    resolved since `resolved_since`, in one round trip: it runs for every message a customer
+    writes, a storm's bulk."""
+    rows = await db.fetch(
+        f"""
+        (SELECT 'active' AS what, {_LINK_COLUMNS}
+         WHERE t.customer_id = $1 AND t.kind = 'linked' AND t.status IN {_ACTIVE}
+         ORDER BY t.created_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT 'ticket', t.id, NULL, t.customer_id, t.status, NULL, NULL FROM tickets t
+         WHERE t.customer_id = $1 AND t.kind = 'normal' AND t.status IN {_ACTIVE} LIMIT 1)
+        UNION ALL
+        (SELECT 'resolved', {_LINK_COLUMNS}
+         WHERE t.customer_id = $1 AND t.kind = 'linked' AND t.status = 'resolved'
+           AND t.resolved_at >= $2 ORDER BY t.resolved_at DESC LIMIT 1)
+        """,
         customer_id,
+        resolved_since,
     )
-    return _link(row) if row is not None else None
-
-
-async def recent_resolved_link(db: Executor, customer_id: int, since: datetime) -> Link | None:
-    row = await db.fetchrow(
-        _LINK
-        + """ WHERE t.customer_id = $1 AND t.kind = 'linked' AND t.status = 'resolved'
-              AND t.resolved_at >= $2 ORDER BY t.resolved_at DESC LIMIT 1""",
-        customer_id,
-        since,
+    found = {row["what"]: row for row in rows}
+    return Situation(
+        active_link=_link(found["active"]) if "active" in found else None,
+        has_active_ticket="ticket" in found,
+        resolved_link=_link(found["resolved"]) if "resolved" in found else None,
     )
-    return _link(row) if row is not None else None
-
-
-async def has_active_ticket(db: Executor, customer_id: int) -> bool:
-    found: bool = await db.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM tickets WHERE customer_id = $1 AND kind = 'normal'
-                          AND status IN ('open', 'acknowledged', 'waiting'))""",
-        customer_id,
-    )
-    return found
 
 
 async def recipients(db: Executor, parent_id: int) -> list[Record]:
