@@ -5,9 +5,10 @@ is answered and audited before any feature sees it; feature routers come next; `
 language) after them; the support desk's catch-all (free text offered as a new ticket) and the
 fallback for stale buttons last.
 
-The dispatcher takes them as a tree (`tree`): the routers up to the customers' own sit behind
-one check (`not_free_text`), so a customer's free text in private, the bulk of a storm, skips
-them all with one test instead of one per handler (each a copy of the update's data).
+The dispatcher takes them as a tree (`tree`): every router but the two that take a customer's
+free text sits behind one check (`not_free_text`), so that free text in private, the bulk of a
+storm, skips them all with one test instead of one per handler (each a copy of the update's
+data).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ SUPPORT_COMMANDS: list[tuple[str, str]] = [
 
 def routers() -> list[Router]:
     """Every router, in the order the dispatcher tries them."""
-    return [*_commands_and_steps(), *_customers_and_last()]
+    return [*_commands_and_steps(), *_free_text()]
 
 
 def tree() -> list[Router]:
@@ -87,7 +88,7 @@ def tree() -> list[Router]:
     first = Router(name="handlers.commands_and_steps")
     first.message.filter(not_free_text)
     first.include_routers(*_commands_and_steps())
-    return [first, *_customers_and_last()]
+    return [first, *_free_text()]
 
 
 async def not_free_text(message: Message, raw_state: str | None = None) -> bool:
@@ -104,19 +105,27 @@ def _commands_and_steps() -> list[Router]:
         alerts,
         alerts_storm,
         backups,
+        email_link,
         emergency,
+        errors,
         escalation,
+        fallback,
         health,
         heartbeats,
         insights,
         jobs,
         mass_incident,
+        mass_incident_customers,
+        new_ticket,
         oncall,
         oncall_cover,
         permissions,
         quarterly,
+        relay,
         rooms,
         rotation,
+        start,
+        support,
         tickets_staff,
     )
 
@@ -140,23 +149,6 @@ def _commands_and_steps() -> list[Router]:
         health.router.build(),
         backups.router.build(),
         heartbeats.router.build(),
-    ]
-
-
-def _customers_and_last() -> list[Router]:
-    from handlers import (
-        email_link,
-        errors,
-        fallback,
-        mass_incident_customers,
-        new_ticket,
-        relay,
-        rooms,
-        start,
-        support,
-    )
-
-    return [
         mass_incident_customers.customer.build(),
         support.router.build(),
         new_ticket.router.build(),
@@ -166,6 +158,11 @@ def _customers_and_last() -> list[Router]:
         rooms.talk.build(),
         errors.router.build(),
         fallback.router.build(),
-        mass_incident_customers.catch.build(),
-        relay.catch_all.build(),
     ]
+
+
+def _free_text() -> list[Router]:
+    """A customer's free message in private: the mass-incident side first, then the desk."""
+    from handlers import mass_incident_customers, relay
+
+    return [mass_incident_customers.catch.build(), relay.catch_all.build()]
