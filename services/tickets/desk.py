@@ -20,7 +20,7 @@ from services.i18n import use_locale
 from services.sla import Channel, deadlines, response_minutes
 from services.storage.types import Executor
 from services.text import shorten, storable, storable_or_none
-from services.tickets import history, limits, outbound, store
+from services.tickets import history, limits, outbound, quick_relay, store
 from services.tickets import render as staff_render
 from services.tickets import render_customer as customer_render
 from services.tickets.config import DeskConfig
@@ -142,17 +142,18 @@ async def customer_message(
         assert verdict.retry_at is not None
         raise RateLimited("messages", verdict.retry_at)
     since = now - timedelta(days=cfg.support.reopen_days)
+    picked = _pick(await store.reachable_for_customer(pool, customer.id, since), ticket_id)
+    if isinstance(picked, Delivered):
+        return picked
+    if within is None and await quick_relay.relay_at_once(pool, picked, cfg, incoming, now):
+        return Delivered("relayed", picked)
     async with pool.acquire() as conn, conn.transaction():
-        # read and locked in one statement: a staff action on them waits for this message
-        reachable = await store.reachable_for_customer(conn, customer.id, since, lock=True)
-        if ticket_id is not None:
-            reachable = [t for t in reachable if t.id == ticket_id]
-        if not reachable:
-            return Delivered("none")
-        active = [t for t in reachable if t.status.active]
-        if len(active) > 1 and ticket_id is None:
-            return Delivered("choose", choices=tuple(active))
-        ticket = active[0] if active else reachable[0]
+        # read again and locked in one statement: a staff action on them waits for this one
+        locked = await store.reachable_for_customer(conn, customer.id, since, lock=True)
+        picked = _pick(locked, ticket_id)
+        if isinstance(picked, Delivered):
+            return picked
+        ticket = picked
         outcome: Literal["relayed", "reopened"] = "relayed"
         if ticket.status is TicketStatus.RESOLVED:
             ticket = await _reopen(conn, ticket, cfg, now)
@@ -165,6 +166,19 @@ async def customer_message(
             await within(conn, ticket)
         await _relay_in(conn, ticket, cfg, incoming, now)
     return Delivered(outcome, ticket)
+
+
+def _pick(reachable: list[Ticket], ticket_id: int | None) -> Ticket | Delivered:
+    """The ticket a message goes into: the one named, the only active one, else the newest
+    resolved one; or what to answer instead (none to go into, or which of several)."""
+    if ticket_id is not None:
+        reachable = [t for t in reachable if t.id == ticket_id]
+    if not reachable:
+        return Delivered("none")
+    active = [t for t in reachable if t.status.active]
+    if len(active) > 1 and ticket_id is None:
+        return Delivered("choose", choices=tuple(active))
+    return active[0] if active else reachable[0]
 
 
 async def _reopen(conn: Executor, ticket: Ticket, cfg: DeskConfig, now: datetime) -> Ticket:

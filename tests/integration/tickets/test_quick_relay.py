@@ -1,0 +1,103 @@
+"""The storm's common case, a short text into an open ticket, in one statement
+(services/tickets/quick_relay.py): the same outcome as the general path, once, and nothing
+when the ticket changed since it was read."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import asyncpg
+from redis.asyncio import Redis
+
+from services.clock import FrozenClock
+from services.outbox import NOTIFY_CHANNEL
+from services.storage.db import QUERY_OBSERVERS, create_pool
+from services.tickets import desk, history, quick_relay, store
+from services.tickets.config import DeskConfig
+from services.tickets.model import TicketStatus
+from services.users import Person
+from tests.integration.tickets.test_desk import open_payment_ticket, rows, text_from
+
+
+async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_delivery(
+    pool: asyncpg.Pool, db_url: str, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock,
+    budi: Person,
+) -> None:  # fmt: skip
+    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+    before = await rows(pool, opened.ticket.id)
+    woken: list[str] = []
+    listener = await asyncpg.connect(db_url)
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *args: woken.append(args[3]))
+    statements: list[str] = []
+    QUERY_OBSERVERS.append(lambda record: statements.append(record.query))
+    counted = await create_pool(db_url, min_size=1, max_size=1)  # its connection observed
+    QUERY_OBSERVERS.pop()
+    try:
+        incoming = text_from(budi, "Sudah saya transfer <lagi> & belum masuk")
+        done = await desk.customer_message(
+            counted, redis_client, cfg, clock, customer=budi, incoming=incoming
+        )
+        for _ in range(50):
+            if woken:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await counted.close()
+        await listener.close()
+    assert done.outcome == "relayed"
+    assert len(statements) == 2  # the tickets read, then the one statement
+
+    copies = (await rows(pool, opened.ticket.id))[len(before) :]
+    assert len(copies) == 1
+    copy = copies[0]
+    assert copy["chat_id"] == opened.ticket.support_chat_id or cfg.support_chat_id
+    assert copy["thread_ref"] == before[0]["id"]  # the topic being created
+    assert "Sudah saya transfer &lt;lagi&gt; &amp; belum masuk" in copy["payload"]["text"]
+    assert woken == [f"{copy['chat_id']}:{copy['topic_key']}"]
+    messages = await history.messages(pool, opened.ticket.id)
+    assert messages[-1].body == incoming.text
+    assert messages[-1].relay_outbox_id == copy["id"]
+    events = await history.timeline(pool, opened.ticket.id)
+    assert events[-1].kind == "customer_message"
+    assert events[-1].details == {"message": messages[-1].id, "kind": "text"}
+
+    # the same Telegram message again (an update handled twice after a crash): nothing more
+    again = await desk.customer_message(
+        pool, redis_client, cfg, clock, customer=budi, incoming=incoming
+    )
+    assert again.outcome == "relayed"
+    assert len(await rows(pool, opened.ticket.id)) == len(before) + 1
+    assert len(await history.messages(pool, opened.ticket.id)) == len(messages)
+
+
+async def test_a_ticket_changed_since_it_was_read_is_left_to_the_general_path(
+    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+) -> None:
+    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+    read = await store.get(pool, opened.ticket.id)
+    count = len(await rows(pool, opened.ticket.id))
+    # a staff member answered meanwhile: the ticket waits for the customer now
+    await store.update(pool, read.id, clock.now(), status=TicketStatus.WAITING)
+    incoming = text_from(budi, "Halo?")
+    assert await quick_relay.relay_at_once(pool, read, cfg, incoming, clock.now()) is None
+    # its topic was created meanwhile: the copy would go to the wrong place
+    await store.update(pool, read.id, clock.now(), status=TicketStatus.OPEN)
+    await store.topic_created(pool, read.id, 77, read.topic_outbox_id or 0, clock.now())
+    assert await quick_relay.relay_at_once(pool, read, cfg, incoming, clock.now()) is None
+    assert len(await rows(pool, opened.ticket.id)) == count
+    assert [m.body for m in await history.messages(pool, read.id)].count("Halo?") == 0
+
+    # the general path takes it: the waiting ticket is acknowledged, the copy goes to topic 77
+    await store.update(pool, read.id, clock.now(), status=TicketStatus.WAITING)
+    done = await desk.customer_message(
+        pool, redis_client, cfg, clock, customer=budi, incoming=incoming
+    )
+    assert done.outcome == "relayed"
+    assert (await store.get(pool, read.id)).status is TicketStatus.ACKNOWLEDGED
+    copy = (await rows(pool, read.id))[-1]
+    assert copy["thread_id"] == 77 and "Halo?" in copy["payload"]["text"]
+    queued = len(await rows(pool, read.id))
+    fresh = replace(read, status=TicketStatus.ACKNOWLEDGED, topic_id=77)
+    assert await quick_relay.relay_at_once(pool, fresh, cfg, incoming, clock.now()) is True
+    assert len(await rows(pool, read.id)) == queued  # the same message: copied once
