@@ -107,11 +107,15 @@ async def messages(request: web.Request) -> web.Response:
     thread = request.query.get("thread_id")
     since = int(request.query.get("since", "0"))
     with_deleted = request.query.get("include_deleted") in ("1", "true")
+    newer = []  # from the newest back: a poll for what is new reads only that
+    for m in reversed(chat.messages.values()):  # ids grow in the order messages were added
+        if m.message_id <= since:
+            break
+        newer.append(m)
     found = [
         rt.world.message_view(m)
-        for m in chat.messages.values()
-        if m.message_id > since
-        and (with_deleted or not m.deleted)
+        for m in reversed(newer)
+        if (with_deleted or not m.deleted)
         and (thread is None or m.message_thread_id == int(thread))
     ]
     return ok(found)
