@@ -109,18 +109,22 @@ class InboxWorker:
             await self.pool.release(conn)
             if not is_outage(exc):
                 raise
-            if not is_outage(exc):
-                raise
             logger.warning("inbox: PostgreSQL unreachable ({}); waiting", type(exc).__name__)
             return False
         self._lock_conn = conn
-        with contextlib.suppress(Exception):
+        try:
             await store.recover_orphans(self.pool)
             # Our rows still 'processing' that no task here holds (none on the first start):
             # their handler was cut short by an outage, or by a stop, and putting them back
             # failed with it. They carry our lock's key, which we hold again, so
             # recover_orphans passes over them, and each would hold its conversation for good.
             await store.release_own(self.pool, self.lock_key, list(self._in_hand))
+        except Exception as exc:
+            # Not claiming before they are back: let go and try again (a server just back
+            # can fail the first statements on a pooled connection it cut).
+            logger.warning("inbox: could not put back our rows yet ({}); retrying", exc)
+            await self._let_go_of_lock()
+            return False
         logger.info("inbox {} holds its lock", self.name)
         return True
 

@@ -263,3 +263,50 @@ async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
         await task
     assert feed.seen == [3, 4, 5]
     assert await pool.fetchval("SELECT count(*) FROM inbox WHERE state = 'done'") == 3
+
+
+async def test_rows_left_ours_by_an_outage_go_back_even_when_the_first_try_fails(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, and the server just back fails the put-back once (a pooled connection it cut:
+    seen as asyncpg's 'cannot switch to state'): the worker does not claim before the rows are
+    back, it lets go of its lock and tries again. (The failure is injected: no local stand-in
+    makes asyncpg fail that way on demand.)"""
+    await store.store(pool, [private(3, 1002)], NO_FLOOD)
+    feed = Recorder()
+    slow_housekeeping = FAST.model_copy(update={"poll_interval": 2.0, "backoff_cap": 0.2})
+    worker = InboxWorker(pool, feed, slow_housekeeping)
+    task = asyncio.create_task(worker.run())
+    release_own = store.release_own
+    failures = [asyncpg.InternalClientError("cannot switch to state 12")]
+
+    async def flaky(*args: Any) -> int:
+        if failures:
+            raise failures.pop()
+        return await release_own(*args)
+
+    try:
+        for _ in range(200):
+            if feed.seen == [3]:
+                break
+            await asyncio.sleep(0.05)
+        assert feed.seen == [3]
+        async with pool.acquire() as conn, conn.transaction():
+            await store.store(conn, [private(4, 1001), private(5, 1001)], NO_FLOOD)
+            await conn.execute(
+                "UPDATE inbox SET state = 'processing', owner = $1, owner_lock = $2"
+                " WHERE update_id = 4",
+                worker.name,
+                worker.lock_key,
+            )
+        monkeypatch.setattr(store, "release_own", flaky)
+        await pool.execute("SELECT pg_terminate_backend($1)", worker._lock_conn.get_server_pid())
+        for _ in range(120):  # 6 s: before housekeeping's first round
+            if feed.seen == [3, 4, 5]:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await task
+    assert not failures  # the injected failure happened
+    assert feed.seen == [3, 4, 5]
