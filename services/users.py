@@ -98,13 +98,21 @@ async def touch(
     character in a name used to drop every message that person sent."""
     first_name = storable(first_name)
     last_name, username = storable_or_none(last_name), storable_or_none(username)
-    # One round trip whether or not anything changed: an unchanged person is not written
-    # (the WHERE), and then the statement reads them as they are (same snapshot).
+    # One round trip whether or not anything changed. An unchanged person is only read: the
+    # upsert is not even tried (ON CONFLICT DO UPDATE locks the row even when its WHERE says
+    # no, and a lock makes the statement a write PostgreSQL flushes to disk at commit: one
+    # flush per message of a storm). The statement then reads them as they are.
     row = await db.fetchrow(
         """
-        WITH written AS (
+        WITH stored AS (
+            SELECT id, first_name, last_name, username, language, banned_until FROM users
+            WHERE id = $1
+        ), written AS (
             INSERT INTO users (id, first_name, last_name, username)
-            VALUES ($1, $2, $3, $4)
+            SELECT $1, $2, $3, $4
+            WHERE NOT EXISTS (
+                SELECT 1 FROM stored
+                WHERE (first_name, last_name, username) IS NOT DISTINCT FROM ($2, $3, $4))
             ON CONFLICT (id) DO UPDATE
                 SET first_name = EXCLUDED.first_name,
                     last_name = EXCLUDED.last_name,
@@ -117,8 +125,8 @@ async def touch(
         ), person AS (
             SELECT id, first_name, username, language, banned_until FROM written
             UNION ALL
-            SELECT id, first_name, username, language, banned_until FROM users
-            WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM written)
+            SELECT id, first_name, username, language, banned_until FROM stored
+            WHERE NOT EXISTS (SELECT 1 FROM written)
         )
         SELECT p.*, coalesce((SELECT roles FROM staff WHERE user_id = $1), '{}') AS roles
         FROM person p
