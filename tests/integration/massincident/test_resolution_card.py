@@ -40,8 +40,8 @@ def mctx() -> MassContext:
 async def card_edits(db: asyncpg.Pool, tid: int) -> list[asyncpg.Record]:
     return list(
         await db.fetch(
-            """SELECT id, owner, status, not_before, created_at, payload->>'text' AS text FROM outbox
-               WHERE owner LIKE $1 AND kind = 'edit' ORDER BY id""",
+            """SELECT id, owner, status, not_before, created_at, payload->>'text' AS text
+               FROM outbox WHERE owner LIKE $1 AND kind = 'edit' ORDER BY id""",
             f"pubcard:{tid}:%",
         )
     )
