@@ -16,14 +16,15 @@ import pytest
 
 from services.clock import FrozenClock
 from services.escalation import incidents
-from services.escalation.context import EscalationContext
+from services.escalation.context import EscalationContext, make_context
 from services.escalation.policy import EscalationRules
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext, MassRules
 from services.massincident.delivery import FanOutDeliveryHook
+from services.rules import Rules
 from tests.integration.escalation.conftest import ADMIN_CHAT, SUPPORT_CHAT, TONO
 
-from .test_fanout import linked_incident, person, roster, row_of
+from .test_fanout import BOB, linked_incident, person, roster, row_of
 
 __all__ = ["roster"]  # the fixture, shared with test_fanout
 
@@ -91,3 +92,24 @@ async def test_the_resolution_edits_the_card_at_once_and_its_progress_is_throttl
         [(e["owner"], e["not_before"]) for e in progress],
     )
     assert all("3 / 3" in e["text"] for e in progress), [e["text"] for e in progress]
+
+
+async def test_the_resolution_tells_customers_the_reopen_days_of_the_rules_file(
+    roster: asyncpg.Pool,
+) -> None:
+    """RULES_FILE `mass_incidents.reopen_days: 3`: the resolution says 3 days, the days the
+    aftercare keeps to (it used to say the built-in 7: the resolution read no rules file)."""
+    rules = Rules({"mass_incidents": {"reopen_days": 3}})
+    ctx = make_context(
+        rules, timezone="Asia/Jakarta", admin_chat_id=ADMIN_CHAT, support_chat_id=SUPPORT_CHAT
+    )
+    mctx = MassContext(ctx, rules.section("mass_incidents", MassRules))
+    clock = FrozenClock()
+    tid = await linked_incident(roster, mctx, clock)
+    await incidents.resolve(roster, clock, ctx, tid, await person(roster, TONO))
+    told = await roster.fetchval(
+        """SELECT payload->>'text' FROM outbox
+           WHERE chat_id = $1 AND owner LIKE 'pubupd:%' ORDER BY id DESC LIMIT 1""",
+        BOB,
+    )
+    assert "within 3 days" in told, told
