@@ -21,7 +21,7 @@ from tests.cast import ALICE, BUDI, CITRA
 
 from .conftest import StartWorker, wait_for_rows
 
-GROUP = -1001234
+GROUPS = (-1001234, -1005678)
 
 
 def text(chat_id: int, body: str, priority: int) -> OutboxMessage:
@@ -39,22 +39,26 @@ async def held(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     await pool.release(conn)
 
 
-async def test_a_locked_row_is_passed_over_for_the_next_one_that_may_leave(
+async def test_locked_rows_are_passed_over_for_the_next_ones_that_may_leave(
     pool: asyncpg.Pool, held: asyncpg.Connection
 ) -> None:
-    card_edit = await enqueue(pool, text(GROUP, "card", PRIORITY_INTERACTIVE))
+    # the incident's two cards (support group, admin chat) each have an edit waiting
+    cards = [await enqueue(pool, text(chat, "card", PRIORITY_INTERACTIVE)) for chat in GROUPS]
     fan_out = [await enqueue(pool, text(chat, "fixed", PRIORITY_P2)) for chat in (ALICE, BUDI)]
-    # a hook gives the waiting card edit a newer text: the row is locked until it commits
+    # a delivery hook gives both their newer text in one transaction: locked until it commits
     await held.execute(
-        'UPDATE outbox SET payload = \'{"text": "card 2"}\' WHERE id = $1', card_edit
+        'UPDATE outbox SET payload = \'{"text": "card 2"}\' WHERE id = ANY($1::bigint[])', cards
     )
     now = await pool.fetchval("SELECT now()")
 
     first = await claims.claim(pool, now, "w", 1, 1)
     assert [r.id for r in first] == [fan_out[0]], "the next row that may leave is taken"
-    both = await claims.claim_conversations(pool, now, "w", 1, [f"{GROUP}:0", f"{BUDI}:0"], 1)
+    both = await claims.claim_conversations(
+        pool, now, "w", 1, [f"{GROUPS[0]}:0", f"{GROUPS[1]}:0", f"{BUDI}:0"], 1
+    )
     assert [r.id for r in both] == [fan_out[1]]
-    assert await pool.fetchval("SELECT status FROM outbox WHERE id = $1", card_edit) == "pending"
+    statuses = await pool.fetch("SELECT status FROM outbox WHERE id = ANY($1::bigint[])", cards)
+    assert [r["status"] for r in statuses] == ["pending", "pending"]
 
 
 async def test_a_fan_out_drains_without_waiting_for_the_poll_while_a_row_is_held(
@@ -62,12 +66,12 @@ async def test_a_fan_out_drains_without_waiting_for_the_poll_while_a_row_is_held
 ) -> None:
     """Two rows in flight at a time, no poll within the test: only claims that keep coming back
     full move the fan-out on."""
-    card_edit = await enqueue(pool, text(GROUP, "card", PRIORITY_INTERACTIVE))
+    cards = [await enqueue(pool, text(chat, "card", PRIORITY_INTERACTIVE)) for chat in GROUPS]
     customers = [ALICE, BUDI, CITRA, *range(900_001, 900_010)]
     for user in customers[3:]:
         await tg.create_user(user, f"user{user}", started=True)
     rows = [await enqueue(pool, text(chat, "fixed", PRIORITY_P2)) for chat in customers]
-    await held.execute("SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE", card_edit)
+    await held.execute("SELECT 1 FROM outbox WHERE id = ANY($1::bigint[]) FOR UPDATE", cards)
 
     await start_worker(max_in_flight=2, poll_interval=3600.0)
 
