@@ -121,11 +121,21 @@ chosen AS (
     LIMIT {limit}
 )"""
 
-# $1 now, $2 worker name, $3 its lock key; `chosen` names the rows to take.
+# $1 now, $2 worker name, $3 its lock key; `chosen` names the candidates, {{take}} how many
+# of them to take. The candidates are SKIP_MARGIN more than the rows taken: a candidate locked
+# by another transaction (a delivery hook giving the waiting edits of an incident's two cards
+# their newer text, in one transaction; a replica's racing claim) is skipped and the next one
+# taken, so a claim comes back short only when fewer rows may leave. The worker reads a
+# short claim as "nothing else may leave now" and waits for a NOTIFY or its poll timer: a
+# skipped row stalled a fan-out for the whole poll interval. (The candidates cost nothing more:
+# every ready head is ranked before the LIMIT either way.)
+SKIP_MARGIN = 64
 _TAKE = f"""
 locked AS (
     SELECT id FROM outbox
     WHERE id IN (SELECT id FROM chosen) AND status = 'pending'
+    ORDER BY priority, id
+    LIMIT {{take}}
     FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox o
@@ -141,10 +151,18 @@ def _with(*parts: str) -> str:
 
 
 # $4: how many rows.
-_CLAIM = _with(_EVERY_STREAM, _HEADS_AND_READY, _CHOSEN.format(limit="$4"), _TAKE)
+_CLAIM = _with(
+    _EVERY_STREAM,
+    _HEADS_AND_READY,
+    _CHOSEN.format(limit=f"$4 + {SKIP_MARGIN}"),
+    _TAKE.format(take="$4"),
+)
 # $4, $5: the conversations, $6: how many rows.
 _CLAIM_CONVERSATIONS = _with(
-    _STREAMS_OF_CONVERSATIONS, _HEADS_AND_READY, _CHOSEN.format(limit="$6"), _TAKE
+    _STREAMS_OF_CONVERSATIONS,
+    _HEADS_AND_READY,
+    _CHOSEN.format(limit=f"$6 + {SKIP_MARGIN}"),
+    _TAKE.format(take="$6"),
 )
 
 

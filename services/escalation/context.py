@@ -39,6 +39,9 @@ class EscalationContext:
     emergency: EmergencyRules = field(default_factory=EmergencyRules)
     # called in the transaction that opened an incident (its room: services/rooms)
     on_open: OnOpen | None = None
+    # RULES_FILE as read: the sections of features that follow an incident (its resolution
+    # tells a customer-facing incident's customers: `mass_incidents`, services/massincident)
+    rules_file: Rules | None = None
 
     async def language_of(self, db: Executor, chat_id: int, person: str | None) -> str | None:
         """A group chat speaks its own language; a private chat its person's (`person`)."""
@@ -88,4 +91,5 @@ def make_context(
         ),
         default_locale=default_locale,
         emergency=rules.section("emergency", EmergencyRules),
+        rules_file=rules,
     )

@@ -175,9 +175,14 @@ async def open_incident(
                 conn, ctx, incident, ticket, 1, variant="page", dedup="open", at=now
             )
         groups = [name for name, _rule in rules.groups_of(priority)]
-        await notify.notice_groups(
+        told = await notify.notice_groups(
             conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
+        if source == "alert" and chat_id is not None and chat_id not in told:
+            # Escalate pressed on an alert in a group the policy does not tell (a route's team
+            # chat): the incident's card lands where they pressed too, with its buttons
+            # (Acknowledge... Customer-facing), and follows the incident like the others.
+            await notify.notice_chat(conn, ctx, incident, ticket, chat_id, dedup="open")
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
         if ctx.on_open is not None:  # the incident's room (services/rooms), in this transaction
             await ctx.on_open(conn, incident, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services import outbox, roster
+from services import chats, outbox, roster
 from services.escalation import store
 from services.escalation.context import EscalationContext
 from services.escalation.policy import level_deadline
@@ -295,6 +295,26 @@ async def notice_groups(
             extra=extra,
         )
     return per_chat
+
+
+async def notice_chat(
+    db: Executor,
+    ctx: EscalationContext,
+    incident: Incident,
+    ticket: TicketBrief,
+    chat_id: int,
+    *,
+    dedup: str,
+) -> bool:
+    """The incident's notice in one more group chat (nobody mentioned); a private chat is
+    not a notice's place (pages are). False: not sent (private, or there already)."""
+    if chats.is_private(chat_id):
+        return False
+    the_view = await view(db, ctx, incident, ticket)
+    return await _send(
+        db, ctx, incident, the_view, chat_id=chat_id, recipient_id=None, language=None,
+        variant="notice", dedup=dedup, extra={"told": [], "mentions": []},
+    )  # fmt: skip
 
 
 async def refresh_copies(

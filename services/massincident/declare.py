@@ -72,10 +72,13 @@ async def declare(
             return Declared(existing, changed=False)
         ticket = await desk_repo.get(conn, ticket_id)
         if categories is None:
+            # a raised incident has no category: its title speaks of one ("Pakasir down"), or
+            # what it was raised from does (an alert's summary: "Payment API errors")
             categories = (
                 (ticket.category.value,)
                 if ticket.category.value != "other"
                 else guess_categories(ticket.subject, mctx.classification)
+                or guess_categories(ticket.description, mctx.classification)
             )
         notices: dict[str, str | None] = {"id": notice_id, "en": notice_en}
         for language in LANGUAGES:
@@ -109,6 +112,10 @@ async def declare(
         brief = await briefs.brief(conn, ticket_id)
         if brief is not None:  # its messages lose the "Customer-facing" button
             await notify.refresh_copies(conn, mctx.escalation, incident, brief)
+        # ...and so does the card of the ticket it was escalated from (at once: a person did it)
+        declared = await desk_repo.find(conn, ticket_id)
+        if declared is not None:
+            await outbound.refresh_card(conn, declared, mctx.desk, now, by_person=True)
         public = await store.get(conn, ticket_id)
         assert public is not None
         offered = await offer_links(conn, mctx, public)

@@ -43,7 +43,9 @@ class FanOutDeliveryHook(DeliveryHook):
         if progress is None:
             return
         if progress.done % REFRESH_EVERY == 0 or progress.done >= progress.total:
-            await card.refresh(db, self.mctx, progress.ticket_id, now)
+            # Throttled, the resolution's progress too: only the resolution itself edits the
+            # card at once (card.refresh's default once the incident has ended).
+            await card.refresh(db, self.mctx, progress.ticket_id, now, at_once=False)
 
     async def on_sent(self, db: Executor, row: OutboxRow, result: dict[str, Any]) -> None:
         await self._counted(db, row, "sent")

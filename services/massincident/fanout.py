@@ -130,8 +130,13 @@ async def incident_resolved(
 ) -> Sent | None:  # fmt: skip
     """Called by services.escalation.incidents.resolve inside its transaction: a customer-facing
     incident tells every linked customer it is fixed (with what to do if their order is still
-    stuck and a rating), resolves their links, and stops matching. None: not customer-facing."""
-    mctx = MassContext(ctx, rules or MassRules())
+    stuck and a rating), resolves their links, and stops matching. None: not customer-facing.
+    `rules` None: RULES_FILE's `mass_incidents` (the days a customer may still reopen, said in
+    the resolution, are the ones services/massincident/aftercare.py keeps to)."""
+    if rules is None:
+        found = ctx.rules_file
+        rules = found.section("mass_incidents", MassRules) if found is not None else MassRules()
+    mctx = MassContext(ctx, rules)
     public = await store.get(conn, incident_id, lock=True)
     if public is None or public.ended_at is not None:
         return None

@@ -156,6 +156,8 @@ class Ticket:
     incident_level: int | None = None
     incident_acknowledged_by: str | None = None
     incident_resolved_at: datetime | None = None
+    # its incident is customer-facing (services/massincident): the card stops offering it
+    incident_public: bool = False
     # 'linked': a customer's message answered by a customer-facing incident's notice
     # (services/massincident): no topic, no card, nothing of it goes into the group.
     kind: str = "normal"

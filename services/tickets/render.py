@@ -19,7 +19,7 @@ from services.buttons import button as button_family
 from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
 from services.delivery.splitter import split_text
 from services.escalation.policy import EscalationRules
-from services.escalation.render import role_label
+from services.escalation.render import IncidentAction, role_label
 from services.i18n import gettext as _
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 from services.tickets.briefs import topic_url
@@ -153,15 +153,19 @@ def card_keyboard(ticket: Ticket) -> Keyboard:
     if ticket.status is TicketStatus.OPEN:
         first.append(button(_("👀 Acknowledge"), TicketAction(ticket.id, "ack").pack()))
     first.append(button(_("Priority ▾"), TicketAction(ticket.id, "pri").pack()))
-    return keyboard(
+    rows = [
+        first,
         [
-            first,
-            [
-                button(_("⬆️ Escalate"), TicketAction(ticket.id, "esc").pack()),
-                button(_("✅ Resolve"), TicketAction(ticket.id, "res").pack()),
-            ],
-        ]
-    )
+            button(_("⬆️ Escalate"), TicketAction(ticket.id, "esc").pack()),
+            button(_("✅ Resolve"), TicketAction(ticket.id, "res").pack()),
+        ],
+    ]
+    if ticket.open_incident and not ticket.incident_public and ticket.incident_level:
+        # The ticket was escalated: staff in its topic may tell every customer hit by the same
+        # outage from here (services/massincident, the incident card's own button).
+        pub = IncidentAction(ticket.id, "pub", ticket.incident_level).pack()
+        rows.append([button(_("📢 Customer-facing"), pub)])
+    return keyboard(rows)
 
 
 def priority_keyboard(ticket: Ticket) -> Keyboard:

@@ -35,9 +35,11 @@ _COLUMNS = """
     i.level AS incident_level, i.resolved_at AS incident_resolved_at,
     i.acknowledged_by AS incident_acknowledged_id,
     ia.first_name AS incident_acknowledged_first_name,
-    sa.display_name AS incident_acknowledged_display_name
+    sa.display_name AS incident_acknowledged_display_name,
+    EXISTS (SELECT 1 FROM public_incidents p WHERE p.ticket_id = t.id) AS incident_public
 """
-# The incident (services/escalation's table) is read, never written, here: the card shows it.
+# The incident (services/escalation's table, and services/massincident's public_incidents) is
+# read, never written, here: the card shows it.
 _FROM = """
     FROM tickets t
     JOIN users u ON u.id = t.customer_id
@@ -87,6 +89,7 @@ def _ticket(row: Record) -> Ticket:
             row, "incident_acknowledged", row["incident_acknowledged_id"]
         ),
         incident_resolved_at=row["incident_resolved_at"],
+        incident_public=row["incident_public"],
         kind=row["kind"],
     )
 
