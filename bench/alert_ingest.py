@@ -54,8 +54,8 @@ from sandbox.telegram import (
 )
 from services.alerts import inbox, pipeline
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import Audience
 from services.alerts.inbox import AlertInboxWorker
+from services.alerts.outbound import Audience
 from services.clock import SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker
 from services.storage.db import QUERY_OBSERVERS, connect, create_pool, migrate

@@ -12,9 +12,9 @@ import asyncpg
 
 from services import audit, staff
 from services.alerts import silences, store
-from services.alerts.group_messages import Audience, group_view, incident_request, refresh
 from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
+from services.alerts.outbound import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
 from services.users import Person, Role, shown_name
 

@@ -19,7 +19,7 @@ import asyncpg
 from services import audit, outbox, roster
 from services.alerts import storm
 from services.alerts.actions import Action, AlreadyDone, GroupNotFound, check, display_name
-from services.alerts.group_messages import STORM_PRIORITY, Audience, group_view, in_chat_language
+from services.alerts.outbound import STORM_PRIORITY, Audience, group_view, in_chat_language
 from services.alerts.render import render_group
 from services.alerts.render_storm import back_row
 from services.alerts.store import get_group

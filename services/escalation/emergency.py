@@ -20,7 +20,7 @@ from services import audit, roster, staff
 from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident, record_notified, transaction
 from services.escalation.policy import EmergencyRules
@@ -106,7 +106,7 @@ async def page_every_level(
         if level == 1 and skip_level_one:
             levels += 1
             continue
-        told = await notify.page_level(
+        told = await outbound.page_level(
             conn, ctx, incident, ticket, level, variant="page", dedup=dedup, at=at
         )
         if told:

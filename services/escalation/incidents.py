@@ -13,7 +13,7 @@ import asyncpg
 
 from services import audit, roster, staff
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.store import Incident
 from services.staff import Action
@@ -171,18 +171,18 @@ async def open_incident(
         )
         paged: list[roster.StaffMember] = []
         if rules.priority(priority).page_on_open:
-            paged = await notify.page_level(
+            paged = await outbound.page_level(
                 conn, ctx, incident, ticket, 1, variant="page", dedup="open", at=now
             )
         groups = [name for name, _rule in rules.groups_of(priority)]
-        told = await notify.notice_groups(
+        told = await outbound.notice_groups(
             conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
         if source == "alert" and chat_id is not None and chat_id not in told:
             # Escalate pressed on an alert in a group the policy does not tell (a route's team
             # chat): the incident's card lands where they pressed too, with its buttons
             # (Acknowledge... Customer-facing), and follows the incident like the others.
-            await notify.notice_chat(conn, ctx, incident, ticket, chat_id, dedup="open")
+            await outbound.notice_chat(conn, ctx, incident, ticket, chat_id, dedup="open")
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
         if ctx.on_open is not None:  # the incident's room (services/rooms), in this transaction
             await ctx.on_open(conn, incident, now)
@@ -247,13 +247,13 @@ async def escalate_step(
         reason=reason,
         **_lateness(due_at, now),
     )
-    await notify.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
+    await outbound.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
     await desk_cards.refresh_card_of(conn, ticket.id, ctx.desk_config(), now)
     dedup = f"esc{moved.escalations}"
-    paged = await notify.page_level(
+    paged = await outbound.page_level(
         conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup, at=now
     )
-    await notify.notice_groups(
+    await outbound.notice_groups(
         conn, ctx, moved, ticket, [], variant="escalated", dedup=dedup, also_mention=paged
     )
     await record_notified(conn, clock, ticket.id, paged, "escalated", level=moved.level)
@@ -337,7 +337,7 @@ async def acknowledge(
         await record_event(
             conn, clock, ticket_id, actor.id, "incident_acknowledged", level=acked.level
         )
-        await notify.refresh_copies(conn, ctx, acked, ticket)
+        await outbound.refresh_copies(conn, ctx, acked, ticket)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), clock.now())
         await audit.record(
             conn,
@@ -370,7 +370,7 @@ async def resolve(
         done = replace(incident, resolved_by=actor.id, resolved_at=now).with_deadline(ctx.rules)
         await store.save(conn, done, expected_level=incident.level)
         await record_event(conn, clock, ticket_id, actor.id, "incident_resolved", level=done.level)
-        await notify.refresh_copies(conn, ctx, done, ticket)
+        await outbound.refresh_copies(conn, ctx, done, ticket)
         # a customer-facing incident tells every linked customer (services/massincident)
         from services.massincident import fanout
 

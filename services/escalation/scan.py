@@ -17,7 +17,7 @@ from loguru import logger
 
 from services import roster
 from services.clock import Clock
-from services.escalation import emergency, emergency_breach, notify, store
+from services.escalation import emergency, emergency_breach, outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.policy import due_actions, level_deadline
@@ -85,7 +85,7 @@ async def _handle(
         await store.save(conn, ended, expected_level=incident.level)
         await record_event(conn, clock, incident.ticket_id, None, "incident_closed_with_ticket")
         if ticket is not None:
-            await notify.refresh_copies(conn, ctx, ended, ticket)
+            await outbound.refresh_copies(conn, ctx, ended, ticket)
         report.closed.append(incident.ticket_id)
         return
     actions = due_actions(ctx.rules, incident.clock(), now)
@@ -130,7 +130,7 @@ async def _tell_breach(
     if incident.level < ctx.rules.top_level:
         for p in await oncall.for_level(conn, ctx.rules, incident.level + 1, now, ctx.tz):
             people.setdefault(p.user_id, p)
-    told = await notify.page_people(
+    told = await outbound.page_people(
         conn, ctx, incident, ticket, list(people.values()), variant="breach", dedup="breach"
     )
     await record_event(

@@ -1,7 +1,7 @@
 """What people change from the chat: rotations (admins), overrides, swaps, calendar links.
 
 Each change checks the person against the permission table (services.staff), is audited, and
-tells the people it affects (services.oncall.notices). Past shifts are history: nothing here
+tells the people it affects (services.oncall.outbound). Past shifts are history: nothing here
 changes a moment before `now`.
 """
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from services import audit, roster, staff
 from services.escalation.policy import EscalationRules
-from services.oncall import notices, store
+from services.oncall import outbound, store
 from services.oncall.model import (
     LayerSpec,
     OncallRules,
@@ -181,7 +181,7 @@ async def save_draft(
         details={"spec": spec.model_dump(mode="json") if spec else None, "draft": draft_id},
     )  # fmt: skip
     affected = {m for s in (before, spec) if s for layer in s.layers for m in layer.members}
-    await notices.rotation_changed(db, ctx, role, affected - {actor.id}, actor)
+    await outbound.rotation_changed(db, ctx, role, affected - {actor.id}, actor)
     return role, spec
 
 
@@ -265,7 +265,7 @@ async def cover(
             details={"override": override.id, "start": start.isoformat(),
                      "end": end.isoformat(), "replaces": sorted(u for u in scheduled if u)},
         )  # fmt: skip
-        await notices.override_added(db, ctx, override, scheduled, actor)
+        await outbound.override_added(db, ctx, override, scheduled, actor)
         made.append(override)
     return made
 
@@ -289,7 +289,7 @@ async def cancel_override(db: Executor, ctx: OncallContext, actor: Person, overr
         db, actor_id=actor.id, action=action.value, allowed=True, target=f"override:{found.id}",
         chat_id=chat_id, details={"cancelled": True},
     )  # fmt: skip
-    await notices.override_cancelled(db, ctx, found, actor)
+    await outbound.override_cancelled(db, ctx, found, actor)
     return found
 
 

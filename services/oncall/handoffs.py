@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 import asyncpg
 from loguru import logger
 
+from services import roster
 from services.alerts.config import SmsChannel
 from services.clock import Clock
 from services.escalation import store as incidents
 from services.escalation.render import role_label
 from services.i18n import gettext as _
-from services.oncall import contacts, notices, render, store
+from services.oncall import contacts, outbound, render, store
 from services.oncall.actions import OncallContext
 from services.oncall.render import OpenWork
 from services.oncall.schedule import handoffs, person_stretches, shifts
@@ -64,26 +65,26 @@ async def tell_handoff(
     db: Executor, ctx: OncallContext, role: str, outgoing: int | None, incoming: int | None,
     at: datetime, end: datetime,
 ) -> None:  # fmt: skip
-    names = await notices.names_of(db, [outgoing, incoming])
+    names = await roster.names_of(db, [outgoing, incoming])
     work = await open_work(db, ctx, role)
     key = f"oncall:handoff:{role}:{at.timestamp():.0f}"
     from services.oncall.model import Shift
 
     shift_in = Shift(role, incoming, at, end)
     if incoming is not None:
-        await notices.tell_person(
+        await outbound.tell_person(
             db, ctx, incoming,
             lambda: render.handoff_incoming(role, shift_in, work, outgoing, names, ctx.tz),
             dedup=f"{key}:in",
         )  # fmt: skip
     if outgoing is not None and outgoing != incoming:
         shift_out = Shift(role, outgoing, at, at)
-        await notices.tell_person(
+        await outbound.tell_person(
             db, ctx, outgoing,
             lambda: render.handoff_outgoing(role, shift_out, incoming, len(work), names, ctx.tz),
             dedup=f"{key}:out",
         )  # fmt: skip
-    await notices.tell_admin_chat(
+    await outbound.tell_admin_chat(
         db, ctx, lambda: render.handoff_line(role, outgoing, incoming, names), dedup=f"{key}:admin"
     )
 
@@ -132,7 +133,7 @@ async def scan_once(
                     continue
                 nxt = _next_level_role(ctx, role)
                 text = _gap_text(ctx, role, start, end, nxt)
-                await notices.tell_admin_chat(
+                await outbound.tell_admin_chat(
                     conn, ctx, text, dedup=f"oncall:gap:{role}:{start.timestamp():.0f}"
                 )
             report.gaps.append((role, start))

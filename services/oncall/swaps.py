@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services import audit, staff
-from services.oncall import notices, store
+from services.oncall import outbound, store
 from services.oncall.actions import HORIZON, OncallContext, OncallError, schedule_of
 from services.oncall.model import Shift
 from services.oncall.schedule import person_stretches, shifts
@@ -80,7 +80,7 @@ async def propose_swap(
         db, actor_id=actor.id, action=Action.SWAP_SHIFTS.value, allowed=True,
         target=f"swap:{swap.id}", chat_id=chat_id, details={"proposed": True, "role": role},
     )  # fmt: skip
-    await notices.swap_proposed(db, ctx, swap)
+    await outbound.swap_proposed(db, ctx, swap)
     return swap
 
 
@@ -106,7 +106,7 @@ async def answer_swap(
             db, actor_id=actor.id, action=Action.SWAP_SHIFTS.value, allowed=True,
             target=f"swap:{swap_id}", chat_id=chat_id, details={"declined": True},
         )  # fmt: skip
-        await notices.swap_answered(db, ctx, swap, actor.id, done=False)
+        await outbound.swap_answered(db, ctx, swap, actor.id, done=False)
         return swap
     row = await db.fetchrow(
         """
@@ -139,5 +139,5 @@ async def answer_swap(
         db, actor_id=actor.id, action=Action.SWAP_SHIFTS.value, allowed=True,
         target=f"swap:{swap_id}", chat_id=chat_id, details={"accepted": True, "done": True},
     )  # fmt: skip
-    await notices.swap_answered(db, ctx, swap, actor.id, done=True)
+    await outbound.swap_answered(db, ctx, swap, actor.id, done=True)
     return swap

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services import audit, staff
 from services.clock import Clock
-from services.escalation import notify
+from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
 from services.escalation.incidents import Db, transaction
 from services.escalation.store import Incident
@@ -114,7 +114,7 @@ async def set_role(
         if role == "lead":  # every copy of the incident's message names its lead
             ticket = await tickets.brief(conn, ticket_id)
             assert ticket is not None
-            await notify.refresh_copies(conn, ctx.escalation, incident, ticket)
+            await escalation_outbound.refresh_copies(conn, ctx.escalation, incident, ticket)
         await _audit(conn, actor, action, number, chat_id, user_id=user_id)
         return Done(number, name)
 

@@ -24,9 +24,9 @@ from services.delivery.errors import (
     PermanentError,
 )
 from services.delivery.hooks import DeliveryHook
-from services.delivery.notices import tell_operator
+from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
-from services.escalation import notify
+from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
 from services.outbox import OutboxMessage
 from services.rooms import closing, store
@@ -142,7 +142,7 @@ class RoomDeliveryHook(DeliveryHook):
         incident = await incidents_store.get(db, ticket_id)
         ticket = await tickets.brief(db, ticket_id)
         if incident is not None and ticket is not None:
-            await notify.refresh_copies(db, self.ctx.escalation, incident, ticket)
+            await escalation_outbound.refresh_copies(db, self.ctx.escalation, incident, ticket)
 
     async def _without_topics(self, db: Executor, ticket_id: int) -> None:
         """One card in the chat, replies threaded to it (the topic's summary never went)."""

@@ -12,7 +12,7 @@ from services import audit, users
 from services.clock import FrozenClock
 from services.escalation import follow
 from services.escalation.incidents import open_incident
-from services.reports.send import build as build_report
+from services.reports.build import build as build_report
 from services.rooms import actions, store, sync
 from services.rooms.config import RoomsContext
 from services.staff import NotAllowed

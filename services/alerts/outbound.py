@@ -1,10 +1,11 @@
-"""An alert group's messages: who reads them and what they show.
+"""The one module that queues alert messages: a group's, who reads them and what they show,
+and a maintenance window's summary.
 
 `Audience` (the admin chat, its language and time zone, the chats a routing tree may name) and
 `ChatLanguages` say who reads; `destinations` says which chats a group goes to; `group_view`
 reads what a group's message shows (silenced and inhibited alerts, its acknowledgement, its
 incident); `post` and `edit` queue it through the outbox, `refresh` redraws it after a button.
-When a group is pushed (group wait, interval, repeat, storms, maintenance) is notify.py.
+When a group is pushed (group wait, interval, repeat, storms, maintenance) is dispatch.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from services import chats, outbox
 from services.alerts import model, receivers, silences, store, storm
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest
-from services.alerts.render import GroupView, Rendered, render_group
+from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
 from services.i18n import use_locale
 from services.storage.types import Executor
 
@@ -211,4 +212,30 @@ def incident_request(
         labels=dict(group.labels),
         opened_by=actor_id,
         opened_at=now,
+    )
+
+
+async def post_maintenance_summary(
+    db: Executor,
+    audience: Audience,
+    window: silences.MaintenanceWindow,
+    muted: list[silences.MutedAlert],
+) -> None:
+    """What fired while the maintenance window muted it, to the admin chat once it ended."""
+    if audience.admin_chat_id is None:
+        return
+    with use_locale(audience.language):
+        text = render_maintenance_summary(
+            window.reason, window.starts_at, window.end, muted, audience.tz
+        )
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=audience.admin_chat_id,
+            kind="text",
+            payload={"text": text, "parse_mode": "HTML"},
+            owner=f"maintenance:{window.id}",
+            dedup_key=f"maintenance:{window.id}:summary",
+            priority=outbox.PRIORITY_P1,
+        ),
     )
