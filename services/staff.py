@@ -390,6 +390,28 @@ async def refuse(
     )
 
 
+async def done(
+    db: Executor,
+    person: Person,
+    action: Action | str,
+    *,
+    target: str | None = None,
+    chat_id: int | None = None,
+    **details: Any,
+) -> None:
+    """Write the audit row of an action done (in the caller's transaction, so it commits with
+    the action)."""
+    await audit.record(
+        db,
+        actor_id=person.id,
+        action=str(action),
+        allowed=True,
+        target=target,
+        chat_id=chat_id,
+        details=details,
+    )
+
+
 async def require(
     db: Executor,
     person: Person | None,

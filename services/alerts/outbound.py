@@ -19,8 +19,10 @@ from services.alerts import model, receivers, silences, store, storm
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest
 from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
+from services.alerts.render_storm import back_row
 from services.i18n import use_locale
 from services.storage.types import Executor
+from services.users import Person
 
 # Below every page and incident notice (services/outbox.py): a storm never holds back a P0.
 PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORITY_ALERT_WARNING}
@@ -239,3 +241,52 @@ async def post_maintenance_summary(
             priority=outbox.PRIORITY_P1,
         ),
     )
+
+
+async def details_privately(
+    db: Executor, person: Person, view: GroupView, audience: Audience, group_id: int
+) -> None:
+    """A group's full message to the person who asked for it from a storm, in their language."""
+    with use_locale(person.language or audience.language):
+        rendered = render_group(view, audience.tz)
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=person.id,
+            kind="text",
+            payload=rendered.payload(),
+            owner=f"alert_details:{group_id}",
+            priority=outbox.PRIORITY_INTERACTIVE,
+        ),
+    )
+
+
+async def details_in_storm(
+    db: Executor, current: storm.StormRow, view: GroupView, audience: Audience
+) -> None:
+    """A group's full message in place of the storm message, with a button back to the storm."""
+    assert current.outbox_id is not None
+    chat = await in_chat_language(db, audience)
+    with use_locale(chat.language):
+        rendered = render_group(view, audience.tz)
+        keyboard = [*rendered.reply_markup["inline_keyboard"], back_row(current.id)]
+    payload = {**rendered.payload(), "reply_markup": {"inline_keyboard": keyboard}}
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=current.chat_id,
+            kind="edit",
+            payload=payload,
+            ref_id=current.outbox_id,
+            owner=storm.owner(current.id),
+            priority=outbox.PRIORITY_INTERACTIVE,
+        ),
+    )
+
+
+async def redraw_storm(db: Executor, storm_id: int, audience: Audience, now: datetime) -> None:
+    """The storm message drawn again as the storm stands, in the admin chat's language."""
+    current = await storm.get(db, storm_id)
+    assert current is not None
+    chat = await in_chat_language(db, audience)
+    await storm.render_one(db, current, chat.language, audience.tz, STORM_PRIORITY, now)

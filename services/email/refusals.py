@@ -215,7 +215,7 @@ async def tell_staff(db: Executor, cfg: DeskConfig, now: datetime) -> int | None
     if chat_id is None:
         return None
     # one writer at a time, so two intakes never post two notices for the same hour
-    await db.execute("SELECT pg_advisory_xact_lock($1, 0)", store.ADVISORY_CLASS)
+    await store.lock_refusal_notice(db)
     anchor = await outbox.latest(db, OWNER, ("text",))
     since = _since(anchor, now)
     with use_locale(await desk_outbound.desk_language(db, cfg)):

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 from services import chats, outbox, roster
 from services.i18n import use_locale
 from services.oncall import render
-from services.oncall.model import Override
+from services.oncall.model import Override, Swap
 from services.outbox import OutboxMessage
 from services.storage.types import Executor
 from services.users import Person
 
 if TYPE_CHECKING:
     from services.oncall.actions import OncallContext
-    from services.oncall.swaps import Swap
 
 
 def _payload(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from asyncpg import Record
 
-from services import audit, outbox, staff
+from services import outbox, staff
 from services.clock import Clock
 from services.escalation import store as incidents_store
 from services.escalation.incidents import AlreadyResolved, Db, transaction
@@ -212,8 +212,6 @@ async def keep_internal(
             conn, ctx, row,
             lambda: render.kept_internal(number, row["text"], name, ctx.escalation.tz, now),
         )  # fmt: skip
-        await audit.record(
-            conn, actor_id=actor.id, action=Action.ROOM_UPDATE.value, allowed=True,
-            target=number, chat_id=chat_id, details={"offer": offer_id, "internal": True},
-        )  # fmt: skip
+        await staff.done(conn, actor, Action.ROOM_UPDATE, target=number, chat_id=chat_id,
+                         offer=offer_id, internal=True)  # fmt: skip
         return Decided(number, "internal")

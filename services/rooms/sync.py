@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from loguru import logger
 
-from services import outbox
+from services import outbox, users
 from services.clock import Clock
 from services.escalation import store as incidents_store
 from services.escalation.store import Incident
@@ -129,7 +129,7 @@ async def remind(
         told = [(p.user_id, p.display_name) for p in people]
     base_key = f"remind:{int(base.timestamp())}:{stage}"
     for user_id, _name in told:
-        language = await conn.fetchval("SELECT language FROM users WHERE id = $1", user_id)
+        language = await users.language_of(conn, user_id)
         with use_locale(language):
             text = (
                 render.reminder_to_lead(ticket.number, minutes * stage)
