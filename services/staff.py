@@ -392,7 +392,7 @@ async def refuse(
 
 async def done(
     db: Executor,
-    person: Person,
+    person: Person | None,
     action: Action | str,
     *,
     target: str | None = None,
@@ -400,10 +400,10 @@ async def done(
     **details: Any,
 ) -> None:
     """Write the audit row of an action done (in the caller's transaction, so it commits with
-    the action)."""
+    the action); `person` None: the bot did it on its own (an incident a probe opened)."""
     await audit.record(
         db,
-        actor_id=person.id,
+        actor_id=person.id if person else None,
         action=str(action),
         allowed=True,
         target=target,

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services import audit, roster, staff
+from services import roster, staff
 from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
@@ -224,14 +224,15 @@ async def _raise(
             ticket_id,
             now + timedelta(minutes=rules.repeat_minutes),
         )
-        await audit.record(
+        await staff.done(
             conn,
-            actor_id=actor.id if actor else None,
-            action=action.value,
-            allowed=True,
+            actor,
+            action,
             target=opened.number,
             chat_id=chat_id,
-            details={"caller": call.caller, "source": call.source, "levels": levels},
+            caller=call.caller,
+            source=call.source,
+            levels=levels,
         )
         everyone = tuple(dict.fromkeys([*first, *(p.user_id for p in paged)]))
         return EmergencyOutcome(call_id, ticket_id, opened.number, everyone, levels)

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services import audit, roster, staff
+from services import roster, staff
 from services.clock import Clock
 from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
@@ -187,14 +187,14 @@ async def open_incident(
         if ctx.on_open is not None:  # the incident's room (services/rooms), in this transaction
             await ctx.on_open(conn, incident, now)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)
-        await audit.record(
+        await staff.done(
             conn,
-            actor_id=actor.id if actor else None,
-            action="incident.open",
-            allowed=True,
+            actor,
+            "incident.open",
             target=ticket.number,
             chat_id=chat_id,
-            details={"source": source, "priority": priority},
+            source=source,
+            priority=priority,
         )
         return Outcome(incident, ticket.number, told=tuple(p.user_id for p in paged))
 
@@ -302,14 +302,13 @@ async def escalate(
         if stepped is None:
             raise StaleLevel(incident.level + 1)
         moved, paged = stepped
-        await audit.record(
+        await staff.done(
             conn,
-            actor_id=actor.id,
-            action=Action.ESCALATE.value,
-            allowed=True,
+            actor,
+            Action.ESCALATE,
             target=number,
             chat_id=chat_id,
-            details={"from": incident.level, "to": moved.level, "reason": reason},
+            **{"from": incident.level, "to": moved.level, "reason": reason},
         )
         return Outcome(moved, number, told=tuple(p.user_id for p in paged))
 
@@ -339,14 +338,7 @@ async def acknowledge(
         )
         await outbound.refresh_copies(conn, ctx, acked, ticket)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), clock.now())
-        await audit.record(
-            conn,
-            actor_id=actor.id,
-            action=Action.ACKNOWLEDGE.value,
-            allowed=True,
-            target=number,
-            chat_id=chat_id,
-        )
+        await staff.done(conn, actor, Action.ACKNOWLEDGE, target=number, chat_id=chat_id)
         return Outcome(acked, number)
 
 
@@ -380,12 +372,5 @@ async def resolve(
             await desk_actions.resolved_in(conn, ctx.desk_config(), now, desk_ticket, actor)
         else:
             await desk_cards.refresh_card(conn, desk_ticket, ctx.desk_config(), now)
-        await audit.record(
-            conn,
-            actor_id=actor.id,
-            action=Action.RESOLVE.value,
-            allowed=True,
-            target=number,
-            chat_id=chat_id,
-        )
+        await staff.done(conn, actor, Action.RESOLVE, target=number, chat_id=chat_id)
         return Outcome(done, number)
