@@ -33,7 +33,8 @@ from services.alerts import alertmanager, inhibition
 from services.alerts.config import AlertsRules
 from services.alerts.route_report import render_route_test
 from services.i18n import use_locale
-from tests.integration.alerts.real_alertmanager import BINARY, free_port
+from tests.integration.alerts.real_alertmanager import BINARY
+from tests.net import free_port
 
 pytestmark = pytest.mark.skipif(
     BINARY is None,
