@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -35,3 +37,28 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield url
     finally:
         await runner.cleanup()
+
+
+@dataclass
+class JsonHook:
+    """A local stand-in for a webhook (an SMS provider, say): `got` is the JSON of every POST
+    it was sent, in order; it answers `status` (change it to make the next calls fail)."""
+
+    url: str = ""
+    status: int = 200
+    got: list[Any] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def json_hook(path: str, status: int = 200) -> AsyncIterator[JsonHook]:
+    hook = JsonHook(status=status)
+
+    async def handle(request: web.Request) -> web.Response:
+        hook.got.append(await request.json())
+        return web.Response(status=hook.status)
+
+    app = web.Application()
+    app.router.add_post(path, handle)
+    async with serve(app) as url:
+        hook.url = url + path
+        yield hook
