@@ -40,22 +40,31 @@ receivers:
 @asynccontextmanager
 async def alertmanager(webhook_url: str, token: str) -> AsyncIterator[str]:
     """Yield Alertmanager's base URL; it posts its notifications to `webhook_url`."""
+    async with running(CONFIG.format(url=webhook_url, token=token)) as base:
+        yield base
+
+
+@asynccontextmanager
+async def running(config: str, prefix: str = "qc-am-") -> AsyncIterator[str]:
+    """Alertmanager on a free loopback port with `config` (its YAML), ready: its base URL.
+    No cluster (no gossip wait); what it says on stderr is in the error if it will not start."""
     assert BINARY is not None
-    root = Path(tempfile.mkdtemp(prefix="qc-am-"))
-    (root / "am.yml").write_text(CONFIG.format(url=webhook_url, token=token))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    (root / "am.yml").write_text(config)
     port = free_port()
-    process = subprocess.Popen(  # noqa: ASYNC220 (started once, returns at once)
-        [
-            BINARY,
-            f"--config.file={root / 'am.yml'}",
-            f"--storage.path={root / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],  # no cluster: no gossip wait
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (root / "stderr").open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: ASYNC220 (started once, returns at once)
+            [
+                BINARY,
+                f"--config.file={root / 'am.yml'}",
+                f"--storage.path={root / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
@@ -66,6 +75,8 @@ async def alertmanager(webhook_url: str, token: str) -> AsyncIterator[str]:
                             break
                 except aiohttp.ClientError:
                     pass
+                if process.poll() is not None:
+                    raise AssertionError((root / "stderr").read_text())
                 await asyncio.sleep(0.1)
         yield base
     finally:
