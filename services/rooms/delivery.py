@@ -41,9 +41,13 @@ _NOT_RESENT = frozenset(
 )
 
 
-async def _locked_room(db: Executor, ticket_id: int) -> Room | None:
-    """The room, its incident locked first: the order every writer of both takes, so that a
-    card refreshed here waits for an escalation being saved and shows it (not the level before)."""
+async def _locked_room(db: Executor, row: OutboxRow) -> Room | None:
+    """The room a row of ours belongs to (None: not a room's row, or the room is gone), its
+    incident locked first: the order every writer of both takes, so that a card refreshed here
+    waits for an escalation being saved and shows it (not the level before)."""
+    ticket_id = rooms.ticket_of(row.owner)
+    if ticket_id is None:
+        return None
     await incidents_store.get(db, ticket_id, lock=True)
     return await store.get(db, ticket_id, lock=True)
 
@@ -54,12 +58,10 @@ class RoomDeliveryHook(DeliveryHook):
         self.clock = clock
 
     async def on_sent(self, db: Executor, row: OutboxRow, result: dict[str, Any]) -> None:
-        ticket_id = rooms.ticket_of(row.owner)
-        if ticket_id is None:
-            return
-        room = await _locked_room(db, ticket_id)
+        room = await _locked_room(db, row)
         if room is None:
             return
+        ticket_id = room.ticket_id
         if row.kind == "create_topic":
             topic_id = result.get("message_thread_id")
             if topic_id is not None and row.id == room.topic_outbox_id:
@@ -92,12 +94,10 @@ class RoomDeliveryHook(DeliveryHook):
         )
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
-        ticket_id = rooms.ticket_of(row.owner)
-        if ticket_id is None:
-            return
-        room = await _locked_room(db, ticket_id)
+        room = await _locked_room(db, row)
         if room is None:
             return
+        ticket_id = room.ticket_id
         if row.kind == "create_topic":
             if row.id == room.topic_outbox_id and error.reason not in (
                 THREAD_NOT_FOUND,
