@@ -16,6 +16,7 @@ from loguru import logger
 from services import roster
 from services.clock import Clock
 from services.escalation import emergency, emergency_breach, outbound, store
+from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.policy import due_actions, level_deadline
@@ -189,8 +190,8 @@ class EscalationWorker(Loop):
             for d in (
                 await store.earliest_deadline(self.pool),
                 await ticket_repo.earliest_check(self.pool),
-                await emergency.earliest_repeat(self.pool),
-                await emergency_breach.earliest_breach(self.pool),
+                await emergency_store.earliest_repeat(self.pool),
+                await emergency_store.earliest_breach(self.pool),
             )
             if d is not None
         ]

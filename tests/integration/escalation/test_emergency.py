@@ -12,10 +12,10 @@ import pytest
 from services import audit, users
 from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
-from services.escalation import emergency, emergency_breach, store
+from services.escalation import emergency, emergency_breach, store, store_emergency
 from services.escalation.context import EscalationContext
-from services.escalation.emergency import EmergencyCall
 from services.escalation.incidents import acknowledge, resolve
+from services.escalation.store_emergency import EmergencyCall
 from services.staff import NotAllowed
 from tests.cast import ADMIN, BUDI, SARI
 from tests.net import json_hook
@@ -80,7 +80,7 @@ async def test_nobody_acknowledges_so_every_level_is_paged_again_every_five_minu
     assert await emergency.repeat_due(roster, clock, ctx) == []
     assert await private_pages(roster, mark) == []
     assert await roster.fetchval("SELECT next_page_at FROM emergency_calls") is None
-    assert await emergency.earliest_repeat(roster) is None
+    assert await store_emergency.earliest_repeat(roster) is None
 
 
 async def test_a_provider_retry_is_the_same_call(
@@ -146,7 +146,7 @@ async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_he
     clock = FrozenClock()
     outcome = await emergency.raise_emergency(roster, clock, ctx, sos())
     await acknowledge(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
-    assert await emergency_breach.earliest_breach(roster) == clock.now() + timedelta(minutes=30)
+    assert await store_emergency.earliest_breach(roster) == clock.now() + timedelta(minutes=30)
     clock.advance(minutes=29)
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
     clock.advance(minutes=1)
@@ -159,7 +159,7 @@ async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_he
     assert all("QC-000001 is not resolved after 30 minutes" in r["text"] for r in told)
     clock.advance(minutes=10)  # told once
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
-    assert await emergency_breach.earliest_breach(roster) is None
+    assert await store_emergency.earliest_breach(roster) is None
 
 
 async def test_resolved_in_time_no_breach(roster: asyncpg.Pool, ctx: EscalationContext) -> None:
@@ -169,4 +169,4 @@ async def test_resolved_in_time_no_breach(roster: asyncpg.Pool, ctx: EscalationC
     await resolve(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
     clock.advance(minutes=20)
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
-    assert await emergency_breach.earliest_breach(roster) is None
+    assert await store_emergency.earliest_breach(roster) is None
