@@ -54,13 +54,14 @@ from sandbox.telegram import (
 )
 from services.alerts import inbox, pipeline
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import Audience
 from services.alerts.inbox import AlertInboxWorker
+from services.alerts.outbound import Audience
 from services.clock import SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker
 from services.storage.db import QUERY_OBSERVERS, connect, create_pool, migrate
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
 from tests.integration.alerts.test_webhook import TOKEN, payload
+from tests.net import serve
 
 # How an alert shows in a group message (its differing labels) or in a digest line.
 SHOWN = re.compile(r"instance=host-(\d+)\b")
@@ -116,15 +117,8 @@ async def receiver(pool: Any, wake: Any) -> Any:
         token=lambda: TOKEN, pool=lambda: pool, clock=lambda: clock, wake=wake
     )
     app.router.add_post(PATH, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}{PATH}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url + PATH
 
 
 async def ticking(pool: Any, config: AlertsRules, audience: Audience, every: float) -> None:

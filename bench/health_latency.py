@@ -35,6 +35,7 @@ from sandbox.telegram.client import EmulatorClient
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from sandbox.telegram.server import TelegramEmulator
 from services.rules import Rules
+from tests.e2e.conftest import FAST_DELIVERY
 
 ADMIN = 7001
 
@@ -120,19 +121,7 @@ async def main(calls: int) -> None:
             )
             # A latency bench: the bot's own pacing (20 messages/min per group, as Telegram
             # allows) would measure the wait for a token, not /health; it is opened up here.
-            unpaced = Rules(
-                {
-                    "delivery": {
-                        "limits": {
-                            "private_per_second": 1000,
-                            "private_burst": 1000,
-                            "group_per_minute": 60000,
-                            "global_per_second": 1000,
-                            "global_burst": 1000,
-                        }
-                    }
-                }
-            )
+            unpaced = Rules({"delivery": FAST_DELIVERY})
             app = create_app(settings, rules=unpaced)
             app[CATCH_UP_ON_START] = False
             runner = web.AppRunner(app, shutdown_timeout=1.0)

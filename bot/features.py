@@ -21,7 +21,7 @@ from bot.settings import Settings
 from jobs.context import JobDeps
 from services.alerts.config import SECTION as ALERTS
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import Audience
+from services.alerts.outbound import Audience
 from services.alerts.storm import Budget
 from services.chats import StaffChats
 from services.checks.config import ChecksRules, Targets, targets_from_settings
@@ -36,7 +36,7 @@ from services.massincident.config import MassContext, MassRules
 from services.oncall.actions import OncallContext
 from services.quarterly.actions import QuarterContext
 from services.quarterly.config import QuarterlyRules
-from services.reports.send import quickcart_database
+from services.reports.build import quickcart_database
 from services.rooms.config import RoomsContext, RoomsRules
 from services.rooms.room import opener as room_opener
 from services.rules import Rules

@@ -22,7 +22,7 @@ from services.delivery.not_started import NotStartedWatch
 from services.delivery.worker import DeliveryWorker
 from services.email import intake
 from services.email.inbound import MailboxReader
-from services.email.outbound import FileFetcher, MailSender
+from services.email.smtp import FileFetcher, MailSender
 from services.escalation.delivery import IncidentDeliveryHook
 from services.escalation.scan import EscalationWorker
 from services.massincident.delivery import FanOutDeliveryHook

@@ -16,9 +16,9 @@ from services import staff
 from services.alerts import actions, pipeline, silences
 from services.alerts.durations import BadDuration, parse_duration
 from services.alerts.escalation_link import incident_opener
-from services.alerts.group_messages import Audience
 from services.alerts.incidents import EscalationUnavailable
 from services.alerts.matchers import BadSilence, parse_silence_args
+from services.alerts.outbound import Audience
 from services.alerts.render import AlertAction, when
 from services.alerts.render_lists import render_overview, render_silences, render_windows
 from services.clock import Clock

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import ngettext
 from handlers.buttons import Press
 from handlers.routes import Routes
 from services.alerts import actions, storm_actions
-from services.alerts.group_messages import Audience
+from services.alerts.outbound import Audience
 from services.alerts.render_storm import StormAction
 from services.clock import Clock
 from services.users import Person

@@ -15,7 +15,7 @@ from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.escalation import emergency
 from services.escalation.context import EscalationContext
-from services.escalation.emergency import EmergencyCall
+from services.escalation.store_emergency import EmergencyCall
 from services.staff import Action
 from services.text import esc
 from services.users import Person

@@ -26,9 +26,12 @@ from jobs.runner import run_now
 from services import audit, staff
 from services.clock import Clock
 from services.i18n import current_locale
-from services.maintenance import notify, runs
-from services.maintenance.notify import JobAction
-from services.reports import send as reports
+from services.maintenance import render as maintenance_render
+from services.maintenance import runs
+from services.maintenance.render import JobAction
+from services.reports import outbound as report_outbound
+from services.reports.build import build as build_report
+from services.reports.build import quickcart_database
 from services.staff import Action
 from services.text import echo, esc, shorten
 from services.users import Person
@@ -55,14 +58,16 @@ async def cmd_jobs(
         if not history:
             await message.answer(_("No maintenance runs yet."))
             return
-        text = "\n\n".join(notify.render_run(run, deps.tz) for run in history)
+        text = "\n\n".join(maintenance_render.render_run(run, deps.tz) for run in history)
         await message.answer(shorten(text, 4000))
         return
     lines = [_("<b>Maintenance jobs</b> (times in {zone})").format(zone=esc(deps.timezone))]
     for job in await list_jobs(deps.rules, deps.timezone, clock.now(), pool):
         when = job.next_run.astimezone(deps.tz).strftime("%a %d %b %H:%M") if job.next_run else "—"
         last = (
-            notify.STATUS_ICONS[job.last.status] + " " + notify.status_label(job.last.status)
+            maintenance_render.STATUS_ICONS[job.last.status]
+            + " "
+            + maintenance_render.status_label(job.last.status)
             if job.last
             else _("never ran")
         )
@@ -91,9 +96,9 @@ async def _run_or_confirm(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     job = JOBS[name]
     if job.destructive and not confirmed:
-        markup = InlineKeyboardMarkup.model_validate(notify.confirm_keyboard(name))
+        markup = InlineKeyboardMarkup.model_validate(maintenance_render.confirm_keyboard(name))
         text = _("{job} changes QuickCart's systems. Run it now?").format(
-            job=esc(notify.title(name))
+            job=esc(maintenance_render.title(name))
         )
         return text, markup
     await audit.record(
@@ -110,7 +115,7 @@ async def _run_or_confirm(
         text = _("{job} started; /jobs history {name} shows its result when it is done.")
     else:
         text = _("{job} started; its result will be posted in the admin chat.")
-    return text.format(job=esc(notify.title(name)), name=esc(name)), None
+    return text.format(job=esc(maintenance_render.title(name)), name=esc(name)), None
 
 
 def _job_list() -> str:
@@ -121,7 +126,9 @@ def _job_list() -> str:
             line = _("{name}: {title} (asks for confirmation first)")
         else:
             line = _("{name}: {title}")
-        lines.append(line.format(name=f"<code>{esc(name)}</code>", title=esc(notify.title(name))))
+        lines.append(
+            line.format(name=f"<code>{esc(name)}</code>", title=esc(maintenance_render.title(name)))
+        )
     return "\n".join(lines)
 
 
@@ -208,7 +215,7 @@ async def cmd_report(
     kind: Literal["weekly", "monthly"] = "weekly" if arg == "weekly" else "monthly"
     deps = job_deps
     await message.answer(_("Building the report…"))
-    _data, rendered = await reports.build(
+    _data, rendered = await build_report(
         pool,
         kind,
         clock.now(),
@@ -216,9 +223,9 @@ async def cmd_report(
         uptime_target=deps.maintenance().uptime_target_percent,
         language=current_locale(),  # the chat's: a group's own, a private chat's person's
         to_now=kind == "weekly",  # the last 7 days up to now; the schedule's is the full week
-        quickcart=reports.quickcart_database(deps.targets, deps.checks()),
+        quickcart=quickcart_database(deps.targets, deps.checks()),
     )
-    await reports.send(pool, message.chat.id, rendered)
+    await report_outbound.send(pool, message.chat.id, rendered)
     await audit.record(
         pool,
         actor_id=person.id,

@@ -22,7 +22,7 @@ from handlers.routes import Routes
 from services import audit, roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
-from services.oncall import actions, contacts, notices, render, store, swaps, views
+from services.oncall import actions, contacts, outbound, render, store, swaps, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import SpecError
 from services.oncall.render import SwapAnswer
@@ -110,7 +110,7 @@ async def cmd_oncall(
             if sub == "at":
                 at, _used = parse_moment(words, now, ctx.tz)
             rows = await views.board(pool, ctx, at)
-            names = await notices.names_of(pool, views.people_on(rows))
+            names = await roster.names_of(pool, views.people_on(rows))
             title = (
                 None
                 if sub != "at"
@@ -200,7 +200,7 @@ async def _cover(
         pool, ctx, person, coverer=coverer, start=start, end=end, role=role, now=now,
         chat_id=message.chat.id,
     )  # fmt: skip
-    names = await notices.names_of(pool, [coverer, *(o.replaces for o in made)])
+    names = await roster.names_of(pool, [coverer, *(o.replaces for o in made)])
     lines = [
         render.cover_notice(
             o.role, o.user_id, o.replaces, o.start, o.end, names, ctx.tz, person.first_name
@@ -241,7 +241,7 @@ async def _swap(
         pool, ctx, person, role=role, a_user=person.id, a_at=mine, b_user=other, b_at=theirs,
         now=now, chat_id=message.chat.id,
     )  # fmt: skip
-    names = await notices.names_of(pool, [swap.a_user, swap.b_user])
+    names = await roster.names_of(pool, [swap.a_user, swap.b_user])
     await message.answer(
         render.swap_proposal(
             swap.role, swap.a_user, (swap.a_start, swap.a_end), swap.b_user,
@@ -284,7 +284,7 @@ async def _calendar(
     person_url = calendar_url(ctx, mine.token)
     if message.chat.type != "private":
         # a private link does not belong in a group: sent to the person, in their language
-        await notices.tell_person(
+        await outbound.tell_person(
             pool, ctx, person.id, lambda: render.calendar_links(person_url, role_links)
         )
         await message.answer(_("I sent your calendar links to you privately."))
@@ -324,7 +324,7 @@ async def on_swap_button(
         swap = await swaps.answer_swap(
             pool, ctx, person, callback_data.id, callback_data.act == "yes", clock.now(), chat_id
         )
-        names = await notices.names_of(pool, [swap.a_user, swap.b_user])
+        names = await roster.names_of(pool, [swap.a_user, swap.b_user])
         if callback_data.act == "no":
             text = render.swap_declined(swap.role, person.id, names)
         elif swap.a_accepted and swap.b_accepted:

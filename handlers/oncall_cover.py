@@ -18,7 +18,7 @@ from handlers.routes import Routes
 from services import roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
-from services.oncall import actions, notices, render, views
+from services.oncall import actions, render, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import Shift
 from services.oncall.render import CoverPick
@@ -126,7 +126,7 @@ async def on_cover_button(
             pool, ctx, person, coverer=callback_data.u, start=max(shift.start, now),
             end=shift.end, role=shift.role, now=now, chat_id=chat_id,
         )  # fmt: skip
-        names = await notices.names_of(pool, [callback_data.u, person.id])
+        names = await roster.names_of(pool, [callback_data.u, person.id])
         await query.answer()
         if message is not None:
             await message.edit_reply_markup(reply_markup=None)

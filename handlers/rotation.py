@@ -17,7 +17,7 @@ from handlers.routes import Routes
 from services import roster, staff
 from services.clock import Clock
 from services.escalation.render import role_label
-from services.oncall import actions, notices, render, store, views
+from services.oncall import actions, render, store, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import RotationSpec
 from services.oncall.render import RotationDraft
@@ -47,7 +47,7 @@ async def cmd_rotation(
             ids: list[int | None] = [
                 m for _r, spec in found if spec for layer in spec.layers for m in layer.members
             ]
-            names = await notices.names_of(pool, ids)
+            names = await roster.names_of(pool, ids)
             await message.answer(render.rotations(found, names))
             return
         await staff.require(
@@ -80,7 +80,7 @@ async def cmd_rotation(
         )
         ids = [s.user_id for s in upcoming]
         ids += [m for layer in spec.layers for m in layer.members] if spec else []
-        names = await notices.names_of(pool, ids)
+        names = await roster.names_of(pool, ids)
         await message.answer(
             render.preview(role.value, spec, upcoming, names, ctx.tz),
             reply_markup=InlineKeyboardMarkup.model_validate(render.preview_keyboard(draft_id)),

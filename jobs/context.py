@@ -16,7 +16,7 @@ import asyncpg
 from jobs.schedule import JobTiming, ScheduleRules, effective_schedule
 from services.checks.config import ChecksRules, Targets
 from services.clock import Clock, SystemClock
-from services.maintenance import notify
+from services.maintenance import outbound as maintenance_outbound
 from services.maintenance.config import MaintenanceRules
 from services.rules import Rules
 from services.tickets.config import DeskConfig
@@ -85,7 +85,7 @@ class JobContext:
     actor_id: int | None = None
     confirmed: bool = False  # a staff member pressed "Run it now" for a destructive job
     scheduled_for: datetime | None = None
-    _progress: notify.ProgressMessage | None = field(default=None, repr=False)
+    _progress: maintenance_outbound.ProgressMessage | None = field(default=None, repr=False)
 
     @property
     def now(self) -> datetime:
@@ -94,7 +94,7 @@ class JobContext:
     async def progress(self, text: str) -> None:
         """Long runs report their progress by editing one message in the admin chat."""
         if self._progress is None:
-            self._progress = notify.ProgressMessage(
+            self._progress = maintenance_outbound.ProgressMessage(
                 self.deps.pool, self.deps.admin_chat_id, self.run_id, self.job
             )
         await self._progress.update(text)

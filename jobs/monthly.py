@@ -12,14 +12,16 @@ from services import chats
 from services.i18n import gettext as _
 from services.maintenance import monthly, runs
 from services.maintenance.runs import JobOutcome, RunStatus
-from services.reports import send as reports
+from services.reports import outbound as report_outbound
+from services.reports.build import build as build_report
+from services.reports.build import quickcart_database
 
 
 async def _report(
     ctx: JobContext, kind: Literal["weekly", "monthly"], *, with_file: bool = True
 ) -> JobOutcome:
     target = ctx.deps.maintenance().uptime_target_percent
-    data, rendered = await reports.build(
+    data, rendered = await build_report(
         ctx.deps.pool,
         kind,
         ctx.now,
@@ -28,10 +30,10 @@ async def _report(
         language=await chats.chat_language(
             ctx.deps.pool, ctx.deps.admin_chat_id, ctx.deps.default_locale
         ),
-        quickcart=reports.quickcart_database(ctx.deps.targets, ctx.deps.checks()),
+        quickcart=quickcart_database(ctx.deps.targets, ctx.deps.checks()),
     )
     if ctx.deps.admin_chat_id is not None:
-        await reports.send(
+        await report_outbound.send(
             ctx.deps.pool,
             ctx.deps.admin_chat_id,
             rendered,

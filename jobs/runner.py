@@ -19,7 +19,8 @@ from jobs.schedule import last_slot
 from services import chats
 from services.i18n import gettext as _
 from services.i18n import use_locale
-from services.maintenance import notify, runs
+from services.maintenance import outbound as maintenance_outbound
+from services.maintenance import runs
 from services.maintenance.runs import JobOutcome, MaintenanceRun, RunStatus
 
 
@@ -124,7 +125,7 @@ async def _push(job: JobDef, deps: JobDeps, run: MaintenanceRun, language: str) 
         return
     problem = run.status in (RunStatus.FAILED, RunStatus.WARN)
     if problem or job.push == "always" or run.triggered_by == "staff":
-        await notify.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, language)
+        await maintenance_outbound.push_run(deps.pool, deps.admin_chat_id, run, deps.tz, language)
 
 
 async def catch_up(deps: JobDeps, names: list[str] | None = None) -> list[MaintenanceRun]:

@@ -16,7 +16,7 @@ from services.maintenance import (
     performance,
     runs,
 )
-from services.maintenance import notify as maintenance_notify
+from services.maintenance import outbound as maintenance_outbound
 from services.maintenance import security as security_review_service
 from services.maintenance.runs import JobOutcome, RunStatus
 
@@ -137,7 +137,7 @@ async def orphan_cleanup(ctx: JobContext, before: JobOutcome) -> JobOutcome:
             found=report.found, counts=counts
         )
         if report.found:
-            await maintenance_notify.ask_orphan_confirmation(
+            await maintenance_outbound.ask_orphan_confirmation(
                 ctx.deps.pool,
                 ctx.deps.admin_chat_id,
                 ctx.run_id,

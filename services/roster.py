@@ -79,6 +79,15 @@ async def member(db: Executor, user_id: int) -> StaffMember | None:
     return _member(row) if row else None
 
 
+async def names_of(db: Executor, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Each person's name as messages show it (their id when they left the roster)."""
+    found: dict[int, str] = {}
+    for user_id in {u for u in user_ids if u is not None}:
+        person = await member(db, user_id)
+        found[user_id] = person.display_name if person else str(user_id)
+    return found
+
+
 async def mark_not_started(db: Executor, user_id: int) -> bool:
     """Telegram refused a private message to this staff member: they never pressed Start.
     True only the first time (until they start), so the admin chat is told once."""

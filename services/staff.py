@@ -379,15 +379,32 @@ async def refuse(
     **details: Any,
 ) -> None:
     """Write the audit row of a refusal (on its own, outside any transaction that rolls back)."""
+    roles = sorted(person.roles) if person else []
+    await _audit(db, person, action, False, target, chat_id, {"roles": roles, **details})
+
+
+async def done(
+    db: Executor,
+    person: Person | None,
+    action: Action | str,
+    *,
+    target: str | None = None,
+    chat_id: int | None = None,
+    **details: Any,
+) -> None:
+    """Write the audit row of an action done (in the caller's transaction, so it commits with
+    the action); `person` None: the bot did it on its own (an incident a probe opened)."""
+    await _audit(db, person, action, True, target, chat_id, details)
+
+
+async def _audit(
+    db: Executor, person: Person | None, action: Action | str, allowed: bool,
+    target: str | None, chat_id: int | None, details: dict[str, Any],
+) -> None:  # fmt: skip
     await audit.record(
-        db,
-        actor_id=person.id if person else None,
-        action=str(action),
-        allowed=False,
-        target=target,
-        chat_id=chat_id,
-        details={"roles": sorted(person.roles) if person else [], **details},
-    )
+        db, actor_id=person.id if person else None, action=str(action), allowed=allowed,
+        target=target, chat_id=chat_id, details=details,
+    )  # fmt: skip
 
 
 async def require(

@@ -158,8 +158,22 @@ async def find(db: Executor, who: str) -> Person | None:
     who = who.strip().lstrip("@")
     if who.isdigit():
         return await get(db, int(who))
-    user_id = await db.fetchval("SELECT id FROM users WHERE lower(username) = lower($1)", who)
+    user_id = await id_of_username(db, who)
     return await get(db, user_id) if user_id is not None else None
+
+
+async def id_of_username(db: Executor, username: str) -> int | None:
+    """The user id of an @username (without the @, any case); the oldest id if several."""
+    user_id: int | None = await db.fetchval(
+        "SELECT id FROM users WHERE lower(username) = lower($1) ORDER BY id LIMIT 1", username
+    )
+    return user_id
+
+
+async def language_of(db: Executor, user_id: int) -> str | None:
+    """The language the person chose (/language); None: not chosen, or not known to the bot."""
+    language: str | None = await db.fetchval("SELECT language FROM users WHERE id = $1", user_id)
+    return language
 
 
 async def set_language(db: Executor, user_id: int, language: str) -> None:

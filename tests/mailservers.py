@@ -23,6 +23,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from tests.net import free_port
+
 DOVECOT = next(
     (p for p in ("/usr/sbin/dovecot", shutil.which("dovecot")) if p and Path(p).exists()), None
 )
@@ -31,13 +33,6 @@ NO_DOVECOT = "Dovecot (Debian package dovecot-imapd) is not installed"
 SUPPORT = "support@quickcart.test"
 MAILBOXES = 500
 PASSWORD = "s3cret-pass"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _users() -> tuple[str, str, str]:

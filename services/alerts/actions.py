@@ -7,15 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import asyncpg
 
 from services import audit, staff
 from services.alerts import silences, store
-from services.alerts.group_messages import Audience, group_view, incident_request, refresh
 from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
+from services.alerts.outbound import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
+from services.storage.types import Executor
 from services.users import Person, Role, shown_name
 
 
@@ -72,16 +74,33 @@ async def check(
     """Raise NotAllowed (and audit the refusal) unless the person may act."""
     if may(person, action):
         return
+    await record(db, person, action, allowed=False, target=target, chat_id=chat_id, now=now)
+    raise NotAllowed(staff.Action(f"alerts.{action.value}"))
+
+
+async def record(
+    db: Executor,
+    person: Person | None,
+    action: str,
+    *,
+    target: str,
+    chat_id: int | None,
+    now: datetime,
+    allowed: bool = True,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of an alerts action, `alerts.<action>` (an `Action` or a finer name such
+    as `maintenance.start`): done by default, or refused."""
     await audit.record(
         db,
         actor_id=person.id if person else None,
-        action=f"alerts.{action.value}",
-        allowed=False,
+        action=f"alerts.{action}",
+        allowed=allowed,
         target=target,
         chat_id=chat_id,
         at=now,
+        details=details,
     )
-    raise NotAllowed(staff.Action(f"alerts.{action.value}"))
 
 
 @dataclass(frozen=True)
@@ -111,15 +130,15 @@ async def press(
     await check(pool, person, action, target=target, chat_id=chat_id, now=now)
     assert person is not None
     if action is Action.ESCALATE and open_incident is None:
-        await audit.record(
+        await record(
             pool,
-            actor_id=person.id,
-            action="alerts.esc",
+            person,
+            action,
             allowed=False,
             target=target,
             chat_id=chat_id,
+            now=now,
             details={"reason": "unavailable"},
-            at=now,
         )
         raise EscalationUnavailable
     result = ButtonResult(act, group_id)
@@ -157,14 +176,13 @@ async def press(
             if group.status != "open":
                 raise AlreadyDone(None)
             await store.resolve_firing(conn, group_id, person.id, now)
-        await audit.record(
+        await record(
             conn,
-            actor_id=person.id,
-            action=f"alerts.{action.value}",
-            allowed=True,
+            person,
+            action,
             target=target,
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={
                 "button": act,
                 **({"silence_id": result.silence.id} if result.silence else {}),
@@ -197,14 +215,13 @@ async def add_silence(
             created_name=display_name(person),
             comment=comment,
         )
-        await audit.record(
+        await record(
             conn,
-            actor_id=person.id,
-            action="alerts.silence",
-            allowed=True,
+            person,
+            Action.SILENCE,
             target=f"silence:{silence.id}",
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={
                 "matchers": [str(m) for m in matchers],
                 "seconds": duration.total_seconds(),
@@ -227,14 +244,13 @@ async def remove_silence(
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         done = await silences.expire_silence(conn, silence_id, now=now, by=person.id)
-        await audit.record(
+        await record(
             conn,
-            actor_id=person.id,
-            action="alerts.unsilence",
-            allowed=True,
+            person,
+            Action.UNSILENCE,
             target=target,
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={"expired": done},
         )
     return done
@@ -262,14 +278,13 @@ async def start_maintenance(
             created_name=display_name(person),
             now=now,
         )
-        await audit.record(
+        await record(
             conn,
-            actor_id=person.id,
-            action="alerts.maintenance.start",
-            allowed=True,
+            person,
+            "maintenance.start",
             target=f"maintenance:{window.id}",
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={"seconds": duration.total_seconds(), "reason": reason},
         )
     return window
@@ -282,14 +297,13 @@ async def stop_maintenance(
     assert person is not None
     async with pool.acquire() as conn, conn.transaction():
         stopped = await silences.stop_windows(conn, now=now, by=person.id)
-        await audit.record(
+        await record(
             conn,
-            actor_id=person.id,
-            action="alerts.maintenance.stop",
-            allowed=True,
+            person,
+            "maintenance.stop",
             target="maintenance",
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={"windows": [w.id for w in stopped]},
         )
     return stopped

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import asyncpg
 
-from services.alerts import engine, inbox, inhibition, model, notify, silences, store
+from services.alerts import dispatch, engine, inbox, inhibition, model, silences, store
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import Audience
 from services.alerts.incidents import OpenIncident
+from services.alerts.outbound import Audience
 from services.alerts.sources import MetricSource
 from services.clock import Clock
 from services.storage.types import Executor
@@ -21,7 +21,7 @@ from services.storage.types import Executor
 @dataclass
 class TickReport:
     evaluation: engine.EvaluationReport
-    flush: notify.FlushReport
+    flush: dispatch.FlushReport
     windows_closed: list[int] = field(default_factory=list)
 
 
@@ -44,11 +44,11 @@ async def tick(
         if evaluate_rules
         else engine.EvaluationReport()
     )
-    closed = await notify.close_ended_windows(pool, clock, audience)
+    closed = await dispatch.close_ended_windows(pool, clock, audience)
     async with pool.acquire() as conn, conn.transaction():
         changed = await inhibition.apply(conn, config.inhibitions)
         await store.touch_groups(conn, changed, clock.now(), config.grouping)
-    flushed = await notify.flush_due(pool, config, clock, audience, open_incident=open_incident)
+    flushed = await dispatch.flush_due(pool, config, clock, audience, open_incident=open_incident)
     return TickReport(evaluation, flushed, closed)
 
 

@@ -7,7 +7,7 @@ Callback data is `al:<group id>:<action>` (actions below), the same string the h
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
@@ -174,25 +174,19 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
         lines.append(description)
     common = common_labels(view.alerts)
     ordered = sorted(view.alerts, key=lambda a: (a.state != "firing", a.fingerprint))
-    used = sum(len(line) + 1 for line in lines)
     named = len({a.alertname for a in view.alerts}) > 1
-    for shown, alert in enumerate(ordered):
-        silenced = alert.fingerprint in view.silenced_fingerprints
-        line = _alert_line(alert, common, tz, silenced, named)
-        source = view.inhibited.get(alert.fingerprint) if alert.state == "firing" else None
-        if source is not None:
-            line = "🔇 " + line.removeprefix("• ").removeprefix("🔕 ")
-            line += " · " + gettext("inhibited by {name}").format(name=esc(source))
-        if used + len(line) + 1 > TEXT_BUDGET:
-            rest = len(ordered) - shown
-            lines.append(
-                ngettext(
-                    "…and {count} more alert: /alerts", "…and {count} more alerts: /alerts", rest
-                ).format(count=rest)
-            )
-            break
-        lines.append(line)
-        used += len(line) + 1
+
+    def alert_lines() -> Iterator[str]:
+        for alert in ordered:
+            silenced = alert.fingerprint in view.silenced_fingerprints
+            line = _alert_line(alert, common, tz, silenced, named)
+            source = view.inhibited.get(alert.fingerprint) if alert.state == "firing" else None
+            if source is not None:
+                line = "🔇 " + line.removeprefix("• ").removeprefix("🔕 ")
+                line += " · " + gettext("inhibited by {name}").format(name=esc(source))
+            yield line
+
+    _fit(lines, alert_lines(), len(ordered))
     runbook = _runbook(view.alerts)
     if runbook:
         lines.append(
@@ -267,25 +261,35 @@ def render_maintenance_summary(
             len(muted),
         ).format(count=len(muted))
     )
+
+    def muted_lines() -> Iterator[str]:
+        for item in muted:
+            labels = ", ".join(
+                f"{k}={v}" for k, v in sorted(item.labels.items()) if k not in HIDDEN_LABELS
+            )
+            yield "• " + gettext("{name} ({labels}) from {time}, now {state}").format(
+                name=esc(item.alertname),
+                labels=esc(shorten(labels, 200)),
+                time=when(item.first_at, tz),
+                state=gettext(STATE_NAMES.get(item.state, item.state)),
+            )
+
+    _fit(lines, muted_lines(), len(muted))
+    return "\n".join(lines)
+
+
+def _fit(lines: list[str], more: Iterator[str], count: int) -> None:
+    """Add the `count` lines of `more` while the message stays within TEXT_BUDGET; the ones
+    that do not fit are one line that sends the reader to /alerts."""
     used = sum(len(line) + 1 for line in lines)
-    for shown, item in enumerate(muted):
-        labels = ", ".join(
-            f"{k}={v}" for k, v in sorted(item.labels.items()) if k not in HIDDEN_LABELS
-        )
-        line = "• " + gettext("{name} ({labels}) from {time}, now {state}").format(
-            name=esc(item.alertname),
-            labels=esc(shorten(labels, 200)),
-            time=when(item.first_at, tz),
-            state=gettext(STATE_NAMES.get(item.state, item.state)),
-        )
+    for shown, line in enumerate(more):
         if used + len(line) + 1 > TEXT_BUDGET:
-            rest = len(muted) - shown
+            rest = count - shown
             lines.append(
                 ngettext(
                     "…and {count} more alert: /alerts", "…and {count} more alerts: /alerts", rest
                 ).format(count=rest)
             )
-            break
+            return
         lines.append(line)
         used += len(line) + 1
-    return "\n".join(lines)

@@ -310,6 +310,34 @@ async def acknowledge(
     await update_group(db, group_id, fields)
 
 
+async def acknowledge_storm(
+    db: Executor, storm_id: int, person_id: int, name: str, now: datetime
+) -> list[int]:
+    """The storm and every open group of it not acknowledged yet, acknowledged by the person;
+    the ids of those groups, in order."""
+    rows = await db.fetch(
+        """
+        UPDATE alert_groups SET acknowledged_by = $2, acknowledged_name = $3,
+                                acknowledged_at = $4
+        WHERE storm_id = $1 AND status = 'open' AND acknowledged_at IS NULL
+        RETURNING id
+        """,
+        storm_id,
+        person_id,
+        name,
+        now,
+    )
+    await db.execute(
+        "UPDATE alert_storms SET acknowledged_by = $2, acknowledged_name = $3,"
+        " acknowledged_at = $4 WHERE id = $1",
+        storm_id,
+        person_id,
+        name,
+        now,
+    )
+    return sorted(r["id"] for r in rows)
+
+
 async def set_silence(db: Executor, group_id: int, silence_id: int) -> None:
     await update_group(db, group_id, {"silence_id": silence_id})
 

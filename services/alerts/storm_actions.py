@@ -16,14 +16,11 @@ from typing import Literal
 
 import asyncpg
 
-from services import audit, outbox, roster
-from services.alerts import storm
-from services.alerts.actions import Action, AlreadyDone, GroupNotFound, check, display_name
-from services.alerts.group_messages import STORM_PRIORITY, Audience, group_view, in_chat_language
-from services.alerts.render import render_group
-from services.alerts.render_storm import back_row
-from services.alerts.store import get_group
-from services.i18n import use_locale
+from services import outbox, roster
+from services.alerts import outbound, storm
+from services.alerts.actions import Action, AlreadyDone, GroupNotFound, check, display_name, record
+from services.alerts.outbound import Audience, group_view
+from services.alerts.store import acknowledge_storm, get_group
 from services.users import Person
 
 
@@ -61,47 +58,15 @@ async def details(
             member is not None and not member.not_started and await outbox.reached(conn, person.id)
         )
         if private:
-            with use_locale(person.language or audience.language):
-                rendered = render_group(view, audience.tz)
-            await outbox.enqueue(
-                conn,
-                outbox.OutboxMessage(
-                    chat_id=person.id,
-                    kind="text",
-                    payload=rendered.payload(),
-                    owner=f"alert_details:{group_id}",
-                    priority=outbox.PRIORITY_INTERACTIVE,
-                ),
-            )
+            await outbound.details_privately(conn, person, view, audience, group_id)
         else:
             if current.outbox_id is None:
                 raise GroupNotFound(group_id)  # the storm message has not left yet
-            chat = await in_chat_language(conn, audience)
-            with use_locale(chat.language):
-                rendered = render_group(view, audience.tz)
-                keyboard = [*rendered.reply_markup["inline_keyboard"], back_row(storm_id)]
-            payload = {**rendered.payload(), "reply_markup": {"inline_keyboard": keyboard}}
-            await outbox.enqueue(
-                conn,
-                outbox.OutboxMessage(
-                    chat_id=current.chat_id,
-                    kind="edit",
-                    payload=payload,
-                    ref_id=current.outbox_id,
-                    owner=storm.owner(storm_id),
-                    priority=outbox.PRIORITY_INTERACTIVE,
-                ),
-            )
+            await outbound.details_in_storm(conn, current, view, audience)
         where: Literal["private", "edit"] = "private" if private else "edit"
-        await audit.record(
-            conn,
-            actor_id=person.id,
-            action=f"alerts.{Action.VIEW.value}",
-            allowed=True,
-            target=target,
-            chat_id=chat_id,
-            at=now,
-            details={"button": "storm_details", "storm_id": storm_id, "shown": where},
+        details = {"button": "storm_details", "storm_id": storm_id, "shown": where}
+        await record(
+            conn, person, Action.VIEW, target=target, chat_id=chat_id, now=now, details=details
         )
     return Shown(where, group_id)
 
@@ -125,39 +90,18 @@ async def acknowledge_all(
             raise GroupNotFound(storm_id)
         if current.acknowledged_at is not None:
             raise AlreadyDone(current.acknowledged_name)
-        name = display_name(person)
-        rows = await conn.fetch(
-            """
-            UPDATE alert_groups SET acknowledged_by = $2, acknowledged_name = $3,
-                                    acknowledged_at = $4
-            WHERE storm_id = $1 AND status = 'open' AND acknowledged_at IS NULL
-            RETURNING id
-            """,
-            storm_id,
-            person.id,
-            name,
-            now,
-        )
-        await conn.execute(
-            "UPDATE alert_storms SET acknowledged_by = $2, acknowledged_name = $3,"
-            " acknowledged_at = $4 WHERE id = $1",
-            storm_id,
-            person.id,
-            name,
-            now,
-        )
-        acknowledged = sorted(r["id"] for r in rows)
-        await audit.record(
+        acknowledged = await acknowledge_storm(conn, storm_id, person.id, display_name(person), now)
+        details = {"button": "storm_ack_all", "groups": acknowledged}
+        await record(
             conn,
-            actor_id=person.id,
-            action=f"alerts.{Action.ACKNOWLEDGE.value}",
-            allowed=True,
+            person,
+            Action.ACKNOWLEDGE,
             target=target,
             chat_id=chat_id,
-            at=now,
-            details={"button": "storm_ack_all", "groups": acknowledged},
+            now=now,
+            details=details,
         )
-        await _render(conn, storm_id, audience, now)
+        await outbound.redraw_storm(conn, storm_id, audience, now)
     return acknowledged
 
 
@@ -177,26 +121,13 @@ async def back(
     async with pool.acquire() as conn, conn.transaction():
         if await storm.get(conn, storm_id, wait=True) is None:
             raise GroupNotFound(storm_id)
-        await _render(conn, storm_id, audience, now)
-        await audit.record(
+        await outbound.redraw_storm(conn, storm_id, audience, now)
+        await record(
             conn,
-            actor_id=person.id,
-            action=f"alerts.{Action.VIEW.value}",
-            allowed=True,
+            person,
+            Action.VIEW,
             target=target,
             chat_id=chat_id,
-            at=now,
+            now=now,
             details={"button": "storm_back"},
         )
-
-
-async def _render(
-    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
-    storm_id: int,
-    audience: Audience,
-    now: datetime,
-) -> None:
-    current = await storm.get(conn, storm_id)
-    assert current is not None
-    chat = await in_chat_language(conn, audience)
-    await storm.render_one(conn, current, chat.language, audience.tz, STORM_PRIORITY, now)

@@ -27,7 +27,7 @@ from services.delivery.config import DeliveryConfig
 from services.delivery.digest_store import may_coalesce
 from services.delivery.digest_worker import DigestFlusher, fold
 from services.delivery.hooks import DeliveryHooks
-from services.delivery.notices import tell_operator
+from services.delivery.outbound import tell_operator
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.requests import Call, Target, build_calls, plain_text_calls
 from services.delivery.rows import OutboxRow

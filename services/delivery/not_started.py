@@ -1,7 +1,7 @@
 """Staff who never pressed Start: Telegram refuses to message them privately (403 "bot can't
 initiate conversation with a user"). The first refusal marks them (`staff.not_started_at`) and
 tells the admin chat once; their pages go to the admin chat until they write to the bot in
-private (services/escalation/notify.py, bot/middlewares.py). Any other private text refused
+private (services/escalation/outbound.py, bot/middlewares.py). Any other private text refused
 that way (a missed-deadline notice, say) is posted in the admin chat for them, so it is not
 lost."""
 

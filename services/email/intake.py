@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from services import users
 from services.classification import classify
 from services.clock import Clock
-from services.email import compose, notices, refusals, replies, store
+from services.email import compose, outbound, refusals, replies, store
 from services.email.config import EmailConfig
 from services.email.parse import (
     Attachment,
@@ -33,7 +33,8 @@ from services.i18n import use_locale
 from services.sla import Channel
 from services.storage.types import Executor
 from services.text import esc, shorten
-from services.tickets import actions, desk, outbound
+from services.tickets import actions, desk
+from services.tickets import outbound as desk_outbound
 from services.tickets import store as tickets_store
 from services.tickets.config import DeskConfig
 from services.tickets.model import (
@@ -237,7 +238,7 @@ async def _bounced(
     diagnostic = DIAGNOSTIC_RE.findall(raw)
     reason = diagnostic[-1].decode(errors="replace").strip() if diagnostic else mail.subject
     async with pool.acquire() as conn, conn.transaction():
-        await notices.undelivered(conn, cfg, ticket_id, recipient, f"bounce: {reason}")
+        await outbound.undelivered(conn, cfg, ticket_id, recipient, f"bounce: {reason}")
 
 
 def _within_text_limit(mail: ParsedMail, ecfg: EmailConfig) -> tuple[ParsedMail, list[Attachment]]:
@@ -309,18 +310,18 @@ async def _attachments(
         payload = {
             "document": {"base64": base64.b64encode(item.data).decode(), "filename": item.filename},
             "caption": caption,
-            "parse_mode": outbound.HTML,
+            "parse_mode": desk_outbound.HTML,
         }
-        await outbound.to_topic(conn, ticket, cfg, "document", payload)
+        await desk_outbound.to_topic(conn, ticket, cfg, "document", payload)
     if not refused:
         return
     names = [f"{a.filename} ({_size(a.size)})" for a in refused]
     limit = ecfg.max_attachment_bytes // MB
-    with use_locale(await outbound.desk_language(conn, cfg)):
+    with use_locale(await desk_outbound.desk_language(conn, cfg)):
         note = _(
             "E-mail attachments refused (over {limit} MB, or beyond {count} files): {names}"
         ).format(limit=limit, count=ecfg.max_attachments, names=", ".join(names))
-    await outbound.to_topic(conn, ticket, cfg, "text", outbound.html(esc(note)))
+    await desk_outbound.to_topic(conn, ticket, cfg, "text", desk_outbound.html(esc(note)))
     with use_locale(ticket.language):
         text = compose.attachment_refused(names, limit, ecfg.max_attachments)
     await replies.queue(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 from redis.asyncio import Redis
 
-from services import audit
+from services import staff
 from services.clock import Clock
 from services.email import replies, store
 from services.i18n import gettext as _
@@ -108,9 +108,6 @@ async def confirm(
         moved = 0
         if before is not None and before >= store.EMAIL_CUSTOMER_IDS:
             moved = await tickets_store.move_customer(conn, before, person.id)
-        await audit.record(
-            conn, actor_id=person.id, action="email.link", allowed=True,
-            target=f"user:{person.id}", chat_id=chat_id,
-            details={"address": address, "moved_tickets": moved},
-        )  # fmt: skip
+        await staff.done(conn, person, "email.link", target=f"user:{person.id}", chat_id=chat_id,
+                         address=address, moved_tickets=moved)  # fmt: skip
     return Linked(address, moved)

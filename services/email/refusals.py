@@ -33,7 +33,7 @@ from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.storage.types import Executor
 from services.text import esc, shorten
-from services.tickets import outbound
+from services.tickets import outbound as desk_outbound
 from services.tickets.config import DeskConfig
 
 Kind = Literal["too_large", "bomb", "unreadable", "loop", "no_sender", "banned", "error"]
@@ -215,12 +215,12 @@ async def tell_staff(db: Executor, cfg: DeskConfig, now: datetime) -> int | None
     if chat_id is None:
         return None
     # one writer at a time, so two intakes never post two notices for the same hour
-    await db.execute("SELECT pg_advisory_xact_lock($1, 0)", store.ADVISORY_CLASS)
+    await store.lock_refusal_notice(db)
     anchor = await outbox.latest(db, OWNER, ("text",))
     since = _since(anchor, now)
-    with use_locale(await outbound.desk_language(db, cfg)):
+    with use_locale(await desk_outbound.desk_language(db, cfg)):
         text = render(await tally(db, since or now), since or now, cfg)
-    payload = {"text": text, "parse_mode": outbound.HTML, "_since": (since or now).isoformat()}
+    payload = {"text": text, "parse_mode": desk_outbound.HTML, "_since": (since or now).isoformat()}
     if anchor is None or since is None:  # a new hour: a new message
         return await outbox.enqueue(
             db, OutboxMessage(chat_id=chat_id, kind="text", payload=payload, owner=OWNER,
@@ -228,7 +228,7 @@ async def tell_staff(db: Executor, cfg: DeskConfig, now: datetime) -> int | None
         )  # fmt: skip
     if anchor.status == "pending" and await outbox.replace_pending(db, anchor.id, payload):
         return anchor.id  # not sent yet: it leaves with the newest counts
-    edit = {"text": text, "parse_mode": outbound.HTML}
+    edit = {"text": text, "parse_mode": desk_outbound.HTML}
     last = await outbox.latest(db, OWNER, ("edit",))
     if (
         last is not None

@@ -299,3 +299,8 @@ async def attachments_of(db: Executor, email_id: int) -> list[tuple[int, str, st
         email_id,
     )
     return [(r["id"], r["filename"], r["content_type"], r["size"]) for r in rows]
+
+
+async def lock_refusal_notice(db: Executor) -> None:
+    """Held until the transaction ends: one writer of the refused-mail notice at a time."""
+    await db.execute("SELECT pg_advisory_xact_lock($1, 0)", ADVISORY_CLASS)

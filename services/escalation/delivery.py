@@ -16,9 +16,9 @@ from dataclasses import replace
 from services.delivery.errors import MESSAGE_NOT_FOUND, PermanentError
 from services.delivery.hooks import DeliveryHook
 from services.delivery.not_started import never_started, refused
-from services.delivery.notices import tell_operator
+from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
@@ -60,7 +60,7 @@ class IncidentDeliveryHook(DeliveryHook):
         ticket = await tickets.brief(db, ticket_id)
         if incident is None or ticket is None or incident.resolved_at is not None:
             return True  # over already: nothing left to page anyone about
-        await notify.page_people(
+        await outbound.page_people(
             db,
             self.ctx,
             incident,

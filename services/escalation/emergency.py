@@ -10,38 +10,27 @@ resolved within `resolution_minutes`, and every level of the escalation tree is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 import asyncpg
 
-from services import audit, roster, staff
+from services import roster, staff
 from services.alerts.channels import deliver
 from services.alerts.config import SecondaryChannels
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import outbound, store
+from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident, record_notified, transaction
 from services.escalation.policy import EmergencyRules
+from services.escalation.store_emergency import EmergencyCall
 from services.staff import Action
 from services.storage.types import Executor
 from services.text import shorten
 from services.tickets import briefs as tickets
 from services.tickets.model import ticket_number
 from services.users import Person
-
-Source = Literal["sos", "webhook"]
-
-
-@dataclass(frozen=True)
-class EmergencyCall:
-    source: Source
-    caller: str  # a name or a phone number
-    message: str
-    caller_id: int | None = None  # the staff member of a /sos
-    provider_ref: str | None = None  # the provider's id of the call: a retry is the same call
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,9 +60,7 @@ def description_of(call: EmergencyCall) -> str:
 
 
 async def _existing(conn: Executor, provider_ref: str) -> EmergencyOutcome | None:
-    row = await conn.fetchrow(
-        "SELECT id, ticket_id FROM emergency_calls WHERE provider_ref = $1", provider_ref
-    )
+    row = await emergency_store.by_ref(conn, provider_ref)
     if row is None or row["ticket_id"] is None:
         return None
     return EmergencyOutcome(
@@ -106,7 +93,7 @@ async def page_every_level(
         if level == 1 and skip_level_one:
             levels += 1
             continue
-        told = await notify.page_level(
+        told = await outbound.page_level(
             conn, ctx, incident, ticket, level, variant="page", dedup=dedup, at=at
         )
         if told:
@@ -172,24 +159,11 @@ async def _raise(
     now = clock.now()
     async with transaction(pool) as conn:
         if call.provider_ref is not None:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", call.provider_ref)
+            await emergency_store.lock_ref(conn, call.provider_ref)
             before = await _existing(conn, call.provider_ref)
             if before is not None:
                 return before
-        call_id: int = await conn.fetchval(
-            """
-            INSERT INTO emergency_calls (received_at, source, caller, caller_id, message,
-                                         provider_ref, payload)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
-            """,
-            now,
-            call.source,
-            call.caller,
-            call.caller_id,
-            call.message,
-            call.provider_ref,
-            call.payload,
-        )
+        call_id = await emergency_store.add_call(conn, call, now)
         response = ctx.rules.priority("P0").response_time
         ticket_id = await tickets.raise_ticket(
             conn,
@@ -218,20 +192,17 @@ async def _raise(
             conn, ctx, ticket_id, dedup="sos", at=now, skip_level_one=bool(first)
         )
         await record_notified(conn, clock, ticket_id, paged, "emergency", levels=levels)
-        await conn.execute(
-            "UPDATE emergency_calls SET ticket_id = $2, pages = 1, next_page_at = $3 WHERE id = $1",
-            call_id,
-            ticket_id,
-            now + timedelta(minutes=rules.repeat_minutes),
-        )
-        await audit.record(
+        next_page_at = now + timedelta(minutes=rules.repeat_minutes)
+        await emergency_store.raised(conn, call_id, ticket_id, next_page_at)
+        await staff.done(
             conn,
-            actor_id=actor.id if actor else None,
-            action=action.value,
-            allowed=True,
+            actor,
+            action,
             target=opened.number,
             chat_id=chat_id,
-            details={"caller": call.caller, "source": call.source, "levels": levels},
+            caller=call.caller,
+            source=call.source,
+            levels=levels,
         )
         everyone = tuple(dict.fromkeys([*first, *(p.user_id for p in paged)]))
         return EmergencyOutcome(call_id, ticket_id, opened.number, everyone, levels)
@@ -244,22 +215,9 @@ async def repeat_due(pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext) -
     now = clock.now()
     repeated: list[int] = []
     async with transaction(pool) as conn:
-        rows = await conn.fetch(
-            """
-            SELECT c.id, c.ticket_id, c.pages, c.next_page_at,
-                   i.acknowledged_at IS NOT NULL OR i.resolved_at IS NOT NULL AS answered
-            FROM emergency_calls c LEFT JOIN incidents i ON i.ticket_id = c.ticket_id
-            WHERE c.next_page_at IS NOT NULL AND c.next_page_at <= $1
-            ORDER BY c.next_page_at LIMIT 50
-            FOR UPDATE OF c SKIP LOCKED
-            """,
-            now,
-        )
-        for row in rows:
+        for row in await emergency_store.repeats_due(conn, now):
             if row["answered"] or row["ticket_id"] is None or row["pages"] >= rules.max_rounds:
-                await conn.execute(
-                    "UPDATE emergency_calls SET next_page_at = NULL WHERE id = $1", row["id"]
-                )
+                await emergency_store.stop_repeating(conn, row["id"])
                 continue
             rounds = row["pages"] + 1
             paged, levels = await page_every_level(
@@ -274,18 +232,7 @@ async def repeat_due(pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext) -
                 levels=levels,
                 round=rounds,
             )
-            await conn.execute(
-                "UPDATE emergency_calls SET pages = $2, next_page_at = $3 WHERE id = $1",
-                row["id"],
-                rounds,
-                now + timedelta(minutes=rules.repeat_minutes),
-            )
+            next_page_at = now + timedelta(minutes=rules.repeat_minutes)
+            await emergency_store.repeated(conn, row["id"], rounds, next_page_at)
             repeated.append(row["ticket_id"])
     return repeated
-
-
-async def earliest_repeat(db: Executor) -> datetime | None:
-    found: datetime | None = await db.fetchval(
-        "SELECT min(next_page_at) FROM emergency_calls WHERE next_page_at IS NOT NULL"
-    )
-    return found

@@ -4,12 +4,11 @@ people of every level are told at once, loudly, once. Run by the escalation scan
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
 from services import outbox, roster
 from services.clock import Clock
+from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import record_event, transaction
 from services.i18n import gettext as _
@@ -17,16 +16,6 @@ from services.i18n import use_locale
 from services.storage.types import Executor
 from services.text import esc, shorten
 from services.tickets.model import ticket_number
-
-_DUE = """
-SELECT c.id, c.ticket_id, c.received_at, t.resolution_due, t.subject
-FROM emergency_calls c
-JOIN tickets t ON t.id = c.ticket_id
-JOIN incidents i ON i.ticket_id = c.ticket_id
-WHERE c.breach_told_at IS NULL AND i.resolved_at IS NULL AND t.resolution_due <= $1
-ORDER BY t.resolution_due LIMIT 50
-FOR UPDATE OF c SKIP LOCKED
-"""
 
 
 def render_breach(number: str, title: str, minutes: int) -> str:
@@ -83,26 +72,13 @@ async def breaches_due(pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext)
     minutes = ctx.emergency.resolution_minutes
     breached: list[int] = []
     async with transaction(pool) as conn:
-        for row in await conn.fetch(_DUE, now):
+        for row in await emergency_store.breaches_due(conn, now):
             number = ticket_number(row["ticket_id"])
             told = await _tell(conn, ctx, row["ticket_id"], number, row["subject"], minutes)
-            await conn.execute(
-                "UPDATE emergency_calls SET breach_told_at = $2 WHERE id = $1", row["id"], now
-            )
+            await emergency_store.breach_told(conn, row["id"], now)
             await record_event(
                 conn, clock, row["ticket_id"], None, "emergency_breached", minutes=minutes,
                 told=told,
             )  # fmt: skip
             breached.append(row["ticket_id"])
     return breached
-
-
-async def earliest_breach(db: Executor) -> datetime | None:
-    found: datetime | None = await db.fetchval(
-        """
-        SELECT min(t.resolution_due) FROM emergency_calls c
-        JOIN tickets t ON t.id = c.ticket_id JOIN incidents i ON i.ticket_id = c.ticket_id
-        WHERE c.breach_told_at IS NULL AND i.resolved_at IS NULL
-        """
-    )
-    return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
@@ -61,7 +61,7 @@ async def ticket_ended(
     )  # fmt: skip
     brief = await tickets.brief(db, ticket_id)
     if brief is not None:
-        await notify.refresh_copies(db, ctx, done, brief)
+        await outbound.refresh_copies(db, ctx, done, brief)
     return True
 
 
@@ -89,5 +89,5 @@ async def ticket_priority(
     )  # fmt: skip
     brief = await tickets.brief(db, ticket_id)
     if brief is not None:
-        await notify.refresh_copies(db, ctx, moved, brief)
+        await outbound.refresh_copies(db, ctx, moved, brief)
     return True

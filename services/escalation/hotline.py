@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.escalation.emergency import EmergencyCall
+from services.escalation.store_emergency import EmergencyCall
 
 SIGNATURE_HEADER = "X-Emergency-Signature"
 TWILIO_HEADER = "X-Twilio-Signature"

@@ -11,9 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from services import audit, roster, staff
+from services import roster, staff
 from services.clock import Clock
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.store import Incident
 from services.staff import Action
@@ -171,30 +171,30 @@ async def open_incident(
         )
         paged: list[roster.StaffMember] = []
         if rules.priority(priority).page_on_open:
-            paged = await notify.page_level(
+            paged = await outbound.page_level(
                 conn, ctx, incident, ticket, 1, variant="page", dedup="open", at=now
             )
         groups = [name for name, _rule in rules.groups_of(priority)]
-        told = await notify.notice_groups(
+        told = await outbound.notice_groups(
             conn, ctx, incident, ticket, groups, variant="notice", dedup="open", at=now
         )
         if source == "alert" and chat_id is not None and chat_id not in told:
             # Escalate pressed on an alert in a group the policy does not tell (a route's team
             # chat): the incident's card lands where they pressed too, with its buttons
             # (Acknowledge... Customer-facing), and follows the incident like the others.
-            await notify.notice_chat(conn, ctx, incident, ticket, chat_id, dedup="open")
+            await outbound.notice_chat(conn, ctx, incident, ticket, chat_id, dedup="open")
         await record_notified(conn, clock, ticket_id, paged, "opened", groups=groups, level=1)
         if ctx.on_open is not None:  # the incident's room (services/rooms), in this transaction
             await ctx.on_open(conn, incident, now)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), now)
-        await audit.record(
+        await staff.done(
             conn,
-            actor_id=actor.id if actor else None,
-            action="incident.open",
-            allowed=True,
+            actor,
+            "incident.open",
             target=ticket.number,
             chat_id=chat_id,
-            details={"source": source, "priority": priority},
+            source=source,
+            priority=priority,
         )
         return Outcome(incident, ticket.number, told=tuple(p.user_id for p in paged))
 
@@ -247,13 +247,13 @@ async def escalate_step(
         reason=reason,
         **_lateness(due_at, now),
     )
-    await notify.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
+    await outbound.refresh_copies(conn, ctx, moved, ticket)  # older copies, before new ones
     await desk_cards.refresh_card_of(conn, ticket.id, ctx.desk_config(), now)
     dedup = f"esc{moved.escalations}"
-    paged = await notify.page_level(
+    paged = await outbound.page_level(
         conn, ctx, moved, ticket, moved.level, variant="escalated", dedup=dedup, at=now
     )
-    await notify.notice_groups(
+    await outbound.notice_groups(
         conn, ctx, moved, ticket, [], variant="escalated", dedup=dedup, also_mention=paged
     )
     await record_notified(conn, clock, ticket.id, paged, "escalated", level=moved.level)
@@ -302,14 +302,13 @@ async def escalate(
         if stepped is None:
             raise StaleLevel(incident.level + 1)
         moved, paged = stepped
-        await audit.record(
+        await staff.done(
             conn,
-            actor_id=actor.id,
-            action=Action.ESCALATE.value,
-            allowed=True,
+            actor,
+            Action.ESCALATE,
             target=number,
             chat_id=chat_id,
-            details={"from": incident.level, "to": moved.level, "reason": reason},
+            **{"from": incident.level, "to": moved.level, "reason": reason},
         )
         return Outcome(moved, number, told=tuple(p.user_id for p in paged))
 
@@ -337,16 +336,9 @@ async def acknowledge(
         await record_event(
             conn, clock, ticket_id, actor.id, "incident_acknowledged", level=acked.level
         )
-        await notify.refresh_copies(conn, ctx, acked, ticket)
+        await outbound.refresh_copies(conn, ctx, acked, ticket)
         await desk_cards.refresh_card_of(conn, ticket_id, ctx.desk_config(), clock.now())
-        await audit.record(
-            conn,
-            actor_id=actor.id,
-            action=Action.ACKNOWLEDGE.value,
-            allowed=True,
-            target=number,
-            chat_id=chat_id,
-        )
+        await staff.done(conn, actor, Action.ACKNOWLEDGE, target=number, chat_id=chat_id)
         return Outcome(acked, number)
 
 
@@ -370,7 +362,7 @@ async def resolve(
         done = replace(incident, resolved_by=actor.id, resolved_at=now).with_deadline(ctx.rules)
         await store.save(conn, done, expected_level=incident.level)
         await record_event(conn, clock, ticket_id, actor.id, "incident_resolved", level=done.level)
-        await notify.refresh_copies(conn, ctx, done, ticket)
+        await outbound.refresh_copies(conn, ctx, done, ticket)
         # a customer-facing incident tells every linked customer (services/massincident)
         from services.massincident import fanout
 
@@ -380,12 +372,5 @@ async def resolve(
             await desk_actions.resolved_in(conn, ctx.desk_config(), now, desk_ticket, actor)
         else:
             await desk_cards.refresh_card(conn, desk_ticket, ctx.desk_config(), now)
-        await audit.record(
-            conn,
-            actor_id=actor.id,
-            action=Action.RESOLVE.value,
-            allowed=True,
-            target=number,
-            chat_id=chat_id,
-        )
+        await staff.done(conn, actor, Action.RESOLVE, target=number, chat_id=chat_id)
         return Outcome(done, number)

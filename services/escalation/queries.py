@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.escalation import notify, store
+from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.render import (
     IncidentRow,
@@ -25,7 +25,7 @@ async def open_incident_rows(db: Executor, ctx: EscalationContext) -> list[Incid
         ticket = await tickets.brief(db, incident.ticket_id)
         if ticket is None:
             continue
-        view = await notify.view(db, ctx, incident, ticket)
+        view = await outbound.view(db, ctx, incident, ticket)
         owner = (
             view.lead or view.acknowledged_by or await tickets.display_name(db, ticket.assignee_id)
         )

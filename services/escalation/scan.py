@@ -8,8 +8,6 @@ new level at the scan's time, so after downtime each scan moves it at most one l
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field, replace
 
 import asyncpg
@@ -17,11 +15,13 @@ from loguru import logger
 
 from services import roster
 from services.clock import Clock
-from services.escalation import emergency, emergency_breach, notify, store
+from services.escalation import emergency, emergency_breach, outbound, store
+from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
+from services.loop import Loop
 from services.oncall import lookup as oncall
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
@@ -85,7 +85,7 @@ async def _handle(
         await store.save(conn, ended, expected_level=incident.level)
         await record_event(conn, clock, incident.ticket_id, None, "incident_closed_with_ticket")
         if ticket is not None:
-            await notify.refresh_copies(conn, ctx, ended, ticket)
+            await outbound.refresh_copies(conn, ctx, ended, ticket)
         report.closed.append(incident.ticket_id)
         return
     actions = due_actions(ctx.rules, incident.clock(), now)
@@ -130,7 +130,7 @@ async def _tell_breach(
     if incident.level < ctx.rules.top_level:
         for p in await oncall.for_level(conn, ctx.rules, incident.level + 1, now, ctx.tz):
             people.setdefault(p.user_id, p)
-    told = await notify.page_people(
+    told = await outbound.page_people(
         conn, ctx, incident, ticket, list(people.values()), variant="breach", dedup="breach"
     )
     await record_event(
@@ -145,9 +145,11 @@ async def _tell_breach(
     await record_notified(conn, clock, ticket.id, told, "response_breach")
 
 
-class EscalationWorker:
+class EscalationWorker(Loop):
     """Runs the scan until stopped: at the next deadline, and at least every `max_sleep` s.
     Owned by the app's lifecycle (start `run()` as a task, call `stop()` on shutdown)."""
+
+    what = "escalation scan"
 
     def __init__(
         self,
@@ -158,43 +160,29 @@ class EscalationWorker:
         max_sleep: float = 15.0,
         min_sleep: float = 0.05,
     ) -> None:
+        super().__init__()
         self.pool = pool
         self.clock = clock
         self.ctx = ctx
         self.max_sleep = max_sleep
         self.min_sleep = min_sleep
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
         self.scans = 0
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+    def pause(self) -> float:
+        return self.max_sleep
 
-    def wake(self) -> None:
-        """A new incident may be due sooner than the worker planned: look again now."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = await scan_once(self.pool, self.clock, self.ctx)
-                self.scans += 1
-                if report.escalated or report.breaches or report.ticket_breaches:
-                    logger.info(
-                        "escalation scan: {} escalated, {} response breaches, {} tickets "
-                        "unanswered past their deadline",
-                        len(report.escalated),
-                        len(report.breaches),
-                        len(report.ticket_breaches),
-                    )
-                delay = await self._delay()
-            except (asyncpg.PostgresError, OSError) as exc:
-                logger.warning("escalation scan failed: {}", exc)
-                delay = self.max_sleep
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+    async def round(self) -> float:
+        report = await scan_once(self.pool, self.clock, self.ctx)
+        self.scans += 1
+        if report.escalated or report.breaches or report.ticket_breaches:
+            logger.info(
+                "escalation scan: {} escalated, {} response breaches, {} tickets "
+                "unanswered past their deadline",
+                len(report.escalated),
+                len(report.breaches),
+                len(report.ticket_breaches),
+            )
+        return await self._delay()
 
     async def _delay(self) -> float:
         found = [
@@ -202,8 +190,8 @@ class EscalationWorker:
             for d in (
                 await store.earliest_deadline(self.pool),
                 await ticket_repo.earliest_check(self.pool),
-                await emergency.earliest_repeat(self.pool),
-                await emergency_breach.earliest_breach(self.pool),
+                await emergency_store.earliest_repeat(self.pool),
+                await emergency_store.earliest_breach(self.pool),
             )
             if d is not None
         ]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from loguru import logger
 
-from services import audit, staff
+from services import staff
 from services.alerts.config import AlertsRules
 from services.alerts.durations import BadDuration, parse_duration
 from services.heartbeats import alerting, store
@@ -92,9 +92,7 @@ def parse_add(args: str) -> Definition:
 async def _audit(
     db: Executor, person: Person, action: staff.Action, target: str, chat_id: int | None
 ) -> None:
-    await audit.record(
-        db, actor_id=person.id, action=action.value, allowed=True, target=target, chat_id=chat_id
-    )
+    await staff.done(db, person, action, target=target, chat_id=chat_id)
 
 
 async def check(

@@ -9,7 +9,8 @@ from typing import Any
 
 from services import audit, staff
 from services.clock import Clock
-from services.escalation import incidents, notify
+from services.escalation import incidents
+from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incident_store
 from services.escalation.incidents import AlreadyResolved, Db, NotAnIncident, transaction
 from services.i18n import use_locale
@@ -111,7 +112,7 @@ async def declare(
         await card.refresh(conn, mctx, ticket_id, now)
         brief = await briefs.brief(conn, ticket_id)
         if brief is not None:  # its messages lose the "Customer-facing" button
-            await notify.refresh_copies(conn, mctx.escalation, incident, brief)
+            await escalation_outbound.refresh_copies(conn, mctx.escalation, incident, brief)
         # ...and so does the card of the ticket it was escalated from (at once: a person did it)
         declared = await desk_repo.find(conn, ticket_id)
         if declared is not None:

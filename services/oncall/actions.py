@@ -1,7 +1,7 @@
 """What people change from the chat: rotations (admins), overrides, swaps, calendar links.
 
 Each change checks the person against the permission table (services.staff), is audited, and
-tells the people it affects (services.oncall.notices). Past shifts are history: nothing here
+tells the people it affects (services.oncall.outbound). Past shifts are history: nothing here
 changes a moment before `now`.
 """
 
@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from services import audit, roster, staff
+from services import roster, staff, users
 from services.escalation.policy import EscalationRules
-from services.oncall import notices, store
+from services.oncall import outbound, store
 from services.oncall.model import (
     LayerSpec,
     OncallRules,
@@ -77,10 +77,7 @@ async def resolve_person(db: Executor, word: str, actor: Person) -> int:
         return actor.id
     user_id: int | None = None
     if word.startswith("@") and len(word) > 1:
-        user_id = await db.fetchval(
-            "SELECT id FROM users WHERE lower(username) = lower($1) ORDER BY id LIMIT 1",
-            word[1:64],
-        )
+        user_id = await users.id_of_username(db, word[1:64])
     elif word.isdigit() and len(word) <= 18:  # a Telegram user id, within bigint
         user_id = int(word)
     if user_id is None or await roster.member(db, user_id) is None:
@@ -145,13 +142,7 @@ async def draft_rotation(
         overrides = await store.overrides(db, role.value, now, now + horizon)
         trial = Schedule(role.value, (Version(now, rotation),), tuple(overrides))
         preview = person_stretches(shifts(trial, now, now + horizon))[:PREVIEW_SHIFTS]
-    draft_id: int = await db.fetchval(
-        "INSERT INTO oncall_drafts (role, spec, created_by) VALUES ($1, $2, $3) RETURNING id",
-        role.value,
-        spec.model_dump(mode="json") if spec is not None else None,
-        actor.id,
-    )
-    return draft_id, preview
+    return await store.add_draft(db, role.value, spec, actor.id), preview
 
 
 async def save_draft(
@@ -159,29 +150,22 @@ async def save_draft(
     chat_id: int | None,
 ) -> tuple[str, RotationSpec | None]:  # fmt: skip
     """The admin pressed Save: the draft becomes the role's rotation from now on."""
-    row = await db.fetchrow("SELECT * FROM oncall_drafts WHERE id = $1", draft_id)
-    target = f"rotation:{row['role']}" if row else f"draft:{draft_id}"
+    draft = await store.get_draft(db, draft_id)
+    target = f"rotation:{draft[0]}" if draft else f"draft:{draft_id}"
     await staff.require(db, actor, Action.EDIT_ROTATION, target=target, chat_id=chat_id)
-    if row is None:
+    if draft is None or not await store.use_draft(db, draft_id, now):
         raise OncallError("draft_gone")
-    claimed = await db.execute(
-        "UPDATE oncall_drafts SET used_at = $2 WHERE id = $1 AND used_at IS NULL", draft_id, now
-    )
-    if not claimed.endswith(" 1"):
-        raise OncallError("draft_gone")
-    spec = store._spec(row["spec"])
-    role: str = row["role"]
+    role, spec = draft
     if spec is not None:
         await check_members(db, role, spec)
     before = await store.current_spec(db, role, now)
     await store.save_rotation(db, role, spec, effective_from=now, by=actor.id)
-    await audit.record(
-        db, actor_id=actor.id, action=Action.EDIT_ROTATION.value, allowed=True,
-        target=role, chat_id=chat_id,
-        details={"spec": spec.model_dump(mode="json") if spec else None, "draft": draft_id},
+    await staff.done(
+        db, actor, Action.EDIT_ROTATION, target=role, chat_id=chat_id,
+        spec=spec.model_dump(mode="json") if spec else None, draft=draft_id,
     )  # fmt: skip
     affected = {m for s in (before, spec) if s for layer in s.layers for m in layer.members}
-    await notices.rotation_changed(db, ctx, role, affected - {actor.id}, actor)
+    await outbound.rotation_changed(db, ctx, role, affected - {actor.id}, actor)
     return role, spec
 
 
@@ -189,14 +173,9 @@ async def drop_draft(db: Executor, actor: Person, draft_id: int, chat_id: int | 
     await staff.require(
         db, actor, Action.EDIT_ROTATION, target=f"draft:{draft_id}", chat_id=chat_id
     )
-    dropped = await db.execute(
-        "UPDATE oncall_drafts SET used_at = now() WHERE id = $1 AND used_at IS NULL", draft_id
-    )
-    if dropped.endswith(" 1"):
-        await audit.record(
-            db, actor_id=actor.id, action=Action.EDIT_ROTATION.value, allowed=True,
-            target=f"draft:{draft_id}", chat_id=chat_id, details={"cancelled": True},
-        )  # fmt: skip
+    if await store.use_draft(db, draft_id):
+        await staff.done(db, actor, Action.EDIT_ROTATION, target=f"draft:{draft_id}",
+                         chat_id=chat_id, cancelled=True)  # fmt: skip
 
 
 # --- overrides ----------------------------------------------------------------------------------
@@ -258,14 +237,13 @@ async def cover(
         override = await store.add_override(
             db, role=name, user_id=coverer, start=start, end=end, replaces=replaced, by=actor.id
         )
-        await audit.record(
-            db, actor_id=actor.id, action=Action.OVERRIDE_SELF.value if not admin or
-            mine_only else Action.OVERRIDE_OTHERS.value, allowed=True,
-            target=f"{name}:{coverer}", chat_id=chat_id,
-            details={"override": override.id, "start": start.isoformat(),
-                     "end": end.isoformat(), "replaces": sorted(u for u in scheduled if u)},
+        await staff.done(
+            db, actor, Action.OVERRIDE_SELF if not admin or mine_only else Action.OVERRIDE_OTHERS,
+            target=f"{name}:{coverer}", chat_id=chat_id, override=override.id,
+            start=start.isoformat(), end=end.isoformat(),
+            replaces=sorted(u for u in scheduled if u),
         )  # fmt: skip
-        await notices.override_added(db, ctx, override, scheduled, actor)
+        await outbound.override_added(db, ctx, override, scheduled, actor)
         made.append(override)
     return made
 
@@ -282,14 +260,12 @@ async def cancel_override(db: Executor, ctx: OncallContext, actor: Person, overr
     if found.end <= now:
         raise OncallError("past")
     if found.start < now:  # it runs: end it now, keep what was served
-        await db.execute("UPDATE oncall_overrides SET ends_at = $2 WHERE id = $1", found.id, now)
+        await store.end_override(db, found.id, now)
     else:
         await store.cancel_override(db, found.id, now)
-    await audit.record(
-        db, actor_id=actor.id, action=action.value, allowed=True, target=f"override:{found.id}",
-        chat_id=chat_id, details={"cancelled": True},
-    )  # fmt: skip
-    await notices.override_cancelled(db, ctx, found, actor)
+    await staff.done(db, actor, action, target=f"override:{found.id}", chat_id=chat_id,
+                     cancelled=True)  # fmt: skip
+    await outbound.override_cancelled(db, ctx, found, actor)
     return found
 
 

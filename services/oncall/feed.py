@@ -9,7 +9,7 @@ from services import roster
 from services.escalation.render import role_label
 from services.i18n import gettext as _
 from services.i18n import use_locale
-from services.oncall import ics, notices, store, views
+from services.oncall import ics, store, views
 from services.oncall.actions import HORIZON, OncallContext
 from services.storage.types import Executor
 
@@ -39,7 +39,7 @@ async def feed(db: Executor, ctx: OncallContext, token: str, now: datetime) -> b
         owner_language = ctx.default_locale
         shifts = await views.shifts_of_role(db, ctx, found.subject, start, beyond)
         shifts = [s for s in shifts if s.start < end]
-        names = await notices.names_of(db, [s.user_id for s in shifts])
+        names = await roster.names_of(db, [s.user_id for s in shifts])
         with use_locale(owner_language):
             name = _("On call: {role}").format(role=role_label(found.subject))
             events = [

@@ -9,8 +9,6 @@ lookback (the bot was down) are not told late; the board shows the truth anyway.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,12 +16,14 @@ from datetime import datetime, timedelta
 import asyncpg
 from loguru import logger
 
+from services import roster
 from services.alerts.config import SmsChannel
 from services.clock import Clock
 from services.escalation import store as incidents
 from services.escalation.render import role_label
 from services.i18n import gettext as _
-from services.oncall import contacts, notices, render, store
+from services.loop import Loop
+from services.oncall import contacts, outbound, render, store
 from services.oncall.actions import OncallContext
 from services.oncall.render import OpenWork
 from services.oncall.schedule import handoffs, person_stretches, shifts
@@ -64,26 +64,26 @@ async def tell_handoff(
     db: Executor, ctx: OncallContext, role: str, outgoing: int | None, incoming: int | None,
     at: datetime, end: datetime,
 ) -> None:  # fmt: skip
-    names = await notices.names_of(db, [outgoing, incoming])
+    names = await roster.names_of(db, [outgoing, incoming])
     work = await open_work(db, ctx, role)
     key = f"oncall:handoff:{role}:{at.timestamp():.0f}"
     from services.oncall.model import Shift
 
     shift_in = Shift(role, incoming, at, end)
     if incoming is not None:
-        await notices.tell_person(
+        await outbound.tell_person(
             db, ctx, incoming,
             lambda: render.handoff_incoming(role, shift_in, work, outgoing, names, ctx.tz),
             dedup=f"{key}:in",
         )  # fmt: skip
     if outgoing is not None and outgoing != incoming:
         shift_out = Shift(role, outgoing, at, at)
-        await notices.tell_person(
+        await outbound.tell_person(
             db, ctx, outgoing,
             lambda: render.handoff_outgoing(role, shift_out, incoming, len(work), names, ctx.tz),
             dedup=f"{key}:out",
         )  # fmt: skip
-    await notices.tell_admin_chat(
+    await outbound.tell_admin_chat(
         db, ctx, lambda: render.handoff_line(role, outgoing, incoming, names), dedup=f"{key}:admin"
     )
 
@@ -132,7 +132,7 @@ async def scan_once(
                     continue
                 nxt = _next_level_role(ctx, role)
                 text = _gap_text(ctx, role, start, end, nxt)
-                await notices.tell_admin_chat(
+                await outbound.tell_admin_chat(
                     conn, ctx, text, dedup=f"oncall:gap:{role}:{start.timestamp():.0f}"
                 )
             report.gaps.append((role, start))
@@ -161,46 +161,36 @@ def follow_up_text(item: contacts.Followup, ctx: OncallContext) -> str:
         ).format(priority=item.priority, number=item.number, subject=item.subject[:200])
 
 
-class OncallWorker:
+class OncallWorker(Loop):
     """One loop: handoffs, gap notices, follow-ups; every SCAN_EVERY seconds or when woken."""
+
+    what = "on-call scan"
 
     def __init__(
         self, pool: asyncpg.Pool, clock: Clock, ctx: OncallContext, sms: SmsChannel | None,
         *, every: float = SCAN_EVERY,
     ) -> None:  # fmt: skip
+        super().__init__()
         self.pool = pool
         self.clock = clock
         self.ctx = ctx
         self.sms = sms
         self.every = every
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
         self.since: datetime | None = None
         self.scans = 0
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+    def pause(self) -> float:
+        return self.every
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            now = self.clock.now()
-            lookback = now - timedelta(minutes=self.ctx.rules.handoff_lookback_minutes)
-            since = max(self.since or lookback, lookback)
-            try:
-                report = await scan_once(self.pool, self.ctx, now, since, self.sms)
-                self.since = now
-                self.scans += 1
-                if report.handoffs or report.gaps or report.followups:
-                    logger.info(
-                        "on-call scan: {} handoffs, {} gaps announced, {} follow-ups sent",
-                        len(report.handoffs), len(report.gaps), len(report.followups),
-                    )  # fmt: skip
-            except (asyncpg.PostgresError, OSError) as exc:
-                logger.warning("on-call scan failed: {}", exc)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.every)
+    async def round(self) -> None:
+        now = self.clock.now()
+        lookback = now - timedelta(minutes=self.ctx.rules.handoff_lookback_minutes)
+        since = max(self.since or lookback, lookback)
+        report = await scan_once(self.pool, self.ctx, now, since, self.sms)
+        self.since = now
+        self.scans += 1
+        if report.handoffs or report.gaps or report.followups:
+            logger.info(
+                "on-call scan: {} handoffs, {} gaps announced, {} follow-ups sent",
+                len(report.handoffs), len(report.gaps), len(report.followups),
+            )  # fmt: skip

@@ -252,3 +252,20 @@ class OncallRules(BaseModel):
 
 
 Source = Literal["rules", "chat"]
+
+
+@dataclass(frozen=True)
+class Swap:
+    """Two whole future shifts of one role traded between two people (services/oncall/swaps.py)."""
+
+    id: int
+    role: str
+    a_user: int
+    a_start: datetime
+    a_end: datetime
+    b_user: int
+    b_start: datetime
+    b_end: datetime
+    status: str
+    a_accepted: bool
+    b_accepted: bool

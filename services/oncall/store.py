@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from asyncpg import Record
 
-from services.oncall.model import OncallRules, Override, Rotation, RotationSpec
+from services.oncall.model import OncallRules, Override, Rotation, RotationSpec, Shift, Swap
 from services.oncall.schedule import Schedule, Version
 from services.storage.types import Executor
 
@@ -167,6 +167,11 @@ async def get_override(db: Executor, override_id: int) -> Override | None:
     return _override(row) if row else None
 
 
+async def end_override(db: Executor, override_id: int, at: datetime) -> None:
+    """A running override ends at `at`: the part already served stays."""
+    await db.execute("UPDATE oncall_overrides SET ends_at = $2 WHERE id = $1", override_id, at)
+
+
 async def cancel_override(db: Executor, override_id: int, at: datetime) -> bool:
     status: str = await db.execute(
         "UPDATE oncall_overrides SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL",
@@ -257,3 +262,88 @@ async def mark_event(db: Executor, role: str, at: datetime, kind: str) -> bool:
         kind,
     )
     return status.endswith(" 1")
+
+
+# drafts: a typed rotation waiting for the admin's Save ------------------------------------------
+
+
+async def add_draft(db: Executor, role: str, spec: RotationSpec | None, by: int) -> int:
+    draft_id: int = await db.fetchval(
+        "INSERT INTO oncall_drafts (role, spec, created_by) VALUES ($1, $2, $3) RETURNING id",
+        role,
+        spec.model_dump(mode="json") if spec is not None else None,
+        by,
+    )
+    return draft_id
+
+
+async def get_draft(db: Executor, draft_id: int) -> tuple[str, RotationSpec | None] | None:
+    """(role, rotation) of a draft, used or not; None: no such draft."""
+    row = await db.fetchrow("SELECT role, spec FROM oncall_drafts WHERE id = $1", draft_id)
+    return (row["role"], _spec(row["spec"])) if row else None
+
+
+async def use_draft(db: Executor, draft_id: int, at: datetime | None = None) -> bool:
+    """Mark the draft used (saved, or dropped when `at` is None: the database's now); False:
+    it was used before."""
+    status: str = await db.execute(
+        "UPDATE oncall_drafts SET used_at = coalesce($2, now()) WHERE id = $1 AND used_at IS NULL",
+        draft_id,
+        at,
+    )
+    return status.endswith(" 1")
+
+
+# swaps ------------------------------------------------------------------------------------------
+
+
+def _swap(r: Record) -> Swap:
+    return Swap(
+        r["id"], r["role"], r["a_user"], r["a_start"], r["a_end"], r["b_user"], r["b_start"],
+        r["b_end"], r["status"], r["a_accepted_at"] is not None, r["b_accepted_at"] is not None,
+    )  # fmt: skip
+
+
+async def add_swap(
+    db: Executor, role: str, a_user: int, a: Shift, b_user: int, b: Shift, *, by: int,
+    now: datetime,
+) -> Swap:  # fmt: skip
+    """A proposed swap of `a_user`'s shift `a` with `b_user`'s `b`; a party who proposes it has
+    accepted it."""
+    row = await db.fetchrow(
+        """
+        INSERT INTO oncall_swaps (role, a_user, a_start, a_end, b_user, b_start, b_end,
+                                  proposed_by, a_accepted_at, b_accepted_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *
+        """,
+        role, a_user, a.start, a.end, b_user, b.start, b.end, by,
+        now if by == a_user else None, now if by == b_user else None,
+    )  # fmt: skip
+    return _swap(row)
+
+
+async def get_swap(db: Executor, swap_id: int, *, lock: bool = False) -> Swap | None:
+    lock_sql = " FOR UPDATE" if lock else ""
+    row = await db.fetchrow(f"SELECT * FROM oncall_swaps WHERE id = $1{lock_sql}", swap_id)
+    return _swap(row) if row else None
+
+
+async def set_swap_status(db: Executor, swap_id: int, status: str) -> None:
+    """'expired', 'declined' or 'done'."""
+    await db.execute("UPDATE oncall_swaps SET status = $2 WHERE id = $1", swap_id, status)
+
+
+async def accept_swap(db: Executor, swap_id: int, now: datetime, *, by_a: bool) -> Swap:
+    """One party's Accept (a's when `by_a`, else b's), kept from their first press."""
+    row = await db.fetchrow(
+        """
+        UPDATE oncall_swaps
+        SET a_accepted_at = CASE WHEN $3 THEN coalesce(a_accepted_at, $2) ELSE a_accepted_at END,
+            b_accepted_at = CASE WHEN $3 THEN b_accepted_at ELSE coalesce(b_accepted_at, $2) END
+        WHERE id = $1 RETURNING *
+        """,
+        swap_id,
+        now,
+        by_a,
+    )
+    return _swap(row)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services import audit, chats, outbox, roster, staff
+from services import chats, outbox, roster, staff
 from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import use_locale
@@ -121,14 +121,14 @@ async def tick(
             file_name=(evidence.file_name or None) and evidence.file_name[:200],
         )
         if changed:
-            await audit.record(
+            await staff.done(
                 conn,
-                actor_id=person.id,
-                action=Action.TICK_QUARTER.value,
-                allowed=True,
+                person,
+                Action.TICK_QUARTER,
                 target=f"{task.quarter}:{task.key}",
                 chat_id=chat_id,
-                details={"note": bool(evidence.note), "file": evidence.file_id is not None},
+                note=bool(evidence.note),
+                file=evidence.file_id is not None,
             )
         tasks = await store.tasks(conn, task.quarter)
         remaining = sum(1 for t in tasks if not t.done)
@@ -152,13 +152,8 @@ async def reopen(
     task = await _owned(pool, person, task_id, chat_id)
     async with pool.acquire() as conn, conn.transaction():
         if await store.reopen(conn, task_id):
-            await audit.record(
-                conn,
-                actor_id=person.id,
-                action="quarter.reopen",
-                allowed=True,
-                target=f"{task.quarter}:{task.key}",
-                chat_id=chat_id,
+            await staff.done(
+                conn, person, "quarter.reopen", target=f"{task.quarter}:{task.key}", chat_id=chat_id
             )
         found = await store.get(conn, task_id)
         assert found is not None

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services import audit, staff
+from services import staff
 from services.clock import Clock
-from services.escalation import notify
+from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
 from services.escalation.incidents import Db, transaction
 from services.escalation.store import Incident
@@ -78,10 +78,7 @@ async def _audit(
     conn: Executor, actor: Person, action: Action, number: str, chat_id: int | None,
     **details: object,
 ) -> None:  # fmt: skip
-    await audit.record(
-        conn, actor_id=actor.id, action=action.value, allowed=True, target=number,
-        chat_id=chat_id, details=dict(details),
-    )  # fmt: skip
+    await staff.done(conn, actor, action, target=number, chat_id=chat_id, **details)
 
 
 async def _line(conn: Executor, ctx: RoomsContext, room: Room, text_of: object) -> None:
@@ -114,7 +111,7 @@ async def set_role(
         if role == "lead":  # every copy of the incident's message names its lead
             ticket = await tickets.brief(conn, ticket_id)
             assert ticket is not None
-            await notify.refresh_copies(conn, ctx.escalation, incident, ticket)
+            await escalation_outbound.refresh_copies(conn, ctx.escalation, incident, ticket)
         await _audit(conn, actor, action, number, chat_id, user_id=user_id)
         return Done(number, name)
 
@@ -180,16 +177,11 @@ async def mark_message(
 ) -> Done | None:
     """A 📌 reaction: the room message goes on the timeline (once), with its author and time.
     None: not a room message the bot saw, or marked before."""
-    found = await db.fetchrow(
-        "SELECT ticket_id, marked_at FROM incident_room_messages "
-        "WHERE chat_id = $1 AND message_id = $2",
-        chat_id,
-        message_id,
-    )
-    if found is None or found["marked_at"] is not None:
+    ticket_id = await store.unmarked_message(db, chat_id, message_id)
+    if ticket_id is None:
         return None
     await staff.require(
-        db, actor, Action.ROOM_NOTE, target=ticket_number(found["ticket_id"]),
+        db, actor, Action.ROOM_NOTE, target=ticket_number(ticket_id),
         chat_id=chat_id,
     )  # fmt: skip
     async with transaction(db) as conn:

@@ -24,9 +24,9 @@ from services.delivery.errors import (
     PermanentError,
 )
 from services.delivery.hooks import DeliveryHook
-from services.delivery.notices import tell_operator
+from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
-from services.escalation import notify
+from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
 from services.outbox import OutboxMessage
 from services.rooms import closing, store
@@ -41,9 +41,13 @@ _NOT_RESENT = frozenset(
 )
 
 
-async def _locked_room(db: Executor, ticket_id: int) -> Room | None:
-    """The room, its incident locked first: the order every writer of both takes, so that a
-    card refreshed here waits for an escalation being saved and shows it (not the level before)."""
+async def _locked_room(db: Executor, row: OutboxRow) -> Room | None:
+    """The room a row of ours belongs to (None: not a room's row, or the room is gone), its
+    incident locked first: the order every writer of both takes, so that a card refreshed here
+    waits for an escalation being saved and shows it (not the level before)."""
+    ticket_id = rooms.ticket_of(row.owner)
+    if ticket_id is None:
+        return None
     await incidents_store.get(db, ticket_id, lock=True)
     return await store.get(db, ticket_id, lock=True)
 
@@ -54,12 +58,10 @@ class RoomDeliveryHook(DeliveryHook):
         self.clock = clock
 
     async def on_sent(self, db: Executor, row: OutboxRow, result: dict[str, Any]) -> None:
-        ticket_id = rooms.ticket_of(row.owner)
-        if ticket_id is None:
-            return
-        room = await _locked_room(db, ticket_id)
+        room = await _locked_room(db, row)
         if room is None:
             return
+        ticket_id = room.ticket_id
         if row.kind == "create_topic":
             topic_id = result.get("message_thread_id")
             if topic_id is not None and row.id == room.topic_outbox_id:
@@ -92,12 +94,10 @@ class RoomDeliveryHook(DeliveryHook):
         )
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
-        ticket_id = rooms.ticket_of(row.owner)
-        if ticket_id is None:
-            return
-        room = await _locked_room(db, ticket_id)
+        room = await _locked_room(db, row)
         if room is None:
             return
+        ticket_id = room.ticket_id
         if row.kind == "create_topic":
             if row.id == room.topic_outbox_id and error.reason not in (
                 THREAD_NOT_FOUND,
@@ -142,7 +142,7 @@ class RoomDeliveryHook(DeliveryHook):
         incident = await incidents_store.get(db, ticket_id)
         ticket = await tickets.brief(db, ticket_id)
         if incident is not None and ticket is not None:
-            await notify.refresh_copies(db, self.ctx.escalation, incident, ticket)
+            await escalation_outbound.refresh_copies(db, self.ctx.escalation, incident, ticket)
 
     async def _without_topics(self, db: Executor, ticket_id: int) -> None:
         """One card in the chat, replies threaded to it (the topic's summary never went)."""

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from asyncpg import Record
 
-from services import audit, outbox, staff
+from services import outbox, staff
 from services.clock import Clock
 from services.escalation import store as incidents_store
 from services.escalation.incidents import AlreadyResolved, Db, transaction
@@ -27,6 +27,7 @@ from services.outbox import OutboxMessage
 from services.rooms import render_offers as render
 from services.rooms import room as rooms
 from services.rooms import store as rooms_store
+from services.rooms import store_offers as offers_store
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
 from services.staff import Action
@@ -78,15 +79,7 @@ async def offer(
         return None
     people = await mass_store.recipients(conn, incident.ticket_id)
     reachable = sum(1 for p in people if not p["blocked"])
-    offer_id: int = await conn.fetchval(
-        """INSERT INTO incident_room_offers (ticket_id, text, offered_by, offered_at, customers)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-        incident.ticket_id,
-        text,
-        actor_id,
-        now,
-        reachable,
-    )
+    offer_id = await offers_store.add(conn, incident.ticket_id, text, actor_id, now, reachable)
     number = ticket_number(incident.ticket_id)
     with use_locale(await rooms.language(conn, ctx, room.chat_id)):
         body, markup = render.offer(number, text, reachable, offer_id)
@@ -94,9 +87,7 @@ async def offer(
         conn, room, body, dedup=f"offer:{offer_id}",
         payload={"text": body, "parse_mode": "HTML", "reply_markup": markup},
     )  # fmt: skip
-    await conn.execute(
-        "UPDATE incident_room_offers SET outbox_id = $2 WHERE id = $1", offer_id, row
-    )
+    await offers_store.set_message(conn, offer_id, row)
     return offer_id
 
 
@@ -105,9 +96,7 @@ async def _allowed(
 ) -> tuple[int, str]:
     """The permission table's word first (a refusal audited, whatever the offer), then the
     offer's incident: its ticket id and number."""
-    ticket_id: int | None = await db.fetchval(
-        "SELECT ticket_id FROM incident_room_offers WHERE id = $1", offer_id
-    )
+    ticket_id = await offers_store.ticket_of(db, offer_id)
     target = ticket_number(ticket_id) if ticket_id is not None else f"offer:{offer_id}"
     await staff.require(db, actor, action, target=target, chat_id=chat_id)
     if ticket_id is None:
@@ -119,19 +108,12 @@ async def _locked(conn: Executor, ticket_id: int, offer_id: int) -> Record:
     """The offer, undecided and the newest of its incident, locked (the incident first: the
     order every writer of incidents and rooms takes)."""
     await incidents_store.get(conn, ticket_id, lock=True)
-    row: Record | None = await conn.fetchrow(
-        "SELECT * FROM incident_room_offers WHERE id = $1 FOR UPDATE", offer_id
-    )
+    row = await offers_store.get_locked(conn, offer_id)
     assert row is not None
     if row["decision"] is not None:
         who = await tickets.display_name(conn, row["decided_by"])
         raise OfferDecided(row["decision"], who)
-    newer = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM incident_room_offers WHERE ticket_id = $1 AND id > $2)",
-        ticket_id,
-        offer_id,
-    )
-    if newer:
+    if await offers_store.newer_exists(conn, ticket_id, offer_id):
         raise OfferSuperseded(str(offer_id))
     return row
 
@@ -171,16 +153,8 @@ async def send(
         except (NotPublic, AlreadyResolved):
             raise NotCustomerFacing(number) from None
         now = clock.now()
-        await conn.execute(
-            """UPDATE incident_room_offers SET decision = 'sent', decided_by = $2,
-                      decided_at = $3, sent_to = $4, blocked = $5, update_id = $6
-               WHERE id = $1""",
-            offer_id,
-            actor.id,
-            now,
-            result.queued,
-            result.blocked,
-            result.update_id,
+        await offers_store.decide_sent(
+            conn, offer_id, actor.id, now, result.queued, result.blocked, result.update_id
         )
         name = await tickets.display_name(conn, actor.id) or actor.first_name
         await _edit(
@@ -200,20 +174,12 @@ async def keep_internal(
     async with transaction(db) as conn:
         row = await _locked(conn, ticket_id, offer_id)
         now = clock.now()
-        await conn.execute(
-            """UPDATE incident_room_offers SET decision = 'internal', decided_by = $2,
-                      decided_at = $3 WHERE id = $1""",
-            offer_id,
-            actor.id,
-            now,
-        )
+        await offers_store.decide_internal(conn, offer_id, actor.id, now)
         name = await tickets.display_name(conn, actor.id) or actor.first_name
         await _edit(
             conn, ctx, row,
             lambda: render.kept_internal(number, row["text"], name, ctx.escalation.tz, now),
         )  # fmt: skip
-        await audit.record(
-            conn, actor_id=actor.id, action=Action.ROOM_UPDATE.value, allowed=True,
-            target=number, chat_id=chat_id, details={"offer": offer_id, "internal": True},
-        )  # fmt: skip
+        await staff.done(conn, actor, Action.ROOM_UPDATE, target=number, chat_id=chat_id,
+                         offer=offer_id, internal=True)  # fmt: skip
         return Decided(number, "internal")

@@ -192,6 +192,17 @@ async def remember_message(
     )  # fmt: skip
 
 
+async def unmarked_message(db: Executor, chat_id: int, message_id: int) -> int | None:
+    """The ticket of a room message the bot saw and nobody marked yet; None otherwise."""
+    row = await db.fetchrow(
+        "SELECT ticket_id, marked_at FROM incident_room_messages "
+        "WHERE chat_id = $1 AND message_id = $2",
+        chat_id,
+        message_id,
+    )
+    return row["ticket_id"] if row is not None and row["marked_at"] is None else None
+
+
 async def mark_message(db: Executor, chat_id: int, message_id: int, at: datetime) -> Record | None:
     """The room message, marked now; None if unknown or marked before."""
     row: Record | None = await db.fetchrow(

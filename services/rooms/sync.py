@@ -15,19 +15,18 @@ One replica does it at a time (a PostgreSQL advisory lock held for the tick's tr
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
 from loguru import logger
 
-from services import outbox
+from services import outbox, users
 from services.clock import Clock
 from services.escalation import store as incidents_store
 from services.escalation.store import Incident
 from services.i18n import use_locale
+from services.loop import Loop
 from services.oncall import lookup as oncall
 from services.outbox import OutboxMessage
 from services.postmortem import build, draft
@@ -129,7 +128,7 @@ async def remind(
         told = [(p.user_id, p.display_name) for p in people]
     base_key = f"remind:{int(base.timestamp())}:{stage}"
     for user_id, _name in told:
-        language = await conn.fetchval("SELECT language FROM users WHERE id = $1", user_id)
+        language = await users.language_of(conn, user_id)
         with use_locale(language):
             text = (
                 render.reminder_to_lead(ticket.number, minutes * stage)
@@ -176,36 +175,26 @@ async def postmortem_due(
     return True
 
 
-class RoomsWorker:
-    """Owned by the app's lifecycle (start `run()` as a task, call `stop()` on shutdown)."""
+class RoomsWorker(Loop):
+    """Ticks every `scan_seconds`, or when woken (services/loop.py)."""
+
+    what = "rooms tick"
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> None:
+        super().__init__()
         self.pool = pool
         self.clock = clock
         self.ctx = ctx
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
         self.ticks = 0
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+    def pause(self) -> float:
+        return self.ctx.rules.scan_seconds
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = await tick(self.pool, self.clock, self.ctx)
-                self.ticks += 1
-                if report.opened or report.reminded or report.postmortems:
-                    logger.info(
-                        "rooms: opened {}, reminded {}, postmortems {}",
-                        report.opened, report.reminded, report.postmortems,
-                    )  # fmt: skip
-            except (asyncpg.PostgresError, OSError) as exc:
-                logger.warning("rooms tick failed: {}", exc)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.ctx.rules.scan_seconds)
+    async def round(self) -> None:
+        report = await tick(self.pool, self.clock, self.ctx)
+        self.ticks += 1
+        if report.opened or report.reminded or report.postmortems:
+            logger.info(
+                "rooms: opened {}, reminded {}, postmortems {}",
+                report.opened, report.reminded, report.postmortems,
+            )  # fmt: skip

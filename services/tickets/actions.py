@@ -60,10 +60,8 @@ async def _audit(
     conn: Executor, actor: Person, action: str, ticket: Ticket, chat_id: int | None,
     **details: object,
 ) -> None:  # fmt: skip
-    await audit.record(
-        conn, actor_id=actor.id, action=f"ticket.{action}", allowed=True,
-        target=ticket.owner, chat_id=chat_id, details=dict(details),
-    )  # fmt: skip
+    await staff.done(conn, actor, f"ticket.{action}", target=ticket.owner, chat_id=chat_id,
+                     **details)  # fmt: skip
 
 
 async def acknowledge(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,17 +17,12 @@ import pytest
 
 from bot.sandbox_cmd import Sandbox
 from sandbox.world import cast
+from tests.net import free_port
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 pytestmark = pytest.mark.skipif(
     FIREFOX is None, reason="firefox-esr is missing: install Debian's firefox-esr to run this"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for(client: object, script: str, timeout: float = 15.0) -> object:
@@ -48,7 +42,7 @@ def alice_chooses_english_in_firefox(base_url: str) -> str:
 
     assert FIREFOX is not None
     profile = Path(tempfile.mkdtemp(prefix="qc-firefox-"))
-    port = _free_port()
+    port = free_port()
     (profile / "user.js").write_text(
         f'user_pref("marionette.port", {port});\n'
         'user_pref("browser.shell.checkDefaultBrowser", false);\n'

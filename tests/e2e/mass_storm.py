@@ -16,6 +16,7 @@ from typing import Any
 
 from services.rules import Rules
 from tests.cast import ADMIN
+from tests.e2e.buttons import datas
 from tests.e2e.conftest import OPEN_CARDS, OPEN_INBOX, World
 
 Json = dict[str, Any]
@@ -26,11 +27,6 @@ FLOOR_PER_SECOND = 30.0  # Telegram's overall limit: the physical floor of any f
 def storm_rules(**mass: Any) -> Rules:
     """Telegram's real pacing (no FAST_DELIVERY): the limits are the point here."""
     return Rules({"inbox": OPEN_INBOX, "support": OPEN_CARDS, "mass_incidents": mass})
-
-
-def datas(message: Json) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -12,6 +12,7 @@ import aiohttp
 from services.clock import FrozenClock
 from services.rules import Rules
 from tests.cast import ADMIN
+from tests.e2e.buttons import press
 from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
@@ -44,18 +45,6 @@ async def eventually(what: str, check: Callable[[], Awaitable[Any]], timeout: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
-
-
-def datas(message: Json) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
-
-
-async def press(world: World, user: int, chat: int, message: Json, data: str) -> Json:
-    assert data in datas(message), (data, datas(message))
-    query = await world.tg.press(user, chat, message["message_id"], data)
-    answer: Json = await world.tg.callback_answer(query)
-    return answer
 
 
 async def says(world: World, user: int, chat: int, text: str, **kw: Any) -> Json:

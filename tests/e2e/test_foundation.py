@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -12,6 +10,7 @@ from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from tests.cast import ADMIN, ALICE, BUDI
 from tests.e2e.conftest import World
+from tests.net import free_port
 
 
 def _buttons(message: dict) -> list[dict]:
@@ -124,15 +123,9 @@ async def test_health_ready_and_metrics_endpoints(world: World) -> None:
     assert 'qc_bot_api_calls_total{method="SendMessage",outcome="ok"}' in body
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_webhook_mode_checks_the_secret(world_unstarted: World) -> None:
     world = world_unstarted
-    port = _free_port()
+    port = free_port()
     world.settings = world.settings.model_copy(
         update={
             "WEBHOOK_URL": f"http://127.0.0.1:{port}",

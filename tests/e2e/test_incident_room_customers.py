@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 
 from sandbox.telegram.client import EmulatorError
+from tests.e2e.buttons import datas, press
 from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.e2e.rooms_world import (
     MAYA,
     SARI,
-    datas,
     eventually,
     incidents_chat,
-    press,
     put_on_roster,
     room_rules,
     says,

@@ -25,18 +25,17 @@ from services.i18n import use_locale
 from services.postmortem.render import duration
 from services.tickets import briefs as tickets
 from tests.cast import ADMIN
+from tests.e2e.buttons import datas, press
 from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
     MAYA,
     SARI,
     T0,
     TOKEN,
-    datas,
     download,
     escalate_an_alert,
     eventually,
     incidents_chat,
-    press,
     put_on_roster,
     room_rules,
     says,

@@ -25,7 +25,8 @@ from services.massincident import declare
 from services.massincident.config import MassContext
 from services.rules import Rules
 from services.storage.db import connect, create_pool
-from tests.e2e.test_nothing_lost import BotProcess, _free_port
+from tests.e2e.test_nothing_lost import BotProcess
+from tests.net import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -98,7 +99,7 @@ async def test_a_sigkill_mid_update_fan_out_delivers_each_once(
                 "BOT_TOKEN": emu.token, "TELEGRAM_API_URL": emu.base_url,
                 "DATABASE_URL": db_url, "REDIS_URL": redis_url, "ADMIN_IDS": str(ADMIN),
                 "ADMIN_CHAT_ID": str(admin["id"]), "SUPPORT_CHAT_ID": str(support["id"]),
-                "HTTP_PORT": str(_free_port()), "RULES_FILE": str(rules_file),
+                "HTTP_PORT": str(free_port()), "RULES_FILE": str(rules_file),
                 "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING",
             }  # fmt: skip
             bot = BotProcess(env, tmp_path / "bot.log")

@@ -18,6 +18,7 @@ import pytest
 from services import users
 from services.rules import Rules
 from tests.cast import ADMIN, ALICE, BUDI
+from tests.e2e.buttons import datas, press
 from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
@@ -28,18 +29,6 @@ DEDI, CITRA = 1003, 1004
 @pytest.fixture
 def e2e_rules() -> Rules:
     return fast_rules(mass_incidents={"card_edit_seconds": 1})
-
-
-def datas(message: Json) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
-
-
-async def press(world: World, user: int, chat: int, message: Json, data: str) -> Json:
-    assert data in datas(message), (data, datas(message))
-    query = await world.tg.press(user, chat, message["message_id"], data)
-    answer: Json = await world.tg.callback_answer(query)
-    return answer
 
 
 async def said(world: World, user: int, chat: int, text: str, **kw: Any) -> Json:

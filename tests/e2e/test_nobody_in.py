@@ -24,7 +24,7 @@ from services.alerts.render_storm import StormAction
 from services.checks.render import BackupAction, HealthDetail
 from services.classification import Priority
 from services.escalation.render import IncidentAction
-from services.maintenance.notify import JobAction
+from services.maintenance.render import JobAction
 from services.massincident.buttons import CardAction, NoticeAnswer, ProposalAnswer, PublicRate
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction

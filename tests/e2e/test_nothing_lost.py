@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -44,6 +43,7 @@ from tests.cast import ADMIN
 from tests.conftest import scratch_dir
 from tests.e2e.conftest import FAST_DELIVERY
 from tests.e2e.stores import StoppablePostgres, StoppableRedis
+from tests.net import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -58,12 +58,6 @@ RULES: dict[str, Any] = {
 # The crash tests' bot runs no maintenance jobs (a fresh database would catch up on all).
 RULES["schedule"] = {"jobs": {name: {"enabled": False} for name in DEFAULT_SCHEDULE}}
 TOKEN = re.compile(r"\bc(\d+)m(\d+)\b")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _tickets_for(
@@ -215,7 +209,7 @@ async def test_a_stop_mid_burst_loses_nothing(
     await _tickets_for(db_url, redis_url, support_chat, customers)
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump(RULES))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "BOT_TOKEN": emu.token,

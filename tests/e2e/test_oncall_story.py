@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from aiohttp import web
 from icalendar import Calendar
 
 from services.clock import Clock, FrozenClock
@@ -27,6 +26,7 @@ from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_escalation_story import admin_says, datas, has_buttons, press, put_on_roster
+from tests.net import json_hook
 
 Json = dict[str, Any]
 WIB = ZoneInfo("Asia/Jakarta")
@@ -46,21 +46,8 @@ def e2e_clock() -> Clock:
 @pytest.fixture
 async def sms_hook() -> AsyncIterator[tuple[str, list[Json]]]:
     """The SMS provider's webhook, a local stand-in that records what it is sent."""
-    got: list[Json] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        got.append(await request.json())
-        return web.Response(status=202)
-
-    app = web.Application()
-    app.router.add_post("/sms", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}/sms", got
-    await runner.cleanup()
+    async with json_hook("/sms", status=202) as hook:
+        yield hook.url, hook.got
 
 
 @pytest.fixture

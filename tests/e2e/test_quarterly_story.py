@@ -16,6 +16,7 @@ from services import roster
 from services.clock import FrozenClock
 from services.users import Role
 from tests.cast import ADMIN
+from tests.e2e.buttons import datas
 from tests.e2e.conftest import World
 
 Json = dict[str, Any]
@@ -26,11 +27,6 @@ NEW_YEAR = datetime(2026, 12, 31, 17, 10, tzinfo=UTC)  # 2027-01-01 00:10 in Jak
 @pytest.fixture
 def e2e_clock() -> FrozenClock:
     return FrozenClock(NEW_YEAR)
-
-
-def datas(message: Json) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def checklist(world: World) -> Json:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
-from services.alerts.group_messages import PRIORITY as ALERT_PRIORITY
+from services.alerts.outbound import PRIORITY as ALERT_PRIORITY
 from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.conftest import World

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.tickets import history
 from tests.cast import ADMIN, BUDI
+from tests.e2e.buttons import press
 from tests.e2e.conftest import World
 
 Json = dict[str, Any]
@@ -17,13 +18,6 @@ Json = dict[str, Any]
 def buttons(message: Json) -> list[Json]:
     markup = message.get("reply_markup") or {}
     return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-async def press(world: World, user_id: int, chat_id: int, message: Json, data: str) -> Json:
-    assert data in [b["callback_data"] for b in buttons(message)], (data, buttons(message))
-    query = await world.tg.press(user_id, chat_id, message["message_id"], data)
-    answer: Json = await world.tg.callback_answer(query)
-    return answer
 
 
 async def next_from_bot(world: World, chat_id: int, after: int, contains: str = "") -> Json:

@@ -4,7 +4,6 @@ store is really down (Telegram retries 5xx forever, so a poison body must never 
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import aiohttp
@@ -17,19 +16,14 @@ from services.inbox.config import InboxConfig
 from services.storage.db import create_pool
 from tests.cast import BUDI
 from tests.e2e.conftest import World
+from tests.net import free_port
 
 SECRET = "s" * 40
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def webhook_world(world_unstarted: World) -> World:
-    port = _free_port()
+    port = free_port()
     world_unstarted.settings = world_unstarted.settings.model_copy(
         update={
             "WEBHOOK_URL": f"http://127.0.0.1:{port}",

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import Audience
+from services.alerts.outbound import Audience
 from services.clock import FrozenClock
 from services.users import Person
 from tests import cast

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -13,6 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+
+from tests.net import free_port
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -36,32 +37,34 @@ receivers:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def alertmanager(webhook_url: str, token: str) -> AsyncIterator[str]:
     """Yield Alertmanager's base URL; it posts its notifications to `webhook_url`."""
+    async with running(CONFIG.format(url=webhook_url, token=token)) as base:
+        yield base
+
+
+@asynccontextmanager
+async def running(config: str, prefix: str = "qc-am-") -> AsyncIterator[str]:
+    """Alertmanager on a free loopback port with `config` (its YAML), ready: its base URL.
+    No cluster (no gossip wait); what it says on stderr is in the error if it will not start."""
     assert BINARY is not None
-    root = Path(tempfile.mkdtemp(prefix="qc-am-"))
-    (root / "am.yml").write_text(CONFIG.format(url=webhook_url, token=token))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    (root / "am.yml").write_text(config)
     port = free_port()
-    process = subprocess.Popen(  # noqa: ASYNC220 (started once, returns at once)
-        [
-            BINARY,
-            f"--config.file={root / 'am.yml'}",
-            f"--storage.path={root / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],  # no cluster: no gossip wait
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (root / "stderr").open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: ASYNC220 (started once, returns at once)
+            [
+                BINARY,
+                f"--config.file={root / 'am.yml'}",
+                f"--storage.path={root / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
@@ -72,6 +75,8 @@ async def alertmanager(webhook_url: str, token: str) -> AsyncIterator[str]:
                             break
                 except aiohttp.ClientError:
                     pass
+                if process.poll() is not None:
+                    raise AssertionError((root / "stderr").read_text())
                 await asyncio.sleep(0.1)
         yield base
     finally:

@@ -202,7 +202,7 @@ async def test_a_resolve_folded_after_a_flush_that_missed_it_is_shown_at_once(
 ) -> None:
     """The consumer lagged: the group's interval flush ran after the resolve arrived but before
     it was folded. The group is looked at again at once, not a group interval later."""
-    from services.alerts import notify, pipeline
+    from services.alerts import dispatch, pipeline
     from services.clock import FrozenClock
     from tests.integration.alerts.conftest import AUDIENCE, outbox_rows
 
@@ -221,7 +221,7 @@ async def test_a_resolve_folded_after_a_flush_that_missed_it_is_shown_at_once(
     clock.advance(seconds=299)
     await arrive([am_alert(1, "resolved")], "resolved")
     clock.advance(seconds=2)
-    await notify.flush_due(pool, config, clock, AUDIENCE)  # the interval flush, before the fold
+    await dispatch.flush_due(pool, config, clock, AUDIENCE)  # the interval flush, before the fold
     await inbox.fold_all(pool, config, clock)
     clock.advance(seconds=1)
     await pipeline.tick(pool, config, clock, AUDIENCE, evaluate_rules=False)

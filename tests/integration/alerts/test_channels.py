@@ -14,7 +14,7 @@ from services.alerts import pipeline
 from services.alerts.config import AlertsRules
 from services.clock import FrozenClock
 from tests.integration.alerts.conftest import AUDIENCE, cpu_only, outbox_rows, sample
-from tests.integration.alerts.real_alertmanager import free_port
+from tests.net import free_port, start
 
 
 class Inbox:
@@ -36,12 +36,8 @@ async def hooks(status: int, delay: float = 0.0) -> tuple[web.AppRunner, str, li
 
     app = web.Application()
     app.router.add_post("/{name}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}", got
+    runner, url = await start(app)
+    return runner, url, got
 
 
 def with_channels(slack: str, sms: str, smtp_port: int) -> AlertsRules:

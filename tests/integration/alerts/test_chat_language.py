@@ -8,7 +8,7 @@ import asyncpg
 
 from services import chats
 from services.alerts import pipeline
-from services.alerts.group_messages import Audience
+from services.alerts.outbound import Audience
 from services.clock import FrozenClock
 from tests.integration.alerts.conftest import (
     ADMIN_CHAT,

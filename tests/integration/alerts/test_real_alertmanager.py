@@ -16,6 +16,7 @@ from aiohttp import web
 
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
 from tests.integration.alerts.test_webhook import TOKEN, fold, receiver
+from tests.net import serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -40,15 +41,8 @@ async def test_a_real_alertmanager_fires_and_resolves_into_our_pipeline(
 
         app = web.Application()
         app.router.add_post("/record", record)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            await _fire_and_resolve(pool, f"http://127.0.0.1:{port}/record", seen)
-        finally:
-            await runner.cleanup()
+        async with serve(app) as proxy:
+            await _fire_and_resolve(pool, f"{proxy}/record", seen)
     await fold(pool)
     resolved = next(p for p in seen if p["status"] == "resolved")
     assert resolved["version"] == "4"

@@ -19,7 +19,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from services.alerts import alertmanager, inhibition
 from services.alerts.config import AlertsRules
 from services.alerts.route_report import render_route_test
 from services.i18n import use_locale
-from tests.integration.alerts.real_alertmanager import BINARY, free_port
+from tests.integration.alerts.real_alertmanager import BINARY, running
 
 pytestmark = pytest.mark.skipif(
     BINARY is None,
@@ -263,23 +262,6 @@ def dedup(names: list[str]) -> list[str]:
 
 async def ask_alertmanager(alerts: list[dict[str, str]]) -> dict[str, tuple[list[str], bool]]:
     """case -> (receivers in tree order, inhibited) as Alertmanager 0.25 sees them."""
-    assert BINARY is not None
-    root = Path(tempfile.mkdtemp(prefix="qc-am-route-"))
-    (root / "am.yml").write_text(yaml.safe_dump(alertmanager_config(rules_section())))
-    port = free_port()
-    process = subprocess.Popen(  # noqa: ASYNC220 (started once, returns at once)
-        [
-            BINARY,
-            f"--config.file={root / 'am.yml'}",
-            f"--storage.path={root / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
     now = datetime.now(UTC)
     body = [
         {
@@ -289,42 +271,28 @@ async def ask_alertmanager(alerts: list[dict[str, str]]) -> dict[str, tuple[list
         }
         for labels in alerts
     ]
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{base}/-/ready") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if process.poll() is not None:
-                    raise AssertionError(process.stderr.read().decode())  # type: ignore[union-attr]
-                await asyncio.sleep(0.1)
-            async with session.post(f"{base}/api/v2/alerts", json=body) as response:
-                assert response.status == 200, await response.text()
-            # The inhibitor learns of new alerts through a subscription: read until every alert
-            # is there and two reads 300 ms apart agree.
-            previous: dict[str, tuple[list[str], bool]] | None = None
-            for _ in range(50):
-                async with session.get(f"{base}/api/v2/alerts") as response:
-                    listed = await response.json()
-                seen = {
-                    a["labels"]["case"]: (
-                        dedup([r["name"] for r in a["receivers"]]),
-                        bool(a["status"]["inhibitedBy"]),
-                    )
-                    for a in listed
-                }
-                if len(seen) == len(alerts) and seen == previous:
-                    return seen
-                previous = seen
-                await asyncio.sleep(0.3)
-            raise AssertionError(f"Alertmanager never settled: {previous}")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(root, ignore_errors=True)
+    config = yaml.safe_dump(alertmanager_config(rules_section()))
+    async with running(config, prefix="qc-am-route-") as base, aiohttp.ClientSession() as session:
+        async with session.post(f"{base}/api/v2/alerts", json=body) as response:
+            assert response.status == 200, await response.text()
+        # The inhibitor learns of new alerts through a subscription: read until every alert
+        # is there and two reads 300 ms apart agree.
+        previous: dict[str, tuple[list[str], bool]] | None = None
+        for _ in range(50):
+            async with session.get(f"{base}/api/v2/alerts") as response:
+                listed = await response.json()
+            seen = {
+                a["labels"]["case"]: (
+                    dedup([r["name"] for r in a["receivers"]]),
+                    bool(a["status"]["inhibitedBy"]),
+                )
+                for a in listed
+            }
+            if len(seen) == len(alerts) and seen == previous:
+                return seen
+            previous = seen
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"Alertmanager never settled: {previous}")
 
 
 async def ask_the_bot(

@@ -41,6 +41,15 @@ async def group_id(pool: asyncpg.Pool) -> int:
     return value
 
 
+async def posted_group(pool: asyncpg.Pool, clock: FrozenClock) -> int:
+    """The people on the roster, CpuHigh firing and its group's message posted: the group."""
+    await add_people(pool)
+    await fire(pool, clock)
+    clock.advance(seconds=30)
+    await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
+    return await group_id(pool)
+
+
 @pytest.mark.parametrize(
     ("matchers", "muted"),
     [
@@ -79,11 +88,7 @@ async def test_a_silence_by_each_matcher_kind_mutes_only_what_it_matches(
 async def test_acknowledge_shows_who_stops_repeats_and_is_audited(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    await add_people(pool)
-    await fire(pool, clock)
-    clock.advance(seconds=30)
-    await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
-    gid = await group_id(pool)
+    gid = await posted_group(pool, clock)
     await actions.press(
         pool, DIMAS, gid, "ack", chat_id=-100111, now=clock.now(), audience=AUDIENCE
     )
@@ -123,11 +128,7 @@ async def test_a_person_without_the_role_is_refused_and_the_refusal_audited(
 async def test_silence_one_hour_mutes_the_group_until_it_ends(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    await add_people(pool)
-    await fire(pool, clock)
-    clock.advance(seconds=30)
-    await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
-    gid = await group_id(pool)
+    gid = await posted_group(pool, clock)
     result = await actions.press(
         pool, DIMAS, gid, "s1", chat_id=-100111, now=clock.now(), audience=AUDIENCE
     )
@@ -174,14 +175,10 @@ async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
 async def test_resolve_closes_the_group_with_a_final_edit(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    await add_people(pool)
-    await fire(pool, clock)
-    clock.advance(seconds=30)
-    await pipeline.tick(pool, cpu_only(), clock, AUDIENCE)
     await actions.press(
         pool,
         DIMAS,
-        await group_id(pool),
+        await posted_group(pool, clock),
         "res",
         chat_id=-100111,
         now=clock.now(),

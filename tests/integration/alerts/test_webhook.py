@@ -19,6 +19,7 @@ from bot.alertmanager import MAX_BODY, PATH, alertmanager_handler
 from services.alerts import inbox
 from services.alerts.config import AlertsRules
 from services.clock import SystemClock
+from tests.net import serve
 
 TOKEN = "s3cret-token"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,15 +34,8 @@ async def receiver(
     app.router.add_post(
         PATH, alertmanager_handler(token=lambda: token, pool=lambda: pool, clock=lambda: clock)
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}{PATH}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url + PATH
 
 
 def payload(alerts: list[dict[str, Any]], status: str = "firing") -> dict[str, Any]:

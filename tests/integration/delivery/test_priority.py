@@ -19,7 +19,7 @@ from aiogram import Bot
 
 from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient
-from services.alerts.group_messages import PRIORITY as ALERT_PRIORITY
+from services.alerts.outbound import PRIORITY as ALERT_PRIORITY
 from services.clock import FrozenClock
 from services.delivery import DeliveryWorker, claims
 from services.outbox import (

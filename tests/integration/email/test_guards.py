@@ -11,9 +11,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.email import intake, store
 from services.email.inbound import connect, fetch_new
-from services.email.outbound import MailSender
+from services.email.smtp import MailSender
 from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
-from tests.mailservers import free_port
+from tests.net import free_port
 
 FIXTURES = Path(__file__).parents[2] / "unit" / "email" / "fixtures"
 

@@ -17,7 +17,7 @@ from services.clock import FrozenClock
 from services.email import intake
 from services.email.config import EmailConfig
 from services.email.inbound import MailboxReader, connect, fetch_new
-from services.email.outbound import MailSender
+from services.email.smtp import MailSender
 from services.tickets.config import DeskConfig
 
 

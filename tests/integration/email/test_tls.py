@@ -20,7 +20,7 @@ from loguru import logger
 from services.email import tls
 from services.email.config import EmailConfig
 from services.email.inbound import MailboxReader, connect, fetch_new
-from services.email.outbound import MailSender
+from services.email.smtp import MailSender
 from tests.integration.email.conftest import Channel, customer_mail
 from tests.mailservers import (
     NO_OPENSSL,

@@ -11,9 +11,10 @@ from datetime import timedelta
 from services.email import intake
 from services.email.config import server
 from services.email.inbound import MailboxReader
-from services.email.outbound import MailSender
+from services.email.smtp import MailSender
 from tests.integration.email.conftest import Channel, customer_mail
-from tests.mailservers import free_port, smtp_inbox
+from tests.mailservers import smtp_inbox
+from tests.net import free_port
 
 
 async def wait_until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]

@@ -8,17 +8,17 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from services import audit, users
 from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
-from services.escalation import emergency, emergency_breach, store
+from services.escalation import emergency, emergency_breach, store, store_emergency
 from services.escalation.context import EscalationContext
-from services.escalation.emergency import EmergencyCall
 from services.escalation.incidents import acknowledge, resolve
+from services.escalation.store_emergency import EmergencyCall
 from services.staff import NotAllowed
 from tests.cast import ADMIN, BUDI, SARI
+from tests.net import json_hook
 
 from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, private_pages
 
@@ -80,7 +80,7 @@ async def test_nobody_acknowledges_so_every_level_is_paged_again_every_five_minu
     assert await emergency.repeat_due(roster, clock, ctx) == []
     assert await private_pages(roster, mark) == []
     assert await roster.fetchval("SELECT next_page_at FROM emergency_calls") is None
-    assert await emergency.earliest_repeat(roster) is None
+    assert await store_emergency.earliest_repeat(roster) is None
 
 
 async def test_a_provider_retry_is_the_same_call(
@@ -115,24 +115,9 @@ async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
     """A local HTTP server stands in for the SMS provider (RULES_FILE alerts.channels.sms)."""
-    received: list[dict[str, object]] = []
-    status = {"code": 200}
-
-    async def sms(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=status["code"])
-
-    app = web.Application()
-    app.router.add_post("/sms", sms)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    channels = SecondaryChannels(
-        sms=SmsChannel(url=f"http://{host}:{port}/sms", recipients=["+62811000111"])
-    )
-    try:
+    async with json_hook("/sms") as hook:
+        received = hook.got
+        channels = SecondaryChannels(sms=SmsChannel(url=hook.url, recipients=["+62811000111"]))
         clock = FrozenClock()
         first = await emergency.raise_emergency(roster, clock, ctx, sos(), channels=channels)
         assert received == [
@@ -141,7 +126,7 @@ async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
                 "text": "SOS QC-000001: Checkout returns 500 for everyone (Adi)",
             }
         ]
-        status["code"] = 500
+        hook.status = 500
         second = await emergency.raise_emergency(
             roster, clock, ctx, sos("Database gone"), channels=channels
         )
@@ -153,8 +138,6 @@ async def test_the_sms_channel_is_paged_too_and_its_failure_is_on_the_timeline(
             (second.ticket_id, False),
         ]
         assert len(second.paged) == 5  # Telegram pages went out all the same
-    finally:
-        await runner.cleanup()
 
 
 async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_hear_once(
@@ -163,7 +146,7 @@ async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_he
     clock = FrozenClock()
     outcome = await emergency.raise_emergency(roster, clock, ctx, sos())
     await acknowledge(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
-    assert await emergency_breach.earliest_breach(roster) == clock.now() + timedelta(minutes=30)
+    assert await store_emergency.earliest_breach(roster) == clock.now() + timedelta(minutes=30)
     clock.advance(minutes=29)
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
     clock.advance(minutes=1)
@@ -176,7 +159,7 @@ async def test_unresolved_after_thirty_minutes_every_level_and_the_admin_chat_he
     assert all("QC-000001 is not resolved after 30 minutes" in r["text"] for r in told)
     clock.advance(minutes=10)  # told once
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
-    assert await emergency_breach.earliest_breach(roster) is None
+    assert await store_emergency.earliest_breach(roster) is None
 
 
 async def test_resolved_in_time_no_breach(roster: asyncpg.Pool, ctx: EscalationContext) -> None:
@@ -186,4 +169,4 @@ async def test_resolved_in_time_no_breach(roster: asyncpg.Pool, ctx: EscalationC
     await resolve(roster, clock, ctx, outcome.ticket_id, await person(roster, DEWI))
     clock.advance(minutes=20)
     assert await emergency_breach.breaches_due(roster, clock, ctx) == []
-    assert await emergency_breach.earliest_breach(roster) is None
+    assert await store_emergency.earliest_breach(roster) is None

@@ -27,6 +27,7 @@ from services.heartbeats import actions, alerting, pings, store
 from services.heartbeats.config import HeartbeatsRules
 from services.rules import Rules
 from tests.integration.alerts.conftest import AUDIENCE, DIMAS, add_people, outbox_rows
+from tests.net import serve
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 ALERTS = AlertsRules(rules=[])
@@ -53,15 +54,8 @@ async def base(pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock) -> A
         restore_server_url=None,
     )
     add_ping_routes(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url
 
 
 async def add_check(pool: asyncpg.Pool, name: str = "nightly-backup", **kw: Any) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from jobs.context import JobDeps
 from jobs.runner import run_now
-from services.reports.send import build
+from services.reports.build import build
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

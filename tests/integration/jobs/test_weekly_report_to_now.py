@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from sandbox.world import demo_db
-from services.reports.send import build
+from services.reports.build import build
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 26, 14, 37, tzinfo=JAKARTA)  # a Thursday afternoon

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from services import roster as staff_roster
 from services import users
@@ -27,6 +26,7 @@ from services.staff import NotAllowed
 from services.users import Role
 from tests.cast import ADMIN, SARI
 from tests.integration.escalation.conftest import DEWI, private_pages
+from tests.net import json_hook
 
 WIB = ZoneInfo("Asia/Jakarta")
 EKO, FAJAR = 2011, 2012  # two more support engineers
@@ -128,21 +128,8 @@ async def test_a_role_without_a_rotation_keeps_its_slot(
 
 @pytest.fixture
 async def sms_hook() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
-    got: list[dict[str, object]] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        got.append(await request.json())
-        return web.Response(status=200)
-
-    app = web.Application()
-    app.router.add_post("/sms", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}/sms", got
-    await runner.cleanup()
+    async with json_hook("/sms") as hook:
+        yield hook.url, hook.got
 
 
 async def test_an_unacknowledged_page_reaches_the_sms_webhook_an_acknowledged_one_does_not(

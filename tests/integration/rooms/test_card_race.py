@@ -16,22 +16,19 @@ from services import users
 from services.clock import FrozenClock
 from services.delivery.rows import COLUMNS, OutboxRow
 from services.escalation import store as incidents
-from services.escalation.incidents import escalate, open_incident
-from services.rooms import store, sync
+from services.escalation.incidents import escalate
+from services.rooms import store
 from services.rooms.config import RoomsContext
 from services.rooms.delivery import RoomDeliveryHook
 from tests.integration.escalation.conftest import ADMIN_CHAT, DEWI
+from tests.integration.rooms.conftest import open_room
 
 
 async def test_the_rooms_link_waits_for_an_escalation_being_saved_and_shows_its_level(
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     clock = FrozenClock()
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Gateway down", priority="P1"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)  # the room: its topic is being created
+    tid = await open_room(roster, clock, rooms, "Gateway down", "P1")  # its topic being created
     room = await store.get(roster, tid)
     assert room is not None and room.topic_outbox_id is not None
     created = OutboxRow.from_record(

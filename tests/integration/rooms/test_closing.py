@@ -11,12 +11,13 @@ from services import users
 from services.clock import FrozenClock
 from services.delivery.errors import BAD_REQUEST, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
-from services.escalation.incidents import open_incident, resolve
+from services.escalation.incidents import resolve
 from services.rooms import room as room_module
 from services.rooms import store, sync
 from services.rooms.config import RoomsContext
 from services.rooms.delivery import RoomDeliveryHook
 from tests.integration.escalation.conftest import ADMIN_CHAT, DEWI
+from tests.integration.rooms.conftest import open_room
 
 from .conftest import INCIDENTS_CHAT
 
@@ -24,13 +25,17 @@ TOPIC = 100  # the room of incident n is in topic 100 + n
 
 
 async def opened(db: asyncpg.Pool, rooms: RoomsContext, clock: FrozenClock, priority: str) -> int:
-    outcome = await open_incident(
-        db, clock, rooms.escalation, source="staff", title="Checkout down", priority=priority
-    )
-    tid = outcome.incident.ticket_id
-    await sync.tick(db, clock, rooms)
+    tid = await open_room(db, clock, rooms, "Checkout down", priority)
     await store.update(db, tid, topic_id=TOPIC + tid)  # what the delivery hook does once it exists
     return tid
+
+
+async def resolve_as_dewi(
+    db: asyncpg.Pool, clock: FrozenClock, rooms: RoomsContext, tid: int
+) -> None:
+    dewi = await users.get(db, DEWI)
+    assert dewi is not None
+    await resolve(db, clock, rooms.escalation, tid, dewi)
 
 
 async def topic_rows(db: asyncpg.Pool) -> list[asyncpg.Record]:
@@ -48,9 +53,7 @@ async def test_the_topic_closes_after_the_postmortem_and_reopens_with_the_incide
     tid = await opened(db, rooms, clock, "P1")
     await sync.tick(db, clock, rooms)
     assert await topic_rows(db) == []  # open: nothing to close
-    dewi = await users.get(db, DEWI)
-    assert dewi is not None
-    await resolve(db, clock, rooms.escalation, tid, dewi)
+    await resolve_as_dewi(db, clock, rooms, tid)
     clock.advance(timedelta(seconds=5))
     report = await sync.tick(db, clock, rooms)
     assert report.postmortems == [tid] and report.closed == [tid]
@@ -95,16 +98,14 @@ async def test_without_a_postmortem_due_the_topic_closes_at_once_and_a_thread_ro
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     db, clock = roster, FrozenClock()
-    dewi = await users.get(db, DEWI)
-    assert dewi is not None
     p2 = await opened(db, rooms, clock, "P2")
-    await resolve(db, clock, rooms.escalation, p2, dewi)
+    await resolve_as_dewi(db, clock, rooms, p2)
     report = await sync.tick(db, clock, rooms)
     assert report.postmortems == [] and report.closed == [p2]
     # a room in a chat without topics (one card): there is no topic to close
     thread = await opened(db, rooms, clock, "P2")
     await store.update(db, thread, mode="thread", topic_id=None, topic_outbox_id=None)
-    await resolve(db, clock, rooms.escalation, thread, dewi)
+    await resolve_as_dewi(db, clock, rooms, thread)
     report = await sync.tick(db, clock, rooms)
     assert report.closed == []
     assert [r["owner"] for r in await topic_rows(db)] == [f"room:{p2}"]
@@ -114,10 +115,8 @@ async def test_a_refused_close_is_told_to_the_operator_and_an_already_closed_top
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     db, clock = roster, FrozenClock()
-    dewi = await users.get(db, DEWI)
-    assert dewi is not None
     tid = await opened(db, rooms, clock, "P2")
-    await resolve(db, clock, rooms.escalation, tid, dewi)
+    await resolve_as_dewi(db, clock, rooms, tid)
     await sync.tick(db, clock, rooms)
     [close] = await topic_rows(db)
     hook = RoomDeliveryHook(rooms, clock)
@@ -149,10 +148,8 @@ async def test_a_closed_topic_deleted_by_hand_and_recreated_is_closed_again(
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     db, clock = roster, FrozenClock()
-    dewi = await users.get(db, DEWI)
-    assert dewi is not None
     tid = await opened(db, rooms, clock, "P2")
-    await resolve(db, clock, rooms.escalation, tid, dewi)
+    await resolve_as_dewi(db, clock, rooms, tid)
     await sync.tick(db, clock, rooms)
     assert await room_module.recreate(db, rooms, tid, clock.now())  # a late line found it gone
     await store.update(db, tid, topic_id=TOPIC + 50 + tid)  # the new topic exists

@@ -12,16 +12,17 @@ import pytest
 
 from services import users
 from services.clock import FrozenClock
-from services.escalation.incidents import open_incident, resolve
+from services.escalation.incidents import resolve
 from services.massincident import declare, intake
 from services.massincident.config import MassContext, MassRules
 from services.postmortem import build
-from services.rooms import actions, offers, store, sync
+from services.rooms import actions, offers, store
 from services.rooms.config import RoomsContext
 from services.rooms.render_offers import RoomOffer
 from services.staff import NotAllowed
 from services.tickets.model import Incoming
 from tests.integration.escalation.conftest import DEWI, SARI, TONO
+from tests.integration.rooms.conftest import open_room
 
 ANI, BOB, CICI = 1101, 1102, 1103
 
@@ -50,11 +51,7 @@ async def incident(
     db: asyncpg.Pool, rooms: RoomsContext, mctx: MassContext, clock: FrozenClock, *,
     public: bool = True,
 ) -> int:  # fmt: skip
-    opened = await open_incident(
-        db, clock, rooms.escalation, source="staff", title="Pakasir down", priority="P1"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(db, clock, rooms)  # the room opens
+    tid = await open_room(db, clock, rooms, "Pakasir down", "P1")  # the room opens
     if not public:
         return tid
     await declare.declare(

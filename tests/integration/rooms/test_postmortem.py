@@ -13,12 +13,13 @@ import asyncpg
 from sandbox.world.demo_db import SCHEMA
 from services import users
 from services.clock import FrozenClock
-from services.escalation.incidents import acknowledge, open_incident, resolve
+from services.escalation.incidents import acknowledge, resolve
 from services.postmortem import draft
 from services.reports.quickcart import QuickCartDatabase
 from services.rooms import store, sync
 from services.rooms.config import RoomsContext
 from tests.integration.escalation.conftest import DEWI
+from tests.integration.rooms.conftest import open_room
 
 
 async def documents(db: asyncpg.Pool, ticket_id: int, suffix: str) -> list[str]:
@@ -65,11 +66,7 @@ async def test_the_draft_counts_the_payments_that_failed_during_the_incident(
     rooms = replace(rooms, quickcart=QuickCartDatabase(empty_db_url))
     dewi = await users.get(roster, DEWI)
     assert dewi is not None
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Payments failing", priority="P0"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)
+    tid = await open_room(roster, clock, rooms, "Payments failing", "P0")
     await roster.execute(
         "INSERT INTO alert_groups (group_key, labels, severity, created_at, incident_id) "
         "VALUES ('k', '{}', 'critical', $1, $2)",

@@ -11,13 +11,13 @@ import pytest
 from services import audit, users
 from services.clock import FrozenClock
 from services.escalation import follow
-from services.escalation.incidents import open_incident
-from services.reports.send import build as build_report
+from services.reports.build import build as build_report
 from services.rooms import actions, store, sync
 from services.rooms.config import RoomsContext
 from services.staff import NotAllowed
 from services.users import Person, Role
 from tests.integration.escalation.conftest import BUDI, DEWI, MANAGER, TONO
+from tests.integration.rooms.conftest import open_room
 
 from .conftest import INCIDENTS_CHAT
 
@@ -41,11 +41,7 @@ async def test_the_lead_is_reminded_once_then_the_next_level_and_an_update_start
 ) -> None:
     clock = FrozenClock()
     t0 = clock.now()
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Checkout slow", priority="P1"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)
+    tid = await open_room(roster, clock, rooms, "Checkout slow", "P1")
     room = await store.get(roster, tid)
     assert room is not None and room.chat_id == INCIDENTS_CHAT
     await actions.set_role(
@@ -83,10 +79,7 @@ async def test_the_lead_is_reminded_once_then_the_next_level_and_an_update_start
 
 async def test_a_p2_has_no_rhythm(roster: asyncpg.Pool, rooms: RoomsContext) -> None:
     clock = FrozenClock()
-    await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Typo", priority="P2"
-    )
-    await sync.tick(roster, clock, rooms)
+    await open_room(roster, clock, rooms, "Typo", "P2")
     clock.advance(hours=10)
     await sync.tick(roster, clock, rooms)
     assert await reminders(roster) == []
@@ -96,11 +89,7 @@ async def test_followups_are_listed_and_counted_in_the_weekly_report(
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     clock = FrozenClock()
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Refunds stuck", priority="P1"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)
+    tid = await open_room(roster, clock, rooms, "Refunds stuck", "P1")
     dewi = await person(roster, DEWI)
     await roster.execute("UPDATE users SET username = 'tono' WHERE id = $1", TONO)
     first = await actions.add_followup(
@@ -135,11 +124,7 @@ async def test_who_may_not_is_refused_and_audited(
     """A customer may do nothing in a room; product (Mega, made product here) may neither
     lead nor post updates (services/staff.py)."""
     clock = FrozenClock()
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="x", priority="P0"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)
+    tid = await open_room(roster, clock, rooms, "x", "P0")
     if who == MANAGER:
         await roster.execute(
             "UPDATE staff SET roles = $2 WHERE user_id = $1", who, [Role.PRODUCT.value]
@@ -161,11 +146,7 @@ async def test_the_topic_is_renamed_when_the_severity_changes(
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     clock = FrozenClock()
-    opened = await open_incident(
-        roster, clock, rooms.escalation, source="staff", title="Payments failing", priority="P1"
-    )
-    tid = opened.incident.ticket_id
-    await sync.tick(roster, clock, rooms)
+    tid = await open_room(roster, clock, rooms, "Payments failing", "P1")
     room = await store.get(roster, tid)
     assert room is not None and room.topic_name == "QC-000001 · P1 · Payments failing"
     await store.update(roster, tid, topic_id=77)  # as the delivery hook records it

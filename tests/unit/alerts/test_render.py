@@ -164,3 +164,16 @@ def test_maintenance_summary_lists_what_was_muted() -> None:
         "1 alert was muted during it:\n"
         "• CpuHigh (instance=web-1) from 2026-11-02 08:00, now resolved"
     )
+
+
+def test_a_long_maintenance_summary_stops_within_telegrams_limit_and_counts_the_rest() -> None:
+    muted = [
+        MutedAlert("CpuHigh", {"instance": f"web-{n}"}, "warning", T0, "firing") for n in range(400)
+    ]
+    with use_locale("en"):
+        text = render_maintenance_summary("db upgrade", T0, T0 + timedelta(hours=1), muted, TZ)
+    lines = text.splitlines()
+    listed = [line for line in lines if line.startswith("• ")]
+    assert 10 < len(listed) < 400 and listed[-1].startswith("• CpuHigh (instance=web-")
+    assert lines[-1] == f"…and {400 - len(listed)} more alerts: /alerts"
+    assert len(text) <= TELEGRAM_TEXT_LIMIT

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from services import outbox
-from services.alerts.group_messages import PRIORITY as ALERT_GROUP_PRIORITY
-from services.escalation import notify as escalation
+from services.alerts.outbound import PRIORITY as ALERT_GROUP_PRIORITY
+from services.escalation import outbound as escalation
 from services.escalation.store import Incident
 
 OPENED = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -38,7 +38,7 @@ def incident(priority: str) -> Incident:
 def test_every_page_and_incident_notice_goes_before_every_alert_group_message(
     priority: str,
 ) -> None:
-    # Pages and notices of one incident share its priority (escalation.notify._send).
+    # Pages and notices of one incident share its priority (escalation.outbound._send).
     page = escalation._priority(incident(priority))
     assert all(page < alert for alert in ALERT_GROUP_PRIORITIES), (priority, page)
 

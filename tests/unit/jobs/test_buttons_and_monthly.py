@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from jobs.registry import JOBS
-from services.maintenance import notify
+from services.maintenance import render as maintenance_render
 from services.maintenance.monthly import overall, run_concurrently
-from services.maintenance.notify import JobAction
+from services.maintenance.render import JobAction
 from services.maintenance.runs import JobOutcome, RunStatus
 
 
@@ -17,7 +17,7 @@ from services.maintenance.runs import JobOutcome, RunStatus
 def test_the_services_button_data_is_what_the_handlers_factory_packs(act: str) -> None:
     for name in JOBS:
         packed = JobAction(act=act, job=name).pack()
-        assert packed == notify.callback(act, name)
+        assert packed == maintenance_render.callback(act, name)
         assert len(packed.encode()) < 64
 
 

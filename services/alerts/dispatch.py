@@ -6,9 +6,9 @@ A flapping alert that fires and resolves between two looks changes nothing peopl
 During a maintenance window nothing is pushed: firing alerts are recorded as muted, and the
 window's end posts a summary (then the groups are looked at again).
 
-This module decides when a group is pushed and what happens to it (sent, edited, joined to a
-storm, repeated, escalated, muted); who reads a group's message and what it shows is
-group_messages.py.
+This module is Alertmanager's dispatcher: it decides when a group is pushed and what happens
+to it (sent, edited, joined to a storm, repeated, escalated, muted); outbound.py says who reads a
+group's message and what it shows, and queues it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
-from services import outbox
 from services.alerts import channels, model, silences, store, storm
 from services.alerts.config import AlertsRules
-from services.alerts.group_messages import (
+from services.alerts.incidents import OpenIncident
+from services.alerts.outbound import (
     STORM_PRIORITY,
     Audience,
     ChatLanguages,
@@ -33,9 +33,9 @@ from services.alerts.group_messages import (
     in_chat_language,
     incident_request,
     post,
+    post_maintenance_summary,
 )
-from services.alerts.incidents import OpenIncident
-from services.alerts.render import Rendered, render_group, render_maintenance_summary, render_plain
+from services.alerts.render import Rendered, render_group, render_plain
 from services.clock import Clock
 from services.i18n import use_locale
 from services.storage.types import Executor
@@ -217,22 +217,7 @@ async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audien
             audience = await in_chat_language(conn, audience)
         for window in ended:
             muted = await silences.muted_in(conn, window.id)
-            if audience.admin_chat_id is not None:
-                with use_locale(audience.language):
-                    text = render_maintenance_summary(
-                        window.reason, window.starts_at, window.end, muted, audience.tz
-                    )
-                await outbox.enqueue(
-                    conn,
-                    outbox.OutboxMessage(
-                        chat_id=audience.admin_chat_id,
-                        kind="text",
-                        payload={"text": text, "parse_mode": "HTML"},
-                        owner=f"maintenance:{window.id}",
-                        dedup_key=f"maintenance:{window.id}:summary",
-                        priority=outbox.PRIORITY_P1,
-                    ),
-                )
+            await post_maintenance_summary(conn, audience, window, muted)
             await silences.mark_summary_sent(conn, window.id, now)
             done.append(window.id)
         if done:

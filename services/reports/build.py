@@ -1,13 +1,12 @@
-"""Build a report and queue it for the admin chat: the headline message, then the HTML file."""
+"""A report built: the period's figures (with QuickCart's own when its database is set) and
+the report rendered in a language. outbound.py queues it."""
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from services import outbox
 from services.checks.config import ChecksRules, Targets
 from services.i18n import use_locale
 from services.insights.figures import collect as collect_insights
@@ -45,44 +44,3 @@ async def build(
     data.insights = await collect_insights(db, start, end, str(tz))
     with use_locale(language):
         return data, render(data)
-
-
-async def send(
-    db: Executor,
-    chat_id: int,
-    report: RenderedReport,
-    *,
-    dedup: str | None = None,
-    with_file: bool = True,
-) -> list[int | None]:
-    """Two outbox rows: the headline (HTML text) and the report as a document."""
-    text_id = await outbox.enqueue(
-        db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="text",
-            payload={"text": report.headline, "parse_mode": "HTML"},
-            dedup_key=f"{dedup}:text" if dedup else None,
-            owner="report",
-            priority=outbox.PRIORITY_REPORT,
-        ),
-    )
-    if not with_file:
-        return [text_id]
-    doc_id = await outbox.enqueue(
-        db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="document",
-            payload={
-                "document": {
-                    "base64": base64.b64encode(report.html.encode("utf-8")).decode("ascii"),
-                    "filename": report.filename,
-                },
-            },
-            dedup_key=f"{dedup}:document" if dedup else None,
-            owner="report",
-            priority=outbox.PRIORITY_REPORT,
-        ),
-    )
-    return [text_id, doc_id]

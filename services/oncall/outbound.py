@@ -9,22 +9,13 @@ from typing import TYPE_CHECKING, Any
 from services import chats, outbox, roster
 from services.i18n import use_locale
 from services.oncall import render
-from services.oncall.model import Override
+from services.oncall.model import Override, Swap
 from services.outbox import OutboxMessage
 from services.storage.types import Executor
 from services.users import Person
 
 if TYPE_CHECKING:
     from services.oncall.actions import OncallContext
-    from services.oncall.swaps import Swap
-
-
-async def names_of(db: Executor, user_ids: Iterable[int | None]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for user_id in {u for u in user_ids if u is not None}:
-        member = await roster.member(db, user_id)
-        found[user_id] = member.display_name if member else str(user_id)
-    return found
 
 
 def _payload(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,7 +87,7 @@ async def override_added(
     actor: Person,
 ) -> None:
     people = {override.user_id, *(u for u in scheduled if u is not None)} - {actor.id}
-    names = await names_of(db, [override.user_id, override.replaces])
+    names = await roster.names_of(db, [override.user_id, override.replaces])
 
     def text() -> str:
         return render.cover_notice(
@@ -124,7 +115,7 @@ async def override_cancelled(
 
 
 async def swap_proposed(db: Executor, ctx: OncallContext, swap: Swap) -> None:
-    names = await names_of(db, [swap.a_user, swap.b_user])
+    names = await roster.names_of(db, [swap.a_user, swap.b_user])
     for user_id, accepted in ((swap.a_user, swap.a_accepted), (swap.b_user, swap.b_accepted)):
         if accepted:
             continue
@@ -149,7 +140,7 @@ async def swap_proposed(db: Executor, ctx: OncallContext, swap: Swap) -> None:
 async def swap_answered(
     db: Executor, ctx: OncallContext, swap: Swap, by: int, *, done: bool
 ) -> None:
-    names = await names_of(db, [swap.a_user, swap.b_user])
+    names = await roster.names_of(db, [swap.a_user, swap.b_user])
     for user_id in (swap.a_user, swap.b_user):
         if user_id == by:
             continue

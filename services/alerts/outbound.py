@@ -1,10 +1,11 @@
-"""An alert group's messages: who reads them and what they show.
+"""The one module that queues alert messages: a group's, who reads them and what they show,
+and a maintenance window's summary.
 
 `Audience` (the admin chat, its language and time zone, the chats a routing tree may name) and
 `ChatLanguages` say who reads; `destinations` says which chats a group goes to; `group_view`
 reads what a group's message shows (silenced and inhibited alerts, its acknowledgement, its
 incident); `post` and `edit` queue it through the outbox, `refresh` redraws it after a button.
-When a group is pushed (group wait, interval, repeat, storms, maintenance) is notify.py.
+When a group is pushed (group wait, interval, repeat, storms, maintenance) is dispatch.py.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from services import chats, outbox
 from services.alerts import model, receivers, silences, store, storm
 from services.alerts.config import AlertsRules
 from services.alerts.incidents import IncidentRequest
-from services.alerts.render import GroupView, Rendered, render_group
+from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
+from services.alerts.render_storm import back_row
 from services.i18n import use_locale
 from services.storage.types import Executor
+from services.users import Person
 
 # Below every page and incident notice (services/outbox.py): a storm never holds back a P0.
 PRIORITY = {"critical": outbox.PRIORITY_ALERT_CRITICAL, "warning": outbox.PRIORITY_ALERT_WARNING}
@@ -212,3 +215,78 @@ def incident_request(
         opened_by=actor_id,
         opened_at=now,
     )
+
+
+async def post_maintenance_summary(
+    db: Executor,
+    audience: Audience,
+    window: silences.MaintenanceWindow,
+    muted: list[silences.MutedAlert],
+) -> None:
+    """What fired while the maintenance window muted it, to the admin chat once it ended."""
+    if audience.admin_chat_id is None:
+        return
+    with use_locale(audience.language):
+        text = render_maintenance_summary(
+            window.reason, window.starts_at, window.end, muted, audience.tz
+        )
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=audience.admin_chat_id,
+            kind="text",
+            payload={"text": text, "parse_mode": "HTML"},
+            owner=f"maintenance:{window.id}",
+            dedup_key=f"maintenance:{window.id}:summary",
+            priority=outbox.PRIORITY_P1,
+        ),
+    )
+
+
+async def details_privately(
+    db: Executor, person: Person, view: GroupView, audience: Audience, group_id: int
+) -> None:
+    """A group's full message to the person who asked for it from a storm, in their language."""
+    with use_locale(person.language or audience.language):
+        rendered = render_group(view, audience.tz)
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=person.id,
+            kind="text",
+            payload=rendered.payload(),
+            owner=f"alert_details:{group_id}",
+            priority=outbox.PRIORITY_INTERACTIVE,
+        ),
+    )
+
+
+async def details_in_storm(
+    db: Executor, current: storm.StormRow, view: GroupView, audience: Audience
+) -> None:
+    """A group's full message in place of the storm message, with a button back to the storm."""
+    assert current.outbox_id is not None
+    chat = await in_chat_language(db, audience)
+    with use_locale(chat.language):
+        rendered = render_group(view, audience.tz)
+        keyboard = [*rendered.reply_markup["inline_keyboard"], back_row(current.id)]
+    payload = {**rendered.payload(), "reply_markup": {"inline_keyboard": keyboard}}
+    await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=current.chat_id,
+            kind="edit",
+            payload=payload,
+            ref_id=current.outbox_id,
+            owner=storm.owner(current.id),
+            priority=outbox.PRIORITY_INTERACTIVE,
+        ),
+    )
+
+
+async def redraw_storm(db: Executor, storm_id: int, audience: Audience, now: datetime) -> None:
+    """The storm message drawn again as the storm stands, in the admin chat's language."""
+    current = await storm.get(db, storm_id)
+    assert current is not None
+    chat = await in_chat_language(db, audience)
+    await storm.render_one(db, current, chat.language, audience.tz, STORM_PRIORITY, now)

@@ -1,0 +1,102 @@
+"""The one module that queues maintenance messages to the admin chat: a run's result, a long
+run's progress (one message, then edits of it) and the question before orphans are deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services import outbox
+from services.i18n import gettext as _
+from services.i18n import use_locale
+from services.maintenance.render import confirm_keyboard, render_run, retry_keyboard, title
+from services.maintenance.runs import MaintenanceRun, RunStatus
+from services.storage.types import Executor
+from services.text import esc
+
+
+async def push_run(
+    db: Executor, chat_id: int, run: MaintenanceRun, tz: ZoneInfo, language: str | None
+) -> int | None:
+    """The run's result to the admin chat; failed and warn runs carry a Retry button."""
+    with use_locale(language):
+        payload: dict[str, Any] = {"text": render_run(run, tz), "parse_mode": "HTML"}
+        if run.status in (RunStatus.FAILED, RunStatus.WARN):
+            payload["reply_markup"] = retry_keyboard(run.job)
+    return await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=chat_id,
+            kind="text",
+            payload=payload,
+            dedup_key=f"maintenance_run:{run.id}:result",
+            owner=f"maintenance_run:{run.id}",
+            priority=outbox.PRIORITY_REPORT,
+        ),
+    )
+
+
+class ProgressMessage:
+    """A long run's progress: one message, then edits of it (the outbox edits by `ref_id`)."""
+
+    def __init__(self, db: Executor, chat_id: int | None, run_id: int, job: str) -> None:
+        self._db = db
+        self._chat_id = chat_id
+        self._run_id = run_id
+        self._job = job
+        self._first: int | None = None
+        self._step = 0
+
+    async def update(self, text: str) -> None:
+        if self._chat_id is None:
+            return
+        body = f"⏳ <b>{esc(title(self._job))}</b>\n{esc(text)}"
+        self._step += 1
+        kind: outbox.Kind = "text" if self._first is None else "edit"
+        row = await outbox.enqueue(
+            self._db,
+            outbox.OutboxMessage(
+                chat_id=self._chat_id,
+                kind=kind,
+                payload={"text": body, "parse_mode": "HTML"},
+                ref_id=self._first,
+                dedup_key=f"maintenance_run:{self._run_id}:progress:{self._step}",
+                owner=f"maintenance_run:{self._run_id}",
+                coalesce_key=f"maintenance_run:{self._run_id}:progress",
+                priority=outbox.PRIORITY_REPORT,
+            ),
+        )
+        if self._first is None:
+            self._first = row
+
+
+async def ask_orphan_confirmation(
+    db: Executor,
+    chat_id: int | None,
+    run_id: int,
+    found: int,
+    counts: str,
+    language: str | None,
+) -> int | None:
+    """Orphans were counted outside a maintenance window: deleting them needs a person's
+    confirmation, which runs database maintenance again, confirmed (the job's own buttons)."""
+    if chat_id is None:
+        return None
+    with use_locale(language):
+        text = _(
+            "🧹 <b>{found} orphaned rows</b> in QuickCart's database ({counts}). They are deleted "
+            "in batches only in a maintenance window or when you confirm: “Run it now” runs the "
+            "database maintenance with the deletion."
+        ).format(found=found, counts=esc(counts))
+        markup = confirm_keyboard("database_maintenance")
+    return await outbox.enqueue(
+        db,
+        outbox.OutboxMessage(
+            chat_id=chat_id,
+            kind="text",
+            payload={"text": text, "parse_mode": "HTML", "reply_markup": markup},
+            dedup_key=f"maintenance_run:{run_id}:orphans",
+            owner=f"maintenance_run:{run_id}",
+            priority=outbox.PRIORITY_REPORT,
+        ),
+    )
