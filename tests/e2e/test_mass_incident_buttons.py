@@ -61,6 +61,12 @@ async def declared_with_two_linked(world: World) -> tuple[Json, int]:
 async def resolved_with_two_linked(world: World) -> tuple[Json, int]:
     card, thread = await declared_with_two_linked(world)
     await press(world, TONO, world.support_chat_id, card, "mc:1:res")
+    # both are told (the rating's buttons) before either writes again: a message they sent
+    # before it arrived would read the resolution as its answer
+    for user in (BUDI, DEDI):
+        await world.tg.wait_for_message(
+            user, predicate=lambda m: any(d.startswith("mr:") for d in datas(m))
+        )
     return card, thread
 
 
