@@ -222,16 +222,13 @@ async def test_retention_prunes_what_was_handled_and_keeps_what_was_not(
     assert timedelta(days=14) == timedelta(days=RetentionPolicy().inbox_days)
 
 
-async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
-    pool: asyncpg.Pool,
-) -> None:
-    """PostgreSQL went away while an update was being handled and took the put-back with it:
-    the row stays 'processing', stamped with this process's lock key. When the process holds
-    its lock again (the server is back), the row goes back and its conversation moves on."""
+async def _cut_short_then_restart(pool: asyncpg.Pool, before_restart: Any = None) -> list[int]:
+    """Update 4 is being handled when PostgreSQL restarts and takes the put-back with it: the
+    row stays 'processing', stamped with the worker's lock key, 5 waiting behind it. What the
+    worker handled within 6 s of the restart (before housekeeping's first round, every 10 s:
+    it takes its lock again long before, as after a real restart)."""
     await store.store(pool, [private(3, 1002)], NO_FLOOD)
     feed = Recorder()
-    # housekeeping (which puts back rows whose lock nobody holds) every 10 s: the worker takes
-    # its lock again long before, as it does after a real restart
     slow_housekeeping = FAST.model_copy(update={"poll_interval": 2.0})
     worker = InboxWorker(pool, feed, slow_housekeeping)
     task = asyncio.create_task(worker.run())
@@ -241,7 +238,6 @@ async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
                 break
             await asyncio.sleep(0.05)
         assert feed.seen == [3]
-        # update 4 was being handled here when the outage cut its handler short
         async with pool.acquire() as conn, conn.transaction():
             await store.store(conn, [private(4, 1001), private(5, 1001)], NO_FLOOD)
             await conn.execute(
@@ -252,16 +248,26 @@ async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
             )
         await asyncio.sleep(0.5)
         assert feed.seen == [3]  # 4 is nobody's, and 5 waits behind it
+        if before_restart is not None:
+            before_restart()
         # PostgreSQL restarts: the worker's sessions are cut, its lock with them
         await pool.execute("SELECT pg_terminate_backend($1)", worker._lock_conn.get_server_pid())
-        for _ in range(120):  # 6 s: before housekeeping's first round
+        for _ in range(120):
             if feed.seen == [3, 4, 5]:
                 break
             await asyncio.sleep(0.05)
     finally:
         await worker.stop()
         await task
-    assert feed.seen == [3, 4, 5]
+    return list(feed.seen)
+
+
+async def test_an_update_cut_short_by_a_postgresql_restart_is_handled_after_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """When the process holds its lock again (the server is back), the row goes back and its
+    conversation moves on."""
+    assert await _cut_short_then_restart(pool) == [3, 4, 5]
     assert await pool.fetchval("SELECT count(*) FROM inbox WHERE state = 'done'") == 3
 
 
@@ -272,11 +278,6 @@ async def test_rows_left_ours_by_an_outage_go_back_even_when_the_first_try_fails
     seen as asyncpg's 'cannot switch to state'): the worker does not claim before the rows are
     back, it lets go of its lock and tries again. (The failure is injected: no local stand-in
     makes asyncpg fail that way on demand.)"""
-    await store.store(pool, [private(3, 1002)], NO_FLOOD)
-    feed = Recorder()
-    slow_housekeeping = FAST.model_copy(update={"poll_interval": 2.0, "backoff_cap": 0.2})
-    worker = InboxWorker(pool, feed, slow_housekeeping)
-    task = asyncio.create_task(worker.run())
     release_own = store.release_own
     failures = [asyncpg.InternalClientError("cannot switch to state 12")]
 
@@ -285,28 +286,8 @@ async def test_rows_left_ours_by_an_outage_go_back_even_when_the_first_try_fails
             raise failures.pop()
         return await release_own(*args)
 
-    try:
-        for _ in range(200):
-            if feed.seen == [3]:
-                break
-            await asyncio.sleep(0.05)
-        assert feed.seen == [3]
-        async with pool.acquire() as conn, conn.transaction():
-            await store.store(conn, [private(4, 1001), private(5, 1001)], NO_FLOOD)
-            await conn.execute(
-                "UPDATE inbox SET state = 'processing', owner = $1, owner_lock = $2"
-                " WHERE update_id = 4",
-                worker.name,
-                worker.lock_key,
-            )
-        monkeypatch.setattr(store, "release_own", flaky)
-        await pool.execute("SELECT pg_terminate_backend($1)", worker._lock_conn.get_server_pid())
-        for _ in range(120):  # 6 s: before housekeeping's first round
-            if feed.seen == [3, 4, 5]:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await worker.stop()
-        await task
+    seen = await _cut_short_then_restart(
+        pool, lambda: monkeypatch.setattr(store, "release_own", flaky)
+    )
     assert not failures  # the injected failure happened
-    assert feed.seen == [3, 4, 5]
+    assert seen == [3, 4, 5]
