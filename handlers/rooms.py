@@ -38,6 +38,7 @@ from services.rooms.config import RoomsContext
 from services.rooms.render_lists import followups_list
 from services.rooms.render_offers import RoomOffer
 from services.staff import Action, NotAllowed
+from services.storage.db import transaction
 from services.text import esc
 from services.tickets.model import parse_ticket_number, ticket_number
 from services.users import Person
@@ -267,7 +268,7 @@ async def cmd_postmortem(
         failed = await pm_build.payments_failed(
             rooms.quickcart, incident.opened_at, incident.resolved_at, rooms.escalation.tz
         )
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         posted = await draft.post(
             conn, rooms, ticket_id, clock.now(), actor_id=person.id, payments_failed=failed
         )

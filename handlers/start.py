@@ -22,6 +22,7 @@ from services import chats, staff, users
 from services import i18n as service_i18n
 from services.buttons import Button, button
 from services.staff import Action
+from services.storage.db import transaction
 from services.users import Person
 
 router = Routes(__name__)
@@ -95,7 +96,7 @@ async def _set_chat_language(
             show_alert=True,
         )
         return
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         await chats.set_chat_language(conn, chat_id, code, by=person.id)
     with i18n.use_locale(code), service_i18n.use_locale(code):
         await query.answer(_("Language saved."))

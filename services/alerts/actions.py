@@ -17,6 +17,7 @@ from services.alerts.incidents import EscalationUnavailable, OpenIncident
 from services.alerts.matchers import Matcher
 from services.alerts.outbound import Audience, group_view, incident_request, refresh
 from services.alerts.render import SILENCE_HOURS
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.users import Person, Role, shown_name
 
@@ -142,7 +143,7 @@ async def press(
         )
         raise EscalationUnavailable
     result = ButtonResult(act, group_id)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         group = await store.get_group(conn, group_id, lock=True)
         if group is None:
             raise GroupNotFound(group_id)
@@ -205,7 +206,7 @@ async def add_silence(
 ) -> silences.Silence:
     await check(pool, person, Action.SILENCE, target="silence", chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         silence = await silences.create_silence(
             conn,
             matchers,
@@ -242,7 +243,7 @@ async def remove_silence(
     target = f"silence:{silence_id}"
     await check(pool, person, Action.UNSILENCE, target=target, chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         done = await silences.expire_silence(conn, silence_id, now=now, by=person.id)
         await record(
             conn,
@@ -268,7 +269,7 @@ async def start_maintenance(
 ) -> silences.MaintenanceWindow:
     await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         window = await silences.start_window(
             conn,
             starts_at=starts_at or now,
@@ -295,7 +296,7 @@ async def stop_maintenance(
 ) -> list[silences.MaintenanceWindow]:
     await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         stopped = await silences.stop_windows(conn, now=now, by=person.id)
         await record(
             conn,

@@ -26,6 +26,7 @@ from typing_extensions import TypedDict
 from services.alerts import store
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import fingerprint
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import unstorable
 
@@ -251,7 +252,7 @@ async def ingest(
     wire = WIRE.validate_python(payload.model_dump(by_alias=True))
     for attempt in range(DEADLOCK_RETRIES):
         try:
-            async with pool.acquire() as conn, conn.transaction():
+            async with transaction(pool) as conn:
                 return await fold(conn, [wire], config, now)
         except asyncpg.DeadlockDetectedError:
             if attempt == DEADLOCK_RETRIES - 1:

@@ -38,6 +38,7 @@ from services.alerts.outbound import (
 from services.alerts.render import Rendered, render_group, render_plain
 from services.clock import Clock
 from services.i18n import use_locale
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 
@@ -70,7 +71,7 @@ async def flush_due(
     languages = ChatLanguages(audience)
     storm_id = await _storm_for(pool, due, config, audience, clock.now())
     for group_id in due:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             locked = await store.lock_open_group(conn, group_id)
             group = await store.get_group(conn, group_id) if locked else None
             if group is None:
@@ -106,7 +107,7 @@ async def _storm_for(
     need a first message than the chat's budget carries within the group wait."""
     if audience.admin_chat_id is None:
         return None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         current = await storm.current(conn, audience.admin_chat_id, now)
         if current is not None or not due:
             return current
@@ -210,7 +211,7 @@ def _repeat_due(group: model.GroupRow, config: AlertsRules, now: datetime) -> bo
 async def close_ended_windows(pool: asyncpg.Pool, clock: Clock, audience: Audience) -> list[int]:
     """Post the summary of every maintenance window that ended; look at open groups again."""
     done: list[int] = []
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         now = clock.now()
         ended = await silences.ended_without_summary(conn, now)
         if ended:

@@ -16,6 +16,7 @@ from services.alerts.config import AlertRule, AlertsRules
 from services.alerts.evaluation import AlertState, fingerprint, holds, step
 from services.alerts.sources import MetricSource, NoData, Sample, SourceContext, source_for
 from services.clock import Clock
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 
@@ -56,7 +57,7 @@ async def evaluate(
             report.no_data.append(rule.name)
         else:
             _log_data_back(rule.name)
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             await _evaluate_rule(conn, rule, samples, now, config, report)
         report.evaluated += 1
     return report

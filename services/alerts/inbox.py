@@ -24,6 +24,7 @@ from loguru import logger
 from services.alerts import alertmanager
 from services.alerts.config import AlertsRules
 from services.clock import Clock
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 FOLD_LOCK_KEY = 0x5143_1535  # "QC" + issue 15 + 35: one folder of the alert inbox at a time
@@ -70,7 +71,7 @@ async def fold_pending(
     """Fold one batch of pending payloads, unless another replica is folding now
     (`received_before`: only those that arrived before then)."""
     report = FoldReport()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", FOLD_LOCK_KEY):
             report.busy = True
             return report

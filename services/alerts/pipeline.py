@@ -15,6 +15,7 @@ from services.alerts.incidents import OpenIncident
 from services.alerts.outbound import Audience
 from services.alerts.sources import MetricSource
 from services.clock import Clock
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 
@@ -45,7 +46,7 @@ async def tick(
         else engine.EvaluationReport()
     )
     closed = await dispatch.close_ended_windows(pool, clock, audience)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         changed = await inhibition.apply(conn, config.inhibitions)
         await store.touch_groups(conn, changed, clock.now(), config.grouping)
     flushed = await dispatch.flush_due(pool, config, clock, audience, open_incident=open_incident)

@@ -24,6 +24,7 @@ from services.alerts.config import GroupingRules
 from services.alerts.render import Rendered
 from services.alerts.render_storm import StormLine, StormView, render_storm
 from services.i18n import use_locale
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 QUIET = timedelta(seconds=60)  # no group joined for this long: the storm takes no more
@@ -206,7 +207,7 @@ async def render_dirty(
     done: list[int] = []
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM alert_storms WHERE dirty")]
     for storm_id in ids:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             storm = await get(conn, storm_id, lock=True)
             if storm is None:
                 continue

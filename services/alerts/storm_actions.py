@@ -21,6 +21,7 @@ from services.alerts import outbound, storm
 from services.alerts.actions import Action, AlreadyDone, GroupNotFound, check, display_name, record
 from services.alerts.outbound import Audience, group_view
 from services.alerts.store import acknowledge_storm, get_group
+from services.storage.db import transaction
 from services.users import Person
 
 
@@ -45,7 +46,7 @@ async def details(
     target = f"alert_group:{group_id}"
     await check(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         group = await get_group(conn, group_id)
         current = await storm.get(conn, storm_id)
         if group is None or current is None or group.storm_id != storm_id:
@@ -84,7 +85,7 @@ async def acknowledge_all(
     target = f"alert_storm:{storm_id}"
     await check(pool, person, Action.ACKNOWLEDGE, target=target, chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         current = await storm.get(conn, storm_id, wait=True)
         if current is None or current.ended_at is not None:
             raise GroupNotFound(storm_id)
@@ -118,7 +119,7 @@ async def back(
     target = f"alert_storm:{storm_id}"
     await check(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now)
     assert person is not None
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if await storm.get(conn, storm_id, wait=True) is None:
             raise GroupNotFound(storm_id)
         await outbound.redraw_storm(conn, storm_id, audience, now)

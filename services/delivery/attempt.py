@@ -32,6 +32,7 @@ from services.delivery.ratelimit import RateLimiter
 from services.delivery.requests import Call, Target, build_calls, plain_text_calls
 from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
+from services.storage.db import transaction
 from services.storage.outage import is_outage
 
 # How often a row waiting for a token looks for a more urgent row of its chat (seconds).
@@ -274,7 +275,7 @@ class RowSend:
             self.look_everywhere(delay)
 
     async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             moved = await store.move_chat(conn, row.chat_id, new_chat_id)
             await store.reschedule(conn, row.id, self.clock.now(), f"migrated to {new_chat_id}")
             for hook in self.hooks.all():
@@ -285,7 +286,7 @@ class RowSend:
 
     async def _fail(self, row: OutboxRow, error: errors.PermanentError, tell: bool = False) -> None:
         logger.warning("outbox row {} failed for good: {}", row.id, error)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             await store.mark_failed(conn, row.id, error.reason, str(error), self.clock.now())
             hook = self.hooks.for_owner(row.owner)
             if hook is not None:

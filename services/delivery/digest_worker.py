@@ -18,6 +18,7 @@ from services.delivery.hooks import DeliveryHooks
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.rows import OutboxRow
 from services.delivery.sender import Sender
+from services.storage.db import transaction
 
 
 async def fold(
@@ -28,7 +29,7 @@ async def fold(
     config: DeliveryConfig,
 ) -> int:
     """Fold the row (and its due look-alikes) into a digest; tell their owners."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         digest_id, folded = await digest_store.coalesce(conn, row, now, config)
         for item in folded:
             hook = hooks.for_owner(item.owner)

@@ -31,6 +31,7 @@ from services.email.refusals import Refusal
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.sla import Channel
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import esc, shorten
 from services.tickets import actions, desk
@@ -75,7 +76,7 @@ async def handle_stored(
     of mail is worked through at once, not a batch per look at the mailbox."""
     done: list[Handled] = []
     while True:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             item = await store.claim_stored(conn)
             if item is None:
                 return done
@@ -237,7 +238,7 @@ async def _bounced(
     ticket_id, recipient = found
     diagnostic = DIAGNOSTIC_RE.findall(raw)
     reason = diagnostic[-1].decode(errors="replace").strip() if diagnostic else mail.subject
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         await outbound.undelivered(conn, cfg, ticket_id, recipient, f"bounce: {reason}")
 
 
@@ -271,7 +272,7 @@ async def _within_rate(redis: Redis, ecfg: EmailConfig, clock: Clock, sender: st
 async def _customer(pool: asyncpg.Pool, mail: ParsedMail, cfg: DeskConfig, clock: Clock) -> Person:
     """The person behind the address: the one it was first seen as (or linked to), else a new
     customer named as their mail names them, speaking the language their text is in."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         user_id = await store.customer_of(conn, mail.sender)
         if user_id is None:
             user_id = await store.new_customer_id(conn)

@@ -20,6 +20,7 @@ from services.clock import Clock
 from services.email import replies, store
 from services.i18n import gettext as _
 from services.i18n import use_locale
+from services.storage.db import transaction
 from services.tickets import store as tickets_store
 from services.users import Person
 
@@ -103,7 +104,7 @@ async def confirm(
     await redis.delete(_key(person.id))
     address = str(pending["address"])
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         before = await store.link(conn, address, person.id, now)
         moved = 0
         if before is not None and before >= store.EMAIL_CUSTOMER_IDS:

@@ -19,6 +19,7 @@ from loguru import logger
 from services.clock import Clock
 from services.email import compose, outbound, store, tls
 from services.email.config import EmailConfig
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets.config import DeskConfig
 
@@ -92,7 +93,7 @@ class MailSender:
     async def send_one(self) -> bool:
         """Send the next due reply; False when none is due."""
         now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             rows = await store.claim_pending(conn, now, limit=1)
             if not rows:
                 return False

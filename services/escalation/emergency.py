@@ -22,10 +22,11 @@ from services.clock import Clock
 from services.escalation import outbound, store
 from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import open_incident, record_notified, transaction
+from services.escalation.incidents import open_incident, record_notified
 from services.escalation.policy import EmergencyRules
 from services.escalation.store_emergency import EmergencyCall
 from services.staff import Action
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import shorten
 from services.tickets import briefs as tickets

@@ -10,9 +10,10 @@ from services import outbox, roster
 from services.clock import Clock
 from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import record_event, transaction
+from services.escalation.incidents import record_event
 from services.i18n import gettext as _
 from services.i18n import use_locale
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import esc, shorten
 from services.tickets.model import ticket_number

@@ -3,8 +3,6 @@ the state, writes the timeline, queues the notifications and audits who did it."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +15,7 @@ from services.escalation import outbound, store
 from services.escalation.context import EscalationContext
 from services.escalation.store import Incident
 from services.staff import Action
+from services.storage.db import transaction
 from services.tickets import actions as desk_actions
 from services.tickets import briefs as tickets
 from services.tickets import outbound as desk_cards
@@ -62,16 +61,6 @@ class Outcome:
     number: str
     changed: bool = True
     told: tuple[int, ...] = ()  # user ids paged privately
-
-
-@asynccontextmanager
-async def transaction(db: Db) -> AsyncIterator[Any]:
-    if isinstance(db, asyncpg.Pool):
-        async with db.acquire() as conn, conn.transaction():
-            yield conn
-    else:
-        async with db.transaction():
-            yield db
 
 
 async def _ticket(conn: Any, ticket_id: int) -> TicketBrief:

@@ -23,6 +23,7 @@ from services.escalation.policy import due_actions, level_deadline
 from services.escalation.store import Incident
 from services.loop import Loop
 from services.oncall import lookup as oncall
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 from services.tickets import deadlines as ticket_deadlines
@@ -49,7 +50,7 @@ async def scan_once(
     report = ScanReport()
     now = clock.now()
     while True:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             due = await store.claim_due(conn, now, batch)
             for incident in due:
                 await _handle(conn, clock, ctx, incident, report)
@@ -57,7 +58,7 @@ async def scan_once(
             break
     desk = ctx.desk_config()
     while True:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             checked = await ticket_deadlines.check_due(
                 conn, desk, now, fallback_chat_id=ctx.admin_chat_id, limit=batch
             )

@@ -25,6 +25,7 @@ from services.heartbeats.model import (
     paused,
     resumed,
 )
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.users import Person
 
@@ -119,7 +120,7 @@ async def add(
     now: datetime,
 ) -> Heartbeat:
     who = await check(pool, person, staff.Action.MANAGE_HEARTBEATS, target="add", chat_id=chat_id)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         created = await store.insert(
             conn,
             store.NewHeartbeat(
@@ -155,7 +156,7 @@ async def change(
     (a removed or paused check is not watched, so its alert is over)."""
     assert verb in ("remove", "pause", "resume")
     who = await check(pool, person, staff.Action.MANAGE_HEARTBEATS, target=verb, chat_id=chat_id)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         hb = await store.by_name(conn, name.lower(), lock=True)
         if hb is None:
             raise UnknownHeartbeat(name)
@@ -197,7 +198,7 @@ async def sync_rules(pool: asyncpg.Pool, rules: HeartbeatsRules, tz: str, now: d
     """The checks RULES_FILE defines exist with its schedule (their state and key are kept;
     a key given in the file is used). Checks added in chat are left alone, and a check the file
     no longer names stays until someone removes it: its pings must not start to 404 silently."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         for spec in rules.checks:
             found = await store.by_name(conn, spec.name, lock=True)
             if found is None:

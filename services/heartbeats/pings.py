@@ -35,6 +35,7 @@ from services.heartbeats.model import (
     mark_down,
     went_down,
 )
+from services.storage.db import transaction
 from services.text import storable
 
 
@@ -148,7 +149,7 @@ async def receive(
     if coalesced:
         metrics.PINGS.labels(kind=ping.kind, outcome="coalesced").inc()
         return PingOutcome(replace(seen, last_ping=now, last_body=body_text(ping.body)), True)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         hb = await store.by_key(conn, ping.key, lock=True)
         if hb is None:  # removed in between
             return None
@@ -204,7 +205,7 @@ async def flush_coalesced(pool: asyncpg.Pool, redis: Redis | None) -> int:
         at = datetime.fromtimestamp(int(fields["at"]) / 1_000_000, tz=UTC)
         count = int(fields.get("count", "1"))
         exit_status = int(fields["exit"]) if fields.get("exit") else None
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             hb = await store.by_id(conn, hb_id, lock=True)
             if hb is None:
                 continue
@@ -236,7 +237,7 @@ async def scan(
     Returns their names."""
     await flush_coalesced(pool, redis)
     down: list[str] = []
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         for hb in await store.due(conn, now):
             if not went_down(hb, now):
                 continue

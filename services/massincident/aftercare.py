@@ -14,6 +14,7 @@ from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.storage.db import transaction
 from services.tickets import actions, history, outbound
 from services.tickets.model import EventKind, Incoming, Ticket
 from services.users import Person
@@ -25,7 +26,7 @@ async def wrote_again(
 ) -> Taken | None:  # fmt: skip
     """Their message on the resolved link, and "Is the problem still there?" (Yes / No)."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link = await store.link(conn, link_id, lock=True)
         if link is None or link.status != "resolved":
             return None
@@ -59,7 +60,7 @@ async def still_broken(
     """Yes, still there: the link becomes a normal ticket with its own topic. None: it is no
     longer a resolved link (answered already)."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link = await store.link(conn, link_id, lock=True)
         if link is None or link.status != "resolved":
             return None
@@ -80,7 +81,7 @@ async def works_now(pool: asyncpg.Pool, clock: Clock, link_id: int, customer: Pe
     """No, it works: nothing opens; the answer goes on the link's history. False: it is no
     longer a resolved link (answered "Yes" already)."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link = await store.link(conn, link_id, lock=True)
         if link is None or link.status != "resolved":
             return False
@@ -106,6 +107,6 @@ async def rate(
         pool, mctx.desk, clock, customer=customer, ticket_id=link_id, stars=stars,
         chat_id=chat_id,
     )  # fmt: skip
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         await card.refresh(conn, mctx, incident_id, clock.now(), at_once=False)
     return ticket

@@ -12,13 +12,14 @@ from services.clock import Clock
 from services.escalation import incidents
 from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incident_store
-from services.escalation.incidents import AlreadyResolved, Db, NotAnIncident, transaction
+from services.escalation.incidents import AlreadyResolved, Db, NotAnIncident
 from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.model import PublicIncident, guess_categories, matches
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.staff import Action
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import storable
 from services.tickets import briefs, outbound

@@ -18,7 +18,7 @@ from services import audit, staff
 from services.clock import Clock
 from services.escalation import incidents
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import AlreadyResolved, Db, transaction
+from services.escalation.incidents import AlreadyResolved, Db
 from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident import store_updates as updates
@@ -26,6 +26,7 @@ from services.massincident.config import MassContext, MassRules
 from services.massincident.declare import NotPublic
 from services.outbox import PRIORITY_P2
 from services.staff import Action
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import storable
 from services.users import Person

@@ -27,6 +27,7 @@ from services.massincident.links import NotYours, Taken, incident_event, to_norm
 from services.massincident.model import PublicIncident, first_match
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.sla import Channel, deadlines
+from services.storage.db import transaction
 from services.text import shorten, storable
 from services.tickets import history, outbound
 from services.tickets import render_customer as customer_render
@@ -94,7 +95,7 @@ async def link_new(
         picked = incident.categories[0]
     due = deadlines(result.priority, Channel.BOT, now, desk.tz, desk.sla)
     language = customer.language or desk.staff_locale
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link_id = await store.insert_linked(
             conn, parent_id=incident.ticket_id, customer_id=customer.id,
             priority=result.priority.value, category=picked,
@@ -137,7 +138,7 @@ async def follow_up(
     """New information (a receipt, an order id) from a linked customer: stored with their
     link, one digest line in the incident's topic, a short thank-you to them."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link = await store.link(conn, link_id, lock=True)
         if link is None:
             return None
@@ -179,7 +180,7 @@ async def different(
     """ "My problem is different": the link becomes a normal ticket, as if they had opened one.
     None when it is no longer a link (pressed twice)."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         link = await store.link(conn, link_id, lock=True)
         if link is None:
             return None
@@ -210,7 +211,7 @@ async def accept_offer(
     """ "Yes, keep me informed": the customer's open ticket joins the newest open incident that
     offered it (its topic stays, with a line saying so)."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await desk_repo.get(conn, ticket_id, for_update=True)
         if ticket.customer_id != customer.id:
             raise NotYours(ticket_id)

@@ -17,7 +17,6 @@ from services import audit, staff
 from services.classification import CATEGORY_LABELS, Category
 from services.clock import Clock
 from services.escalation import incidents
-from services.escalation.incidents import transaction
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.massincident import card, declare, render, store
@@ -25,6 +24,7 @@ from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
 from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
 from services.staff import Action
+from services.storage.db import transaction
 from services.users import Person
 
 
@@ -80,7 +80,7 @@ async def _propose(
     now = clock.now()
     window_start = now.replace(second=0, microsecond=0)
     title = title_for(category)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         # replicas scan too: one at a time per category, and the second sees the first's
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"pubprop:{category}")
         window = timedelta(minutes=mctx.rules.propose_minutes)

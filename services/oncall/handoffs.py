@@ -27,6 +27,7 @@ from services.oncall import contacts, outbound, render, store
 from services.oncall.actions import OncallContext
 from services.oncall.render import OpenWork
 from services.oncall.schedule import handoffs, person_stretches, shifts
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import store as tickets
 from services.tickets.model import ticket_number
@@ -110,7 +111,7 @@ async def scan_once(
         for outgoing, incoming in handoffs(schedule, since, now):
             if not schedule.in_force(incoming.start):
                 continue  # `/rotation off`: the slot answers from here, not a gap
-            async with pool.acquire() as conn, conn.transaction():
+            async with transaction(pool) as conn:
                 if not await store.mark_event(conn, role, incoming.start, "handoff"):
                     continue
                 await tell_handoff(
@@ -127,7 +128,7 @@ async def scan_once(
             for candidate in person_stretches(shifts(schedule, *around)):
                 if candidate.start <= start < candidate.end and candidate.user_id is None:
                     start, end = candidate.start, candidate.end  # its whole length
-            async with pool.acquire() as conn, conn.transaction():
+            async with transaction(pool) as conn:
                 if not await store.mark_event(conn, role, start, "gap_notice"):
                     continue
                 nxt = _next_level_role(ctx, role)
@@ -136,7 +137,7 @@ async def scan_once(
                     conn, ctx, text, dedup=f"oncall:gap:{role}:{start.timestamp():.0f}"
                 )
             report.gaps.append((role, start))
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         due = await contacts.due_followups(conn, now)
     for item in due:
         ok = await contacts.send_followup(pool, sms, item, follow_up_text(item, ctx))

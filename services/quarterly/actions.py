@@ -20,6 +20,7 @@ from services.quarterly.config import QuarterlyRules, quarter_of
 from services.quarterly.render import render_checklist, render_reminder, render_report
 from services.quarterly.store import QuarterTask
 from services.staff import Action
+from services.storage.db import transaction
 from services.users import Person, Role
 
 
@@ -108,7 +109,7 @@ async def tick(
     await staff.require(pool, person, Action.TICK_QUARTER, target=str(task_id), chat_id=chat_id)
     task = await _owned(pool, person, task_id, chat_id)
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         await store.get(conn, task_id, lock=True)
         changed = await store.mark_done(
             conn,
@@ -150,7 +151,7 @@ async def reopen(
 ) -> QuarterTask:
     await staff.require(pool, person, Action.TICK_QUARTER, target=str(task_id), chat_id=chat_id)
     task = await _owned(pool, person, task_id, chat_id)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if await store.reopen(conn, task_id):
             await staff.done(
                 conn, person, "quarter.reopen", target=f"{task.quarter}:{task.key}", chat_id=chat_id
@@ -211,7 +212,7 @@ async def start_quarter(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
     slipped), the new checklist, and the checklist posted in the admin chat."""
     now = clock.now()
     quarter = quarter_of(now, ctx.tz)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         reported = []
         for old in await store.open_quarters(conn, quarter):
             if await send_report(conn, ctx, old, now, reason="quarter_end"):
@@ -257,7 +258,7 @@ async def remind_owners(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
             entry[1].extend(role_tasks)
     week = now.astimezone(ctx.tz).strftime("%G-W%V")
     told: list[int] = []
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         for user_id, (member, mine) in sorted(per_person.items()):
             with use_locale(member.language or ctx.default_locale):
                 text = render_reminder(quarter, mine, ctx.tz)

@@ -11,7 +11,7 @@ from services import staff
 from services.clock import Clock
 from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
-from services.escalation.incidents import Db, transaction
+from services.escalation.incidents import Db
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.rooms import offers, render, store
@@ -19,6 +19,7 @@ from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
 from services.rooms.store import Followup, Room
 from services.staff import Action
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import storable
 from services.tickets import briefs as tickets

@@ -16,7 +16,7 @@ from asyncpg import Record
 from services import outbox, staff
 from services.clock import Clock
 from services.escalation import store as incidents_store
-from services.escalation.incidents import AlreadyResolved, Db, transaction
+from services.escalation.incidents import AlreadyResolved, Db
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.massincident import fanout
@@ -31,6 +31,7 @@ from services.rooms import store_offers as offers_store
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
 from services.staff import Action
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 from services.tickets.model import ticket_number

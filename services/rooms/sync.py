@@ -34,6 +34,7 @@ from services.rooms import closing, render, store
 from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
 from services.rooms.store import Room
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
 
@@ -56,7 +57,7 @@ async def tick(pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> TickRepor
     if ctx.chat_id is None:
         return report
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", ROOMS_LOCK):
             return report
         for ticket_id in await store.without_room(conn, now - NEW_INCIDENTS_WINDOW):

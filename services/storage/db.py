@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -148,3 +149,15 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     conn: asyncpg.Connection = await asyncpg.connect(dsn, **kwargs)
     await _init_connection(conn)
     return conn
+
+
+@asynccontextmanager
+async def transaction(db: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[Any]:
+    """The one way to open a transaction: on a pooled connection (given the pool), or on the
+    connection given (a savepoint when it is in one already). Yields the connection."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn, conn.transaction():
+            yield conn
+    else:
+        async with db.transaction():
+            yield db

@@ -15,6 +15,7 @@ from services.clock import Clock
 from services.escalation import follow
 from services.i18n import use_locale
 from services.sla import deadlines
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import history, outbound, store
 from services.tickets import render_customer as customer_render
@@ -70,7 +71,7 @@ async def acknowledge(
 ) -> Ticket:  # fmt: skip
     await authorize(pool, actor, "acknowledge", ticket_id, chat_id)
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         if not ticket.status.active:
             raise AlreadyResolved(ticket.id)
@@ -95,7 +96,7 @@ async def set_priority(
     """A staff override: the SLA clocks restart from the ticket's opening with the new targets."""
     await authorize(pool, actor, "priority", ticket_id, chat_id)
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.priority is priority:
             return ticket
@@ -129,7 +130,7 @@ async def assign(
     if not assignee.is_staff:
         raise TicketError("assignee is not staff")
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         await store.update(conn, ticket.id, now, assignee_id=assignee.id)
         details = {"assignee": assignee.id, "previous": ticket.assignee_id}
@@ -154,7 +155,7 @@ async def resolve(
     await authorize(pool, actor, "resolve", ticket_id, chat_id)
     await _incident_allows(pool, actor, ticket_id, chat_id)
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         if not ticket.status.active:
             raise AlreadyResolved(ticket.id)
@@ -206,7 +207,7 @@ async def rate(
     if not 1 <= stars <= 5:
         raise TicketError("stars out of range")
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise TicketError("not resolved")
@@ -239,7 +240,7 @@ async def _close(
 ) -> Ticket:  # fmt: skip
     """Close as `actor`, or as the bot itself (None: `auto_close`), once allowed."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         if ticket.status is TicketStatus.CLOSED:
             raise AlreadyClosed(ticket.id)
@@ -288,7 +289,7 @@ async def ban(
     """Admins ban a customer (for `days`, or for good). Returns the end of the ban."""
     await authorize(pool, actor, "ban", None, chat_id, target=f"user:{customer_id}")
     until = clock.now() + timedelta(days=days if days is not None else 36500)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if not await users.set_banned(conn, customer_id, until):
             raise TicketError("unknown customer")
         await audit.record(
@@ -302,7 +303,7 @@ async def unban(
     pool: asyncpg.Pool, *, actor: Person, customer_id: int, chat_id: int | None = None
 ) -> None:
     await authorize(pool, actor, "unban", None, chat_id, target=f"user:{customer_id}")
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         await audit.record(
             conn, actor_id=actor.id, action="ticket.unban", allowed=True,
             target=f"user:{customer_id}", chat_id=chat_id,

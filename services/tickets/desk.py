@@ -18,6 +18,7 @@ from services.classification import Category, classify
 from services.clock import Clock
 from services.i18n import use_locale
 from services.sla import Channel, deadlines, response_minutes
+from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import shorten, storable, storable_or_none
 from services.tickets import history, limits, outbound, quick_relay, store
@@ -77,7 +78,7 @@ async def open_ticket(
     due = deadlines(result.priority, channel, now, cfg.tz, cfg.sla)
     promised = response_minutes(result.priority, channel, cfg.sla)
     language = customer.language or cfg.staff_locale
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         ticket_id = await store.insert(
             conn,
             customer_id=customer.id,
@@ -147,7 +148,7 @@ async def customer_message(
         return picked
     if within is None and await quick_relay.relay_at_once(pool, picked, cfg, incoming, now):
         return Delivered("relayed", picked)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         # read again and locked in one statement: a staff action on them waits for this one
         locked = await store.reachable_for_customer(conn, customer.id, since, lock=True)
         picked = _pick(locked, ticket_id)
@@ -250,7 +251,7 @@ async def staff_message(
     if not staff.is_staff:
         raise NotAllowed("staff_message")
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         if topic_id is not None:
             found = await store.by_topic(conn, incoming.chat_id, topic_id)
             ticket_id = found.id if found else None

@@ -30,6 +30,7 @@ from services.checks.probe import NotConfigured, ProbeContext
 from services.checks.probes._common import Findings, judge
 from services.checks.units import fmt_percent
 from services.i18n import N_
+from services.storage.db import transaction
 from services.storage.types import Executor
 
 INGEST_LOCK_KEY = 0x5143_0605  # "QC" + issue 6 + 5: one log ingestion at a time
@@ -38,7 +39,7 @@ INGEST_LOCK_KEY = 0x5143_0605  # "QC" + issue 6 + 5: one log ingestion at a time
 @asynccontextmanager
 async def _transaction(db: Executor) -> AsyncIterator[Any]:
     if isinstance(db, asyncpg.Pool):
-        async with db.acquire() as conn, conn.transaction():
+        async with transaction(db) as conn:
             yield conn
     else:
         single = cast(asyncpg.Connection, db)
