@@ -5,7 +5,7 @@ is answered and audited before any feature sees it; feature routers come next; `
 language) after them; the support desk's catch-all (free text offered as a new ticket) and the
 fallback for stale buttons last.
 
-The dispatcher takes them as a tree (`tree`): every router but the two that take a customer's
+The dispatcher takes them as a tree (`tree`): every router but the three that take a customer's
 free text sits behind one check (`not_free_text`), so that free text in private, the bulk of a
 storm, skips them all with one test instead of one per handler (each a copy of the update's
 data).
@@ -162,7 +162,8 @@ def _commands_and_steps() -> list[Router]:
 
 
 def _free_text() -> list[Router]:
-    """A customer's free message in private: the mass-incident side first, then the desk."""
+    """A customer's free message in private: a short text into their one open ticket in one
+    statement first (relay.first), then the mass-incident side, then the desk."""
     from handlers import mass_incident_customers, relay
 
-    return [mass_incident_customers.catch.build(), relay.catch_all.build()]
+    return [relay.first.build(), mass_incident_customers.catch.build(), relay.catch_all.build()]

@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -72,6 +74,25 @@ async def on_which(
     await query.answer(texts.chosen_toast(done.ticket))
     if picker is not None:  # the question becomes the answer, its buttons gone
         await picker.edit_text(texts.chosen(done.ticket), reply_markup=None)
+
+
+# First of the free-text routers (handlers/__init__.py), before the mass-incident side: a short
+# text into the customer's one open ticket in one statement (desk.text_into_sole_ticket), the
+# bulk of a storm. What it does not take goes on, nothing stored (SkipHandler).
+first = Routes(f"{__name__}.first")
+first.message.filter(F.chat.type == "private")
+
+
+@first.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+async def on_text_into_ticket(
+    message: Message, person: Person, pool: asyncpg.Pool, redis: Redis, clock: Clock,
+    desk_config: DeskConfig,
+) -> None:  # fmt: skip
+    taken = await desk.text_into_sole_ticket(
+        pool, redis, desk_config, clock, customer=person, incoming=incoming_of(message)
+    )
+    if not taken:
+        raise SkipHandler
 
 
 # Last of all routers (see handlers/__init__.py): whatever no other handler took.

@@ -41,6 +41,16 @@ ENGINEER_ROLES = frozenset(
 )
 
 
+def full_name_sql(alias: str) -> str:
+    """The SQL for a person's shown full name from `users` row `alias`: first and last name,
+    else the Telegram id. One expression, so the ticket card and a customer's copy in the
+    topic (which reads it from `touch`) never differ."""
+    return (
+        f"coalesce(nullif(trim(concat_ws(' ', {alias}.first_name, {alias}.last_name)), ''),"
+        f" {alias}.id::text)"
+    )
+
+
 @dataclass(frozen=True)
 class Person:
     """Who sent an update, as the handlers see them."""
@@ -51,6 +61,9 @@ class Person:
     language: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     banned_until: datetime | None = None
+    # first and last name as every staff-side message shows a customer (FULL_NAME below);
+    # "" where the person was not read from the database
+    full_name: str = ""
 
     @property
     def is_staff(self) -> bool:
@@ -84,26 +97,11 @@ def unknown(sender_id: int, name: str) -> Person:
     return Person(id=sender_id, first_name=name)
 
 
-async def touch(
-    db: Executor,
-    user_id: int,
-    *,
-    first_name: str,
-    last_name: str | None = None,
-    username: str | None = None,
-) -> Person:
-    """Record (or refresh) a person who wrote to the bot and return them with their roles.
-
-    Names are stored without what PostgreSQL cannot hold (NUL, lone surrogates): one such
-    character in a name used to drop every message that person sent."""
-    first_name = storable(first_name)
-    last_name, username = storable_or_none(last_name), storable_or_none(username)
-    # One round trip whether or not anything changed. An unchanged person is only read: the
-    # upsert is not even tried (ON CONFLICT DO UPDATE locks the row even when its WHERE says
-    # no, and a lock makes the statement a write PostgreSQL flushes to disk at commit: one
-    # flush per message of a storm). The statement then reads them as they are.
-    row = await db.fetchrow(
-        """
+# One round trip whether or not anything changed. An unchanged person is only read: the upsert
+# is not even tried (ON CONFLICT DO UPDATE locks the row even when its WHERE says no, and a lock
+# makes the statement a write PostgreSQL flushes to disk at commit: one flush per message of a
+# storm). The statement then reads them as they are.
+_TOUCH = f"""
         WITH stored AS (
             SELECT id, first_name, last_name, username, language, banned_until FROM users
             WHERE id = $1
@@ -121,35 +119,47 @@ async def touch(
                 WHERE (users.first_name, users.last_name, users.username)
                       IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name,
                                         EXCLUDED.username)
-            RETURNING id, first_name, username, language, banned_until
+            RETURNING id, first_name, last_name, username, language, banned_until
         ), person AS (
-            SELECT id, first_name, username, language, banned_until FROM written
+            SELECT * FROM written
             UNION ALL
-            SELECT id, first_name, username, language, banned_until FROM stored
-            WHERE NOT EXISTS (SELECT 1 FROM written)
+            SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)
         )
-        SELECT p.*, coalesce((SELECT roles FROM staff WHERE user_id = $1), '{}') AS roles
+        SELECT p.id, p.first_name, p.username, p.language, p.banned_until,
+               {full_name_sql("p")} AS full_name,
+               coalesce((SELECT roles FROM staff WHERE user_id = $1), '{{}}') AS roles
         FROM person p
-        """,
-        user_id,
-        first_name,
-        last_name,
-        username,
-    )
+        """
+
+_GET = f"""
+        SELECT u.id, u.first_name, u.username, u.language, u.banned_until,
+               {full_name_sql("u")} AS full_name, coalesce(s.roles, '{{}}') AS roles
+        FROM users u LEFT JOIN staff s ON s.user_id = u.id
+        WHERE u.id = $1
+        """
+
+
+async def touch(
+    db: Executor,
+    user_id: int,
+    *,
+    first_name: str,
+    last_name: str | None = None,
+    username: str | None = None,
+) -> Person:
+    """Record (or refresh) a person who wrote to the bot and return them with their roles.
+
+    Names are stored without what PostgreSQL cannot hold (NUL, lone surrogates): one such
+    character in a name used to drop every message that person sent."""
+    first_name = storable(first_name)
+    last_name, username = storable_or_none(last_name), storable_or_none(username)
+    row = await db.fetchrow(_TOUCH, user_id, first_name, last_name, username)
     assert row is not None
     return _person(row)
 
 
 async def get(db: Executor, user_id: int) -> Person | None:
-    row = await db.fetchrow(
-        """
-        SELECT u.id, u.first_name, u.username, u.language, u.banned_until,
-               coalesce(s.roles, '{}') AS roles
-        FROM users u LEFT JOIN staff s ON s.user_id = u.id
-        WHERE u.id = $1
-        """,
-        user_id,
-    )
+    row = await db.fetchrow(_GET, user_id)
     return _person(row) if row else None
 
 
@@ -213,4 +223,5 @@ def _person(row: Record) -> Person:
         language=row["language"],
         roles=frozenset(row["roles"]),
         banned_until=row["banned_until"],
+        full_name=row["full_name"],
     )

@@ -11,6 +11,7 @@ from asyncpg import Record
 
 from services.massincident.model import PublicIncident
 from services.storage.types import Executor
+from services.users import full_name_sql
 
 _SELECT = """
     SELECT p.*, t.subject, t.priority, t.support_chat_id, t.topic_id, t.topic_outbox_id
@@ -354,9 +355,8 @@ async def affected(db: Executor, parent_id: int, day_start: datetime, names: int
         day_start,
     )
     rows = await db.fetch(
-        """
-        SELECT coalesce(nullif(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.id::text)
-               AS name
+        f"""
+        SELECT {full_name_sql("u")} AS name
         FROM tickets t JOIN users u ON u.id = t.customer_id
         WHERE t.parent_id = $1 AND t.kind = 'linked' ORDER BY t.id DESC LIMIT $2
         """,

@@ -138,7 +138,7 @@ async def customer_message(
     ask which. A resolved ticket inside the reopen window opens again."""
     now = clock.now()
     _check_not_banned(customer, now)
-    verdict = await limits.message(redis, customer.id, cfg.support, clock)
+    verdict = await limits.message(redis, customer.id, cfg.support, clock, event=incoming.key)
     if not verdict.allowed:
         assert verdict.retry_at is not None
         raise RateLimited("messages", verdict.retry_at)
@@ -167,6 +167,31 @@ async def customer_message(
             await within(conn, ticket)
         await _relay_in(conn, ticket, cfg, incoming, now)
     return Delivered(outcome, ticket)
+
+
+async def text_into_sole_ticket(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    cfg: DeskConfig,
+    clock: Clock,
+    *,
+    customer: Person,
+    incoming: Incoming,
+) -> bool:
+    """A storm's bulk, first and in one statement: a short text from a customer whose one
+    active ticket is open or acknowledged, and who has no live link to a public incident (the
+    mass-incident side leaves such a message to the desk). True: it is in that ticket, its copy
+    queued. False: nothing was stored; the message goes the usual way (the mass-incident side,
+    then `customer_message`), where an abuse limit already checked here is not counted again."""
+    now = clock.now()
+    if incoming.kind != "text" or not customer.full_name:
+        return False
+    if customer.banned_until is not None and customer.banned_until > now:
+        return False
+    verdict = await limits.message(redis, customer.id, cfg.support, clock, event=incoming.key)
+    if not verdict.allowed:
+        return False
+    return await quick_relay.relay_into_sole(pool, cfg, customer, incoming, now)
 
 
 def _pick(reachable: list[Ticket], ticket_id: int | None) -> Ticket | Delivered:

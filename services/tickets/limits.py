@@ -2,7 +2,9 @@
 
 The window is a sorted set of event times (from the injected clock, so tests move time);
 one Lua script trims, counts and records atomically, and tells when the oldest event leaves
-the window, which is when the customer may write again.
+the window, which is when the customer may write again. An event named by the caller (a
+Telegram message) counts once however often it is checked: the storm path checks a message
+before it knows whether the desk takes it, and the desk's own check must not count it again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if ARGV[5] == '1' and redis.call('ZSCORE', key, ARGV[4]) then
+  return {1, '0'}
+end
 local count = redis.call('ZCARD', key)
 if count >= limit then
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
@@ -39,12 +44,16 @@ class Verdict:
     retry_at: datetime | None = None
 
 
-async def hit(redis: Redis, key: str, *, limit: int, window: timedelta, clock: Clock) -> Verdict:
-    """Count one event against `limit` per `window`; refused events are not counted."""
+async def hit(
+    redis: Redis, key: str, *, limit: int, window: timedelta, clock: Clock, event: str | None = None
+) -> Verdict:
+    """Count one event against `limit` per `window`; refused events are not counted. `event`:
+    its name; an event already counted in the window is allowed and not counted again."""
     now_ms = int(clock.now().timestamp() * 1000)
     window_ms = int(window.total_seconds() * 1000)
+    member = f"event:{event}" if event is not None else f"{now_ms}:{uuid.uuid4().hex[:8]}"
     allowed, retry = await redis.eval(
-        _SCRIPT, 1, key, now_ms, window_ms, limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"
+        _SCRIPT, 1, key, now_ms, window_ms, limit, member, "1" if event is not None else "0"
     )
     if int(allowed):
         return Verdict(True)
@@ -64,7 +73,10 @@ async def new_ticket(redis: Redis, customer_id: int, rules: SupportRules, clock:
     )
 
 
-async def message(redis: Redis, customer_id: int, rules: SupportRules, clock: Clock) -> Verdict:
+async def message(
+    redis: Redis, customer_id: int, rules: SupportRules, clock: Clock, *, event: str | None = None
+) -> Verdict:
+    """`event`: the message's name ("chat:message id"), so that checking it twice counts once."""
     if not rules.limits_enabled:
         return Verdict(True)
     return await hit(
@@ -73,4 +85,5 @@ async def message(redis: Redis, customer_id: int, rules: SupportRules, clock: Cl
         limit=rules.messages_per_minute,
         window=timedelta(minutes=1),
         clock=clock,
+        event=event,
     )

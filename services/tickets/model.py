@@ -237,3 +237,8 @@ class Incoming:
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", storable_or_none(self.text))
         object.__setattr__(self, "author_name", storable(self.author_name))
+
+    @property
+    def key(self) -> str:
+        """The Telegram message's name: what the abuse limit counts once."""
+        return f"{self.chat_id}:{self.message_id}"

@@ -278,7 +278,12 @@ def customer_message_in_topic(ticket: Ticket, text: str) -> list[str]:
     """A customer's text as the topic receives it, escaped and whole: one message, or parts
     that each fit Telegram's limit and each say whose they are and which ("💬 Budi (1/2):"),
     cut at a line break or a space where one is near."""
-    name = esc(ticket.customer_name)
+    return customer_text_in_topic(ticket.customer_name, text)
+
+
+def customer_text_in_topic(customer_name: str, text: str) -> list[str]:
+    """`customer_message_in_topic` by the customer's shown full name (services.users)."""
+    name = esc(customer_name)
     parts = split_text(text, html_mode=False, limit=TELEGRAM_TEXT_LIMIT - _LABEL_ROOM)
     if len(parts) <= 1:
         return [f"💬 <b>{name}</b>:\n{esc(text)}"]

@@ -18,17 +18,16 @@ from services.tickets.model import (
     TicketNotFound,
     TicketStatus,
 )
-from services.users import shown_name
+from services.users import full_name_sql, shown_name
 
-_COLUMNS = """
+_COLUMNS = f"""
     t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
     t.order_ref, coalesce(u.language, t.language) AS language, t.assignee_id,
     t.support_chat_id, t.topic_id, t.topic_outbox_id,
     t.card_outbox_id, t.card_message_id, t.customer_blocked_at, t.classification, t.created_at,
     t.updated_at, t.first_response_at, t.response_due, t.resolution_due, t.resolved_at,
     t.closed_at, t.rating,
-    coalesce(nullif(trim(concat_ws(' ', u.first_name, u.last_name)), ''), u.id::text)
-        AS customer_name,
+    {full_name_sql("u")} AS customer_name,
     u.username AS customer_username,
     a.first_name AS assignee_first_name, s.display_name AS assignee_display_name,
     t.response_breach_told_at, t.kind,

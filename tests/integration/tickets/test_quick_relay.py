@@ -81,23 +81,32 @@ async def test_a_ticket_changed_since_it_was_read_is_left_to_the_general_path(
     await store.update(pool, read.id, clock.now(), status=TicketStatus.WAITING)
     incoming = text_from(budi, "Halo?")
     assert await quick_relay.relay_at_once(pool, read, cfg, incoming, clock.now()) is None
-    # its topic was created meanwhile: the copy would go to the wrong place
-    await store.update(pool, read.id, clock.now(), status=TicketStatus.OPEN)
-    await store.topic_created(pool, read.id, 77, read.topic_outbox_id or 0, clock.now())
-    assert await quick_relay.relay_at_once(pool, read, cfg, incoming, clock.now()) is None
     assert len(await rows(pool, opened.ticket.id)) == count
     assert [m.body for m in await history.messages(pool, read.id)].count("Halo?") == 0
 
-    # the general path takes it: the waiting ticket is acknowledged, the copy goes to topic 77
-    await store.update(pool, read.id, clock.now(), status=TicketStatus.WAITING)
+    # the general path takes it: the waiting ticket is acknowledged, the copy queued
     done = await desk.customer_message(
         pool, redis_client, cfg, clock, customer=budi, incoming=incoming
     )
     assert done.outcome == "relayed"
     assert (await store.get(pool, read.id)).status is TicketStatus.ACKNOWLEDGED
-    copy = (await rows(pool, read.id))[-1]
-    assert copy["thread_id"] == 77 and "Halo?" in copy["payload"]["text"]
+    assert "Halo?" in (await rows(pool, read.id))[-1]["payload"]["text"]
     queued = len(await rows(pool, read.id))
-    fresh = replace(read, status=TicketStatus.ACKNOWLEDGED, topic_id=77)
+    fresh = replace(read, status=TicketStatus.ACKNOWLEDGED)
     assert await quick_relay.relay_at_once(pool, fresh, cfg, incoming, clock.now()) is True
     assert len(await rows(pool, read.id)) == queued  # the same message: copied once
+
+
+async def test_the_copy_goes_where_the_locked_ticket_says_not_where_it_was_read(
+    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+) -> None:
+    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+    read = await store.get(pool, opened.ticket.id)
+    assert read.topic_id is None and read.topic_outbox_id is not None
+    # its topic was created between the read and the statement
+    await store.topic_created(pool, read.id, 77, read.topic_outbox_id, clock.now())
+    incoming = text_from(budi, "Halo?")
+    assert await quick_relay.relay_at_once(pool, read, cfg, incoming, clock.now()) is True
+    copy = (await rows(pool, read.id))[-1]
+    assert copy["thread_id"] == 77 and copy["thread_ref"] is None and copy["topic_key"] == 77
+    assert "Halo?" in copy["payload"]["text"]
