@@ -65,11 +65,14 @@ class RowSend:
     look_at: Callable[[Iterable[str]], None]
     look_everywhere: Callable[[float], None]
 
-    async def send(self, row: OutboxRow) -> None:
+    async def send(self, row: OutboxRow, *, may_defer: bool = False) -> claims.Sent | None:
         """Send one claimed row and record what became of it; a row given back untried
-        (the worker stops, or a more urgent row of its conversation goes first) is pending again."""
+        (the worker stops, or a more urgent row of its conversation goes first) is pending again.
+        `may_defer`: a sent row that needs no hook nor topic bookkeeping is not recorded here
+        but returned, for the caller's next claim to record (`claims.claim_next_in_conversation`)
+        or `record_sent` when there is none."""
         try:
-            await self._deliver(row)
+            return await self._deliver(row, may_defer)
         except (_Stopping, _GiveWay):
             await store.release(self.pool, row.id)
         except asyncio.CancelledError:
@@ -79,8 +82,19 @@ class RowSend:
         except Exception as exc:
             logger.exception("delivery of outbox row {} failed unexpectedly", row.id)
             await self._failed_call(row, errors.TransientError(repr(exc)))
+        return None
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def record_sent(self, sent: claims.Sent) -> None:
+        """Record a deferred send on its own (no claim followed it), through an outage."""
+
+        async def record() -> None:
+            self.look_at(await store.mark_sent(
+                self.pool, sent.row_id, sent.message_id, sent.result, sent.at
+            ))  # fmt: skip
+
+        await self._through_outage(sent.row_id, record)
+
+    async def _deliver(self, row: OutboxRow, may_defer: bool) -> claims.Sent | None:
         if may_coalesce(row):
             backlog = await store.backlog(self.pool, row.chat_id, self.clock.now())
             if backlog > self.config.threshold_for(row.chat_id):
@@ -88,19 +102,19 @@ class RowSend:
                 # an edit of this row now says it anew: wake its conversation, nothing more
                 self.look_at(await store.waiting_for(self.pool, row.id))
                 await self.digests.flush(digest_id)
-                return
+                return None
         resolved = await self._target(row)
         if resolved is None:
-            return
+            return None
         row, target = resolved
         calls = build_calls(row, target, self.config)
         try:
-            await self._send_all(row, calls)
+            return await self._send_all(row, calls, may_defer)
         except errors.PermanentError as exc:
             if exc.reason != errors.BAD_MARKUP or row.kind != "text":
                 raise
             logger.warning("outbox row {}: markup refused, sent as plain text", row.id)
-            await self._send_all(row, plain_text_calls(row, target, self.config))
+            return await self._send_all(row, plain_text_calls(row, target, self.config), may_defer)
 
     async def _target(self, row: OutboxRow) -> tuple[OutboxRow, Target] | None:
         """Where the row goes: its topic's id, the message it edits; None when it failed."""
@@ -127,7 +141,9 @@ class RowSend:
                 message_id = ref.message_id
         return row, Target(row.chat_id, thread_id, message_id)
 
-    async def _send_all(self, row: OutboxRow, calls: list[Call]) -> None:
+    async def _send_all(
+        self, row: OutboxRow, calls: list[Call], may_defer: bool
+    ) -> claims.Sent | None:
         result: dict[str, Any] = dict(row.result or {}) if row.parts_sent else {}
         ids: list[int] = list(result.get("message_ids", []))
         for index, call in enumerate(calls):
@@ -147,7 +163,7 @@ class RowSend:
             result["parts"] = len(calls)
         if calls and calls[0].method == methods.SEND_DOCUMENT and row.kind == "text":
             result["as_document"] = True
-        await self._sent(row, ids[0] if ids else result.get("message_id"), result)
+        return await self._sent(row, ids[0] if ids else result.get("message_id"), result, may_defer)
 
     async def _token(self, row: OutboxRow, call: Call, *, may_give_way: bool) -> None:
         """Wait for the chat's token. While waiting, look (about once a second) whether a more
@@ -189,12 +205,18 @@ class RowSend:
 
     # outcomes -------------------------------------------------------------------------------
 
-    async def _sent(self, row: OutboxRow, message_id: int | None, result: dict[str, Any]) -> None:
+    async def _sent(
+        self, row: OutboxRow, message_id: int | None, result: dict[str, Any], may_defer: bool
+    ) -> claims.Sent | None:
         now = self.clock.now()
         topic_id = result.get("message_thread_id") if row.kind == "create_topic" else None
         hook = self.hooks.for_owner(row.owner)
         if hook is not None and not hook.wants_sent(row):
             hook = None
+        metrics.SENDS.labels(outcome="sent").inc()
+        metrics.SEND_LATENCY.observe(max(0.0, (now - row.created_at).total_seconds()))
+        if may_defer and hook is None and topic_id is None:
+            return claims.Sent(row.id, message_id, result, now)
 
         async def mark(db: Any) -> list[str]:
             return await store.mark_sent(db, row.id, message_id, result, now, topic_id=topic_id)
@@ -222,11 +244,10 @@ class RowSend:
                     woken = await mark(conn)
             self.look_at(woken)
 
-        await self._through_outage(row, record)
-        metrics.SENDS.labels(outcome="sent").inc()
-        metrics.SEND_LATENCY.observe(max(0.0, (now - row.created_at).total_seconds()))
+        await self._through_outage(row.id, record)
+        return None
 
-    async def _through_outage(self, row: OutboxRow, record: Callable[[], Awaitable[None]]) -> None:
+    async def _through_outage(self, row_id: int, record: Callable[[], Awaitable[None]]) -> None:
         """Record what Telegram already did. While PostgreSQL is unreachable, keep trying (with
         a growing pause) instead of giving up: a row left 'sending' under a live worker's lock
         would wait for the next restart, and be sent twice then. Stopping gives up: the row is
@@ -241,7 +262,7 @@ class RowSend:
                     raise
                 logger.warning(
                     "outbox row {} was sent but PostgreSQL is unreachable ({}); retrying",
-                    row.id,
+                    row_id,
                     type(exc).__name__,
                 )
                 with contextlib.suppress(TimeoutError):

@@ -9,6 +9,7 @@ rescheduled, given back) is recorded by store.py.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,13 +61,15 @@ streams AS (
     ) n
 )"""
 
-# $4, $5: the conversations (chat ids, topic keys).
-_STREAMS_OF_CONVERSATIONS = f"""
+
+# $4, $5: the conversations (chat ids, topic keys). `waiting`: which rows still wait (below).
+def _streams_of_conversations(waiting: str) -> str:
+    return f"""
 streams AS (
     SELECT f.chat_id, f.topic_key, f.priority
     FROM unnest($4::bigint[], $5::bigint[]) AS c (chat_id, topic_key), LATERAL (
         SELECT {_KEY} FROM outbox
-        WHERE chat_id = c.chat_id AND topic_key = c.topic_key AND {_WAITING}
+        WHERE chat_id = c.chat_id AND topic_key = c.topic_key AND {waiting}
         ORDER BY priority
         LIMIT 1
     ) f
@@ -74,15 +77,21 @@ streams AS (
     SELECT n.chat_id, n.topic_key, n.priority
     FROM streams s, LATERAL (
         SELECT {_KEY} FROM outbox
-        WHERE chat_id = s.chat_id AND topic_key = s.topic_key AND {_WAITING}
+        WHERE chat_id = s.chat_id AND topic_key = s.topic_key AND {waiting}
           AND priority > s.priority
         ORDER BY priority
         LIMIT 1
     ) n
 )"""
 
-# $1 is the worker's now.
-_HEADS_AND_READY = f"""
+
+_STREAMS_OF_CONVERSATIONS = _streams_of_conversations(_WAITING)
+
+
+# $1 is the worker's now. `waiting`: the predicate of rows that still wait (`_WAITING`; after
+# a send, also not the row this statement marks sent, `ref_waiting` the same for alias r).
+def _heads_and_ready(waiting: str, ref_waiting: str) -> str:
+    return f"""
 heads AS (
     SELECT h.*
     FROM streams s, LATERAL (
@@ -90,7 +99,7 @@ heads AS (
                ref_id
         FROM outbox
         WHERE chat_id = s.chat_id AND topic_key = s.topic_key AND priority = s.priority
-          AND {_WAITING}
+          AND {waiting}
           AND (status = 'sending' OR attempts > 0 OR not_before <= $1 OR not_before = created_at)
         ORDER BY id
         LIMIT 1
@@ -104,8 +113,11 @@ heads AS (
           WHERE b.chat_id = h.chat_id AND b.topic_key = h.topic_key AND b.status = 'sending')
       AND NOT EXISTS (
           SELECT 1 FROM outbox r
-          WHERE r.id IN (h.thread_ref, h.ref_id) AND r.status IN ('pending', 'sending'))
+          WHERE r.id IN (h.thread_ref, h.ref_id) AND {ref_waiting})
 )"""
+
+
+_HEADS_AND_READY = _heads_and_ready(_WAITING, "r.status IN ('pending', 'sending')")
 
 # $limit: how many rows. The best ready head of each conversation, of its chat's most urgent
 # ready level, then the most urgent and oldest first.
@@ -130,20 +142,22 @@ chosen AS (
 # skipped row stalled a fan-out for the whole poll interval. (The candidates cost nothing more:
 # every ready head is ranked before the LIMIT either way.)
 SKIP_MARGIN = 64
-_TAKE = f"""
+_LOCKED = """
 locked AS (
     SELECT id FROM outbox
     WHERE id IN (SELECT id FROM chosen) AND status = 'pending'
     ORDER BY priority, id
-    LIMIT {{take}}
+    LIMIT {take}
     FOR UPDATE SKIP LOCKED
-)
+)"""
+_UPDATE_LOCKED = f"""
 UPDATE outbox o
 SET status = 'sending', claimed_by = $2, claimed_lock = $3, claimed_at = $1,
     attempts = o.attempts + 1
 FROM locked
 WHERE o.id = locked.id
 RETURNING {_RETURNING}"""
+_TAKE = _LOCKED + _UPDATE_LOCKED
 
 
 def _with(*parts: str) -> str:
@@ -220,13 +234,71 @@ async def _claim_in(
     )
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A row just sent whose record waits for its conversation's next claim: the two are one
+    statement (`claim_next_in_conversation`), the storm path's one round trip per copy."""
+
+    row_id: int
+    message_id: int | None
+    result: dict[str, Any]
+    at: datetime
+
+
+# $6 the row sent, $7 its message id, $8 the result, $9 when. Recorded as store.mark_sent
+# records a row that created no topic; the claim's CTEs see the outbox as it was before the
+# statement (the row still 'sending'), so they pass over that row by its id.
+_NEXT_AFTER_SENT = (
+    _with(
+        """
+sent AS (
+    UPDATE outbox SET status = 'sent', message_id = $7, result = $8, sent_at = $9,
+                      last_error = NULL, claimed_lock = NULL
+    WHERE id = $6
+    RETURNING id
+), woken AS (
+    SELECT DISTINCT chat_id::text || ':' || topic_key::text AS conversation FROM outbox
+    WHERE (thread_ref = $6 OR ref_id = $6) AND status = 'pending'
+)""",
+        _streams_of_conversations(f"{_WAITING} AND id <> $6"),
+        _heads_and_ready(
+            f"{_WAITING} AND id <> $6", "r.status IN ('pending', 'sending') AND r.id <> $6"
+        ),
+        _CHOSEN.format(limit=f"1 + {SKIP_MARGIN}"),
+        _LOCKED.format(take="1"),
+        f"claimed AS ({_UPDATE_LOCKED})",
+    )
+    + """
+SELECT (SELECT coalesce(array_agg(conversation), '{}') FROM woken) AS woken, c.*
+FROM (SELECT 1) AS one LEFT JOIN claimed c ON true
+"""
+)
+
+
 async def claim_next_in_conversation(
-    db: Executor, now: datetime, worker: str, lock_key: int, conversation: str
-) -> OutboxRow | None:
+    db: Executor,
+    now: datetime,
+    worker: str,
+    lock_key: int,
+    conversation: str,
+    *,
+    sent: Sent | None = None,
+) -> tuple[OutboxRow | None, list[str]]:
     """The conversation's next row (its most urgent), when it may leave now: a conversation's
-    rows stream without the main loop. One statement: one round trip."""
-    rows = await _claim_in(db, now, worker, lock_key, [conversation], 1)
-    return rows[0] if rows else None
+    rows stream without the main loop. With `sent`: that row is recorded sent in the same
+    statement. One statement: one round trip. Also the conversations whose rows waited for
+    the row sent (their topic, the message they edit): the worker wakes them."""
+    if sent is None:
+        rows = await _claim_in(db, now, worker, lock_key, [conversation], 1)
+        return (rows[0] if rows else None), []
+    chats, topics = _split([conversation])
+    record = await db.fetchrow(
+        _NEXT_AFTER_SENT, now, worker, lock_key, chats, topics,
+        sent.row_id, sent.message_id, sent.result, sent.at,
+    )  # fmt: skip
+    assert record is not None
+    row = OutboxRow.from_record(record) if record["id"] is not None else None
+    return row, list(record["woken"])
 
 
 # $2: the chat, $3: the topic, $4: the priority of the row that waits.

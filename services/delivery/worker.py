@@ -250,24 +250,35 @@ class DeliveryWorker:
         """Send the row, then its conversation's next ones while they may leave at once."""
         key = first.conversation
         self._busy[key] += 1
+        sent: claims.Sent | None = None
         try:
             row: OutboxRow | None = first
             while row is not None and not self._stop.is_set():
-                await self.rows.send(row)
+                # A plain sent row is recorded by the claim of the next (one statement); the
+                # window in which a crash sends it twice is the same: from the send to the
+                # commit of its record.
+                sent = await self.rows.send(row, may_defer=True)
                 # A NOTIFY for this conversation from now on is seen by the claim below or,
                 # once this task ends, by the main loop: none is lost in between.
                 self._told.discard(key)
+                if self._stop.is_set():
+                    return
                 try:
-                    row = await claims.claim_next_in_conversation(
-                        self.pool, self.clock.now(), self.name, self.lock_key, key
+                    row, woken = await claims.claim_next_in_conversation(
+                        self.pool, self.clock.now(), self.name, self.lock_key, key, sent=sent
                     )
                 except (OSError, asyncpg.PostgresError) as exc:
                     logger.warning("delivery: claiming the next row of {} failed: {}", key, exc)
                     self._look_at([key])
                     return
+                sent = None
+                if woken:
+                    self._look_at(woken)
             if row is not None:
                 await store.release(self.pool, row.id)
         finally:
+            if sent is not None:  # not recorded by a claim: on its own, through an outage
+                await self.rows.record_sent(sent)
             self._busy[key] -= 1
             if self._busy[key] <= 0:
                 del self._busy[key]
