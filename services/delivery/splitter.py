@@ -63,6 +63,13 @@ def _visible(atoms: list[_Atom]) -> str:
 
 def split_text(text: str, *, html_mode: bool = True, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Parts of at most `limit` visible units each; one part when the text fits."""
+    if (not html_mode or "<" not in text) and len(text.encode("utf-16-le")) // 2 <= limit:
+        return [text]  # fits as it is, and no tag to close: most texts, without the walk
+    return _walk(text, html_mode, limit)
+
+
+def _walk(text: str, html_mode: bool, limit: int) -> list[str]:
+    """split_text the long way: atom by atom, closing and reopening tags at each cut."""
     atoms = _atoms(text, html_mode)
     parts: list[str] = []
     start = 0

@@ -7,7 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from services.delivery import splitter
 from services.delivery.splitter import first_line, split_text, visible_text, visible_units
+from services.text import TELEGRAM_TEXT_LIMIT
 
 
 class _Balance(HTMLParser):
@@ -113,3 +115,24 @@ def test_characters_outside_the_basic_plane_count_twice_as_telegram_does() -> No
 )
 def test_first_line_is_what_a_digest_lists(text: str, expected: str) -> None:
     assert first_line(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n ",
+        "Pembayaran QRIS gagal &amp; saldo terpotong",
+        "🚀" * 2048,  # 4,096 UTF-16 units: fits exactly
+        "🚀" * 2049,
+        "x" * 4096,
+        "x" * 4097,
+        "a &lt;b&gt; &#128512; " * 200,
+        "<b>tebal</b> dan <i>miring",
+    ],
+)
+@pytest.mark.parametrize("html_mode", [True, False])
+def test_the_short_way_gives_what_the_long_way_gives(text: str, html_mode: bool) -> None:
+    assert split_text(text, html_mode=html_mode) == splitter._walk(
+        text, html_mode, TELEGRAM_TEXT_LIMIT
+    )
