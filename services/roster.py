@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from asyncpg import Record
 
+from services.storage.records import record
 from services.storage.types import Executor
 from services.users import Role, shown_name
 
@@ -44,14 +45,12 @@ _SELECT = """
 
 
 def _member(row: Record) -> StaffMember:
-    return StaffMember(
-        user_id=row["user_id"],
+    return record(
+        StaffMember,
+        row,
         display_name=shown_name(row["first_name"], row["display_name"], row["user_id"]),
         roles=tuple(row["roles"]),
-        on_call=row["on_call"],
-        language=row["language"],
         on_call_roles=tuple(row["on_call_roles"]),
-        not_started=row["not_started"],
     )
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from asyncpg import Record
 
+from services.storage.records import record
 from services.storage.types import Executor
 from services.text import storable, storable_or_none
 
@@ -216,12 +217,4 @@ async def seed_admins(db: Executor, admin_ids: Iterable[int]) -> None:
 
 
 def _person(row: Record) -> Person:
-    return Person(
-        id=row["id"],
-        first_name=row["first_name"],
-        username=row["username"],
-        language=row["language"],
-        roles=frozenset(row["roles"]),
-        banned_until=row["banned_until"],
-        full_name=row["full_name"],
-    )
+    return record(Person, row, roles=frozenset(row["roles"]))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.alerts.matchers import Matcher, matches_all
+from services.storage.records import record
 from services.storage.types import Executor
 
 
@@ -123,7 +124,7 @@ _WINDOW_COLUMNS = "id, starts_at, ends_at, reason, created_by, created_name, sto
 
 
 def _window(row: Mapping[str, Any]) -> MaintenanceWindow:
-    return MaintenanceWindow(**{k: row[k] for k in MaintenanceWindow.__dataclass_fields__})
+    return record(MaintenanceWindow, row)
 
 
 async def start_window(

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.heartbeats.model import Heartbeat
+from services.storage.records import record
 from services.storage.types import Executor
 
 _COLUMNS = """
@@ -19,7 +20,7 @@ _COLUMNS = """
 
 
 def heartbeat_of(row: Mapping[str, Any]) -> Heartbeat:
-    return Heartbeat(**{k: row[k] for k in Heartbeat.__dataclass_fields__})
+    return record(Heartbeat, row)
 
 
 async def by_name(db: Executor, name: str, *, lock: bool = False) -> Heartbeat | None:

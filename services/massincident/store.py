@@ -10,6 +10,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.massincident.model import PublicIncident
+from services.storage.records import record
 from services.storage.types import Executor
 from services.users import full_name_sql
 
@@ -20,27 +21,12 @@ _SELECT = """
 
 
 def _incident(row: Record) -> PublicIncident:
-    return PublicIncident(
-        ticket_id=row["ticket_id"],
+    return record(
+        PublicIncident,
+        row,
         title=row["subject"],
-        priority=row["priority"],
-        notice_id=row["notice_id"],
-        notice_en=row["notice_en"],
         categories=tuple(row["categories"]),
         keywords=tuple(row["keywords"]),
-        everyone=row["everyone"],
-        declared_by=row["declared_by"],
-        declared_at=row["declared_at"],
-        ended_at=row["ended_at"],
-        support_card_id=row["support_card_id"],
-        admin_card_id=row["admin_card_id"],
-        last_update=row["last_update"],
-        last_update_at=row["last_update_at"],
-        digest_outbox_id=row["digest_outbox_id"],
-        digest_lines=row["digest_lines"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        topic_outbox_id=row["topic_outbox_id"],
     )
 
 
@@ -184,14 +170,7 @@ class Link:
 
 
 def _link(row: Record) -> Link:
-    return Link(
-        row["id"],
-        row["parent_id"],
-        row["customer_id"],
-        row["status"],
-        row["language"],
-        row["resolved_at"],
-    )
+    return record(Link, row, ticket_id=row["id"])
 
 
 _LINK = """

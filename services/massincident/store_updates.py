@@ -10,6 +10,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.outbox import EVERY_CONVERSATION, NOTIFY_CHANNEL
+from services.storage.records import record
 from services.storage.types import Executor
 
 
@@ -30,16 +31,7 @@ class Progress:
 
 
 def _progress(row: Record) -> Progress:
-    return Progress(
-        row["id"],
-        row["ticket_id"],
-        row["kind"],
-        row["total"],
-        row["sent"],
-        row["blocked"],
-        row["failed"],
-        row["finished_at"],
-    )
+    return record(Progress, row)
 
 
 async def insert_update(

@@ -8,6 +8,7 @@ from datetime import datetime
 from asyncpg import Record
 
 from services.quarterly.config import QuarterPlan
+from services.storage.records import record
 from services.storage.types import Executor
 from services.users import shown_name
 
@@ -44,22 +45,8 @@ _SELECT = """
 
 def _task(row: Record) -> QuarterTask:
     by = row["done_by"]
-    return QuarterTask(
-        id=row["id"],
-        quarter=row["quarter"],
-        key=row["key"],
-        focus=row["focus"],
-        title=row["title"],
-        owner_role=row["owner_role"],
-        created_at=row["created_at"],
-        done_at=row["done_at"],
-        done_by=by,
-        done_by_name=shown_name(row["first_name"], row["display_name"], by) if by else None,
-        evidence_note=row["evidence_note"],
-        evidence_file=row["evidence_file"],
-        evidence_kind=row["evidence_kind"],
-        evidence_name=row["evidence_name"],
-    )
+    name = shown_name(row["first_name"], row["display_name"], by) if by else None
+    return record(QuarterTask, row, done_by_name=name)
 
 
 async def ensure(db: Executor, quarter: str, plan: QuarterPlan, now: datetime) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.storage.records import record
 from services.storage.types import Executor
 from services.tickets.model import ACTIVE_VALUES, ticket_number
 from services.users import shown_name
@@ -46,18 +47,7 @@ async def brief(db: Executor, ticket_id: int) -> TicketBrief | None:
         """,
         ticket_id,
     )
-    if row is None:
-        return None
-    return TicketBrief(
-        id=row["id"],
-        title=row["subject"],
-        priority=row["priority"],
-        status=row["status"],
-        assignee_id=row["assignee_id"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        created_at=row["created_at"],
-    )
+    return None if row is None else record(TicketBrief, row, title=row["subject"])
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> int | None:

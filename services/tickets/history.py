@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.storage.records import record
 from services.storage.types import Executor
 from services.tickets.model import EventKind, TicketEvent, TicketMessage
 
@@ -41,17 +42,7 @@ async def timeline(db: Executor, ticket_id: int) -> list[TicketEvent]:
         """,
         ticket_id,
     )
-    return [
-        TicketEvent(
-            id=r["id"],
-            ticket_id=r["ticket_id"],
-            at=r["at"],
-            actor_id=r["actor_id"],
-            kind=r["kind"],
-            details=dict(r["details"]),
-        )
-        for r in rows
-    ]
+    return [record(TicketEvent, r, details=dict(r["details"])) for r in rows]
 
 
 async def add_message(

@@ -11,6 +11,7 @@ from asyncpg import Record
 
 from services.classification import Category, Priority
 from services.sla import Channel
+from services.storage.records import record
 from services.storage.types import Executor
 from services.tickets.model import (
     ACTIVE_VALUES,
@@ -52,44 +53,18 @@ ACTIVE = ACTIVE_VALUES
 
 
 def _ticket(row: Record) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        customer_id=row["customer_id"],
+    return record(
+        Ticket,
+        row,
         status=TicketStatus(row["status"]),
         priority=Priority(row["priority"]),
         category=Category(row["category"]),
         channel=Channel(row["channel"]),
-        subject=row["subject"],
-        description=row["description"],
-        order_ref=row["order_ref"],
-        language=row["language"],
-        assignee_id=row["assignee_id"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        topic_outbox_id=row["topic_outbox_id"],
-        card_outbox_id=row["card_outbox_id"],
-        card_message_id=row["card_message_id"],
-        customer_blocked_at=row["customer_blocked_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        first_response_at=row["first_response_at"],
-        response_due=row["response_due"],
-        resolution_due=row["resolution_due"],
-        resolved_at=row["resolved_at"],
-        closed_at=row["closed_at"],
-        rating=row["rating"],
         classification=dict(row["classification"] or {}),
-        customer_name=row["customer_name"],
-        customer_username=row["customer_username"],
         assignee_name=_name(row, "assignee", row["assignee_id"]),
-        response_breach_told_at=row["response_breach_told_at"],
-        incident_level=row["incident_level"],
         incident_acknowledged_by=_name(
             row, "incident_acknowledged", row["incident_acknowledged_id"]
         ),
-        incident_resolved_at=row["incident_resolved_at"],
-        incident_public=row["incident_public"],
-        kind=row["kind"],
     )
 
 
