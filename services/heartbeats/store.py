@@ -71,6 +71,11 @@ class NewHeartbeat:
     created_by: int | None
     ping_key: uuid.UUID | None = None
 
+    def definition(self) -> tuple[Any, ...]:
+        """kind, period, schedule, tz, grace, severity: the columns a definition sets, in the
+        order the INSERT and the UPDATE below take them."""
+        return self.kind, self.period, self.schedule, self.tz, self.grace, self.severity
+
 
 async def insert(db: Executor, new: NewHeartbeat, now: datetime) -> Heartbeat | None:
     """None when the name is taken."""
@@ -84,12 +89,7 @@ async def insert(db: Executor, new: NewHeartbeat, now: datetime) -> Heartbeat | 
         """,
         new.name,
         new.ping_key or uuid.uuid4(),
-        new.kind,
-        new.period,
-        new.schedule,
-        new.tz,
-        new.grace,
-        new.severity,
+        *new.definition(),
         new.source,
         new.created_by,
         now,
@@ -106,12 +106,7 @@ async def update_definition(db: Executor, hb_id: int, new: NewHeartbeat, now: da
         WHERE id = $1
         """,
         hb_id,
-        new.kind,
-        new.period,
-        new.schedule,
-        new.tz,
-        new.grace,
-        new.severity,
+        *new.definition(),
         new.ping_key,
         now,
     )

@@ -30,11 +30,14 @@ def _incident(row: Record) -> PublicIncident:
     )
 
 
-async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicIncident | None:
-    row = await db.fetchrow(
-        _SELECT + " WHERE p.ticket_id = $1" + (" FOR UPDATE OF p" if lock else ""), ticket_id
-    )
+async def _one(db: Executor, where: str, *args: Any) -> PublicIncident | None:
+    """The incident `where` (a fixed condition on p and t, its values as $n) picks, if any."""
+    row = await db.fetchrow(f"{_SELECT} WHERE {where}", *args)
     return _incident(row) if row is not None else None
+
+
+async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicIncident | None:
+    return await _one(db, "p.ticket_id = $1" + (" FOR UPDATE OF p" if lock else ""), ticket_id)
 
 
 async def is_public(db: Executor, ticket_id: int) -> bool:
@@ -51,10 +54,7 @@ async def open_incidents(db: Executor) -> list[PublicIncident]:
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> PublicIncident | None:
-    row = await db.fetchrow(
-        _SELECT + " WHERE t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id
-    )
-    return _incident(row) if row is not None else None
+    return await _one(db, "t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id)
 
 
 async def insert(

@@ -116,12 +116,18 @@ async def insert(
     return ticket_id
 
 
+async def _one(db: Executor, where: str, *args: Any) -> Ticket | None:
+    """The ticket `where` (a fixed condition on t, its values as $n) picks, if any."""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} {_FROM} WHERE {where}", *args)
+    return _ticket(row) if row else None
+
+
 async def get(db: Executor, ticket_id: int, *, for_update: bool = False) -> Ticket:
     lock = " FOR UPDATE OF t" if for_update else ""
-    row = await db.fetchrow(f"SELECT {_COLUMNS} {_FROM} WHERE t.id = $1{lock}", ticket_id)
-    if row is None:
+    ticket = await _one(db, f"t.id = $1{lock}", ticket_id)
+    if ticket is None:
         raise TicketNotFound(ticket_id)
-    return _ticket(row)
+    return ticket
 
 
 async def find(db: Executor, ticket_id: int) -> Ticket | None:
@@ -132,22 +138,12 @@ async def find(db: Executor, ticket_id: int) -> Ticket | None:
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> Ticket | None:
-    row = await db.fetchrow(
-        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.topic_id = $2",
-        chat_id,
-        topic_id,
-    )
-    return _ticket(row) if row else None
+    return await _one(db, "t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id)
 
 
 async def by_card_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
     """Fallback without topics: a reply to the ticket's card message."""
-    row = await db.fetchrow(
-        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.card_message_id = $2",
-        chat_id,
-        message_id,
-    )
-    return _ticket(row) if row else None
+    return await _one(db, "t.support_chat_id = $1 AND t.card_message_id = $2", chat_id, message_id)
 
 
 async def by_bot_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
