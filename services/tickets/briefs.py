@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from asyncpg import Record
+
 from services.storage.records import record
 from services.storage.types import Executor
+from services.tickets import history
 from services.tickets.model import ACTIVE_VALUES, ticket_number
 from services.users import shown_name
 
@@ -100,15 +103,8 @@ async def add_event(
     kind: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await db.execute(
-        "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        ticket_id,
-        at,
-        actor_id,
-        kind,
-        details or {},
-    )
+    """`history.add_event` in the order the other features call it."""
+    await history.add_event(db, ticket_id, kind, at=at, actor_id=actor_id, details=details)
 
 
 @dataclass(frozen=True)
@@ -131,18 +127,12 @@ async def events(db: Executor, ticket_id: int) -> list[Event]:
         """,
         ticket_id,
     )
-    return [
-        Event(
-            r["at"],
-            r["actor_id"],
-            None
-            if r["actor_id"] is None
-            else shown_name(r["first_name"], r["display_name"], r["actor_id"]),
-            r["kind"],
-            dict(r["details"]),
-        )
-        for r in rows
-    ]
+    return [record(Event, r, actor_name=_actor_name(r), details=dict(r["details"])) for r in rows]
+
+
+def _actor_name(row: Record) -> str | None:
+    by = row["actor_id"]
+    return None if by is None else shown_name(row["first_name"], row["display_name"], by)
 
 
 def topic_url(support_chat_id: int | None, topic_id: int | None) -> str | None:

@@ -14,12 +14,14 @@ from services.tickets.model import EventKind, TicketEvent, TicketMessage
 async def add_event(
     db: Executor,
     ticket_id: int,
-    kind: EventKind,
+    kind: EventKind | str,
     *,
     at: datetime,
     actor_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
+    """One timeline row; `kind` is the desk's own (EventKind) or another feature's word for
+    what it did (the rooms' 'room_update', the escalation's levels)."""
     event_id: int = await db.fetchval(
         """
         INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details)
@@ -28,7 +30,7 @@ async def add_event(
         ticket_id,
         at,
         actor_id,
-        kind.value,
+        str(kind),
         details or {},
     )
     return event_id
