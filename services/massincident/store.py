@@ -10,8 +10,11 @@ from typing import Any
 from asyncpg import Record
 
 from services.massincident.model import PublicIncident
+from services.sla import Channel
 from services.storage.records import record
 from services.storage.types import Executor
+from services.tickets import store as tickets_store
+from services.tickets.model import TicketStatus
 from services.users import full_name_sql
 
 _SELECT = """
@@ -136,27 +139,24 @@ async def insert_linked(
     resolution_due: datetime,
 ) -> int:
     """A customer's message answered by the notice: the notice is the first response."""
-    ticket_id: int = await db.fetchval(
-        """
-        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
-                             description, language, classification, created_at, updated_at,
-                             first_response_at, response_due, resolution_due, kind, parent_id)
-        VALUES ($1, 'acknowledged', $2, $3, 'bot', $4, $5, $6, $7, $8, $8, $8, $8, $9,
-                'linked', $10)
-        RETURNING id
-        """,
-        customer_id,
-        priority,
-        category,
-        subject,
-        description,
-        language,
-        classification,
-        now,
-        resolution_due,
-        parent_id,
+    return await tickets_store.insert(
+        db,
+        customer_id=customer_id,
+        priority=priority,
+        category=category,
+        channel=Channel.BOT,
+        subject=subject,
+        description=description,
+        language=language,
+        classification=classification,
+        now=now,
+        response_due=now,
+        resolution_due=resolution_due,
+        status=TicketStatus.ACKNOWLEDGED,
+        first_response_at=now,
+        kind="linked",
+        parent_id=parent_id,
     )
-    return ticket_id
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from typing import Any
 
 from asyncpg import Record
 
+from services.sla import Channel
 from services.storage.records import record
 from services.storage.types import Executor
-from services.tickets import history
+from services.tickets import history, store
 from services.tickets.model import ACTIVE_VALUES, ticket_number
 from services.users import shown_name
 
@@ -73,23 +74,19 @@ async def raise_ticket(
     category: str = "other",
 ) -> int:
     """A ticket for an incident that no customer opened (`/incident`, an alert)."""
-    ticket_id: int = await db.fetchval(
-        """
-        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
-                             description, language, created_at, updated_at, response_due,
-                             resolution_due, classification)
-        VALUES ($1, 'open', $2, $3, 'admin_chat', $4, $5, 'id', $6, $6, $7, $8, $9)
-        RETURNING id
-        """,
-        raised_by if raised_by is not None else SYSTEM_USER_ID,
-        priority,
-        category,
-        title[:200],
-        description,
-        now,
-        now + timedelta(minutes=response_minutes),
-        now + timedelta(minutes=resolution_minutes),
-        {"source": "incident", "reasons": ["raised as an incident"]},
+    ticket_id = await store.insert(
+        db,
+        customer_id=raised_by if raised_by is not None else SYSTEM_USER_ID,
+        priority=priority,
+        category=category,
+        channel=Channel.ADMIN_CHAT,
+        subject=title[:200],
+        description=description,
+        language="id",
+        classification={"source": "incident", "reasons": ["raised as an incident"]},
+        now=now,
+        response_due=now + timedelta(minutes=response_minutes),
+        resolution_due=now + timedelta(minutes=resolution_minutes),
     )
     await add_event(db, ticket_id, now, raised_by, "created", {"source": "incident"})
     return ticket_id

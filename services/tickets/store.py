@@ -78,31 +78,39 @@ async def insert(
     db: Executor,
     *,
     customer_id: int,
-    priority: Priority,
-    category: Category,
+    priority: Priority | str,
+    category: Category | str,
     channel: Channel,
     subject: str,
     description: str,
-    order_ref: str | None,
     language: str,
-    support_chat_id: int | None,
     classification: dict[str, Any],
     now: datetime,
     response_due: datetime,
     resolution_due: datetime,
+    order_ref: str | None = None,
+    support_chat_id: int | None = None,
+    status: TicketStatus = TicketStatus.OPEN,
+    first_response_at: datetime | None = None,
+    kind: str = "normal",
+    parent_id: int | None = None,
 ) -> int:
+    """The one INSERT of a ticket: a customer's (the desk), an incident's raised in chat or by
+    an alert (`briefs.raise_ticket`), a customer's message answered by a customer-facing
+    incident (kind 'linked' under `parent_id`, services/massincident)."""
     ticket_id: int = await db.fetchval(
         """
         INSERT INTO tickets (customer_id, priority, category, channel, subject, description,
                              order_ref, language, support_chat_id, classification, created_at,
-                             updated_at, response_due, resolution_due)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
+                             updated_at, response_due, resolution_due, status, first_response_at,
+                             kind, parent_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)
         RETURNING id
         """,
         customer_id,
-        priority.value,
-        category.value,
-        channel.value,
+        str(priority),
+        str(category),
+        str(channel),
         subject,
         description,
         order_ref,
@@ -112,6 +120,10 @@ async def insert(
         now,
         response_due,
         resolution_due,
+        str(status),
+        first_response_at,
+        kind,
+        parent_id,
     )
     return ticket_id
 
