@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from asyncpg import Record
 
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.text import storable, storable_or_none
 
@@ -197,7 +197,7 @@ async def set_banned(db: Executor, user_id: int, until: datetime | None) -> bool
     status: str = await db.execute(
         "UPDATE users SET banned_until = $2, updated_at = now() WHERE id = $1", user_id, until
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def seed_admins(db: Executor, admin_ids: Iterable[int]) -> None:

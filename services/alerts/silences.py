@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.alerts.matchers import Matcher, matches_all
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 
 
@@ -93,7 +93,7 @@ async def expire_silence(db: Executor, silence_id: int, *, now: datetime, by: in
         now,
         by,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 def silenced_by(

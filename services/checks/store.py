@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
-from services.storage.records import jsonb
+from services.storage.records import jsonb, rowcount
 from services.storage.types import Executor
 
 _SAVE_RUN = """
@@ -192,4 +192,4 @@ async def status_share(db: Executor, check: str, since: datetime) -> dict[Status
 async def prune(db: Executor, before: datetime) -> int:
     """Delete runs older than `before` (results and samples go with them)."""
     deleted: str = await db.execute("DELETE FROM check_runs WHERE started_at < $1", before)
-    return int(deleted.split()[-1])
+    return rowcount(deleted)

@@ -9,7 +9,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.escalation.policy import EscalationRules, IncidentClock, next_deadline
-from services.storage.records import columns, record
+from services.storage.records import columns, record, rowcount
 from services.storage.types import Executor
 
 
@@ -97,7 +97,7 @@ async def save(db: Executor, incident: Incident, *, expected_level: int) -> bool
         incident.escalations,
         incident.priority,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def claim_due(db: Executor, now: datetime, limit: int) -> list[Incident]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.storage.records import columns, jsonb, record
+from services.storage.records import columns, jsonb, record, rowcount
 from services.storage.types import Executor
 
 
@@ -231,9 +231,9 @@ async def abandon_stale(
         finished_at,
         summary,
     )
-    return int(result.split()[-1])
+    return rowcount(result)
 
 
 async def prune(db: Executor, before: datetime) -> int:
     result: str = await db.execute("DELETE FROM maintenance_runs WHERE started_at < $1", before)
-    return int(result.split()[-1])
+    return rowcount(result)

@@ -11,7 +11,7 @@ from asyncpg import Record
 
 from services.massincident.model import PublicIncident
 from services.sla import Channel
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.tickets import store as tickets_store
 from services.tickets.model import TicketStatus
@@ -89,7 +89,7 @@ async def insert(
         declared_by,
         now,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 _FIELDS = frozenset(
@@ -279,7 +279,7 @@ async def resolve_links(db: Executor, parent_id: int, now: datetime) -> int:
         parent_id,
         now,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def unlink(

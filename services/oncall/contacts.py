@@ -19,7 +19,7 @@ from services.alerts import channels as alert_channels
 from services.alerts.config import SmsChannel
 from services.i18n import gettext as _
 from services.oncall.model import SpecError, parse_clock
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.text import esc
 from services.tickets.model import ticket_number
@@ -162,7 +162,7 @@ async def plan_followup(
         user_id, ticket_id, priority, level,
         at + timedelta(minutes=contact.after_minutes),
     )  # fmt: skip
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from asyncpg import Record
 
 from services.oncall.model import OncallRules, Override, Rotation, RotationSpec, Shift, Swap
 from services.oncall.schedule import Schedule, Version
-from services.storage.records import jsonb, record
+from services.storage.records import jsonb, record, rowcount
 from services.storage.types import Executor
 
 RULES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # the RULES_FILE rotation answers from here
@@ -166,7 +166,7 @@ async def cancel_override(db: Executor, override_id: int, at: datetime) -> bool:
         override_id,
         at,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # --- the schedule of a role ----------------------------------------------------------------------
@@ -227,7 +227,7 @@ async def revoke_calendars(db: Executor, owner_id: int) -> int:
         "UPDATE oncall_calendars SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL",
         owner_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def calendar(db: Executor, token: str) -> Calendar | None:
@@ -249,7 +249,7 @@ async def mark_event(db: Executor, role: str, at: datetime, kind: str) -> bool:
         at,
         kind,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # drafts: a typed rotation waiting for the admin's Save ------------------------------------------
@@ -279,7 +279,7 @@ async def use_draft(db: Executor, draft_id: int, at: datetime | None = None) -> 
         draft_id,
         at,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # swaps ------------------------------------------------------------------------------------------

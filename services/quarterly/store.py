@@ -8,7 +8,7 @@ from datetime import datetime
 from asyncpg import Record
 
 from services.quarterly.config import QuarterPlan
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.users import shown_name
 
@@ -66,7 +66,7 @@ async def ensure(db: Executor, quarter: str, plan: QuarterPlan, now: datetime) -
             task.owner.value,
             now,
         )
-        created += int(status.endswith(" 1"))
+        created += rowcount(status)
     return created
 
 
@@ -108,7 +108,7 @@ async def mark_done(
         kind,
         file_name,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def reopen(db: Executor, task_id: int) -> bool:
@@ -121,7 +121,7 @@ async def reopen(db: Executor, task_id: int) -> bool:
         """,
         task_id,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def open_quarters(db: Executor, before: str) -> list[str]:
@@ -147,7 +147,7 @@ async def claim_report(db: Executor, quarter: str, at: datetime, reason: str) ->
         at,
         reason,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def mark_reminded(db: Executor, task_ids: list[int], at: datetime) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from asyncpg import Record
 
-from services.storage.records import columns, record
+from services.storage.records import columns, record, rowcount
 from services.storage.types import Executor
 
 
@@ -328,7 +328,7 @@ async def mark_alert(db: Executor, alert_id: int, state: str, at: datetime, tick
         at,
         ticket_id,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def linked_alerts(db: Executor, ticket_id: int) -> list[tuple[str, str]]:

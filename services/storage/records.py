@@ -1,4 +1,4 @@
-"""Rows into records: the one mapper the stores share.
+"""Rows into records: the one mapper the stores share (and the count a statement reports).
 
 A store's record is a frozen dataclass whose fields are, mostly, its query's columns by name.
 `record(Ticket, row, status=TicketStatus(row["status"]))` reads every field from the row's
@@ -41,3 +41,9 @@ def jsonb(value: Any) -> Any:
     """A json/jsonb column as Python, whether the connection decoded it (the pool's codec,
     services.storage.db) or handed its text (a plain connection, or a `::text` column)."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def rowcount(status: str) -> int:
+    """How many rows a statement wrote, from asyncpg's command tag ('UPDATE 3', 'INSERT 0 1',
+    'DELETE 0')."""
+    return int(status.split()[-1])

@@ -11,7 +11,7 @@ from asyncpg import Record
 
 from services.classification import Category, Priority
 from services.sla import Channel
-from services.storage.records import record
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.tickets.model import (
     ACTIVE_VALUES,
@@ -354,7 +354,7 @@ async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int
         old_chat_id,
         new_chat_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def is_support_chat(db: Executor, chat_id: int) -> bool:
@@ -374,4 +374,4 @@ async def move_customer(db: Executor, old_customer_id: int, new_customer_id: int
         old_customer_id,
         new_customer_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from services.storage.records import columns, jsonb, record
+from services.storage.records import columns, jsonb, record, rowcount
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,9 @@ def test_jsonb_reads_text_and_decoded_values_alike() -> None:
     assert jsonb('{"a": [1, "<&>"]}') == {"a": [1, "<&>"]}
     assert jsonb({"a": 1}) == {"a": 1}
     assert jsonb(None) is None
+
+
+def test_rowcount_reads_asyncpg_command_tags() -> None:
+    assert rowcount("INSERT 0 1") == 1
+    assert rowcount("UPDATE 11") == 11
+    assert rowcount("DELETE 0") == 0
