@@ -14,7 +14,7 @@ from services.sla import Channel
 from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.tickets import store as tickets_store
-from services.tickets.model import TicketStatus
+from services.tickets.model import ACTIVE_VALUES, TicketStatus
 from services.users import full_name_sql
 
 _SELECT = """
@@ -173,16 +173,18 @@ def _link(row: Record) -> Link:
     return record(Link, row, ticket_id=row["id"])
 
 
-_LINK = """
-    SELECT t.id, t.parent_id, t.customer_id, t.status, coalesce(u.language, t.language) AS language,
-           t.resolved_at
-    FROM tickets t JOIN users u ON u.id = t.customer_id
-"""
+# A link's columns and where they come from (after SELECT, before WHERE).
+_LINK_COLUMNS = """t.id, t.parent_id, t.customer_id, t.status,
+    coalesce(u.language, t.language) AS language, t.resolved_at
+    FROM tickets t JOIN users u ON u.id = t.customer_id"""
+# A ticket still being worked on (tickets.model's list), as constants the planner sees.
+_ACTIVE = "(" + ", ".join(f"'{status}'" for status in ACTIVE_VALUES) + ")"
 
 
 async def link(db: Executor, ticket_id: int, *, lock: bool = False) -> Link | None:
     row = await db.fetchrow(
-        _LINK + " WHERE t.id = $1 AND t.kind = 'linked'" + (" FOR UPDATE OF t" if lock else ""),
+        f"SELECT {_LINK_COLUMNS} WHERE t.id = $1 AND t.kind = 'linked'"
+        + (" FOR UPDATE OF t" if lock else ""),
         ticket_id,
     )
     return _link(row) if row is not None else None
@@ -206,12 +208,6 @@ class Situation:
     active_link: Link | None  # their live link to an open incident
     has_active_ticket: bool  # a normal ticket of theirs is open
     resolved_link: Link | None  # their latest link resolved since the reopen window began
-
-
-_ACTIVE = "('open', 'acknowledged', 'waiting')"
-_LINK_COLUMNS = """t.id, t.parent_id, t.customer_id, t.status,
-    coalesce(u.language, t.language) AS language, t.resolved_at
-    FROM tickets t JOIN users u ON u.id = t.customer_id"""
 
 
 async def situation(db: Executor, customer_id: int, resolved_since: datetime) -> Situation:
@@ -247,13 +243,13 @@ async def recipients(db: Executor, parent_id: int) -> list[Record]:
     blocked (the customer blocked the bot: counted, not sent)."""
     return list(
         await db.fetch(
-            """
+            f"""
             SELECT DISTINCT ON (t.customer_id) t.id, t.customer_id,
                    coalesce(u.language, t.language) AS language,
                    t.customer_blocked_at IS NOT NULL AS blocked
             FROM tickets t JOIN users u ON u.id = t.customer_id
             WHERE t.parent_id = $1 AND t.kind = 'linked'
-              AND t.status IN ('open', 'acknowledged', 'waiting')
+              AND t.status IN {_ACTIVE}
             ORDER BY t.customer_id, t.id
             """,
             parent_id,
@@ -263,9 +259,9 @@ async def recipients(db: Executor, parent_id: int) -> list[Record]:
 
 async def set_blocked(db: Executor, customer_id: int, now: datetime) -> None:
     await db.execute(
-        """UPDATE tickets SET customer_blocked_at = coalesce(customer_blocked_at, $2)
+        f"""UPDATE tickets SET customer_blocked_at = coalesce(customer_blocked_at, $2)
            WHERE customer_id = $1 AND kind = 'linked'
-             AND status IN ('open', 'acknowledged', 'waiting')""",
+             AND status IN {_ACTIVE}""",
         customer_id,
         now,
     )
@@ -273,9 +269,9 @@ async def set_blocked(db: Executor, customer_id: int, now: datetime) -> None:
 
 async def resolve_links(db: Executor, parent_id: int, now: datetime) -> int:
     status: str = await db.execute(
-        """UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2
+        f"""UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2
            WHERE parent_id = $1 AND kind = 'linked'
-             AND status IN ('open', 'acknowledged', 'waiting')""",
+             AND status IN {_ACTIVE}""",
         parent_id,
         now,
     )
@@ -351,11 +347,11 @@ async def active_customer_tickets(db: Executor, limit: int = 2000) -> list[Recor
     """Customers' open normal tickets (those the incident matches are offered the link)."""
     return list(
         await db.fetch(
-            """
+            f"""
             SELECT t.id, t.customer_id, t.subject, t.description, t.category,
                    coalesce(u.language, t.language) AS language
             FROM tickets t JOIN users u ON u.id = t.customer_id
-            WHERE t.kind = 'normal' AND t.status IN ('open', 'acknowledged', 'waiting')
+            WHERE t.kind = 'normal' AND t.status IN {_ACTIVE}
               AND t.channel = 'bot' AND t.customer_id > 0
               AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.ticket_id = t.id)
             ORDER BY t.id LIMIT $1
