@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from asyncpg import Record
 
-from services.storage.records import record, rowcount
+from services.storage.records import Row, record, rowcount
 from services.storage.types import Executor
 from services.text import storable, storable_or_none
 
@@ -90,6 +90,14 @@ def shown_name(
         if name and name.strip():
             return " ".join(name.split())
     return str(user_id) if user_id is not None else "?"
+
+
+def shown_name_in(row: Row, user_id: int | None, prefix: str = "") -> str | None:
+    """`shown_name` of `user_id` from a query that joined users (its `first_name`) and staff
+    (its `display_name`), both columns named with `prefix`; None for nobody."""
+    if user_id is None:
+        return None
+    return shown_name(row[f"{prefix}first_name"], row[f"{prefix}display_name"], user_id)
 
 
 def unknown(sender_id: int, name: str) -> Person:

@@ -10,7 +10,7 @@ from asyncpg import Record
 from services.quarterly.config import QuarterPlan
 from services.storage.records import record, rowcount
 from services.storage.types import Executor
-from services.users import shown_name
+from services.users import shown_name_in
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,7 @@ _SELECT = """
 
 
 def _task(row: Record) -> QuarterTask:
-    by = row["done_by"]
-    name = shown_name(row["first_name"], row["display_name"], by) if by else None
-    return record(QuarterTask, row, done_by_name=name)
+    return record(QuarterTask, row, done_by_name=shown_name_in(row, row["done_by"]))
 
 
 async def ensure(db: Executor, quarter: str, plan: QuarterPlan, now: datetime) -> int:

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asyncpg import Record
-
 from services.sla import Channel
 from services.storage.records import record
 from services.storage.types import Executor
 from services.tickets import history, store
 from services.tickets.model import ACTIVE_VALUES, ticket_number
-from services.users import shown_name
+from services.users import shown_name, shown_name_in
 
 SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
 ACTIVE = frozenset(ACTIVE_VALUES)
@@ -124,12 +122,10 @@ async def events(db: Executor, ticket_id: int) -> list[Event]:
         """,
         ticket_id,
     )
-    return [record(Event, r, actor_name=_actor_name(r), details=dict(r["details"])) for r in rows]
-
-
-def _actor_name(row: Record) -> str | None:
-    by = row["actor_id"]
-    return None if by is None else shown_name(row["first_name"], row["display_name"], by)
+    return [
+        record(Event, r, actor_name=shown_name_in(r, r["actor_id"]), details=dict(r["details"]))
+        for r in rows
+    ]
 
 
 def topic_url(support_chat_id: int | None, topic_id: int | None) -> str | None:

@@ -19,7 +19,7 @@ from services.tickets.model import (
     TicketNotFound,
     TicketStatus,
 )
-from services.users import full_name_sql, shown_name
+from services.users import full_name_sql, shown_name_in
 
 _COLUMNS = f"""
     t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
@@ -61,17 +61,11 @@ def _ticket(row: Record) -> Ticket:
         category=Category(row["category"]),
         channel=Channel(row["channel"]),
         classification=dict(row["classification"] or {}),
-        assignee_name=_name(row, "assignee", row["assignee_id"]),
-        incident_acknowledged_by=_name(
-            row, "incident_acknowledged", row["incident_acknowledged_id"]
+        assignee_name=shown_name_in(row, row["assignee_id"], "assignee_"),
+        incident_acknowledged_by=shown_name_in(
+            row, row["incident_acknowledged_id"], "incident_acknowledged_"
         ),
     )
-
-
-def _name(row: Record, prefix: str, user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    return shown_name(row[f"{prefix}_first_name"], row[f"{prefix}_display_name"], user_id)
 
 
 async def insert(
