@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from services.storage.records import record as record_of
 from services.storage.types import Executor
 
 
@@ -70,13 +71,4 @@ async def entries_since(
 
 
 def _entry(row: asyncpg.Record) -> AuditEntry:
-    return AuditEntry(
-        id=row["id"],
-        at=row["at"],
-        actor_id=row["actor_id"],
-        chat_id=row["chat_id"],
-        action=row["action"],
-        target=row["target"],
-        allowed=row["allowed"],
-        details=dict(row["details"]),
-    )
+    return record_of(AuditEntry, row, details=dict(row["details"]))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from asyncpg import Record
 
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.users import Role, shown_name
 
@@ -44,14 +45,12 @@ _SELECT = """
 
 
 def _member(row: Record) -> StaffMember:
-    return StaffMember(
-        user_id=row["user_id"],
+    return record(
+        StaffMember,
+        row,
         display_name=shown_name(row["first_name"], row["display_name"], row["user_id"]),
         roles=tuple(row["roles"]),
-        on_call=row["on_call"],
-        language=row["language"],
         on_call_roles=tuple(row["on_call_roles"]),
-        not_started=row["not_started"],
     )
 
 
@@ -95,7 +94,7 @@ async def mark_not_started(db: Executor, user_id: int) -> bool:
         "UPDATE staff SET not_started_at = now() WHERE user_id = $1 AND not_started_at IS NULL",
         user_id,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def started_privately(db: Executor, user_id: int) -> None:
@@ -138,7 +137,7 @@ async def remove_member(db: Executor, user_id: int) -> bool:
         if admins <= 1:
             raise RosterError("last_admin")
     status: str = await db.execute("DELETE FROM staff WHERE user_id = $1", user_id)
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def set_on_call(db: Executor, role: Role, user_id: int, *, set_by: int | None) -> None:

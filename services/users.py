@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from asyncpg import Record
 
+from services.storage.records import Row, record, rowcount
 from services.storage.types import Executor
 from services.text import storable, storable_or_none
 
@@ -89,6 +90,14 @@ def shown_name(
         if name and name.strip():
             return " ".join(name.split())
     return str(user_id) if user_id is not None else "?"
+
+
+def shown_name_in(row: Row, user_id: int | None, prefix: str = "") -> str | None:
+    """`shown_name` of `user_id` from a query that joined users (its `first_name`) and staff
+    (its `display_name`), both columns named with `prefix`; None for nobody."""
+    if user_id is None:
+        return None
+    return shown_name(row[f"{prefix}first_name"], row[f"{prefix}display_name"], user_id)
 
 
 def unknown(sender_id: int, name: str) -> Person:
@@ -196,7 +205,7 @@ async def set_banned(db: Executor, user_id: int, until: datetime | None) -> bool
     status: str = await db.execute(
         "UPDATE users SET banned_until = $2, updated_at = now() WHERE id = $1", user_id, until
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def seed_admins(db: Executor, admin_ids: Iterable[int]) -> None:
@@ -216,12 +225,4 @@ async def seed_admins(db: Executor, admin_ids: Iterable[int]) -> None:
 
 
 def _person(row: Record) -> Person:
-    return Person(
-        id=row["id"],
-        first_name=row["first_name"],
-        username=row["username"],
-        language=row["language"],
-        roles=frozenset(row["roles"]),
-        banned_until=row["banned_until"],
-        full_name=row["full_name"],
-    )
+    return record(Person, row, roles=frozenset(row["roles"]))

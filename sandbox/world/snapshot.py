@@ -35,18 +35,25 @@ def _message(message: Message) -> dict[str, Any]:
     return data
 
 
+# A chat's fields saved as they are. The others: members and admins are sets (saved as sorted
+# lists), topics and messages are saved one by one, the private chat's user is found by id.
+_CHAT_FIELDS = (
+    "id",
+    "type",
+    "title",
+    "username",
+    "is_forum",
+    "creator_id",
+    "migrated_to",
+    "next_message_id",
+)
+
+
 def _chat(chat: Chat) -> dict[str, Any]:
     return {
-        "id": chat.id,
-        "type": chat.type,
-        "title": chat.title,
-        "username": chat.username,
-        "is_forum": chat.is_forum,
+        **{name: getattr(chat, name) for name in _CHAT_FIELDS},
         "members": sorted(chat.members),
         "admins": sorted(chat.admins),
-        "creator_id": chat.creator_id,
-        "migrated_to": chat.migrated_to,
-        "next_message_id": chat.next_message_id,
         "topics": [dataclasses.asdict(t) for t in chat.topics.values()],
         "messages": [_message(m) for m in chat.messages.values()],
     }
@@ -93,16 +100,9 @@ def load(world: World, path: Path) -> bool:
         world.files[stored.file_id] = stored
     for raw in data["chats"]:
         chat = Chat(
-            id=raw["id"],
-            type=raw["type"],
-            title=raw["title"],
-            username=raw["username"],
-            is_forum=raw["is_forum"],
+            **{name: raw[name] for name in _CHAT_FIELDS},
             members=set(raw["members"]),
             admins=set(raw["admins"]),
-            creator_id=raw["creator_id"],
-            migrated_to=raw["migrated_to"],
-            next_message_id=raw["next_message_id"],
             private_user=world.users.get(raw["id"]) if raw["type"] == "private" else None,
         )
         for topic in raw["topics"]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.alerts.matchers import Matcher, matches_all
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 
 
@@ -92,7 +93,7 @@ async def expire_silence(db: Executor, silence_id: int, *, now: datetime, by: in
         now,
         by,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 def silenced_by(
@@ -123,7 +124,7 @@ _WINDOW_COLUMNS = "id, starts_at, ends_at, reason, created_by, created_name, sto
 
 
 def _window(row: Mapping[str, Any]) -> MaintenanceWindow:
-    return MaintenanceWindow(**{k: row[k] for k in MaintenanceWindow.__dataclass_fields__})
+    return record(MaintenanceWindow, row)
 
 
 async def start_window(

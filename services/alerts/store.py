@@ -8,6 +8,7 @@ from typing import Any
 
 from services.alerts.config import GroupingRules
 from services.alerts.model import AlertRow, AlertWrite, GroupRow
+from services.storage.records import record
 from services.storage.types import Executor
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -21,8 +22,9 @@ _ALERT_COLUMNS = """
 
 
 def alert_of(row: Mapping[str, Any]) -> AlertRow:
-    return AlertRow(
-        **{k: row[k] for k in AlertRow.__dataclass_fields__ if k not in ("labels", "annotations")},
+    return record(
+        AlertRow,
+        row,
         labels=dict(row["labels"]),
         annotations=dict(row["annotations"] or {}),
     )
@@ -163,12 +165,12 @@ _GROUP_COLUMNS = """
 
 
 def group_of(row: Mapping[str, Any]) -> GroupRow:
-    values = {k: row[k] for k in GroupRow.__dataclass_fields__ if k not in ("labels", "messages")}
-    values["channels"] = list(row["channels"])
-    values["notified_firing"] = list(row["notified_firing"])
-    values["receivers"] = list(row["receivers"]) if row["receivers"] is not None else None
-    return GroupRow(
-        **values,
+    return record(
+        GroupRow,
+        row,
+        channels=list(row["channels"]),
+        notified_firing=list(row["notified_firing"]),
+        receivers=list(row["receivers"]) if row["receivers"] is not None else None,
         labels=dict(row["labels"]),
         messages=[(int(m[0]), int(m[1])) for m in row["messages"]],
     )

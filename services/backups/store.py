@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.backups.archives import Archive, ArchiveVerdict, Checksum
+from services.storage.records import jsonb, record
 from services.storage.types import Executor
 
 
@@ -37,14 +38,10 @@ def verdict_word(verdict: ArchiveVerdict) -> str:
 
 
 def _row(row: Any) -> Verification:
-    details = row["details"]
-    return Verification(
-        at=row["at"],
-        kind=row["kind"],
-        archive=row["archive"],
-        ok=row["ok"],
-        verdict=row["verdict"],
-        details=json.loads(details) if isinstance(details, str) else dict(details),
+    return record(
+        Verification,
+        row,
+        details=dict(jsonb(row["details"])),
         duration_s=row["duration_ms"] / 1000,
     )
 
@@ -55,7 +52,6 @@ _COLUMNS = "at, kind, archive, ok, verdict, details::text AS details, duration_m
 async def record_verification(
     db: Executor, verdict: ArchiveVerdict, *, at: datetime, triggered_by: str | None = None
 ) -> None:
-    a = verdict.archive
     details = {
         "checksum": verdict.checksum.value,
         "toc_ok": verdict.toc_ok,
@@ -64,22 +60,16 @@ async def record_verification(
         "error": verdict.error,
         "deep": verdict.deep_checked,
     }
-    await db.execute(
-        """
-        INSERT INTO backup_verifications
-            (at, kind, archive, archive_size, archive_mtime, ok, verdict, details, duration_ms,
-             triggered_by)
-        VALUES ($1, 'checksum', $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)
-        """,
-        at,
-        str(a.path),
-        a.size,
-        a.mtime,
-        verdict.ok and verdict.checksum is not Checksum.MISSING,
-        verdict_word(verdict),
-        json.dumps(details),
-        round(verdict.duration_s * 1000),
-        triggered_by,
+    await _insert(
+        db,
+        "checksum",
+        verdict.archive,
+        at=at,
+        ok=verdict.ok and verdict.checksum is not Checksum.MISSING,
+        verdict=verdict_word(verdict),
+        details=details,
+        duration_s=verdict.duration_s,
+        triggered_by=triggered_by,
     )
 
 
@@ -110,20 +100,46 @@ async def record_restore_test(
     triggered_by: str | None = None,
 ) -> None:
     """Called by the maintenance jobs after restoring `archive` into a scratch database."""
+    await _insert(
+        db,
+        "restore_test",
+        archive,
+        at=at,
+        ok=ok,
+        verdict=verdict,
+        details=details or {},
+        duration_s=duration_s,
+        triggered_by=triggered_by,
+    )
+
+
+async def _insert(
+    db: Executor,
+    kind: str,  # 'checksum' | 'restore_test'
+    archive: Archive,
+    *,
+    at: datetime,
+    ok: bool,
+    verdict: str,
+    details: dict[str, Any],
+    duration_s: float,
+    triggered_by: str | None,
+) -> None:
     await db.execute(
         """
         INSERT INTO backup_verifications
             (at, kind, archive, archive_size, archive_mtime, ok, verdict, details, duration_ms,
              triggered_by)
-        VALUES ($1, 'restore_test', $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
         """,
         at,
+        kind,
         str(archive.path),
         archive.size,
         archive.mtime,
         ok,
         verdict,
-        json.dumps(details or {}, default=str),
+        json.dumps(details, default=str),
         round(duration_s * 1000),
         triggered_by,
     )

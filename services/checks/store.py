@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
+from services.storage.records import jsonb, rowcount
 from services.storage.types import Executor
 
 _SAVE_RUN = """
@@ -77,10 +78,6 @@ async def save_report(db: Executor, report: CheckReport, *, trigger: str = "manu
     return run_id
 
 
-def _as_dict(raw: Any) -> Any:
-    return json.loads(raw) if isinstance(raw, str) else raw
-
-
 async def results_of_run(db: Executor, run_id: int) -> list[CheckResult]:
     rows = await db.fetch(
         """
@@ -103,14 +100,14 @@ async def results_of_run(db: Executor, run_id: int) -> list[CheckResult]:
 def _result_of_row(row: Any) -> CheckResult:
     values = tuple(
         Value(s["key"], float(s["value"]), Unit(s["unit"]), s["target"])
-        for s in _as_dict(row["samples"])
+        for s in jsonb(row["samples"])
     )
     return CheckResult(
         name=row["name"],
         status=Status(row["status"]),
-        sentence=Sentence.from_json(_as_dict(row["sentence"])),
+        sentence=Sentence.from_json(jsonb(row["sentence"])),
         values=values,
-        details=tuple(Sentence.from_json(d) for d in _as_dict(row["details"])),
+        details=tuple(Sentence.from_json(d) for d in jsonb(row["details"])),
         started_at=row["at"],
         duration_s=row["duration_ms"] / 1000,
         error=row["error"],
@@ -195,4 +192,4 @@ async def status_share(db: Executor, check: str, since: datetime) -> dict[Status
 async def prune(db: Executor, before: datetime) -> int:
     """Delete runs older than `before` (results and samples go with them)."""
     deleted: str = await db.execute("DELETE FROM check_runs WHERE started_at < $1", before)
-    return int(deleted.split()[-1])
+    return rowcount(deleted)

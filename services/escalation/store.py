@@ -9,6 +9,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.escalation.policy import EscalationRules, IncidentClock, next_deadline
+from services.storage.records import columns, record, rowcount
 from services.storage.types import Executor
 
 
@@ -44,13 +45,11 @@ class Incident:
         return replace(self, next_deadline=next_deadline(rules, self.clock()))
 
 
-_COLUMNS = """ticket_id, priority, source, level, opened_at, opened_by, level_entered_at,
-    next_deadline, acknowledged_by, acknowledged_at, response_breach_told_at, resolved_by,
-    resolved_at, escalations"""
+_COLUMNS = columns(Incident)
 
 
 def _incident(row: Record) -> Incident:
-    return Incident(**{k: row[k] for k in Incident.__dataclass_fields__})
+    return record(Incident, row)
 
 
 async def insert(db: Executor, incident: Incident) -> Incident | None:
@@ -98,7 +97,7 @@ async def save(db: Executor, incident: Incident, *, expected_level: int) -> bool
         incident.escalations,
         incident.priority,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def claim_due(db: Executor, now: datetime, limit: int) -> list[Incident]:
@@ -145,6 +144,13 @@ class Copy:
     extra: dict[str, Any]
 
 
+_COPY_COLUMNS = columns(Copy)
+
+
+def _copy(row: Record) -> Copy:
+    return record(Copy, row, extra=dict(row["extra"]))
+
+
 async def add_copy(
     db: Executor,
     ticket_id: int,
@@ -174,23 +180,10 @@ async def add_copy(
 
 async def copies(db: Executor, ticket_id: int) -> list[Copy]:
     rows = await db.fetch(
-        """
-        SELECT outbox_id, chat_id, recipient_id, language, variant, extra
-        FROM incident_messages WHERE ticket_id = $1 ORDER BY id
-        """,
+        f"SELECT {_COPY_COLUMNS} FROM incident_messages WHERE ticket_id = $1 ORDER BY id",
         ticket_id,
     )
-    return [
-        Copy(
-            outbox_id=r["outbox_id"],
-            chat_id=r["chat_id"],
-            recipient_id=r["recipient_id"],
-            language=r["language"],
-            variant=r["variant"],
-            extra=dict(r["extra"]),
-        )
-        for r in rows
-    ]
+    return [_copy(r) for r in rows]
 
 
 async def live_card(db: Executor, ticket_id: int, chat_id: int) -> Copy | None:
@@ -203,23 +196,11 @@ async def live_card(db: Executor, ticket_id: int, chat_id: int) -> Copy | None:
 
 async def copy_sent_as(db: Executor, outbox_id: int) -> tuple[int, Copy] | None:
     """The incident (ticket id) and copy an outbox row carried, if it carried one."""
-    r = await db.fetchrow(
-        """
-        SELECT ticket_id, outbox_id, chat_id, recipient_id, language, variant, extra
-        FROM incident_messages WHERE outbox_id = $1
-        """,
+    row = await db.fetchrow(
+        f"SELECT ticket_id, {_COPY_COLUMNS} FROM incident_messages WHERE outbox_id = $1",
         outbox_id,
     )
-    if r is None:
-        return None
-    return r["ticket_id"], Copy(
-        outbox_id=r["outbox_id"],
-        chat_id=r["chat_id"],
-        recipient_id=r["recipient_id"],
-        language=r["language"],
-        variant=r["variant"],
-        extra=dict(r["extra"]),
-    )
+    return None if row is None else (row["ticket_id"], _copy(row))
 
 
 async def drop_copy(db: Executor, outbox_id: int) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.heartbeats.model import Heartbeat
+from services.storage.records import record
 from services.storage.types import Executor
 
 _COLUMNS = """
@@ -19,7 +20,7 @@ _COLUMNS = """
 
 
 def heartbeat_of(row: Mapping[str, Any]) -> Heartbeat:
-    return Heartbeat(**{k: row[k] for k in Heartbeat.__dataclass_fields__})
+    return record(Heartbeat, row)
 
 
 async def by_name(db: Executor, name: str, *, lock: bool = False) -> Heartbeat | None:
@@ -70,6 +71,11 @@ class NewHeartbeat:
     created_by: int | None
     ping_key: uuid.UUID | None = None
 
+    def definition(self) -> tuple[Any, ...]:
+        """kind, period, schedule, tz, grace, severity: the columns a definition sets, in the
+        order the INSERT and the UPDATE below take them."""
+        return self.kind, self.period, self.schedule, self.tz, self.grace, self.severity
+
 
 async def insert(db: Executor, new: NewHeartbeat, now: datetime) -> Heartbeat | None:
     """None when the name is taken."""
@@ -83,12 +89,7 @@ async def insert(db: Executor, new: NewHeartbeat, now: datetime) -> Heartbeat | 
         """,
         new.name,
         new.ping_key or uuid.uuid4(),
-        new.kind,
-        new.period,
-        new.schedule,
-        new.tz,
-        new.grace,
-        new.severity,
+        *new.definition(),
         new.source,
         new.created_by,
         now,
@@ -105,12 +106,7 @@ async def update_definition(db: Executor, hb_id: int, new: NewHeartbeat, now: da
         WHERE id = $1
         """,
         hb_id,
-        new.kind,
-        new.period,
-        new.schedule,
-        new.tz,
-        new.grace,
-        new.severity,
+        *new.definition(),
         new.ping_key,
         now,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.storage.records import columns, jsonb, record, rowcount
 from services.storage.types import Executor
 
 
@@ -53,27 +54,15 @@ class MaintenanceRun:
         return (self.finished_at - self.started_at).total_seconds()
 
 
-_COLUMNS = (
-    "id, job, scheduled_for, started_at, finished_at, status, summary, details, "
-    "triggered_by, actor_id"
-)
+_COLUMNS = columns(MaintenanceRun)
 
 
 def _run(row: Any) -> MaintenanceRun:
-    details = row["details"]
-    if isinstance(details, str):
-        details = json.loads(details)
-    return MaintenanceRun(
-        id=row["id"],
-        job=row["job"],
-        scheduled_for=row["scheduled_for"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
+    return record(
+        MaintenanceRun,
+        row,
         status=RunStatus(row["status"]),
-        summary=row["summary"],
-        details=dict(details or {}),
-        triggered_by=row["triggered_by"],
-        actor_id=row["actor_id"],
+        details=dict(jsonb(row["details"]) or {}),
     )
 
 
@@ -242,9 +231,9 @@ async def abandon_stale(
         finished_at,
         summary,
     )
-    return int(result.split()[-1])
+    return rowcount(result)
 
 
 async def prune(db: Executor, before: datetime) -> int:
     result: str = await db.execute("DELETE FROM maintenance_runs WHERE started_at < $1", before)
-    return int(result.split()[-1])
+    return rowcount(result)

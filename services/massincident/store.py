@@ -10,7 +10,11 @@ from typing import Any
 from asyncpg import Record
 
 from services.massincident.model import PublicIncident
+from services.sla import Channel
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
+from services.tickets import store as tickets_store
+from services.tickets.model import ACTIVE_VALUES, TicketStatus
 from services.users import full_name_sql
 
 _SELECT = """
@@ -20,35 +24,23 @@ _SELECT = """
 
 
 def _incident(row: Record) -> PublicIncident:
-    return PublicIncident(
-        ticket_id=row["ticket_id"],
+    return record(
+        PublicIncident,
+        row,
         title=row["subject"],
-        priority=row["priority"],
-        notice_id=row["notice_id"],
-        notice_en=row["notice_en"],
         categories=tuple(row["categories"]),
         keywords=tuple(row["keywords"]),
-        everyone=row["everyone"],
-        declared_by=row["declared_by"],
-        declared_at=row["declared_at"],
-        ended_at=row["ended_at"],
-        support_card_id=row["support_card_id"],
-        admin_card_id=row["admin_card_id"],
-        last_update=row["last_update"],
-        last_update_at=row["last_update_at"],
-        digest_outbox_id=row["digest_outbox_id"],
-        digest_lines=row["digest_lines"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        topic_outbox_id=row["topic_outbox_id"],
     )
+
+
+async def _one(db: Executor, where: str, *args: Any) -> PublicIncident | None:
+    """The incident `where` (a fixed condition on p and t, its values as $n) picks, if any."""
+    row = await db.fetchrow(f"{_SELECT} WHERE {where}", *args)
+    return _incident(row) if row is not None else None
 
 
 async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicIncident | None:
-    row = await db.fetchrow(
-        _SELECT + " WHERE p.ticket_id = $1" + (" FOR UPDATE OF p" if lock else ""), ticket_id
-    )
-    return _incident(row) if row is not None else None
+    return await _one(db, "p.ticket_id = $1" + (" FOR UPDATE OF p" if lock else ""), ticket_id)
 
 
 async def is_public(db: Executor, ticket_id: int) -> bool:
@@ -65,10 +57,7 @@ async def open_incidents(db: Executor) -> list[PublicIncident]:
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> PublicIncident | None:
-    row = await db.fetchrow(
-        _SELECT + " WHERE t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id
-    )
-    return _incident(row) if row is not None else None
+    return await _one(db, "t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id)
 
 
 async def insert(
@@ -100,7 +89,7 @@ async def insert(
         declared_by,
         now,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 _FIELDS = frozenset(
@@ -150,27 +139,24 @@ async def insert_linked(
     resolution_due: datetime,
 ) -> int:
     """A customer's message answered by the notice: the notice is the first response."""
-    ticket_id: int = await db.fetchval(
-        """
-        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
-                             description, language, classification, created_at, updated_at,
-                             first_response_at, response_due, resolution_due, kind, parent_id)
-        VALUES ($1, 'acknowledged', $2, $3, 'bot', $4, $5, $6, $7, $8, $8, $8, $8, $9,
-                'linked', $10)
-        RETURNING id
-        """,
-        customer_id,
-        priority,
-        category,
-        subject,
-        description,
-        language,
-        classification,
-        now,
-        resolution_due,
-        parent_id,
+    return await tickets_store.insert(
+        db,
+        customer_id=customer_id,
+        priority=priority,
+        category=category,
+        channel=Channel.BOT,
+        subject=subject,
+        description=description,
+        language=language,
+        classification=classification,
+        now=now,
+        response_due=now,
+        resolution_due=resolution_due,
+        status=TicketStatus.ACKNOWLEDGED,
+        first_response_at=now,
+        kind="linked",
+        parent_id=parent_id,
     )
-    return ticket_id
 
 
 @dataclass(frozen=True)
@@ -184,26 +170,21 @@ class Link:
 
 
 def _link(row: Record) -> Link:
-    return Link(
-        row["id"],
-        row["parent_id"],
-        row["customer_id"],
-        row["status"],
-        row["language"],
-        row["resolved_at"],
-    )
+    return record(Link, row, ticket_id=row["id"])
 
 
-_LINK = """
-    SELECT t.id, t.parent_id, t.customer_id, t.status, coalesce(u.language, t.language) AS language,
-           t.resolved_at
-    FROM tickets t JOIN users u ON u.id = t.customer_id
-"""
+# A link's columns and where they come from (after SELECT, before WHERE).
+_LINK_COLUMNS = """t.id, t.parent_id, t.customer_id, t.status,
+    coalesce(u.language, t.language) AS language, t.resolved_at
+    FROM tickets t JOIN users u ON u.id = t.customer_id"""
+# A ticket still being worked on (tickets.model's list), as constants the planner sees.
+_ACTIVE = "(" + ", ".join(f"'{status}'" for status in ACTIVE_VALUES) + ")"
 
 
 async def link(db: Executor, ticket_id: int, *, lock: bool = False) -> Link | None:
     row = await db.fetchrow(
-        _LINK + " WHERE t.id = $1 AND t.kind = 'linked'" + (" FOR UPDATE OF t" if lock else ""),
+        f"SELECT {_LINK_COLUMNS} WHERE t.id = $1 AND t.kind = 'linked'"
+        + (" FOR UPDATE OF t" if lock else ""),
         ticket_id,
     )
     return _link(row) if row is not None else None
@@ -227,12 +208,6 @@ class Situation:
     active_link: Link | None  # their live link to an open incident
     has_active_ticket: bool  # a normal ticket of theirs is open
     resolved_link: Link | None  # their latest link resolved since the reopen window began
-
-
-_ACTIVE = "('open', 'acknowledged', 'waiting')"
-_LINK_COLUMNS = """t.id, t.parent_id, t.customer_id, t.status,
-    coalesce(u.language, t.language) AS language, t.resolved_at
-    FROM tickets t JOIN users u ON u.id = t.customer_id"""
 
 
 async def situation(db: Executor, customer_id: int, resolved_since: datetime) -> Situation:
@@ -268,13 +243,13 @@ async def recipients(db: Executor, parent_id: int) -> list[Record]:
     blocked (the customer blocked the bot: counted, not sent)."""
     return list(
         await db.fetch(
-            """
+            f"""
             SELECT DISTINCT ON (t.customer_id) t.id, t.customer_id,
                    coalesce(u.language, t.language) AS language,
                    t.customer_blocked_at IS NOT NULL AS blocked
             FROM tickets t JOIN users u ON u.id = t.customer_id
             WHERE t.parent_id = $1 AND t.kind = 'linked'
-              AND t.status IN ('open', 'acknowledged', 'waiting')
+              AND t.status IN {_ACTIVE}
             ORDER BY t.customer_id, t.id
             """,
             parent_id,
@@ -284,9 +259,9 @@ async def recipients(db: Executor, parent_id: int) -> list[Record]:
 
 async def set_blocked(db: Executor, customer_id: int, now: datetime) -> None:
     await db.execute(
-        """UPDATE tickets SET customer_blocked_at = coalesce(customer_blocked_at, $2)
+        f"""UPDATE tickets SET customer_blocked_at = coalesce(customer_blocked_at, $2)
            WHERE customer_id = $1 AND kind = 'linked'
-             AND status IN ('open', 'acknowledged', 'waiting')""",
+             AND status IN {_ACTIVE}""",
         customer_id,
         now,
     )
@@ -294,13 +269,13 @@ async def set_blocked(db: Executor, customer_id: int, now: datetime) -> None:
 
 async def resolve_links(db: Executor, parent_id: int, now: datetime) -> int:
     status: str = await db.execute(
-        """UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2
+        f"""UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2
            WHERE parent_id = $1 AND kind = 'linked'
-             AND status IN ('open', 'acknowledged', 'waiting')""",
+             AND status IN {_ACTIVE}""",
         parent_id,
         now,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def unlink(
@@ -372,11 +347,11 @@ async def active_customer_tickets(db: Executor, limit: int = 2000) -> list[Recor
     """Customers' open normal tickets (those the incident matches are offered the link)."""
     return list(
         await db.fetch(
-            """
+            f"""
             SELECT t.id, t.customer_id, t.subject, t.description, t.category,
                    coalesce(u.language, t.language) AS language
             FROM tickets t JOIN users u ON u.id = t.customer_id
-            WHERE t.kind = 'normal' AND t.status IN ('open', 'acknowledged', 'waiting')
+            WHERE t.kind = 'normal' AND t.status IN {_ACTIVE}
               AND t.channel = 'bot' AND t.customer_id > 0
               AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.ticket_id = t.id)
             ORDER BY t.id LIMIT $1

@@ -10,6 +10,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.outbox import EVERY_CONVERSATION, NOTIFY_CHANNEL
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 
 
@@ -30,16 +31,7 @@ class Progress:
 
 
 def _progress(row: Record) -> Progress:
-    return Progress(
-        row["id"],
-        row["ticket_id"],
-        row["kind"],
-        row["total"],
-        row["sent"],
-        row["blocked"],
-        row["failed"],
-        row["finished_at"],
-    )
+    return record(Progress, row)
 
 
 async def insert_update(
@@ -126,7 +118,7 @@ async def enqueue_many(
         owner,
         priority,
     )
-    queued = int(status.split()[-1])
+    queued = rowcount(status)
     if queued:
         await db.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, EVERY_CONVERSATION)
     return queued

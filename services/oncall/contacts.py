@@ -19,6 +19,7 @@ from services.alerts import channels as alert_channels
 from services.alerts.config import SmsChannel
 from services.i18n import gettext as _
 from services.oncall.model import SpecError, parse_clock
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.text import esc
 from services.tickets.model import ticket_number
@@ -46,12 +47,7 @@ class Contact:
 
 async def get(db: Executor, user_id: int) -> Contact | None:
     row = await db.fetchrow("SELECT * FROM oncall_contacts WHERE user_id = $1", user_id)
-    if row is None:
-        return None
-    return Contact(
-        row["user_id"], row["phone"], row["channel"], row["after_minutes"],
-        row["quiet_start"], row["quiet_end"],
-    )  # fmt: skip
+    return None if row is None else record(Contact, row)
 
 
 class ContactError(SpecError):
@@ -166,7 +162,7 @@ async def plan_followup(
         user_id, ticket_id, priority, level,
         at + timedelta(minutes=contact.after_minutes),
     )  # fmt: skip
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ Plain functions over an executor; the SQL sits next to the function that runs it
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from asyncpg import Record
 
 from services.oncall.model import OncallRules, Override, Rotation, RotationSpec, Shift, Swap
 from services.oncall.schedule import Schedule, Version
+from services.storage.records import jsonb, record, rowcount
 from services.storage.types import Executor
 
 RULES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # the RULES_FILE rotation answers from here
@@ -72,7 +72,7 @@ class StoredVersion:
 def _spec(raw: Any) -> RotationSpec | None:
     if raw is None:
         return None
-    return RotationSpec.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
+    return RotationSpec.model_validate(jsonb(raw))
 
 
 async def versions(db: Executor, role: str) -> list[StoredVersion]:
@@ -83,10 +83,7 @@ async def versions(db: Executor, role: str) -> list[StoredVersion]:
         """,
         role,
     )
-    return [
-        StoredVersion(r["id"], r["role"], r["source"], _spec(r["spec"]), r["effective_from"])
-        for r in rows
-    ]
+    return [record(StoredVersion, r, spec=_spec(r["spec"])) for r in rows]
 
 
 async def rotated_roles(db: Executor) -> list[str]:
@@ -104,16 +101,7 @@ async def current_spec(db: Executor, role: str, at: datetime) -> RotationSpec | 
 
 
 def _override(row: Record) -> Override:
-    return Override(
-        id=row["id"],
-        role=row["role"],
-        user_id=row["user_id"],
-        start=row["starts_at"],
-        end=row["ends_at"],
-        replaces=row["replaces"],
-        kind=row["kind"],
-        created_by=row["created_by"],
-    )
+    return record(Override, row, start=row["starts_at"], end=row["ends_at"])
 
 
 async def overrides(db: Executor, role: str, start: datetime, end: datetime) -> list[Override]:
@@ -178,7 +166,7 @@ async def cancel_override(db: Executor, override_id: int, at: datetime) -> bool:
         override_id,
         at,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # --- the schedule of a role ----------------------------------------------------------------------
@@ -239,7 +227,7 @@ async def revoke_calendars(db: Executor, owner_id: int) -> int:
         "UPDATE oncall_calendars SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL",
         owner_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def calendar(db: Executor, token: str) -> Calendar | None:
@@ -261,7 +249,7 @@ async def mark_event(db: Executor, role: str, at: datetime, kind: str) -> bool:
         at,
         kind,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # drafts: a typed rotation waiting for the admin's Save ------------------------------------------
@@ -291,17 +279,19 @@ async def use_draft(db: Executor, draft_id: int, at: datetime | None = None) -> 
         draft_id,
         at,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 # swaps ------------------------------------------------------------------------------------------
 
 
 def _swap(r: Record) -> Swap:
-    return Swap(
-        r["id"], r["role"], r["a_user"], r["a_start"], r["a_end"], r["b_user"], r["b_start"],
-        r["b_end"], r["status"], r["a_accepted_at"] is not None, r["b_accepted_at"] is not None,
-    )  # fmt: skip
+    return record(
+        Swap,
+        r,
+        a_accepted=r["a_accepted_at"] is not None,
+        b_accepted=r["b_accepted_at"] is not None,
+    )
 
 
 async def add_swap(

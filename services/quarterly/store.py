@@ -8,8 +8,9 @@ from datetime import datetime
 from asyncpg import Record
 
 from services.quarterly.config import QuarterPlan
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
-from services.users import shown_name
+from services.users import shown_name_in
 
 
 @dataclass(frozen=True)
@@ -43,23 +44,7 @@ _SELECT = """
 
 
 def _task(row: Record) -> QuarterTask:
-    by = row["done_by"]
-    return QuarterTask(
-        id=row["id"],
-        quarter=row["quarter"],
-        key=row["key"],
-        focus=row["focus"],
-        title=row["title"],
-        owner_role=row["owner_role"],
-        created_at=row["created_at"],
-        done_at=row["done_at"],
-        done_by=by,
-        done_by_name=shown_name(row["first_name"], row["display_name"], by) if by else None,
-        evidence_note=row["evidence_note"],
-        evidence_file=row["evidence_file"],
-        evidence_kind=row["evidence_kind"],
-        evidence_name=row["evidence_name"],
-    )
+    return record(QuarterTask, row, done_by_name=shown_name_in(row, row["done_by"]))
 
 
 async def ensure(db: Executor, quarter: str, plan: QuarterPlan, now: datetime) -> int:
@@ -79,7 +64,7 @@ async def ensure(db: Executor, quarter: str, plan: QuarterPlan, now: datetime) -
             task.owner.value,
             now,
         )
-        created += int(status.endswith(" 1"))
+        created += rowcount(status)
     return created
 
 
@@ -121,7 +106,7 @@ async def mark_done(
         kind,
         file_name,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def reopen(db: Executor, task_id: int) -> bool:
@@ -134,7 +119,7 @@ async def reopen(db: Executor, task_id: int) -> bool:
         """,
         task_id,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def open_quarters(db: Executor, before: str) -> list[str]:
@@ -160,7 +145,7 @@ async def claim_report(db: Executor, quarter: str, at: datetime, reason: str) ->
         at,
         reason,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def mark_reminded(db: Executor, task_ids: list[int], at: datetime) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from asyncpg import Record
 
+from services.storage.records import columns, record, rowcount
 from services.storage.types import Executor
 
 
@@ -43,11 +44,11 @@ class Room:
         return None, None, self.summary_outbox_id
 
 
-_COLUMNS = ", ".join(Room.__dataclass_fields__)
+_COLUMNS = columns(Room)
 
 
 def _room(row: Record) -> Room:
-    return Room(**{k: row[k] for k in Room.__dataclass_fields__})
+    return record(Room, row)
 
 
 async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> Room | None:
@@ -151,7 +152,7 @@ async def live(db: Executor, since: datetime) -> list[Room]:
     """Rooms of open incidents and of those resolved after `since` (their last summary)."""
     rows = await db.fetch(
         f"""
-        SELECT {", ".join("r." + c for c in Room.__dataclass_fields__)}
+        SELECT {columns(Room, prefix="r.")}
         FROM incident_rooms r JOIN incidents i ON i.ticket_id = r.ticket_id
         WHERE i.resolved_at IS NULL OR i.resolved_at >= $1
         ORDER BY r.ticket_id
@@ -233,11 +234,11 @@ class Followup:
     done_at: datetime | None
 
 
-_FOLLOWUP = "id, ticket_id, text, owner_id, owner_name, created_by, created_at, done_at"
+_FOLLOWUP = columns(Followup)
 
 
 def _followup(row: Record) -> Followup:
-    return Followup(**{k: row[k] for k in Followup.__dataclass_fields__})
+    return record(Followup, row)
 
 
 async def add_followup(
@@ -327,7 +328,7 @@ async def mark_alert(db: Executor, alert_id: int, state: str, at: datetime, tick
         at,
         ticket_id,
     )
-    return status.endswith(" 1")
+    return rowcount(status) == 1
 
 
 async def linked_alerts(db: Executor, ticket_id: int) -> list[tuple[str, str]]:

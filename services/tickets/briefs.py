@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.sla import Channel
+from services.storage.records import record
 from services.storage.types import Executor
+from services.tickets import history, store
 from services.tickets.model import ACTIVE_VALUES, ticket_number
-from services.users import shown_name
+from services.users import shown_name, shown_name_in
 
 SYSTEM_USER_ID = 0  # the bot itself (users row from 0008)
 ACTIVE = frozenset(ACTIVE_VALUES)
@@ -46,18 +49,7 @@ async def brief(db: Executor, ticket_id: int) -> TicketBrief | None:
         """,
         ticket_id,
     )
-    if row is None:
-        return None
-    return TicketBrief(
-        id=row["id"],
-        title=row["subject"],
-        priority=row["priority"],
-        status=row["status"],
-        assignee_id=row["assignee_id"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        created_at=row["created_at"],
-    )
+    return None if row is None else record(TicketBrief, row, title=row["subject"])
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> int | None:
@@ -80,23 +72,19 @@ async def raise_ticket(
     category: str = "other",
 ) -> int:
     """A ticket for an incident that no customer opened (`/incident`, an alert)."""
-    ticket_id: int = await db.fetchval(
-        """
-        INSERT INTO tickets (customer_id, status, priority, category, channel, subject,
-                             description, language, created_at, updated_at, response_due,
-                             resolution_due, classification)
-        VALUES ($1, 'open', $2, $3, 'admin_chat', $4, $5, 'id', $6, $6, $7, $8, $9)
-        RETURNING id
-        """,
-        raised_by if raised_by is not None else SYSTEM_USER_ID,
-        priority,
-        category,
-        title[:200],
-        description,
-        now,
-        now + timedelta(minutes=response_minutes),
-        now + timedelta(minutes=resolution_minutes),
-        {"source": "incident", "reasons": ["raised as an incident"]},
+    ticket_id = await store.insert(
+        db,
+        customer_id=raised_by if raised_by is not None else SYSTEM_USER_ID,
+        priority=priority,
+        category=category,
+        channel=Channel.ADMIN_CHAT,
+        subject=title[:200],
+        description=description,
+        language="id",
+        classification={"source": "incident", "reasons": ["raised as an incident"]},
+        now=now,
+        response_due=now + timedelta(minutes=response_minutes),
+        resolution_due=now + timedelta(minutes=resolution_minutes),
     )
     await add_event(db, ticket_id, now, raised_by, "created", {"source": "incident"})
     return ticket_id
@@ -110,15 +98,8 @@ async def add_event(
     kind: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await db.execute(
-        "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        ticket_id,
-        at,
-        actor_id,
-        kind,
-        details or {},
-    )
+    """`history.add_event` in the order the other features call it."""
+    await history.add_event(db, ticket_id, kind, at=at, actor_id=actor_id, details=details)
 
 
 @dataclass(frozen=True)
@@ -142,15 +123,7 @@ async def events(db: Executor, ticket_id: int) -> list[Event]:
         ticket_id,
     )
     return [
-        Event(
-            r["at"],
-            r["actor_id"],
-            None
-            if r["actor_id"] is None
-            else shown_name(r["first_name"], r["display_name"], r["actor_id"]),
-            r["kind"],
-            dict(r["details"]),
-        )
+        record(Event, r, actor_name=shown_name_in(r, r["actor_id"]), details=dict(r["details"]))
         for r in rows
     ]
 

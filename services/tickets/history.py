@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.storage.records import record
 from services.storage.types import Executor
 from services.tickets.model import EventKind, TicketEvent, TicketMessage
 
@@ -13,12 +14,14 @@ from services.tickets.model import EventKind, TicketEvent, TicketMessage
 async def add_event(
     db: Executor,
     ticket_id: int,
-    kind: EventKind,
+    kind: EventKind | str,
     *,
     at: datetime,
     actor_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
+    """One timeline row; `kind` is the desk's own (EventKind) or another feature's word for
+    what it did (the rooms' 'room_update', the escalation's levels)."""
     event_id: int = await db.fetchval(
         """
         INSERT INTO ticket_events (ticket_id, at, actor_id, kind, details)
@@ -27,7 +30,7 @@ async def add_event(
         ticket_id,
         at,
         actor_id,
-        kind.value,
+        str(kind),
         details or {},
     )
     return event_id
@@ -41,17 +44,7 @@ async def timeline(db: Executor, ticket_id: int) -> list[TicketEvent]:
         """,
         ticket_id,
     )
-    return [
-        TicketEvent(
-            id=r["id"],
-            ticket_id=r["ticket_id"],
-            at=r["at"],
-            actor_id=r["actor_id"],
-            kind=r["kind"],
-            details=dict(r["details"]),
-        )
-        for r in rows
-    ]
+    return [record(TicketEvent, r, details=dict(r["details"])) for r in rows]
 
 
 async def add_message(

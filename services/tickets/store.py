@@ -11,6 +11,7 @@ from asyncpg import Record
 
 from services.classification import Category, Priority
 from services.sla import Channel
+from services.storage.records import record, rowcount
 from services.storage.types import Executor
 from services.tickets.model import (
     ACTIVE_VALUES,
@@ -18,7 +19,7 @@ from services.tickets.model import (
     TicketNotFound,
     TicketStatus,
 )
-from services.users import full_name_sql, shown_name
+from services.users import full_name_sql, shown_name_in
 
 _COLUMNS = f"""
     t.id, t.customer_id, t.status, t.priority, t.category, t.channel, t.subject, t.description,
@@ -52,82 +53,58 @@ ACTIVE = ACTIVE_VALUES
 
 
 def _ticket(row: Record) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        customer_id=row["customer_id"],
+    return record(
+        Ticket,
+        row,
         status=TicketStatus(row["status"]),
         priority=Priority(row["priority"]),
         category=Category(row["category"]),
         channel=Channel(row["channel"]),
-        subject=row["subject"],
-        description=row["description"],
-        order_ref=row["order_ref"],
-        language=row["language"],
-        assignee_id=row["assignee_id"],
-        support_chat_id=row["support_chat_id"],
-        topic_id=row["topic_id"],
-        topic_outbox_id=row["topic_outbox_id"],
-        card_outbox_id=row["card_outbox_id"],
-        card_message_id=row["card_message_id"],
-        customer_blocked_at=row["customer_blocked_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        first_response_at=row["first_response_at"],
-        response_due=row["response_due"],
-        resolution_due=row["resolution_due"],
-        resolved_at=row["resolved_at"],
-        closed_at=row["closed_at"],
-        rating=row["rating"],
         classification=dict(row["classification"] or {}),
-        customer_name=row["customer_name"],
-        customer_username=row["customer_username"],
-        assignee_name=_name(row, "assignee", row["assignee_id"]),
-        response_breach_told_at=row["response_breach_told_at"],
-        incident_level=row["incident_level"],
-        incident_acknowledged_by=_name(
-            row, "incident_acknowledged", row["incident_acknowledged_id"]
+        assignee_name=shown_name_in(row, row["assignee_id"], "assignee_"),
+        incident_acknowledged_by=shown_name_in(
+            row, row["incident_acknowledged_id"], "incident_acknowledged_"
         ),
-        incident_resolved_at=row["incident_resolved_at"],
-        incident_public=row["incident_public"],
-        kind=row["kind"],
     )
-
-
-def _name(row: Record, prefix: str, user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    return shown_name(row[f"{prefix}_first_name"], row[f"{prefix}_display_name"], user_id)
 
 
 async def insert(
     db: Executor,
     *,
     customer_id: int,
-    priority: Priority,
-    category: Category,
+    priority: Priority | str,
+    category: Category | str,
     channel: Channel,
     subject: str,
     description: str,
-    order_ref: str | None,
     language: str,
-    support_chat_id: int | None,
     classification: dict[str, Any],
     now: datetime,
     response_due: datetime,
     resolution_due: datetime,
+    order_ref: str | None = None,
+    support_chat_id: int | None = None,
+    status: TicketStatus = TicketStatus.OPEN,
+    first_response_at: datetime | None = None,
+    kind: str = "normal",
+    parent_id: int | None = None,
 ) -> int:
+    """The one INSERT of a ticket: a customer's (the desk), an incident's raised in chat or by
+    an alert (`briefs.raise_ticket`), a customer's message answered by a customer-facing
+    incident (kind 'linked' under `parent_id`, services/massincident)."""
     ticket_id: int = await db.fetchval(
         """
         INSERT INTO tickets (customer_id, priority, category, channel, subject, description,
                              order_ref, language, support_chat_id, classification, created_at,
-                             updated_at, response_due, resolution_due)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
+                             updated_at, response_due, resolution_due, status, first_response_at,
+                             kind, parent_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)
         RETURNING id
         """,
         customer_id,
-        priority.value,
-        category.value,
-        channel.value,
+        str(priority),
+        str(category),
+        str(channel),
         subject,
         description,
         order_ref,
@@ -137,16 +114,26 @@ async def insert(
         now,
         response_due,
         resolution_due,
+        str(status),
+        first_response_at,
+        kind,
+        parent_id,
     )
     return ticket_id
 
 
+async def _one(db: Executor, where: str, *args: Any) -> Ticket | None:
+    """The ticket `where` (a fixed condition on t, its values as $n) picks, if any."""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} {_FROM} WHERE {where}", *args)
+    return _ticket(row) if row else None
+
+
 async def get(db: Executor, ticket_id: int, *, for_update: bool = False) -> Ticket:
     lock = " FOR UPDATE OF t" if for_update else ""
-    row = await db.fetchrow(f"SELECT {_COLUMNS} {_FROM} WHERE t.id = $1{lock}", ticket_id)
-    if row is None:
+    ticket = await _one(db, f"t.id = $1{lock}", ticket_id)
+    if ticket is None:
         raise TicketNotFound(ticket_id)
-    return _ticket(row)
+    return ticket
 
 
 async def find(db: Executor, ticket_id: int) -> Ticket | None:
@@ -157,22 +144,12 @@ async def find(db: Executor, ticket_id: int) -> Ticket | None:
 
 
 async def by_topic(db: Executor, chat_id: int, topic_id: int) -> Ticket | None:
-    row = await db.fetchrow(
-        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.topic_id = $2",
-        chat_id,
-        topic_id,
-    )
-    return _ticket(row) if row else None
+    return await _one(db, "t.support_chat_id = $1 AND t.topic_id = $2", chat_id, topic_id)
 
 
 async def by_card_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
     """Fallback without topics: a reply to the ticket's card message."""
-    row = await db.fetchrow(
-        f"SELECT {_COLUMNS} {_FROM} WHERE t.support_chat_id = $1 AND t.card_message_id = $2",
-        chat_id,
-        message_id,
-    )
-    return _ticket(row) if row else None
+    return await _one(db, "t.support_chat_id = $1 AND t.card_message_id = $2", chat_id, message_id)
 
 
 async def by_bot_message(db: Executor, chat_id: int, message_id: int) -> Ticket | None:
@@ -371,7 +348,7 @@ async def follow_chat_migration(db: Executor, old_chat_id: int, new_chat_id: int
         old_chat_id,
         new_chat_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
 
 
 async def is_support_chat(db: Executor, chat_id: int) -> bool:
@@ -391,4 +368,4 @@ async def move_customer(db: Executor, old_customer_id: int, new_customer_id: int
         old_customer_id,
         new_customer_id,
     )
-    return int(status.split()[-1])
+    return rowcount(status)
