@@ -148,3 +148,15 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def english_by_default() -> Iterator[None]:
+    """DEFAULT_LOCALE en for one test: people without a language of their own, and the groups,
+    read English (folders whose assertions all read English make it autouse)."""
+    from services.i18n import current_locale, set_default_locale
+
+    before = current_locale()
+    set_default_locale("en")
+    yield
+    set_default_locale(before)

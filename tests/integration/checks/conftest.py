@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,11 +134,5 @@ async def fill_shop(url: str, rows: int) -> None:
 
 
 @pytest.fixture(autouse=True)
-def english_by_default() -> Iterator[None]:
+def english_by_default(english_by_default: None) -> None:
     """The assertions read English; the bot's own DEFAULT_LOCALE tests set theirs."""
-    from services.i18n import current_locale, set_default_locale
-
-    before = current_locale()
-    set_default_locale("en")
-    yield
-    set_default_locale(before)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -11,7 +10,6 @@ import pytest
 from services import roster as staff_roster
 from services.escalation.context import EscalationContext
 from services.escalation.policy import EscalationRules
-from services.i18n import current_locale, set_default_locale
 from services.users import Role
 from tests.cast import ADMIN, BUDI
 
@@ -82,9 +80,5 @@ async def last_outbox_id(db: asyncpg.Pool) -> int:
 
 
 @pytest.fixture(autouse=True)
-def english_by_default() -> Iterator[None]:
+def english_by_default(english_by_default: None) -> None:
     """Group notices render in DEFAULT_LOCALE; these stories read them in English."""
-    before = current_locale()
-    set_default_locale("en")
-    yield
-    set_default_locale(before)

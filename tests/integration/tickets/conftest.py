@@ -1,16 +1,24 @@
-"""Desk fixtures: a config, a frozen clock, Budi the customer and Rina the support engineer."""
+"""Desk fixtures: a config, a frozen clock, Budi the customer and Rina the support engineer, and
+`world`, the desk's calls bound to them all."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from services import users
+from services.classification import Category
 from services.clock import FrozenClock
 from services.rules import Rules
+from services.tickets import desk
 from services.tickets.config import DeskConfig
+from services.tickets.model import Incoming, Ticket
 from services.users import Person
 from tests.cast import ADMIN, BUDI
 
@@ -67,3 +75,69 @@ async def admin(pool: asyncpg.Pool) -> Person:
 @pytest.fixture
 async def outsider(pool: asyncpg.Pool) -> Person:
     return await users.touch(pool, OUTSIDER, first_name="Joko")
+
+
+@dataclass
+class DeskWorld:
+    """The desk's collaborators (PostgreSQL, Redis, the config, the frozen clock) with its calls
+    bound to them, so that a test says only who does what to which ticket."""
+
+    pool: asyncpg.Pool
+    redis: Redis
+    cfg: DeskConfig
+    clock: FrozenClock
+
+    async def open_ticket(
+        self, customer: Person, description: str, order_ref: str | None = None
+    ) -> desk.Opened:
+        """A payment ticket, as the customer's form opens it."""
+        return await desk.open_ticket(
+            self.pool,
+            self.redis,
+            self.cfg,
+            self.clock,
+            customer=customer,
+            category=Category.PAYMENT,
+            description=description,
+            order_ref=order_ref,
+        )
+
+    async def customer_message(
+        self, customer: Person, incoming: Incoming, ticket_id: int | None = None
+    ) -> desk.Delivered:
+        return await desk.customer_message(
+            self.pool,
+            self.redis,
+            self.cfg,
+            self.clock,
+            customer=customer,
+            incoming=incoming,
+            ticket_id=ticket_id,
+        )
+
+    async def staff_message(self, staff: Person, incoming: Incoming, **where: int) -> Ticket | None:
+        """`where`: topic_id= (a message in the ticket's topic) or ticket_id=."""
+        return await desk.staff_message(
+            self.pool, self.cfg, self.clock, staff=staff, incoming=incoming, **where
+        )
+
+    async def act(
+        self,
+        action: Callable[..., Awaitable[Ticket]],
+        actor: Person,
+        ticket_id: int,
+        **details: Any,
+    ) -> Ticket:
+        """A staff action of services.tickets.actions (acknowledge, assign, set_priority,
+        resolve, close) by `actor` on the ticket; `details` are the action's own (assignee=,
+        priority=, chat_id=...)."""
+        return await action(
+            self.pool, self.cfg, self.clock, actor=actor, ticket_id=ticket_id, **details
+        )
+
+
+@pytest.fixture
+def world(
+    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock
+) -> DeskWorld:
+    return DeskWorld(pool, redis_client, cfg, clock)

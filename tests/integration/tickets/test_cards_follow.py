@@ -5,38 +5,29 @@ a person's name is printed once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from services import roster
-from services.classification import Category, Priority
-from services.clock import FrozenClock
+from services.classification import Priority
 from services.escalation import incidents, queries
 from services.escalation.context import EscalationContext, make_context
 from services.escalation.scan import scan_once
-from services.i18n import current_locale, set_default_locale, use_locale
+from services.i18n import use_locale
 from services.rules import Rules
-from services.tickets import actions, desk, history, store
-from services.tickets.config import DeskConfig
+from services.tickets import actions, history, store
 from services.tickets.model import Incoming, NotAllowed, TicketStatus
 from services.users import Person, Role
-from tests.integration.tickets.conftest import SUPPORT_CHAT, make_staff
+from tests.integration.tickets.conftest import SUPPORT_CHAT, DeskWorld, make_staff
 
 ADMIN_CHAT = -1001000000001
 DEWI = 2002  # senior engineer, on call: the level after support
 
 
-@pytest.fixture(autouse=True)
-def english_by_default() -> Iterator[None]:
-    """DEFAULT_LOCALE en: staff without a language of their own, and the desk, read English."""
-    before = current_locale()
-    set_default_locale("en")
-    yield
-    set_default_locale(before)
+# DEFAULT_LOCALE en: staff without a language of their own, and the desk, read English.
+pytestmark = pytest.mark.usefixtures("english_by_default")
 
 
 @pytest.fixture
@@ -54,18 +45,11 @@ async def dewi(pool: asyncpg.Pool) -> Person:
 
 
 async def open_ticket(
-    pool: asyncpg.Pool,
-    redis: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     customer: Person,
     description: str = "Pembayaran QRIS saya gagal tapi saldo sudah terpotong",
 ) -> int:
-    opened = await desk.open_ticket(
-        pool, redis, cfg, clock, customer=customer, category=Category.PAYMENT,
-        description=description,
-    )  # fmt: skip
-    return opened.ticket.id
+    return (await world.open_ticket(customer, description)).ticket.id
 
 
 async def card_edits(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]:
@@ -99,20 +83,18 @@ async def private_to(pool: asyncpg.Pool, user_id: int) -> list[str]:
 
 
 async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a_person(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
     admin: Person,
     dewi: Person,
 ) -> None:
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    ticket_id = await open_ticket(world, budi)
     t0 = clock.now()
 
-    await actions.acknowledge(pool, cfg, clock, actor=rina, ticket_id=ticket_id)
+    await world.act(actions.acknowledge, rina, ticket_id)
     [first] = await card_edits(pool, ticket_id)
     assert at_once(first)  # a button press shows at once
     assert "👀 acknowledged" in first["payload"]["text"]
@@ -121,13 +103,11 @@ async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a
 
     # a person's next change, 10 s later, shows at once too
     clock.advance(seconds=10)
-    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=dewi)
+    await world.act(actions.assign, rina, ticket_id, assignee=dewi)
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 2 and at_once(edits[1])
     # more changes before that edit left fold into it: one edit, the newest text
-    await actions.set_priority(
-        pool, cfg, clock, actor=rina, ticket_id=ticket_id, priority=Priority.P0
-    )
+    await world.act(actions.set_priority, rina, ticket_id, priority=Priority.P0)
     await incidents.escalate(pool, clock, ctx, ticket_id, admin)
     await incidents.acknowledge(pool, clock, ctx, ticket_id, dewi)
     edits = await card_edits(pool, ticket_id)
@@ -141,7 +121,7 @@ async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a
 
     # a person acting within 3 s of the last edit waits those 3 s, not a minute
     clock.advance(seconds=1)
-    await actions.resolve(pool, cfg, clock, actor=dewi, ticket_id=ticket_id)
+    await world.act(actions.resolve, dewi, ticket_id)
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 3
     assert edits[2]["not_before"] == t0 + timedelta(seconds=13)
@@ -150,18 +130,16 @@ async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a
 
 
 async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forward(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
 ) -> None:
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(seconds=20))
-    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=ticket_id, assignee=rina)
+    await world.act(actions.assign, rina, ticket_id, assignee=rina)
     [first] = await card_edits(pool, ticket_id)
     await sent(pool, first["id"])
     edited_at = clock.now()
@@ -174,23 +152,21 @@ async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forwa
     assert "overdue" in edits[1]["payload"]["text"]
 
     # Rina acknowledges it: the waiting edit takes her change and leaves now
-    await actions.acknowledge(pool, cfg, clock, actor=rina, ticket_id=ticket_id)
+    await world.act(actions.acknowledge, rina, ticket_id)
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 2 and edits[1]["not_before"] == clock.now()
     assert "👀 acknowledged" in edits[1]["payload"]["text"]
 
 
 async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     budi: Person,
     rina: Person,
 ) -> None:
     """A staff answer (waiting) and the customer's reply (acknowledged) rename the topic back
     and forth; each rename is a line in the group, so they go a minute apart, newest name."""
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    ticket_id = await open_ticket(world, budi)
     created = await pool.fetchval(
         "SELECT id FROM outbox WHERE owner = $1 AND kind = 'create_topic'", f"ticket:{ticket_id}"
     )
@@ -200,8 +176,8 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
         "UPDATE outbox SET status = 'sent', sent_at = $2 WHERE id = $1", created, t0
     )
 
-    def renames() -> list[asyncpg.Record]:
-        return pool.fetch(  # type: ignore[return-value]
+    async def renames() -> list[asyncpg.Record]:
+        return await pool.fetch(
             "SELECT * FROM outbox WHERE owner = $1 AND kind = 'edit_topic' ORDER BY id",
             f"ticket:{ticket_id}",
         )
@@ -209,10 +185,10 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
     for round_ in range(5):
         clock.advance(seconds=5)
         answer = Incoming(SUPPORT_CHAT, 600 + round_, rina.id, "text", f"jawaban {round_}")
-        await desk.staff_message(pool, cfg, clock, staff=rina, incoming=answer, topic_id=77)
+        await world.staff_message(rina, answer, topic_id=77)
         clock.advance(seconds=5)
         reply = Incoming(budi.id, 700 + round_, budi.id, "text", f"balasan {round_}")
-        await desk.customer_message(pool, redis_client, cfg, clock, customer=budi, incoming=reply)
+        await world.customer_message(budi, reply)
 
     [rename] = await renames()
     assert rename["status"] == "pending"
@@ -226,15 +202,13 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
 
 
 async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
 ) -> None:
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(minutes=1))
     await scan_once(pool, clock, ctx)
@@ -260,16 +234,14 @@ async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before
 
 
 async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level_once(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
     dewi: Person,
 ) -> None:
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     assert ticket.priority is Priority.P1
     clock.set(ticket.response_due + timedelta(minutes=30))
@@ -292,21 +264,19 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
 
 
 async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_time_tells_nobody(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
     admin: Person,
     dewi: Person,
 ) -> None:
-    assigned = await open_ticket(pool, redis_client, cfg, clock, budi)
-    await actions.assign(pool, cfg, clock, actor=rina, ticket_id=assigned, assignee=admin)
-    answered = await open_ticket(pool, redis_client, cfg, clock, budi, "Akun saya terkunci")
+    pool, clock = world.pool, world.clock
+    assigned = await open_ticket(world, budi)
+    await world.act(actions.assign, rina, assigned, assignee=admin)
+    answered = await open_ticket(world, budi, "Akun saya terkunci")
     reply = Incoming(SUPPORT_CHAT, 700, rina.id, "text", "Kami cek ya", author_name="Rina")
-    await desk.staff_message(pool, cfg, clock, staff=rina, incoming=reply, ticket_id=answered)
+    await world.staff_message(rina, reply, ticket_id=answered)
 
     clock.advance(hours=3)  # past both tickets' response deadlines
     await scan_once(pool, clock, ctx)
@@ -321,28 +291,26 @@ async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_tim
 
 
 async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_and_incident(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
+    world: DeskWorld,
     ctx: EscalationContext,
     budi: Person,
     rina: Person,
     admin: Person,
     dewi: Person,
 ) -> None:
-    closed = await open_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    closed = await open_ticket(world, budi)
     await incidents.escalate(pool, clock, ctx, closed, admin)  # an incident at level 2
-    await actions.set_priority(pool, cfg, clock, actor=rina, ticket_id=closed, priority=Priority.P2)
+    await world.act(actions.set_priority, rina, closed, priority=Priority.P2)
     [row] = await queries.open_incident_rows(pool, ctx)
     assert (row.view.priority, row.view.level) == ("P2", 2)
 
     with pytest.raises(NotAllowed):  # support alone may not end an incident, here either
-        await actions.close(pool, cfg, clock, actor=rina, ticket_id=closed)
-    await actions.close(pool, cfg, clock, actor=admin, ticket_id=closed)
+        await world.act(actions.close, rina, closed)
+    await world.act(actions.close, admin, closed)
     assert await queries.open_incident_rows(pool, ctx) == []
 
-    resolved = await open_ticket(pool, redis_client, cfg, clock, budi, "Akun saya terkunci")
+    resolved = await open_ticket(world, budi, "Akun saya terkunci")
     await incidents.escalate(pool, clock, ctx, resolved, admin)
     await incidents.resolve(pool, clock, ctx, resolved, dewi)
     ticket = await store.get(pool, resolved)
@@ -360,10 +328,11 @@ async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_an
 
 
 async def test_a_5000_character_description_is_quoted_on_the_card_and_whole_in_the_topic(
-    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+    world: DeskWorld, budi: Person
 ) -> None:
+    pool = world.pool
     long = " ".join(f"kalimat{n:04d}" for n in range(455))  # 5,004 characters
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi, long)
+    ticket_id = await open_ticket(world, budi, long)
     rows = await pool.fetch(
         "SELECT * FROM outbox WHERE chat_id = $1 AND kind = 'text' ORDER BY id", SUPPORT_CHAT
     )
@@ -378,7 +347,7 @@ async def test_a_5000_character_description_is_quoted_on_the_card_and_whole_in_t
 
     follow_up = " ".join(f"lanjut{n:04d}" for n in range(500))  # 5,499 characters
     message = Incoming(budi.id, 900, budi.id, "text", follow_up, author_name="Budi")
-    await desk.customer_message(pool, redis_client, cfg, clock, customer=budi, incoming=message)
+    await world.customer_message(budi, message)
     rows = await pool.fetch(
         "SELECT * FROM outbox WHERE chat_id = $1 AND kind = 'text' AND id > $2 ORDER BY id",
         SUPPORT_CHAT,
@@ -397,13 +366,11 @@ async def test_a_5000_character_description_is_quoted_on_the_card_and_whole_in_t
 
 
 async def test_the_sandbox_roster_names_each_person_once_and_the_card_too(
-    pool: asyncpg.Pool,
+    world: DeskWorld,
     db_url: str,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
     budi: Person,
 ) -> None:
+    pool = world.pool
     from bot.sandbox_cast import seed_roster
     from handlers.admin import _line
 
@@ -415,9 +382,9 @@ async def test_the_sandbox_roster_names_each_person_once_and_the_card_too(
 
     sari = await roster.member(pool, 2001)
     assert sari is not None and sari.display_name == "Sari"
-    ticket_id = await open_ticket(pool, redis_client, cfg, clock, budi)
+    ticket_id = await open_ticket(world, budi)
     boss = Person(id=2005, first_name="Ratna", roles=frozenset({"admin"}))
     target = Person(id=2001, first_name="Sari", roles=frozenset({"support_engineer"}))
-    await actions.assign(pool, cfg, clock, actor=boss, ticket_id=ticket_id, assignee=target)
+    await world.act(actions.assign, boss, ticket_id, assignee=target)
     [edit] = await card_edits(pool, ticket_id)
     assert "\nAssignee: Sari\n" in edit["payload"]["text"]

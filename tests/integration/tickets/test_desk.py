@@ -8,26 +8,25 @@ from typing import Any
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from services import audit
-from services.classification import Category, Priority
-from services.clock import FrozenClock
+from services.classification import Priority
 from services.delivery.errors import FORBIDDEN, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
+from services.storage.db import transaction
 from services.tickets import actions, desk, history, store
-from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.model import (
     AlreadyResolved,
     Incoming,
     NotAllowed,
     RateLimited,
+    Ticket,
     TicketStatus,
 )
 from services.users import Person
 from tests.cast import BUDI
-from tests.integration.tickets.conftest import SUPPORT_CHAT
+from tests.integration.tickets.conftest import SUPPORT_CHAT, DeskWorld
 
 _message_ids = iter(range(500, 100000))
 
@@ -55,46 +54,47 @@ def as_row(record: asyncpg.Record) -> OutboxRow:
     return OutboxRow(**{name: record[name] for name in names})
 
 
-async def deliver(
-    pool: asyncpg.Pool, hook: TicketDeliveryHook, record: asyncpg.Record, result: dict[str, Any]
-) -> None:
+async def deliver(world: DeskWorld, record: asyncpg.Record, result: dict[str, Any]) -> None:
     """What the delivery worker does on success, without Telegram."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(world.pool) as conn:
         await conn.execute(
             "UPDATE outbox SET status = 'sent', message_id = $2 WHERE id = $1",
             record["id"],
             result.get("message_id"),
         )
-        await hook.on_sent(conn, as_row(record), result)
+        await TicketDeliveryHook(world.cfg, world.clock).on_sent(conn, as_row(record), result)
 
 
-async def fail(
-    pool: asyncpg.Pool, hook: TicketDeliveryHook, record: asyncpg.Record, error: PermanentError
-) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+async def fail(world: DeskWorld, record: asyncpg.Record, error: PermanentError) -> None:
+    async with transaction(world.pool) as conn:
         await conn.execute("UPDATE outbox SET status = 'failed' WHERE id = $1", record["id"])
-        await hook.on_failed(conn, as_row(record), error)
+        await TicketDeliveryHook(world.cfg, world.clock).on_failed(conn, as_row(record), error)
 
 
-async def open_payment_ticket(
-    pool: asyncpg.Pool, redis: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
-) -> desk.Opened:
-    return await desk.open_ticket(
-        pool,
-        redis,
-        cfg,
-        clock,
-        customer=budi,
-        category=Category.PAYMENT,
-        description="Pembayaran QRIS saya gagal tapi saldo sudah terpotong <b>Rp50.000</b>",
+async def topic_and_card_sent(
+    world: DeskWorld, ticket: Ticket, topic: dict[str, Any], card: dict[str, Any]
+) -> asyncpg.Record:
+    """The ticket's topic and card delivered (Telegram answered `topic` and `card`): the topic's
+    outbox row."""
+    topic_row, card_row, _ = await rows(world.pool, ticket.id)
+    await deliver(world, topic_row, topic)
+    await deliver(world, card_row, card)
+    return topic_row
+
+
+async def open_payment_ticket(world: DeskWorld, budi: Person) -> desk.Opened:
+    return await world.open_ticket(
+        budi,
+        "Pembayaran QRIS saya gagal tapi saldo sudah terpotong <b>Rp50.000</b>",
         order_ref="INV2026110201",
     )
 
 
 async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is_queued(
-    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+    world: DeskWorld, budi: Person
 ) -> None:
-    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+    pool, clock = world.pool, world.clock
+    opened = await open_payment_ticket(world, budi)
     ticket = await store.get(pool, opened.ticket.id)
     assert ticket.number == f"QC-{ticket.id:06d}"
     assert ticket.priority is Priority.P1
@@ -121,37 +121,33 @@ async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is
 
 
 async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    hook = TicketDeliveryHook(cfg, clock)
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    topic_row, card_row, _ = await rows(pool, ticket.id)
-    await deliver(pool, hook, topic_row, {"message_thread_id": 77, "name": "x"})
-    await deliver(pool, hook, card_row, {"message_id": 900, "chat_id": SUPPORT_CHAT})
+    pool, clock = world.pool, world.clock
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await topic_and_card_sent(
+        world,
+        ticket,
+        {"message_thread_id": 77, "name": "x"},
+        {"message_id": 900, "chat_id": SUPPORT_CHAT},
+    )
     ticket = await store.get(pool, ticket.id)
     assert (ticket.topic_id, ticket.card_message_id) == (77, 900)
 
     clock.advance(minutes=5)
     reply = text_from(rina, "Halo Budi, kami cek dulu ya", chat_id=SUPPORT_CHAT)
-    after = await desk.staff_message(pool, cfg, clock, staff=rina, incoming=reply, topic_id=77)
+    after = await world.staff_message(rina, reply, topic_id=77)
     assert after is not None
     assert after.first_response_at == clock.now()
     assert after.status is TicketStatus.WAITING
     assert after.assignee_id == rina.id
 
     note = text_from(rina, "// cek di dashboard Pakasir", chat_id=SUPPORT_CHAT)
-    await desk.staff_message(pool, cfg, clock, staff=rina, incoming=note, topic_id=77)
+    await world.staff_message(rina, note, topic_id=77)
 
     clock.advance(minutes=3)
     photo = Incoming(BUDI, 4242, BUDI, "photo", "bukti transfer", "file-1", "Budi")
-    delivered = await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=photo
-    )
+    delivered = await world.customer_message(budi, photo)
     assert delivered.outcome == "relayed"
     assert delivered.ticket is not None
     assert delivered.ticket.status is TicketStatus.ACKNOWLEDGED
@@ -168,18 +164,18 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
     messages = await history.messages(pool, ticket.id)
     assert [m.direction for m in messages] == ["out", "note", "in"]
     assert messages[2].relay_outbox_id == copies[-1]["id"]
-    await deliver(pool, hook, copies[-1], {"message_id": 901})
+    await deliver(world, copies[-1], {"message_id": 901})
     assert (await history.messages(pool, ticket.id))[2].relay_message_id == 901
 
     clock.advance(minutes=30)
-    resolved = await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
+    resolved = await world.act(actions.resolve, rina, ticket.id)
     assert resolved.status is TicketStatus.RESOLVED
     rating_prompt = (await rows(pool, ticket.id))[-1]
     assert rating_prompt["chat_id"] == BUDI
     stars = rating_prompt["payload"]["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in stars] == [f"tr:{ticket.id}:{n}" for n in range(1, 6)]
 
-    rated = await actions.rate(pool, cfg, clock, customer=budi, ticket_id=ticket.id, stars=5)
+    rated = await actions.rate(pool, world.cfg, clock, customer=budi, ticket_id=ticket.id, stars=5)
     assert rated.rating == 5
     kinds = [e.kind for e in await history.timeline(pool, ticket.id)]
     assert kinds == [
@@ -195,41 +191,28 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
 
 
 async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
-    clock.advance(days=6, hours=23)
-    again = await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=text_from(budi, "masih gagal")
-    )
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await world.act(actions.resolve, rina, ticket.id)
+    world.clock.advance(days=6, hours=23)
+    again = await world.customer_message(budi, text_from(budi, "masih gagal"))
     assert again.outcome == "reopened"
-    assert (await store.get(pool, ticket.id)).status is TicketStatus.ACKNOWLEDGED
+    assert (await store.get(world.pool, ticket.id)).status is TicketStatus.ACKNOWLEDGED
 
-    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
-    clock.advance(days=7, minutes=1)
-    late = await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=text_from(budi, "halo?")
-    )
+    await world.act(actions.resolve, rina, ticket.id)
+    world.clock.advance(days=7, minutes=1)
+    late = await world.customer_message(budi, text_from(budi, "halo?"))
     assert late.outcome == "none"
-    assert "reopened" in [e.kind for e in await history.timeline(pool, ticket.id)]
+    assert "reopened" in [e.kind for e in await history.timeline(world.pool, ticket.id)]
 
 
 async def test_resolved_tickets_close_automatically_after_seven_days(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
+    pool, cfg, clock = world.pool, world.cfg, world.clock
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await world.act(actions.resolve, rina, ticket.id)
     clock.advance(days=6)
     assert await actions.auto_close(pool, cfg, clock) == []
     clock.advance(days=1, minutes=1)
@@ -243,52 +226,33 @@ async def test_resolved_tickets_close_automatically_after_seven_days(
 
 
 async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    outsider: Person,
+    world: DeskWorld, budi: Person, outsider: Person
 ) -> None:
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
+    pool = world.pool
+    ticket = (await open_payment_ticket(world, budi)).ticket
     with pytest.raises(NotAllowed):
-        await actions.resolve(
-            pool, cfg, clock, actor=outsider, ticket_id=ticket.id, chat_id=SUPPORT_CHAT
-        )
+        await world.act(actions.resolve, outsider, ticket.id, chat_id=SUPPORT_CHAT)
     assert (await store.get(pool, ticket.id)).status is TicketStatus.OPEN
-    refused = await audit.entries_since(pool, clock.now() - timedelta(days=1), allowed=False)
+    refused = await audit.entries_since(pool, world.clock.now() - timedelta(days=1), allowed=False)
     assert [(e.actor_id, e.action, e.target) for e in refused] == [
         (outsider.id, "ticket.resolve", f"ticket:{ticket.id}")
     ]
 
 
-async def test_resolving_twice_says_so(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
-) -> None:
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
+async def test_resolving_twice_says_so(world: DeskWorld, budi: Person, rina: Person) -> None:
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await world.act(actions.resolve, rina, ticket.id)
     with pytest.raises(AlreadyResolved):
-        await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
+        await world.act(actions.resolve, rina, ticket.id)
 
 
 async def test_a_priority_override_moves_the_clocks_and_is_audited(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    clock.advance(minutes=10)
-    changed = await actions.set_priority(
-        pool, cfg, clock, actor=rina, ticket_id=ticket.id, priority=Priority.P0
-    )
+    pool = world.pool
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    world.clock.advance(minutes=10)
+    changed = await world.act(actions.set_priority, rina, ticket.id, priority=Priority.P0)
     assert changed.priority is Priority.P0
     assert changed.response_due == ticket.created_at + timedelta(minutes=15)
     entries = await audit.entries_since(pool, ticket.created_at, action_prefix="ticket.priority")
@@ -298,29 +262,25 @@ async def test_a_priority_override_moves_the_clocks_and_is_audited(
 
 
 async def test_the_sixth_ticket_within_an_hour_is_refused_with_a_time(
-    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+    world: DeskWorld, budi: Person
 ) -> None:
+    clock = world.clock
     for _ in range(5):
-        await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+        await open_payment_ticket(world, budi)
         clock.advance(minutes=1)
     with pytest.raises(RateLimited) as refused:
-        await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+        await open_payment_ticket(world, budi)
     first = clock.now() - timedelta(minutes=5)
     assert refused.value.retry_at == first + timedelta(hours=1)
-    assert await pool.fetchval("SELECT count(*) FROM tickets") == 5
+    assert await world.pool.fetchval("SELECT count(*) FROM tickets") == 5
     clock.set(refused.value.retry_at + timedelta(seconds=1))
-    await open_payment_ticket(pool, redis_client, cfg, clock, budi)
+    await open_payment_ticket(world, budi)
 
 
 async def test_a_banned_customer_cannot_open_a_ticket(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    admin: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, admin: Person, rina: Person
 ) -> None:
+    pool, clock = world.pool, world.clock
     with pytest.raises(NotAllowed):
         await actions.ban(pool, clock, actor=rina, customer_id=budi.id)
     await actions.ban(pool, clock, actor=admin, customer_id=budi.id, days=1)
@@ -329,7 +289,7 @@ async def test_a_banned_customer_cannot_open_a_ticket(
     banned = await users.get(pool, budi.id)
     assert banned is not None
     with pytest.raises(NotAllowed):
-        await open_payment_ticket(pool, redis_client, cfg, clock, banned)
+        await open_payment_ticket(world, banned)
     await actions.unban(pool, actor=admin, customer_id=budi.id)
     unbanned = await users.get(pool, budi.id)
     assert unbanned is not None and unbanned.banned_until is None
@@ -340,37 +300,31 @@ async def test_a_banned_customer_cannot_open_a_ticket(
 
 
 async def test_several_open_tickets_make_the_desk_ask_which_one(
-    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+    world: DeskWorld, budi: Person
 ) -> None:
-    first = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    second = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
+    first = (await open_payment_ticket(world, budi)).ticket
+    second = (await open_payment_ticket(world, budi)).ticket
     message = text_from(budi, "ini tentang yang mana?")
-    asked = await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=message
-    )
+    asked = await world.customer_message(budi, message)
     assert asked.outcome == "choose"
     assert {t.id for t in asked.choices} == {first.id, second.id}
-    chosen = await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=message, ticket_id=first.id
-    )
+    chosen = await world.customer_message(budi, message, ticket_id=first.id)
     assert chosen.outcome == "relayed" and chosen.ticket is not None
     assert chosen.ticket.id == first.id
 
 
 async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
-    pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+    world: DeskWorld, budi: Person
 ) -> None:
-    hook = TicketDeliveryHook(cfg, clock)
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    topic_row, card_row, _ = await rows(pool, ticket.id)
-    await deliver(pool, hook, topic_row, {"message_thread_id": 77})
-    await deliver(pool, hook, card_row, {"message_id": 900})
-    await desk.customer_message(
-        pool, redis_client, cfg, clock, customer=budi, incoming=text_from(budi, "halo")
+    pool = world.pool
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    topic_row = await topic_and_card_sent(
+        world, ticket, {"message_thread_id": 77}, {"message_id": 900}
     )
+    await world.customer_message(budi, text_from(budi, "halo"))
     relay = (await rows(pool, ticket.id))[-1]
     assert relay["thread_id"] == 77
-    await fail(pool, hook, relay, PermanentError(THREAD_NOT_FOUND, "message thread not found"))
+    await fail(world, relay, PermanentError(THREAD_NOT_FOUND, "message thread not found"))
 
     after = await store.get(pool, ticket.id)
     assert after.topic_id is None and after.topic_outbox_id not in (None, topic_row["id"])
@@ -385,45 +339,32 @@ async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    hook = TicketDeliveryHook(cfg, clock)
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    topic_row, card_row, _ = await rows(pool, ticket.id)
-    await deliver(pool, hook, topic_row, {"message_thread_id": 77})
-    await deliver(pool, hook, card_row, {"message_id": 900})
+    pool = world.pool
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await topic_and_card_sent(world, ticket, {"message_thread_id": 77}, {"message_id": 900})
     reply = text_from(rina, "Halo?", chat_id=SUPPORT_CHAT)
-    await desk.staff_message(pool, cfg, clock, staff=rina, incoming=reply, topic_id=77)
+    await world.staff_message(rina, reply, topic_id=77)
     to_budi = [r for r in await rows(pool, ticket.id) if r["chat_id"] == BUDI][-1]
-    await fail(pool, hook, to_budi, PermanentError(FORBIDDEN, "bot was blocked by the user"))
-    assert (await store.get(pool, ticket.id)).customer_blocked_at == clock.now()
+    await fail(world, to_budi, PermanentError(FORBIDDEN, "bot was blocked by the user"))
+    assert (await store.get(pool, ticket.id)).customer_blocked_at == world.clock.now()
     told = [r for r in await rows(pool, ticket.id) if r["id"] > to_budi["id"]]
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "text")
     assert any("blocked the bot" in r["payload"]["text"] for r in told if r["kind"] == "edit")
 
 
 async def test_the_daily_job_closes_what_was_resolved_a_week_ago(
-    pool: asyncpg.Pool,
-    redis_client: Redis,
-    cfg: DeskConfig,
-    clock: FrozenClock,
-    budi: Person,
-    rina: Person,
+    world: DeskWorld, budi: Person, rina: Person
 ) -> None:
     from jobs.cli import run_job
     from jobs.context import JobDeps
 
-    ticket = (await open_payment_ticket(pool, redis_client, cfg, clock, budi)).ticket
-    await actions.resolve(pool, cfg, clock, actor=rina, ticket_id=ticket.id)
-    clock.advance(days=7, minutes=1)
-    run = await run_job(
-        "ticket_auto_close", JobDeps(pool=pool, clock=clock, support_chat_id=cfg.support_chat_id)
-    )
+    ticket = (await open_payment_ticket(world, budi)).ticket
+    await world.act(actions.resolve, rina, ticket.id)
+    world.clock.advance(days=7, minutes=1)
+    deps = JobDeps(pool=world.pool, clock=world.clock, support_chat_id=world.cfg.support_chat_id)
+    run = await run_job("ticket_auto_close", deps)
     assert run.status.value == "ok"
     assert run.details["closed"] == [ticket.id]
-    assert (await store.get(pool, ticket.id)).status is TicketStatus.CLOSED
+    assert (await store.get(world.pool, ticket.id)).status is TicketStatus.CLOSED
