@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from bot.monitor import MonitorConfig
-from bot.sandbox_cmd import Sandbox, running
-from bot.settings import Settings
+from bot.sandbox_cmd import Sandbox
+from tests.sandboxes import sandbox_on
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -84,19 +84,12 @@ async def browser() -> AsyncIterator[Any]:
 async def sandbox(
     db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Sandbox]:
-    settings = Settings(
-        DATABASE_URL=db_url,
-        REDIS_URL=redis_url,
-        MONITOR_DATABASE_URL=empty_db_url,
-        DATA_DIR=tmp_path / "data",
-        HTTP_PORT=0,
-        DEFAULT_LOCALE="id",
-        **marked(request, "sandbox_settings"),
-        _env_file=None,  # type: ignore[call-arg]
-    )
     # Probes every 2 s, rules evaluated every second: a break shows within seconds.
     monitor = MonitorConfig(probe_interval=2.0, tick_interval=1.0)
-    async with running(settings, port=0, monitor=monitor) as box:
+    settings = marked(request, "sandbox_settings")
+    async with sandbox_on(
+        db_url, empty_db_url, redis_url, tmp_path / "data", monitor, **settings
+    ) as box:
         yield box
 
 

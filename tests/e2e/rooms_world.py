@@ -68,6 +68,23 @@ async def put_on_roster(world: World, user_id: int, name: str, role: str, userna
     assert name in answer["text"], answer["text"]
 
 
+async def start_rooms(world: World, chat_id: int | None, **settings: Any) -> None:
+    """The room stories' start: the rooms rules, INCIDENT_CHAT_ID `chat_id` (and any other
+    `settings`), the bot started, Sari (support) and Maya (senior engineer) on the roster."""
+    world.rules = room_rules()
+    world.settings = world.settings.model_copy(update={"INCIDENT_CHAT_ID": chat_id, **settings})
+    await world.start_bot()
+    await put_on_roster(world, SARI, "Sari", "support_engineer", "sari")
+    await put_on_roster(world, MAYA, "Maya", "senior_engineer", "maya")
+
+
+async def start_in_incidents_chat(world: World, *, forum: bool = True) -> int:
+    """`start_rooms` with a new incidents chat (a forum unless told): its id."""
+    chat_id = await incidents_chat(world, forum=forum)
+    await start_rooms(world, chat_id)
+    return chat_id
+
+
 async def download(world: World, document: Json) -> bytes:
     base = f"{world.emulator.base_url}/bot{world.settings.BOT_TOKEN}"
     async with aiohttp.ClientSession() as http:

@@ -17,10 +17,8 @@ from tests.e2e.rooms_world import (
     MAYA,
     SARI,
     eventually,
-    incidents_chat,
-    put_on_roster,
-    room_rules,
     says,
+    start_in_incidents_chat,
 )
 
 Json = dict[str, Any]
@@ -40,12 +38,7 @@ async def test_a_room_update_is_sent_to_the_customers_once_and_the_topic_closes_
     world_unstarted: World,
 ) -> None:
     world = world_unstarted
-    chat_id = await incidents_chat(world)
-    world.rules = room_rules()
-    world.settings = world.settings.model_copy(update={"INCIDENT_CHAT_ID": chat_id})
-    await world.start_bot()
-    await put_on_roster(world, SARI, "Sari", "support_engineer", "sari")
-    await put_on_roster(world, MAYA, "Maya", "senior_engineer", "maya")
+    chat_id = await start_in_incidents_chat(world)
     await world.tg.create_user(DEDI, first_name="Dedi", language_code="id")
     for user in (BUDI, DEDI):
         await start(world, user)

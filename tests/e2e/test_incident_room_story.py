@@ -36,9 +36,8 @@ from tests.e2e.rooms_world import (
     escalate_an_alert,
     eventually,
     incidents_chat,
-    put_on_roster,
-    room_rules,
     says,
+    start_rooms,
 )
 
 Json = dict[str, Any]
@@ -52,17 +51,8 @@ def e2e_clock() -> FrozenClock:
 
 async def start(world: World, *, forum: bool = True, incident_chat: bool = True) -> int:
     chat_id = await incidents_chat(world, forum=forum) if incident_chat else world.admin_chat_id
-    world.rules = room_rules()
-    world.settings = world.settings.model_copy(
-        update={
-            "ALERTMANAGER_TOKEN": TOKEN,
-            "INCIDENT_CHAT_ID": chat_id if incident_chat else None,
-        }
-    )
     world.monitor = MonitorConfig(probe_interval=24 * 3600, tick_interval=0.2)
-    await world.start_bot()
-    await put_on_roster(world, SARI, "Sari", "support_engineer", "sari")
-    await put_on_roster(world, MAYA, "Maya", "senior_engineer", "maya")
+    await start_rooms(world, chat_id if incident_chat else None, ALERTMANAGER_TOKEN=TOKEN)
     await says(world, ADMIN, world.admin_chat_id, f"/oncall set support_engineer {SARI}")
     return chat_id
 

@@ -15,23 +15,13 @@ from tests.cast import ADMIN
 from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
     MAYA,
-    SARI,
     eventually,
-    incidents_chat,
-    put_on_roster,
-    room_rules,
     says,
+    start_in_incidents_chat,
+    start_rooms,
 )
 
 Json = dict[str, Any]
-
-
-async def start(world: World, chat_id: int | None) -> None:
-    world.rules = room_rules()
-    world.settings = world.settings.model_copy(update={"INCIDENT_CHAT_ID": chat_id})
-    await world.start_bot()
-    await put_on_roster(world, SARI, "Sari", "support_engineer", "sari")
-    await put_on_roster(world, MAYA, "Maya", "senior_engineer", "maya")
 
 
 async def open_incident(world: World) -> None:
@@ -62,8 +52,7 @@ async def test_a_chat_without_topics_gets_one_pinned_card_with_threaded_replies(
     world_unstarted: World,
 ) -> None:
     world = world_unstarted
-    chat_id = await incidents_chat(world, forum=False)
-    await start(world, chat_id)
+    chat_id = await start_in_incidents_chat(world, forum=False)
     await open_incident(world)
     card = await pinned_summary(world, chat_id)
     assert "P1" in card["text"] and "Payments failing" in card["text"], card["text"]
@@ -113,7 +102,7 @@ async def test_without_an_incidents_chat_the_room_is_in_the_admin_chat(
     world_unstarted: World,
 ) -> None:
     world = world_unstarted
-    await start(world, None)
+    await start_rooms(world, None)
     await open_incident(world)
     card = await pinned_summary(world, world.admin_chat_id)
     answer = await says(world, MAYA, world.admin_chat_id, "/lead", reply_to=card["message_id"])
@@ -128,8 +117,7 @@ async def test_without_an_incidents_chat_the_room_is_in_the_admin_chat(
 
 async def test_a_deleted_topic_is_recreated_with_its_summary(world_unstarted: World) -> None:
     world = world_unstarted
-    chat_id = await incidents_chat(world)
-    await start(world, chat_id)
+    chat_id = await start_in_incidents_chat(world)
     await open_incident(world)
     first = await eventually("the room's topic", lambda: world.tg.topics(chat_id))
     old_thread = first[0]["message_thread_id"]
@@ -159,8 +147,7 @@ async def test_after_a_restart_the_summary_is_edited_not_posted_again(
     world_unstarted: World,
 ) -> None:
     world = world_unstarted
-    chat_id = await incidents_chat(world)
-    await start(world, chat_id)
+    chat_id = await start_in_incidents_chat(world)
     await open_incident(world)
     topics = await eventually("the room's topic", lambda: world.tg.topics(chat_id))
     thread = topics[0]["message_thread_id"]

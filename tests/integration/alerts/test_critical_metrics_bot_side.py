@@ -22,12 +22,12 @@ import asyncpg
 import pytest
 
 from bot.monitor import MonitorConfig
-from bot.sandbox_cmd import Sandbox, running
-from bot.settings import Settings
+from bot.sandbox_cmd import Sandbox
 from sandbox.world import customers
 from services.alerts.config import AlertsRules
 from services.alerts.evaluation import holds
 from services.alerts.sources import SourceContext, source_for
+from tests.sandboxes import sandbox_on
 
 
 async def fires(pool: asyncpg.Pool, rule_name: str, sandbox: Sandbox) -> bool:
@@ -50,17 +50,8 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float 
 async def sandbox(
     db_url: str, empty_db_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Sandbox]:
-    settings = Settings(
-        DATABASE_URL=db_url,
-        REDIS_URL=redis_url,
-        MONITOR_DATABASE_URL=empty_db_url,
-        DATA_DIR=tmp_path / "data",
-        HTTP_PORT=0,
-        DEFAULT_LOCALE="id",
-        _env_file=None,  # type: ignore[call-arg]
-    )
     monitor = MonitorConfig(probe_interval=1.0, tick_interval=1.0)
-    async with running(settings, port=0, monitor=monitor) as box:
+    async with sandbox_on(db_url, empty_db_url, redis_url, tmp_path / "data", monitor) as box:
         yield box
 
 

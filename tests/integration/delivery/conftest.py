@@ -18,15 +18,12 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
 
 from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
 from services.clock import Clock, SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker, Limits
+from tests.bots import make_bot
 from tests.cast import ALICE, BUDI, CITRA
 
 FAST_LIMITS = Limits(
@@ -68,14 +65,9 @@ async def tg(emulator: TelegramEmulator) -> AsyncIterator[EmulatorClient]:
         yield client
 
 
-def make_bot(base_url: str, token: str, timeout: float = 10.0) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url), timeout=timeout)
-    # The production default (HTML): the worker must not depend on it.
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-
-
 @pytest.fixture
 async def bot(emulator: TelegramEmulator) -> AsyncIterator[Bot]:
+    # The production default parse mode (HTML): the worker must not depend on it.
     bot = make_bot(emulator.base_url, emulator.token)
     yield bot
     await bot.session.close()

@@ -17,7 +17,8 @@ from bot.sender import AiogramSender
 from services.clock import SystemClock
 from services.delivery import DeliveryWorker
 from services.storage.db import create_pool
-from tests.integration.delivery.conftest import FAST, make_bot
+from tests.bots import make_bot
+from tests.integration.delivery.conftest import FAST
 
 
 async def main(db_url: str, redis_url: str, api_base: str, token: str) -> None:

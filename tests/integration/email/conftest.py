@@ -79,13 +79,21 @@ class Channel:
     mailbox: Dovecot
     inbox: SmtpInbox
 
-    async def read(self) -> list[intake.Handled]:
+    async def fetch(self) -> None:
+        """The mailbox's new mail stored (the IMAP half alone; nothing taken in yet)."""
         client = await connect(self.ecfg)
         try:
             await fetch_new(self.pool, client, self.ecfg, self.clock)
         finally:
             await client.logout()
+
+    async def take_in(self) -> list[intake.Handled]:
+        """What is stored and not handled yet, taken in by the desk."""
         return await intake.handle_stored(self.pool, self.redis, self.cfg, self.ecfg, self.clock)
+
+    async def read(self) -> list[intake.Handled]:
+        await self.fetch()
+        return await self.take_in()
 
     async def send(self) -> int:
         sender = MailSender(self.pool, self.ecfg, self.clock)

@@ -149,15 +149,9 @@ async def test_a_message_fetched_twice_is_stored_once(channel: Channel) -> None:
 async def test_a_message_the_desk_cannot_take_stays_stored_and_marked(channel: Channel) -> None:
     raw, _ = customer_mail("Apakah ada program afiliasi?")
     channel.mailbox.deliver(raw)
-    client = await connect(channel.ecfg)
-    try:
-        await fetch_new(channel.pool, client, channel.ecfg, channel.clock)
-    finally:
-        await client.logout()
+    await channel.fetch()
     await channel.pool.execute("ALTER TABLE tickets RENAME TO tickets_away")
-    [handled] = await intake.handle_stored(
-        channel.pool, channel.redis, channel.cfg, channel.ecfg, channel.clock
-    )
+    [handled] = await channel.take_in()
     await channel.pool.execute("ALTER TABLE tickets_away RENAME TO tickets")
     assert handled.status == "refused"
     row = await channel.pool.fetchrow("SELECT status, reason FROM email_messages")
@@ -230,11 +224,7 @@ async def test_a_message_waits_stored_while_redis_is_down_and_is_taken_in_after(
 ) -> None:
     raw, _ = customer_mail("Apakah ada program afiliasi?")
     channel.mailbox.deliver(raw)
-    client = await connect(channel.ecfg)
-    try:
-        await fetch_new(channel.pool, client, channel.ecfg, channel.clock)
-    finally:
-        await client.logout()
+    await channel.fetch()
     down = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
     try:
         with pytest.raises(RedisConnectionError):
@@ -242,9 +232,7 @@ async def test_a_message_waits_stored_while_redis_is_down_and_is_taken_in_after(
     finally:
         await down.aclose()
     assert await channel.pool.fetchval("SELECT status FROM email_messages") == "stored"
-    [handled] = await intake.handle_stored(
-        channel.pool, channel.redis, channel.cfg, channel.ecfg, channel.clock
-    )
+    [handled] = await channel.take_in()
     assert handled.status == "ticketed"
 
 

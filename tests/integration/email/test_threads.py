@@ -31,6 +31,15 @@ async def rina(pool: asyncpg.Pool) -> users.Person:
     return person
 
 
+async def budis_question(channel: Channel) -> tuple[int, str]:
+    """Budi mails his affiliate question and it is taken in: its ticket, the mail's Message-ID."""
+    raw, message_id = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
+    channel.mailbox.deliver(raw)
+    [handled] = await channel.turn()
+    assert handled.ticket_id is not None
+    return handled.ticket_id, message_id
+
+
 async def test_a_mail_becomes_an_email_ticket_and_budi_is_told_its_number(channel: Channel) -> None:
     raw, message_id = customer_mail(
         "Selamat pagi, apakah QuickCart punya program afiliasi untuk toko kecil?"
@@ -89,11 +98,7 @@ async def test_an_english_mail_is_acknowledged_in_english(channel: Channel) -> N
 
 
 async def test_rinas_answer_goes_out_threaded_and_budis_reply_comes_back(channel: Channel) -> None:
-    raw, first_id = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
-    channel.mailbox.deliver(raw)
-    [handled] = await channel.turn()
-    ticket_id = handled.ticket_id
-    assert ticket_id is not None
+    ticket_id, first_id = await budis_question(channel)
     staff = await rina(channel.pool)
 
     # Rina answers in the ticket's topic, exactly as for a Telegram ticket
@@ -172,11 +177,7 @@ async def test_one_address_one_customer_one_history(channel: Channel) -> None:
 
 
 async def test_resolved_by_mail_and_rated_by_a_reply_of_one_number(channel: Channel) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
-    channel.mailbox.deliver(raw)
-    [handled] = await channel.turn()
-    ticket_id = handled.ticket_id
-    assert ticket_id is not None
+    ticket_id, _ = await budis_question(channel)
     staff = await rina(channel.pool)
     await actions.resolve(channel.pool, channel.cfg, channel.clock, actor=staff,
                           ticket_id=ticket_id)  # fmt: skip

@@ -6,12 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
 
 from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
+from tests.bots import make_bot
 from tests.cast import ALICE, BUDI
 
 STAFF = 2001
@@ -29,17 +26,10 @@ async def emulator(config: EmulatorConfig) -> AsyncIterator[TelegramEmulator]:
         yield running
 
 
-def make_bot(emulator: TelegramEmulator, timeout: float = 10.0) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url), timeout=timeout)
-    return Bot(
-        emulator.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
-    )
-
-
 @pytest.fixture
 async def bot(emulator: TelegramEmulator, tg: EmulatorClient) -> AsyncIterator[Bot]:
     """The bot, talking to a world where Alice, Budi and Sari exist."""
-    bot = make_bot(emulator)
+    bot = make_bot(emulator.base_url, emulator.token)
     yield bot
     await bot.session.close()
 

@@ -15,9 +15,8 @@ from sandbox.telegram import (
     LimitConfig,
     TelegramEmulator,
 )
+from tests.bots import make_bot
 from tests.cast import ALICE, BUDI
-
-from .conftest import make_bot
 
 
 @pytest.fixture
@@ -93,7 +92,7 @@ async def test_the_same_seed_gives_the_same_faults() -> None:
             limits=LimitConfig(enabled=False), faults=FaultConfig(error_rate=0.5, seed=3)
         )
         async with TelegramEmulator(config) as emulator:
-            bot = make_bot(emulator)
+            bot = make_bot(emulator.base_url, emulator.token)
             results = []
             for _ in range(8):
                 try:

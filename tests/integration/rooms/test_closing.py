@@ -38,6 +38,14 @@ async def resolve_as_dewi(
     await resolve(db, clock, rooms.escalation, tid, dewi)
 
 
+async def closed_by_the_scan(db: asyncpg.Pool, rooms: RoomsContext, clock: FrozenClock) -> int:
+    """A P2 room whose incident Dewi resolved, after the scan that queued its topic's close."""
+    tid = await opened(db, rooms, clock, "P2")
+    await resolve_as_dewi(db, clock, rooms, tid)
+    await sync.tick(db, clock, rooms)
+    return tid
+
+
 async def topic_rows(db: asyncpg.Pool) -> list[asyncpg.Record]:
     return list(
         await db.fetch(
@@ -115,9 +123,7 @@ async def test_a_refused_close_is_told_to_the_operator_and_an_already_closed_top
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     db, clock = roster, FrozenClock()
-    tid = await opened(db, rooms, clock, "P2")
-    await resolve_as_dewi(db, clock, rooms, tid)
-    await sync.tick(db, clock, rooms)
+    tid = await closed_by_the_scan(db, rooms, clock)
     [close] = await topic_rows(db)
     hook = RoomDeliveryHook(rooms, clock)
     row = OutboxRow.from_record(close)
@@ -148,9 +154,7 @@ async def test_a_closed_topic_deleted_by_hand_and_recreated_is_closed_again(
     roster: asyncpg.Pool, rooms: RoomsContext
 ) -> None:
     db, clock = roster, FrozenClock()
-    tid = await opened(db, rooms, clock, "P2")
-    await resolve_as_dewi(db, clock, rooms, tid)
-    await sync.tick(db, clock, rooms)
+    tid = await closed_by_the_scan(db, rooms, clock)
     assert await room_module.recreate(db, rooms, tid, clock.now())  # a late line found it gone
     await store.update(db, tid, topic_id=TOPIC + 50 + tid)  # the new topic exists
     clock.advance(timedelta(seconds=5))
