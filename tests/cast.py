@@ -23,7 +23,10 @@ Clashes left (same name, another person, inside one test package only), and why:
 
 from __future__ import annotations
 
+import asyncpg
+
 from sandbox.world import cast as sandbox
+from services import users
 
 BUDI = sandbox.BUDI.id  # 1001, customer, Bahasa Indonesia
 ALICE = sandbox.ALICE.id  # 1002, customer, English
@@ -31,3 +34,10 @@ CITRA = 1003  # customer (the delivery tests' third private chat)
 SARI = sandbox.SARI.id  # 2001, support engineer
 DIMAS = sandbox.DIMAS.id  # 2002, senior engineer
 ADMIN = 7001  # Adi, the admin: ADMIN_IDS of the e2e app, the admin of every test roster
+
+
+async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
+    """Someone the test stored already (by users.touch or a roster), as the services see them."""
+    found = await users.get(db, user_id)
+    assert found is not None
+    return found

@@ -7,7 +7,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from services import audit, users
+from services import audit
 from services import roster as staff_roster
 from services.clock import FrozenClock
 from services.escalation import queries, store
@@ -16,15 +16,9 @@ from services.escalation.incidents import StaleLevel, acknowledge, escalate, ope
 from services.roster import RosterError
 from services.staff import NotAllowed
 from services.users import Role
-from tests.cast import ADMIN, BUDI, SARI
+from tests.cast import ADMIN, BUDI, SARI, person
 
 from .conftest import DEWI, TONO, private_pages
-
-
-async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
-    found = await users.get(db, user_id)
-    assert found is not None
-    return found
 
 
 async def test_support_engineer_and_customer_may_not_resolve_and_both_are_audited(

@@ -9,7 +9,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from services import audit, users
+from services import audit
 from services.alerts.config import SecondaryChannels, SmsChannel
 from services.clock import FrozenClock
 from services.escalation import emergency, emergency_breach, store, store_emergency
@@ -17,18 +17,12 @@ from services.escalation.context import EscalationContext
 from services.escalation.incidents import acknowledge, resolve
 from services.escalation.store_emergency import EmergencyCall
 from services.staff import NotAllowed
-from tests.cast import ADMIN, BUDI, SARI
+from tests.cast import ADMIN, BUDI, SARI, person
 from tests.net import json_hook
 
 from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, private_pages
 
 EVERY_LEVEL = [SARI, DEWI, TONO, MAYA, AGUS]
-
-
-async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
-    found = await users.get(db, user_id)
-    assert found is not None
-    return found
 
 
 def sos(text: str = "Checkout returns 500 for everyone", **kw: object) -> EmergencyCall:

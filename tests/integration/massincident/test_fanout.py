@@ -6,53 +6,44 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
-from services import audit, users
+from services import audit
 from services.clock import FrozenClock
 from services.delivery.errors import FORBIDDEN, PermanentError
 from services.delivery.rows import OutboxRow
-from services.escalation.context import EscalationContext
 from services.escalation.incidents import open_incident
-from services.escalation.policy import EscalationRules
 from services.massincident import declare, fanout, intake, propose
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext, MassRules
 from services.massincident.delivery import FanOutDeliveryHook
 from services.staff import NotAllowed
 from services.tickets.model import Incoming
-from tests.cast import SARI
-from tests.integration.escalation.conftest import ADMIN_CHAT, SUPPORT_CHAT, TONO, make_roster
-
-ANI, BOB, CICI = 1101, 1102, 1103
+from tests.cast import SARI, person
+from tests.integration.escalation.conftest import TONO, make_roster
+from tests.integration.massincident.affected import (
+    ANI,
+    BOB,
+    CICI,
+    add_customers,
+    customers_write,
+    declare_payment_outage,
+    mass_context,
+)
 
 
 @pytest.fixture
 async def roster(pool: asyncpg.Pool) -> asyncpg.Pool:
     await make_roster(pool)
-    for uid, name, lang in ((ANI, "Ani", "id"), (BOB, "Bob", "en"), (CICI, "Cici", "id")):
-        await pool.execute(
-            "INSERT INTO users (id, first_name, language) VALUES ($1, $2, $3)", uid, name, lang
-        )
+    await add_customers(pool)
     return pool
 
 
 @pytest.fixture
 def mctx() -> MassContext:
-    ctx = EscalationContext(
-        rules=EscalationRules(), tz=ZoneInfo("Asia/Jakarta"), tz_name="Asia/Jakarta",
-        admin_chat_id=ADMIN_CHAT, support_chat_id=SUPPORT_CHAT,
-    )  # fmt: skip
-    return MassContext(ctx, MassRules(card_edit_seconds=0))
-
-
-async def person(db: asyncpg.Pool, uid: int) -> users.Person:
-    found = await users.get(db, uid)
-    assert found is not None
-    return found
+    return mass_context(MassRules(card_edit_seconds=0))
 
 
 async def linked_incident(db: asyncpg.Pool, mctx: MassContext, clock: FrozenClock) -> int:
@@ -60,20 +51,11 @@ async def linked_incident(db: asyncpg.Pool, mctx: MassContext, clock: FrozenCloc
         db, clock, mctx.escalation, source="staff", title="Pakasir down", priority="P1"
     )
     tid = opened.incident.ticket_id
-    await declare.declare(
-        db, clock, mctx, tid, await person(db, TONO), categories=("payment",),
-        notice_id="Pembayaran sedang gangguan.",
-    )  # fmt: skip
+    await declare_payment_outage(db, clock, mctx, tid)
     # staff remove the proposed English notice: English customers get the Indonesian one
     public = await declare.set_notice(db, clock, mctx, tid, await person(db, TONO), "en", "")
     assert public.missing_language == "en"
-    for n, uid in enumerate((ANI, BOB, CICI)):
-        taken = await intake.customer_wrote(
-            db, mctx, clock, customer=await person(db, uid),
-            incoming=Incoming(chat_id=uid, message_id=n + 1, author_id=uid, kind="text",
-                              text="payment failed / pembayaran gagal"),
-        )  # fmt: skip
-        assert taken is not None and taken.outcome == "linked"
+    await customers_write(db, mctx, clock, "payment failed / pembayaran gagal")
     return tid
 
 

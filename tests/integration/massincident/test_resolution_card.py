@@ -9,33 +9,29 @@ claim it (the fan-out then waited for the worker's poll: 1.5x the 30/s floor).""
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
 from services.clock import FrozenClock
 from services.escalation import incidents
-from services.escalation.context import EscalationContext, make_context
-from services.escalation.policy import EscalationRules
+from services.escalation.context import make_context
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext, MassRules
 from services.massincident.delivery import FanOutDeliveryHook
 from services.rules import Rules
+from tests.cast import person
 from tests.integration.escalation.conftest import ADMIN_CHAT, SUPPORT_CHAT, TONO
+from tests.integration.massincident.affected import BOB, mass_context
 
-from .test_fanout import BOB, linked_incident, person, roster, row_of
+from .test_fanout import linked_incident, roster, row_of
 
 __all__ = ["roster"]  # the fixture, shared with test_fanout
 
 
 @pytest.fixture
 def mctx() -> MassContext:
-    ctx = EscalationContext(
-        rules=EscalationRules(), tz=ZoneInfo("Asia/Jakarta"), tz_name="Asia/Jakarta",
-        admin_chat_id=ADMIN_CHAT, support_chat_id=SUPPORT_CHAT,
-    )  # fmt: skip
-    return MassContext(ctx, MassRules())  # the card: one edit per 15 s per chat
+    return mass_context(MassRules())  # the card: one edit per 15 s per chat
 
 
 async def card_edits(db: asyncpg.Pool, tid: int) -> list[asyncpg.Record]:

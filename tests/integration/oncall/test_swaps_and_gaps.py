@@ -18,7 +18,7 @@ from services.oncall.handoffs import scan_once
 from services.oncall.model import LayerSpec, OncallRules, RotationSpec
 from services.staff import NotAllowed
 from services.users import Role
-from tests.cast import SARI
+from tests.cast import SARI, person
 from tests.integration.escalation.conftest import ADMIN_CHAT, DEWI
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -50,12 +50,6 @@ def octx(ctx: EscalationContext) -> OncallContext:
     return OncallContext(
         tz=WIB, escalation=ctx.rules, admin_chat_id=ADMIN_CHAT, default_locale="en"
     )
-
-
-async def person(db: asyncpg.Pool, user_id: int) -> users.Person:
-    found = await users.get(db, user_id)
-    assert found is not None
-    return found
 
 
 async def who(db: asyncpg.Pool, ctx: EscalationContext, at: datetime) -> list[int]:

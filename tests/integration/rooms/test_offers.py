@@ -10,41 +10,34 @@ import asyncio
 import asyncpg
 import pytest
 
-from services import users
 from services.clock import FrozenClock
 from services.escalation.incidents import resolve
-from services.massincident import declare, intake
 from services.massincident.config import MassContext, MassRules
 from services.postmortem import build
 from services.rooms import actions, offers, store
 from services.rooms.config import RoomsContext
 from services.rooms.render_offers import RoomOffer
 from services.staff import NotAllowed
-from services.tickets.model import Incoming
+from tests.cast import person
 from tests.integration.escalation.conftest import DEWI, SARI, TONO
+from tests.integration.massincident.affected import (
+    CICI,
+    add_customers,
+    customers_write,
+    declare_payment_outage,
+)
 from tests.integration.rooms.conftest import open_room
-
-ANI, BOB, CICI = 1101, 1102, 1103
 
 
 @pytest.fixture
 async def people(roster: asyncpg.Pool) -> asyncpg.Pool:
-    for uid, name, lang in ((ANI, "Ani", "id"), (BOB, "Bob", "en"), (CICI, "Cici", "id")):
-        await roster.execute(
-            "INSERT INTO users (id, first_name, language) VALUES ($1, $2, $3)", uid, name, lang
-        )
+    await add_customers(roster)
     return roster
 
 
 @pytest.fixture
 def mctx(rooms: RoomsContext) -> MassContext:
     return MassContext(rooms.escalation, MassRules(card_edit_seconds=0))
-
-
-async def person(db: asyncpg.Pool, uid: int) -> users.Person:
-    found = await users.get(db, uid)
-    assert found is not None
-    return found
 
 
 async def incident(
@@ -54,17 +47,8 @@ async def incident(
     tid = await open_room(db, clock, rooms, "Pakasir down", "P1")  # the room opens
     if not public:
         return tid
-    await declare.declare(
-        db, clock, mctx, tid, await person(db, TONO), categories=("payment",),
-        notice_id="Pembayaran sedang gangguan.",
-    )  # fmt: skip
-    for n, uid in enumerate((ANI, BOB, CICI)):
-        taken = await intake.customer_wrote(
-            db, mctx, clock, customer=await person(db, uid),
-            incoming=Incoming(chat_id=uid, message_id=n + 1, author_id=uid, kind="text",
-                              text="pembayaran gagal"),
-        )  # fmt: skip
-        assert taken is not None and taken.outcome == "linked"
+    await declare_payment_outage(db, clock, mctx, tid)
+    await customers_write(db, mctx, clock, "pembayaran gagal")
     return tid
 
 

@@ -8,24 +8,19 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from services import audit, users
+from services import audit
 from services.clock import FrozenClock
 from services.escalation import follow
 from services.reports.build import build as build_report
 from services.rooms import actions, store, sync
 from services.rooms.config import RoomsContext
 from services.staff import NotAllowed
-from services.users import Person, Role
+from services.users import Role
+from tests.cast import person
 from tests.integration.escalation.conftest import BUDI, DEWI, MANAGER, TONO
 from tests.integration.rooms.conftest import open_room
 
 from .conftest import INCIDENTS_CHAT
-
-
-async def person(db: asyncpg.Pool, user_id: int) -> Person:
-    found = await users.get(db, user_id)
-    assert found is not None
-    return found
 
 
 async def reminders(db: asyncpg.Pool) -> list[tuple[int, str]]:
