@@ -8,7 +8,9 @@ import asyncpg
 import pytest
 
 from services import roster as staff_roster
+from services.clock import FrozenClock
 from services.escalation.context import EscalationContext
+from services.escalation.incidents import Outcome, open_incident
 from services.escalation.policy import EscalationRules
 from services.users import Role
 from tests.cast import ADMIN, BUDI
@@ -73,6 +75,17 @@ async def private_pages(db: asyncpg.Pool, after_id: int = 0) -> list[int]:
         after_id,
     )
     return [r["chat_id"] for r in rows]
+
+
+async def opened_now(
+    db: asyncpg.Pool, ctx: EscalationContext, priority: str, title: str = "down",
+    source: str = "alert",
+) -> tuple[FrozenClock, Outcome]:  # fmt: skip
+    """An incident opened at the start of a new frozen clock (from an alert unless `source`
+    says): the clock, for the story to move, and what the opening did."""
+    clock = FrozenClock()
+    opened = await open_incident(db, clock, ctx, source=source, title=title, priority=priority)
+    return clock, opened
 
 
 async def last_outbox_id(db: asyncpg.Pool) -> int:

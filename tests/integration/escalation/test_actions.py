@@ -9,23 +9,21 @@ import pytest
 
 from services import audit
 from services import roster as staff_roster
-from services.clock import FrozenClock
 from services.escalation import queries, store
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import StaleLevel, acknowledge, escalate, open_incident, resolve
+from services.escalation.incidents import StaleLevel, acknowledge, escalate, resolve
 from services.roster import RosterError
 from services.staff import NotAllowed
 from services.users import Role
 from tests.cast import ADMIN, BUDI, SARI, person
 
-from .conftest import DEWI, TONO, private_pages
+from .conftest import DEWI, TONO, opened_now, private_pages
 
 
 async def test_support_engineer_and_customer_may_not_resolve_and_both_are_audited(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
-    opened = await open_incident(roster, clock, ctx, source="alert", title="down", priority="P0")
+    clock, opened = await opened_now(roster, ctx, "P0")
     tid = opened.incident.ticket_id
     for who in (SARI, BUDI):
         with pytest.raises(NotAllowed):
@@ -43,8 +41,7 @@ async def test_support_engineer_and_customer_may_not_resolve_and_both_are_audite
 async def test_acknowledging_edits_every_copy_and_stops_the_response_clock(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
-    opened = await open_incident(roster, clock, ctx, source="alert", title="down", priority="P0")
+    clock, opened = await opened_now(roster, ctx, "P0")
     tid = opened.incident.ticket_id
     clock.advance(minutes=3)
     outcome = await acknowledge(roster, clock, ctx, tid, await person(roster, SARI))
@@ -64,8 +61,7 @@ async def test_acknowledging_edits_every_copy_and_stops_the_response_clock(
 async def test_a_stale_escalate_button_does_not_escalate_twice(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
-    opened = await open_incident(roster, clock, ctx, source="alert", title="down", priority="P1")
+    clock, opened = await opened_now(roster, ctx, "P1")
     tid = opened.incident.ticket_id
     first = await escalate(roster, clock, ctx, tid, await person(roster, SARI), expected_level=1)
     assert first.incident.level == 2 and first.told == (DEWI,)

@@ -11,14 +11,13 @@ from typing import Any
 import asyncpg
 
 from services import users
-from services.clock import FrozenClock
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import acknowledge, open_incident
+from services.escalation.incidents import acknowledge
 from services.escalation.render import when
 from services.escalation.scan import scan_once
 from tests.cast import SARI
 
-from .conftest import ADMIN_CHAT, DEWI, TONO
+from .conftest import ADMIN_CHAT, DEWI, TONO, opened_now
 
 
 async def newest_text(db: asyncpg.Pool, row_id: int) -> dict[str, Any]:
@@ -40,11 +39,8 @@ def buttons(payload: dict[str, Any]) -> list[str]:
 async def test_a_page_keeps_what_it_said_and_the_admin_chat_gets_a_line_per_level(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
+    clock, opened = await opened_now(roster, ctx, "P0", "Payment processing down")
     t0 = clock.now()
-    opened = await open_incident(
-        roster, clock, ctx, source="alert", title="Payment processing down", priority="P0"
-    )
     tid = opened.incident.ticket_id
     for minutes in (15, 60, 60 + 120):  # the response breach, level 2, level 3
         clock.set(t0 + timedelta(minutes=minutes))

@@ -7,24 +7,19 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.clock import FrozenClock
 from services.escalation import store
 from services.escalation.context import EscalationContext
-from services.escalation.incidents import open_incident
 from services.escalation.scan import scan_once
 from tests.cast import ADMIN, SARI
 
-from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, private_pages
+from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, opened_now, private_pages
 
 
 async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
+    clock, opened = await opened_now(roster, ctx, "P0", "Payment processing down")
     t0 = clock.now()
-    opened = await open_incident(
-        roster, clock, ctx, source="alert", title="Payment processing down", priority="P0"
-    )
     tid = opened.incident.ticket_id
     # level 1's support engineer is paged; the admin chat hears it with the P0 groups
     assert await private_pages(roster) == [SARI]
@@ -85,11 +80,8 @@ async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
 async def test_a_p2_never_acknowledged_tells_the_next_level_once_after_240_minutes(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
+    clock, opened = await opened_now(roster, ctx, "P2", "Checkout slow for some users", "staff")
     t0 = clock.now()
-    opened = await open_incident(
-        roster, clock, ctx, source="staff", title="Checkout slow for some users", priority="P2"
-    )
     assert await private_pages(roster) == []  # P2 pages nobody at once: support team in chat
     clock.set(t0 + timedelta(minutes=239))
     assert (await scan_once(roster, clock, ctx)).breaches == []
@@ -110,8 +102,7 @@ async def test_a_p2_never_acknowledged_tells_the_next_level_once_after_240_minut
 async def test_after_a_long_outage_each_scan_moves_one_level(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock = FrozenClock()
-    opened = await open_incident(roster, clock, ctx, source="alert", title="DB down", priority="P0")
+    clock, opened = await opened_now(roster, ctx, "P0", "DB down")
     clock.advance(days=2)
     first = await scan_once(roster, clock, ctx)
     assert [(f, t) for _, f, t in first.escalated] == [(1, 2)]
