@@ -1,4 +1,5 @@
-"""The bot's inline buttons as the e2e stories use them: what a message offers, and a press."""
+"""The bot's inline buttons as the e2e stories use them: what a message offers, a press, and the
+edit a press brings."""
 
 from __future__ import annotations
 
@@ -22,3 +23,15 @@ async def press(world: World, user: int, chat: int, message: Json, data: str) ->
     query = await world.tg.press(user, chat, message["message_id"], data)
     answer: Json = await world.tg.callback_answer(query)
     return answer
+
+
+async def next_edit(world: World, chat: int, message: Json, contains: str) -> Json:
+    """The message as an edit after the version given (`message`) shows it: the first whose
+    text holds `contains`."""
+    edited: Json = await world.tg.wait_for_edit(
+        chat,
+        message["message_id"],
+        after_edit_count=message["edit_count"],
+        predicate=lambda m: contains in m["text"],
+    )
+    return edited

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests.e2e.conftest import World
-from tests.e2e.test_support_story import choose_indonesian, next_from_bot, press
+from tests.e2e.test_support_story import choose_indonesian, new_ticket_in
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -19,12 +19,7 @@ FIRST = 4001
 async def _one_trial(world: World, uid: int) -> str:
     await world.tg.create_user(uid, first_name=f"Cust{uid}", language_code="id")
     await choose_indonesian(world, uid)
-    sent = await world.send(uid, "/start")
-    first = await next_from_bot(world, uid, sent["message_id"])
-    await press(world, uid, uid, first, "sm:new")
-    categories = await next_from_bot(world, uid, first["message_id"])
-    await press(world, uid, uid, categories, "nc:payment")
-    await next_from_bot(world, uid, categories["message_id"])
+    await new_ticket_in(world, uid, "payment")
     # Back to back, without waiting for the bot between them.
     await world.send(uid, f"QRIS gagal dibayar nomor {uid}")
     sent = await world.send(uid, f"ORD-20261102-{uid}AB")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.cast import ADMIN, BUDI
-from tests.e2e.buttons import press
+from tests.e2e.buttons import next_edit, press
 from tests.e2e.conftest import World
 
 Json = dict[str, Any]
@@ -124,12 +124,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     # Dewi, the on-call senior engineer, takes it: every copy says who, and when.
     taken = await press(world, DEWI, DEWI, dewi_page, "inc:1:ack:2")
     assert taken["text"] == "Anda menerima QC-000001.", taken
-    notice = await world.tg.wait_for_edit(
-        world.admin_chat_id,
-        notice["message_id"],
-        after_edit_count=notice["edit_count"],
-        predicate=lambda m: "Diterima oleh Dewi" in m["text"],
-    )
+    notice = await next_edit(world, world.admin_chat_id, notice, "Diterima oleh Dewi")
     assert datas(notice) == ["inc:1:esc:2", "inc:1:res:2", "inc:1:pub:2"]
     dewi_page = await world.tg.wait_for_edit(
         DEWI, dewi_page["message_id"], predicate=lambda m: "Diterima oleh Dewi" in m["text"]
@@ -137,12 +132,7 @@ async def test_escalate_pages_the_next_on_call_and_only_engineers_resolve(world:
     # She may resolve.
     done = await press(world, DEWI, DEWI, dewi_page, "inc:1:res:2")
     assert done["text"] == "QC-000001 selesai.", done
-    notice = await world.tg.wait_for_edit(
-        world.admin_chat_id,
-        notice["message_id"],
-        after_edit_count=notice["edit_count"],
-        predicate=lambda m: "sudah selesai" in m["text"],
-    )
+    notice = await next_edit(world, world.admin_chat_id, notice, "sudah selesai")
     assert datas(notice) == []
     allowed = await world.pool.fetch(
         "SELECT action, actor_id FROM audit_log WHERE allowed AND action LIKE 'incident.%'"

@@ -42,15 +42,22 @@ async def cast(world: World) -> None:
         await start(world, user)
 
 
-async def declared_with_two_linked(world: World) -> tuple[Json, int]:
-    """QC-000001 declared by the command; Budi (QC-000002) and Dedi (QC-000003) linked. The
-    support group's card and the incident's topic."""
+async def declared_by_command(world: World, button: str) -> Json:
+    """The cast, and QC-000001 opened and declared customer-facing by the admin's commands: the
+    support group's card, once it offers `button`."""
     await cast(world)
     await said(world, ADMIN, world.admin_chat_id, "/incident P1 Pakasir payments failing")
     await said(world, ADMIN, world.admin_chat_id, "/incident public QC-000001")
-    card = await world.tg.wait_for_message(
-        world.support_chat_id, predicate=lambda m: "mc:1:res" in datas(m)
+    card: Json = await world.tg.wait_for_message(
+        world.support_chat_id, predicate=lambda m: button in datas(m)
     )
+    return card
+
+
+async def declared_with_two_linked(world: World) -> tuple[Json, int]:
+    """QC-000001 declared by the command; Budi (QC-000002) and Dedi (QC-000003) linked. The
+    support group's card and the incident's topic."""
+    card = await declared_by_command(world, "mc:1:res")
     thread = card["message_thread_id"]
     for user, text in ((BUDI, "Pembayaran saya gagal terus"), (DEDI, "transaksi gagal")):
         notice = await said(world, user, user, text)

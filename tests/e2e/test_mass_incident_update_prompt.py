@@ -11,8 +11,8 @@ import pytest
 
 from services.clock import FrozenClock
 from services.rules import Rules
-from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
-from tests.e2e.test_mass_incident_buttons import TONO, cast
+from tests.e2e.conftest import BUDI, World, fast_rules
+from tests.e2e.test_mass_incident_buttons import TONO, declared_by_command
 from tests.e2e.test_mass_incident_story import datas, press, said
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -31,12 +31,7 @@ def e2e_rules() -> Rules:
 async def test_an_update_prompt_left_for_long_takes_nothing(
     world: World, e2e_clock: FrozenClock
 ) -> None:
-    await cast(world)
-    await said(world, ADMIN, world.admin_chat_id, "/incident P1 Pakasir payments failing")
-    await said(world, ADMIN, world.admin_chat_id, "/incident public QC-000001")
-    card = await world.tg.wait_for_message(
-        world.support_chat_id, predicate=lambda m: "mc:1:upd" in datas(m)
-    )
+    card = await declared_by_command(world, "mc:1:upd")
     thread = card["message_thread_id"]
     notice = await said(world, BUDI, BUDI, "Pembayaran saya gagal terus")
     assert any(d.startswith("mn:") for d in datas(notice)), notice

@@ -20,6 +20,7 @@ from tests.e2e.test_support_story import (
     buttons,
     card_of,
     choose_indonesian,
+    new_ticket_in,
     next_from_bot,
     open_ticket,
     press,
@@ -67,12 +68,7 @@ async def test_a_restart_in_the_middle_of_a_new_ticket_keeps_the_conversation(
     world: World,
 ) -> None:
     await choose_indonesian(world, BUDI)
-    sent = await world.send(BUDI, "/start")
-    menu = await next_from_bot(world, BUDI, sent["message_id"])
-    await press(world, BUDI, BUDI, menu, "sm:new")
-    categories = await next_from_bot(world, BUDI, menu["message_id"])
-    await press(world, BUDI, BUDI, categories, "nc:order")
-    await next_from_bot(world, BUDI, categories["message_id"])
+    await new_ticket_in(world, BUDI, "order")
 
     await world.restart_bot()
 

@@ -36,17 +36,23 @@ async def choose_indonesian(world: World, user_id: int) -> None:
     await next_from_bot(world, user_id, prompt["message_id"])
 
 
-async def open_ticket(
-    world: World, user_id: int, category: str, description: str, reference: str | None
-) -> Json:
-    """Through the menu: New ticket, category, description, reference, Send. Returns the
-    customer's confirmation message."""
+async def new_ticket_in(world: World, user_id: int, category: str) -> Json:
+    """Through the menu: New ticket, then the category. Returns the bot's question for the
+    description."""
     sent = await world.send(user_id, "/start")
     menu = await next_from_bot(world, user_id, sent["message_id"])
     await press(world, user_id, user_id, menu, "sm:new")
     categories = await next_from_bot(world, user_id, menu["message_id"])
     await press(world, user_id, user_id, categories, f"nc:{category}")
-    ask = await next_from_bot(world, user_id, categories["message_id"])
+    return await next_from_bot(world, user_id, categories["message_id"])
+
+
+async def open_ticket(
+    world: World, user_id: int, category: str, description: str, reference: str | None
+) -> Json:
+    """Through the menu: New ticket, category, description, reference, Send. Returns the
+    customer's confirmation message."""
+    ask = await new_ticket_in(world, user_id, category)
     sent = await world.send(user_id, description)
     ask_ref = await next_from_bot(world, user_id, sent["message_id"])
     if reference is None:
