@@ -41,6 +41,13 @@ async def group_id(pool: asyncpg.Pool) -> int:
     return value
 
 
+async def fired_group(pool: asyncpg.Pool, clock: FrozenClock) -> int:
+    """The people on the roster and CpuHigh firing, its message not posted yet: the group."""
+    await add_people(pool)
+    await fire(pool, clock)
+    return await group_id(pool)
+
+
 async def posted_group(pool: asyncpg.Pool, clock: FrozenClock) -> int:
     """The people on the roster, CpuHigh firing and its group's message posted: the group."""
     await add_people(pool)
@@ -108,9 +115,7 @@ async def test_acknowledge_shows_who_stops_repeats_and_is_audited(
 async def test_a_person_without_the_role_is_refused_and_the_refusal_audited(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    await add_people(pool)
-    await fire(pool, clock)
-    gid = await group_id(pool)
+    gid = await fired_group(pool, clock)
     for person, act in ((PRODUCT, "s1"), (PRODUCT, "ack"), (None, "res")):
         with pytest.raises(actions.NotAllowed):
             await actions.press(
@@ -144,9 +149,7 @@ async def test_silence_one_hour_mutes_the_group_until_it_ends(
 async def test_escalate_opens_an_incident_at_level_one_through_the_seam(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    await add_people(pool)
-    await fire(pool, clock)
-    gid = await group_id(pool)
+    gid = await fired_group(pool, clock)
     with pytest.raises(EscalationUnavailable):
         await actions.press(
             pool, DIMAS, gid, "esc", chat_id=-100111, now=clock.now(), audience=AUDIENCE

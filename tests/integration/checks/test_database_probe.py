@@ -19,12 +19,26 @@ from services.checks.runner import run_checks, run_one
 SENSITIVE = {"long_query_s": 0.0, "idle_in_transaction_s": 0.0}
 
 
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
 @pytest.fixture
-async def sessions(empty_db_url: str) -> AsyncIterator[list[asyncpg.Connection]]:
+async def session(empty_db_url: str) -> AsyncIterator[Connect]:
+    """`await session()`: a new session on the monitored database, terminated after the test."""
     opened: list[asyncpg.Connection] = []
-    yield opened
+
+    async def connect() -> asyncpg.Connection:
+        opened.append(await asyncpg.connect(empty_db_url))
+        return opened[-1]
+
+    yield connect
     for conn in opened:
         conn.terminate()
+
+
+async def probe(make_ctx: Callable[..., Any], url: str, rules: dict[str, Any] | None = None) -> Any:
+    """The database probe run once on `url` (the rules file's `rules`, if any): its result."""
+    return await run_one("database", database.probe, make_ctx(rules, monitor_database_url=url))
 
 
 async def until(predicate: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> None:
@@ -41,8 +55,7 @@ def details(result: Any) -> str:
 
 
 async def test_a_quiet_database_is_ok_and_reports_its_connections(make_ctx, empty_db_url):
-    ctx = make_ctx(monitor_database_url=empty_db_url)
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, empty_db_url)
     assert result.status is Status.OK, result.summary
     assert result.value("connections_max") and result.value("connections_max") >= 10
     assert result.value("connections_used") >= 1
@@ -50,13 +63,9 @@ async def test_a_quiet_database_is_ok_and_reports_its_connections(make_ctx, empt
     assert result.value("long_queries") == 0
 
 
-async def test_a_slow_query_is_reported_with_its_duration_and_text(
-    make_ctx, empty_db_url, sessions
-):
-    sleeper = await asyncpg.connect(empty_db_url)
-    sessions.append(sleeper)
-    watcher = await asyncpg.connect(empty_db_url)
-    sessions.append(watcher)
+async def test_a_slow_query_is_reported_with_its_duration_and_text(make_ctx, empty_db_url, session):
+    sleeper = await session()
+    watcher = await session()
     task = asyncio.ensure_future(sleeper.execute("SELECT pg_sleep(30) /* nightly report */"))
     await until(
         lambda: watcher.fetchval(
@@ -64,8 +73,7 @@ async def test_a_slow_query_is_reported_with_its_duration_and_text(
             "AND state = 'active' AND pid <> pg_backend_pid()"
         )
     )
-    ctx = make_ctx({"database": SENSITIVE}, monitor_database_url=empty_db_url)
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, empty_db_url, {"database": SENSITIVE})
     task.cancel()
     assert result.status is Status.WARN
     assert result.value("long_queries") == 1
@@ -73,11 +81,10 @@ async def test_a_slow_query_is_reported_with_its_duration_and_text(
     assert "running a query for" in details(result)
 
 
-async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db_url, sessions):
-    holder = await asyncpg.connect(empty_db_url)
-    waiter = await asyncpg.connect(empty_db_url)
-    watcher = await asyncpg.connect(empty_db_url)
-    sessions.extend([holder, waiter, watcher])
+async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db_url, session):
+    holder = await session()
+    waiter = await session()
+    watcher = await session()
     await holder.execute("CREATE TABLE stock (sku text PRIMARY KEY, qty int)")
     await holder.execute("INSERT INTO stock VALUES ('A-1', 5)")
     await holder.execute("BEGIN; UPDATE stock SET qty = 4 WHERE sku = 'A-1'")
@@ -88,8 +95,7 @@ async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db
             "SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0"
         )
     )
-    ctx = make_ctx({"database": {"idle_in_transaction_s": 3600}}, monitor_database_url=empty_db_url)
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, empty_db_url, {"database": {"idle_in_transaction_s": 3600}})
     task.cancel()
     assert result.status is Status.WARN
     assert result.value("lock_waits") == 1
@@ -98,21 +104,18 @@ async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db
     assert f"PID {holder_pid} (idle in transaction) blocks others" in text
 
 
-async def test_an_idle_transaction_is_a_warning(make_ctx, empty_db_url, sessions):
-    idle = await asyncpg.connect(empty_db_url)
-    sessions.append(idle)
+async def test_an_idle_transaction_is_a_warning(make_ctx, empty_db_url, session):
+    idle = await session()
     await idle.execute("BEGIN; SELECT 42 AS forgotten")
-    ctx = make_ctx({"database": SENSITIVE}, monitor_database_url=empty_db_url)
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, empty_db_url, {"database": SENSITIVE})
     assert result.status is Status.WARN
     assert result.value("idle_in_transaction") == 1
     assert "idle in a transaction" in details(result)
     assert "SELECT 42 AS forgotten" in details(result)
 
 
-async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, sessions):
-    conn = await asyncpg.connect(empty_db_url)
-    sessions.append(conn)
+async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, session):
+    conn = await session()
     await conn.execute("CREATE TABLE carts (id int) WITH (autovacuum_enabled = false)")
     await conn.execute("INSERT INTO carts SELECT generate_series(1, 5000)")
     await conn.execute("DELETE FROM carts WHERE id <= 4000")
@@ -123,8 +126,7 @@ async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, sessions)
             "WHERE relname = 'carts'"
         )
     )
-    ctx = make_ctx(monitor_database_url=empty_db_url)
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, empty_db_url)
     assert result.status is Status.WARN
     assert result.value("tables_needing_vacuum") == 1
     assert "Table public.carts needs VACUUM: 4000 dead rows (80.0 %)." in details(result)
@@ -151,8 +153,7 @@ async def test_growth_per_day_comes_from_the_stored_samples(make_ctx, empty_db_u
 
 
 async def test_an_unreachable_database_is_critical(make_ctx):
-    ctx = make_ctx(monitor_database_url="postgresql://nobody:pw@127.0.0.1:1/none")
-    result = await run_one("database", database.probe, ctx)
+    result = await probe(make_ctx, "postgresql://nobody:pw@127.0.0.1:1/none")
     assert result.status is Status.CRIT
     assert result.summary.startswith("The database cannot be reached")
     assert "pw" not in result.summary
