@@ -59,16 +59,22 @@ async def budi_opens_a_ticket(world: World) -> Json:
     return await open_ticket(world, BUDI, "payment", "QRIS gagal dibayar", None)
 
 
+async def budis_ticket_without_topics(world: World, type: str) -> tuple[int, Json, Json]:
+    """The bot started with a support chat of `type` without topics, and Budi's ticket opened:
+    the chat's id, Budi's confirmation and the ticket's card."""
+    chat_id = await start_with_support_chat(world, type=type, is_forum=False)
+    confirmation = await budi_opens_a_ticket(world)
+    return chat_id, confirmation, await card_of(world, "QC-000001")
+
+
 # -- a support chat without topics ------------------------------------------------------------
 
 
 async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
     world_unstarted: World,
 ) -> None:
-    chat_id = await start_with_support_chat(world_unstarted, type="supergroup", is_forum=False)
     world = world_unstarted
-    confirmation = await budi_opens_a_ticket(world)
-    card = await card_of(world, "QC-000001")
+    chat_id, confirmation, card = await budis_ticket_without_topics(world, "supergroup")
     assert card.get("message_thread_id") is None
     assert "tk:1:res" in str(card.get("reply_markup"))
 
@@ -96,10 +102,8 @@ async def test_without_topics_one_card_per_ticket_and_replies_thread_to_it(
 async def test_without_topics_a_reply_to_any_part_of_a_long_message_finds_its_ticket(
     world_unstarted: World,
 ) -> None:
-    chat_id = await start_with_support_chat(world_unstarted, type="supergroup", is_forum=False)
     world = world_unstarted
-    confirmation = await budi_opens_a_ticket(world)
-    card = await card_of(world, "QC-000001")
+    chat_id, confirmation, card = await budis_ticket_without_topics(world, "supergroup")
     words = [f"kata{i}" for i in range(520)]
     long_text = " ".join(words)  # 4,000 characters: with its header, more than one message
     assert 3900 < len(long_text) <= 4096
@@ -124,10 +128,8 @@ async def test_without_topics_a_reply_to_any_part_of_a_long_message_finds_its_ti
 async def test_a_migrated_support_group_is_followed_to_its_new_chat_id(
     world_unstarted: World,
 ) -> None:
-    old_id = await start_with_support_chat(world_unstarted, type="group", is_forum=False)
     world = world_unstarted
-    await budi_opens_a_ticket(world)
-    await card_of(world, "QC-000001")
+    old_id, _, _ = await budis_ticket_without_topics(world, "group")
 
     new_id = await world.tg.migrate(old_id)
     assert new_id != old_id
@@ -140,10 +142,8 @@ async def test_a_migrated_support_group_is_followed_to_its_new_chat_id(
 
 
 async def test_staff_can_answer_from_the_migrated_support_chat(world_unstarted: World) -> None:
-    old_id = await start_with_support_chat(world_unstarted, type="group", is_forum=False)
     world = world_unstarted
-    confirmation = await budi_opens_a_ticket(world)
-    await card_of(world, "QC-000001")
+    old_id, confirmation, _ = await budis_ticket_without_topics(world, "group")
     new_id = await world.tg.migrate(old_id)
     await world.send(BUDI, "Halo, ada kabar?")
     arrived = await world.tg.wait_for_message(new_id, predicate=lambda m: "kabar" in text_of(m))

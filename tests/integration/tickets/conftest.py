@@ -15,6 +15,8 @@ from redis.asyncio import Redis
 from services import users
 from services.classification import Category
 from services.clock import FrozenClock
+from services.escalation.context import EscalationContext, make_context
+from services.escalation.scan import ScanReport, scan_once
 from services.rules import Rules
 from services.tickets import desk
 from services.tickets.config import DeskConfig
@@ -134,6 +136,28 @@ class DeskWorld:
         return await action(
             self.pool, self.cfg, self.clock, actor=actor, ticket_id=ticket_id, **details
         )
+
+
+@dataclass
+class IncidentDesk(DeskWorld):
+    """The desk and the escalation beside it, as the bot runs them: `ctx` the incidents' context
+    (the default rules), `scan` one pass of the escalation scanner (deadlines, cards the clock
+    changes)."""
+
+    ctx: EscalationContext
+
+    @classmethod
+    def beside(cls, desk: DeskWorld, admin_chat_id: int) -> IncidentDesk:
+        ctx = make_context(
+            Rules(),
+            timezone="Asia/Jakarta",
+            admin_chat_id=admin_chat_id,
+            support_chat_id=desk.cfg.support_chat_id,
+        )
+        return cls(desk.pool, desk.redis, desk.cfg, desk.clock, ctx)
+
+    async def scan(self) -> ScanReport:
+        return await scan_once(self.pool, self.clock, self.ctx)
 
 
 @pytest.fixture

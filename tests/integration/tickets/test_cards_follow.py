@@ -13,14 +13,11 @@ import pytest
 from services import roster
 from services.classification import Priority
 from services.escalation import incidents, queries
-from services.escalation.context import EscalationContext, make_context
-from services.escalation.scan import scan_once
 from services.i18n import use_locale
-from services.rules import Rules
 from services.tickets import actions, history, store
 from services.tickets.model import Incoming, NotAllowed, TicketStatus
 from services.users import Person, Role
-from tests.integration.tickets.conftest import SUPPORT_CHAT, DeskWorld, make_staff
+from tests.integration.tickets.conftest import SUPPORT_CHAT, DeskWorld, IncidentDesk, make_staff
 
 ADMIN_CHAT = -1001000000001
 DEWI = 2002  # senior engineer, on call: the level after support
@@ -31,10 +28,8 @@ pytestmark = pytest.mark.usefixtures("english_by_default")
 
 
 @pytest.fixture
-def ctx(english_by_default: None) -> EscalationContext:
-    return make_context(
-        Rules(), timezone="Asia/Jakarta", admin_chat_id=ADMIN_CHAT, support_chat_id=SUPPORT_CHAT
-    )
+def world(world: DeskWorld, english_by_default: None) -> IncidentDesk:
+    return IncidentDesk.beside(world, admin_chat_id=ADMIN_CHAT)
 
 
 @pytest.fixture
@@ -50,6 +45,12 @@ async def open_ticket(
     description: str = "Pembayaran QRIS saya gagal tapi saldo sudah terpotong",
 ) -> int:
     return (await world.open_ticket(customer, description)).ticket.id
+
+
+@pytest.fixture
+async def ticket_id(world: IncidentDesk, budi: Person) -> int:
+    """Budi's payment ticket (a test names it after its staff, so that they exist first): its id."""
+    return await open_ticket(world, budi)
 
 
 async def card_edits(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]:
@@ -83,15 +84,13 @@ async def private_to(pool: asyncpg.Pool, user_id: int) -> list[str]:
 
 
 async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a_person(
-    world: DeskWorld,
-    ctx: EscalationContext,
-    budi: Person,
+    world: IncidentDesk,
     rina: Person,
     admin: Person,
     dewi: Person,
+    ticket_id: int,
 ) -> None:
-    pool, clock = world.pool, world.clock
-    ticket_id = await open_ticket(world, budi)
+    pool, clock, ctx = world.pool, world.clock, world.ctx
     t0 = clock.now()
 
     await world.act(actions.acknowledge, rina, ticket_id)
@@ -130,13 +129,11 @@ async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a
 
 
 async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forward(
-    world: DeskWorld,
-    ctx: EscalationContext,
-    budi: Person,
+    world: IncidentDesk,
     rina: Person,
+    ticket_id: int,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(seconds=20))
     await world.act(actions.assign, rina, ticket_id, assignee=rina)
@@ -146,7 +143,7 @@ async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forwa
 
     # the response deadline passes: the scan's edit waits a minute after the last edit
     clock.set(ticket.response_due + timedelta(seconds=10))
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 2 and edits[1]["not_before"] == edited_at + timedelta(minutes=1)
     assert "overdue" in edits[1]["payload"]["text"]
@@ -162,11 +159,11 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
     world: DeskWorld,
     budi: Person,
     rina: Person,
+    ticket_id: int,
 ) -> None:
     """A staff answer (waiting) and the customer's reply (acknowledged) rename the topic back
     and forth; each rename is a line in the group, so they go a minute apart, newest name."""
     pool, clock = world.pool, world.clock
-    ticket_id = await open_ticket(world, budi)
     created = await pool.fetchval(
         "SELECT id FROM outbox WHERE owner = $1 AND kind = 'create_topic'", f"ticket:{ticket_id}"
     )
@@ -202,29 +199,27 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
 
 
 async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before(
-    world: DeskWorld,
-    ctx: EscalationContext,
-    budi: Person,
+    world: IncidentDesk,
     rina: Person,
+    ticket_id: int,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(minutes=1))
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     assert await card_edits(pool, ticket_id) == []  # nothing changed yet
 
     clock.set(ticket.response_due + timedelta(minutes=2))
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     [edit] = await card_edits(pool, ticket_id)
     assert "Response due: 2026-11-02 11:00 WIB · ⚠️ overdue by 2 min" in edit["payload"]["text"]
     await sent(pool, edit["id"])
 
     clock.advance(minutes=10)
-    await scan_once(pool, clock, ctx)  # the card changes next an hour after the deadline
+    await world.scan()  # the card changes next an hour after the deadline
     assert len(await card_edits(pool, ticket_id)) == 1
     clock.set(ticket.response_due + timedelta(hours=1))
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     edits = await card_edits(pool, ticket_id)
     assert len(edits) == 2
     assert "⚠️ overdue by 1 h 00 min" in edits[1]["payload"]["text"]
@@ -234,20 +229,18 @@ async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before
 
 
 async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level_once(
-    world: DeskWorld,
-    ctx: EscalationContext,
-    budi: Person,
+    world: IncidentDesk,
     rina: Person,
     dewi: Person,
+    ticket_id: int,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket_id = await open_ticket(world, budi)
     ticket = await store.get(pool, ticket_id)
     assert ticket.priority is Priority.P1
     clock.set(ticket.response_due + timedelta(minutes=30))
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     clock.advance(hours=2)
-    await scan_once(pool, clock, ctx)  # again, later: nobody hears it twice
+    await world.scan()  # again, later: nobody hears it twice
 
     for person in (rina, dewi):  # Rina: on-call support (no assignee); Dewi: the next level
         [notice] = await private_to(pool, person.id)
@@ -264,8 +257,7 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
 
 
 async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_time_tells_nobody(
-    world: DeskWorld,
-    ctx: EscalationContext,
+    world: IncidentDesk,
     budi: Person,
     rina: Person,
     admin: Person,
@@ -279,7 +271,7 @@ async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_tim
     await world.staff_message(rina, reply, ticket_id=answered)
 
     clock.advance(hours=3)  # past both tickets' response deadlines
-    await scan_once(pool, clock, ctx)
+    await world.scan()
     assert await private_to(pool, rina.id) == []
     [to_admin] = await private_to(pool, admin.id)
     assert f"QC-{assigned:06d}" in to_admin
@@ -291,14 +283,13 @@ async def test_the_assignee_is_told_rather_than_the_on_call_and_answering_in_tim
 
 
 async def test_closing_resolving_and_reprioritising_carry_over_between_ticket_and_incident(
-    world: DeskWorld,
-    ctx: EscalationContext,
+    world: IncidentDesk,
     budi: Person,
     rina: Person,
     admin: Person,
     dewi: Person,
 ) -> None:
-    pool, clock = world.pool, world.clock
+    pool, clock, ctx = world.pool, world.clock, world.ctx
     closed = await open_ticket(world, budi)
     await incidents.escalate(pool, clock, ctx, closed, admin)  # an incident at level 2
     await world.act(actions.set_priority, rina, closed, priority=Priority.P2)
