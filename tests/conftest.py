@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from sandbox.telegram import EmulatorConfig, LimitConfig, TelegramEmulator
 from services.storage.db import connect, create_pool, migrate
 
 TEMPLATE_DB = "qc_template"
@@ -160,3 +161,17 @@ def english_by_default() -> Iterator[None]:
     set_default_locale("en")
     yield
     set_default_locale(before)
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """The Telegram emulator's settings: limits off by default (tests of behaviour, not of
+    Telegram's pacing); the tests about limits override this fixture."""
+    return EmulatorConfig(limits=LimitConfig(enabled=False))
+
+
+@pytest.fixture
+async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[TelegramEmulator]:
+    """A fresh Telegram Bot API emulator for the test."""
+    async with TelegramEmulator(emulator_config) as running:
+        yield running

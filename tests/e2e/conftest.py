@@ -24,9 +24,9 @@ from bot.runtime import create_app
 from bot.settings import Settings
 from bot.workers import CATCH_UP_ON_START
 from sandbox.telegram.client import EmulatorClient
-from sandbox.telegram.config import EmulatorConfig, LimitConfig
+from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.server import TelegramEmulator
-from services.clock import Clock, SystemClock
+from services.clock import Clock, FrozenClock, SystemClock
 from services.rules import Rules
 from tests.cast import ADMIN, ALICE, BUDI
 
@@ -49,6 +49,12 @@ class World:
     def pool(self) -> asyncpg.Pool:
         assert self.runner is not None
         return self.runner.app[POOL]
+
+    @property
+    def frozen_clock(self) -> FrozenClock:
+        """The clock, for a story that moves it by hand (its e2e_clock is a FrozenClock)."""
+        assert isinstance(self.clock, FrozenClock)
+        return self.clock
 
     @property
     def http_base(self) -> str:
@@ -92,12 +98,6 @@ async def _assert_telegram_accepted_everything(tg: EmulatorClient) -> None:
     errors = (await tg.stats()).get("errors", {})
     bugs = {key: count for key, count in errors.items() if any(b in key for b in BUG_ERRORS)}
     assert not bugs, f"the bot sent what Telegram refuses: {bugs}"
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Limits off by default: end-to-end stories check behaviour, not Telegram's pacing."""
-    return EmulatorConfig(limits=LimitConfig(enabled=False))
 
 
 @pytest.fixture

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
-from services.clock import FrozenClock
 from services.rules import Rules
 from tests.cast import ADMIN
-from tests.e2e.buttons import press
 from tests.e2e.conftest import World, fast_rules
 
 Json = dict[str, Any]
@@ -98,16 +96,8 @@ async def download(world: World, document: Json) -> bytes:
 
 async def escalate_an_alert(world: World) -> None:
     """Alertmanager posts a firing PaymentErrors; Rina presses Escalate on its message."""
-    from tests.e2e.test_alert_story import flush_at, post_alertmanager
+    from tests.e2e.test_alert_story import escalate_payment_errors
 
-    stored = await post_alertmanager(world, "am_0.25_firing.json")
+    stored, answer = await escalate_payment_errors(world)
     assert stored["stored"] == 3  # appended; the alert inbox folds it before the flush
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
-    await flush_at(world, clock, T0 + timedelta(seconds=31))
-    message = await world.tg.wait_for_message(
-        world.admin_chat_id, predicate=lambda m: "PaymentErrors" in m.get("text", "")
-    )
-    group_id = await world.pool.fetchval("SELECT id FROM alert_groups")
-    answer = await press(world, ADMIN, world.admin_chat_id, message, f"al:{group_id}:esc")
     assert "QC-000001" in answer["text"], answer

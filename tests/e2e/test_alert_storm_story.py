@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 
 from services import outbox
-from services.clock import FrozenClock
 from tests.cast import ADMIN
 from tests.e2e.conftest import FAST_DELIVERY, World, fast_rules
 from tests.e2e.test_alert_story import T0, TOKEN, datas, e2e_clock, eventually, flush_at, start
@@ -39,8 +38,7 @@ async def test_a_storm_is_one_message_whose_buttons_act(world_unstarted: World) 
     world = await start(
         world_unstarted, fast_rules(alerts={"rules": []}, delivery={"limits": limits})
     )
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     body = {
         "version": "4",
         "groupKey": "{}",

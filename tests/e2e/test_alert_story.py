@@ -141,8 +141,7 @@ async def test_cpu_high_for_five_minutes_alerts_once_and_silence_mutes_it(
     world_unstarted: World,
 ) -> None:
     world = await start(world_unstarted, cpu_rules())
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     await eventually(
         "the first probe run",
         lambda: world.pool.fetchval("SELECT count(*) > 0 FROM check_runs"),
@@ -229,12 +228,24 @@ async def post_alertmanager(world: World, name: str) -> Json:
         return answer
 
 
+async def escalate_payment_errors(world: World) -> tuple[Json, Json]:
+    """Alertmanager posts the captured PaymentErrors (firing), its group's message goes out at
+    the flush, and Adi presses Escalate on it: the webhook's answer and the press's."""
+    stored = await post_alertmanager(world, "am_0.25_firing.json")
+    await flush_at(world, world.frozen_clock, T0 + timedelta(seconds=31))
+    message = await world.tg.wait_for_message(
+        world.admin_chat_id, predicate=lambda m: "PaymentErrors" in m.get("text", "")
+    )
+    group_id = await world.pool.fetchval("SELECT id FROM alert_groups")
+    answer = await buttons.press(world, ADMIN, world.admin_chat_id, message, f"al:{group_id}:esc")
+    return stored, answer
+
+
 async def test_alertmanager_alert_escalates_to_an_incident_and_resolves(
     world_unstarted: World,
 ) -> None:
     world = await start(world_unstarted, fast_rules(alerts={"rules": []}))
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     # A payload captured from a real Alertmanager 0.25: three api instances, markup in the text.
     stored = await post_alertmanager(world, "am_0.25_firing.json")
     assert stored["stored"] == 3

@@ -58,8 +58,7 @@ async def test_the_backup_stops_pinging_and_its_heartbeat_alert_is_acknowledged(
     world_unstarted: World, demo: DemoWorld
 ) -> None:
     world = world_unstarted
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     # The bot runs with the sandbox's own definition of the backup heartbeat, and no other rule.
     defined = sandbox_rules(world.settings, demo).raw["heartbeats"]
     world.rules = fast_rules(heartbeats=defined, alerts={"rules": []})

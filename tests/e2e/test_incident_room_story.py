@@ -83,8 +83,7 @@ async def test_an_escalated_alert_gets_a_room_that_writes_its_own_postmortem(
 ) -> None:
     world = world_unstarted
     chat_id = await start(world)
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     await escalate_an_alert(world)
 
     # The room: a topic named after the incident, its summary pinned in it.

@@ -19,15 +19,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from services.clock import FrozenClock
 from tests.cast import ADMIN, BUDI
 from tests.e2e.conftest import World, fast_rules
-from tests.e2e.test_alert_story import T0, flush_at, post_alertmanager
+from tests.e2e.test_alert_story import T0, escalate_payment_errors, flush_at
 from tests.e2e.test_alert_story import e2e_clock as e2e_clock  # the story's frozen clock
 from tests.e2e.test_alert_story import start as start_alerts
 from tests.e2e.test_escalation_story import put_on_roster
 from tests.e2e.test_mass_incident_story import datas, press
-from tests.e2e.test_routing_story import post_fraud_alert, routing_rules
+from tests.e2e.test_routing_story import post_fraud_alert, routed_with_a_security_chat
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 Json = dict[str, Any]
@@ -96,8 +95,7 @@ async def test_a_tickets_escalate_leaves_its_card_offering_customer_facing(world
     assert public_card["message_thread_id"] == card["message_thread_id"]
     # the ticket card no longer offers it; a stale press is answered and changes nothing
     # (a person's change shows once the card's pause after the last edit has passed)
-    assert isinstance(world.clock, FrozenClock)
-    world.clock.advance(timedelta(seconds=3))
+    world.frozen_clock.advance(timedelta(seconds=3))
     await world.tg.wait_for_edit(
         world.support_chat_id, card["message_id"],
         predicate=lambda m: "inc:1:pub:2" not in datas(m) and "tk:1:res" in datas(m),
@@ -120,17 +118,9 @@ async def test_an_alerts_escalate_brings_the_incident_card_offering_it(
     world_unstarted: World,
 ) -> None:
     world = await start_alerts(world_unstarted, fast_rules(alerts={"rules": []}))
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
     await put_on_roster(world, SARI, "Sari", "support_engineer")
     await put_on_roster(world, TONO, "Tono", "tech_lead")
-    await post_alertmanager(world, "am_0.25_firing.json")
-    await flush_at(world, clock, T0 + timedelta(seconds=31))
-    alert = await world.tg.wait_for_message(
-        world.admin_chat_id, predicate=lambda m: "PaymentErrors" in m.get("text", "")
-    )
-    group_id = await world.pool.fetchval("SELECT id FROM alert_groups")
-    answer = await press(world, ADMIN, world.admin_chat_id, alert, f"al:{group_id}:esc")
+    _, answer = await escalate_payment_errors(world)
     assert "QC-000001" in answer["text"], answer
 
     incident_card = await world.tg.wait_for_message(
@@ -150,15 +140,8 @@ async def test_an_alerts_escalate_in_a_routed_chat_brings_the_incident_card_ther
     """The route sends FraudSpike to the security chat, which the escalation policy does not
     tell: Rina's Escalate there brings the incident's card into that chat too (it used to go to
     the admin chat only, and the people who pressed saw nothing to mark customer-facing)."""
-    security = await world_unstarted.tg.create_chat(
-        "QuickCart Security", members=[ADMIN], admins=[ADMIN]
-    )
-    world_unstarted.settings = world_unstarted.settings.model_copy(
-        update={"SECURITY_CHAT_ID": security["id"]}
-    )
-    world = await start_alerts(world_unstarted, routing_rules())
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    world, security = await routed_with_a_security_chat(world_unstarted)
+    clock = world.frozen_clock
     await put_on_roster(world, TONO, "Tono", "tech_lead")
     await post_fraud_alert(world)
     await flush_at(world, clock, T0 + timedelta(seconds=31))

@@ -101,8 +101,7 @@ async def wait_until(check: Any, timeout: float = 10.0) -> Any:
 async def test_dimas_covers_sari_the_p0_pages_dimas_then_sms_then_handoff(
     world: World, sms_hook: tuple[str, list[Json]]
 ) -> None:
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     await cast(world)
 
     board = await admin_says(world, "/oncall")

@@ -108,8 +108,7 @@ async def test_every_kind_of_group_message_speaks_the_chats_language(
     world_unstarted: World, chat_language: str, private_language: str
 ) -> None:
     world = await start(world_unstarted, fast_rules(alerts={"rules": []}))
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     admin_chat, support_chat = world.admin_chat_id, world.support_chat_id
     customer = BUDI if private_language == "id" else ALICE
     # Rina and the customer speak the other language in private

@@ -20,7 +20,6 @@ import aiohttp
 from services.alerts.config import default_rules
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
 from services.checks.store import save_report
-from services.clock import FrozenClock
 from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import (
@@ -99,18 +98,20 @@ async def post_fraud_alert(world: World) -> None:
         assert response.status == 200, await response.text()
 
 
+async def routed_with_a_security_chat(world: World) -> tuple[World, Json]:
+    """The bot started on the routing tree with SECURITY_CHAT_ID a new chat: the world, the chat."""
+    security: Json = await world.tg.create_chat(
+        "QuickCart Security", members=[ADMIN], admins=[ADMIN]
+    )
+    world.settings = world.settings.model_copy(update={"SECURITY_CHAT_ID": security["id"]})
+    return await start(world, routing_rules()), security
+
+
 async def test_a_routed_alert_reaches_security_and_gateway_down_inhibits_the_payment_rate(
     world_unstarted: World,
 ) -> None:
-    security = await world_unstarted.tg.create_chat(
-        "QuickCart Security", members=[ADMIN], admins=[ADMIN]
-    )
-    world_unstarted.settings = world_unstarted.settings.model_copy(
-        update={"SECURITY_CHAT_ID": security["id"]}
-    )
-    world = await start(world_unstarted, routing_rules())
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    world, security = await routed_with_a_security_chat(world_unstarted)
+    clock = world.frozen_clock
 
     # Alertmanager's fraud alert goes where the tree says: the security chat.
     await post_fraud_alert(world)

@@ -76,8 +76,7 @@ async def scan(world: World) -> None:
 
 
 async def test_an_unanswered_p1_is_told_once_to_support_and_the_next_level(world: World) -> None:
-    clock = world.clock
-    assert isinstance(clock, FrozenClock)
+    clock = world.frozen_clock
     await on_roster(world, SARI, "Sari", Role.SUPPORT_ENGINEER)
     await on_roster(world, DIMAS, "Dimas", Role.SENIOR_ENGINEER)
     await choose_indonesian(world, BUDI)

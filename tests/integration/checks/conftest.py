@@ -21,7 +21,6 @@ from services.clock import FrozenClock
 from tests.e2e.conftest import (  # noqa: F401  (the real bot against the emulator, for /health)
     e2e_clock,
     e2e_rules,
-    emulator_config,
     world_unstarted,
 )
 

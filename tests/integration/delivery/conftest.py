@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from aiogram import Bot
 
 from bot.sender import AiogramSender
-from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
+from sandbox.telegram import EmulatorClient, TelegramEmulator
 from services.clock import Clock, SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker, Limits
 from tests.bots import make_bot
@@ -44,17 +44,6 @@ FAST = DeliveryConfig(
     stop_grace=1.0,
     request_timeout=1.0,
 )
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(limits=LimitConfig(enabled=False))
-
-
-@pytest.fixture
-async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(emulator_config) as running:
-        yield running
 
 
 @pytest.fixture

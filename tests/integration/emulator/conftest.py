@@ -7,23 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from sandbox.telegram import EmulatorClient, EmulatorConfig, LimitConfig, TelegramEmulator
+from sandbox.telegram import EmulatorClient, TelegramEmulator
 from tests.bots import make_bot
 from tests.cast import ALICE, BUDI
 
 STAFF = 2001
-
-
-@pytest.fixture
-def config() -> EmulatorConfig:
-    """Limits off by default; the tests about limits switch them on."""
-    return EmulatorConfig(limits=LimitConfig(enabled=False))
-
-
-@pytest.fixture
-async def emulator(config: EmulatorConfig) -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(config) as running:
-        yield running
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.cast import ALICE, BUDI
 
 
 @pytest.fixture
-def config() -> EmulatorConfig:
+def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(limits=LimitConfig(enabled=True))
 
 
