@@ -18,11 +18,9 @@ from services.email import intake
 from services.email.config import EmailConfig
 from services.email.inbound import connect, fetch_new
 from services.email.smtp import MailSender
-from services.rules import Rules
 from services.tickets.config import DeskConfig
+from tests.integration.conftest import SUPPORT_CHAT as SUPPORT_CHAT
 from tests.mailservers import DOVECOT, NO_DOVECOT, SUPPORT, Dovecot, SmtpInbox, dovecot, smtp_inbox
-
-SUPPORT_CHAT = -1001234567890
 
 if DOVECOT is None:  # said once, plainly, in the test report
     print(f"tests/integration/email skipped: {NO_DOVECOT}")
@@ -34,13 +32,6 @@ def clock() -> FrozenClock:
     # Monday 2026-11-02 07:00 in Jakarta: before business hours, so the e-mail channel's
     # 8 business hours end the same day at 17:00, well before the 24 h of a P3
     return FrozenClock(datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def cfg() -> DeskConfig:
-    return DeskConfig.build(
-        support_chat_id=SUPPORT_CHAT, timezone="Asia/Jakarta", staff_locale="en", rules=Rules()
-    )
 
 
 @pytest.fixture(scope="session")

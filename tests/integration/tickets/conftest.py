@@ -23,8 +23,8 @@ from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, Ticket
 from services.users import Person
 from tests.cast import ADMIN, BUDI
+from tests.integration.conftest import SUPPORT_CHAT as SUPPORT_CHAT
 
-SUPPORT_CHAT = -1001234567890
 RINA = 2001
 OUTSIDER = 3001
 
@@ -33,13 +33,6 @@ OUTSIDER = 3001
 def clock() -> FrozenClock:
     # Monday 2026-11-02 10:00 in Jakarta
     return FrozenClock(datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def cfg() -> DeskConfig:
-    return DeskConfig.build(
-        support_chat_id=SUPPORT_CHAT, timezone="Asia/Jakarta", staff_locale="en", rules=Rules()
-    )
 
 
 async def make_staff(pool: asyncpg.Pool, user_id: int, name: str, roles: list[str]) -> Person:
