@@ -59,7 +59,9 @@ async def mail_world(
     yield world_unstarted, mailbox, inbox
 
 
-def mail(text: str, subject: str, **headers: str) -> tuple[bytes, str]:
+def budi_mails(mailbox: Dovecot, text: str, subject: str, **headers: str) -> str:
+    """Budi's mail client sends `text` to the support address (into its IMAP mailbox): the
+    mail's Message-ID. `headers`: In_Reply_To= and the like."""
     message = EmailMessage()
     message["From"] = f"Budi Santoso <{BUDI_MAIL}>"
     message["To"] = SUPPORT
@@ -68,7 +70,8 @@ def mail(text: str, subject: str, **headers: str) -> tuple[bytes, str]:
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(text)
-    return message.as_bytes(), message_id
+    mailbox.deliver(message.as_bytes())
+    return message_id
 
 
 async def in_topic(world: World, thread_id: int, words: str) -> dict[str, Any]:
@@ -85,11 +88,11 @@ async def test_an_email_becomes_a_ticket_answered_in_its_thread(
     mail_world: tuple[World, Dovecot, SmtpInbox],
 ) -> None:
     world, mailbox, inbox = mail_world
-    raw, first_id = mail(
+    first_id = budi_mails(
+        mailbox,
         "Selamat pagi, apakah QuickCart punya program afiliasi untuk toko kecil?\n\nBudi",
         "Program afiliasi",
     )
-    mailbox.deliver(raw)
 
     # the card opens a topic in the support group, named for the sender and his address
     card = await world.tg.wait_for_message(
@@ -125,13 +128,13 @@ async def test_an_email_becomes_a_ticket_answered_in_its_thread(
     assert body.startswith("Ada, Pak Budi: daftar lewat menu Mitra > Afiliasi.\n\n— Rina, ")
 
     # Budi's answer from his mail client comes back into the same ticket and topic
-    reply, _ = mail(
+    budi_mails(
+        mailbox,
         "Siap, terima kasih!\n\nPada Senin, Dukungan QuickCart menulis:\n> Ada, Pak Budi",
         f"Re: {answer['Subject']}",
         In_Reply_To=answer["Message-ID"],
         References=f"{first_id} {answer['Message-ID']}",
     )
-    mailbox.deliver(reply)
     relayed = await in_topic(world, topic, "Siap, terima kasih!")
     assert "Pada Senin" not in relayed["text"]  # the quoted conversation stays out
     assert await world.pool.fetchval("SELECT count(*) FROM tickets") == 1
@@ -148,8 +151,7 @@ async def test_a_file_staff_send_in_the_topic_goes_along_by_email(
     mail_world: tuple[World, Dovecot, SmtpInbox],
 ) -> None:
     world, mailbox, inbox = mail_world
-    raw, _ = mail("Apakah ada program afiliasi? Lampiran: formulir.", "Afiliasi")
-    mailbox.deliver(raw)
+    budi_mails(mailbox, "Apakah ada program afiliasi? Lampiran: formulir.", "Afiliasi")
     card = await world.tg.wait_for_message(
         world.support_chat_id,
         predicate=lambda m: (m.get("text") or "").startswith("QC-000001 "),
@@ -172,8 +174,7 @@ async def test_budi_links_his_address_and_his_email_tickets_join_his_telegram_hi
     mail_world: tuple[World, Dovecot, SmtpInbox],
 ) -> None:
     world, mailbox, inbox = mail_world
-    raw, _ = mail("Apakah ada program afiliasi?", "Afiliasi")
-    mailbox.deliver(raw)
+    budi_mails(mailbox, "Apakah ada program afiliasi?", "Afiliasi")
     await inbox.wait_for(1)  # QC-000001, as an e-mail-only customer
     assert await world.pool.fetchval("SELECT customer_id FROM tickets WHERE id = 1") != BUDI
 
@@ -201,8 +202,7 @@ async def test_budi_links_his_address_and_his_email_tickets_join_his_telegram_hi
     assert audited["actor_id"] == BUDI and audited["details"]["moved_tickets"] == 1
 
     # his next mail opens a ticket as his Telegram self: one history
-    raw, _ = mail("Satu pertanyaan lagi tentang komisi afiliasi.", "Komisi")
-    mailbox.deliver(raw)
+    budi_mails(mailbox, "Satu pertanyaan lagi tentang komisi afiliasi.", "Komisi")
     await inbox.wait_for(3)
     owners = await world.pool.fetch("SELECT customer_id FROM tickets ORDER BY id")
     assert [r["customer_id"] for r in owners] == [BUDI, BUDI]
@@ -214,8 +214,7 @@ async def test_markup_and_a_very_long_mail_reach_the_topic_whole_and_telegram_ac
     world, mailbox, inbox = mail_world
     line = "Saya <b>tidak</b> bisa bayar & <script>alert('x')</script> — ünïcødé 🙂\n"
     text = line * 400  # about 30,000 characters
-    raw, _ = mail(text, "<i>Tolong</i> & cepat")
-    mailbox.deliver(raw)
+    budi_mails(mailbox, text, "<i>Tolong</i> & cepat")
     card = await world.tg.wait_for_message(
         world.support_chat_id,
         predicate=lambda m: (m.get("text") or "").startswith("QC-000001 "),
@@ -233,9 +232,12 @@ async def test_refused_mail_is_one_notice_in_the_support_group_edited_as_more_co
     mail_world: tuple[World, Dovecot, SmtpInbox],
 ) -> None:
     world, mailbox, inbox = mail_world
-    auto, _ = mail("Saya sedang cuti sampai 9 November.", "Balasan otomatis",
-                   Auto_Submitted="auto-replied")  # fmt: skip
-    mailbox.deliver(auto)
+    budi_mails(
+        mailbox,
+        "Saya sedang cuti sampai 9 November.",
+        "Balasan otomatis",
+        Auto_Submitted="auto-replied",
+    )
     notice = await world.tg.wait_for_message(
         world.support_chat_id,
         predicate=lambda m: "E-mail yang ditolak desk sejak 07:00: 1" in (m.get("text") or ""),
