@@ -88,6 +88,13 @@ async def opened_now(
     return clock, opened
 
 
+async def payment_down(db: asyncpg.Pool, ctx: EscalationContext) -> tuple[FrozenClock, int]:
+    """The P0 the level stories follow, "Payment processing down" from an alert: the clock it
+    opened on and its ticket."""
+    clock, opened = await opened_now(db, ctx, "P0", "Payment processing down")
+    return clock, opened.incident.ticket_id
+
+
 async def last_outbox_id(db: asyncpg.Pool) -> int:
     return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
 

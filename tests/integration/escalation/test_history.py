@@ -17,7 +17,7 @@ from services.escalation.render import when
 from services.escalation.scan import scan_once
 from tests.cast import SARI
 
-from .conftest import ADMIN_CHAT, DEWI, TONO, opened_now
+from .conftest import ADMIN_CHAT, DEWI, TONO, payment_down
 
 
 async def newest_text(db: asyncpg.Pool, row_id: int) -> dict[str, Any]:
@@ -39,9 +39,8 @@ def buttons(payload: dict[str, Any]) -> list[str]:
 async def test_a_page_keeps_what_it_said_and_the_admin_chat_gets_a_line_per_level(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock, opened = await opened_now(roster, ctx, "P0", "Payment processing down")
+    clock, tid = await payment_down(roster, ctx)
     t0 = clock.now()
-    tid = opened.incident.ticket_id
     for minutes in (15, 60, 60 + 120):  # the response breach, level 2, level 3
         clock.set(t0 + timedelta(minutes=minutes))
         await scan_once(roster, clock, ctx)

@@ -12,15 +12,24 @@ from services.escalation.context import EscalationContext
 from services.escalation.scan import scan_once
 from tests.cast import ADMIN, SARI
 
-from .conftest import ADMIN_CHAT, AGUS, DEWI, MAYA, TONO, last_outbox_id, opened_now, private_pages
+from .conftest import (
+    ADMIN_CHAT,
+    AGUS,
+    DEWI,
+    MAYA,
+    TONO,
+    last_outbox_id,
+    opened_now,
+    payment_down,
+    private_pages,
+)
 
 
 async def test_a_p0_climbs_all_five_levels_on_the_seeds_times(
     roster: asyncpg.Pool, ctx: EscalationContext
 ) -> None:
-    clock, opened = await opened_now(roster, ctx, "P0", "Payment processing down")
+    clock, tid = await payment_down(roster, ctx)
     t0 = clock.now()
-    tid = opened.incident.ticket_id
     # level 1's support engineer is paged; the admin chat hears it with the P0 groups
     assert await private_pages(roster) == [SARI]
     notice = await roster.fetchrow(
