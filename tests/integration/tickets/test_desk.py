@@ -8,13 +8,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from services import audit
 from services.classification import Priority
+from services.clock import FrozenClock
 from services.delivery.errors import FORBIDDEN, THREAD_NOT_FOUND, PermanentError
 from services.delivery.rows import OutboxRow
 from services.storage.db import transaction
 from services.tickets import actions, desk, history, store
+from services.tickets.config import DeskConfig
 from services.tickets.delivery import TicketDeliveryHook
 from services.tickets.model import (
     AlreadyResolved,
@@ -82,19 +85,26 @@ async def topic_and_card_sent(
     return topic_row
 
 
-async def open_payment_ticket(world: DeskWorld, budi: Person) -> desk.Opened:
-    return await world.open_ticket(
+async def open_payment_ticket(
+    pool: asyncpg.Pool, redis: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
+) -> desk.Opened:
+    """Budi's QRIS payment ticket (the other desk tests' opening too)."""
+    return await DeskWorld(pool, redis, cfg, clock).open_ticket(
         budi,
         "Pembayaran QRIS saya gagal tapi saldo sudah terpotong <b>Rp50.000</b>",
         order_ref="INV2026110201",
     )
 
 
+async def payment_ticket(world: DeskWorld, budi: Person) -> desk.Opened:
+    return await open_payment_ticket(world.pool, world.redis, world.cfg, world.clock, budi)
+
+
 async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is_queued(
     world: DeskWorld, budi: Person
 ) -> None:
     pool, clock = world.pool, world.clock
-    opened = await open_payment_ticket(world, budi)
+    opened = await payment_ticket(world, budi)
     ticket = await store.get(pool, opened.ticket.id)
     assert ticket.number == f"QC-{ticket.id:06d}"
     assert ticket.priority is Priority.P1
@@ -124,7 +134,7 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
     world: DeskWorld, budi: Person, rina: Person
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await topic_and_card_sent(
         world,
         ticket,
@@ -193,7 +203,7 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
 async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
     world: DeskWorld, budi: Person, rina: Person
 ) -> None:
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await world.act(actions.resolve, rina, ticket.id)
     world.clock.advance(days=6, hours=23)
     again = await world.customer_message(budi, text_from(budi, "masih gagal"))
@@ -211,7 +221,7 @@ async def test_resolved_tickets_close_automatically_after_seven_days(
     world: DeskWorld, budi: Person, rina: Person
 ) -> None:
     pool, cfg, clock = world.pool, world.cfg, world.clock
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await world.act(actions.resolve, rina, ticket.id)
     clock.advance(days=6)
     assert await actions.auto_close(pool, cfg, clock) == []
@@ -229,7 +239,7 @@ async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(
     world: DeskWorld, budi: Person, outsider: Person
 ) -> None:
     pool = world.pool
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     with pytest.raises(NotAllowed):
         await world.act(actions.resolve, outsider, ticket.id, chat_id=SUPPORT_CHAT)
     assert (await store.get(pool, ticket.id)).status is TicketStatus.OPEN
@@ -240,7 +250,7 @@ async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(
 
 
 async def test_resolving_twice_says_so(world: DeskWorld, budi: Person, rina: Person) -> None:
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await world.act(actions.resolve, rina, ticket.id)
     with pytest.raises(AlreadyResolved):
         await world.act(actions.resolve, rina, ticket.id)
@@ -250,7 +260,7 @@ async def test_a_priority_override_moves_the_clocks_and_is_audited(
     world: DeskWorld, budi: Person, rina: Person
 ) -> None:
     pool = world.pool
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     world.clock.advance(minutes=10)
     changed = await world.act(actions.set_priority, rina, ticket.id, priority=Priority.P0)
     assert changed.priority is Priority.P0
@@ -266,15 +276,15 @@ async def test_the_sixth_ticket_within_an_hour_is_refused_with_a_time(
 ) -> None:
     clock = world.clock
     for _ in range(5):
-        await open_payment_ticket(world, budi)
+        await payment_ticket(world, budi)
         clock.advance(minutes=1)
     with pytest.raises(RateLimited) as refused:
-        await open_payment_ticket(world, budi)
+        await payment_ticket(world, budi)
     first = clock.now() - timedelta(minutes=5)
     assert refused.value.retry_at == first + timedelta(hours=1)
     assert await world.pool.fetchval("SELECT count(*) FROM tickets") == 5
     clock.set(refused.value.retry_at + timedelta(seconds=1))
-    await open_payment_ticket(world, budi)
+    await payment_ticket(world, budi)
 
 
 async def test_a_banned_customer_cannot_open_a_ticket(
@@ -289,7 +299,7 @@ async def test_a_banned_customer_cannot_open_a_ticket(
     banned = await users.get(pool, budi.id)
     assert banned is not None
     with pytest.raises(NotAllowed):
-        await open_payment_ticket(world, banned)
+        await payment_ticket(world, banned)
     await actions.unban(pool, actor=admin, customer_id=budi.id)
     unbanned = await users.get(pool, budi.id)
     assert unbanned is not None and unbanned.banned_until is None
@@ -302,8 +312,8 @@ async def test_a_banned_customer_cannot_open_a_ticket(
 async def test_several_open_tickets_make_the_desk_ask_which_one(
     world: DeskWorld, budi: Person
 ) -> None:
-    first = (await open_payment_ticket(world, budi)).ticket
-    second = (await open_payment_ticket(world, budi)).ticket
+    first = (await payment_ticket(world, budi)).ticket
+    second = (await payment_ticket(world, budi)).ticket
     message = text_from(budi, "ini tentang yang mana?")
     asked = await world.customer_message(budi, message)
     assert asked.outcome == "choose"
@@ -317,7 +327,7 @@ async def test_a_deleted_topic_is_recreated_and_the_message_sent_again(
     world: DeskWorld, budi: Person
 ) -> None:
     pool = world.pool
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     topic_row = await topic_and_card_sent(
         world, ticket, {"message_thread_id": 77}, {"message_id": 900}
     )
@@ -342,7 +352,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(
     world: DeskWorld, budi: Person, rina: Person
 ) -> None:
     pool = world.pool
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await topic_and_card_sent(world, ticket, {"message_thread_id": 77}, {"message_id": 900})
     reply = text_from(rina, "Halo?", chat_id=SUPPORT_CHAT)
     await world.staff_message(rina, reply, topic_id=77)
@@ -360,7 +370,7 @@ async def test_the_daily_job_closes_what_was_resolved_a_week_ago(
     from jobs.cli import run_job
     from jobs.context import JobDeps
 
-    ticket = (await open_payment_ticket(world, budi)).ticket
+    ticket = (await payment_ticket(world, budi)).ticket
     await world.act(actions.resolve, rina, ticket.id)
     world.clock.advance(days=7, minutes=1)
     deps = JobDeps(pool=world.pool, clock=world.clock, support_chat_id=world.cfg.support_chat_id)

@@ -17,7 +17,6 @@ from services.tickets import desk, history, quick_relay, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import TicketStatus
 from services.users import Person
-from tests.integration.tickets.conftest import DeskWorld
 from tests.integration.tickets.test_desk import open_payment_ticket, rows, text_from
 
 
@@ -25,7 +24,7 @@ async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_del
     pool: asyncpg.Pool, db_url: str, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock,
     budi: Person,
 ) -> None:  # fmt: skip
-    opened = await open_payment_ticket(DeskWorld(pool, redis_client, cfg, clock), budi)
+    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
     before = await rows(pool, opened.ticket.id)
     woken: list[str] = []
     listener = await asyncpg.connect(db_url)
@@ -75,7 +74,7 @@ async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_del
 async def test_a_ticket_changed_since_it_was_read_is_left_to_the_general_path(
     pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock, budi: Person
 ) -> None:
-    opened = await open_payment_ticket(DeskWorld(pool, redis_client, cfg, clock), budi)
+    opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
     read = await store.get(pool, opened.ticket.id)
     count = len(await rows(pool, opened.ticket.id))
     # a staff member answered meanwhile: the ticket waits for the customer now
