@@ -13,6 +13,7 @@ from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
+from services.message import html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.storage.db import transaction
 from services.tickets import actions, history, outbound
@@ -46,7 +47,7 @@ async def wrote_again(
         await enqueue(
             conn,
             OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(body, markup),
+                chat_id=customer.id, kind="text", payload=html(body, markup),
                 owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
                 dedup_key=f"pubstill:{link_id}:{message_id}",
             ),

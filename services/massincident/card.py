@@ -14,17 +14,9 @@ from services.massincident import render, store
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext
 from services.massincident.model import PublicIncident
+from services.message import html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.storage.types import Executor
-
-HTML = "HTML"
-
-
-def html(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": text, "parse_mode": HTML}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    return payload
 
 
 def day_start(now: datetime, mctx: MassContext) -> datetime:

@@ -17,6 +17,7 @@ from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.model import PublicIncident, guess_categories, matches
+from services.message import html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.staff import Action
 from services.storage.db import transaction
@@ -136,7 +137,7 @@ async def offer_links(conn: Executor, mctx: MassContext, incident: PublicInciden
         queued = await enqueue(
             conn,
             OutboxMessage(
-                chat_id=row["customer_id"], kind="text", payload=card.html(body, markup),
+                chat_id=row["customer_id"], kind="text", payload=html(body, markup),
                 owner=f"ticket:{row['id']}", priority=PRIORITY_INTERACTIVE,
                 dedup_key=f"puboffer:{incident.ticket_id}:{row['id']}",
             ),

@@ -25,6 +25,7 @@ from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.model import PublicIncident, first_match
+from services.message import html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
 from services.sla import Channel, deadlines
 from services.storage.db import transaction
@@ -122,7 +123,7 @@ async def link_new(
         await enqueue(
             conn,
             OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(body, markup),
+                chat_id=customer.id, kind="text", payload=html(body, markup),
                 owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
                 dedup_key=f"pubnotice:{link_id}",
             ),
@@ -167,7 +168,7 @@ async def follow_up(
         await enqueue(
             conn,
             OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(thanks),
+                chat_id=customer.id, kind="text", payload=html(thanks),
                 owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
             ),
         )  # fmt: skip

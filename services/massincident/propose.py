@@ -22,6 +22,7 @@ from services.i18n import use_locale
 from services.massincident import card, declare, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
+from services.message import html
 from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
 from services.staff import Action
 from services.storage.db import transaction
@@ -105,7 +106,7 @@ async def _propose(
             await enqueue(
                 conn,
                 OutboxMessage(
-                    chat_id=chat_id, kind="text", payload=card.html(text, markup),
+                    chat_id=chat_id, kind="text", payload=html(text, markup),
                     owner=f"pubprop:{proposal_id}", priority=PRIORITY_P1,
                     dedup_key=f"pubprop:{proposal_id}:{chat_id}",
                 ),

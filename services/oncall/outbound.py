@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from services import chats, outbox, roster
 from services.i18n import use_locale
+from services.message import html
 from services.oncall import render
 from services.oncall.model import Override, Swap
 from services.outbox import OutboxMessage
@@ -16,13 +17,6 @@ from services.users import Person
 
 if TYPE_CHECKING:
     from services.oncall.actions import OncallContext
-
-
-def _payload(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    return payload
 
 
 async def tell_person(
@@ -45,7 +39,7 @@ async def tell_person(
         OutboxMessage(
             chat_id=user_id,
             kind="text",
-            payload=_payload(text, keyboard),
+            payload=html(text, keyboard),
             dedup_key=dedup,
             priority=priority,
         ),
@@ -65,7 +59,7 @@ async def tell_admin_chat(
         OutboxMessage(
             chat_id=ctx.admin_chat_id,
             kind="text",
-            payload=_payload(text),
+            payload=html(text),
             dedup_key=dedup,
             priority=outbox.PRIORITY_INTERACTIVE,
         ),
