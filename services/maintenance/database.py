@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel
 
+from services.results import as_json
 from services.storage.types import Executor
 
 APPLICATION_NAME = "quickcart-ops-maintenance"
@@ -89,14 +90,7 @@ class MaintenanceResult:
         return [r for r in self.done if not r.ok]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "seconds": round(self.seconds, 3),
-            "planned": [
-                {"kind": a.kind, "target": a.target, "reason": a.reason} for a in self.planned
-            ],
-            "done": [r.to_json() for r in self.done],
-        }
+        return as_json(self, seconds=round(self.seconds, 3))
 
 
 _VACUUM_DUE = """

@@ -24,6 +24,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from services.results import as_json
+
 APPLICATION_NAME = "quickcart-ops-orphans"
 
 
@@ -53,13 +55,7 @@ class OrphanResult:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "found": self.found,
-            "deleted": self.deleted,
-            "batches": self.batches,
-            "error": self.error,
-        }
+        return as_json(self)
 
 
 @dataclass
