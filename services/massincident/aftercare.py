@@ -14,7 +14,7 @@ from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.message import html
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.outbox import PRIORITY_INTERACTIVE, send_text
 from services.storage.db import transaction
 from services.tickets import actions, history, outbound
 from services.tickets.model import EventKind, Incoming, Ticket
@@ -44,14 +44,14 @@ async def wrote_again(
         )  # fmt: skip
         with use_locale(link.language):
             body, markup = render.still_there(f"QC-{link.parent_id:06d}", link_id)
-        await enqueue(
+        await send_text(
             conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=html(body, markup),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"pubstill:{link_id}:{message_id}",
-            ),
-        )  # fmt: skip
+            customer.id,
+            html(body, markup),
+            owner=f"ticket:{link_id}",
+            priority=PRIORITY_INTERACTIVE,
+            dedup_key=f"pubstill:{link_id}:{message_id}",
+        )
     return Taken("asked", link_id, link.parent_id)
 
 

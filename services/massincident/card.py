@@ -83,13 +83,15 @@ async def refresh(
         card_id = incident.support_card_id if which == "s" else incident.admin_card_id
         if card_id is None:
             thread_id, thread_ref = _topic(incident) if which == "s" else (None, None)
-            row = await outbox.enqueue(
+            row = await outbox.send_text(
                 db,
-                OutboxMessage(
-                    chat_id=chat_id, kind="text", payload=payload, owner=owner,
-                    priority=PRIORITY_INTERACTIVE, thread_id=thread_id, thread_ref=thread_ref,
-                ),
-            )  # fmt: skip
+                chat_id,
+                payload,
+                owner=owner,
+                priority=PRIORITY_INTERACTIVE,
+                thread_id=thread_id,
+                thread_ref=thread_ref,
+            )
             field = "support_card_id" if which == "s" else "admin_card_id"
             await store.update(db, ticket_id, **{field: row})
             continue
@@ -123,11 +125,13 @@ async def add_follow_up(
     thread_id, thread_ref = _topic(incident)
     with use_locale(await staff_language(db, mctx, chat_id)):
         payload = {**html(render.digest([line])), "_lines": [line]}
-    row = await outbox.enqueue(
+    row = await outbox.send_text(
         db,
-        OutboxMessage(
-            chat_id=chat_id, kind="text", payload=payload, owner=owner,
-            priority=PRIORITY_INTERACTIVE, thread_id=thread_id, thread_ref=thread_ref,
-        ),
-    )  # fmt: skip
+        chat_id,
+        payload,
+        owner=owner,
+        priority=PRIORITY_INTERACTIVE,
+        thread_id=thread_id,
+        thread_ref=thread_ref,
+    )
     await store.update(db, incident.ticket_id, digest_outbox_id=row, digest_lines=1)

@@ -18,7 +18,7 @@ from services.massincident import card, render, store
 from services.massincident.config import MassContext
 from services.massincident.model import PublicIncident, guess_categories, matches
 from services.message import html
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.outbox import PRIORITY_INTERACTIVE, send_text
 from services.staff import Action
 from services.storage.db import transaction
 from services.storage.types import Executor
@@ -134,14 +134,14 @@ async def offer_links(conn: Executor, mctx: MassContext, incident: PublicInciden
             continue
         with use_locale(row["language"]):
             body, markup = render.offer(incident, row["language"], row["id"], f"QC-{row['id']:06d}")
-        queued = await enqueue(
+        queued = await send_text(
             conn,
-            OutboxMessage(
-                chat_id=row["customer_id"], kind="text", payload=html(body, markup),
-                owner=f"ticket:{row['id']}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"puboffer:{incident.ticket_id}:{row['id']}",
-            ),
-        )  # fmt: skip
+            row["customer_id"],
+            html(body, markup),
+            owner=f"ticket:{row['id']}",
+            priority=PRIORITY_INTERACTIVE,
+            dedup_key=f"puboffer:{incident.ticket_id}:{row['id']}",
+        )
         offered += queued is not None
     return offered
 

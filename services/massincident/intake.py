@@ -26,7 +26,7 @@ from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.model import PublicIncident, first_match
 from services.message import html
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.outbox import PRIORITY_INTERACTIVE, send_text
 from services.sla import Channel, deadlines
 from services.storage.db import transaction
 from services.text import shorten, storable
@@ -120,14 +120,14 @@ async def link_new(
         )  # fmt: skip
         with use_locale(language):
             body, markup = render.notice(incident, language, link_id)
-        await enqueue(
+        await send_text(
             conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=html(body, markup),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"pubnotice:{link_id}",
-            ),
-        )  # fmt: skip
+            customer.id,
+            html(body, markup),
+            owner=f"ticket:{link_id}",
+            priority=PRIORITY_INTERACTIVE,
+            dedup_key=f"pubnotice:{link_id}",
+        )
         await card.refresh(conn, mctx, incident.ticket_id, now)
     return Taken("linked", link_id, incident.ticket_id)
 
@@ -165,13 +165,13 @@ async def follow_up(
         await card.add_follow_up(conn, mctx, incident, line, now)
         with use_locale(link.language):
             thanks = render.follow_up_saved(incident.number)
-        await enqueue(
+        await send_text(
             conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=html(thanks),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-            ),
-        )  # fmt: skip
+            customer.id,
+            html(thanks),
+            owner=f"ticket:{link_id}",
+            priority=PRIORITY_INTERACTIVE,
+        )
     return Taken("follow_up", link_id, link.parent_id)
 
 

@@ -23,7 +23,7 @@ from services.massincident import card, declare, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
 from services.message import html
-from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
+from services.outbox import PRIORITY_P1, send_text
 from services.staff import Action
 from services.storage.db import transaction
 from services.users import Person
@@ -103,14 +103,14 @@ async def _propose(
                     mctx.rules.propose_minutes, alert, notice,
                 )  # fmt: skip
                 markup = render.proposal_keyboard(proposal_id)
-            await enqueue(
+            await send_text(
                 conn,
-                OutboxMessage(
-                    chat_id=chat_id, kind="text", payload=html(text, markup),
-                    owner=f"pubprop:{proposal_id}", priority=PRIORITY_P1,
-                    dedup_key=f"pubprop:{proposal_id}:{chat_id}",
-                ),
-            )  # fmt: skip
+                chat_id,
+                html(text, markup),
+                owner=f"pubprop:{proposal_id}",
+                priority=PRIORITY_P1,
+                dedup_key=f"pubprop:{proposal_id}:{chat_id}",
+            )
         await audit.record(
             conn, actor_id=None, action="incident.public_proposed", allowed=True,
             target=category, details={"tickets": n, "alert": alert, "proposal": proposal_id},
