@@ -30,6 +30,26 @@ def _topic(incident: PublicIncident) -> tuple[int | None, int | None]:
     return None, incident.topic_outbox_id
 
 
+async def _post(
+    db: Executor,
+    chat_id: int,
+    payload: dict[str, Any],
+    owner: str,
+    topic: tuple[int | None, int | None] | None,
+) -> int | None:
+    """A new card or digest message (in the incident's topic when `topic` is `_topic`'s)."""
+    thread_id, thread_ref = topic or (None, None)
+    return await outbox.send_text(
+        db,
+        chat_id,
+        payload,
+        owner=owner,
+        priority=PRIORITY_INTERACTIVE,
+        thread_id=thread_id,
+        thread_ref=thread_ref,
+    )
+
+
 async def staff_language(db: Executor, mctx: MassContext, chat_id: int) -> str:
     return await chats.chat_language(
         db, chat_id, mctx.escalation.default_locale or mctx.desk.staff_locale
@@ -82,15 +102,8 @@ async def refresh(
         owner = f"pubcard:{ticket_id}:{which}"
         card_id = incident.support_card_id if which == "s" else incident.admin_card_id
         if card_id is None:
-            thread_id, thread_ref = _topic(incident) if which == "s" else (None, None)
-            row = await outbox.send_text(
-                db,
-                chat_id,
-                payload,
-                owner=owner,
-                priority=PRIORITY_INTERACTIVE,
-                thread_id=thread_id,
-                thread_ref=thread_ref,
+            row = await _post(
+                db, chat_id, payload, owner, _topic(incident) if which == "s" else None
             )
             field = "support_card_id" if which == "s" else "admin_card_id"
             await store.update(db, ticket_id, **{field: row})
@@ -122,16 +135,7 @@ async def add_follow_up(
         await _edit(db, mctx, owner, chat_id, incident.digest_outbox_id, payload, now)
         await store.update(db, incident.ticket_id, digest_lines=len(lines))
         return
-    thread_id, thread_ref = _topic(incident)
     with use_locale(await staff_language(db, mctx, chat_id)):
         payload = {**html(render.digest([line])), "_lines": [line]}
-    row = await outbox.send_text(
-        db,
-        chat_id,
-        payload,
-        owner=owner,
-        priority=PRIORITY_INTERACTIVE,
-        thread_id=thread_id,
-        thread_ref=thread_ref,
-    )
+    row = await _post(db, chat_id, payload, owner, _topic(incident))
     await store.update(db, incident.ticket_id, digest_outbox_id=row, digest_lines=1)
