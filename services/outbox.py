@@ -88,6 +88,14 @@ def topic_key(thread_id: int | None, thread_ref: int | None) -> int:
     return 0
 
 
+def in_topic(topic_id: int | None, topic_outbox_id: int | None) -> tuple[int | None, int | None]:
+    """(thread_id, thread_ref) of a row into a forum topic: the topic once Telegram made it,
+    else the create_topic row that makes it (the row waits for that one to be sent)."""
+    if topic_id is not None:
+        return topic_id, None
+    return None, topic_outbox_id
+
+
 # The NOTIFY payload of rows queued in bulk, many conversations at once (a fan-out to every
 # affected customer): the delivery worker claims over every stream.
 EVERY_CONVERSATION = "*"

@@ -10,16 +10,9 @@ import asyncpg
 
 from services.clock import Clock
 from services.i18n import use_locale
-from services.massincident import card, render, store
+from services.massincident import card, links, render, store
 from services.massincident.config import MassContext
-from services.massincident.links import (
-    NotYours,
-    Taken,
-    incident_event,
-    record_message,
-    tell_customer,
-    to_normal,
-)
+from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.store import Link
 from services.message import html
 from services.storage.db import transaction
@@ -39,13 +32,17 @@ async def wrote_again(
         link = await store.link(conn, link_id, lock=True)
         if link is None or link.status != "resolved":
             return None
-        message_id = await record_message(conn, link_id, customer.id, incoming, now, after_fix=True)
+        message_id = await links.record_message(
+            conn, link_id, customer.id, incoming, now, after_fix=True
+        )
         if message_id is None:  # the same Telegram message again: asked already
             return Taken("asked", link_id, link.parent_id)
         with use_locale(link.language):
             body, markup = render.still_there(f"QC-{link.parent_id:06d}", link_id)
         asked = html(body, markup)
-        await tell_customer(conn, customer.id, link_id, asked, f"pubstill:{link_id}:{message_id}")
+        await links.tell_customer(
+            conn, customer.id, link_id, asked, f"pubstill:{link_id}:{message_id}"
+        )
     return Taken("asked", link_id, link.parent_id)
 
 

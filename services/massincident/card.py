@@ -24,21 +24,13 @@ def day_start(now: datetime, mctx: MassContext) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _topic(incident: PublicIncident) -> tuple[int | None, int | None]:
-    if incident.topic_id is not None:
-        return incident.topic_id, None
-    return None, incident.topic_outbox_id
-
-
 async def _post(
-    db: Executor,
-    chat_id: int,
-    payload: dict[str, Any],
-    owner: str,
-    topic: tuple[int | None, int | None] | None,
+    db: Executor, chat_id: int, payload: dict[str, Any], owner: str, topic: PublicIncident | None
 ) -> int | None:
-    """A new card or digest message (in the incident's topic when `topic` is `_topic`'s)."""
-    thread_id, thread_ref = topic or (None, None)
+    """A new card or digest message (in the topic of `topic`, the incident, when given)."""
+    thread_id, thread_ref = (
+        outbox.in_topic(topic.topic_id, topic.topic_outbox_id) if topic else (None, None)
+    )
     return await outbox.send_text(
         db,
         chat_id,
@@ -102,9 +94,7 @@ async def refresh(
         owner = f"pubcard:{ticket_id}:{which}"
         card_id = incident.support_card_id if which == "s" else incident.admin_card_id
         if card_id is None:
-            row = await _post(
-                db, chat_id, payload, owner, _topic(incident) if which == "s" else None
-            )
+            row = await _post(db, chat_id, payload, owner, incident if which == "s" else None)
             field = "support_card_id" if which == "s" else "admin_card_id"
             await store.update(db, ticket_id, **{field: row})
             continue
@@ -137,5 +127,5 @@ async def add_follow_up(
         return
     with use_locale(await staff_language(db, mctx, chat_id)):
         payload = {**html(render.digest([line])), "_lines": [line]}
-    row = await _post(db, chat_id, payload, owner, _topic(incident))
+    row = await _post(db, chat_id, payload, owner, incident)
     await store.update(db, incident.ticket_id, digest_outbox_id=row, digest_lines=1)

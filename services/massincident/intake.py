@@ -20,17 +20,10 @@ import asyncpg
 from services.classification import Category, classify
 from services.clock import Clock
 from services.i18n import use_locale
-from services.massincident import aftercare, card, render, store
+from services.massincident import aftercare, card, links, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
-from services.massincident.links import (
-    NotYours,
-    Taken,
-    incident_event,
-    record_message,
-    tell_customer,
-    to_normal,
-)
+from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.model import PublicIncident, first_match
 from services.message import html
 from services.sla import Channel, deadlines
@@ -115,11 +108,11 @@ async def link_new(
             conn, link_id, EventKind.CREATED, at=now, actor_id=customer.id,
             details={"channel": "bot", "category": picked, "linked_to": incident.number},
         )  # fmt: skip
-        await record_message(conn, link_id, customer.id, incoming, now)
+        await links.record_message(conn, link_id, customer.id, incoming, now)
         with use_locale(language):
             body, markup = render.notice(incident, language, link_id)
         notice = html(body, markup)
-        await tell_customer(conn, customer.id, link_id, notice, f"pubnotice:{link_id}")
+        await links.tell_customer(conn, customer.id, link_id, notice, f"pubnotice:{link_id}")
         await card.refresh(conn, mctx, incident.ticket_id, now)
     return Taken("linked", link_id, incident.ticket_id)
 
@@ -138,7 +131,7 @@ async def follow_up(
         incident = await store.get(conn, link.parent_id)
         if incident is None:
             return None
-        if await record_message(conn, link_id, customer.id, incoming, now) is None:
+        if await links.record_message(conn, link_id, customer.id, incoming, now) is None:
             return Taken("follow_up", link_id, incident.ticket_id)  # the same message again
         words = incoming.text or f"[{incoming.kind}]"
         if incoming.kind != "text" and incoming.text:
@@ -148,7 +141,7 @@ async def follow_up(
         await card.add_follow_up(conn, mctx, incident, line, now)
         with use_locale(link.language):
             thanks = render.follow_up_saved(incident.number)
-        await tell_customer(conn, customer.id, link_id, html(thanks))
+        await links.tell_customer(conn, customer.id, link_id, html(thanks))
     return Taken("follow_up", link_id, link.parent_id)
 
 

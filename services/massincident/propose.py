@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
+from asyncpg import Record
 
 from services import audit, staff
 from services.classification import CATEGORY_LABELS, Category
@@ -26,6 +27,7 @@ from services.message import html
 from services.outbox import PRIORITY_P1, send_text
 from services.staff import Action
 from services.storage.db import transaction
+from services.storage.types import Executor
 from services.users import Person
 
 
@@ -139,6 +141,14 @@ class ProposalGone(incidents.IncidentError):
     """Decided already (by someone else), or no such proposal."""
 
 
+async def _undecided(conn: Executor, proposal_id: int) -> Record:
+    """The proposal, locked, while nobody has confirmed or dismissed it (else ProposalGone)."""
+    row = await proposals.proposal(conn, proposal_id, lock=True)
+    if row is None or row["decided_at"] is not None:
+        raise ProposalGone(str(proposal_id))
+    return row
+
+
 async def confirm(
     pool: asyncpg.Pool, clock: Clock, mctx: MassContext, proposal_id: int, actor: Person,
     *, chat_id: int | None = None,
@@ -149,9 +159,7 @@ async def confirm(
         pool, actor, Action.DECLARE_PUBLIC, target=f"proposal:{proposal_id}", chat_id=chat_id
     )
     async with transaction(pool) as conn:
-        row = await proposals.proposal(conn, proposal_id, lock=True)
-        if row is None or row["decided_at"] is not None:
-            raise ProposalGone(str(proposal_id))
+        row = await _undecided(conn, proposal_id)
         priority = "P1"
         outcome = await incidents.open_incident(
             conn, clock, mctx.escalation, source="staff", title=row["title"], priority=priority,
@@ -179,9 +187,7 @@ async def dismiss(
         pool, actor, Action.DECLARE_PUBLIC, target=f"proposal:{proposal_id}", chat_id=chat_id
     )
     async with transaction(pool) as conn:
-        row = await proposals.proposal(conn, proposal_id, lock=True)
-        if row is None or row["decided_at"] is not None:
-            raise ProposalGone(str(proposal_id))
+        await _undecided(conn, proposal_id)
         await conn.execute(
             "UPDATE public_proposals SET decided_by = $2, decided_at = $3 WHERE id = $1",
             proposal_id,

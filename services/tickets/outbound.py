@@ -27,9 +27,7 @@ def staff_chat(ticket: Ticket, cfg: DeskConfig) -> int | None:
 
 def topic_target(ticket: Ticket) -> tuple[int | None, int | None]:
     """(thread_id, thread_ref): the known topic, or the pending create_topic row."""
-    if ticket.topic_id is not None:
-        return ticket.topic_id, None
-    return None, ticket.topic_outbox_id
+    return outbox.in_topic(ticket.topic_id, ticket.topic_outbox_id)
 
 
 async def to_topic(
