@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from services.maintenance.database import maintenance_connection
 from services.results import as_json
 
 APPLICATION_NAME = "quickcart-ops-orphans"
@@ -114,15 +115,7 @@ async def clean(url: str, rules: OrphanRules, *, delete: bool) -> OrphanReport:
     report = OrphanReport(deleting=delete)
     if not rules.queries:
         return report
-    conn: asyncpg.Connection = await asyncpg.connect(
-        url,
-        timeout=10,
-        server_settings={
-            "application_name": APPLICATION_NAME,
-            "statement_timeout": str(rules.statement_timeout_s * 1000),
-            "lock_timeout": str(rules.lock_timeout_ms),
-        },
-    )
+    conn = await maintenance_connection(url, rules, APPLICATION_NAME)
     try:
         for query in rules.queries:
             result = OrphanResult(query.name)
