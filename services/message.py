@@ -1,9 +1,9 @@
 """A message as renderers hand it to the outbox: HTML text and its inline keyboard, in the Bot
 API's shapes (the parameters of sendMessage / editMessageText, an `inline_keyboard` markup).
 
-Every renderer builds its buttons with `key` (the callback data packed by the family's codec,
-services.buttons) and its keyboards with `keyboard`, and every HTML payload comes from `html`,
-so the shapes Telegram reads are written once.
+The renderers build their buttons with `key` (the callback data packed by the family's codec,
+services.buttons), their keyboards with `keyboard` and their HTML payloads with `html`, so the
+shapes Telegram reads are written here once.
 """
 
 from __future__ import annotations
