@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from services.storage.types import Executor
 
@@ -88,6 +88,14 @@ def topic_key(thread_id: int | None, thread_ref: int | None) -> int:
     return 0
 
 
+def in_topic(topic_id: int | None, topic_outbox_id: int | None) -> tuple[int | None, int | None]:
+    """(thread_id, thread_ref) of a row into a forum topic: the topic once Telegram made it,
+    else the create_topic row that makes it (the row waits for that one to be sent)."""
+    if topic_id is not None:
+        return topic_id, None
+    return None, topic_outbox_id
+
+
 # The NOTIFY payload of rows queued in bulk, many conversations at once (a fan-out to every
 # affected customer): the delivery worker claims over every stream.
 EVERY_CONVERSATION = "*"
@@ -133,6 +141,34 @@ async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
         message.id,
     )
     return row_id
+
+
+class Row(TypedDict, total=False):
+    """An OutboxMessage's optional fields, for `send_text` and `edit_message`."""
+
+    thread_id: int | None
+    thread_ref: int | None
+    dedup_key: str | None
+    owner: str | None
+    coalesce_key: str | None
+    priority: int
+
+
+async def send_text(
+    db: Executor, chat_id: int, payload: dict[str, Any], **row: Unpack[Row]
+) -> int | None:
+    """Queue a message to `chat_id` (`payload`: sendMessage's parameters, as
+    services.message.html makes them); the row's id, or None when its dedup_key was seen."""
+    return await enqueue(db, OutboxMessage(chat_id, "text", payload, **row))
+
+
+async def edit_message(
+    db: Executor, chat_id: int, ref_id: int | None, payload: dict[str, Any], **row: Unpack[Row]
+) -> int | None:
+    """Queue an edit of the message that outbox row `ref_id` sent to `chat_id` (`payload`:
+    editMessageText's parameters), as an answer to a person unless `row` says otherwise."""
+    row.setdefault("priority", PRIORITY_INTERACTIVE)
+    return await enqueue(db, OutboxMessage(chat_id, "edit", payload, ref_id=ref_id, **row))
 
 
 async def message_id_of(db: Executor, outbox_id: int) -> int | None:

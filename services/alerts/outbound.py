@@ -21,6 +21,7 @@ from services.alerts.incidents import IncidentRequest
 from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
 from services.alerts.render_storm import back_row
 from services.i18n import use_locale
+from services.message import html
 from services.storage.types import Executor
 from services.users import Person
 
@@ -140,15 +141,12 @@ async def post(
     for chat_id in chats:
         with use_locale(await languages.of(db, chat_id)):
             rendered = render()
-        row_id = await outbox.enqueue(
+        row_id = await outbox.send_text(
             db,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload=rendered.payload(),
-                owner=f"alert_group:{group.id}",
-                priority=PRIORITY.get(group.severity, outbox.PRIORITY_ALERT_INFO),
-            ),
+            chat_id,
+            rendered.payload(),
+            owner=f"alert_group:{group.id}",
+            priority=PRIORITY.get(group.severity, outbox.PRIORITY_ALERT_INFO),
         )
         assert row_id is not None
         await store.add_message(db, group.id, chat_id, row_id, now)
@@ -162,16 +160,12 @@ async def edit(
     for chat_id, outbox_id in sorted(latest.items()):
         with use_locale(await languages.of(db, chat_id)):
             rendered = render()
-        await outbox.enqueue(
+        await outbox.edit_message(
             db,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="edit",
-                payload=rendered.payload(),
-                ref_id=outbox_id,
-                owner=f"alert_group:{group.id}",
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
+            chat_id,
+            outbox_id,
+            rendered.payload(),
+            owner=f"alert_group:{group.id}",
         )
     return len(latest)
 
@@ -230,16 +224,13 @@ async def post_maintenance_summary(
         text = render_maintenance_summary(
             window.reason, window.starts_at, window.end, muted, audience.tz
         )
-    await outbox.enqueue(
+    await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=audience.admin_chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
-            owner=f"maintenance:{window.id}",
-            dedup_key=f"maintenance:{window.id}:summary",
-            priority=outbox.PRIORITY_P1,
-        ),
+        audience.admin_chat_id,
+        html(text),
+        owner=f"maintenance:{window.id}",
+        dedup_key=f"maintenance:{window.id}:summary",
+        priority=outbox.PRIORITY_P1,
     )
 
 
@@ -249,15 +240,12 @@ async def details_privately(
     """A group's full message to the person who asked for it from a storm, in their language."""
     with use_locale(person.language or audience.language):
         rendered = render_group(view, audience.tz)
-    await outbox.enqueue(
+    await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=person.id,
-            kind="text",
-            payload=rendered.payload(),
-            owner=f"alert_details:{group_id}",
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+        person.id,
+        rendered.payload(),
+        owner=f"alert_details:{group_id}",
+        priority=outbox.PRIORITY_INTERACTIVE,
     )
 
 
@@ -271,16 +259,12 @@ async def details_in_storm(
         rendered = render_group(view, audience.tz)
         keyboard = [*rendered.reply_markup["inline_keyboard"], back_row(current.id)]
     payload = {**rendered.payload(), "reply_markup": {"inline_keyboard": keyboard}}
-    await outbox.enqueue(
+    await outbox.edit_message(
         db,
-        outbox.OutboxMessage(
-            chat_id=current.chat_id,
-            kind="edit",
-            payload=payload,
-            ref_id=current.outbox_id,
-            owner=storm.owner(current.id),
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+        current.chat_id,
+        current.outbox_id,
+        payload,
+        owner=storm.owner(current.id),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from services import message
 from services.alerts.model import AlertRow
 from services.alerts.silences import MutedAlert
 from services.buttons import Button, button
@@ -218,7 +219,7 @@ def render_group(view: GroupView, tz: tzinfo) -> Rendered:
 
 def keyboard(group_id: int) -> list[list[dict[str, str]]]:
     def button(label: str, action: AlertAct) -> dict[str, str]:
-        return {"text": label, "callback_data": callback_data(group_id, action)}
+        return message.key(label, callback_data(group_id, action))
 
     return [
         [button(gettext("Acknowledge"), "ack"), button(gettext("Escalate"), "esc")],

@@ -14,6 +14,7 @@ from typing import Literal
 from services.alerts.render import HIDDEN_LABELS, MARKS, Rendered, when
 from services.buttons import Button, button
 from services.i18n import gettext, ngettext
+from services.message import key
 from services.text import TELEGRAM_TEXT_LIMIT, esc
 
 DETAIL_BUTTONS = 8  # groups with a details button (the most severe, then the largest)
@@ -148,19 +149,17 @@ def keyboard(view: StormView, items: Sequence[StormLine]) -> list[list[dict[str,
     pair: list[dict[str, str]] = []
     for item in [x for x in items if not x.resolved][:DETAIL_BUTTONS]:
         label = f"🔎 {item.alertname[:24]} ×{item.firing}"
-        pair.append({"text": label, "callback_data": callback_data(view.id, "det", item.group_id)})
+        pair.append(key(label, callback_data(view.id, "det", item.group_id)))
         if len(pair) == 2:
             rows.append(pair)
             pair = []
     if pair:
         rows.append(pair)
-    rows.append(
-        [{"text": gettext("Acknowledge all"), "callback_data": callback_data(view.id, "ack")}]
-    )
+    rows.append([key(gettext("Acknowledge all"), callback_data(view.id, "ack"))])
     return rows
 
 
 def back_row(storm_id: int) -> list[dict[str, str]]:
     """Below a group's details shown in the storm message itself."""
     back = gettext("◀ Back to the storm")
-    return [{"text": back, "callback_data": callback_data(storm_id, "back")}]
+    return [key(back, callback_data(storm_id, "back"))]

@@ -164,15 +164,8 @@ async def show(db: Executor, storm: StormRow, rendered: Rendered, priority: int)
     replaced, never queued behind."""
     payload = rendered.payload()
     if storm.outbox_id is None:
-        row_id = await outbox.enqueue(
-            db,
-            outbox.OutboxMessage(
-                chat_id=storm.chat_id,
-                kind="text",
-                payload=payload,
-                owner=owner(storm.id),
-                priority=priority,
-            ),
+        row_id = await outbox.send_text(
+            db, storm.chat_id, payload, owner=owner(storm.id), priority=priority
         )
         await db.execute("UPDATE alert_storms SET outbox_id = $2 WHERE id = $1", storm.id, row_id)
         return
@@ -181,16 +174,12 @@ async def show(db: Executor, storm: StormRow, rendered: Rendered, priority: int)
         ref = storm.outbox_id if waiting.kind == "edit" else None
         if await outbox.replace_pending(db, waiting.id, payload, ref_id=ref):
             return
-    await outbox.enqueue(
+    await outbox.edit_message(
         db,
-        outbox.OutboxMessage(
-            chat_id=storm.chat_id,
-            kind="edit",
-            payload=payload,
-            ref_id=storm.outbox_id,
-            owner=owner(storm.id),
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+        storm.chat_id,
+        storm.outbox_id,
+        payload,
+        owner=owner(storm.id),
     )
 
 

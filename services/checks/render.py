@@ -17,6 +17,7 @@ from services.buttons import Button, Longest, button
 from services.checks.model import CheckReport, CheckResult, Status
 from services.checks.units import fmt_bytes, fmt_duration, fmt_value
 from services.i18n import N_, gettext
+from services.message import key
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
 MARKS = {Status.OK: "✅", Status.WARN: "⚠️", Status.CRIT: "🔴", Status.UNKNOWN: "❔"}
@@ -80,10 +81,6 @@ def _local(when: datetime, timezone: str) -> datetime:
     return when.astimezone(ZoneInfo(timezone))
 
 
-def _button(text: str, data: str) -> dict[str, str]:
-    return {"text": text, "callback_data": data}
-
-
 def render_health_card(report: CheckReport, *, timezone: str) -> Rendered:
     when = _local(report.started_at, timezone).strftime("%H:%M")
     lines = [
@@ -108,11 +105,10 @@ def render_health_card(report: CheckReport, *, timezone: str) -> Rendered:
             )
         )
     buttons = [
-        _button(f"{MARKS[r.status]} {title(r.name)}", health_callback(r.name))
-        for r in report.results
+        key(f"{MARKS[r.status]} {title(r.name)}", health_callback(r.name)) for r in report.results
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([_button(gettext("🔄 Refresh"), health_callback(ALL))])
+    rows.append([key(gettext("🔄 Refresh"), health_callback(ALL))])
     return Rendered(_fit(lines, tail=[]), {"inline_keyboard": rows})
 
 
@@ -147,8 +143,8 @@ def render_check_detail(result: CheckResult, *, timezone: str) -> Rendered:
     keyboard = {
         "inline_keyboard": [
             [
-                _button(gettext("🔄 Refresh"), health_callback(result.name)),
-                _button(gettext("⬅️ All checks"), health_callback(ALL)),
+                key(gettext("🔄 Refresh"), health_callback(result.name)),
+                key(gettext("⬅️ All checks"), health_callback(ALL)),
             ]
         ]
     }
@@ -229,5 +225,5 @@ def render_backup_status(status: BackupStatus, *, now: datetime, timezone: str) 
                 when=esc(_local(status.next_verification, timezone).strftime("%Y-%m-%d %H:%M"))
             )
         )
-    keyboard = {"inline_keyboard": [[_button(gettext("🔄 Refresh"), backup_callback("refresh"))]]}
+    keyboard = {"inline_keyboard": [[key(gettext("🔄 Refresh"), backup_callback("refresh"))]]}
     return Rendered(_fit(lines, tail=[], name="backups"), keyboard)

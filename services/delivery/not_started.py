@@ -13,7 +13,7 @@ from services.delivery.hooks import DeliveryHook
 from services.delivery.rows import OutboxRow
 from services.i18n import current_locale, use_locale
 from services.i18n import gettext as _
-from services.outbox import ADMIN_COPY, PRIORITY_P1, OutboxMessage, enqueue
+from services.outbox import ADMIN_COPY, PRIORITY_P1, send_text
 from services.storage.types import Executor
 from services.text import esc
 
@@ -38,15 +38,12 @@ async def refused(
             text = _("{name} has not started the bot: pages go to the admin chat instead").format(
                 name=f'<a href="tg://user?id={user_id}">{esc(member.display_name)}</a>'
             )
-        await enqueue(
+        await send_text(
             db,
-            OutboxMessage(
-                chat_id=admin_chat_id,
-                kind="text",
-                payload={"text": "⚠️ " + text, "parse_mode": "HTML"},
-                owner=f"{OWNER}:{user_id}",
-                priority=PRIORITY_P1,
-            ),
+            admin_chat_id,
+            {"text": "⚠️ " + text, "parse_mode": "HTML"},
+            owner=f"{OWNER}:{user_id}",
+            priority=PRIORITY_P1,
         )
     return member
 
@@ -70,16 +67,13 @@ async def resend_in_admin_chat(
         payload.update({k: v for k, v in copy.items() if k != "language"})
     payload["text"] = f"{head}\n{payload.get('text', '')}"
     payload["parse_mode"] = "HTML"
-    await enqueue(
+    await send_text(
         db,
-        OutboxMessage(
-            chat_id=admin_chat_id,
-            kind="text",
-            payload=payload,
-            owner=f"{OWNER}:{member.user_id}",
-            dedup_key=f"{OWNER}:resent:{row.id}",
-            priority=row.priority,
-        ),
+        admin_chat_id,
+        payload,
+        owner=f"{OWNER}:{member.user_id}",
+        dedup_key=f"{OWNER}:resent:{row.id}",
+        priority=row.priority,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from services.delivery.errors import PermanentError
 from services.delivery.rows import OutboxRow
 from services.i18n import gettext as _
-from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
+from services.message import html
+from services.outbox import PRIORITY_P1, send_text
 from services.storage.types import Executor
 from services.text import esc, shorten
 
@@ -28,15 +29,12 @@ async def tell_operator(
         reason=esc(error.reason),
         error=esc(shorten(str(error), 300)),
     )
-    return await enqueue(
+    return await send_text(
         db,
-        OutboxMessage(
-            chat_id=admin_chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
-            dedup_key=f"delivery-failed:{row.id}",
-            owner=f"{OWNER}:{row.id}",
-            coalesce_key="delivery-failed",
-            priority=PRIORITY_P1,
-        ),
+        admin_chat_id,
+        html(text),
+        dedup_key=f"delivery-failed:{row.id}",
+        owner=f"{OWNER}:{row.id}",
+        coalesce_key="delivery-failed",
+        priority=PRIORITY_P1,
     )

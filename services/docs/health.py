@@ -19,6 +19,7 @@ from services.docs.config import DocsRules
 from services.docs.review import Review, review
 from services.i18n import gettext as _
 from services.i18n import ngettext, use_locale
+from services.message import html
 from services.sla import SlaRules
 from services.storage.types import Executor
 from services.text import esc
@@ -191,15 +192,12 @@ async def send_report(
     language = await chats.chat_language(db, admin_chat_id, default_locale)
     with use_locale(language):
         text = render_report(health, now, tz, max_diff)
-    await outbox.enqueue(
+    await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=admin_chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
-            dedup_key=f"{dedup}:text",
-            priority=outbox.PRIORITY_REPORT,
-        ),
+        admin_chat_id,
+        html(text),
+        dedup_key=f"{dedup}:text",
+        priority=outbox.PRIORITY_REPORT,
     )
     if len(health.diff) > max_diff:
         body = ("\n".join(health.diff) + "\n").encode()

@@ -222,10 +222,9 @@ async def tell_staff(db: Executor, cfg: DeskConfig, now: datetime) -> int | None
         text = render(await tally(db, since or now), since or now, cfg)
     payload = {"text": text, "parse_mode": desk_outbound.HTML, "_since": (since or now).isoformat()}
     if anchor is None or since is None:  # a new hour: a new message
-        return await outbox.enqueue(
-            db, OutboxMessage(chat_id=chat_id, kind="text", payload=payload, owner=OWNER,
-                              priority=PRIORITY_INTERACTIVE),
-        )  # fmt: skip
+        return await outbox.send_text(
+            db, chat_id, payload, owner=OWNER, priority=PRIORITY_INTERACTIVE
+        )
     if anchor.status == "pending" and await outbox.replace_pending(db, anchor.id, payload):
         return anchor.id  # not sent yet: it leaves with the newest counts
     edit = {"text": text, "parse_mode": desk_outbound.HTML}

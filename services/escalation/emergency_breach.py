@@ -13,6 +13,7 @@ from services.escalation.context import EscalationContext
 from services.escalation.incidents import record_event
 from services.i18n import gettext as _
 from services.i18n import use_locale
+from services.message import html
 from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import esc, shorten
@@ -51,16 +52,13 @@ async def _tell(
         language = await ctx.language_of(conn, chat_id, person_language)
         with use_locale(language):
             text = render_breach(number, title, minutes)
-        row = await outbox.enqueue(
+        row = await outbox.send_text(
             conn,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload={"text": text, "parse_mode": "HTML"},
-                dedup_key=f"sos-breach:{ticket_id}:{chat_id}",
-                owner=f"incident:{ticket_id}",
-                priority=outbox.PRIORITY_P0,
-            ),
+            chat_id,
+            html(text),
+            dedup_key=f"sos-breach:{ticket_id}:{chat_id}",
+            owner=f"incident:{ticket_id}",
+            priority=outbox.PRIORITY_P0,
         )
         if row is not None:
             told.append(chat_id)

@@ -27,6 +27,7 @@ from services.escalation.render import (
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.massincident import store as public_store
+from services.message import html
 from services.oncall import contacts
 from services.oncall import lookup as oncall
 from services.rooms import store as rooms_store
@@ -101,16 +102,13 @@ async def _send(
     payload = rendered.payload()
     if silent:  # the person's quiet hours: a P2/P3 page arrives without a sound
         payload["disable_notification"] = True
-    row_id = await outbox.enqueue(
+    row_id = await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="text",
-            payload=payload,
-            dedup_key=f"inc:{incident.ticket_id}:{dedup}:{chat_id}",
-            owner=f"incident:{incident.ticket_id}",
-            priority=_priority(incident),
-        ),
+        chat_id,
+        payload,
+        dedup_key=f"inc:{incident.ticket_id}:{dedup}:{chat_id}",
+        owner=f"incident:{incident.ticket_id}",
+        priority=_priority(incident),
     )
     if row_id is None:
         return False
@@ -145,7 +143,7 @@ async def _level_line(
         outbox.OutboxMessage(
             chat_id=live.chat_id,
             kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
+            payload=html(text),
             ref_id=live.outbox_id,
             dedup_key=f"inc:{incident.ticket_id}:{dedup}:{live.chat_id}:line",
             owner=f"incident:{incident.ticket_id}",
@@ -353,16 +351,12 @@ async def refresh_copies(
         payload = rendered.payload()
         if "reply_markup" not in payload:
             payload["reply_markup"] = {"inline_keyboard": []}
-        await outbox.enqueue(
+        await outbox.edit_message(
             db,
-            outbox.OutboxMessage(
-                chat_id=copy.chat_id,
-                kind="edit",
-                payload=payload,
-                ref_id=copy.outbox_id,
-                owner=f"incident:{incident.ticket_id}",
-                coalesce_key=f"inc-edit:{copy.outbox_id}",
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
+            copy.chat_id,
+            copy.outbox_id,
+            payload,
+            owner=f"incident:{incident.ticket_id}",
+            coalesce_key=f"inc-edit:{copy.outbox_id}",
         )
     return len(copies)

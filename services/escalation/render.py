@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.buttons import Button, button
 from services.i18n import N_, ngettext
 from services.i18n import gettext as _
+from services.message import Keyboard, Rendered, key
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 
 Act = Literal["ack", "esc", "res", "pub"]  # pub: declare customer-facing (services/massincident)
@@ -98,56 +99,25 @@ class IncidentView:
     public_offer: bool = False  # not customer-facing yet: the button that declares it
 
 
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    reply_markup: dict[str, Any] | None = None
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"text": self.text, "parse_mode": "HTML"}
-        if self.reply_markup is not None:
-            body["reply_markup"] = self.reply_markup
-        return body
-
-
 def when(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def keyboard(view: IncidentView) -> dict[str, Any] | None:
+def keyboard(view: IncidentView) -> Keyboard | None:
+    def press(label: str, act: Act) -> dict[str, str]:
+        return key(label, callback_data(view.ticket_id, act, view.level))
+
     rows: list[list[dict[str, str]]] = []
     if view.resolved_at is None:
         actions: list[dict[str, str]] = []
         if view.acknowledged_at is None:
-            actions.append(
-                {
-                    "text": _("Acknowledge"),
-                    "callback_data": callback_data(view.ticket_id, "ack", view.level),
-                }
-            )
+            actions.append(press(_("Acknowledge"), "ack"))
         if view.level < view.top_level:
-            actions.append(
-                {
-                    "text": _("Escalate ↑"),
-                    "callback_data": callback_data(view.ticket_id, "esc", view.level),
-                }
-            )
-        actions.append(
-            {
-                "text": _("Resolve"),
-                "callback_data": callback_data(view.ticket_id, "res", view.level),
-            }
-        )
+            actions.append(press(_("Escalate ↑"), "esc"))
+        actions.append(press(_("Resolve"), "res"))
         rows.append(actions)
         if view.public_offer:
-            rows.append(
-                [
-                    {
-                        "text": _("📢 Customer-facing"),
-                        "callback_data": callback_data(view.ticket_id, "pub", view.level),
-                    }
-                ]
-            )
+            rows.append([press(_("📢 Customer-facing"), "pub")])
     if view.room_url:
         rows.append([{"text": _("Open the room"), "url": view.room_url}])
     if view.topic_url:

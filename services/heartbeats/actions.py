@@ -3,6 +3,7 @@ checked against the permission table and audited, and the checks RULES_FILE defi
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -121,21 +122,8 @@ async def add(
 ) -> Heartbeat:
     who = await check(pool, person, staff.Action.MANAGE_HEARTBEATS, target="add", chat_id=chat_id)
     async with transaction(pool) as conn:
-        created = await store.insert(
-            conn,
-            store.NewHeartbeat(
-                name=definition.name,
-                kind="cron" if definition.schedule else "simple",
-                grace=definition.grace,
-                tz=tz,
-                period=definition.period,
-                schedule=definition.schedule,
-                severity=severity,
-                source="chat",
-                created_by=who.id,
-            ),
-            now,
-        )
+        new = _new(definition, tz, severity, source="chat", created_by=who.id)
+        created = await store.insert(conn, new, now)
         if created is None:
             raise BadHeartbeat(BadHeartbeat.TAKEN, definition.name)
         await _audit(conn, who, staff.Action.MANAGE_HEARTBEATS, f"add {definition.name}", chat_id)
@@ -179,18 +167,28 @@ async def listing(
     return await store.all_heartbeats(pool)
 
 
-def _new(spec: HeartbeatSpec, tz: str) -> store.NewHeartbeat:
+def _new(
+    check: Definition | HeartbeatSpec,
+    tz: str,
+    severity: str,
+    *,
+    source: str,
+    created_by: int | None = None,
+    ping_key: uuid.UUID | None = None,
+) -> store.NewHeartbeat:
+    """A check as stored, from `/heartbeat add` (source "chat") or RULES_FILE ("rules"): one
+    with a schedule is a cron check, else a simple one (a ping every period)."""
     return store.NewHeartbeat(
-        name=spec.name,
-        kind="cron" if spec.schedule else "simple",
-        grace=spec.grace,
+        name=check.name,
+        kind="cron" if check.schedule else "simple",
+        grace=check.grace,
         tz=tz,
-        period=spec.period,
-        schedule=spec.schedule,
-        severity=spec.severity,
-        source="rules",
-        created_by=None,
-        ping_key=spec.ping_key,
+        period=check.period,
+        schedule=check.schedule,
+        severity=severity,
+        source=source,
+        created_by=created_by,
+        ping_key=ping_key,
     )
 
 
@@ -201,11 +199,12 @@ async def sync_rules(pool: asyncpg.Pool, rules: HeartbeatsRules, tz: str, now: d
     async with transaction(pool) as conn:
         for spec in rules.checks:
             found = await store.by_name(conn, spec.name, lock=True)
+            new = _new(spec, tz, spec.severity, source="rules", ping_key=spec.ping_key)
             if found is None:
-                await store.insert(conn, _new(spec, tz), now)
+                await store.insert(conn, new, now)
                 logger.info("heartbeat {} defined by RULES_FILE", spec.name)
             else:
-                await store.update_definition(conn, found.id, _new(spec, tz), now)
+                await store.update_definition(conn, found.id, new, now)
                 moved = await store.by_name(conn, spec.name)
                 assert moved is not None
                 moved = replace(moved, alert_after=going_down_after(moved))

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.results import as_json
+
 
 class CachePolicy(BaseModel):
     """RULES_FILE `maintenance.cache`."""
@@ -45,20 +47,7 @@ class CacheCleanupResult:
         return max(0, self.memory_before - self.memory_after)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "pattern": self.pattern,
-            "scanned": self.scanned,
-            "without_ttl": self.without_ttl,
-            "deleted": self.deleted,
-            "ttl_assigned": self.ttl_assigned,
-            "vanished": self.vanished,
-            "memory_before": self.memory_before,
-            "memory_after": self.memory_after,
-            "freed_bytes": self.freed_bytes,
-            "truncated": self.truncated,
-            "dry_run": self.dry_run,
-            "sample_deleted": self.sample_deleted,
-        }
+        return as_json(self, freed_bytes=self.freed_bytes)
 
 
 async def used_memory(redis: Any) -> int:

@@ -20,12 +20,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import BaseModel
 
+from services.results import as_json
 from services.storage.types import Executor
 
 APPLICATION_NAME = "quickcart-ops-maintenance"
@@ -89,14 +90,7 @@ class MaintenanceResult:
         return [r for r in self.done if not r.ok]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "seconds": round(self.seconds, 3),
-            "planned": [
-                {"kind": a.kind, "target": a.target, "reason": a.reason} for a in self.planned
-            ],
-            "done": [r.to_json() for r in self.done],
-        }
+        return as_json(self, seconds=round(self.seconds, 3))
 
 
 _VACUUM_DUE = """
@@ -191,12 +185,26 @@ async def execute(
     return results
 
 
-async def maintenance_connection(url: str, policy: DatabaseMaintenancePolicy) -> asyncpg.Connection:
+class Timeouts(Protocol):
+    """A task's policy: how long one statement may run, and wait for a lock."""
+
+    @property
+    def statement_timeout_s(self) -> int: ...
+
+    @property
+    def lock_timeout_ms(self) -> int: ...
+
+
+async def maintenance_connection(
+    url: str, policy: Timeouts, application_name: str = APPLICATION_NAME
+) -> asyncpg.Connection:
+    """A connection for a maintenance task, named for it in pg_stat_activity, with the task's
+    statement and lock timeouts (a task never waits on a lock for long)."""
     conn: asyncpg.Connection = await asyncpg.connect(
         url,
         timeout=10,
         server_settings={
-            "application_name": APPLICATION_NAME,
+            "application_name": application_name,
             "statement_timeout": str(policy.statement_timeout_s * 1000),
             "lock_timeout": str(policy.lock_timeout_ms),
         },

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.results import as_json
+
 
 class DependencyPolicy(BaseModel):
     """RULES_FILE `maintenance.dependencies`."""
@@ -49,13 +51,7 @@ class Finding:
         return f"{self.package}=={self.version}:{self.advisory}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "package": self.package,
-            "version": self.version,
-            "advisory": self.advisory,
-            "fix_versions": list(self.fix_versions),
-            "aliases": list(self.aliases),
-        }
+        return as_json(self)
 
 
 @dataclass
@@ -67,13 +63,7 @@ class AuditResult:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "packages": self.packages,
-            "findings": [f.to_json() for f in self.findings],
-            "new": [f.key for f in self.new],
-            "error": self.error,
-        }
+        return as_json(self, new=[f.key for f in self.new])
 
 
 def parse_report(text: str) -> tuple[list[Finding], int]:

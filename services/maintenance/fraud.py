@@ -10,15 +10,13 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from services.checks.config import DEFAULT_FALSE_POSITIVE_PERIOD_SQL
 from services.maintenance.trends import Trend, week_on_week
 from services.storage.types import Executor
 
-DEFAULT_RATES_SQL = """
-SELECT count(*) FILTER (WHERE outcome = 'false_positive') AS false_positives,
-       count(*) FILTER (WHERE outcome IS NOT NULL) AS reviewed
-FROM fraud_reviews
-WHERE reviewed_at >= $1 AND reviewed_at < $2
-"""
+# The false positives of a period ($1 start, $2 end): the query the reports use by default
+# (`checks.fraud.false_positive_period_sql`), so both count them alike.
+DEFAULT_RATES_SQL = DEFAULT_FALSE_POSITIVE_PERIOD_SQL
 DEFAULT_PER_RULE_SQL = """
 SELECT rule,
        count(*) FILTER (WHERE outcome = 'false_positive') AS false_positives,

@@ -26,6 +26,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from services.results import as_json
+
 DEFAULT_CASES_SQL = """
 SELECT rule, score, outcome, created_at, reviewed_at
 FROM fraud_reviews
@@ -146,15 +148,12 @@ class ModelReport:
         return [r for r in self.rules if r.over_target]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "labelled": self.labelled,
-            "new_labelled": self.new_labelled,
-            "rules": [r.to_json() for r in self.rules],
-            "flagged": [r.now.rule for r in self.flagged],
-            "retrain": self.retrain,
-        }
+        return as_json(
+            self,
+            since=self.since.isoformat(),
+            until=self.until.isoformat(),
+            flagged=[r.now.rule for r in self.flagged],
+        )
 
 
 def figures(rule: str, cases: Iterable[Case], policy: FraudModelPolicy) -> RuleFigures:

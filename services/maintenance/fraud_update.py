@@ -19,6 +19,7 @@ from services.maintenance.fraud_model import (
     count_new_labelled,
     fetch_cases,
 )
+from services.message import html
 from services.storage.types import Executor
 from services.text import esc
 from services.users import Role
@@ -199,14 +200,11 @@ async def send_report(
     for chat_id, language in targets:
         with use_locale(language):
             text = render_report(report, policy, tz)
-        await outbox.enqueue(
+        await outbox.send_text(
             db,
-            outbox.OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload={"text": text, "parse_mode": "HTML"},
-                dedup_key=f"{dedup}:{chat_id}",
-                priority=outbox.PRIORITY_REPORT,
-            ),
+            chat_id,
+            html(text),
+            dedup_key=f"{dedup}:{chat_id}",
+            priority=outbox.PRIORITY_REPORT,
         )
     return [c for c, _lang in targets]

@@ -24,6 +24,9 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from services.maintenance.database import maintenance_connection
+from services.results import as_json
+
 APPLICATION_NAME = "quickcart-ops-orphans"
 
 
@@ -53,13 +56,7 @@ class OrphanResult:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "found": self.found,
-            "deleted": self.deleted,
-            "batches": self.batches,
-            "error": self.error,
-        }
+        return as_json(self)
 
 
 @dataclass
@@ -118,15 +115,7 @@ async def clean(url: str, rules: OrphanRules, *, delete: bool) -> OrphanReport:
     report = OrphanReport(deleting=delete)
     if not rules.queries:
         return report
-    conn: asyncpg.Connection = await asyncpg.connect(
-        url,
-        timeout=10,
-        server_settings={
-            "application_name": APPLICATION_NAME,
-            "statement_timeout": str(rules.statement_timeout_s * 1000),
-            "lock_timeout": str(rules.lock_timeout_ms),
-        },
-    )
+    conn = await maintenance_connection(url, rules, APPLICATION_NAME)
     try:
         for query in rules.queries:
             result = OrphanResult(query.name)

@@ -23,16 +23,13 @@ async def push_run(
         payload: dict[str, Any] = {"text": render_run(run, tz), "parse_mode": "HTML"}
         if run.status in (RunStatus.FAILED, RunStatus.WARN):
             payload["reply_markup"] = retry_keyboard(run.job)
-    return await outbox.enqueue(
+    return await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="text",
-            payload=payload,
-            dedup_key=f"maintenance_run:{run.id}:result",
-            owner=f"maintenance_run:{run.id}",
-            priority=outbox.PRIORITY_REPORT,
-        ),
+        chat_id,
+        payload,
+        dedup_key=f"maintenance_run:{run.id}:result",
+        owner=f"maintenance_run:{run.id}",
+        priority=outbox.PRIORITY_REPORT,
     )
 
 
@@ -89,14 +86,11 @@ async def ask_orphan_confirmation(
             "database maintenance with the deletion."
         ).format(found=found, counts=esc(counts))
         markup = confirm_keyboard("database_maintenance")
-    return await outbox.enqueue(
+    return await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML", "reply_markup": markup},
-            dedup_key=f"maintenance_run:{run_id}:orphans",
-            owner=f"maintenance_run:{run_id}",
-            priority=outbox.PRIORITY_REPORT,
-        ),
+        chat_id,
+        {"text": text, "parse_mode": "HTML", "reply_markup": markup},
+        dedup_key=f"maintenance_run:{run_id}:orphans",
+        owner=f"maintenance_run:{run_id}",
+        priority=outbox.PRIORITY_REPORT,
     )

@@ -12,6 +12,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from services.maintenance.trends import Trend, week_on_week
+from services.results import as_json
 from services.storage.types import Executor
 
 
@@ -32,12 +33,7 @@ class PerformanceReview:
     worse: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "statements_available": self.statements_available,
-            "slowest": self.slowest,
-            "trends": [t.to_json() for t in self.trends],
-            "worse": self.worse,
-        }
+        return as_json(self)
 
 
 _SLOWEST = """

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from services.buttons import Button, Longest, button
 from services.i18n import N_
 from services.i18n import gettext as _
 from services.maintenance.runs import MaintenanceRun, RunStatus
+from services.message import Keyboard, key, keyboard
 from services.text import esc, shorten
 
 JOB_TITLES: dict[str, str] = {
@@ -96,16 +97,10 @@ def render_run(run: MaintenanceRun, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def retry_keyboard(job: str) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": _("Retry"), "callback_data": callback("retry", job)}]]}
+def retry_keyboard(job: str) -> Keyboard:
+    return keyboard([[key(_("Retry"), callback("retry", job))]])
 
 
-def confirm_keyboard(job: str) -> dict[str, Any]:
-    return {
-        "inline_keyboard": [
-            [
-                {"text": _("Run it now"), "callback_data": callback("run", job)},
-                {"text": _("Cancel"), "callback_data": callback("no", job)},
-            ]
-        ]
-    }
+def confirm_keyboard(job: str) -> Keyboard:
+    run = key(_("Run it now"), callback("run", job))
+    return keyboard([[run, key(_("Cancel"), callback("no", job))]])

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from services.checks import store as check_store
 from services.inbox import store as inbox_store
 from services.maintenance import runs
+from services.results import as_json
 from services.storage.types import Executor
 
 
@@ -41,14 +42,7 @@ class RetentionResult:
     inbox_updates: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "deleted_files": self.deleted_files,
-            "freed_bytes": self.freed_bytes,
-            "check_runs": self.check_runs,
-            "log_counts": self.log_counts,
-            "maintenance_runs": self.maintenance_runs,
-            "inbox_updates": self.inbox_updates,
-        }
+        return as_json(self)
 
 
 def _old_files(directory: Path, pattern: str, before: datetime) -> list[Path]:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from services import audit
+from services.results import as_json
 from services.storage.types import Executor
 
 
@@ -35,16 +36,8 @@ class SecurityReview:
     anomalies: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "refused": self.refused,
-            "refused_by_actor": {str(k): v for k, v in self.refused_by_actor.items()},
-            "unusual_hours": self.unusual_hours,
-            "new_staff": self.new_staff,
-            "role_changes": self.role_changes,
-            "silences": self.silences,
-            "privileged": self.privileged,
-            "anomalies": self.anomalies,
-        }
+        by_actor = {str(k): v for k, v in self.refused_by_actor.items()}
+        return as_json(self, refused_by_actor=by_actor)
 
 
 def _quiet(at: datetime, tz: ZoneInfo, spec: str) -> bool:

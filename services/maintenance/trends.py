@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.results import as_json
 from services.storage.types import Executor
 
 
@@ -22,12 +23,7 @@ class Trend:
         return self.this_week - self.last_week
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "this_week": self.this_week,
-            "last_week": self.last_week,
-            "change": self.change,
-        }
+        return as_json(self, change=self.change)
 
 
 _AGG = """

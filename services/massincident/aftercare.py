@@ -10,11 +10,13 @@ import asyncpg
 
 from services.clock import Clock
 from services.i18n import use_locale
-from services.massincident import card, render, store
+from services.massincident import card, links, render, store
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.massincident.store import Link
+from services.message import html
 from services.storage.db import transaction
+from services.storage.types import Executor
 from services.tickets import actions, history, outbound
 from services.tickets.model import EventKind, Incoming, Ticket
 from services.users import Person
@@ -30,28 +32,29 @@ async def wrote_again(
         link = await store.link(conn, link_id, lock=True)
         if link is None or link.status != "resolved":
             return None
-        message_id = await history.add_message(
-            conn, link_id, direction="in", author_id=customer.id, kind=incoming.kind,
-            body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
-            source_message_id=incoming.message_id, at=now,
-        )  # fmt: skip
+        message_id = await links.record_message(
+            conn, link_id, customer.id, incoming, now, after_fix=True
+        )
         if message_id is None:  # the same Telegram message again: asked already
             return Taken("asked", link_id, link.parent_id)
-        await history.add_event(
-            conn, link_id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=customer.id,
-            details={"message": message_id, "kind": incoming.kind, "after_fix": True},
-        )  # fmt: skip
         with use_locale(link.language):
             body, markup = render.still_there(f"QC-{link.parent_id:06d}", link_id)
-        await enqueue(
-            conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(body, markup),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"pubstill:{link_id}:{message_id}",
-            ),
-        )  # fmt: skip
+        asked = html(body, markup)
+        await links.tell_customer(
+            conn, customer.id, link_id, asked, f"pubstill:{link_id}:{message_id}"
+        )
     return Taken("asked", link_id, link.parent_id)
+
+
+async def _resolved_link(conn: Executor, link_id: int, customer: Person) -> Link | None:
+    """The customer's link, locked, while it is resolved (None once answered, or reopened);
+    NotYours when it is another customer's."""
+    link = await store.link(conn, link_id, lock=True)
+    if link is None or link.status != "resolved":
+        return None
+    if link.customer_id != customer.id:
+        raise NotYours(link_id)
+    return link
 
 
 async def still_broken(
@@ -61,11 +64,9 @@ async def still_broken(
     longer a resolved link (answered already)."""
     now = clock.now()
     async with transaction(pool) as conn:
-        link = await store.link(conn, link_id, lock=True)
-        if link is None or link.status != "resolved":
+        link = await _resolved_link(conn, link_id, customer)
+        if link is None:
             return None
-        if link.customer_id != customer.id:
-            raise NotYours(link_id)
         ticket = await to_normal(conn, mctx, link_id, now, why="reopened", actor_id=customer.id)
         await incident_event(
             conn, clock, link.parent_id, customer.id, "public_link_reopened", link_id
@@ -82,11 +83,8 @@ async def works_now(pool: asyncpg.Pool, clock: Clock, link_id: int, customer: Pe
     longer a resolved link (answered "Yes" already)."""
     now = clock.now()
     async with transaction(pool) as conn:
-        link = await store.link(conn, link_id, lock=True)
-        if link is None or link.status != "resolved":
+        if await _resolved_link(conn, link_id, customer) is None:
             return False
-        if link.customer_id != customer.id:
-            raise NotYours(link_id)
         await history.add_event(
             conn, link_id, EventKind.NOTE, at=now, actor_id=customer.id,
             details={"after_fix": "works"},

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from services.buttons import Button, button
-from services.tickets.render import Keyboard as Keyboard
-from services.tickets.render import button as key
-from services.tickets.render import keyboard
+from services.message import Keyboard as Keyboard
+from services.message import key, keyboard
 
 
 @button("mn")

@@ -14,17 +14,9 @@ from services.massincident import render, store
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext
 from services.massincident.model import PublicIncident
+from services.message import html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.storage.types import Executor
-
-HTML = "HTML"
-
-
-def html(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": text, "parse_mode": HTML}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    return payload
 
 
 def day_start(now: datetime, mctx: MassContext) -> datetime:
@@ -32,10 +24,22 @@ def day_start(now: datetime, mctx: MassContext) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _topic(incident: PublicIncident) -> tuple[int | None, int | None]:
-    if incident.topic_id is not None:
-        return incident.topic_id, None
-    return None, incident.topic_outbox_id
+async def _post(
+    db: Executor, chat_id: int, payload: dict[str, Any], owner: str, topic: PublicIncident | None
+) -> int | None:
+    """A new card or digest message (in the topic of `topic`, the incident, when given)."""
+    thread_id, thread_ref = (
+        outbox.in_topic(topic.topic_id, topic.topic_outbox_id) if topic else (None, None)
+    )
+    return await outbox.send_text(
+        db,
+        chat_id,
+        payload,
+        owner=owner,
+        priority=PRIORITY_INTERACTIVE,
+        thread_id=thread_id,
+        thread_ref=thread_ref,
+    )
 
 
 async def staff_language(db: Executor, mctx: MassContext, chat_id: int) -> str:
@@ -90,14 +94,7 @@ async def refresh(
         owner = f"pubcard:{ticket_id}:{which}"
         card_id = incident.support_card_id if which == "s" else incident.admin_card_id
         if card_id is None:
-            thread_id, thread_ref = _topic(incident) if which == "s" else (None, None)
-            row = await outbox.enqueue(
-                db,
-                OutboxMessage(
-                    chat_id=chat_id, kind="text", payload=payload, owner=owner,
-                    priority=PRIORITY_INTERACTIVE, thread_id=thread_id, thread_ref=thread_ref,
-                ),
-            )  # fmt: skip
+            row = await _post(db, chat_id, payload, owner, incident if which == "s" else None)
             field = "support_card_id" if which == "s" else "admin_card_id"
             await store.update(db, ticket_id, **{field: row})
             continue
@@ -128,14 +125,7 @@ async def add_follow_up(
         await _edit(db, mctx, owner, chat_id, incident.digest_outbox_id, payload, now)
         await store.update(db, incident.ticket_id, digest_lines=len(lines))
         return
-    thread_id, thread_ref = _topic(incident)
     with use_locale(await staff_language(db, mctx, chat_id)):
         payload = {**html(render.digest([line])), "_lines": [line]}
-    row = await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=chat_id, kind="text", payload=payload, owner=owner,
-            priority=PRIORITY_INTERACTIVE, thread_id=thread_id, thread_ref=thread_ref,
-        ),
-    )  # fmt: skip
+    row = await _post(db, chat_id, payload, owner, incident)
     await store.update(db, incident.ticket_id, digest_outbox_id=row, digest_lines=1)

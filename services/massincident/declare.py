@@ -16,8 +16,9 @@ from services.escalation.incidents import AlreadyResolved, Db, NotAnIncident
 from services.i18n import use_locale
 from services.massincident import card, render, store
 from services.massincident.config import MassContext
+from services.massincident.links import tell_customer
 from services.massincident.model import PublicIncident, guess_categories, matches
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.message import html
 from services.staff import Action
 from services.storage.db import transaction
 from services.storage.types import Executor
@@ -133,14 +134,8 @@ async def offer_links(conn: Executor, mctx: MassContext, incident: PublicInciden
             continue
         with use_locale(row["language"]):
             body, markup = render.offer(incident, row["language"], row["id"], f"QC-{row['id']:06d}")
-        queued = await enqueue(
-            conn,
-            OutboxMessage(
-                chat_id=row["customer_id"], kind="text", payload=card.html(body, markup),
-                owner=f"ticket:{row['id']}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"puboffer:{incident.ticket_id}:{row['id']}",
-            ),
-        )  # fmt: skip
+        dedup = f"puboffer:{incident.ticket_id}:{row['id']}"
+        queued = await tell_customer(conn, row["customer_id"], row["id"], html(body, markup), dedup)
         offered += queued is not None
     return offered
 

@@ -24,6 +24,7 @@ from services.massincident import card, render, store
 from services.massincident import store_updates as updates
 from services.massincident.config import MassContext, MassRules
 from services.massincident.declare import NotPublic
+from services.message import html
 from services.outbox import PRIORITY_P2
 from services.staff import Action
 from services.storage.db import transaction
@@ -69,9 +70,9 @@ async def _fan_out(
                 text, markup = render.resolved(
                     public, texts[language] or None, mctx.rules.reopen_days
                 )
-                payloads[language] = card.html(text, markup)
+                payloads[language] = html(text, markup)
             else:
-                payloads[language] = card.html(render.update(texts[language]))
+                payloads[language] = html(render.update(texts[language]))
     people = await store.recipients(conn, incident_id)
     reachable = [p for p in people if not p["blocked"]]
     blocked = len(people) - len(reachable)

@@ -20,12 +20,12 @@ import asyncpg
 from services.classification import Category, classify
 from services.clock import Clock
 from services.i18n import use_locale
-from services.massincident import aftercare, card, render, store
+from services.massincident import aftercare, card, links, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
 from services.massincident.links import NotYours, Taken, incident_event, to_normal
 from services.massincident.model import PublicIncident, first_match
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue
+from services.message import html
 from services.sla import Channel, deadlines
 from services.storage.db import transaction
 from services.text import shorten, storable
@@ -108,25 +108,11 @@ async def link_new(
             conn, link_id, EventKind.CREATED, at=now, actor_id=customer.id,
             details={"channel": "bot", "category": picked, "linked_to": incident.number},
         )  # fmt: skip
-        message_id = await history.add_message(
-            conn, link_id, direction="in", author_id=customer.id, kind=incoming.kind,
-            body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
-            source_message_id=incoming.message_id, at=now,
-        )  # fmt: skip
-        await history.add_event(
-            conn, link_id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=customer.id,
-            details={"message": message_id, "kind": incoming.kind},
-        )  # fmt: skip
+        await links.record_message(conn, link_id, customer.id, incoming, now)
         with use_locale(language):
             body, markup = render.notice(incident, language, link_id)
-        await enqueue(
-            conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(body, markup),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-                dedup_key=f"pubnotice:{link_id}",
-            ),
-        )  # fmt: skip
+        notice = html(body, markup)
+        await links.tell_customer(conn, customer.id, link_id, notice, f"pubnotice:{link_id}")
         await card.refresh(conn, mctx, incident.ticket_id, now)
     return Taken("linked", link_id, incident.ticket_id)
 
@@ -145,17 +131,8 @@ async def follow_up(
         incident = await store.get(conn, link.parent_id)
         if incident is None:
             return None
-        message_id = await history.add_message(
-            conn, link_id, direction="in", author_id=customer.id, kind=incoming.kind,
-            body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
-            source_message_id=incoming.message_id, at=now,
-        )  # fmt: skip
-        if message_id is None:  # the same Telegram message again
-            return Taken("follow_up", link_id, incident.ticket_id)
-        await history.add_event(
-            conn, link_id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=customer.id,
-            details={"message": message_id, "kind": incoming.kind},
-        )  # fmt: skip
+        if await links.record_message(conn, link_id, customer.id, incoming, now) is None:
+            return Taken("follow_up", link_id, incident.ticket_id)  # the same message again
         words = incoming.text or f"[{incoming.kind}]"
         if incoming.kind != "text" and incoming.text:
             words = f"[{incoming.kind}] {incoming.text}"
@@ -164,13 +141,7 @@ async def follow_up(
         await card.add_follow_up(conn, mctx, incident, line, now)
         with use_locale(link.language):
             thanks = render.follow_up_saved(incident.number)
-        await enqueue(
-            conn,
-            OutboxMessage(
-                chat_id=customer.id, kind="text", payload=card.html(thanks),
-                owner=f"ticket:{link_id}", priority=PRIORITY_INTERACTIVE,
-            ),
-        )  # fmt: skip
+        await links.tell_customer(conn, customer.id, link_id, html(thanks))
     return Taken("follow_up", link_id, link.parent_id)
 
 

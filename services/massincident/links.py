@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from services.clock import Clock
 from services.massincident import store
 from services.massincident.config import MassContext
+from services.outbox import PRIORITY_INTERACTIVE, send_text
 from services.sla import Channel, deadlines
 from services.storage.types import Executor
 from services.tickets import history, outbound
 from services.tickets import render as staff_render
 from services.tickets import store as desk_repo
-from services.tickets.model import EventKind, Ticket
+from services.tickets.model import EventKind, Incoming, Ticket
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,37 @@ class Taken:
 
 class NotYours(Exception):
     """A notice button pressed by someone other than the link's customer (audited)."""
+
+
+async def record_message(
+    conn: Executor, link_id: int, customer_id: int, incoming: Incoming, now: datetime,
+    **details: Any,
+) -> int | None:  # fmt: skip
+    """The customer's message on the link's history, with its event (`details` added to the
+    event's); None, and no event, for the same Telegram message again."""
+    message_id = await history.add_message(
+        conn, link_id, direction="in", author_id=customer_id, kind=incoming.kind,
+        body=incoming.text, file_id=incoming.file_id, source_chat_id=incoming.chat_id,
+        source_message_id=incoming.message_id, at=now,
+    )  # fmt: skip
+    if message_id is not None:
+        await history.add_event(
+            conn, link_id, EventKind.CUSTOMER_MESSAGE, at=now, actor_id=customer_id,
+            details={"message": message_id, "kind": incoming.kind, **details},
+        )  # fmt: skip
+    return message_id
+
+
+async def tell_customer(
+    conn: Executor, customer_id: int, ticket_id: int, payload: dict[str, Any],
+    dedup_key: str | None = None,
+) -> int | None:  # fmt: skip
+    """A message to a customer about their ticket (a link, or a ticket offered a link), owned
+    by the ticket like the desk's own messages to them."""
+    return await send_text(
+        conn, customer_id, payload, owner=f"ticket:{ticket_id}", priority=PRIORITY_INTERACTIVE,
+        dedup_key=dedup_key,
+    )  # fmt: skip
 
 
 async def to_normal(

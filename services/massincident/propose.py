@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
+from asyncpg import Record
 
 from services import audit, staff
 from services.classification import CATEGORY_LABELS, Category
@@ -22,9 +23,11 @@ from services.i18n import use_locale
 from services.massincident import card, declare, render, store
 from services.massincident import store_proposals as proposals
 from services.massincident.config import MassContext
-from services.outbox import PRIORITY_P1, OutboxMessage, enqueue
+from services.message import html
+from services.outbox import PRIORITY_P1, send_text
 from services.staff import Action
 from services.storage.db import transaction
+from services.storage.types import Executor
 from services.users import Person
 
 
@@ -102,14 +105,14 @@ async def _propose(
                     mctx.rules.propose_minutes, alert, notice,
                 )  # fmt: skip
                 markup = render.proposal_keyboard(proposal_id)
-            await enqueue(
+            await send_text(
                 conn,
-                OutboxMessage(
-                    chat_id=chat_id, kind="text", payload=card.html(text, markup),
-                    owner=f"pubprop:{proposal_id}", priority=PRIORITY_P1,
-                    dedup_key=f"pubprop:{proposal_id}:{chat_id}",
-                ),
-            )  # fmt: skip
+                chat_id,
+                html(text, markup),
+                owner=f"pubprop:{proposal_id}",
+                priority=PRIORITY_P1,
+                dedup_key=f"pubprop:{proposal_id}:{chat_id}",
+            )
         await audit.record(
             conn, actor_id=None, action="incident.public_proposed", allowed=True,
             target=category, details={"tickets": n, "alert": alert, "proposal": proposal_id},
@@ -138,6 +141,14 @@ class ProposalGone(incidents.IncidentError):
     """Decided already (by someone else), or no such proposal."""
 
 
+async def _undecided(conn: Executor, proposal_id: int) -> Record:
+    """The proposal, locked, while nobody has confirmed or dismissed it (else ProposalGone)."""
+    row = await proposals.proposal(conn, proposal_id, lock=True)
+    if row is None or row["decided_at"] is not None:
+        raise ProposalGone(str(proposal_id))
+    return row
+
+
 async def confirm(
     pool: asyncpg.Pool, clock: Clock, mctx: MassContext, proposal_id: int, actor: Person,
     *, chat_id: int | None = None,
@@ -148,9 +159,7 @@ async def confirm(
         pool, actor, Action.DECLARE_PUBLIC, target=f"proposal:{proposal_id}", chat_id=chat_id
     )
     async with transaction(pool) as conn:
-        row = await proposals.proposal(conn, proposal_id, lock=True)
-        if row is None or row["decided_at"] is not None:
-            raise ProposalGone(str(proposal_id))
+        row = await _undecided(conn, proposal_id)
         priority = "P1"
         outcome = await incidents.open_incident(
             conn, clock, mctx.escalation, source="staff", title=row["title"], priority=priority,
@@ -178,9 +187,7 @@ async def dismiss(
         pool, actor, Action.DECLARE_PUBLIC, target=f"proposal:{proposal_id}", chat_id=chat_id
     )
     async with transaction(pool) as conn:
-        row = await proposals.proposal(conn, proposal_id, lock=True)
-        if row is None or row["decided_at"] is not None:
-            raise ProposalGone(str(proposal_id))
+        await _undecided(conn, proposal_id)
         await conn.execute(
             "UPDATE public_proposals SET decided_by = $2, decided_at = $3 WHERE id = $1",
             proposal_id,

@@ -8,21 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from services import chats, outbox, roster
 from services.i18n import use_locale
+from services.message import html
 from services.oncall import render
 from services.oncall.model import Override, Swap
-from services.outbox import OutboxMessage
 from services.storage.types import Executor
 from services.users import Person
 
 if TYPE_CHECKING:
     from services.oncall.actions import OncallContext
-
-
-def _payload(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    return payload
 
 
 async def tell_person(
@@ -40,15 +33,8 @@ async def tell_person(
     with use_locale(language):
         text = make()
         keyboard = markup() if markup else None
-    return await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=user_id,
-            kind="text",
-            payload=_payload(text, keyboard),
-            dedup_key=dedup,
-            priority=priority,
-        ),
+    return await outbox.send_text(
+        db, user_id, html(text, keyboard), dedup_key=dedup, priority=priority
     )
 
 
@@ -60,15 +46,8 @@ async def tell_admin_chat(
     language = await chats.chat_language(db, ctx.admin_chat_id, ctx.default_locale)
     with use_locale(language):
         text = make()
-    return await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=ctx.admin_chat_id,
-            kind="text",
-            payload=_payload(text),
-            dedup_key=dedup,
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+    return await outbox.send_text(
+        db, ctx.admin_chat_id, html(text), dedup_key=dedup, priority=outbox.PRIORITY_INTERACTIVE
     )
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from services.buttons import Button, Longest, button
 from services.escalation.render import role_label
 from services.i18n import N_
 from services.i18n import gettext as _
+from services.message import Keyboard, key, keyboard
 from services.oncall.model import DAYS, RotationSpec, Shift
 from services.text import esc
 
@@ -177,15 +178,9 @@ def preview(
     return "\n".join(lines)
 
 
-def preview_keyboard(draft_id: int) -> dict[str, Any]:
-    return {
-        "inline_keyboard": [
-            [
-                {"text": _("Save"), "callback_data": rotation_button(draft_id, "save")},
-                {"text": _("Cancel"), "callback_data": rotation_button(draft_id, "drop")},
-            ]
-        ]
-    }
+def preview_keyboard(draft_id: int) -> Keyboard:
+    save = key(_("Save"), rotation_button(draft_id, "save"))
+    return keyboard([[save, key(_("Cancel"), rotation_button(draft_id, "drop"))]])
 
 
 def rotation_saved(role: str, by: str) -> str:
@@ -240,15 +235,9 @@ def swap_proposal(
     )
 
 
-def swap_keyboard(swap_id: int) -> dict[str, Any]:
-    return {
-        "inline_keyboard": [
-            [
-                {"text": _("Accept"), "callback_data": swap_button(swap_id, "yes")},
-                {"text": _("Decline"), "callback_data": swap_button(swap_id, "no")},
-            ]
-        ]
-    }
+def swap_keyboard(swap_id: int) -> Keyboard:
+    accept = key(_("Accept"), swap_button(swap_id, "yes"))
+    return keyboard([[accept, key(_("Decline"), swap_button(swap_id, "no"))]])
 
 
 def swap_done(role: str, a: int, b: int, names: Names) -> str:

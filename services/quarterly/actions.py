@@ -15,6 +15,7 @@ from services import chats, outbox, roster, staff
 from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import use_locale
+from services.message import html
 from services.quarterly import store
 from services.quarterly.config import QuarterlyRules, quarter_of
 from services.quarterly.render import render_checklist, render_reminder, render_report
@@ -171,15 +172,12 @@ async def send_report(
     language = await chats.chat_language(db, ctx.admin_chat_id, ctx.default_locale)
     with use_locale(language):
         text = render_report(quarter, tasks, ctx.tz, complete=reason == "complete")
-    await outbox.enqueue(
+    await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=ctx.admin_chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
-            dedup_key=f"quarter-report:{quarter}",
-            priority=outbox.PRIORITY_REPORT,
-        ),
+        ctx.admin_chat_id,
+        html(text),
+        dedup_key=f"quarter-report:{quarter}",
+        priority=outbox.PRIORITY_REPORT,
     )
     for task in tasks:
         if task.evidence_file and task.evidence_kind in ("document", "photo"):
@@ -223,15 +221,12 @@ async def start_quarter(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
             language = await chats.chat_language(conn, ctx.admin_chat_id, ctx.default_locale)
             with use_locale(language):
                 rendered = render_checklist(quarter, tasks, ctx.tz)
-            await outbox.enqueue(
+            await outbox.send_text(
                 conn,
-                outbox.OutboxMessage(
-                    chat_id=ctx.admin_chat_id,
-                    kind="text",
-                    payload=rendered.payload(),
-                    dedup_key=f"quarter-checklist:{quarter}",
-                    priority=outbox.PRIORITY_REPORT,
-                ),
+                ctx.admin_chat_id,
+                rendered.payload(),
+                dedup_key=f"quarter-checklist:{quarter}",
+                priority=outbox.PRIORITY_REPORT,
             )
     return QuarterStart(quarter, created, reported)
 
@@ -262,15 +257,12 @@ async def remind_owners(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
         for user_id, (member, mine) in sorted(per_person.items()):
             with use_locale(member.language or ctx.default_locale):
                 text = render_reminder(quarter, mine, ctx.tz)
-            row = await outbox.enqueue(
+            row = await outbox.send_text(
                 conn,
-                outbox.OutboxMessage(
-                    chat_id=user_id,
-                    kind="text",
-                    payload={"text": text, "parse_mode": "HTML"},
-                    dedup_key=f"quarter-remind:{quarter}:{week}:{user_id}",
-                    priority=outbox.PRIORITY_REPORT,
-                ),
+                user_id,
+                html(text),
+                dedup_key=f"quarter-remind:{quarter}:{week}:{user_id}",
+                priority=outbox.PRIORITY_REPORT,
             )
             if row is not None:
                 told.append(user_id)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.buttons import Button, button
 from services.escalation.render import role_label
 from services.i18n import gettext as _
+from services.message import Rendered, key
 from services.quarterly.config import last_day
 from services.quarterly.store import QuarterTask
 from services.text import esc, shorten
@@ -26,18 +27,6 @@ class QuarterAction(Button):
 
 def callback_data(act: Literal["tick", "undo"], task_id: int) -> str:
     return QuarterAction(act, task_id).pack()
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    reply_markup: dict[str, Any] | None = None
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"text": self.text, "parse_mode": "HTML"}
-        if self.reply_markup is not None:
-            body["reply_markup"] = self.reply_markup
-        return body
 
 
 def quarter_name(quarter: str) -> str:
@@ -89,10 +78,10 @@ def render_checklist(quarter: str, tasks: Sequence[QuarterTask], tz: ZoneInfo) -
         label = shorten(_(task.title), 40)
         if task.done_at is None:
             text = _("Done: {title}").format(title=label)
-            rows.append([{"text": "✅ " + text, "callback_data": callback_data("tick", task.id)}])
+            rows.append([key("✅ " + text, callback_data("tick", task.id))])
         else:
             text = _("Reopen: {title}").format(title=label)
-            rows.append([{"text": "↩️ " + text, "callback_data": callback_data("undo", task.id)}])
+            rows.append([key("↩️ " + text, callback_data("undo", task.id))])
     if done == len(tasks) and tasks:
         lines += ["", "🎉 " + _("Every task of the quarter is done.")]
     return Rendered("\n".join(lines), {"inline_keyboard": rows} if rows else None)

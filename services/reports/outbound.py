@@ -19,16 +19,13 @@ async def send(
     with_file: bool = True,
 ) -> list[int | None]:
     """Two outbox rows: the headline (HTML text) and the report as a document."""
-    text_id = await outbox.enqueue(
+    text_id = await outbox.send_text(
         db,
-        outbox.OutboxMessage(
-            chat_id=chat_id,
-            kind="text",
-            payload={"text": report.headline, "parse_mode": "HTML"},
-            dedup_key=f"{dedup}:text" if dedup else None,
-            owner="report",
-            priority=outbox.PRIORITY_REPORT,
-        ),
+        chat_id,
+        {"text": report.headline, "parse_mode": "HTML"},
+        dedup_key=f"{dedup}:text" if dedup else None,
+        owner="report",
+        priority=outbox.PRIORITY_REPORT,
     )
     if not with_file:
         return [text_id]

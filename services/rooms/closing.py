@@ -13,6 +13,7 @@ from services.delivery.errors import THREAD_NOT_FOUND, PermanentError
 from services.escalation import store as incidents_store
 from services.i18n import gettext as _
 from services.i18n import use_locale
+from services.message import html
 from services.outbox import OutboxMessage
 from services.rooms import room as rooms
 from services.rooms import store
@@ -109,14 +110,11 @@ async def refused(
         return
     with use_locale(await ctx.escalation.language_of(conn, admin, None)):
         text = not_changed(ticket_number(ticket_id), kind == "close_topic", str(error))
-    await outbox.enqueue(
+    await outbox.send_text(
         conn,
-        OutboxMessage(
-            chat_id=admin,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML"},
-            dedup_key=f"room:{ticket_id}:refused:{row_id}",
-            owner=f"delivery:room:{ticket_id}",
-            priority=outbox.PRIORITY_P1,
-        ),
+        admin,
+        html(text),
+        dedup_key=f"room:{ticket_id}:refused:{row_id}",
+        owner=f"delivery:room:{ticket_id}",
+        priority=outbox.PRIORITY_P1,
     )

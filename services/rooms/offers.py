@@ -23,7 +23,7 @@ from services.massincident import fanout
 from services.massincident import store as mass_store
 from services.massincident.config import MassContext
 from services.massincident.declare import NotPublic
-from services.outbox import OutboxMessage
+from services.message import html
 from services.rooms import render_offers as render
 from services.rooms import room as rooms
 from services.rooms import store as rooms_store
@@ -126,16 +126,12 @@ async def _edit(conn: Executor, ctx: RoomsContext, row: Record, text_of: object)
         return
     with use_locale(await rooms.language(conn, ctx, room.chat_id)):
         text = text_of() if callable(text_of) else str(text_of)
-    await outbox.enqueue(
+    await outbox.edit_message(
         conn,
-        OutboxMessage(
-            chat_id=room.chat_id,
-            kind="edit",
-            payload={"text": text, "parse_mode": "HTML"},
-            ref_id=row["outbox_id"],
-            owner=rooms.owner(row["ticket_id"]),
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+        room.chat_id,
+        row["outbox_id"],
+        html(text),
+        owner=rooms.owner(row["ticket_id"]),
     )
 
 

@@ -15,9 +15,8 @@ from services.buttons import Button, button
 from services.escalation.render import when
 from services.i18n import gettext as _
 from services.i18n import ngettext
+from services.message import Keyboard, key, keyboard
 from services.text import esc
-from services.tickets.render import Keyboard, keyboard
-from services.tickets.render import button as key
 
 
 @button("ro")

@@ -11,6 +11,7 @@ from services.escalation import store as incidents_store
 from services.escalation.context import OnOpen
 from services.escalation.store import Incident
 from services.i18n import use_locale
+from services.message import html
 from services.outbox import OutboxMessage
 from services.rooms import render, store
 from services.rooms.config import RoomsContext
@@ -163,18 +164,15 @@ async def send_summary(
     if text is None:
         return room
     thread_id, thread_ref, _ref = room.thread()
-    row = await outbox.enqueue(
+    row = await outbox.send_text(
         db,
-        OutboxMessage(
-            chat_id=room.chat_id,
-            kind="text",
-            payload={"text": text, "parse_mode": "HTML", "disable_notification": True},
-            thread_id=thread_id,
-            thread_ref=thread_ref,
-            dedup_key=f"room:{incident.ticket_id}:summary:{room.mode}:{generation}",
-            owner=owner(incident.ticket_id),
-            priority=_priority(incident.priority),
-        ),
+        room.chat_id,
+        {"text": text, "parse_mode": "HTML", "disable_notification": True},
+        thread_id=thread_id,
+        thread_ref=thread_ref,
+        dedup_key=f"room:{incident.ticket_id}:summary:{room.mode}:{generation}",
+        owner=owner(incident.ticket_id),
+        priority=_priority(incident.priority),
     )
     if row is not None:
         await store.update(
@@ -195,17 +193,13 @@ async def refresh_summary(db: Executor, ctx: RoomsContext, ticket_id: int) -> bo
     text = await render_summary(db, ctx, incident, room)
     if text is None or text == room.summary_text:
         return False
-    await outbox.enqueue(
+    await outbox.edit_message(
         db,
-        OutboxMessage(
-            chat_id=room.chat_id,
-            kind="edit",
-            payload={"text": text, "parse_mode": "HTML"},
-            ref_id=room.summary_outbox_id,
-            owner=owner(ticket_id),
-            coalesce_key=f"room-sum:{room.summary_outbox_id}",
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+        room.chat_id,
+        room.summary_outbox_id,
+        html(text),
+        owner=owner(ticket_id),
+        coalesce_key=f"room-sum:{room.summary_outbox_id}",
     )
     await store.update(db, ticket_id, summary_text=text)
     return True
@@ -250,7 +244,7 @@ async def post(
 ) -> int | None:
     """A line (or a document) in the room: in its topic, or replying to its card."""
     thread_id, thread_ref, ref_id = room.thread()
-    body = payload if payload is not None else {"text": text, "parse_mode": "HTML"}
+    body = payload if payload is not None else html(text)
     return await outbox.enqueue(
         db,
         OutboxMessage(

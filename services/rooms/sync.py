@@ -27,8 +27,8 @@ from services.escalation import store as incidents_store
 from services.escalation.store import Incident
 from services.i18n import use_locale
 from services.loop import Loop
+from services.message import html
 from services.oncall import lookup as oncall
-from services.outbox import OutboxMessage
 from services.postmortem import build, draft
 from services.rooms import closing, render, store
 from services.rooms import room as rooms
@@ -136,16 +136,13 @@ async def remind(
                 if stage == 1 and room.lead_id is not None
                 else render.reminder_to_level(ticket.number, minutes * stage, lead)
             )
-        await outbox.enqueue(
+        await outbox.send_text(
             conn,
-            OutboxMessage(
-                chat_id=user_id,
-                kind="text",
-                payload={"text": text, "parse_mode": "HTML"},
-                dedup_key=f"room:{incident.ticket_id}:{base_key}:{user_id}",
-                owner=rooms.owner(incident.ticket_id),
-                priority=outbox.PRIORITY_P1,
-            ),
+            user_id,
+            html(text),
+            dedup_key=f"room:{incident.ticket_id}:{base_key}:{user_id}",
+            owner=rooms.owner(incident.ticket_id),
+            priority=outbox.PRIORITY_P1,
         )
     names = ", ".join(name for _uid, name in told)
     with use_locale(await rooms.language(conn, ctx, room.chat_id)):

@@ -23,7 +23,7 @@ from services import chats, outbox, roster
 from services.classification import Priority
 from services.i18n import use_locale
 from services.oncall import lookup as oncall
-from services.outbox import ADMIN_COPY, OutboxMessage
+from services.outbox import ADMIN_COPY
 from services.storage.types import Executor
 from services.tickets import history, outbound, render, store
 from services.tickets.config import DeskConfig
@@ -129,16 +129,13 @@ async def tell_response_missed(
                 "language": admin_language,
                 **_breach_payload(ticket, now, cfg, admin_language),
             }
-        row = await outbox.enqueue(
+        row = await outbox.send_text(
             db,
-            OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload=payload,
-                dedup_key=f"ticket:{ticket.id}:response_missed:{chat_id}",
-                owner=ticket.owner,
-                priority=_outbox_priority(ticket.priority),
-            ),
+            chat_id,
+            payload,
+            dedup_key=f"ticket:{ticket.id}:response_missed:{chat_id}",
+            owner=ticket.owner,
+            priority=_outbox_priority(ticket.priority),
         )
         if row is not None:
             told.append(chat_id)

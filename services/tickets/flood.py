@@ -17,7 +17,7 @@ from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import ngettext, use_locale
 from services.inbox.store import Refused
-from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
+from services.outbox import PRIORITY_INTERACTIVE
 from services.text import esc
 from services.tickets import outbound, store
 from services.tickets.config import DeskConfig
@@ -60,15 +60,12 @@ class DeskFlood:
                 "You are writing faster than we can read. I have kept your messages and the "
                 "team will see them; please wait a minute before you write again."
             )
-        await outbox.enqueue(
+        await outbox.send_text(
             self.pool,
-            OutboxMessage(
-                chat_id=chat_id,
-                kind="text",
-                payload={"text": esc(text), "parse_mode": HTML},
-                dedup_key=f"flood:{chat_id}:{bucket}",
-                priority=PRIORITY_INTERACTIVE,
-            ),
+            chat_id,
+            {"text": esc(text), "parse_mode": HTML},
+            dedup_key=f"flood:{chat_id}:{bucket}",
+            priority=PRIORITY_INTERACTIVE,
         )
 
     async def hand_to_staff(self, refused: Refused) -> None:
@@ -90,12 +87,6 @@ class DeskFlood:
         if tickets:
             await outbound.to_topic(self.pool, tickets[0], self.cfg, "text", payload)
         elif self.cfg.support_chat_id is not None:
-            await outbox.enqueue(
-                self.pool,
-                OutboxMessage(
-                    chat_id=self.cfg.support_chat_id,
-                    kind="text",
-                    payload=payload,
-                    priority=PRIORITY_INTERACTIVE,
-                ),
+            await outbox.send_text(
+                self.pool, self.cfg.support_chat_id, payload, priority=PRIORITY_INTERACTIVE
             )

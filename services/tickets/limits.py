@@ -38,6 +38,9 @@ return {1, '0'}
 """
 
 
+HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -62,14 +65,8 @@ async def hit(
 
 
 async def new_ticket(redis: Redis, customer_id: int, rules: SupportRules, clock: Clock) -> Verdict:
-    if not rules.limits_enabled:
-        return Verdict(True)
-    return await hit(
-        redis,
-        f"qc:limit:tickets:{customer_id}",
-        limit=rules.new_tickets_per_hour,
-        window=timedelta(hours=1),
-        clock=clock,
+    return await _customer(
+        redis, rules, clock, f"tickets:{customer_id}", rules.new_tickets_per_hour, HOUR
     )
 
 
@@ -77,13 +74,23 @@ async def message(
     redis: Redis, customer_id: int, rules: SupportRules, clock: Clock, *, event: str | None = None
 ) -> Verdict:
     """`event`: the message's name ("chat:message id"), so that checking it twice counts once."""
+    return await _customer(
+        redis, rules, clock, f"messages:{customer_id}", rules.messages_per_minute, MINUTE, event
+    )
+
+
+async def _customer(
+    redis: Redis,
+    rules: SupportRules,
+    clock: Clock,
+    what: str,
+    limit: int,
+    window: timedelta,
+    event: str | None = None,
+) -> Verdict:
+    """A customer's limit from the support rules (always allowed while limits are off)."""
     if not rules.limits_enabled:
         return Verdict(True)
     return await hit(
-        redis,
-        f"qc:limit:messages:{customer_id}",
-        limit=rules.messages_per_minute,
-        window=timedelta(minutes=1),
-        clock=clock,
-        event=event,
+        redis, f"qc:limit:{what}", limit=limit, window=window, clock=clock, event=event
     )

@@ -10,6 +10,8 @@ from typing import Any
 from services import chats, outbox
 from services.email import replies
 from services.i18n import use_locale
+from services.message import HTML as HTML
+from services.message import html as html
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
 from services.sla import Channel, next_check
 from services.storage.types import Executor
@@ -18,8 +20,6 @@ from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, Ticket
 from services.tickets.store import bookkeep, card_edit_state, find, update
 
-HTML = "HTML"
-
 
 def staff_chat(ticket: Ticket, cfg: DeskConfig) -> int | None:
     return ticket.support_chat_id or cfg.support_chat_id
@@ -27,9 +27,7 @@ def staff_chat(ticket: Ticket, cfg: DeskConfig) -> int | None:
 
 def topic_target(ticket: Ticket) -> tuple[int | None, int | None]:
     """(thread_id, thread_ref): the known topic, or the pending create_topic row."""
-    if ticket.topic_id is not None:
-        return ticket.topic_id, None
-    return None, ticket.topic_outbox_id
+    return outbox.in_topic(ticket.topic_id, ticket.topic_outbox_id)
 
 
 async def to_topic(
@@ -94,13 +92,6 @@ async def to_customer(
             priority=PRIORITY_INTERACTIVE,
         ),
     )
-
-
-def html(text: str, markup: dict[str, Any] | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": text, "parse_mode": HTML}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    return payload
 
 
 async def desk_language(db: Executor, cfg: DeskConfig) -> str:

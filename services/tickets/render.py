@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from services.buttons import Button
-from services.buttons import button as button_family
+from services.buttons import Button, button
 from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
 from services.delivery.splitter import split_text
 from services.escalation.policy import EscalationRules
 from services.escalation.render import IncidentAction, role_label
 from services.i18n import gettext as _
+from services.message import Keyboard, key, keyboard
 from services.text import TELEGRAM_TEXT_LIMIT, esc, shorten
 from services.tickets.briefs import topic_url
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
@@ -29,7 +29,6 @@ from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketSt
 # utf8_truncate) in Unicode code points, which is what Python's len() counts; longer names are
 # cut there without a word, so the title is trimmed here, where the customer's name gives way.
 TOPIC_TITLE_LIMIT = 128
-Keyboard = dict[str, Any]
 
 PRIORITY_ICONS: dict[Priority, str] = {
     Priority.P0: "🔴",
@@ -42,7 +41,7 @@ PRIORITY_ICONS: dict[Priority, str] = {
 # -- button families (services.buttons): built here, read by the handlers' filters ------------
 
 
-@button_family("tk")
+@button("tk")
 @dataclass(frozen=True)
 class TicketAction(Button):
     """A staff card's buttons."""
@@ -51,14 +50,14 @@ class TicketAction(Button):
     act: Literal["ack", "pri", "esc", "res", "back"]
 
 
-@button_family("tp")
+@button("tp")
 @dataclass(frozen=True)
 class TicketPriority(Button):
     id: int
     p: Priority
 
 
-@button_family("tr")
+@button("tr")
 @dataclass(frozen=True)
 class Rate(Button):
     """The rating stars a customer gets when their ticket is resolved."""
@@ -67,7 +66,7 @@ class Rate(Button):
     n: int
 
 
-@button_family("tc")
+@button("tc")
 @dataclass(frozen=True)
 class Mine(Button):
     """A customer's own ticket: view it, close it."""
@@ -76,21 +75,13 @@ class Mine(Button):
     act: Literal["view", "close"]
 
 
-@button_family("tw")
+@button("tw")
 @dataclass(frozen=True)
 class Which(Button):
     """ "Which ticket is this message for?" (`m`: the customer's message id)."""
 
     id: int
     m: int
-
-
-def button(text: str, data: str) -> dict[str, str]:
-    return {"text": text, "callback_data": data}
-
-
-def keyboard(rows: Sequence[Sequence[dict[str, str]]]) -> Keyboard:
-    return {"inline_keyboard": [list(row) for row in rows if row]}
 
 
 # -- shared formatting ------------------------------------------------------------------------
@@ -151,31 +142,29 @@ def card_keyboard(ticket: Ticket) -> Keyboard:
         return keyboard([])
     first: list[dict[str, str]] = []
     if ticket.status is TicketStatus.OPEN:
-        first.append(button(_("👀 Acknowledge"), TicketAction(ticket.id, "ack").pack()))
-    first.append(button(_("Priority ▾"), TicketAction(ticket.id, "pri").pack()))
+        first.append(key(_("👀 Acknowledge"), TicketAction(ticket.id, "ack").pack()))
+    first.append(key(_("Priority ▾"), TicketAction(ticket.id, "pri").pack()))
     rows = [
         first,
         [
-            button(_("⬆️ Escalate"), TicketAction(ticket.id, "esc").pack()),
-            button(_("✅ Resolve"), TicketAction(ticket.id, "res").pack()),
+            key(_("⬆️ Escalate"), TicketAction(ticket.id, "esc").pack()),
+            key(_("✅ Resolve"), TicketAction(ticket.id, "res").pack()),
         ],
     ]
     if ticket.open_incident and not ticket.incident_public and ticket.incident_level:
         # The ticket was escalated: staff in its topic may tell every customer hit by the same
         # outage from here (services/massincident, the incident card's own button).
         pub = IncidentAction(ticket.id, "pub", ticket.incident_level).pack()
-        rows.append([button(_("📢 Customer-facing"), pub)])
+        rows.append([key(_("📢 Customer-facing"), pub)])
     return keyboard(rows)
 
 
 def priority_keyboard(ticket: Ticket) -> Keyboard:
     choices = [
-        button(
-            ("• " if p is ticket.priority else "") + p.value, TicketPriority(ticket.id, p).pack()
-        )
+        key(("• " if p is ticket.priority else "") + p.value, TicketPriority(ticket.id, p).pack())
         for p in Priority
     ]
-    return keyboard([choices, [button(_("« Back"), TicketAction(ticket.id, "back").pack())]])
+    return keyboard([choices, [key(_("« Back"), TicketAction(ticket.id, "back").pack())]])
 
 
 def incident_line(ticket: Ticket, escalation: EscalationRules | None = None) -> str | None:

@@ -9,18 +9,10 @@ from zoneinfo import ZoneInfo
 from services.classification import CATEGORY_LABELS, PRIORITY_LABELS, Priority
 from services.i18n import gettext as _
 from services.i18n import ngettext
+from services.message import Keyboard, key, keyboard
 from services.text import esc, shorten
 from services.tickets.model import STATUS_ICONS, STATUS_LABELS, Ticket, TicketStatus
-from services.tickets.render import (
-    Keyboard,
-    Mine,
-    Rate,
-    Which,
-    button,
-    duration,
-    keyboard,
-    local_time,
-)
+from services.tickets.render import Mine, Rate, Which, duration, local_time
 
 
 def promise(minutes: int) -> str:
@@ -57,7 +49,7 @@ def staff_caption(caption: str | None, staff_name: str) -> str:
 
 
 def rating_keyboard(ticket_id: int) -> Keyboard:
-    return keyboard([[button("⭐" * n, Rate(ticket_id, n).pack()) for n in range(1, 6)]])
+    return keyboard([[key("⭐" * n, Rate(ticket_id, n).pack()) for n in range(1, 6)]])
 
 
 def resolved(ticket: Ticket, reopen_days: int) -> tuple[str, Keyboard]:
@@ -121,7 +113,7 @@ def my_tickets(tickets: Sequence[Ticket], now: datetime) -> tuple[str, Keyboard]
                 age=duration(now - t.created_at),
             )
         )
-        rows.append([button(t.number, Mine(t.id, "view").pack())])
+        rows.append([key(t.number, Mine(t.id, "view").pack())])
     return "\n".join(lines), keyboard(rows[:10])
 
 
@@ -142,7 +134,7 @@ def ticket_card(
     ]
     rows = []
     if ticket.status is not TicketStatus.CLOSED:
-        rows.append([button(_("Close ticket"), Mine(ticket.id, "close").pack())])
+        rows.append([key(_("Close ticket"), Mine(ticket.id, "close").pack())])
     return "\n".join(lines), keyboard(rows)
 
 
@@ -153,7 +145,7 @@ def priority_name(priority: Priority) -> str:
 def which_ticket(tickets: Sequence[Ticket], message_id: int) -> tuple[str, Keyboard]:
     """Several open tickets: ask where a message goes (the button carries the message id)."""
     rows = [
-        [button(f"{t.number} · {shorten(t.subject, 30)}", Which(t.id, message_id).pack())]
+        [key(f"{t.number} · {shorten(t.subject, 30)}", Which(t.id, message_id).pack())]
         for t in tickets[:8]
     ]
     return _("You have several open tickets. Which one is this message about?"), keyboard(rows)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 
 from services.checks.model import Sentence, Status
 from services.checks.probe import NotConfigured, ProbeFailed
+from services.checks.probes._common import Findings
 from services.i18n import N_
 
 APPLICATION_NAME = "quickcart-ops-check"
+T = TypeVar("T")
 
 
 def describe_error(exc: BaseException) -> str:
@@ -24,6 +27,21 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return type(exc).__name__
+
+
+async def answer(
+    found: Findings, query: Awaitable[T], failed: str, *, optional: bool = False
+) -> T | None:
+    """What a query of the watched database returns; None when it fails, and `failed` (a
+    sentence with {reason}) is found: unknown, or only a note when the figure is `optional`."""
+    try:
+        return await query
+    except asyncpg.PostgresError as exc:
+        if optional:
+            found.note(failed, reason=describe_error(exc))
+        else:
+            found.add(Status.UNKNOWN, failed, reason=describe_error(exc))
+        return None
 
 
 @asynccontextmanager

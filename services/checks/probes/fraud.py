@@ -7,10 +7,10 @@ from datetime import timedelta
 import asyncpg
 
 from services.checks.config import FraudRules
-from services.checks.model import Outcome, Status, Unit
+from services.checks.model import Outcome, Unit
 from services.checks.probe import ProbeContext
 from services.checks.probes._common import Findings, judge, judge_low
-from services.checks.probes._pg import describe_error, monitor_connection
+from services.checks.probes._pg import answer, monitor_connection
 from services.checks.units import fmt_percent
 from services.i18n import N_
 
@@ -24,33 +24,22 @@ async def probe(ctx: ProbeContext) -> Outcome:
         setting="MONITOR_DATABASE_URL",
         timeout=ctx.rules.timeout_for("fraud"),
     ) as conn:
-        try:
-            queue = int(await conn.fetchval(rules.queue_sql) or 0)
-        except asyncpg.PostgresError as exc:
-            queue = -1
-            found.add(
-                Status.UNKNOWN,
-                N_("The review queue query failed: {reason}"),
-                reason=describe_error(exc),
-            )
-        try:
-            row = await conn.fetchrow(rules.false_positive_sql, since)
-        except asyncpg.PostgresError as exc:
-            row = None
-            found.add(
-                Status.UNKNOWN,
-                N_("The false-positive query failed: {reason}"),
-                reason=describe_error(exc),
-            )
-        try:
-            detection = await conn.fetchrow(rules.detection_rate_sql, since)
-        except asyncpg.PostgresError as exc:
-            # optional: a schema without chargebacks (or the rules' query) measures no rate
-            detection = None
-            found.note(
-                N_("The detection rate is not measured: {reason}"), reason=describe_error(exc)
-            )
-    if queue >= 0:
+        queue = await answer(
+            found, _count(conn, rules.queue_sql), N_("The review queue query failed: {reason}")
+        )
+        row = await answer(
+            found,
+            conn.fetchrow(rules.false_positive_sql, since),
+            N_("The false-positive query failed: {reason}"),
+        )
+        # optional: a schema without chargebacks (or the rules' query) measures no rate
+        detection = await answer(
+            found,
+            conn.fetchrow(rules.detection_rate_sql, since),
+            N_("The detection rate is not measured: {reason}"),
+            optional=True,
+        )
+    if queue is not None:
         found.value("review_queue", queue, Unit.COUNT)
         found.add(
             judge(queue, rules.queue),
@@ -77,9 +66,13 @@ async def probe(ctx: ProbeContext) -> Outcome:
         _detection(found, int(detection[0] or 0), int(detection[1] or 0), rules)
     return found.outcome(
         N_("{count} in the review queue; false positives {rate}."),
-        count=max(queue, 0),
+        count=queue or 0,
         rate=rate_text,
     )
+
+
+async def _count(conn: asyncpg.Connection, sql: str) -> int:
+    return int(await conn.fetchval(sql) or 0)
 
 
 def _detection(found: Findings, caught: int, missed: int, rules: FraudRules) -> None:
