@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
-from handlers.refusals import refusal
+from handlers.refusals import refusal, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -81,16 +81,6 @@ async def on_incident_button(
     await query.answer(done_text(callback_data.act, outcome))
 
 
-async def _require(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
-) -> None:
-    """The permission table's word before any argument is read (a refusal is audited and
-    answered by handlers.refusals)."""
-    await staff.require(
-        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
-    )
-
-
 async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -> int | None:
     if word:
         return parse_ticket_number(word)
@@ -108,7 +98,7 @@ async def cmd_escalate(
     clock: Clock,
     escalation_context: EscalationContext,
 ) -> None:
-    await _require(message, command, person, pool, Action.ESCALATE)
+    await require_command(message, command, person, pool, Action.ESCALATE)
     words = (command.args or "").split(maxsplit=1)
     first = words[0] if words else None
     ticket_id = parse_ticket_number(first) if first else None
@@ -146,7 +136,7 @@ async def cmd_incident(
     clock: Clock,
     escalation_context: EscalationContext,
 ) -> None:
-    await _require(message, command, person, pool, Action.RAISE_INCIDENT)
+    await require_command(message, command, person, pool, Action.RAISE_INCIDENT)
     words = (command.args or "").split()
     priority = "P1"
     if words and words[0].upper() in PRIORITY_WORDS:

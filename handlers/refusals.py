@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiogram import BaseMiddleware
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
+from services import staff
 from services.escalation.incidents import (
     AlreadyResolved,
     AtTopLevel,
@@ -24,6 +27,7 @@ from services.escalation.incidents import (
     TicketNotFound,
 )
 from services.staff import Action, NotAllowed
+from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -83,6 +87,18 @@ async def answer(event: TelegramObject, text: str) -> None:
         await event.answer(text, show_alert=True)
     elif isinstance(event, Message):
         await event.answer(text)
+
+
+async def require_command(
+    message: Message, command: CommandObject, person: Person | None, pool: asyncpg.Pool,
+    action: Action,
+) -> None:  # fmt: skip
+    """The permission table's word on a command before any of its arguments is read: a refusal
+    is audited by `staff.require` (the arguments as typed are its target) and answered by
+    `Refusals`, whatever else is wrong with the command."""
+    await staff.require(
+        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+    )
 
 
 class Refusals(BaseMiddleware):

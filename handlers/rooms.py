@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, Reacti
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
+from handlers.refusals import require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -104,16 +105,6 @@ async def _target(
     return await room_of(message, rooms, pool), rest
 
 
-async def _allowed(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
-) -> None:
-    """The permission table's word before any argument is read (a refusal is audited and
-    answered by handlers.refusals)."""
-    await staff.require(
-        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
-    )
-
-
 def _mention(text: str) -> tuple[str | None, str]:
     """A trailing (or only) `@name` and the text before it."""
     words = text.split()
@@ -129,7 +120,7 @@ async def cmd_role(
 ) -> None:  # fmt: skip
     role = command.command.lower()
     action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
-    await _allowed(message, command, person, pool, action)
+    await require_command(message, command, person, pool, action)
     ticket_id, rest = await _target(message, command, rooms, pool)
     if ticket_id is None:
         await message.answer(_("Use /{command} inside an incident's room.").format(command=role))
@@ -162,7 +153,7 @@ async def cmd_update(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext, room_ticket: int,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    await require_command(message, command, person, pool, Action.ROOM_UPDATE)
     text = (command.args or "").strip()
     if not text:
         await message.answer(esc(_("Usage: /update <what changed, what is next>")))
@@ -180,7 +171,7 @@ async def cmd_note(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_NOTE)
+    await require_command(message, command, person, pool, Action.ROOM_NOTE)
     ticket_id, text = await _target(message, command, rooms, pool)
     if ticket_id is None or not text:
         await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
@@ -200,7 +191,7 @@ async def cmd_followup(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_FOLLOWUP)
+    await require_command(message, command, person, pool, Action.ROOM_FOLLOWUP)
     words = (command.args or "").split()
     if len(words) == 2 and words[0].lower() == "done":
         await followup_done(message, person, pool, clock, words[1])
@@ -256,7 +247,7 @@ async def cmd_postmortem(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.POSTMORTEM)
+    await require_command(message, command, person, pool, Action.POSTMORTEM)
     ticket_id, _rest = await _target(message, command, rooms, pool)
     number = ticket_number(ticket_id) if ticket_id is not None else None
     if ticket_id is None:
@@ -358,7 +349,7 @@ async def update_outside_a_room(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
 ) -> None:
     """`/update` in no room (no feature before took it): say where it works."""
-    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    await require_command(message, command, person, pool, Action.ROOM_UPDATE)
     await message.answer(
         _("/update works inside an incident's room: its topic, or a reply to its card.")
     )
