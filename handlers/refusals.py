@@ -5,6 +5,10 @@ Every door checks the table in services (`staff.require`, which audits the refus
 on every message and button handler (bot/app.py), answers it in the chat's language, as an
 alert on a button and as a reply to a message. `refusal` is also the sentence for the
 escalation tree's expected errors, which several features raise.
+
+A feature's own expected errors (a ticket already closed, a room that is not one) go the same
+way: `answers(router, errors, say)` answers them for every command and button of its router,
+so a handler calls the service and does not catch what it cannot handle better.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
+from handlers.routes import Routes
 from services import staff
 from services.escalation.incidents import (
     AlreadyResolved,
@@ -101,12 +106,36 @@ async def require_command(
     )
 
 
-class Refusals(BaseMiddleware):
-    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+class Answers(BaseMiddleware):
+    """Answers the expected errors (`errors`) no handler caught with the sentence `say` gives
+    for each: as an alert on a button, as a message in answer to a message. The handler stops
+    where the error was raised, as after an `except ...: answer; return`."""
+
+    def __init__(
+        self, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str]
+    ) -> None:
+        self.errors, self.say = errors, say
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
-        except NotAllowed as refused:
-            await answer(event, refusal(refused))
+        except self.errors as error:
+            await answer(event, self.say(error))
             return None
+
+
+def answers(
+    router: Routes, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str]
+) -> None:
+    """A feature's expected errors answered for all its commands and buttons (`Answers` on the
+    router's message and button handlers, inside `Refusals`)."""
+    middleware = Answers(errors, say)
+    router.message.middleware(middleware)
+    router.callback_query.middleware(middleware)
+
+
+class Refusals(Answers):
+    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+
+    def __init__(self) -> None:
+        super().__init__(NotAllowed, refusal)
