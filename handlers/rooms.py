@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, Reacti
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
-from handlers.refusals import require_command
+from handlers.refusals import answers, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -72,7 +72,8 @@ class InRoom(BaseFilter):
 
 
 def refusal(error: RoomError) -> str:
-    """The sentence for an expected refusal of a room (NotAllowed: handlers.refusals)."""
+    """The sentence for an expected refusal of a room, which the room commands leave to their
+    router (`answers`; NotAllowed: handlers.refusals)."""
     if isinstance(error, UnknownPerson):
         return _("I do not know {who}: they must have written to me or be on the roster.").format(
             who=esc(error.who)
@@ -84,6 +85,9 @@ def refusal(error: RoomError) -> str:
     if isinstance(error, NoSuchFollowup):
         return _("There is no open follow-up with that number.")
     return _("That did not work.")
+
+
+answers(router, RoomError, refusal)
 
 
 def _split_target(args: str | None) -> tuple[int | None, str]:
@@ -129,13 +133,9 @@ async def cmd_role(
     if role == "comms" and who is None:
         await message.answer(esc(_("Usage: /comms @name")))
         return
-    try:
-        done = await actions.set_role(
-            pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.set_role(
+        pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
+    )
     if role == "lead":
         await message.answer(
             _("{name} leads {number}.").format(name=esc(done.name), number=esc(done.number))
@@ -158,12 +158,9 @@ async def cmd_update(
     if not text:
         await message.answer(esc(_("Usage: /update <what changed, what is next>")))
         return
-    try:
-        await actions.post_update(
-            pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
+    await actions.post_update(
+        pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
+    )
 
 
 @router.message(Command("note"))
@@ -176,13 +173,9 @@ async def cmd_note(
     if ticket_id is None or not text:
         await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
         return
-    try:
-        done = await actions.add_note(
-            pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.add_note(
+        pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
+    )
     await message.answer(_("Noted on the timeline of {number}.").format(number=esc(done.number)))
 
 
@@ -203,13 +196,9 @@ async def cmd_followup(
             esc(_("Usage: /followup <action item> [@owner], inside an incident's room."))
         )
         return
-    try:
-        done = await actions.add_followup(
-            pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.add_followup(
+        pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
+    )
     await message.answer(
         _("Follow-up #{id} recorded for {number}.").format(
             id=done.followup.id if done.followup else "?", number=esc(done.number)
@@ -224,13 +213,7 @@ async def followup_done(
     if not number.isdigit() or len(number) > 12:
         await message.answer(esc(_("Usage: /followup done <number>, as /followups shows it.")))
         return
-    try:
-        done = await actions.close_followup(
-            pool, clock, person, int(number), chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.close_followup(pool, clock, person, int(number), chat_id=message.chat.id)
     await message.answer(
         _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
     )
