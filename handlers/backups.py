@@ -5,12 +5,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
+from handlers.buttons import Press, redraw
 from handlers.routes import Routes
 from services import audit, staff
 from services.backups.status import backup_status
@@ -74,13 +73,7 @@ async def on_backup_button(
     chat_id = query.message.chat.id if query.message else None
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
     text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
-    await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in str(exc):
-                raise
+    await redraw(query, text, markup)
     await audit.record(
         pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=chat_id
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from handlers.buttons import Press
+from handlers.buttons import Press, redraw
 from handlers.routes import Routes
 from services import audit, staff
 from services.checks import metrics
@@ -137,13 +136,7 @@ async def on_health_button(
         redis=redis,
         check_targets=check_targets,
     )
-    await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(rendered.text, reply_markup=_markup(rendered))
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in str(exc):
-                raise
+    await redraw(query, rendered.text, _markup(rendered))
     await audit.record(
         pool,
         actor_id=person.id,
