@@ -87,9 +87,9 @@ def refusal(error: Exception) -> str:
     return _("That did not work.")
 
 
-async def answer(event: TelegramObject, text: str) -> None:
+async def answer(event: TelegramObject, text: str, *, alert: bool = True) -> None:
     if isinstance(event, CallbackQuery):
-        await event.answer(text, show_alert=True)
+        await event.answer(text, show_alert=alert)
     elif isinstance(event, Message):
         await event.answer(text)
 
@@ -108,19 +108,21 @@ async def require_command(
 
 class Answers(BaseMiddleware):
     """Answers the expected errors (`errors`) no handler caught with the sentence `say` gives
-    for each: as an alert on a button, as a message in answer to a message. The handler stops
-    where the error was raised, as after an `except ...: answer; return`."""
+    for each: on a button as an alert (or a passing notice, `alert=False`), as a message in
+    answer to a message. The handler stops where the error was raised, as after an
+    `except ...: answer; return`."""
 
     def __init__(
-        self, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str]
-    ) -> None:
-        self.errors, self.say = errors, say
+        self, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str],
+        *, alert: bool = True,
+    ) -> None:  # fmt: skip
+        self.errors, self.say, self.alert = errors, say, alert
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
         except self.errors as error:
-            await answer(event, self.say(error))
+            await answer(event, self.say(error), alert=self.alert)
             return None
 
 
