@@ -299,9 +299,8 @@ async def on_offer(
 
 @router.message(Command("timeline"), InRoom())
 async def cmd_room_timeline(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    rooms: RoomsContext, room_ticket: int,
-) -> None:  # fmt: skip
+    message: Message, person: Person, pool: asyncpg.Pool, rooms: RoomsContext, room_ticket: int
+) -> None:
     number = ticket_number(room_ticket)
     await staff.require(pool, person, Action.VIEW_INCIDENTS, target=number, chat_id=message.chat.id)
     page = await timeline(pool, room_ticket)
