@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press, redraw
 from handlers.routes import Routes
-from services import audit, staff
+from services import staff
 from services.backups.status import backup_status
 from services.checks.config import ChecksRules, Targets
 from services.checks.render import BackupAction, render_backup_status
@@ -55,9 +55,7 @@ async def cmd_backupstatus(
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=message.chat.id)
     text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
     await message.answer(text, reply_markup=markup)
-    await audit.record(
-        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=message.chat.id
-    )
+    await staff.done(pool, person, "backups.view", chat_id=message.chat.id)
 
 
 @router.callback_query(Press(BackupAction))
@@ -74,6 +72,4 @@ async def on_backup_button(
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
     text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
     await redraw(query, text, markup)
-    await audit.record(
-        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=chat_id
-    )
+    await staff.done(pool, person, "backups.view", chat_id=chat_id)

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from handlers.buttons import Press, redraw
 from handlers.routes import Routes
-from services import audit, staff
+from services import staff
 from services.checks import metrics
 from services.checks.config import (
     CHECK_NAMES,
@@ -99,14 +99,7 @@ async def cmd_health(
         check_targets=check_targets,
     )
     await message.answer(rendered.text, reply_markup=_markup(rendered))
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="health.view",
-        allowed=True,
-        target=name or ALL,
-        chat_id=message.chat.id,
-    )
+    await staff.done(pool, person, "health.view", target=name or ALL, chat_id=message.chat.id)
 
 
 @router.callback_query(Press(HealthDetail))
@@ -137,11 +130,4 @@ async def on_health_button(
         check_targets=check_targets,
     )
     await redraw(query, rendered.text, _markup(rendered))
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="health.view",
-        allowed=True,
-        target=callback_data.name,
-        chat_id=chat_id,
-    )
+    await staff.done(pool, person, "health.view", target=callback_data.name, chat_id=chat_id)
