@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import asyncpg
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -13,7 +11,7 @@ from handlers.buttons import Press, redraw
 from handlers.routes import Routes
 from services import staff
 from services.backups.status import backup_status
-from services.checks.config import ChecksRules, Targets
+from services.checks.config import ChecksContext
 from services.checks.render import BackupAction, render_backup_status
 from services.clock import Clock
 from services.staff import Action
@@ -23,12 +21,13 @@ router = Routes(__name__)
 
 
 async def _status_text(
-    tz: ZoneInfo, checks_rules: ChecksRules, clock: Clock, pool: asyncpg.Pool, targets: Targets
+    checks: ChecksContext, clock: Clock, pool: asyncpg.Pool
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    targets = checks.targets
     if targets.backup_dir is None:
         return _("BACKUP_DIR is not set, so there are no backups to show."), None
-    section = checks_rules.backups
-    timezone = tz.key
+    section = checks.rules.backups
+    timezone = checks.tz.key
     status = await backup_status(
         pool,
         targets.backup_dir,
@@ -46,14 +45,12 @@ async def _status_text(
 async def cmd_backupstatus(
     message: Message,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets,
 ) -> None:
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=message.chat.id)
-    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
+    text, markup = await _status_text(checks, clock, pool)
     await message.answer(text, reply_markup=markup)
     await staff.done(pool, person, "backups.view", chat_id=message.chat.id)
 
@@ -62,14 +59,12 @@ async def cmd_backupstatus(
 async def on_backup_button(
     query: CallbackQuery,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
-    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
+    text, markup = await _status_text(checks, clock, pool)
     await redraw(query, text, markup)
     await staff.done(pool, person, "backups.view", chat_id=chat_id)
