@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,8 +42,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from loguru import logger
 from redis.asyncio import Redis
 
+from bench.stores import start_stores
 from bot.alertmanager import PATH, alertmanager_handler
-from bot.embedded import start_postgres, start_redis
 from bot.sender import AiogramSender
 from sandbox.telegram import (
     EmulatorClient,
@@ -58,7 +57,7 @@ from services.alerts.inbox import AlertInboxWorker
 from services.alerts.outbound import Audience
 from services.clock import SystemClock
 from services.delivery import DeliveryConfig, DeliveryHooks, DeliveryWorker
-from services.storage.db import QUERY_OBSERVERS, connect, create_pool, migrate
+from services.storage.db import QUERY_OBSERVERS, create_pool
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
 from tests.integration.alerts.test_webhook import TOKEN, payload
 from tests.net import serve
@@ -198,18 +197,13 @@ def grouping_of(args: argparse.Namespace) -> AlertsRules:
 
 async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> BotResult:
     total = len(items)
-    work = Path(tempfile.mkdtemp(prefix="qc-bench-"))
-    pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
-    redis_server = await asyncio.to_thread(start_redis, work / "redis")
-    conn = await connect(pg.url)
-    await migrate(conn)
-    await conn.close()
+    stores = await start_stores("qc-bench-")
     statements: list[object] = []
     QUERY_OBSERVERS.append(statements.append)  # the receiver's own connections count theirs
-    posting = await create_pool(pg.url, min_size=10, max_size=10)
+    posting = await create_pool(stores.pg.url, min_size=10, max_size=10)
     QUERY_OBSERVERS.remove(statements.append)
-    pool = await create_pool(pg.url, min_size=2, max_size=20)
-    redis = Redis.from_url(redis_server.url(0))
+    pool = await create_pool(stores.pg.url, min_size=2, max_size=20)
+    redis = Redis.from_url(stores.redis.url(0))
     await redis.flushdb()
     config = grouping_of(args)
     batches = [payload(items[i : i + args.batch]) for i in range(0, total, args.batch)]
@@ -282,8 +276,7 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
         await redis.aclose()
         await posting.close()
         await pool.close()
-        await asyncio.to_thread(redis_server.stop)
-        await asyncio.to_thread(pg.stop)
+        await stores.stop()
 
     sends = sum(stats["sends"].values())
     edits = sum(v for k, v in stats["calls"].items() if k.lower().startswith("editmessage"))

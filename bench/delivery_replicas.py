@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,7 +32,7 @@ from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from loguru import logger  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bot.embedded import start_postgres, start_redis  # noqa: E402
+from bench.stores import start_stores  # noqa: E402
 from bot.sender import AiogramSender  # noqa: E402
 from sandbox.telegram import (  # noqa: E402
     EmulatorClient,
@@ -44,7 +43,7 @@ from sandbox.telegram import (  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from services.delivery import DeliveryConfig, DeliveryWorker, Limits  # noqa: E402
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue  # noqa: E402
-from services.storage.db import connect, create_pool, migrate  # noqa: E402
+from services.storage.db import create_pool  # noqa: E402
 
 UNLIMITED = Limits(
     private_per_second=1e6,
@@ -142,19 +141,14 @@ async def one_run(
 async def main(args: argparse.Namespace) -> bool:
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    work = Path(tempfile.mkdtemp(prefix="qc-replicas-"))
-    pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
-    redis_server = await asyncio.to_thread(start_redis, work / "redis")
+    stores = await start_stores("qc-replicas-")
     try:
-        conn = await connect(pg.url)
-        await migrate(conn)
-        await conn.close()
         results = {}
         for replicas in (1, 2):
-            results[replicas] = await one_run(args, replicas, pg.url, redis_server.url(0), work)
+            url, redis_url = stores.pg.url, stores.redis.url(0)
+            results[replicas] = await one_run(args, replicas, url, redis_url, stores.work)
     finally:
-        redis_server.stop()
-        pg.stop()
+        await stores.stop()
     print(
         f"{args.messages} messages into one group of {args.topics} topics, "
         f"{args.latency * 1000:.0f} ms per send, limits off"

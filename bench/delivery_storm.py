@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,27 +29,22 @@ from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from loguru import logger  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bot.embedded import start_postgres, start_redis  # noqa: E402
+from bench.stores import start_stores  # noqa: E402
 from bot.sender import AiogramSender  # noqa: E402
 from sandbox.telegram import EmulatorClient, EmulatorConfig, TelegramEmulator  # noqa: E402
 from sandbox.telegram.ratelimit import most_in_window  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from services.delivery import DeliveryConfig, DeliveryWorker  # noqa: E402
 from services.outbox import PRIORITY_P1, OutboxMessage, enqueue  # noqa: E402
-from services.storage.db import connect, create_pool, migrate  # noqa: E402
+from services.storage.db import create_pool  # noqa: E402
 
 
 async def run(alerts: int, spread: float) -> bool:
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    work = Path(tempfile.mkdtemp(prefix="qc-storm-"))
-    pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
-    redis_server = await asyncio.to_thread(start_redis, work / "redis")
-    conn = await connect(pg.url)
-    await migrate(conn)
-    await conn.close()
-    pool = await create_pool(pg.url, min_size=2, max_size=10)
-    redis = Redis.from_url(redis_server.url(0))
+    stores = await start_stores("qc-storm-")
+    pool = await create_pool(stores.pg.url, min_size=2, max_size=10)
+    redis = Redis.from_url(stores.redis.url(0))
     await redis.flushdb()
     try:
         async with TelegramEmulator(EmulatorConfig()) as emulator:
@@ -110,8 +104,7 @@ async def run(alerts: int, spread: float) -> bool:
     finally:
         await redis.aclose()
         await pool.close()
-        await asyncio.to_thread(redis_server.stop)
-        await asyncio.to_thread(pg.stop)
+        await stores.stop()
 
     sends = stats["sends"].get("sendMessage", 0)
     edits = stats["calls"].get("editmessagetext", 0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,12 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from loguru import logger  # noqa: E402
 
-from bot.embedded import start_postgres, start_redis  # noqa: E402
+from bench.stores import start_stores  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from sandbox.telegram import EmulatorClient, EmulatorConfig, TelegramEmulator  # noqa: E402
 from sandbox.telegram.config import LimitConfig  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
-from services.storage.db import connect, migrate  # noqa: E402
 from tests.e2e.conftest import ADMIN, World  # noqa: E402
 from tests.e2e.mass_storm import payday, storm_rules  # noqa: E402
 
@@ -38,12 +36,7 @@ from tests.e2e.mass_storm import payday, storm_rules  # noqa: E402
 async def run(customers: int, spread: float) -> bool:
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    work = Path(tempfile.mkdtemp(prefix="qc-payday-"))
-    pg = await asyncio.to_thread(start_postgres, work / "pg", delete_on_stop=True)
-    redis_server = await asyncio.to_thread(start_redis, work / "redis")
-    conn = await connect(pg.url)
-    await migrate(conn)
-    await conn.close()
+    stores = await start_stores("qc-payday-")
     config = EmulatorConfig(limits=LimitConfig(enabled=True))
     try:
         async with TelegramEmulator(config) as emulator:
@@ -57,8 +50,9 @@ async def run(customers: int, spread: float) -> bool:
                 admins=[ADMIN],
             )  # fmt: skip
             settings = Settings(
-                BOT_TOKEN=config.token, TELEGRAM_API_URL=emulator.base_url, DATABASE_URL=pg.url,
-                REDIS_URL=redis_server.url(0), DATA_DIR=work / "data", ADMIN_IDS=[ADMIN],
+                BOT_TOKEN=config.token, TELEGRAM_API_URL=emulator.base_url,
+                DATABASE_URL=stores.pg.url, REDIS_URL=stores.redis.url(0),
+                DATA_DIR=stores.work / "data", ADMIN_IDS=[ADMIN],
                 ADMIN_CHAT_ID=admin["id"], SUPPORT_CHAT_ID=support["id"], HTTP_PORT=0,
                 DEFAULT_LOCALE="id", _env_file=None,  # type: ignore[call-arg]
             )  # fmt: skip
@@ -73,8 +67,7 @@ async def run(customers: int, spread: float) -> bool:
                 await world.stop_bot()
                 await tg.close()
     finally:
-        await asyncio.to_thread(redis_server.stop)
-        await asyncio.to_thread(pg.stop)
+        await stores.stop()
     for line in figures.lines():
         print(line)
     if "--verbose" in sys.argv:

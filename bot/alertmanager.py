@@ -21,6 +21,7 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
+from bot.bodies import read_body
 from bot.keys import CLOCK, POOL, SETTINGS
 from services.alerts import inbox
 from services.alerts.alertmanager import Refused, check
@@ -52,22 +53,6 @@ def authorized(header: str | None, token: str | None) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def _read_limited(request: web.Request) -> bytes | None:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(64 * 1024)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def alertmanager_handler(
     *,
     token: Callable[[], str | None],
@@ -80,9 +65,10 @@ def alertmanager_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         if not authorized(request.headers.get("Authorization"), token()):
             return _error(401, "missing or wrong bearer token")
-        body = await _read_limited(request)
-        if body is None:
+        read = await read_body(request, MAX_BODY)
+        if read is None:
             return _error(413, f"body larger than {MAX_BODY} bytes")
+        body, _size = read
         try:
             checked = check(body)
         except Refused as exc:

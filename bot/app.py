@@ -93,29 +93,18 @@ def _commands(pairs: list[tuple[str, str]], language: str) -> list[BotCommand]:
 
 
 async def register_commands(bot: Bot, settings: Settings) -> None:
-    """Customer menu in private chats; the admin menu only in the admin chat."""
+    """Customer menu in private chats; each staff chat's menu only in that chat."""
+    menus: list[
+        tuple[BotCommandScopeAllPrivateChats | BotCommandScopeChat, list[tuple[str, str]]]
+    ] = [(BotCommandScopeAllPrivateChats(), handlers.CUSTOMER_COMMANDS)]
+    for chat_id, pairs in (
+        (settings.ADMIN_CHAT_ID, handlers.ADMIN_COMMANDS),
+        (settings.SUPPORT_CHAT_ID, handlers.SUPPORT_COMMANDS),
+        (settings.INCIDENT_CHAT_ID, handlers.ROOM_COMMANDS),
+    ):
+        if chat_id is not None:
+            menus.append((BotCommandScopeChat(chat_id=chat_id), pairs))
     for language in service_i18n.LANGUAGES:
         code = None if language == settings.DEFAULT_LOCALE else language
-        await bot.set_my_commands(
-            _commands(handlers.CUSTOMER_COMMANDS, language),
-            scope=BotCommandScopeAllPrivateChats(),
-            language_code=code,
-        )
-        if settings.ADMIN_CHAT_ID is not None:
-            await bot.set_my_commands(
-                _commands(handlers.ADMIN_COMMANDS, language),
-                scope=BotCommandScopeChat(chat_id=settings.ADMIN_CHAT_ID),
-                language_code=code,
-            )
-        if settings.SUPPORT_CHAT_ID is not None:
-            await bot.set_my_commands(
-                _commands(handlers.SUPPORT_COMMANDS, language),
-                scope=BotCommandScopeChat(chat_id=settings.SUPPORT_CHAT_ID),
-                language_code=code,
-            )
-        if settings.INCIDENT_CHAT_ID is not None:
-            await bot.set_my_commands(
-                _commands(handlers.ROOM_COMMANDS, language),
-                scope=BotCommandScopeChat(chat_id=settings.INCIDENT_CHAT_ID),
-                language_code=code,
-            )
+        for scope, pairs in menus:
+            await bot.set_my_commands(_commands(pairs, language), scope=scope, language_code=code)

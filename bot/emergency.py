@@ -16,6 +16,7 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
+from bot.bodies import read_body
 from bot.keys import CLOCK, FEATURES, POOL, SETTINGS
 from services import audit
 from services.escalation import emergency, hotline
@@ -31,17 +32,6 @@ MAX_BODY = 64 * 1024
 
 def _error(status: int, reason: str) -> web.Response:
     return web.json_response({"status": "error", "error": reason}, status=status)
-
-
-async def _read_limited(request: web.Request) -> bytes | None:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return None
-    body = bytearray()
-    while chunk := await request.content.read(16 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
 
 
 async def _refuse(request: web.Request, reason: str) -> web.Response:
@@ -70,9 +60,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     secret = settings.EMERGENCY_WEBHOOK_SECRET
     if not secret:
         return await _refuse(request, "the emergency line has no secret configured")
-    body = await _read_limited(request)
-    if body is None:
+    read = await read_body(request, MAX_BODY)
+    if read is None:
         return _error(413, f"body larger than {MAX_BODY} bytes")
+    body, _size = read
     twilio = request.headers.get(hotline.TWILIO_HEADER) is not None
     try:
         if twilio:

@@ -24,7 +24,7 @@ from services.alerts.config import AlertsRules
 from services.alerts.outbound import Audience
 from services.alerts.storm import Budget
 from services.chats import StaffChats
-from services.checks.config import ChecksRules, Targets, targets_from_settings
+from services.checks.config import ChecksContext, ChecksRules, Targets, targets_from_settings
 from services.clock import Clock
 from services.delivery.config import DeliveryConfig
 from services.email.config import EmailConfig
@@ -59,8 +59,7 @@ class Features:
     escalation_context: EscalationContext
     audience: Audience
     alerts_rules: AlertsRules
-    checks_rules: ChecksRules
-    check_targets: Targets
+    checks: ChecksContext
     heartbeats_rules: HeartbeatsRules
     ping_door: PingDoor
     delivery: DeliveryConfig
@@ -75,7 +74,7 @@ class Features:
     # what handlers receive by name (aiogram's workflow data); the rest is for workers
     HANDED_TO_HANDLERS: ClassVar[tuple[str, ...]] = (
         "tz", "chats", "desk_config", "escalation_context", "audience", "alerts_rules",
-        "checks_rules", "check_targets", "heartbeats_rules", "ping_door", "oncall",
+        "checks", "heartbeats_rules", "ping_door", "oncall",
         "quarter_context", "email", "job_deps", "rooms", "mass",
     )  # fmt: skip
 
@@ -131,8 +130,7 @@ def assemble(
             budget=Budget(delivery.limits.group_per_minute, delivery.limits.group_window_seconds),
         ),
         alerts_rules=rules.section(ALERTS, AlertsRules),
-        checks_rules=rules.section("checks", ChecksRules),
-        check_targets=targets,
+        checks=ChecksContext(targets, rules.section("checks", ChecksRules), tz),
         heartbeats_rules=rules.section(HEARTBEATS, HeartbeatsRules),
         ping_door=PingDoor(settings.ping_base_url, settings.TIMEZONE),
         delivery=delivery.model_copy(update={"admin_chat_id": settings.ADMIN_CHAT_ID}),

@@ -18,6 +18,7 @@ import asyncpg
 from aiohttp import web
 from loguru import logger
 
+from bot.bodies import read_body
 from bot.keys import CLOCK, FEATURES, POOL, REDIS
 from services.heartbeats import pings
 from services.heartbeats.model import ping_kind
@@ -31,24 +32,6 @@ def _text(status: int, text: str, limit: int | None = None) -> web.Response:
     if limit is not None:
         headers["Ping-Body-Limit"] = str(limit)
     return web.Response(status=status, text=text, headers=headers)
-
-
-async def _read(request: web.Request, keep: int) -> tuple[bytes, int] | None:
-    """The first `keep` bytes of the body and its whole size; None when over MAX_BODY."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return None
-    kept = bytearray()
-    size = 0
-    while True:
-        chunk = await request.content.read(64 * 1024)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        if len(kept) < keep:
-            kept += chunk[: keep - len(kept)]
-    return bytes(kept), size
 
 
 def _remote(request: web.Request) -> str | None:
@@ -71,7 +54,7 @@ async def ping(request: web.Request) -> web.StreamResponse:
         exit_status = int(action)
         if exit_status > 255:
             return _text(400, "invalid url format")
-    read = await _read(request, rules.body_limit)
+    read = await read_body(request, MAX_BODY, keep=rules.body_limit)
     if read is None:
         return _text(413, f"body larger than {MAX_BODY} bytes", rules.body_limit)
     body, size = read

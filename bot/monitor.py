@@ -48,15 +48,15 @@ class MonitorLoop:
         app = self.app
         features = app[FEATURES]
         return ProbeContext(
-            targets=features.check_targets,
-            rules=features.checks_rules,
+            targets=features.checks.targets,
+            rules=features.checks.rules,
             clock=app[CLOCK],
             db=app[POOL],
             redis=app[REDIS],
         )
 
     async def _monitor_pool(self) -> asyncpg.Pool | None:
-        url = self.app[FEATURES].check_targets.monitor_database_url
+        url = self.app[FEATURES].checks.targets.monitor_database_url
         if url and self._monitor_db is None:
             try:
                 self._monitor_db = await create_pool(

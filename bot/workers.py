@@ -7,6 +7,7 @@ bot/supervision.py).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiohttp import web
@@ -41,7 +42,22 @@ def flood_teller(app: web.Application) -> DeskFlood:
     return DeskFlood(app[POOL], features.desk_config, app[CLOCK], window)
 
 
-async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+def worker_ctx(
+    name: str, build: Callable[[web.Application], Any]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context of one worker: `build` makes it from the app once the stores and the
+    assembly exist; it runs supervised under `name` and is stopped at shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        worker = build(app)
+        async for _ in owned(name, worker, worker.stop):
+            yield
+
+    ctx.__name__ = ctx.__qualname__ = f"{name}_ctx"
+    return ctx
+
+
+def delivery_worker(app: web.Application) -> DeliveryWorker:
     features = app[FEATURES]
     hooks = DeliveryHooks()
     hooks.register("ticket", TicketDeliveryHook(features.desk_config, app[CLOCK]))
@@ -49,25 +65,20 @@ async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
     hooks.register("room", RoomDeliveryHook(features.rooms, app[CLOCK]))
     hooks.register("pubupd", FanOutDeliveryHook(features.mass, app[CLOCK]))
     hooks.watch(NotStartedWatch(features.chats.admin))
-    worker = DeliveryWorker(
+    return DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], features.delivery, hooks
     )
-    async for _ in owned("delivery", worker, worker.stop):
-        yield
 
 
-async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
-    worker = EscalationWorker(app[POOL], app[CLOCK], app[FEATURES].escalation_context)
-    async for _ in owned("escalation", worker, worker.stop):
-        yield
+def escalation_worker(app: web.Application) -> EscalationWorker:
+    return EscalationWorker(app[POOL], app[CLOCK], app[FEATURES].escalation_context)
 
 
-async def alert_inbox_ctx(app: web.Application) -> AsyncIterator[None]:
+def alert_inbox_worker(app: web.Application) -> AlertInboxWorker:
     """Folds Alertmanager's payloads into alerts as the webhook appends them."""
     worker = AlertInboxWorker(app[POOL], lambda: app[FEATURES].alerts_rules, app[CLOCK])
     app[ALERT_INBOX] = worker
-    async for _ in owned("alert-inbox", worker, worker.stop):
-        yield
+    return worker
 
 
 def wake_alert_inbox(app: web.Application) -> None:
@@ -77,20 +88,29 @@ def wake_alert_inbox(app: web.Application) -> None:
         worker.wake()
 
 
-async def proposals_ctx(app: web.Application) -> AsyncIterator[None]:
+def proposal_worker(app: web.Application) -> ProposalWorker:
     """Customer-facing incidents: the bot proposes one when a category storms."""
-    worker = ProposalWorker(app[POOL], app[FEATURES].mass, app[CLOCK])
-    async for _ in owned("mass-proposals", worker, worker.stop):
-        yield
+    return ProposalWorker(app[POOL], app[FEATURES].mass, app[CLOCK])
 
 
-async def oncall_ctx(app: web.Application) -> AsyncIterator[None]:
+def oncall_worker(app: web.Application) -> OncallWorker:
     features = app[FEATURES]
     sms = features.alerts_rules.channels.sms
     ctx = features.oncall
-    worker = OncallWorker(app[POOL], app[CLOCK], ctx, sms, every=ctx.rules.scan_seconds)
-    async for _ in owned("oncall", worker, worker.stop):
-        yield
+    return OncallWorker(app[POOL], app[CLOCK], ctx, sms, every=ctx.rules.scan_seconds)
+
+
+def rooms_worker(app: web.Application) -> RoomsWorker:
+    """Incident rooms: opened, summaries kept current, reminders, postmortems."""
+    return RoomsWorker(app[POOL], app[CLOCK], app[FEATURES].rooms)
+
+
+delivery_ctx = worker_ctx("delivery", delivery_worker)
+escalation_ctx = worker_ctx("escalation", escalation_worker)
+alert_inbox_ctx = worker_ctx("alert-inbox", alert_inbox_worker)
+proposals_ctx = worker_ctx("mass-proposals", proposal_worker)
+oncall_ctx = worker_ctx("oncall", oncall_worker)
+rooms_ctx = worker_ctx("rooms", rooms_worker)
 
 
 # Whether missed maintenance slots are caught up at start (tests that are not about the
@@ -136,13 +156,6 @@ async def email_ctx(app: web.Application) -> AsyncIterator[None]:
     async for _ in owned("email-in", reader, reader.stop):
         async for _ in owned("email-out", sender, sender.stop):
             yield
-
-
-async def rooms_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Incident rooms: opened, summaries kept current, reminders, postmortems."""
-    worker = RoomsWorker(app[POOL], app[CLOCK], app[FEATURES].rooms)
-    async for _ in owned("rooms", worker, worker.stop):
-        yield
 
 
 def worker_contexts() -> list[Callable[[web.Application], AsyncIterator[None]]]:

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
+from handlers.refusals import Answers
 from handlers.routes import Routes
 from services import staff
 from services.alerts import actions, pipeline, silences
@@ -28,6 +29,22 @@ from services.tickets.model import ticket_number
 from services.users import Person
 
 router = Routes(__name__)
+
+
+def answers_late_presses(router: Routes) -> None:
+    """The buttons of an alert (or a storm of them) pressed after the alert is gone, or after
+    someone else did what they offer: answered for every button of the router."""
+    gone = Answers(actions.GroupNotFound, lambda _error: _("This alert no longer exists."))
+    done = Answers(
+        actions.AlreadyDone,
+        lambda done: _("Already done by {name}.").format(name=done.who or "?"),
+        alert=False,
+    )
+    router.callback_query.middleware(gone)
+    router.callback_query.middleware(done)
+
+
+answers_late_presses(router)
 
 
 def _chat(event: Message | CallbackQuery) -> int | None:
@@ -63,12 +80,6 @@ async def on_button(
             audience=audience,
             open_incident=open_incident,
         )
-    except actions.GroupNotFound:
-        await query.answer(_("This alert no longer exists."), show_alert=True)
-        return
-    except actions.AlreadyDone as done:
-        await query.answer(_("Already done by {name}.").format(name=done.who or "?"))
-        return
     except EscalationUnavailable:
         await query.answer(
             _("Escalation is not available right now. Please call the on-call engineer."),

@@ -9,15 +9,17 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from handlers.alerts import answers_late_presses
 from handlers.buttons import Press
 from handlers.routes import Routes
-from services.alerts import actions, storm_actions
+from services.alerts import storm_actions
 from services.alerts.outbound import Audience
 from services.alerts.render_storm import StormAction
 from services.clock import Clock
 from services.users import Person
 
 router = Routes(__name__)
+answers_late_presses(router)
 
 
 @router.callback_query(Press(StormAction))
@@ -31,39 +33,32 @@ async def on_storm_button(
 ) -> None:
     chat_id = query.message.chat.id if query.message is not None else None
     now, admin_chat = clock.now(), audience
-    try:
-        if callback_data.a == "det":
-            shown = await storm_actions.details(
-                pool,
-                person,
-                callback_data.s,
-                callback_data.g,
-                chat_id=chat_id,
-                now=now,
-                audience=admin_chat,
-            )
-            text = (
-                _("Sent to you in a private chat.")
-                if shown.where == "private"
-                else _("Shown here; the storm comes back with ◀.")
-            )
-        elif callback_data.a == "ack":
-            groups = await storm_actions.acknowledge_all(
-                pool, person, callback_data.s, chat_id=chat_id, now=now, audience=admin_chat
-            )
-            count = len(groups)
-            text = ngettext(
-                "{count} group acknowledged.", "{count} groups acknowledged.", count
-            ).format(count=count)
-        else:
-            await storm_actions.back(
-                pool, person, callback_data.s, chat_id=chat_id, now=now, audience=admin_chat
-            )
-            text = ""
-    except actions.GroupNotFound:
-        await query.answer(_("This alert no longer exists."), show_alert=True)
-        return
-    except actions.AlreadyDone as done:
-        await query.answer(_("Already done by {name}.").format(name=done.who or "?"))
-        return
+    if callback_data.a == "det":
+        shown = await storm_actions.details(
+            pool,
+            person,
+            callback_data.s,
+            callback_data.g,
+            chat_id=chat_id,
+            now=now,
+            audience=admin_chat,
+        )
+        text = (
+            _("Sent to you in a private chat.")
+            if shown.where == "private"
+            else _("Shown here; the storm comes back with ◀.")
+        )
+    elif callback_data.a == "ack":
+        groups = await storm_actions.acknowledge_all(
+            pool, person, callback_data.s, chat_id=chat_id, now=now, audience=admin_chat
+        )
+        count = len(groups)
+        text = ngettext(
+            "{count} group acknowledged.", "{count} groups acknowledged.", count
+        ).format(count=count)
+    else:
+        await storm_actions.back(
+            pool, person, callback_data.s, chat_id=chat_id, now=now, audience=admin_chat
+        )
+        text = ""
     await query.answer(text)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import asyncpg
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
+from handlers.buttons import Press, redraw
 from handlers.routes import Routes
-from services import audit, staff
+from services import staff
 from services.backups.status import backup_status
-from services.checks.config import ChecksRules, Targets
+from services.checks.config import ChecksContext
 from services.checks.render import BackupAction, render_backup_status
 from services.clock import Clock
 from services.staff import Action
@@ -24,12 +21,13 @@ router = Routes(__name__)
 
 
 async def _status_text(
-    tz: ZoneInfo, checks_rules: ChecksRules, clock: Clock, pool: asyncpg.Pool, targets: Targets
+    checks: ChecksContext, clock: Clock, pool: asyncpg.Pool
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    targets = checks.targets
     if targets.backup_dir is None:
         return _("BACKUP_DIR is not set, so there are no backups to show."), None
-    section = checks_rules.backups
-    timezone = tz.key
+    section = checks.rules.backups
+    timezone = checks.tz.key
     status = await backup_status(
         pool,
         targets.backup_dir,
@@ -47,40 +45,26 @@ async def _status_text(
 async def cmd_backupstatus(
     message: Message,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets,
 ) -> None:
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=message.chat.id)
-    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
+    text, markup = await _status_text(checks, clock, pool)
     await message.answer(text, reply_markup=markup)
-    await audit.record(
-        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=message.chat.id
-    )
+    await staff.done(pool, person, "backups.view", chat_id=message.chat.id)
 
 
 @router.callback_query(Press(BackupAction))
 async def on_backup_button(
     query: CallbackQuery,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
-    check_targets: Targets,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
-    text, markup = await _status_text(tz, checks_rules, clock, pool, check_targets)
-    await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in str(exc):
-                raise
-    await audit.record(
-        pool, actor_id=person.id, action="backups.view", allowed=True, chat_id=chat_id
-    )
+    text, markup = await _status_text(checks, clock, pool)
+    await redraw(query, text, markup)
+    await staff.done(pool, person, "backups.view", chat_id=chat_id)

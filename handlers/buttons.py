@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from magic_filter import MagicFilter
 
 from services.buttons import Button
@@ -28,3 +29,16 @@ class Press(Filter):
         if press is None or (self.rule is not None and not self.rule.resolve(press)):
             return False
         return {"callback_data": press}
+
+
+async def redraw(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """A press that redraws the message it is on (a refresh, another view of the same card):
+    answered, then the message edited in place; unchanged content is no error."""
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    try:
+        await query.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in str(exc):
+            raise

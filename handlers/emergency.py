@@ -9,8 +9,8 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from handlers.refusals import require_command
 from handlers.routes import Routes
-from services import staff
 from services.alerts.config import AlertsRules
 from services.clock import Clock
 from services.escalation import emergency
@@ -35,11 +35,7 @@ async def cmd_sos(
     escalation_context: EscalationContext,
     alerts_rules: AlertsRules,
 ) -> None:
-    # the permission table's word before any argument is read
-    await staff.require(
-        pool, person, Action.SOS, target=(command.args or "")[:100] or None,
-        chat_id=message.chat.id,
-    )  # fmt: skip
+    await require_command(message, command, person, pool, Action.SOS)
     text = (command.args or "").strip()
     if not text:
         await message.answer(esc(_("Usage: /sos <what is wrong> (pages every level at once)")))

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
-from handlers.refusals import refusal
+from handlers.refusals import answers, refusal, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -28,6 +28,7 @@ from services.tickets.model import parse_ticket_number
 from services.users import Person
 
 router = Routes(__name__)
+answers(router, IncidentError, refusal)
 
 PRIORITY_WORDS = {"P0", "P1", "P2", "P3"}
 
@@ -56,39 +57,36 @@ async def on_incident_button(
 ) -> None:
     ctx = escalation_context
     chat_id = query.message.chat.id if query.message else None
-    try:
-        if callback_data.act == "ack":
-            outcome = await incidents.acknowledge(
-                pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
-            )
-        elif callback_data.act == "esc":
-            outcome = await incidents.escalate(
-                pool,
-                clock,
-                ctx,
-                callback_data.ticket_id,
-                person,
-                expected_level=callback_data.level,
-                chat_id=chat_id,
-            )
-        else:
-            outcome = await incidents.resolve(
-                pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
-            )
-    except IncidentError as error:
-        await query.answer(refusal(error), show_alert=True)
-        return
+    if callback_data.act == "ack":
+        outcome = await incidents.acknowledge(
+            pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
+        )
+    elif callback_data.act == "esc":
+        outcome = await incidents.escalate(
+            pool,
+            clock,
+            ctx,
+            callback_data.ticket_id,
+            person,
+            expected_level=callback_data.level,
+            chat_id=chat_id,
+        )
+    else:
+        outcome = await incidents.resolve(
+            pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
+        )
     await query.answer(done_text(callback_data.act, outcome))
 
 
-async def _require(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
-) -> None:
-    """The permission table's word before any argument is read (a refusal is audited and
-    answered by handlers.refusals)."""
-    await staff.require(
-        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+async def escalated(
+    pool: asyncpg.Pool, clock: Clock, ctx: EscalationContext, ticket_id: int, person: Person,
+    *, chat_id: int | None, reason: str | None = None,
+) -> str:  # fmt: skip
+    """One level up (`/escalate`, the ticket card's Escalate), and the sentence that says so."""
+    outcome = await incidents.escalate(
+        pool, clock, ctx, ticket_id, person, reason=reason, chat_id=chat_id
     )
+    return done_text("esc", outcome)
 
 
 async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -> int | None:
@@ -108,7 +106,7 @@ async def cmd_escalate(
     clock: Clock,
     escalation_context: EscalationContext,
 ) -> None:
-    await _require(message, command, person, pool, Action.ESCALATE)
+    await require_command(message, command, person, pool, Action.ESCALATE)
     words = (command.args or "").split(maxsplit=1)
     first = words[0] if words else None
     ticket_id = parse_ticket_number(first) if first else None
@@ -121,20 +119,10 @@ async def cmd_escalate(
             _("Usage: /escalate QC-000123 [reason], or /escalate inside a ticket's topic.")
         )
         return
-    try:
-        outcome = await incidents.escalate(
-            pool,
-            clock,
-            escalation_context,
-            ticket_id,
-            person,
-            reason=reason,
-            chat_id=message.chat.id,
-        )
-    except IncidentError as error:
-        await message.answer(refusal(error))
-        return
-    await message.answer(done_text("esc", outcome))
+    text = await escalated(
+        pool, clock, escalation_context, ticket_id, person, chat_id=message.chat.id, reason=reason
+    )
+    await message.answer(text)
 
 
 @router.message(Command("incident"))
@@ -146,7 +134,7 @@ async def cmd_incident(
     clock: Clock,
     escalation_context: EscalationContext,
 ) -> None:
-    await _require(message, command, person, pool, Action.RAISE_INCIDENT)
+    await require_command(message, command, person, pool, Action.RAISE_INCIDENT)
     words = (command.args or "").split()
     priority = "P1"
     if words and words[0].upper() in PRIORITY_WORDS:
@@ -155,20 +143,16 @@ async def cmd_incident(
     if not title:
         await message.answer(esc(_("Usage: /incident [P0|P1|P2|P3] <what is wrong>")))
         return
-    try:
-        outcome = await incidents.open_incident(
-            pool,
-            clock,
-            escalation_context,
-            source="staff",
-            title=title,
-            priority=priority,
-            actor=person,
-            chat_id=message.chat.id,
-        )
-    except IncidentError as error:
-        await message.answer(refusal(error))
-        return
+    outcome = await incidents.open_incident(
+        pool,
+        clock,
+        escalation_context,
+        source="staff",
+        title=title,
+        priority=priority,
+        actor=person,
+        chat_id=message.chat.id,
+    )
     await message.answer(
         _("Incident {number} ({priority}) is open; level 1 has been told.").format(
             number=esc(outcome.number), priority=priority

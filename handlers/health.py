@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import asyncpg
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from handlers.buttons import Press
+from handlers.buttons import Press, redraw
 from handlers.routes import Routes
-from services import audit, staff
+from services import staff
 from services.checks import metrics
 from services.checks.config import (
     CHECK_NAMES,
-    ChecksRules,
-    Targets,
+    ChecksContext,
     resolve_name,
 )
 from services.checks.probe import ProbeContext
@@ -43,25 +39,12 @@ def _markup(rendered: Rendered) -> InlineKeyboardMarkup:
 
 
 async def _render(
-    name: str | None,
-    *,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
-    clock: Clock,
-    pool: asyncpg.Pool,
-    redis: Redis,
-    check_targets: Targets,
+    name: str | None, checks: ChecksContext, clock: Clock, pool: asyncpg.Pool, redis: Redis
 ) -> Rendered:
-    ctx = ProbeContext(
-        check_targets,
-        checks_rules,
-        clock,
-        db=pool,
-        redis=redis,
-    )
+    ctx = ProbeContext(checks.targets, checks.rules, clock, db=pool, redis=redis)
     report = await run_checks(ctx, [name] if name else None, trigger="health")
     metrics.export(report)
-    timezone = tz.key
+    timezone = checks.tz.key
     if name:
         return render_check_detail(report.results[0], timezone=timezone)
     return render_health_card(report, timezone=timezone)
@@ -72,12 +55,10 @@ async def cmd_health(
     message: Message,
     command: CommandObject,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
     redis: Redis,
-    check_targets: Targets,
 ) -> None:
     person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=message.chat.id)
     name: str | None = None
@@ -90,24 +71,9 @@ async def cmd_health(
                 )
             )
             return
-    rendered = await _render(
-        name,
-        tz=tz,
-        checks_rules=checks_rules,
-        clock=clock,
-        pool=pool,
-        redis=redis,
-        check_targets=check_targets,
-    )
+    rendered = await _render(name, checks, clock, pool, redis)
     await message.answer(rendered.text, reply_markup=_markup(rendered))
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="health.view",
-        allowed=True,
-        target=name or ALL,
-        chat_id=message.chat.id,
-    )
+    await staff.done(pool, person, "health.view", target=name or ALL, chat_id=message.chat.id)
 
 
 @router.callback_query(Press(HealthDetail))
@@ -115,12 +81,10 @@ async def on_health_button(
     query: CallbackQuery,
     callback_data: HealthDetail,
     person: Person | None,
-    tz: ZoneInfo,
-    checks_rules: ChecksRules,
+    checks: ChecksContext,
     clock: Clock,
     pool: asyncpg.Pool,
     redis: Redis,
-    check_targets: Targets,
 ) -> None:
     chat_id = query.message.chat.id if query.message else None
     person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=chat_id)
@@ -128,27 +92,6 @@ async def on_health_button(
     if callback_data.name != ALL and name is None:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    rendered = await _render(
-        name,
-        tz=tz,
-        checks_rules=checks_rules,
-        clock=clock,
-        pool=pool,
-        redis=redis,
-        check_targets=check_targets,
-    )
-    await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(rendered.text, reply_markup=_markup(rendered))
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in str(exc):
-                raise
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="health.view",
-        allowed=True,
-        target=callback_data.name,
-        chat_id=chat_id,
-    )
+    rendered = await _render(name, checks, clock, pool, redis)
+    await redraw(query, rendered.text, _markup(rendered))
+    await staff.done(pool, person, "health.view", target=callback_data.name, chat_id=chat_id)

@@ -23,7 +23,7 @@ from jobs.cli import list_jobs
 from jobs.context import JobDeps
 from jobs.registry import JOBS
 from jobs.runner import run_now
-from services import audit, staff
+from services import staff
 from services.clock import Clock
 from services.i18n import current_locale
 from services.maintenance import render as maintenance_render
@@ -101,14 +101,8 @@ async def _run_or_confirm(
             job=esc(maintenance_render.title(name))
         )
         return text, markup
-    await audit.record(
-        deps.pool,
-        actor_id=person.id,
-        action="jobs.run",
-        allowed=True,
-        target=name,
-        chat_id=chat_id,
-        details={"confirmed": confirmed},
+    await staff.done(
+        deps.pool, person, "jobs.run", target=name, chat_id=chat_id, confirmed=confirmed
     )
     _start(deps, name, person, confirmed)
     if deps.admin_chat_id is None:
@@ -138,7 +132,6 @@ async def cmd_runjob(
     command: CommandObject,
     person: Person | None,
     pool: asyncpg.Pool,
-    clock: Clock,
     job_deps: JobDeps,
 ) -> None:
     name = (command.args or "").strip()
@@ -164,7 +157,6 @@ async def on_job_button(
     callback_data: JobAction,
     person: Person | None,
     pool: asyncpg.Pool,
-    clock: Clock,
     job_deps: JobDeps,
 ) -> None:
     chat_id = query.message.chat.id if query.message else 0
@@ -174,14 +166,7 @@ async def on_job_button(
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     if callback_data.act == "no":
-        await audit.record(
-            pool,
-            actor_id=person.id,
-            action="jobs.cancel",
-            allowed=True,
-            target=name,
-            chat_id=chat_id,
-        )
+        await staff.done(pool, person, "jobs.cancel", target=name, chat_id=chat_id)
         await query.answer(_("Cancelled."))
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
@@ -226,11 +211,4 @@ async def cmd_report(
         quickcart=quickcart_database(deps.targets, deps.checks()),
     )
     await report_outbound.send(pool, message.chat.id, rendered)
-    await audit.record(
-        pool,
-        actor_id=person.id,
-        action="reports.build",
-        allowed=True,
-        target=kind,
-        chat_id=message.chat.id,
-    )
+    await staff.done(pool, person, "reports.build", target=kind, chat_id=message.chat.id)

@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
-from handlers.refusals import refusal
+from handlers.refusals import answers, refusal, require_command
 from handlers.routes import Routes
 from services import staff
 from services.classification import Category
@@ -43,11 +43,15 @@ router = Routes(__name__)
 
 
 def refused(error: Exception) -> str:
+    """The sentence for an incident error of any staff command or button here (`answers`)."""
     if isinstance(error, declare.NotPublic):
         return _("This incident is not customer-facing. /incident public QC-000123 makes it so.")
     if isinstance(error, propose.ProposalGone):
         return _("Someone already decided on this proposal.")
     return refusal(error)
+
+
+answers(router, IncidentError, refused)
 
 
 # -- staff: /incident public|notice|match -----------------------------------------------------
@@ -76,11 +80,7 @@ async def cmd_incident_public(
 ) -> None:
     words = (command.args or "").split(maxsplit=2)
     sub = words[0].lower()
-    # the table's word before any argument is read (handlers.refusals answers a refusal)
-    await staff.require(
-        pool, person, Action.DECLARE_PUBLIC, target=(command.args or "")[:100],
-        chat_id=message.chat.id,
-    )  # fmt: skip
+    await require_command(message, command, person, pool, Action.DECLARE_PUBLIC)
     ticket_id = parse_ticket_number(words[1]) if len(words) > 1 else None
     rest = words[2] if len(words) > 2 else ""
     if ticket_id is None:
@@ -94,38 +94,35 @@ async def cmd_incident_public(
             )
         )
         return
-    try:
-        if sub == "public":
-            categories, keywords, everyone = split_match(rest) if rest else (None, (), False)
-            done = await declare.declare(
-                pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
-                everyone=everyone, chat_id=message.chat.id,
-            )  # fmt: skip
-            await message.answer(declared_text(done))
-        elif sub == "notice":
-            parts = rest.split(maxsplit=1)
-            language = parts[0].lower() if parts else ""
-            if language not in ("id", "en"):
-                await message.answer(esc(_("Usage: /incident notice QC-000123 id|en <text>")))
-                return
-            public = await declare.set_notice(
-                pool, clock, mass, ticket_id, person, language,
-                parts[1] if len(parts) > 1 else "", chat_id=message.chat.id,
-            )  # fmt: skip
-            await message.answer(notice_changed(public, language))
-        else:
-            categories, keywords, everyone = split_match(rest)
-            public = await declare.set_match(
-                pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
-                everyone=everyone, chat_id=message.chat.id,
-            )  # fmt: skip
-            await message.answer(
-                _("{number} now matches: {match}.").format(
-                    number=public.number, match=esc(texts.match_text(public))
-                )
+    if sub == "public":
+        categories, keywords, everyone = split_match(rest) if rest else (None, (), False)
+        done = await declare.declare(
+            pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
+            everyone=everyone, chat_id=message.chat.id,
+        )  # fmt: skip
+        await message.answer(declared_text(done))
+    elif sub == "notice":
+        parts = rest.split(maxsplit=1)
+        language = parts[0].lower() if parts else ""
+        if language not in ("id", "en"):
+            await message.answer(esc(_("Usage: /incident notice QC-000123 id|en <text>")))
+            return
+        public = await declare.set_notice(
+            pool, clock, mass, ticket_id, person, language,
+            parts[1] if len(parts) > 1 else "", chat_id=message.chat.id,
+        )  # fmt: skip
+        await message.answer(notice_changed(public, language))
+    else:
+        categories, keywords, everyone = split_match(rest)
+        public = await declare.set_match(
+            pool, clock, mass, ticket_id, person, categories=categories, keywords=keywords,
+            everyone=everyone, chat_id=message.chat.id,
+        )  # fmt: skip
+        await message.answer(
+            _("{number} now matches: {match}.").format(
+                number=public.number, match=esc(texts.match_text(public))
             )
-    except IncidentError as error:
-        await message.answer(refused(error))
+        )
 
 
 def declared_text(done: declare.Declared) -> str:
@@ -157,6 +154,14 @@ def notice_changed(public: PublicIncident, language: str) -> str:
 
 
 # -- staff: /update in the incident's topic ---------------------------------------------------
+
+
+def queued_text(sent: fanout.Sent) -> str:
+    """What staff read once an update to customers (`/update`, "Update customers") is queued."""
+    return _(
+        "Update queued for {total} customers ({blocked} blocked the bot); the card shows the "
+        "progress."
+    ).format(total=sent.total, blocked=sent.blocked)
 
 
 async def public_of(message: Message, pool: asyncpg.Pool) -> PublicIncident | None:
@@ -191,17 +196,10 @@ async def cmd_update(
             esc(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
         )
         return
-    try:
-        sent = await fanout.send_customer_update(
-            pool, clock, mass, public.ticket_id, text, person, chat_id=message.chat.id
-        )
-    except IncidentError as error:
-        await message.answer(refused(error))
-        return
-    await message.answer(
-        _("Update queued for {total} customers ({blocked} blocked the bot); the card shows the "
-          "progress.").format(total=sent.total, blocked=sent.blocked)
-    )  # fmt: skip
+    sent = await fanout.send_customer_update(
+        pool, clock, mass, public.ticket_id, text, person, chat_id=message.chat.id
+    )
+    await message.answer(queued_text(sent))
 
 
 async def in_support_chat(message: Message, mass: MassContext) -> bool:
@@ -231,13 +229,9 @@ async def on_declare(
     """The incident's "Customer-facing" button: `/incident public QC-…` by a press (the notice
     proposed from its title, the match from its category; both editable after)."""
     chat_id = query.message.chat.id if query.message else None
-    try:
-        done = await declare.declare(
-            pool, clock, mass, callback_data.ticket_id, person, chat_id=chat_id, via="button"
-        )
-    except IncidentError as error:
-        await query.answer(refused(error), show_alert=True)
-        return
+    done = await declare.declare(
+        pool, clock, mass, callback_data.ticket_id, person, chat_id=chat_id, via="button"
+    )
     if not done.changed:
         await query.answer(declared_text(done), show_alert=True)
         return
@@ -316,17 +310,10 @@ async def on_update_text(
         return
     incident_id = int(data["incident"])
     await state.clear()
-    try:
-        sent = await fanout.send_customer_update(
-            pool, clock, mass, incident_id, message.text or "", person, chat_id=message.chat.id
-        )
-    except IncidentError as error:
-        await message.answer(refused(error))
-        return
-    await message.answer(
-        _("Update queued for {total} customers ({blocked} blocked the bot); the card shows the "
-          "progress.").format(total=sent.total, blocked=sent.blocked)
-    )  # fmt: skip
+    sent = await fanout.send_customer_update(
+        pool, clock, mass, incident_id, message.text or "", person, chat_id=message.chat.id
+    )
+    await message.answer(queued_text(sent))
 
 
 @router.callback_query(Press(CardAction, F.act == "res"))
@@ -335,13 +322,9 @@ async def on_card(
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
-    try:
-        outcome = await incidents.resolve(
-            pool, clock, mass.escalation, callback_data.id, person, chat_id=chat_id
-        )
-    except IncidentError as error:
-        await query.answer(refused(error), show_alert=True)
-        return
+    outcome = await incidents.resolve(
+        pool, clock, mass.escalation, callback_data.id, person, chat_id=chat_id
+    )
     await query.answer(_("{number} is resolved.").format(number=outcome.number))
 
 
@@ -351,19 +334,13 @@ async def on_proposal(
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
-    try:
-        if callback_data.act == "no":
-            await propose.dismiss(pool, clock, callback_data.id, person, chat_id=chat_id)
-            await query.answer(_("Dismissed."))
-        else:
-            done = await propose.confirm(
-                pool, clock, mass, callback_data.id, person, chat_id=chat_id
-            )
-            await query.answer(
-                _("{number} is declared customer-facing.").format(number=done.incident.number)
-            )
-    except IncidentError as error:
-        await query.answer(refused(error), show_alert=True)
-        return
+    if callback_data.act == "no":
+        await propose.dismiss(pool, clock, callback_data.id, person, chat_id=chat_id)
+        await query.answer(_("Dismissed."))
+    else:
+        done = await propose.confirm(pool, clock, mass, callback_data.id, person, chat_id=chat_id)
+        await query.answer(
+            _("{number} is declared customer-facing.").format(number=done.incident.number)
+        )
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)

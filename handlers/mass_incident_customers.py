@@ -68,43 +68,46 @@ async def on_notice(
     try:
         if await _owner(pool, callback_data.id) != person.id:
             raise NotYours(callback_data.id)
+        # what the press did, or None: another press or message already handled it
+        said: str | None
         if callback_data.act == "diff":
             ticket = await intake.different(pool, mass, clock, callback_data.id, person)
-            if ticket is None:
-                await query.answer(_("This message was already handled."), show_alert=True)
-            else:
-                await query.answer(_("A ticket of its own is open: {number}.").format(
-                    number=ticket.number))  # fmt: skip
+            said = (
+                None
+                if ticket is None
+                else _("A ticket of its own is open: {number}.").format(number=ticket.number)
+            )
         elif callback_data.act == "again":
             reopened = await aftercare.still_broken(pool, mass, clock, callback_data.id, person)
-            if reopened is None:
-                await query.answer(_("This message was already handled."), show_alert=True)
-            else:
-                await query.answer(_("Ticket {number} is open again.").format(
-                    number=reopened.number))  # fmt: skip
+            said = (
+                None
+                if reopened is None
+                else _("Ticket {number} is open again.").format(number=reopened.number)
+            )
         elif callback_data.act == "fine":
-            if await aftercare.works_now(pool, clock, callback_data.id, person):
-                await query.answer(
-                    _(
-                        "Glad it works now. Thank you! Nothing was opened. Something else? /start "
-                        "opens a new ticket."
-                    )
-                )
-            else:
-                await query.answer(_("This message was already handled."), show_alert=True)
+            works = await aftercare.works_now(pool, clock, callback_data.id, person)
+            glad = _(
+                "Glad it works now. Thank you! Nothing was opened. Something else? /start "
+                "opens a new ticket."
+            )
+            said = glad if works else None
         elif callback_data.act == "link":
             joined = await intake.accept_offer(pool, mass, clock, callback_data.id, person)
-            if joined is None:
-                await query.answer(_("This message was already handled."), show_alert=True)
-            else:
-                await query.answer(_("Done: we will tell you here when it is fixed."))
+            said = None if joined is None else _("Done: we will tell you here when it is fixed.")
         else:
             link = await store.link(pool, callback_data.id)
             owner = link.customer_id if link else await _owner(pool, callback_data.id)
             if owner != person.id:
                 raise NotYours(callback_data.id)
-            await query.answer(_("OK. We will tell you here when it is fixed.")
-                               if callback_data.act == "ok" else _("OK."))  # fmt: skip
+            said = (
+                _("OK. We will tell you here when it is fixed.")
+                if callback_data.act == "ok"
+                else _("OK.")
+            )
+        if said is None:
+            await query.answer(_("This message was already handled."), show_alert=True)
+        else:
+            await query.answer(said)
     except NotYours:
         await staff.refuse(
             pool, person, Action.LINK_CHOICE, target=f"ticket:{callback_data.id}", chat_id=chat_id

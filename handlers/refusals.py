@@ -5,6 +5,10 @@ Every door checks the table in services (`staff.require`, which audits the refus
 on every message and button handler (bot/app.py), answers it in the chat's language, as an
 alert on a button and as a reply to a message. `refusal` is also the sentence for the
 escalation tree's expected errors, which several features raise.
+
+A feature's own expected errors (a ticket already closed, a room that is not one) go the same
+way: `answers(router, errors, say)` answers them for every command and button of its router,
+so a handler calls the service and does not catch what it cannot handle better.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiogram import BaseMiddleware
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
+from handlers.routes import Routes
+from services import staff
 from services.escalation.incidents import (
     AlreadyResolved,
     AtTopLevel,
@@ -24,6 +32,7 @@ from services.escalation.incidents import (
     TicketNotFound,
 )
 from services.staff import Action, NotAllowed
+from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -78,19 +87,57 @@ def refusal(error: Exception) -> str:
     return _("That did not work.")
 
 
-async def answer(event: TelegramObject, text: str) -> None:
+async def answer(event: TelegramObject, text: str, *, alert: bool = True) -> None:
     if isinstance(event, CallbackQuery):
-        await event.answer(text, show_alert=True)
+        await event.answer(text, show_alert=alert)
     elif isinstance(event, Message):
         await event.answer(text)
 
 
-class Refusals(BaseMiddleware):
-    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+async def require_command(
+    message: Message, command: CommandObject, person: Person | None, pool: asyncpg.Pool,
+    action: Action,
+) -> None:  # fmt: skip
+    """The permission table's word on a command before any of its arguments is read: a refusal
+    is audited by `staff.require` (the arguments as typed are its target) and answered by
+    `Refusals`, whatever else is wrong with the command."""
+    await staff.require(
+        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
+    )
+
+
+class Answers(BaseMiddleware):
+    """Answers the expected errors (`errors`) no handler caught with the sentence `say` gives
+    for each: on a button as an alert (or a passing notice, `alert=False`), as a message in
+    answer to a message. The handler stops where the error was raised, as after an
+    `except ...: answer; return`."""
+
+    def __init__(
+        self, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str],
+        *, alert: bool = True,
+    ) -> None:  # fmt: skip
+        self.errors, self.say, self.alert = errors, say, alert
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
-        except NotAllowed as refused:
-            await answer(event, refusal(refused))
+        except self.errors as error:
+            await answer(event, self.say(error), alert=self.alert)
             return None
+
+
+def answers(
+    router: Routes, errors: type[Exception] | tuple[type[Exception], ...], say: Callable[[Any], str]
+) -> None:
+    """A feature's expected errors answered for all its commands and buttons (`Answers` on the
+    router's message and button handlers, inside `Refusals`)."""
+    middleware = Answers(errors, say)
+    router.message.middleware(middleware)
+    router.callback_query.middleware(middleware)
+
+
+class Refusals(Answers):
+    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+
+    def __init__(self) -> None:
+        super().__init__(NotAllowed, refusal)

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, Reacti
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
+from handlers.refusals import answers, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -71,7 +72,8 @@ class InRoom(BaseFilter):
 
 
 def refusal(error: RoomError) -> str:
-    """The sentence for an expected refusal of a room (NotAllowed: handlers.refusals)."""
+    """The sentence for an expected refusal of a room, which the room commands leave to their
+    router (`answers`; NotAllowed: handlers.refusals)."""
     if isinstance(error, UnknownPerson):
         return _("I do not know {who}: they must have written to me or be on the roster.").format(
             who=esc(error.who)
@@ -83,6 +85,9 @@ def refusal(error: RoomError) -> str:
     if isinstance(error, NoSuchFollowup):
         return _("There is no open follow-up with that number.")
     return _("That did not work.")
+
+
+answers(router, RoomError, refusal)
 
 
 def _split_target(args: str | None) -> tuple[int | None, str]:
@@ -104,16 +109,6 @@ async def _target(
     return await room_of(message, rooms, pool), rest
 
 
-async def _allowed(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, action: Action
-) -> None:
-    """The permission table's word before any argument is read (a refusal is audited and
-    answered by handlers.refusals)."""
-    await staff.require(
-        pool, person, action, target=(command.args or "")[:100] or None, chat_id=message.chat.id
-    )
-
-
 def _mention(text: str) -> tuple[str | None, str]:
     """A trailing (or only) `@name` and the text before it."""
     words = text.split()
@@ -129,7 +124,7 @@ async def cmd_role(
 ) -> None:  # fmt: skip
     role = command.command.lower()
     action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
-    await _allowed(message, command, person, pool, action)
+    await require_command(message, command, person, pool, action)
     ticket_id, rest = await _target(message, command, rooms, pool)
     if ticket_id is None:
         await message.answer(_("Use /{command} inside an incident's room.").format(command=role))
@@ -138,13 +133,9 @@ async def cmd_role(
     if role == "comms" and who is None:
         await message.answer(esc(_("Usage: /comms @name")))
         return
-    try:
-        done = await actions.set_role(
-            pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.set_role(
+        pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
+    )
     if role == "lead":
         await message.answer(
             _("{name} leads {number}.").format(name=esc(done.name), number=esc(done.number))
@@ -162,17 +153,14 @@ async def cmd_update(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext, room_ticket: int,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    await require_command(message, command, person, pool, Action.ROOM_UPDATE)
     text = (command.args or "").strip()
     if not text:
         await message.answer(esc(_("Usage: /update <what changed, what is next>")))
         return
-    try:
-        await actions.post_update(
-            pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
+    await actions.post_update(
+        pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
+    )
 
 
 @router.message(Command("note"))
@@ -180,18 +168,14 @@ async def cmd_note(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_NOTE)
+    await require_command(message, command, person, pool, Action.ROOM_NOTE)
     ticket_id, text = await _target(message, command, rooms, pool)
     if ticket_id is None or not text:
         await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
         return
-    try:
-        done = await actions.add_note(
-            pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.add_note(
+        pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
+    )
     await message.answer(_("Noted on the timeline of {number}.").format(number=esc(done.number)))
 
 
@@ -200,7 +184,7 @@ async def cmd_followup(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.ROOM_FOLLOWUP)
+    await require_command(message, command, person, pool, Action.ROOM_FOLLOWUP)
     words = (command.args or "").split()
     if len(words) == 2 and words[0].lower() == "done":
         await followup_done(message, person, pool, clock, words[1])
@@ -212,13 +196,9 @@ async def cmd_followup(
             esc(_("Usage: /followup <action item> [@owner], inside an incident's room."))
         )
         return
-    try:
-        done = await actions.add_followup(
-            pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.add_followup(
+        pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
+    )
     await message.answer(
         _("Follow-up #{id} recorded for {number}.").format(
             id=done.followup.id if done.followup else "?", number=esc(done.number)
@@ -233,13 +213,7 @@ async def followup_done(
     if not number.isdigit() or len(number) > 12:
         await message.answer(esc(_("Usage: /followup done <number>, as /followups shows it.")))
         return
-    try:
-        done = await actions.close_followup(
-            pool, clock, person, int(number), chat_id=message.chat.id
-        )
-    except RoomError as error:
-        await message.answer(refusal(error))
-        return
+    done = await actions.close_followup(pool, clock, person, int(number), chat_id=message.chat.id)
     await message.answer(
         _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
     )
@@ -256,7 +230,7 @@ async def cmd_postmortem(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
     clock: Clock, rooms: RoomsContext,
 ) -> None:  # fmt: skip
-    await _allowed(message, command, person, pool, Action.POSTMORTEM)
+    await require_command(message, command, person, pool, Action.POSTMORTEM)
     ticket_id, _rest = await _target(message, command, rooms, pool)
     number = ticket_number(ticket_id) if ticket_id is not None else None
     if ticket_id is None:
@@ -325,9 +299,8 @@ async def on_offer(
 
 @router.message(Command("timeline"), InRoom())
 async def cmd_room_timeline(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    rooms: RoomsContext, room_ticket: int,
-) -> None:  # fmt: skip
+    message: Message, person: Person, pool: asyncpg.Pool, rooms: RoomsContext, room_ticket: int
+) -> None:
     number = ticket_number(room_ticket)
     await staff.require(pool, person, Action.VIEW_INCIDENTS, target=number, chat_id=message.chat.id)
     page = await timeline(pool, room_ticket)
@@ -358,7 +331,7 @@ async def update_outside_a_room(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
 ) -> None:
     """`/update` in no room (no feature before took it): say where it works."""
-    await _allowed(message, command, person, pool, Action.ROOM_UPDATE)
+    await require_command(message, command, person, pool, Action.ROOM_UPDATE)
     await message.answer(
         _("/update works inside an incident's room: its topic, or a reply to its card.")
     )

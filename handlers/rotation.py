@@ -59,20 +59,12 @@ async def cmd_rotation(
         )
         sub = words[0].lower()
         if sub not in ("set", "add", "off") or len(words) < 2:
-            await message.answer(esc(_(
-                "Usage: /rotation set <role> weekly mon 09:00 <people...> "
-                "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
-                "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
-            )))  # fmt: skip
+            await message.answer(_usage())
             return
         role = roster.parse_roles(words[1:2])[0]
         spec = await _spec_from_words(pool, ctx, person, role, sub, words[2:], now)
         if spec is False:
-            await message.answer(esc(_(
-                "Usage: /rotation set <role> weekly mon 09:00 <people...> "
-                "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
-                "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
-            )))  # fmt: skip
+            await message.answer(_usage())
             return
         assert spec is None or isinstance(spec, RotationSpec)
         draft_id, upcoming = await actions.draft_rotation(
@@ -85,6 +77,16 @@ async def cmd_rotation(
             render.preview(role.value, spec, upcoming, names, ctx.tz),
             reply_markup=InlineKeyboardMarkup.model_validate(render.preview_keyboard(draft_id)),
         )
+
+
+def _usage() -> str:
+    return esc(
+        _(
+            "Usage: /rotation set <role> weekly mon 09:00 <people...> "
+            "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
+            "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
+        )
+    )
 
 
 async def _spec_from_words(

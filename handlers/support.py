@@ -49,6 +49,14 @@ def from_dict(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup.model_validate(keyboard)
 
 
+async def show(query: CallbackQuery, page: tuple[str, dict[str, Any]]) -> None:
+    """A press that opens a page (its text and keyboard): answered, the page sent below."""
+    await query.answer()
+    text, keyboard = page
+    if query.message is not None:
+        await query.message.answer(text, reply_markup=from_dict(keyboard))
+
+
 def cancel_row() -> list[tuple[str, str]]:
     return [(_("✖️ Cancel"), Step(act="cancel").pack())]
 
@@ -102,10 +110,7 @@ async def on_menu_language(query: CallbackQuery) -> None:
 async def on_my_tickets(
     query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    await query.answer()
-    text, keyboard = texts.my_tickets(await store.for_customer(pool, person.id), clock.now())
-    if query.message is not None:
-        await query.message.answer(text, reply_markup=from_dict(keyboard))
+    await show(query, texts.my_tickets(await store.for_customer(pool, person.id), clock.now()))
 
 
 @router.callback_query(Press(Mine))
@@ -136,11 +141,8 @@ async def on_ticket_button(
             return
         await query.answer(_("Ticket closed."))
         return
-    await query.answer()
     counts = await history.message_count(pool, ticket.id)
-    text, keyboard = texts.ticket_card(ticket, counts, clock.now(), cfg.tz)
-    if query.message is not None:
-        await query.message.answer(text, reply_markup=from_dict(keyboard))
+    await show(query, texts.ticket_card(ticket, counts, clock.now(), cfg.tz))
 
 
 @router.callback_query(Press(Rate))

@@ -14,7 +14,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers import refusals
 from handlers.buttons import Press
-from handlers.escalation import done_text
+from handlers.escalation import escalated
+from handlers.refusals import answers
 from handlers.routes import Routes
 from handlers.support import incoming_of
 from services import audit, users
@@ -64,6 +65,7 @@ def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
 
 
 def refusal(error: Exception) -> str:
+    """The sentence for a ticket error of any command or button here (`answers` below)."""
     if isinstance(error, NotAllowed) and str(error) == "incident":
         return _(
             "This ticket is an open incident: only engineers and above may resolve or close it. "
@@ -76,6 +78,10 @@ def refusal(error: Exception) -> str:
     if isinstance(error, AlreadyClosed):
         return _("This ticket is closed.")
     return _("That did not work: the ticket does not allow it now.")
+
+
+answers(router, TicketError, refusal)
+answers(router, incidents.IncidentError, refusals.refusal)
 
 
 async def ticket_here(
@@ -94,21 +100,17 @@ async def ticket_here(
     return None
 
 
-async def allowed(
+async def authorize(
     message: Message, person: Person, pool: asyncpg.Pool, action: str,
     ticket: Ticket | None = None, *, target: str | None = None,
-) -> bool:  # fmt: skip
+) -> None:  # fmt: skip
     """The permission table's word on `ticket.<action>`, before any argument is read: a
-    refusal is answered and audited, whatever else is wrong with the command."""
-    try:
-        await actions.authorize(
-            pool, person, action, ticket.id if ticket else None, message.chat.id,
-            owner_id=ticket.customer_id if ticket else None, target=target,
-        )  # fmt: skip
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return False
-    return True
+    refusal is audited, and answered (as every ticket error here) whatever else is wrong with
+    the command."""
+    await actions.authorize(
+        pool, person, action, ticket.id if ticket else None, message.chat.id,
+        owner_id=ticket.customer_id if ticket else None, target=target,
+    )  # fmt: skip
 
 
 # -- the card's buttons -----------------------------------------------------------------------
@@ -122,55 +124,30 @@ async def on_card_button(
     cfg = desk_config
     chat_id = query.message.chat.id if query.message else None
     ticket_id = callback_data.id
-    try:
-        if callback_data.act == "ack":
-            await actions.acknowledge(
-                pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id
-            )
-            await query.answer(_("Acknowledged."))
-        elif callback_data.act == "res":
-            await actions.resolve(
-                pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id
-            )
-            await query.answer(_("Resolved. The customer was asked for a rating."))
-        elif callback_data.act in ("pri", "back"):
-            await actions.authorize(pool, person, "priority", ticket_id, chat_id)
-            ticket = await store.get(pool, ticket_id)
-            with use_locale(await outbound.desk_language(pool, cfg)):
-                keyboard = (
-                    render.priority_keyboard(ticket)
-                    if callback_data.act == "pri"
-                    else render.card_keyboard(ticket)
-                )
-            await query.answer()
-            if isinstance(query.message, Message):
-                await query.message.edit_reply_markup(reply_markup=as_markup(keyboard))
-        else:
-            await escalate(query, person, pool, clock, escalation_context, ticket_id)
-    except TicketError as error:
-        await query.answer(refusal(error), show_alert=True)
-
-
-async def escalate(
-    query: CallbackQuery, person: Person, pool: asyncpg.Pool, clock: Clock,
-    escalation_context: EscalationContext, ticket_id: int,
-) -> None:  # fmt: skip
-    """Hands the ticket to the escalation feature (one level up)."""
-
-    chat_id = query.message.chat.id if query.message else None
-    try:
-        outcome = await incidents.escalate(
-            pool,
-            clock,
-            escalation_context,
-            ticket_id,
-            person,
-            chat_id=chat_id,
+    if callback_data.act == "ack":
+        await actions.acknowledge(
+            pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id
         )
-    except (StaffNotAllowed, incidents.IncidentError) as error:
-        await query.answer(refusals.refusal(error), show_alert=True)
-        return
-    await query.answer(done_text("esc", outcome))
+        await query.answer(_("Acknowledged."))
+    elif callback_data.act == "res":
+        await actions.resolve(pool, cfg, clock, actor=person, ticket_id=ticket_id, chat_id=chat_id)
+        await query.answer(_("Resolved. The customer was asked for a rating."))
+    elif callback_data.act in ("pri", "back"):
+        await actions.authorize(pool, person, "priority", ticket_id, chat_id)
+        ticket = await store.get(pool, ticket_id)
+        with use_locale(await outbound.desk_language(pool, cfg)):
+            keyboard = (
+                render.priority_keyboard(ticket)
+                if callback_data.act == "pri"
+                else render.card_keyboard(ticket)
+            )
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=as_markup(keyboard))
+    else:  # handed to the escalation feature (one level up)
+        await query.answer(
+            await escalated(pool, clock, escalation_context, ticket_id, person, chat_id=chat_id)
+        )
 
 
 @router.callback_query(Press(TicketPriority))
@@ -179,14 +156,10 @@ async def on_priority_button(
     clock: Clock, desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     chat_id = query.message.chat.id if query.message else None
-    try:
-        await actions.set_priority(
-            pool, desk_config, clock, actor=person, ticket_id=callback_data.id,
-            priority=callback_data.p, chat_id=chat_id,
-        )  # fmt: skip
-    except TicketError as error:
-        await query.answer(refusal(error), show_alert=True)
-        return
+    await actions.set_priority(
+        pool, desk_config, clock, actor=person, ticket_id=callback_data.id,
+        priority=callback_data.p, chat_id=chat_id,
+    )  # fmt: skip
     await query.answer(_("Priority set to {priority}.").format(priority=callback_data.p.value))
 
 
@@ -197,8 +170,7 @@ async def on_priority_button(
 async def cmd_tickets(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    if not await allowed(message, person, pool, "list"):
-        return
+    await authorize(message, person, pool, "list")
     which = (command.args or "").strip().lower()
     now = clock.now()
     if which == "breached":
@@ -217,8 +189,7 @@ async def cmd_priority(
 ) -> None:  # fmt: skip
     words = (command.args or "").split()
     ticket = await ticket_here(message, pool, words[1] if len(words) > 1 else None)
-    if not await allowed(message, person, pool, "priority", ticket):
-        return
+    await authorize(message, person, pool, "priority", ticket)
     try:
         priority = Priority.parse(words[0]) if words else None
     except ValueError:
@@ -226,13 +197,10 @@ async def cmd_priority(
     if ticket is None or priority is None:
         await message.answer(_("Usage: /priority P0..P3 inside a ticket's topic."))
         return
-    try:
-        await actions.set_priority(
-            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-            priority=priority, chat_id=message.chat.id,
-        )  # fmt: skip
-    except TicketError as error:
-        await message.answer(refusal(error))
+    await actions.set_priority(
+        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
+        priority=priority, chat_id=message.chat.id,
+    )  # fmt: skip
 
 
 @router.message(Command("assign"))
@@ -241,20 +209,16 @@ async def cmd_assign(
     desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
-    if not await allowed(message, person, pool, "assign", ticket):
-        return
+    await authorize(message, person, pool, "assign", ticket)
     who = (command.args or "").strip().lstrip("@")
     assignee = await users.find(pool, who) if who else person
     if ticket is None or assignee is None:
         await message.answer(_("Usage: /assign @username inside a ticket's topic."))
         return
-    try:
-        await actions.assign(
-            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-            assignee=assignee, chat_id=message.chat.id,
-        )  # fmt: skip
-    except TicketError as error:
-        await message.answer(refusal(error))
+    await actions.assign(
+        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
+        assignee=assignee, chat_id=message.chat.id,
+    )  # fmt: skip
 
 
 @router.message(Command("close"))
@@ -263,18 +227,14 @@ async def cmd_close(
     desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool, command.args)
-    if not await allowed(message, person, pool, "close", ticket):
-        return
+    await authorize(message, person, pool, "close", ticket)
     if ticket is None:
         await message.answer(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
         return
-    try:
-        await actions.close(
-            pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-            chat_id=message.chat.id,
-        )  # fmt: skip
-    except TicketError as error:
-        await message.answer(refusal(error))
+    await actions.close(
+        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
+        chat_id=message.chat.id,
+    )  # fmt: skip
 
 
 @router.message(Command("ban"))
@@ -284,21 +244,16 @@ async def cmd_ban(
 ) -> None:  # fmt: skip
     ticket = await ticket_here(message, pool)
     target = f"user:{ticket.customer_id}" if ticket else None
-    if not await allowed(message, person, pool, "ban", target=target):
-        return
+    await authorize(message, person, pool, "ban", target=target)
     days_word = (command.args or "").strip().removesuffix("d")
     days = int(days_word) if days_word.isdigit() else None
     if ticket is None:
         await message.answer(_("Usage: /ban [days] inside the customer's ticket topic."))
         return
-    try:
-        until = await actions.ban(
-            pool, clock, actor=person, customer_id=ticket.customer_id, days=days,
-            chat_id=message.chat.id,
-        )  # fmt: skip
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
+    until = await actions.ban(
+        pool, clock, actor=person, customer_id=ticket.customer_id, days=days,
+        chat_id=message.chat.id,
+    )  # fmt: skip
     when = render.local_time(until, desk_config.tz)
     await message.answer(
         _("{name} is banned until {until}.").format(name=esc(ticket.customer_name), until=when)
@@ -309,8 +264,7 @@ async def cmd_ban(
 async def cmd_unban(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool
 ) -> None:
-    if not await allowed(message, person, pool, "unban", target=(command.args or "")[:100] or None):
-        return
+    await authorize(message, person, pool, "unban", target=(command.args or "")[:100] or None)
     who = (command.args or "").strip().lstrip("@")
     target = await users.find(pool, who) if who else None
     if target is None and (ticket := await ticket_here(message, pool)) is not None:
@@ -318,11 +272,7 @@ async def cmd_unban(
     if target is None:
         await message.answer(_("Usage: /unban @username or user id, or inside the ticket topic."))
         return
-    try:
-        await actions.unban(pool, actor=person, customer_id=target.id, chat_id=message.chat.id)
-    except NotAllowed as error:
-        await message.answer(refusal(error))
-        return
+    await actions.unban(pool, actor=person, customer_id=target.id, chat_id=message.chat.id)
     await message.answer(
         _("{name} may write to support again.").format(name=esc(target.first_name))
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from jobs.context import JobDeps
 from jobs.registry import JOBS
 from jobs.runner import run_now
 from jobs.schedule import ScheduleRules, effective_schedule, next_run
@@ -63,23 +63,11 @@ def jobs_table(listings: list[JobListing], timezone: str) -> str:
     return "\n".join(lines)
 
 
-async def run_job(
-    name: str,
-    deps: JobDeps,
-    *,
-    triggered_by: str = "cli",
-    actor_id: int | None = None,
-    confirmed: bool = False,
-) -> MaintenanceRun:
-    """Run one job now and record it. Raises `jobs.runner.UnknownJob` for a wrong name.
-
-    From the CLI an operator at a terminal is the confirmation for destructive jobs, so the
-    `quickcart-ops` job command passes `confirmed=True`; database maintenance still dry-runs
-    outside a maintenance window unless confirmed.
-    """
-    return await run_now(
-        name, deps, triggered_by=triggered_by, actor_id=actor_id, confirmed=confirmed
-    )
+# One job now, recorded, as the CLI runs it (`jobs.runner.run_now` with `triggered_by="cli"`);
+# raises `jobs.runner.UnknownJob` for a wrong name. An operator at a terminal is the confirmation
+# for destructive jobs, so the `quickcart-ops` job command passes `confirmed=True`; database
+# maintenance still dry-runs outside a maintenance window unless confirmed.
+run_job = partial(run_now, triggered_by="cli")
 
 
 def exit_code(run: MaintenanceRun) -> int:

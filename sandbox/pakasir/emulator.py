@@ -179,7 +179,8 @@ def _add_or_get(self: State, order_id: str, amount: int, method: str) -> Transac
     return tx
 
 
-async def transaction_cancel(request: web.Request) -> web.Response:
+async def _posted_transaction(request: web.Request) -> Transaction | web.Response:
+    """The transaction a POST's body names by `order_id`, or the 401 / 404 answer."""
     state = request.app[STATE]
     data = await _body(request)
     if not _authorised(state, data.get("project"), data.get("api_key")):
@@ -187,18 +188,22 @@ async def transaction_cancel(request: web.Request) -> web.Response:
     tx = state.transactions.get(str(data.get("order_id")))
     if tx is None:
         return web.json_response({"error": "transaction not found"}, status=404)
+    return tx
+
+
+async def transaction_cancel(request: web.Request) -> web.Response:
+    tx = await _posted_transaction(request)
+    if isinstance(tx, web.Response):
+        return tx
     tx.status = "canceled"
     return web.json_response({"success": True})
 
 
 async def payment_simulation(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    data = await _body(request)
-    if not _authorised(state, data.get("project"), data.get("api_key")):
-        return web.json_response({"error": "invalid project or api_key"}, status=401)
-    tx = state.transactions.get(str(data.get("order_id")))
-    if tx is None:
-        return web.json_response({"error": "transaction not found"}, status=404)
+    tx = await _posted_transaction(request)
+    if isinstance(tx, web.Response):
+        return tx
     tx.status = "completed"
     tx.completed_at = datetime.now(UTC)
     if state.config.webhook_url:

@@ -87,13 +87,8 @@ def _md_code(source: str, i: int, out: TextBuilder, entities: list[Entity]) -> i
             language = first_line
             j = newline + 1
     start = out.u16
-    while j < len(source) and not source.startswith(fence, j):
-        if source[j] == "\\" and j + 1 < len(source) and source[j + 1] in "`\\":
-            out.add(source[j + 1])
-            j += 2
-            continue
-        out.add(source[j])
-        j += 1
+    code, j = _unescaped(source, j, fence, escapable="`\\")
+    out.add(code)
     if j >= len(source):
         kind = "Pre" if fence == "```" else "Code"
         raise EntityParseError(
@@ -114,15 +109,22 @@ def _md_code(source: str, i: int, out: TextBuilder, entities: list[Entity]) -> i
 def _md_link_url(source: str, j: int) -> tuple[str, int]:
     if j >= len(source) or source[j] != "(":
         return "", j
+    url, j = _unescaped(source, j + 1, ")")
+    if j >= len(source):
+        raise EntityParseError(f"Can't find end of a URL at byte offset {byte_offset(source, j)}")
+    return url, j + 1
+
+
+def _unescaped(source: str, j: int, end: str, *, escapable: str | None = None) -> tuple[str, int]:
+    """The text from `j` to the next `end` with its backslash escapes undone (of the characters
+    in `escapable`, or of any), and where that `end` stands (`len(source)` if nowhere)."""
     chars: list[str] = []
-    j += 1
-    while j < len(source) and source[j] != ")":
-        if source[j] == "\\" and j + 1 < len(source):
+    while j < len(source) and not source.startswith(end, j):
+        escaped = j + 1 < len(source) and (escapable is None or source[j + 1] in escapable)
+        if source[j] == "\\" and escaped:
             chars.append(source[j + 1])
             j += 2
             continue
         chars.append(source[j])
         j += 1
-    if j >= len(source):
-        raise EntityParseError(f"Can't find end of a URL at byte offset {byte_offset(source, j)}")
-    return "".join(chars), j + 1
+    return "".join(chars), j

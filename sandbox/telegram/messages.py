@@ -100,24 +100,27 @@ def _file(rt: Runtime, p: Params, name: str, kind: str) -> StoredFile:
     raise bad_request("wrong file identifier/HTTP URL specified")
 
 
-async def _send_media(rt: Runtime, p: Params, method: str, kind: str) -> Json:
-    chat = rt.chat(p.chat_ref(), for_sending=True)
+def _caption(rt: Runtime, p: Params) -> dict[str, Any]:
+    """A media message's caption fields as sent or edited (`caption`, `caption_entities`,
+    `parse_mode`): an empty caption is none, and so is its HTML."""
     caption, entities, html, parse_mode = rt.formatted(
         p, "caption", "caption_entities", caption=True
     )
+    return {
+        "caption": caption or None,
+        "caption_entities": entities,
+        "html": html if caption else None,
+        "parse_mode": parse_mode,
+    }
+
+
+async def _send_media(rt: Runtime, p: Params, method: str, kind: str) -> Json:
+    chat = rt.chat(p.chat_ref(), for_sending=True)
+    caption = _caption(rt, p)
     common = _prepare(rt, p, chat)
     stored = _file(rt, p, kind, kind)
     rt.check_rate(method, chat)
-    message = _store(
-        rt,
-        chat,
-        common,
-        caption=caption or None,
-        caption_entities=entities,
-        html=html if caption else None,
-        parse_mode=parse_mode,
-        **{kind: stored},
-    )
+    message = _store(rt, chat, common, **caption, **{kind: stored})
     return rt.world.message_to_api(message)
 
 
@@ -240,18 +243,7 @@ async def edit_message_caption(rt: Runtime, p: Params) -> Json:
     message = _editable(rt, p)
     if message.photo is None and message.document is None:
         raise bad_request("there is no caption in the message to edit")
-    caption, entities, html, parse_mode = rt.formatted(
-        p, "caption", "caption_entities", caption=True
-    )
-    return _apply_edit(
-        rt,
-        message,
-        caption=caption or None,
-        caption_entities=entities,
-        html=html if caption else None,
-        parse_mode=parse_mode,
-        reply_markup=rt.reply_markup(p),
-    )
+    return _apply_edit(rt, message, **_caption(rt, p), reply_markup=rt.reply_markup(p))
 
 
 async def edit_message_reply_markup(rt: Runtime, p: Params) -> Json:

@@ -54,19 +54,24 @@ class Params:
     def raw(self, name: str) -> Any:
         return self.values.get(name)
 
-    def get_str(self, name: str, *, required: str | None = None) -> str | None:
-        value = self.values.get(name)
-        if value is None or value == "":
+    def _given(self, name: str, required: str | None) -> Any:
+        """The value of `name`; None when it is absent or empty, or a 400 with the `required`
+        description when there is one."""
+        if not self.has(name):
             if required:
                 raise bad_request(required)
+            return None
+        return self.values[name]
+
+    def get_str(self, name: str, *, required: str | None = None) -> str | None:
+        value = self._given(name, required)
+        if value is None:
             return None
         return value if isinstance(value, str) else json.dumps(value)
 
     def get_int(self, name: str, *, required: str | None = None) -> int | None:
-        value = self.values.get(name)
-        if value is None or value == "":
-            if required:
-                raise bad_request(required)
+        value = self._given(name, required)
+        if value is None:
             return None
         if isinstance(value, bool):
             return int(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -263,3 +264,13 @@ def resolve_name(name: str) -> str | None:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     return key if key in CHECK_NAMES else None
+
+
+@dataclass(frozen=True)
+class ChecksContext:
+    """The checks feature as the assembly builds it once: what the probes look at, how they
+    judge, and the time zone their times are told in (/health, /backupstatus, the monitor)."""
+
+    targets: Targets
+    rules: ChecksRules
+    tz: ZoneInfo

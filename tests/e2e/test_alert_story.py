@@ -299,3 +299,30 @@ async def test_alertmanager_alert_escalates_to_an_incident_and_resolves(
     assert [m["message_id"] for m in await alert_messages(world)] == [message["message_id"]]
     status = await world.pool.fetchval("SELECT status FROM alert_groups WHERE id = $1", group_id)
     assert status == "resolved"
+
+
+async def test_a_late_press_on_an_alert_is_answered_with_what_happened(
+    world_unstarted: World,
+) -> None:
+    """The alert routers answer presses that come too late (handlers.alerts.answers_late_presses):
+    somebody already acknowledged the group (a passing notice), or it does not exist (an alert)."""
+    world = await start(world_unstarted, fast_rules(alerts={"rules": []}))
+    clock = world.clock
+    assert isinstance(clock, FrozenClock)
+    await post_alertmanager(world, "am_0.25_firing.json")
+    await flush_at(world, clock, T0 + timedelta(seconds=31))
+    message = await world.tg.wait_for_message(
+        world.admin_chat_id, predicate=lambda m: "PaymentErrors" in m.get("text", "")
+    )
+    group_id = await world.pool.fetchval("SELECT id FROM alert_groups")
+    first = await press(world, message, f"al:{group_id}:ack")
+    assert first["text"] == "Diterima.", first
+    for data, said, alert in (
+        (f"al:{group_id}:ack", "Sudah dilakukan oleh Rina.", False),
+        (f"al:{group_id + 99}:ack", "Peringatan ini sudah tidak ada.", True),
+    ):
+        query = await world.tg.press(
+            ADMIN, world.admin_chat_id, message["message_id"], data, force=True
+        )
+        late = await world.tg.callback_answer(query)
+        assert (late["text"], bool(late["show_alert"])) == (said, alert), late

@@ -219,3 +219,27 @@ async def test_a_senior_who_never_pressed_start_is_paged_in_the_admin_chat(world
     await escalated_incident(3, "Redis down")
     private = await world.tg.wait_for_message(DIMAS, predicate=has_buttons("inc:3:ack:2"))
     assert "dieskalasi ke level 2" in private["text"], private["text"]
+
+
+async def test_what_an_incident_cannot_do_is_answered_with_the_reason(world: World) -> None:
+    """The escalation router answers its expected errors (handlers.refusals.answers): a ticket
+    that does not exist, and a press on a level the incident has already left."""
+    missing = await admin_says(world, "/escalate QC-000099")
+    assert missing["text"] == "Tiket itu tidak ada.", missing
+    await admin_says(world, "/incident P1 Checkout slow")
+    notice = await world.tg.wait_for_message(
+        world.admin_chat_id, predicate=has_buttons("inc:1:esc:1")
+    )
+    sent = await world.send(ADMIN, "/escalate QC-000001", chat_id=world.admin_chat_id)
+    await world.tg.wait_for_message(
+        world.admin_chat_id, after_message_id=sent["message_id"],
+        predicate=lambda m: m["text"] == "QC-000001 sekarang di level 2.",
+    )  # fmt: skip
+    query = await world.tg.press(
+        ADMIN, world.admin_chat_id, notice["message_id"], "inc:1:esc:1", force=True
+    )
+    stale = await world.tg.callback_answer(query)
+    assert stale["text"] == "Seseorang sudah memindahkan insiden ini: sekarang di level 2."
+    assert stale["show_alert"], stale
+    level = await world.pool.fetchval("SELECT level FROM incidents WHERE ticket_id = 1")
+    assert level == 2

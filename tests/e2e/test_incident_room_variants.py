@@ -115,6 +115,23 @@ async def test_without_an_incidents_chat_the_room_is_in_the_admin_chat(
     assert (room["chat_id"], room["lead_id"]) == (world.admin_chat_id, MAYA)
 
 
+async def test_what_a_room_cannot_do_is_answered_with_the_reason(world_unstarted: World) -> None:
+    """A room's expected errors are answered by the rooms router (handlers.refusals.answers):
+    a follow-up number that is not open, a lead the bot has never met."""
+    world = world_unstarted
+    await start(world, None)
+    await open_incident(world)
+    card = await pinned_summary(world, world.admin_chat_id)
+    no_such = await says(world, MAYA, world.admin_chat_id, "/followup done 999")
+    assert no_such["text"] == "Tidak ada follow-up terbuka dengan nomor itu.", no_such
+    stranger = await says(
+        world, MAYA, world.admin_chat_id, "/lead @nobody_here", reply_to=card["message_id"]
+    )
+    assert stranger["text"].startswith("Saya tidak kenal @nobody_here"), stranger
+    room = await world.pool.fetchrow("SELECT lead_id FROM incident_rooms")
+    assert room is not None and room["lead_id"] is None
+
+
 async def test_a_deleted_topic_is_recreated_with_its_summary(world_unstarted: World) -> None:
     world = world_unstarted
     chat_id = await start_in_incidents_chat(world)

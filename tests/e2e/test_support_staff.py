@@ -295,3 +295,18 @@ class TestStaffCommands:
             (ADMIN, "ticket.ban", True),
             (ADMIN, "ticket.unban", True),
         ]
+
+    async def test_a_press_the_ticket_no_longer_allows_is_answered_with_the_reason(
+        self, world_unstarted: World
+    ) -> None:
+        """Two staff on one card: the later press meets a ticket error, which the support
+        router answers with its sentence (handlers.refusals.answers), not an apology."""
+        world, budi_card, _ = await self.two_tickets(world_unstarted)
+        resolved = await press(world, ADMIN, world.support_chat_id, budi_card, "tk:1:res")
+        assert resolved["text"] == "Diselesaikan. Pelanggan diminta memberi penilaian.", resolved
+        query = await world.tg.press(
+            SARI, world.support_chat_id, budi_card["message_id"], "tk:1:ack", force=True
+        )
+        late = await world.tg.callback_answer(query)
+        assert late["text"] == "Tiket ini sudah diselesaikan." and late["show_alert"], late
+        assert (await store.get(world.pool, 1)).status.value == "resolved"
