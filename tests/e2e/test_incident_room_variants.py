@@ -119,7 +119,7 @@ async def test_what_a_room_cannot_do_is_answered_with_the_reason(world_unstarted
     """A room's expected errors are answered by the rooms router (handlers.refusals.answers):
     a follow-up number that is not open, a lead the bot has never met."""
     world = world_unstarted
-    await start(world, None)
+    await start_rooms(world, None)
     await open_incident(world)
     card = await pinned_summary(world, world.admin_chat_id)
     no_such = await says(world, MAYA, world.admin_chat_id, "/followup done 999")
