@@ -63,9 +63,26 @@ def _visible(atoms: list[_Atom]) -> str:
 
 def split_text(text: str, *, html_mode: bool = True, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Parts of at most `limit` visible units each; one part when the text fits."""
-    if (not html_mode or "<" not in text) and len(text.encode("utf-16-le")) // 2 <= limit:
+    if len(text.encode("utf-16-le")) // 2 <= limit and (not html_mode or _closes_its_tags(text)):
         return [text]  # fits as it is, and no tag to close: most texts, without the walk
     return _walk(text, html_mode, limit)
+
+
+def _closes_its_tags(text: str) -> bool:
+    """Whether every tag the text opens is closed (as `_walk` pairs them): then a text that
+    fits is one part as it is."""
+    if "<" not in text:
+        return True
+    opened: list[str] = []
+    for match in _TOKEN.finditer(text):
+        name = match.group("name")
+        if name is None:
+            continue
+        if not match.group("close"):
+            opened.append(name.lower())
+        elif name.lower() in opened:
+            del opened[len(opened) - 1 - opened[::-1].index(name.lower())]
+    return not opened
 
 
 def _walk(text: str, html_mode: bool, limit: int) -> list[str]:

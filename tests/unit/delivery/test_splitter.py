@@ -129,6 +129,10 @@ def test_first_line_is_what_a_digest_lists(text: str, expected: str) -> None:
         "x" * 4097,
         "a &lt;b&gt; &#128512; " * 200,
         "<b>tebal</b> dan <i>miring",
+        "💬 <b>Budi &amp; Sari</b>:\nHalo <i>x</i> <B>y</b> <a href='u'>z</a>",
+        "<b><i>dua</b></i> lapis",
+        "</b>tutup saja",
+        "<code>" + "x" * 5000 + "</code>",
     ],
 )
 @pytest.mark.parametrize("html_mode", [True, False])
