@@ -74,6 +74,10 @@ class Person:
     def is_admin(self) -> bool:
         return Role.ADMIN in self.roles
 
+    def banned_at(self, now: datetime) -> bool:
+        """Whether a ban (`/ban`) still holds at `now`."""
+        return self.banned_until is not None and self.banned_until > now
+
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles.intersection(roles))
 

@@ -50,7 +50,7 @@ async def customer_wrote(
     `new_ticket`: they opened a ticket from the menu: a ticket is what they asked for, so only
     an open incident it matches takes it (no follow-up line, no "is it still there?")."""
     now = clock.now()
-    if customer.banned_until is not None and customer.banned_until > now:
+    if customer.banned_at(now):
         return None
     since = now - timedelta(days=mctx.rules.reopen_days)
     where = await store.situation(pool, customer.id, since)

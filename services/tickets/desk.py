@@ -186,7 +186,7 @@ async def text_into_sole_ticket(
     now = clock.now()
     if incoming.kind != "text" or not customer.full_name:
         return False
-    if customer.banned_until is not None and customer.banned_until > now:
+    if customer.banned_at(now):
         return False
     verdict = await limits.message(redis, customer.id, cfg.support, clock, event=incoming.key)
     if not verdict.allowed:
@@ -329,5 +329,5 @@ async def staff_message(
 
 
 def _check_not_banned(person: Person, now: datetime) -> None:
-    if person.banned_until is not None and person.banned_until > now:
+    if person.banned_at(now):
         raise NotAllowed("banned")

@@ -70,8 +70,12 @@ SELECT (SELECT count(*) FROM place) AS placed,
        ) AS queued
 """
 
+# what the copy's place is read from
+_PLACE_COLUMNS = "id, support_chat_id, topic_id, topic_outbox_id, card_outbox_id"
 _AS_READ = _RELAY.format(
-    ticket="t AS (SELECT * FROM tickets WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE)"
+    ticket=f"""t AS (
+    SELECT {_PLACE_COLUMNS} FROM tickets WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE
+)"""
 )
 _SOLE = _RELAY.format(
     ticket=f"""mine AS (
@@ -79,7 +83,7 @@ _SOLE = _RELAY.format(
     WHERE customer_id = $1 AND kind IN ('normal', 'linked')
       AND status IN ({", ".join(f"'{value}'" for value in ACTIVE_VALUES)})
 ), t AS (
-    SELECT * FROM tickets
+    SELECT {_PLACE_COLUMNS} FROM tickets
     WHERE id = (SELECT min(id) FROM mine HAVING count(*) = 1)
       AND kind = 'normal' AND status = ANY($2::text[])
     FOR UPDATE
