@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ from aiohttp import web
 from loguru import logger
 from pydantic import ValidationError
 
+from services import outbox
 from services.inbox import metrics, store
 from services.inbox.config import InboxConfig
 from services.inbox.worker import Feed, InboxWorker
@@ -33,12 +34,21 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes; a megabyte is not one
 
 
-def dispatcher_feed(dp: Dispatcher, bot: Bot) -> Feed:
-    """Hand one stored update to the dispatcher; its errors reach the inbox worker."""
+Answers = Callable[[set[str]], Awaitable[None]]
+
+
+def dispatcher_feed(dp: Dispatcher, bot: Bot, answers: Answers | None = None) -> Feed:
+    """Hand one stored update to the dispatcher; its errors reach the inbox worker. Once its
+    handlers are done (their transactions committed), `answers` sends what they queued for
+    people at once (services.outbox.noting_answers); an update that failed sends nothing
+    here: it will be handled again."""
 
     async def feed(payload: dict[str, Any]) -> None:
         update = Update.model_validate(payload, context={"bot": bot})
-        await dp.feed_update(bot, update)
+        with outbox.noting_answers() as queued:
+            await dp.feed_update(bot, update)
+        if queued and answers is not None:
+            await answers(queued)
 
     return feed
 

@@ -12,6 +12,7 @@ from bot.intake import WebhookIntake
 from bot.settings import Settings
 from services.alerts.inbox import AlertInboxWorker
 from services.clock import Clock
+from services.delivery.worker import DeliveryWorker
 from services.inbox.worker import InboxWorker
 from services.rules import Rules
 
@@ -30,3 +31,5 @@ INBOX = web.AppKey("inbox", InboxWorker)
 # every feature's configuration, built once when the stores are up (bot/features.py)
 FEATURES = web.AppKey("features", Features)
 ALERT_INBOX = web.AppKey("alert_inbox", AlertInboxWorker)
+# this process's delivery worker, once it runs: answers are sent at once through it
+DELIVERY = web.AppKey("delivery", DeliveryWorker)

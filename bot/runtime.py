@@ -8,6 +8,7 @@ command menus, polling task or webhook) -> background workers features register.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,7 +46,13 @@ from bot.session import install as install_reliable_requests
 from bot.settings import Settings
 from bot.supervision import supervise
 from bot.web import WEBHOOK_PATH, add_routes
-from bot.workers import alert_inbox_ctx, flood_teller, wake_alert_inbox, worker_contexts
+from bot.workers import (
+    alert_inbox_ctx,
+    flood_teller,
+    send_answers,
+    wake_alert_inbox,
+    worker_contexts,
+)
 from services import users
 from services.clock import Clock, SystemClock
 from services.delivery.ratelimit import RateLimiter
@@ -180,7 +187,8 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     logger.info("connected to the Bot API as @{}", me.username)
     await register_commands(bot, settings)
     config = features.inbox
-    inbox = InboxWorker(app[POOL], dispatcher_feed(dp, bot), config, flood_teller(app))
+    feed = dispatcher_feed(dp, bot, functools.partial(send_answers, app))
+    inbox = InboxWorker(app[POOL], feed, config, flood_teller(app))
     app[INBOX] = inbox
     allowed = dp.resolve_used_update_types()
     intake: Poller | None = None

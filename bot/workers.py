@@ -12,7 +12,7 @@ from typing import Any
 from aiogram import Bot
 from aiohttp import web
 
-from bot.keys import ALERT_INBOX, BOT, CLOCK, FEATURES, POOL, REDIS
+from bot.keys import ALERT_INBOX, BOT, CLOCK, DELIVERY, FEATURES, POOL, REDIS
 from bot.monitor import monitor_ctx
 from bot.sender import AiogramSender
 from bot.supervision import owned
@@ -65,9 +65,19 @@ def delivery_worker(app: web.Application) -> DeliveryWorker:
     hooks.register("room", RoomDeliveryHook(features.rooms, app[CLOCK]))
     hooks.register("pubupd", FanOutDeliveryHook(features.mass, app[CLOCK]))
     hooks.watch(NotStartedWatch(features.chats.admin))
-    return DeliveryWorker(
+    worker = DeliveryWorker(
         app[POOL], app[REDIS], AiogramSender(app[BOT]), app[CLOCK], features.delivery, hooks
     )
+    app[DELIVERY] = worker
+    return worker
+
+
+async def send_answers(app: web.Application, conversations: set[str]) -> None:
+    """An update's handler queued answers for these conversations and committed: this
+    process's delivery worker sends them now (none runs yet at start: the loop will)."""
+    worker = app.get(DELIVERY)
+    if worker is not None:
+        await worker.express(conversations)
 
 
 def escalation_worker(app: web.Application) -> EscalationWorker:

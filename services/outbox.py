@@ -2,10 +2,18 @@
 
 `enqueue` is a plain INSERT, so a caller that passes its transaction's connection commits
 "ticket saved" and "notification queued" together. The delivery worker sends the rows.
+
+Answers to a person (PRIORITY_INTERACTIVE and more urgent) queued while an update is handled
+are noted (`noting_answers`): once the handler is done, and so its transactions committed, the
+process that handled it asks its delivery worker to send them at once (bot/intake.py,
+DeliveryWorker.express), rather than when a NOTIFY reaches a free worker slot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack
@@ -121,6 +129,23 @@ SELECT id, pg_notify($13, chat_id::text || ':' || topic_key::text) FROM queued
 """
 
 
+# The conversations an update's handler queued answers for, while `noting_answers` is open.
+_ANSWERS: ContextVar[set[str] | None] = ContextVar("outbox_answers", default=None)
+
+
+@contextmanager
+def noting_answers() -> Iterator[set[str]]:
+    """Collect the conversations that answers to people are queued for inside this block
+    (tasks it starts included): the caller sends them once the block's work has committed. A
+    row whose transaction rolled back is simply not found then."""
+    noted: set[str] = set()
+    token = _ANSWERS.set(noted)
+    try:
+        yield noted
+    finally:
+        _ANSWERS.reset(token)
+
+
 async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
     """Insert one row; return its id, or None when its dedup_key was accepted before."""
     row_id: int | None = await db.fetchval(
@@ -140,7 +165,19 @@ async def enqueue(db: Executor, message: OutboxMessage) -> int | None:
         NOTIFY_CHANNEL,
         message.id,
     )
+    if row_id is not None and message.priority <= PRIORITY_INTERACTIVE:
+        note_answers(
+            [conversation(message.chat_id, topic_key(message.thread_id, message.thread_ref))]
+        )
     return row_id
+
+
+def note_answers(conversations: Iterable[str]) -> None:
+    """Answers were queued for these conversations (by `enqueue`, or by a statement of a
+    feature's own that inserts outbox rows): sent at once if `noting_answers` is open."""
+    noted = _ANSWERS.get()
+    if noted is not None:
+        noted.update(conversations)
 
 
 class Row(TypedDict, total=False):

@@ -88,6 +88,7 @@ class DeliveryWorker:
         self._busy: Counter[str] = Counter()  # conversations with a task here
         self._told: set[str] = set()  # conversations with new rows to look at
         self._full_at = 0.0  # loop time of the next claim over every stream (0: at once)
+        self._express = 0  # tasks sending answers at once (`express`), beside the loop's
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class DeliveryWorker:
     async def _round(self) -> None:
         self._wake.clear()
         loop = asyncio.get_running_loop()
-        free = self.config.max_in_flight - len(self._tasks)
+        free = self.config.max_in_flight - (len(self._tasks) - self._express)
         told = self._told - self._busy.keys()
         everywhere = loop.time() >= self._full_at
         if free <= 0:
@@ -233,6 +234,37 @@ class DeliveryWorker:
                 raise
             except Exception:
                 logger.exception("delivery housekeeping failed")
+
+    async def express(self, conversations: Iterable[str]) -> int:
+        """Send the answers just committed for these conversations now, each in a task of its
+        own, rather than when a NOTIFY reaches a free slot of the loop: an answer to a person
+        does not queue behind a storm's sends (it still waits for its chat's token, and for
+        the rows before it in its conversation). The outbox row stays the record and the loop
+        the retry path: what cannot be claimed now (an earlier row of the conversation is
+        out, a replica took it, PostgreSQL is away) is left to the NOTIFY the commit sent and
+        to the poll timer. A conversation already in flight here takes its next row itself.
+        The rows taken: how many."""
+        free = self.config.max_in_flight - self._express
+        todo = [key for key in dict.fromkeys(conversations) if key not in self._busy]
+        if self._stop.is_set() or free <= 0 or not todo:
+            return 0
+        try:
+            claimed = await claims.claim_conversations(
+                self.pool, self.clock.now(), self.name, self.lock_key, todo[:free], free
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning("delivery: sending answers at once failed ({}); left to the loop", exc)
+            return 0
+        for row in claimed:
+            self._express += 1
+            task = asyncio.create_task(self._process(row), name=f"{self.name}-answer-{row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._express_finished)
+        return len(claimed)
+
+    def _express_finished(self, task: asyncio.Task[None]) -> None:
+        self._express -= 1
+        self._finished(task)
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
         """Tests: until nothing is pending or sending."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services import outbox
 from services.outbox import NOTIFY_CHANNEL, PRIORITY_INTERACTIVE
 from services.storage.types import Executor
 from services.tickets import outbound
@@ -65,9 +66,10 @@ WITH {ticket}, place AS (
     RETURNING chat_id, topic_key
 )
 SELECT (SELECT count(*) FROM place) AS placed,
-       (SELECT count(*) FROM (
-           SELECT pg_notify($12, chat_id::text || ':' || topic_key::text) FROM q) AS n
-       ) AS queued
+       (SELECT array_agg(conversation) FROM (
+           SELECT conversation, pg_notify($12, conversation)
+           FROM (SELECT chat_id::text || ':' || topic_key::text AS conversation FROM q) AS c
+       ) AS n) AS queued
 """
 
 # what the copy's place is read from
@@ -135,4 +137,5 @@ async def _relay(
         outbound.html(copy), PRIORITY_INTERACTIVE, NOTIFY_CHANNEL,
     )  # fmt: skip
     assert row is not None
+    outbox.note_answers(row["queued"] or ())
     return bool(row["placed"])

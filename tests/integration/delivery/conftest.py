@@ -110,14 +110,15 @@ async def wait_for_rows(
 
 
 ROOT = Path(__file__).resolve().parents[3]
-Spawn = Callable[[], Awaitable[asyncio.subprocess.Process]]
+# A worker process; with a count, it also queues and sends at once that many answers.
+Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
 
 @pytest.fixture
 async def spawn(db_url: str, redis_url: str, emulator: TelegramEmulator) -> AsyncIterator[Spawn]:
     started: list[asyncio.subprocess.Process] = []
 
-    async def start() -> asyncio.subprocess.Process:
+    async def start(answers: int | None = None) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -126,6 +127,7 @@ async def spawn(db_url: str, redis_url: str, emulator: TelegramEmulator) -> Asyn
             redis_url,
             emulator.base_url,
             emulator.token,
+            *([] if answers is None else [str(answers)]),
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)},

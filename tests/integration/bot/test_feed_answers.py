@@ -1,0 +1,75 @@
+"""The inbox's feed sends what a handler queued for people once the handler is done
+(bot/intake.dispatcher_feed): the conversations of its answers, not of its other rows, and
+nothing for an update that failed (it will be handled again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message
+
+from bot.intake import dispatcher_feed
+from services import outbox
+from services.outbox import PRIORITY_INTERACTIVE, PRIORITY_REPORT
+from tests.cast import ALICE
+
+TOKEN = "42:feed-answers-test"
+STAFF_CHAT = -100123
+
+
+def update(update_id: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": ALICE, "type": "private"},
+            "from": {"id": ALICE, "is_bot": False, "first_name": "Alice"},
+            "text": text,
+        },
+    }
+
+
+@pytest.fixture
+def dispatcher(pool: asyncpg.Pool) -> Dispatcher:
+    router = Router()
+
+    @router.message()
+    async def answer(message: Message) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.send_text(
+                conn, ALICE, {"text": "Tiket dibuat"}, priority=PRIORITY_INTERACTIVE
+            )
+            await outbox.send_text(
+                conn, STAFF_CHAT, {"text": "laporan"}, priority=PRIORITY_REPORT, thread_id=7
+            )
+        if message.text == "boom":
+            raise RuntimeError("the handler failed after its commit")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+async def test_the_answers_of_a_handled_update_are_handed_on_after_it(
+    dispatcher: Dispatcher,
+) -> None:
+    handed: list[set[str]] = []
+
+    async def answers(conversations: set[str]) -> None:
+        handed.append(set(conversations))
+
+    bot = Bot(TOKEN)
+    try:
+        feed = dispatcher_feed(dispatcher, bot, answers)
+        await feed(update(1, "halo"))
+        assert handed == [{f"{ALICE}:0"}]
+
+        with pytest.raises(RuntimeError):
+            await feed(update(2, "boom"))
+        assert handed == [{f"{ALICE}:0"}], "a failed update hands nothing on"
+    finally:
+        await bot.session.close()
