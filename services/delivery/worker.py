@@ -243,7 +243,13 @@ class DeliveryWorker:
         the retry path: what cannot be claimed now (an earlier row of the conversation is
         out, a replica took it, PostgreSQL is away) is left to the NOTIFY the commit sent and
         to the poll timer. A conversation already in flight here takes its next row itself.
-        The rows taken: how many."""
+        The rows taken: how many.
+
+        If this process dies: before the claim, the row is pending and the loop (here after a
+        restart, or a replica's) sends it once; after the claim and before the send, it is
+        'sending' under this process's lock, and orphan recovery puts it back to be sent once;
+        after the send and before its record commits, it is sent again: the loop's window,
+        no wider (tests/integration/delivery/test_express.py kills a process mid-answers)."""
         free = self.config.max_in_flight - self._express
         todo = [key for key in dict.fromkeys(conversations) if key not in self._busy]
         if self._stop.is_set() or free <= 0 or not todo:
