@@ -26,7 +26,7 @@ import contextlib
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -162,7 +162,7 @@ class DeliveryWorker:
     async def _round(self) -> None:
         self._wake.clear()
         loop = asyncio.get_running_loop()
-        free = self.config.max_in_flight - (len(self._tasks) - self._express)
+        free = self._loop_slots()
         told = self._told - self._busy.keys()
         everywhere = loop.time() >= self._full_at
         if free <= 0:
@@ -192,11 +192,13 @@ class DeliveryWorker:
         if len(claimed) >= free:
             self._full_at = 0.0  # saturated: once a slot frees, look at every stream
         for row in claimed:
-            task = asyncio.create_task(self._process(row), name=f"{self.name}-row-{row.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
+            self._start(row, "row", self._finished)
         if not claimed:
             await self._sleep_until_work()
+
+    def _loop_slots(self) -> int:
+        """How many more rows the loop may have out (tasks of `express` aside)."""
+        return self.config.max_in_flight - (len(self._tasks) - self._express)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -237,8 +239,8 @@ class DeliveryWorker:
 
     async def express(self, conversations: Iterable[str]) -> int:
         """Send the answers just committed for these conversations now, each in a task of its
-        own, rather than when a NOTIFY reaches a free slot of the loop: an answer to a person
-        does not queue behind a storm's sends (it still waits for its chat's token, and for
+        own, when the loop has no free slot for them: an answer to a person does not queue
+        behind a storm's sends (it still waits for its chat's token, and for
         the rows before it in its conversation). The outbox row stays the record and the loop
         the retry path: what cannot be claimed now (an earlier row of the conversation is
         out, a replica took it, PostgreSQL is away) is left to the NOTIFY the commit sent and
@@ -250,6 +252,11 @@ class DeliveryWorker:
         'sending' under this process's lock, and orphan recovery puts it back to be sent once;
         after the send and before its record commits, it is sent again: the loop's window,
         no wider (tests/integration/delivery/test_express.py kills a process mid-answers)."""
+        if self._loop_slots() > 0:
+            # The loop has room: the commit's NOTIFY wakes it, and its next claim takes these
+            # with every other conversation it was told about, one round trip for all (a
+            # claim per answer here cost a storm of customer messages one statement more each).
+            return 0
         free = self.config.max_in_flight - self._express
         todo = [key for key in dict.fromkeys(conversations) if key not in self._busy]
         if self._stop.is_set() or free <= 0 or not todo:
@@ -263,9 +270,7 @@ class DeliveryWorker:
             return 0
         for row in claimed:
             self._express += 1
-            task = asyncio.create_task(self._process(row), name=f"{self.name}-answer-{row.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._express_finished)
+            self._start(row, "answer", self._express_finished)
         return len(claimed)
 
     def _express_finished(self, task: asyncio.Task[None]) -> None:
@@ -284,10 +289,18 @@ class DeliveryWorker:
 
     # one row --------------------------------------------------------------------------------
 
+    def _start(self, row: OutboxRow, what: str, done: Callable[[asyncio.Task[None]], None]) -> None:
+        """A task for a claimed row. Its conversation counts as in flight from the claim on:
+        neither the loop (told by the NOTIFY of the same commit) nor `express` claims it
+        again meanwhile, which would cost a round trip that finds nothing."""
+        self._busy[row.conversation] += 1
+        task = asyncio.create_task(self._process(row), name=f"{self.name}-{what}-{row.id}")
+        self._tasks.add(task)
+        task.add_done_callback(done)
+
     async def _process(self, first: OutboxRow) -> None:
         """Send the row, then its conversation's next ones while they may leave at once."""
         key = first.conversation
-        self._busy[key] += 1
         sent: claims.Sent | None = None
         try:
             row: OutboxRow | None = first

@@ -83,17 +83,33 @@ async def test_only_answers_are_noted_and_a_rolled_back_one_is_not_found(
 
 
 async def test_a_conversation_keeps_its_order_and_sends_one_row_at_a_time(
-    pool: asyncpg.Pool, tg: EmulatorClient, redis_client: aioredis.Redis, bot: Bot
+    pool: asyncpg.Pool, tg: EmulatorClient, start_worker: StartWorker
 ) -> None:
-    # A worker whose loop never runs: only `express` sends here.
-    worker = DeliveryWorker(pool, redis_client, AiogramSender(bot), SystemClock(), FAST)
+    group = (await tg.create_chat("On-call", type="group", members=[ALICE]))["id"]
+    worker = await start_worker(limits=ONE_A_MINUTE, max_in_flight=1)
+    for n in range(2):
+        await queue(pool, group, f"storm {n}", PRIORITY_DEFAULT)
+    await tg.wait_for_message(group, predicate=lambda m: m.get("text") == "storm 0")
     async with pool.acquire() as conn, conn.transaction():
         for n in range(3):
             await outbox.send_text(conn, ALICE, {"text": f"a{n}"}, priority=PRIORITY_INTERACTIVE)
     assert await worker.express({f"{ALICE}:0"}) == 1  # the head; its task streams the rest
     assert await worker.express({f"{ALICE}:0"}) == 0  # the conversation has a row out
-    await wait_for_rows(pool, lambda rows: all(r["status"] == "sent" for r in rows))
+    await wait_for_rows(
+        pool, lambda rows: all(r["status"] == "sent" for r in rows if r["chat_id"] == ALICE)
+    )
     assert [m["text"] for m in await tg.messages(ALICE)] == ["a0", "a1", "a2"]
+
+
+async def test_while_the_loop_has_room_it_takes_the_answers_itself(
+    pool: asyncpg.Pool, tg: EmulatorClient, redis_client: aioredis.Redis, bot: Bot
+) -> None:
+    # A worker whose loop never runs, with every slot free: its loop would be woken by the
+    # commit's NOTIFY and claim these with the others it was told about, in one statement.
+    worker = DeliveryWorker(pool, redis_client, AiogramSender(bot), SystemClock(), FAST)
+    noted = await queue(pool, ALICE, "halo", PRIORITY_INTERACTIVE)
+    assert await worker.express(noted) == 0
+    assert await pool.fetchval("SELECT status FROM outbox") == "pending"
 
 
 async def test_a_process_killed_while_it_sends_answers_at_once_loses_none(

@@ -44,7 +44,9 @@ async def main(db_url: str, redis_url: str, api_base: str, token: str, answers: 
     pool = await create_pool(db_url, min_size=1, max_size=10)
     redis = Redis.from_url(redis_url)
     bot = make_bot(api_base, token)
-    worker = DeliveryWorker(pool, redis, AiogramSender(bot), SystemClock(), FAST)
+    # Answering, the loop has two slots: the other conversations' answers go at once.
+    config = FAST.model_copy(update={"max_in_flight": 2}) if answers else FAST
+    worker = DeliveryWorker(pool, redis, AiogramSender(bot), SystemClock(), config)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(worker.stop()))
     task = asyncio.create_task(worker.run())
