@@ -4,8 +4,6 @@ nothing for an update that failed (it will be handled again)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import pytest
 from aiogram import Bot, Dispatcher, Router
@@ -15,22 +13,10 @@ from bot.intake import dispatcher_feed
 from services import outbox
 from services.outbox import PRIORITY_INTERACTIVE, PRIORITY_REPORT
 from tests.cast import ALICE
+from tests.integration.inbox.test_inbox import private
 
 TOKEN = "42:feed-answers-test"
 STAFF_CHAT = -100123
-
-
-def update(update_id: int, text: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 0,
-            "chat": {"id": ALICE, "type": "private"},
-            "from": {"id": ALICE, "is_bot": False, "first_name": "Alice"},
-            "text": text,
-        },
-    }
 
 
 @pytest.fixture
@@ -65,11 +51,11 @@ async def test_the_answers_of_a_handled_update_are_handed_on_after_it(
     bot = Bot(TOKEN)
     try:
         feed = dispatcher_feed(dispatcher, bot, answers)
-        await feed(update(1, "halo"))
+        await feed(private(1, ALICE, "halo"))
         assert handed == [{f"{ALICE}:0"}]
 
         with pytest.raises(RuntimeError):
-            await feed(update(2, "boom"))
+            await feed(private(2, ALICE, "boom"))
         assert handed == [{f"{ALICE}:0"}], "a failed update hands nothing on"
     finally:
         await bot.session.close()

@@ -42,6 +42,19 @@ async def wait_until(predicate: Callable[[], asyncio.Future[bool]], timeout: flo
         await asyncio.sleep(0.01)
 
 
+async def kill_once_sent(
+    tg: EmulatorClient, process: asyncio.subprocess.Process, sends: int
+) -> None:
+    """SIGKILL the process once the emulator has taken `sends` messages: mid-send."""
+
+    async def some_sent() -> bool:
+        return (await tg.stats())["sends"].get("sendMessage", 0) >= sends
+
+    await wait_until(some_sent, 30)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+
+
 async def all_sent(pool: asyncpg.Pool) -> bool:
     left = await pool.fetchval("SELECT count(*) FROM outbox WHERE status <> 'sent'")
     return bool(left == 0)
@@ -59,14 +72,7 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_few_arrive_twice(
 ) -> None:
     await tg.set_faults(latency=0.005, methods=["sendMessage"])
     await enqueue_many(pool, tg)
-    first = await spawn()
-
-    async def some_sent() -> bool:
-        return (await tg.stats())["sends"].get("sendMessage", 0) >= 300
-
-    await wait_until(some_sent, 30)
-    first.send_signal(signal.SIGKILL)
-    await first.wait()
+    await kill_once_sent(tg, await spawn(), 300)
     at_kill = await pool.fetch("SELECT status, count(*) FROM outbox GROUP BY status")
     in_flight = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
     await spawn()

@@ -9,7 +9,6 @@ ones that were in flight.
 
 from __future__ import annotations
 
-import signal
 from collections import Counter
 
 import asyncpg
@@ -25,7 +24,7 @@ from services.outbox import PRIORITY_DEFAULT, PRIORITY_INTERACTIVE
 from tests.cast import ALICE
 
 from .conftest import FAST, FAST_LIMITS, Spawn, StartWorker, wait_for_rows
-from .test_crash import all_sent, wait_until
+from .test_crash import all_sent, kill_once_sent, wait_until
 from .worker_process import ANSWER_CHATS
 
 # One send per group a minute: the loop's only slot then waits a minute for the group's
@@ -119,14 +118,7 @@ async def test_a_process_killed_while_it_sends_answers_at_once_loses_none(
     for chat in ANSWER_CHATS:
         await tg.create_user(chat, f"customer{chat}", started=True)
     await tg.set_faults(latency=0.005, methods=["sendMessage"])
-    answering = await spawn(answers=total)
-
-    async def some_sent() -> bool:
-        return (await tg.stats())["sends"].get("sendMessage", 0) >= 150
-
-    await wait_until(some_sent, 30)
-    answering.send_signal(signal.SIGKILL)
-    await answering.wait()
+    await kill_once_sent(tg, await spawn(answers=total), 150)
     queued = await pool.fetchval("SELECT count(*) FROM outbox")
     in_flight = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
     sent_before = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'")
