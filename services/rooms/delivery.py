@@ -23,7 +23,7 @@ from services.delivery.errors import (
     TOPIC_MISSING,
     PermanentError,
 )
-from services.delivery.hooks import DeliveryHook
+from services.delivery.hooks import DeliveryHook, owner_id
 from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import outbound as escalation_outbound
@@ -45,7 +45,7 @@ async def _locked_room(db: Executor, row: OutboxRow) -> Room | None:
     """The room a row of ours belongs to (None: not a room's row, or the room is gone), its
     incident locked first: the order every writer of both takes, so that a card refreshed here
     waits for an escalation being saved and shows it (not the level before)."""
-    ticket_id = rooms.ticket_of(row.owner)
+    ticket_id = owner_id(row.owner, "room")
     if ticket_id is None:
         return None
     await incidents_store.get(db, ticket_id, lock=True)

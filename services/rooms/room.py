@@ -24,13 +24,6 @@ def owner(ticket_id: int) -> str:
     return f"room:{ticket_id}"
 
 
-def ticket_of(owner_text: str | None) -> int | None:
-    if not owner_text or not owner_text.startswith("room:"):
-        return None
-    tail = owner_text.split(":", 1)[1]
-    return int(tail) if tail.isdigit() else None
-
-
 def _priority(priority: str) -> int:
     return {"P0": outbox.PRIORITY_P0, "P1": outbox.PRIORITY_P1}.get(priority, outbox.PRIORITY_P2)
 

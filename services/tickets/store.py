@@ -10,6 +10,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.classification import Category, Priority
+from services.delivery.hooks import owner_id
 from services.sla import Channel
 from services.storage.records import record, rowcount
 from services.storage.statements import Table
@@ -167,13 +168,13 @@ async def by_bot_message(db: Executor, chat_id: int, message_id: int) -> Ticket 
         chat_id,
         message_id,
     )
-    if row is None or not str(row["owner"] or "").startswith("ticket:"):
+    ticket_id = owner_id(row["owner"], "ticket") if row is not None else None
+    if ticket_id is None:
         return None
     posted = {row["message_id"], *((row["result"] or {}).get("message_ids") or [])}
     if message_id not in posted:
         return None
-    ticket_id = str(row["owner"]).removeprefix("ticket:")
-    return await find(db, int(ticket_id)) if ticket_id.isdigit() else None
+    return await find(db, ticket_id)
 
 
 async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> list[Ticket]:
