@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import outbox
 from services.clock import Clock
 from services.delivery.errors import (
     MESSAGE_NOT_FOUND,
@@ -28,7 +27,6 @@ from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
-from services.outbox import OutboxMessage
 from services.rooms import closing, store
 from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
@@ -80,17 +78,14 @@ class RoomDeliveryHook(DeliveryHook):
         await store.update(db, ticket_id, summary_message_id=int(message_id))
         if room.mode == "thread":
             await self._link_in_pages(db, ticket_id)
-        await outbox.enqueue(
+        await rooms.enqueue(
             db,
-            OutboxMessage(
-                chat_id=room.chat_id,
-                kind="pin",
-                payload={"disable_notification": True},
-                ref_id=row.id,
-                dedup_key=f"room:{ticket_id}:pin:{row.id}",
-                owner=row.owner,
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
+            ticket_id,
+            room.chat_id,
+            "pin",
+            {"disable_notification": True},
+            ref_id=row.id,
+            dedup=f"pin:{row.id}",
         )
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
