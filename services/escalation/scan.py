@@ -21,7 +21,7 @@ from services.escalation.incidents import escalate_step, record_event, record_no
 from services.escalation.policy import due_actions, level_deadline
 from services.escalation.responders import told_of_breach
 from services.escalation.store import Incident
-from services.loop import Loop
+from services.loop import FeatureLoop
 from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
@@ -135,7 +135,7 @@ async def _tell_breach(
     await record_notified(conn, clock, ticket.id, told, "response_breach")
 
 
-class EscalationWorker(Loop):
+class EscalationWorker(FeatureLoop[EscalationContext]):
     """Runs the scan until stopped: at the next deadline, and at least every `max_sleep` s.
     Owned by the app's lifecycle (start `run()` as a task, call `stop()` on shutdown)."""
 
@@ -150,10 +150,7 @@ class EscalationWorker(Loop):
         max_sleep: float = 15.0,
         min_sleep: float = 0.05,
     ) -> None:
-        super().__init__()
-        self.pool = pool
-        self.clock = clock
-        self.ctx = ctx
+        super().__init__(pool, clock, ctx)
         self.max_sleep = max_sleep
         self.min_sleep = min_sleep
         self.scans = 0
