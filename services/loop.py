@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Generic, TypeVar
 
 import asyncpg
 from loguru import logger
+
+from services.clock import Clock
+
+C = TypeVar("C")
 
 
 class Loop:
@@ -47,3 +52,14 @@ class Loop:
                 await asyncio.wait_for(
                     self._wake.wait(), timeout=self.pause() if delay is None else delay
                 )
+
+
+class FeatureLoop(Loop, Generic[C]):
+    """The loop of one feature's worker: its rounds read the database through `pool`, tell
+    the time by `clock` and follow the feature's context `ctx` (what bot/features.py built)."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, ctx: C) -> None:
+        super().__init__()
+        self.pool = pool
+        self.clock = clock
+        self.ctx = ctx

@@ -13,6 +13,15 @@ from services.delivery.rows import OutboxRow
 from services.storage.types import Executor
 
 
+def owner_id(owner: str | None, prefix: str) -> int | None:
+    """The id in an owner key of this hook's prefix ("ticket:42", "ticket" -> 42); None for
+    another prefix's row, or one with no id."""
+    if not owner or not owner.startswith(prefix + ":"):
+        return None
+    tail = owner.split(":", 1)[1]
+    return int(tail) if tail.isdigit() else None
+
+
 class DeliveryHook:
     """Override what you need; the defaults do nothing."""
 

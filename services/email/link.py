@@ -31,12 +31,11 @@ TRIES = 5  # wrong codes before the code is void
 REQUESTS_PER_HOUR = 3  # codes sent per person: no mail cannon at someone else's address
 
 
+@dataclass(eq=False)
 class LinkError(Exception):
     """`reason`: bad_address | too_many | no_code | wrong_code | expired."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,15 @@ from dataclasses import dataclass, field, replace
 import asyncpg
 from loguru import logger
 
-from services import roster
 from services.clock import Clock
 from services.escalation import emergency, emergency_breach, outbound, store
 from services.escalation import store_emergency as emergency_store
 from services.escalation.context import EscalationContext
 from services.escalation.incidents import escalate_step, record_event, record_notified
 from services.escalation.policy import due_actions, level_deadline
+from services.escalation.responders import told_of_breach
 from services.escalation.store import Incident
-from services.loop import Loop
-from services.oncall import lookup as oncall
+from services.loop import FeatureLoop
 from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import briefs as tickets
@@ -120,19 +119,9 @@ async def _tell_breach(
 ) -> None:
     """Remind the assignee (or this level's on-call people) and tell the next level, once."""
     now = clock.now()
-    reminded: list[roster.StaffMember] = []
-    if ticket.assignee_id is not None:
-        assignee = await roster.member(conn, ticket.assignee_id)
-        if assignee is not None:
-            reminded = [assignee]
-    if not reminded:
-        reminded = await oncall.for_level(conn, ctx.rules, incident.level, now, ctx.tz)
-    people = {p.user_id: p for p in reminded}
-    if incident.level < ctx.rules.top_level:
-        for p in await oncall.for_level(conn, ctx.rules, incident.level + 1, now, ctx.tz):
-            people.setdefault(p.user_id, p)
+    people = await told_of_breach(conn, ctx.rules, ctx.tz, ticket.assignee_id, incident.level, now)
     told = await outbound.page_people(
-        conn, ctx, incident, ticket, list(people.values()), variant="breach", dedup="breach"
+        conn, ctx, incident, ticket, people, variant="breach", dedup="breach"
     )
     await record_event(
         conn,
@@ -146,7 +135,7 @@ async def _tell_breach(
     await record_notified(conn, clock, ticket.id, told, "response_breach")
 
 
-class EscalationWorker(Loop):
+class EscalationWorker(FeatureLoop[EscalationContext]):
     """Runs the scan until stopped: at the next deadline, and at least every `max_sleep` s.
     Owned by the app's lifecycle (start `run()` as a task, call `stop()` on shutdown)."""
 
@@ -161,10 +150,7 @@ class EscalationWorker(Loop):
         max_sleep: float = 15.0,
         min_sleep: float = 0.05,
     ) -> None:
-        super().__init__()
-        self.pool = pool
-        self.clock = clock
-        self.ctx = ctx
+        super().__init__(pool, clock, ctx)
         self.max_sleep = max_sleep
         self.min_sleep = min_sleep
         self.scans = 0

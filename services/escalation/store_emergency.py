@@ -9,9 +9,11 @@ from typing import Any, Literal
 
 from asyncpg import Record
 
+from services.storage.statements import Table
 from services.storage.types import Executor
 
 Source = Literal["sos", "webhook"]
+_CALLS = Table("emergency_calls")
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,7 @@ async def add_call(db: Executor, call: EmergencyCall, at: datetime) -> int:
 
 async def raised(db: Executor, call_id: int, ticket_id: int, next_page_at: datetime) -> None:
     """The call's ticket, its first round of pages sent, the next one due at `next_page_at`."""
-    await db.execute(
-        "UPDATE emergency_calls SET ticket_id = $2, pages = 1, next_page_at = $3 WHERE id = $1",
-        call_id,
-        ticket_id,
-        next_page_at,
-    )
+    await _CALLS.update(db, call_id, ticket_id=ticket_id, pages=1, next_page_at=next_page_at)
 
 
 async def repeats_due(db: Executor, now: datetime) -> list[Record]:
@@ -84,16 +81,11 @@ async def repeats_due(db: Executor, now: datetime) -> list[Record]:
 
 
 async def stop_repeating(db: Executor, call_id: int) -> None:
-    await db.execute("UPDATE emergency_calls SET next_page_at = NULL WHERE id = $1", call_id)
+    await _CALLS.update(db, call_id, next_page_at=None)
 
 
 async def repeated(db: Executor, call_id: int, pages: int, next_page_at: datetime) -> None:
-    await db.execute(
-        "UPDATE emergency_calls SET pages = $2, next_page_at = $3 WHERE id = $1",
-        call_id,
-        pages,
-        next_page_at,
-    )
+    await _CALLS.update(db, call_id, pages=pages, next_page_at=next_page_at)
 
 
 async def earliest_repeat(db: Executor) -> datetime | None:
@@ -122,7 +114,7 @@ async def breaches_due(db: Executor, now: datetime) -> list[Record]:
 
 
 async def breach_told(db: Executor, call_id: int, at: datetime) -> None:
-    await db.execute("UPDATE emergency_calls SET breach_told_at = $2 WHERE id = $1", call_id, at)
+    await _CALLS.update(db, call_id, breach_told_at=at)
 
 
 async def earliest_breach(db: Executor) -> datetime | None:

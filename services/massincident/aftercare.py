@@ -18,7 +18,7 @@ from services.message import html
 from services.storage.db import transaction
 from services.storage.types import Executor
 from services.tickets import actions, history, outbound
-from services.tickets.model import EventKind, Incoming, Ticket
+from services.tickets.model import EventKind, Incoming, Ticket, ticket_number
 from services.users import Person
 
 
@@ -38,7 +38,7 @@ async def wrote_again(
         if message_id is None:  # the same Telegram message again: asked already
             return Taken("asked", link_id, link.parent_id)
         with use_locale(link.language):
-            body, markup = render.still_there(f"QC-{link.parent_id:06d}", link_id)
+            body, markup = render.still_there(ticket_number(link.parent_id), link_id)
         asked = html(body, markup)
         await links.tell_customer(
             conn, customer.id, link_id, asked, f"pubstill:{link_id}:{message_id}"

@@ -25,6 +25,7 @@ from services.storage.types import Executor
 from services.text import storable
 from services.tickets import briefs, outbound
 from services.tickets import store as desk_repo
+from services.tickets.model import ticket_number
 from services.users import Person
 
 LANGUAGES = ("id", "en")
@@ -59,7 +60,7 @@ async def declare(
     """Mark an open incident customer-facing. Without a notice the bot proposes one from the
     title in both languages; without categories it reads them from the incident's ticket (or
     its title). `actor` None: the bot itself (never: a person confirms a proposal)."""
-    number = f"QC-{ticket_id:06d}"
+    number = ticket_number(ticket_id)
     if actor is not None:
         await staff.require(db, actor, Action.DECLARE_PUBLIC, target=number, chat_id=chat_id)
     now = clock.now()
@@ -133,7 +134,9 @@ async def offer_links(conn: Executor, mctx: MassContext, incident: PublicInciden
         if not matches(incident, text, category=row["category"], rules=mctx.classification):
             continue
         with use_locale(row["language"]):
-            body, markup = render.offer(incident, row["language"], row["id"], f"QC-{row['id']:06d}")
+            body, markup = render.offer(
+                incident, row["language"], row["id"], ticket_number(row["id"])
+            )
         dedup = f"puboffer:{incident.ticket_id}:{row['id']}"
         queued = await tell_customer(conn, row["customer_id"], row["id"], html(body, markup), dedup)
         offered += queued is not None
@@ -141,7 +144,7 @@ async def offer_links(conn: Executor, mctx: MassContext, incident: PublicInciden
 
 
 async def _locked_public(conn: Any, ticket_id: int) -> PublicIncident:
-    number = f"QC-{ticket_id:06d}"
+    number = ticket_number(ticket_id)
     public = await store.get(conn, ticket_id, lock=True)
     if public is None:
         raise NotPublic(number)
@@ -156,7 +159,7 @@ async def set_notice(
 ) -> PublicIncident:  # fmt: skip
     """Staff edit the notice in one language (an empty text removes it: that language's
     customers then get the other one, and the card says so)."""
-    number = f"QC-{ticket_id:06d}"
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.DECLARE_PUBLIC, target=number, chat_id=chat_id)
     if language not in LANGUAGES:
         raise ValueError(language)
@@ -184,7 +187,7 @@ async def set_match(
     categories: tuple[str, ...], keywords: tuple[str, ...], everyone: bool,
     chat_id: int | None = None,
 ) -> PublicIncident:  # fmt: skip
-    number = f"QC-{ticket_id:06d}"
+    number = ticket_number(ticket_id)
     await staff.require(db, actor, Action.DECLARE_PUBLIC, target=number, chat_id=chat_id)
     now = clock.now()
     async with transaction(db) as conn:

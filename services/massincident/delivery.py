@@ -10,7 +10,7 @@ from typing import Any
 
 from services.clock import Clock
 from services.delivery.errors import FORBIDDEN, PermanentError
-from services.delivery.hooks import DeliveryHook
+from services.delivery.hooks import DeliveryHook, owner_id
 from services.delivery.rows import OutboxRow
 from services.massincident import card, store
 from services.massincident import store_updates as updates
@@ -22,20 +22,13 @@ from services.storage.types import Executor
 REFRESH_EVERY = 10
 
 
-def update_id_of(owner: str | None) -> int | None:
-    if not owner or not owner.startswith("pubupd:"):
-        return None
-    tail = owner.split(":", 1)[1]
-    return int(tail) if tail.isdigit() else None
-
-
 class FanOutDeliveryHook(DeliveryHook):
     def __init__(self, mctx: MassContext, clock: Clock) -> None:
         self.mctx = mctx
         self.clock = clock
 
     async def _counted(self, db: Executor, row: OutboxRow, column: str) -> None:
-        update_id = update_id_of(row.owner)
+        update_id = owner_id(row.owner, "pubupd")
         if update_id is None:
             return
         now = self.clock.now()

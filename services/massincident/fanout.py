@@ -30,6 +30,7 @@ from services.staff import Action
 from services.storage.db import transaction
 from services.storage.types import Executor
 from services.text import storable
+from services.tickets.model import ticket_number
 from services.users import Person
 
 # The fan-out's rows leave after the customers' own answers (PRIORITY_INTERACTIVE) and the
@@ -96,7 +97,7 @@ async def send_customer_update(
 ) -> Sent:  # fmt: skip
     """`/update <text>`: a status update to every linked customer. `by` None: the bot itself
     (an incident room's glue that checked the role already passes the person)."""
-    number = f"QC-{incident_id:06d}"
+    number = ticket_number(incident_id)
     if by is not None:
         await staff.require(db, by, Action.PUBLIC_UPDATE, target=number, chat_id=chat_id)
     text = storable(text.strip())[: render.UPDATE_LIMIT]

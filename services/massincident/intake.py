@@ -32,7 +32,7 @@ from services.text import shorten, storable
 from services.tickets import history, outbound
 from services.tickets import render_customer as customer_render
 from services.tickets import store as desk_repo
-from services.tickets.model import EventKind, Incoming, Ticket
+from services.tickets.model import EventKind, Incoming, Ticket, ticket_number
 from services.users import Person
 
 
@@ -137,7 +137,7 @@ async def follow_up(
         if incoming.kind != "text" and incoming.text:
             words = f"[{incoming.kind}] {incoming.text}"
         with use_locale(await card.staff_language(conn, mctx, mctx.support_chat_id or 0)):
-            line = render.digest_line(customer.first_name, f"QC-{link_id:06d}", words)
+            line = render.digest_line(customer.first_name, ticket_number(link_id), words)
         await card.add_follow_up(conn, mctx, incident, line, now)
         with use_locale(link.language):
             thanks = render.follow_up_saved(incident.number)

@@ -17,7 +17,7 @@ from services.storage.types import Executor
 from services.tickets import history, outbound
 from services.tickets import render as staff_render
 from services.tickets import store as desk_repo
-from services.tickets.model import EventKind, Incoming, Ticket
+from services.tickets.model import EventKind, Incoming, Ticket, ticket_number
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,6 @@ async def incident_event(
 ) -> None:
     from services.escalation import incidents  # it calls back into this feature on resolve
 
-    await incidents.record_event(conn, clock, incident_id, actor, kind, ticket=f"QC-{link_id:06d}")
+    await incidents.record_event(
+        conn, clock, incident_id, actor, kind, ticket=ticket_number(link_id)
+    )

@@ -14,6 +14,7 @@ from services.classification import (
     Priority,
     classify,
 )
+from services.tickets.model import ticket_number
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class PublicIncident:
 
     @property
     def number(self) -> str:
-        return f"QC-{self.ticket_id:06d}"
+        return ticket_number(self.ticket_id)
 
     @property
     def open(self) -> bool:

@@ -12,6 +12,7 @@ from asyncpg import Record
 from services.massincident.model import PublicIncident
 from services.sla import Channel
 from services.storage.records import record, rowcount
+from services.storage.statements import Table
 from services.storage.types import Executor
 from services.tickets import store as tickets_store
 from services.tickets.model import ACTIVE_VALUES, TicketStatus
@@ -45,10 +46,7 @@ async def get(db: Executor, ticket_id: int, *, lock: bool = False) -> PublicInci
 
 async def is_public(db: Executor, ticket_id: int) -> bool:
     """Was the incident declared customer-facing (open or ended)?"""
-    found: bool = await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM public_incidents WHERE ticket_id = $1)", ticket_id
-    )
-    return found
+    return await _INCIDENTS.exists(db, "ticket_id = $1", ticket_id)
 
 
 async def open_incidents(db: Executor) -> list[PublicIncident]:
@@ -111,14 +109,12 @@ _FIELDS = frozenset(
 )
 
 
+_INCIDENTS = Table("public_incidents", key="ticket_id", settable=_FIELDS)
+_TICKETS = Table("tickets")
+
+
 async def update(db: Executor, ticket_id: int, **fields: Any) -> None:
-    unknown = set(fields) - _FIELDS
-    if unknown:
-        raise ValueError(f"not a public_incidents column: {sorted(unknown)}")
-    names = sorted(fields)
-    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    values = [list(v) if isinstance(v, tuple) else v for v in (fields[n] for n in names)]
-    await db.execute(f"UPDATE public_incidents SET {sets} WHERE ticket_id = $1", ticket_id, *values)
+    await _INCIDENTS.update(db, ticket_id, **fields)
 
 
 # -- linked tickets ---------------------------------------------------------------------------
@@ -298,12 +294,7 @@ async def unlink(
 
 async def link_to(db: Executor, ticket_id: int, parent_id: int, now: datetime) -> None:
     """A customer's open ticket joins the incident (they said it is this issue)."""
-    await db.execute(
-        "UPDATE tickets SET kind = 'linked', parent_id = $2, updated_at = $3 WHERE id = $1",
-        ticket_id,
-        parent_id,
-        now,
-    )
+    await _TICKETS.update(db, ticket_id, kind="linked", parent_id=parent_id, updated_at=now)
 
 
 @dataclass(frozen=True)

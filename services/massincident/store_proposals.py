@@ -7,7 +7,11 @@ from datetime import datetime
 
 from asyncpg import Record
 
+from services.storage.statements import Table
 from services.storage.types import Executor
+
+_SIGNALS = Table("public_signals")
+_PROPOSALS = Table("public_proposals")
 
 
 async def firing_alerts(db: Executor, names: list[str]) -> list[str]:
@@ -37,12 +41,7 @@ async def customers_by_category(db: Executor, since: datetime) -> dict[str, int]
 
 
 async def add_signal(db: Executor, customer_id: int, category: str, at: datetime) -> None:
-    await db.execute(
-        "INSERT INTO public_signals (customer_id, category, at) VALUES ($1, $2, $3)",
-        customer_id,
-        category,
-        at,
-    )
+    await _SIGNALS.insert(db, customer_id=customer_id, category=category, at=at)
 
 
 async def forget_signals(db: Executor, before: datetime) -> None:
@@ -73,12 +72,7 @@ async def insert_proposal(
 
 
 async def recent_proposal(db: Executor, category: str, since: datetime) -> bool:
-    found: bool = await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM public_proposals WHERE category = $1 AND created_at >= $2)",
-        category,
-        since,
-    )
-    return found
+    return await _PROPOSALS.exists(db, "category = $1 AND created_at >= $2", category, since)
 
 
 async def proposal(db: Executor, proposal_id: int, *, lock: bool = False) -> Record | None:
@@ -92,11 +86,4 @@ async def proposal(db: Executor, proposal_id: int, *, lock: bool = False) -> Rec
 async def decide_proposal(
     db: Executor, proposal_id: int, by: int, now: datetime, incident: int
 ) -> None:
-    await db.execute(
-        """UPDATE public_proposals SET decided_by = $2, decided_at = $3, incident_id = $4
-           WHERE id = $1""",
-        proposal_id,
-        by,
-        now,
-        incident,
-    )
+    await _PROPOSALS.update(db, proposal_id, decided_by=by, decided_at=now, incident_id=incident)

@@ -11,7 +11,10 @@ from asyncpg import Record
 
 from services.outbox import EVERY_CONVERSATION, NOTIFY_CHANNEL
 from services.storage.records import record, rowcount
+from services.storage.statements import Table
 from services.storage.types import Executor
+
+_UPDATES = Table("public_updates")
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,9 @@ def _progress(row: Record) -> Progress:
 async def insert_update(
     db: Executor, ticket_id: int, kind: str, body: str, author_id: int | None, now: datetime
 ) -> int:
-    update_id: int = await db.fetchval(
-        """INSERT INTO public_updates (ticket_id, kind, body, author_id, created_at)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-        ticket_id,
-        kind,
-        body,
-        author_id,
-        now,
+    return await _UPDATES.insert_id(
+        db, ticket_id=ticket_id, kind=kind, body=body, author_id=author_id, created_at=now
     )
-    return update_id
 
 
 async def set_totals(db: Executor, update_id: int, total: int, blocked: int) -> None:

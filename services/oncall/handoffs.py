@@ -22,7 +22,7 @@ from services.clock import Clock
 from services.escalation import store as incidents
 from services.escalation.render import role_label
 from services.i18n import gettext as _
-from services.loop import Loop
+from services.loop import FeatureLoop
 from services.oncall import contacts, outbound, render, store
 from services.oncall.actions import OncallContext
 from services.oncall.render import OpenWork
@@ -162,7 +162,7 @@ def follow_up_text(item: contacts.Followup, ctx: OncallContext) -> str:
         ).format(priority=item.priority, number=item.number, subject=item.subject[:200])
 
 
-class OncallWorker(Loop):
+class OncallWorker(FeatureLoop[OncallContext]):
     """One loop: handoffs, gap notices, follow-ups; every SCAN_EVERY seconds or when woken."""
 
     what = "on-call scan"
@@ -171,10 +171,7 @@ class OncallWorker(Loop):
         self, pool: asyncpg.Pool, clock: Clock, ctx: OncallContext, sms: SmsChannel | None,
         *, every: float = SCAN_EVERY,
     ) -> None:  # fmt: skip
-        super().__init__()
-        self.pool = pool
-        self.clock = clock
-        self.ctx = ctx
+        super().__init__(pool, clock, ctx)
         self.sms = sms
         self.every = every
         self.since: datetime | None = None

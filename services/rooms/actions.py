@@ -41,10 +41,9 @@ class IncidentOver(RoomError):
     pass
 
 
+@dataclass(eq=False)
 class UnknownPerson(RoomError):
-    def __init__(self, who: str) -> None:
-        super().__init__(who)
-        self.who = who
+    who: str
 
 
 @dataclass(frozen=True)

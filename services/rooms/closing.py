@@ -14,7 +14,6 @@ from services.escalation import store as incidents_store
 from services.i18n import gettext as _
 from services.i18n import use_locale
 from services.message import html
-from services.outbox import OutboxMessage
 from services.rooms import room as rooms
 from services.rooms import store
 from services.rooms.config import RoomsContext
@@ -81,18 +80,16 @@ async def _topic(
     conn: Executor, chat_id: int, topic_id: int, ticket_id: int, kind: str, stamp: int
 ) -> None:
     reopen = kind == "reopen_topic"
-    await outbox.enqueue(
+    await rooms.enqueue(
         conn,
-        OutboxMessage(
-            chat_id=chat_id,
-            kind="reopen_topic" if reopen else "close_topic",
-            payload={},
-            thread_id=topic_id,
-            dedup_key=f"room:{ticket_id}:{kind}:{stamp}",
-            owner=rooms.owner(ticket_id),
-            # a reopen goes before what is said in the topic next; a close after it all
-            priority=outbox.PRIORITY_INTERACTIVE if reopen else outbox.PRIORITY_REPORT,
-        ),
+        ticket_id,
+        chat_id,
+        "reopen_topic" if reopen else "close_topic",
+        {},
+        thread_id=topic_id,
+        dedup=f"{kind}:{stamp}",
+        # a reopen goes before what is said in the topic next; a close after it all
+        priority=outbox.PRIORITY_INTERACTIVE if reopen else outbox.PRIORITY_REPORT,
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import outbox
 from services.clock import Clock
 from services.delivery.errors import (
     MESSAGE_NOT_FOUND,
@@ -23,12 +22,11 @@ from services.delivery.errors import (
     TOPIC_MISSING,
     PermanentError,
 )
-from services.delivery.hooks import DeliveryHook
+from services.delivery.hooks import DeliveryHook, owner_id
 from services.delivery.outbound import tell_operator
 from services.delivery.rows import OutboxRow
 from services.escalation import outbound as escalation_outbound
 from services.escalation import store as incidents_store
-from services.outbox import OutboxMessage
 from services.rooms import closing, store
 from services.rooms import room as rooms
 from services.rooms.config import RoomsContext
@@ -45,7 +43,7 @@ async def _locked_room(db: Executor, row: OutboxRow) -> Room | None:
     """The room a row of ours belongs to (None: not a room's row, or the room is gone), its
     incident locked first: the order every writer of both takes, so that a card refreshed here
     waits for an escalation being saved and shows it (not the level before)."""
-    ticket_id = rooms.ticket_of(row.owner)
+    ticket_id = owner_id(row.owner, "room")
     if ticket_id is None:
         return None
     await incidents_store.get(db, ticket_id, lock=True)
@@ -80,17 +78,14 @@ class RoomDeliveryHook(DeliveryHook):
         await store.update(db, ticket_id, summary_message_id=int(message_id))
         if room.mode == "thread":
             await self._link_in_pages(db, ticket_id)
-        await outbox.enqueue(
+        await rooms.enqueue(
             db,
-            OutboxMessage(
-                chat_id=room.chat_id,
-                kind="pin",
-                payload={"disable_notification": True},
-                ref_id=row.id,
-                dedup_key=f"room:{ticket_id}:pin:{row.id}",
-                owner=row.owner,
-                priority=outbox.PRIORITY_INTERACTIVE,
-            ),
+            ticket_id,
+            room.chat_id,
+            "pin",
+            {"disable_notification": True},
+            ref_id=row.id,
+            dedup=f"pin:{row.id}",
         )
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:

@@ -24,13 +24,6 @@ def owner(ticket_id: int) -> str:
     return f"room:{ticket_id}"
 
 
-def ticket_of(owner_text: str | None) -> int | None:
-    if not owner_text or not owner_text.startswith("room:"):
-        return None
-    tail = owner_text.split(":", 1)[1]
-    return int(tail) if tail.isdigit() else None
-
-
 def _priority(priority: str) -> int:
     return {"P0": outbox.PRIORITY_P0, "P1": outbox.PRIORITY_P1}.get(priority, outbox.PRIORITY_P2)
 
@@ -135,16 +128,14 @@ async def _new_topic(
     ticket = await tickets.brief(db, incident.ticket_id)
     assert ticket is not None
     name = render.topic_name(ticket.number, incident.priority, ticket.title)
-    topic_row = await outbox.enqueue(
+    topic_row = await enqueue(
         db,
-        OutboxMessage(
-            chat_id=room.chat_id,
-            kind="create_topic",
-            payload={"name": name},
-            dedup_key=f"room:{incident.ticket_id}:topic:{generation}",
-            owner=owner(incident.ticket_id),
-            priority=_priority(incident.priority),
-        ),
+        incident.ticket_id,
+        room.chat_id,
+        "create_topic",
+        {"name": name},
+        dedup=f"topic:{generation}",
+        priority=_priority(incident.priority),
     )
     await store.update(
         db, incident.ticket_id, mode="topic", topic_outbox_id=topic_row, topic_id=None,
@@ -217,16 +208,8 @@ async def rename_topic(db: Executor, ticket_id: int) -> bool:
     name = render.topic_name(ticket.number, incident.priority, ticket.title)
     if name == room.topic_name:
         return False
-    await outbox.enqueue(
-        db,
-        OutboxMessage(
-            chat_id=room.chat_id,
-            kind="edit_topic",
-            payload={"name": name},
-            thread_id=room.topic_id,
-            owner=owner(ticket_id),
-            priority=outbox.PRIORITY_INTERACTIVE,
-        ),
+    await enqueue(
+        db, ticket_id, room.chat_id, "edit_topic", {"name": name}, thread_id=room.topic_id
     )
     await store.update(db, ticket_id, topic_name=name)
     return True
@@ -245,17 +228,46 @@ async def post(
     """A line (or a document) in the room: in its topic, or replying to its card."""
     thread_id, thread_ref, ref_id = room.thread()
     body = payload if payload is not None else html(text)
+    return await enqueue(
+        db,
+        room.ticket_id,
+        room.chat_id,
+        kind,
+        body,
+        dedup=dedup,
+        priority=priority,
+        thread_id=thread_id,
+        thread_ref=thread_ref,
+        ref_id=ref_id,
+    )
+
+
+async def enqueue(
+    db: Executor,
+    ticket_id: int,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedup: str | None = None,
+    priority: int = outbox.PRIORITY_INTERACTIVE,
+    thread_id: int | None = None,
+    thread_ref: int | None = None,
+    ref_id: int | None = None,
+) -> int | None:
+    """A row of the incident's room: owned by it (its delivery comes back to
+    services/rooms/delivery.py), its dedup key, if any, `room:<ticket id>:<dedup>`."""
     return await outbox.enqueue(
         db,
         OutboxMessage(
-            chat_id=room.chat_id,
+            chat_id=chat_id,
             kind=kind,  # type: ignore[arg-type]
-            payload=body,
+            payload=payload,
             thread_id=thread_id,
             thread_ref=thread_ref,
             ref_id=ref_id,
-            dedup_key=f"room:{room.ticket_id}:{dedup}" if dedup else None,
-            owner=owner(room.ticket_id),
+            dedup_key=f"room:{ticket_id}:{dedup}" if dedup else None,
+            owner=owner(ticket_id),
             priority=priority,
         ),
     )

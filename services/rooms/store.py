@@ -9,6 +9,7 @@ from typing import Any
 from asyncpg import Record
 
 from services.storage.records import columns, record, rowcount
+from services.storage.statements import Table
 from services.storage.types import Executor
 
 
@@ -75,20 +76,15 @@ async def insert(db: Executor, ticket_id: int, chat_id: int, now: datetime) -> R
     return _room(row) if row else None
 
 
-_UPDATABLE = frozenset(Room.__dataclass_fields__) - {"ticket_id", "created_at"}
+_ROOMS = Table(
+    "incident_rooms",
+    key="ticket_id",
+    settable=frozenset(Room.__dataclass_fields__) - {"ticket_id", "created_at"},
+)
 
 
 async def update(db: Executor, ticket_id: int, **fields: Any) -> None:
-    unknown = set(fields) - _UPDATABLE
-    if unknown:
-        raise ValueError(f"not a room column: {sorted(unknown)}")
-    names = sorted(fields)
-    sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
-    await db.execute(
-        f"UPDATE incident_rooms SET {sets} WHERE ticket_id = $1",
-        ticket_id,
-        *(fields[n] for n in names),
-    )
+    await _ROOMS.update(db, ticket_id, **fields)
 
 
 def link(room: Room | None) -> str | None:

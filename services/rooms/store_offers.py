@@ -7,29 +7,23 @@ from datetime import datetime
 
 from asyncpg import Record
 
+from services.storage.statements import Table
 from services.storage.types import Executor
+
+_OFFERS = Table("incident_room_offers")
 
 
 async def add(
     db: Executor, ticket_id: int, text: str, by: int | None, at: datetime, customers: int
 ) -> int:
-    offer_id: int = await db.fetchval(
-        """INSERT INTO incident_room_offers (ticket_id, text, offered_by, offered_at, customers)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-        ticket_id,
-        text,
-        by,
-        at,
-        customers,
+    return await _OFFERS.insert_id(
+        db, ticket_id=ticket_id, text=text, offered_by=by, offered_at=at, customers=customers
     )
-    return offer_id
 
 
 async def set_message(db: Executor, offer_id: int, outbox_id: int | None) -> None:
     """The outbox row of the offer's message in the room (edited when staff decide)."""
-    await db.execute(
-        "UPDATE incident_room_offers SET outbox_id = $2 WHERE id = $1", offer_id, outbox_id
-    )
+    await _OFFERS.update(db, offer_id, outbox_id=outbox_id)
 
 
 async def ticket_of(db: Executor, offer_id: int) -> int | None:
@@ -48,36 +42,18 @@ async def get_locked(db: Executor, offer_id: int) -> Record | None:
 
 async def newer_exists(db: Executor, ticket_id: int, offer_id: int) -> bool:
     """A later offer of the same incident (this one is out of date)."""
-    found: bool = await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM incident_room_offers WHERE ticket_id = $1 AND id > $2)",
-        ticket_id,
-        offer_id,
-    )
-    return found
+    return await _OFFERS.exists(db, "ticket_id = $1 AND id > $2", ticket_id, offer_id)
 
 
 async def decide_sent(
     db: Executor, offer_id: int, by: int, at: datetime, sent_to: int, blocked: int,
     update_id: int | None,
 ) -> None:  # fmt: skip
-    await db.execute(
-        """UPDATE incident_room_offers SET decision = 'sent', decided_by = $2,
-                  decided_at = $3, sent_to = $4, blocked = $5, update_id = $6
-           WHERE id = $1""",
-        offer_id,
-        by,
-        at,
-        sent_to,
-        blocked,
-        update_id,
-    )
+    await _OFFERS.update(
+        db, offer_id, decision="sent", decided_by=by, decided_at=at, sent_to=sent_to,
+        blocked=blocked, update_id=update_id,
+    )  # fmt: skip
 
 
 async def decide_internal(db: Executor, offer_id: int, by: int, at: datetime) -> None:
-    await db.execute(
-        """UPDATE incident_room_offers SET decision = 'internal', decided_by = $2,
-                  decided_at = $3 WHERE id = $1""",
-        offer_id,
-        by,
-        at,
-    )
+    await _OFFERS.update(db, offer_id, decision="internal", decided_by=by, decided_at=at)

@@ -26,7 +26,7 @@ from services.clock import Clock
 from services.escalation import store as incidents_store
 from services.escalation.store import Incident
 from services.i18n import use_locale
-from services.loop import Loop
+from services.loop import FeatureLoop
 from services.message import html
 from services.oncall import lookup as oncall
 from services.postmortem import build, draft
@@ -173,16 +173,13 @@ async def postmortem_due(
     return True
 
 
-class RoomsWorker(Loop):
+class RoomsWorker(FeatureLoop[RoomsContext]):
     """Ticks every `scan_seconds`, or when woken (services/loop.py)."""
 
     what = "rooms tick"
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, ctx: RoomsContext) -> None:
-        super().__init__()
-        self.pool = pool
-        self.clock = clock
-        self.ctx = ctx
+        super().__init__(pool, clock, ctx)
         self.ticks = 0
 
     def pause(self) -> float:

@@ -65,6 +65,27 @@ async def _audit(
                      **details)  # fmt: skip
 
 
+async def _recorded(
+    conn: Executor, actor: Person, action: str, ticket: Ticket, chat_id: int | None,
+    event: EventKind, now: datetime, **details: object,
+) -> None:  # fmt: skip
+    """What a person did to the ticket, on its timeline and in the audit log."""
+    await history.add_event(conn, ticket.id, event, at=now, actor_id=actor.id, details=details)
+    await _audit(conn, actor, action, ticket, chat_id, **details)
+
+
+async def _told(
+    conn: Executor, cfg: DeskConfig, now: datetime, ticket_id: int, notice: str, actor: Person,
+    *, title: bool, **notice_fields: str,
+) -> Ticket:  # fmt: skip
+    """The ticket as the change left it, the change told in its topic, its card (and, with
+    `title`, its topic's title) refreshed at once: a person's doing."""
+    ticket = await store.get(conn, ticket_id)
+    await outbound.notice(conn, ticket, cfg, notice, actor=actor.first_name, **notice_fields)
+    await outbound.refresh_card(conn, ticket, cfg, now, title=title, by_person=True)
+    return ticket
+
+
 async def acknowledge(
     pool: asyncpg.Pool, cfg: DeskConfig, clock: Clock, *, actor: Person, ticket_id: int,
     chat_id: int | None = None,
@@ -81,12 +102,8 @@ async def acknowledge(
         if ticket.assignee_id is None:
             changes["assignee_id"] = actor.id
         await store.update(conn, ticket.id, now, **changes)
-        await history.add_event(conn, ticket.id, EventKind.ACKNOWLEDGED, at=now, actor_id=actor.id)
-        await _audit(conn, actor, "acknowledge", ticket, chat_id)
-        ticket = await store.get(conn, ticket.id)
-        await outbound.notice(conn, ticket, cfg, "acknowledged", actor=actor.first_name)
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
-        return ticket
+        await _recorded(conn, actor, "acknowledge", ticket, chat_id, EventKind.ACKNOWLEDGED, now)
+        return await _told(conn, cfg, now, ticket.id, "acknowledged", actor, title=True)
 
 
 async def set_priority(
@@ -105,21 +122,17 @@ async def set_priority(
             conn, ticket.id, now, priority=priority, response_due=due.response_due,
             resolution_due=due.resolution_due,
         )  # fmt: skip
-        details = {"from": ticket.priority.value, "to": priority.value}
-        await history.add_event(
-            conn, ticket.id, EventKind.PRIORITY_CHANGED, at=now, actor_id=actor.id, details=details
-        )
-        await _audit(conn, actor, "priority", ticket, chat_id, **details)
+        old = ticket.priority.value
+        await _recorded(
+            conn, actor, "priority", ticket, chat_id, EventKind.PRIORITY_CHANGED, now,
+            **{"from": old, "to": priority.value},
+        )  # fmt: skip
         await follow.ticket_priority(
             conn, cfg, now, ticket.id, priority=priority.value, actor_id=actor.id
         )
-        old = ticket.priority.value
-        ticket = await store.get(conn, ticket.id)
-        await outbound.notice(
-            conn, ticket, cfg, "priority", actor=actor.first_name, old=old, new=priority.value
+        return await _told(
+            conn, cfg, now, ticket.id, "priority", actor, title=True, old=old, new=priority.value
         )
-        await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
-        return ticket
 
 
 async def assign(
@@ -133,17 +146,13 @@ async def assign(
     async with transaction(pool) as conn:
         ticket = await store.get(conn, ticket_id, for_update=True)
         await store.update(conn, ticket.id, now, assignee_id=assignee.id)
-        details = {"assignee": assignee.id, "previous": ticket.assignee_id}
-        await history.add_event(
-            conn, ticket.id, EventKind.ASSIGNED, at=now, actor_id=actor.id, details=details
+        await _recorded(
+            conn, actor, "assign", ticket, chat_id, EventKind.ASSIGNED, now,
+            assignee=assignee.id, previous=ticket.assignee_id,
+        )  # fmt: skip
+        return await _told(
+            conn, cfg, now, ticket.id, "assigned", actor, title=False, assignee=assignee.first_name
         )
-        await _audit(conn, actor, "assign", ticket, chat_id, **details)
-        ticket = await store.get(conn, ticket.id)
-        await outbound.notice(
-            conn, ticket, cfg, "assigned", actor=actor.first_name, assignee=assignee.first_name
-        )
-        await outbound.refresh_card(conn, ticket, cfg, now, by_person=True)
-        return ticket
 
 
 async def resolve(
@@ -174,9 +183,7 @@ async def resolved_in(
     await store.update(conn, ticket.id, now, **changes)
     await history.add_event(conn, ticket.id, EventKind.RESOLVED, at=now, actor_id=actor.id)
     await follow.ticket_ended(conn, cfg, now, ticket.id, actor_id=actor.id, how="resolved")
-    ticket = await store.get(conn, ticket.id)
-    await outbound.notice(conn, ticket, cfg, "resolved", actor=actor.first_name)
-    await outbound.refresh_card(conn, ticket, cfg, now, title=True, by_person=True)
+    ticket = await _told(conn, cfg, now, ticket.id, "resolved", actor, title=True)
     with use_locale(ticket.language):
         text, markup = customer_render.resolved(ticket, cfg.support.reopen_days)
     await outbound.to_customer(conn, ticket, "text", outbound.html(text, markup))

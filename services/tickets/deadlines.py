@@ -21,8 +21,8 @@ from typing import Any
 
 from services import chats, outbox, roster
 from services.classification import Priority
+from services.escalation.responders import told_of_breach
 from services.i18n import use_locale
-from services.oncall import lookup as oncall
 from services.outbox import ADMIN_COPY
 from services.storage.types import Executor
 from services.tickets import history, outbound, render, store
@@ -79,21 +79,9 @@ def _outbox_priority(priority: Priority) -> int:
 async def who_to_tell(
     db: Executor, cfg: DeskConfig, ticket: Ticket, now: datetime
 ) -> list[roster.StaffMember]:
-    """The assignee (or the level's on-call people), then the next level's on-call people."""
-    rules = cfg.escalation
-    level = 1  # an open incident tells its own level (scan.py), so a ticket here is level 1
-    first: list[roster.StaffMember] = []
-    if ticket.assignee_id is not None:
-        assignee = await roster.member(db, ticket.assignee_id)
-        if assignee is not None:
-            first = [assignee]
-    if not first:
-        first = await oncall.for_level(db, rules, level, now, cfg.tz)
-    people = {p.user_id: p for p in first}
-    if level < rules.top_level:
-        for person in await oncall.for_level(db, rules, level + 1, now, cfg.tz):
-            people.setdefault(person.user_id, person)
-    return list(people.values())
+    """The assignee (or level 1's on-call people), then level 2's on-call people: an open
+    incident tells its own level (services/escalation/scan.py), so a ticket here is level 1."""
+    return await told_of_breach(db, cfg.escalation, cfg.tz, ticket.assignee_id, 1, now)
 
 
 def _breach_payload(

@@ -19,7 +19,7 @@ from typing import Any
 from services import outbox
 from services.clock import Clock
 from services.delivery.errors import FORBIDDEN, THREAD_NOT_FOUND, TOPIC_MISSING, PermanentError
-from services.delivery.hooks import DeliveryHook
+from services.delivery.hooks import DeliveryHook, owner_id
 from services.delivery.rows import OutboxRow
 from services.i18n import use_locale
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage
@@ -33,13 +33,6 @@ _NOT_RESENT = frozenset({"edit", "edit_markup", "create_topic", "edit_topic", "c
 MAX_RECREATIONS_PER_HOUR = 3
 
 
-def ticket_id_of(owner: str | None) -> int | None:
-    if not owner or not owner.startswith("ticket:"):
-        return None
-    tail = owner.split(":", 1)[1]
-    return int(tail) if tail.isdigit() else None
-
-
 class TicketDeliveryHook(DeliveryHook):
     def __init__(self, cfg: DeskConfig, clock: Clock) -> None:
         self.cfg = cfg
@@ -50,7 +43,7 @@ class TicketDeliveryHook(DeliveryHook):
         return row.kind == "create_topic" or "reply_markup" in row.payload
 
     async def on_sent(self, db: Executor, row: OutboxRow, result: dict[str, Any]) -> None:
-        ticket_id = ticket_id_of(row.owner)
+        ticket_id = owner_id(row.owner, "ticket")
         if ticket_id is None:
             return
         now = self.clock.now()
@@ -73,7 +66,7 @@ class TicketDeliveryHook(DeliveryHook):
             await store.card_sent(db, ticket_id, int(message_id), row.id)
 
     async def on_failed(self, db: Executor, row: OutboxRow, error: PermanentError) -> None:
-        ticket_id = ticket_id_of(row.owner)
+        ticket_id = owner_id(row.owner, "ticket")
         if ticket_id is None:
             return
         try:

@@ -10,8 +10,10 @@ from typing import Any
 from asyncpg import Record
 
 from services.classification import Category, Priority
+from services.delivery.hooks import owner_id
 from services.sla import Channel
 from services.storage.records import record, rowcount
+from services.storage.statements import Table
 from services.storage.types import Executor
 from services.tickets.model import (
     ACTIVE_VALUES,
@@ -166,13 +168,13 @@ async def by_bot_message(db: Executor, chat_id: int, message_id: int) -> Ticket 
         chat_id,
         message_id,
     )
-    if row is None or not str(row["owner"] or "").startswith("ticket:"):
+    ticket_id = owner_id(row["owner"], "ticket") if row is not None else None
+    if ticket_id is None:
         return None
     posted = {row["message_id"], *((row["result"] or {}).get("message_ids") or [])}
     if message_id not in posted:
         return None
-    ticket_id = str(row["owner"]).removeprefix("ticket:")
-    return await find(db, int(ticket_id)) if ticket_id.isdigit() else None
+    return await find(db, ticket_id)
 
 
 async def for_customer(db: Executor, customer_id: int, *, limit: int = 20) -> list[Ticket]:
@@ -257,20 +259,13 @@ _COLUMNS_SET = frozenset(
 )  # fmt: skip
 
 
-def _assignments(fields: dict[str, Any], first: int) -> tuple[str, list[Any]]:
-    """`name = $n, ...` for named columns. Column names come from this module's callers, never
-    from users; an unknown one is refused."""
-    unknown = set(fields) - _COLUMNS_SET
-    if unknown:
-        raise ValueError(f"not a ticket column: {sorted(unknown)}")
-    names = sorted(fields)
-    values = [v.value if hasattr(v, "value") else v for v in (fields[n] for n in names)]
-    return ", ".join(f"{name} = ${i + first}" for i, name in enumerate(names)), values
+# Column names come from this module's callers, never from users; an unknown one is refused.
+_TICKETS = Table("tickets", settable=_COLUMNS_SET)
 
 
 async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> None:
     """Set named columns of a ticket that changed (updated_at is `now`)."""
-    assignments, values = _assignments(fields, 3)
+    assignments, values = _TICKETS.assignments(fields, 3)
     await db.execute(
         f"UPDATE tickets SET updated_at = $2, {assignments} WHERE id = $1",
         ticket_id,
@@ -282,8 +277,7 @@ async def update(db: Executor, ticket_id: int, now: datetime, **fields: Any) -> 
 async def bookkeep(db: Executor, ticket_id: int, **fields: Any) -> None:
     """Set the card's schedule (`next_check_at`, its queued edit, a breach told): bookkeeping,
     not a change of the ticket, so updated_at stays."""
-    assignments, values = _assignments(fields, 2)
-    await db.execute(f"UPDATE tickets SET {assignments} WHERE id = $1", ticket_id, *values)
+    await _TICKETS.update(db, ticket_id, **fields)
 
 
 async def due_checks(db: Executor, now: datetime, limit: int) -> list[int]:
