@@ -22,3 +22,7 @@ COALESCED = Counter("qc_outbox_coalesced_total", "Notifications folded into a di
 DIRECT_RETRIES = Counter(
     "qc_direct_reply_retries_total", "Direct Bot API calls retried by the session", ["reason"]
 )
+ANSWERS_AT_ONCE = Counter(
+    "qc_outbox_answers_at_once_total",
+    "Answers to people claimed right after their commit while the worker's loop had no free slot",
+)

@@ -271,6 +271,7 @@ class DeliveryWorker:
         for row in claimed:
             self._express += 1
             self._start(row, "answer", self._express_finished)
+        metrics.ANSWERS_AT_ONCE.inc(len(claimed))
         return len(claimed)
 
     def _express_finished(self, task: asyncio.Task[None]) -> None:

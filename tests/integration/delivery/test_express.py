@@ -19,7 +19,7 @@ from bot.sender import AiogramSender
 from sandbox.telegram import EmulatorClient
 from services import outbox
 from services.clock import SystemClock
-from services.delivery import DeliveryWorker, Limits
+from services.delivery import DeliveryWorker, Limits, metrics
 from services.outbox import PRIORITY_DEFAULT, PRIORITY_INTERACTIVE
 from tests.cast import ALICE
 
@@ -51,7 +51,9 @@ async def test_an_answer_leaves_at_once_while_every_slot_of_the_loop_waits(
 
     noted = await queue(pool, ALICE, "Tiket #12 dibuat", PRIORITY_INTERACTIVE)
     assert noted == {f"{ALICE}:0"}
+    at_once = metrics.ANSWERS_AT_ONCE._value.get()
     assert await worker.express(noted) == 1
+    assert metrics.ANSWERS_AT_ONCE._value.get() == at_once + 1, "/metrics counts it"
 
     answer = await tg.wait_for_message(ALICE, timeout=10)
     assert answer["text"] == "Tiket #12 dibuat"
