@@ -4,7 +4,9 @@ too), and shows its result on the group's messages through the outbox."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -102,6 +104,47 @@ async def record(
         at=now,
         details=details,
     )
+
+
+@dataclass
+class Acting:
+    """An allowed action under way: its transaction's connection and the person, and what its
+    audit entry will say (the body may name a finer `audited` action, the `target` it made and
+    the `details`)."""
+
+    conn: asyncpg.Connection
+    person: Person
+    audited: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def acting(
+    pool: asyncpg.Pool,
+    person: Person | None,
+    action: Action,
+    *,
+    target: str,
+    chat_id: int | None,
+    now: datetime,
+) -> AsyncIterator[Acting]:
+    """The frame of every alerts action: refuse (audited) unless the person may; else one
+    transaction in which the body acts and, when it has not raised, the action is audited."""
+    await check(pool, person, action, target=target, chat_id=chat_id, now=now)
+    assert person is not None
+    async with transaction(pool) as conn:
+        done = Acting(conn, person, action, target)
+        yield done
+        await record(
+            conn,
+            person,
+            done.audited,
+            target=done.target,
+            chat_id=chat_id,
+            now=now,
+            details=done.details,
+        )
 
 
 @dataclass(frozen=True)
@@ -204,31 +247,24 @@ async def add_silence(
     chat_id: int | None,
     now: datetime,
 ) -> silences.Silence:
-    await check(pool, person, Action.SILENCE, target="silence", chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
+    async with acting(
+        pool, person, Action.SILENCE, target="silence", chat_id=chat_id, now=now
+    ) as done:
         silence = await silences.create_silence(
-            conn,
+            done.conn,
             matchers,
             now=now,
             duration=duration,
-            created_by=person.id,
-            created_name=display_name(person),
+            created_by=done.person.id,
+            created_name=display_name(done.person),
             comment=comment,
         )
-        await record(
-            conn,
-            person,
-            Action.SILENCE,
-            target=f"silence:{silence.id}",
-            chat_id=chat_id,
-            now=now,
-            details={
-                "matchers": [str(m) for m in matchers],
-                "seconds": duration.total_seconds(),
-                "comment": comment,
-            },
-        )
+        done.target = f"silence:{silence.id}"
+        done.details = {
+            "matchers": [str(m) for m in matchers],
+            "seconds": duration.total_seconds(),
+            "comment": comment,
+        }
     return silence
 
 
@@ -241,20 +277,12 @@ async def remove_silence(
     now: datetime,
 ) -> bool:
     target = f"silence:{silence_id}"
-    await check(pool, person, Action.UNSILENCE, target=target, chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
-        done = await silences.expire_silence(conn, silence_id, now=now, by=person.id)
-        await record(
-            conn,
-            person,
-            Action.UNSILENCE,
-            target=target,
-            chat_id=chat_id,
-            now=now,
-            details={"expired": done},
-        )
-    return done
+    async with acting(
+        pool, person, Action.UNSILENCE, target=target, chat_id=chat_id, now=now
+    ) as done:
+        expired = await silences.expire_silence(done.conn, silence_id, now=now, by=done.person.id)
+        done.details = {"expired": expired}
+    return expired
 
 
 async def start_maintenance(
@@ -267,44 +295,31 @@ async def start_maintenance(
     now: datetime,
     starts_at: datetime | None = None,
 ) -> silences.MaintenanceWindow:
-    await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
+    async with acting(
+        pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now
+    ) as done:
         window = await silences.start_window(
-            conn,
+            done.conn,
             starts_at=starts_at or now,
             duration=duration,
             reason=reason,
-            created_by=person.id,
-            created_name=display_name(person),
+            created_by=done.person.id,
+            created_name=display_name(done.person),
             now=now,
         )
-        await record(
-            conn,
-            person,
-            "maintenance.start",
-            target=f"maintenance:{window.id}",
-            chat_id=chat_id,
-            now=now,
-            details={"seconds": duration.total_seconds(), "reason": reason},
-        )
+        done.audited = "maintenance.start"
+        done.target = f"maintenance:{window.id}"
+        done.details = {"seconds": duration.total_seconds(), "reason": reason}
     return window
 
 
 async def stop_maintenance(
     pool: asyncpg.Pool, person: Person | None, *, chat_id: int | None, now: datetime
 ) -> list[silences.MaintenanceWindow]:
-    await check(pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
-        stopped = await silences.stop_windows(conn, now=now, by=person.id)
-        await record(
-            conn,
-            person,
-            "maintenance.stop",
-            target="maintenance",
-            chat_id=chat_id,
-            now=now,
-            details={"windows": [w.id for w in stopped]},
-        )
+    async with acting(
+        pool, person, Action.MAINTENANCE, target="maintenance", chat_id=chat_id, now=now
+    ) as done:
+        stopped = await silences.stop_windows(done.conn, now=now, by=done.person.id)
+        done.audited = "maintenance.stop"
+        done.details = {"windows": [w.id for w in stopped]}
     return stopped

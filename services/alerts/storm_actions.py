@@ -18,10 +18,9 @@ import asyncpg
 
 from services import outbox, roster
 from services.alerts import outbound, storm
-from services.alerts.actions import Action, AlreadyDone, GroupNotFound, check, display_name, record
+from services.alerts.actions import Action, AlreadyDone, GroupNotFound, acting, display_name
 from services.alerts.outbound import Audience, group_view
 from services.alerts.store import acknowledge_storm, get_group
-from services.storage.db import transaction
 from services.users import Person
 
 
@@ -44,9 +43,8 @@ async def details(
     """A group's full message: to the presser's private chat when they have one with the bot,
     else in place of the storm message, with a button back."""
     target = f"alert_group:{group_id}"
-    await check(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
+    async with acting(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now) as done:
+        conn = done.conn
         group = await get_group(conn, group_id)
         current = await storm.get(conn, storm_id)
         if group is None or current is None or group.storm_id != storm_id:
@@ -54,21 +52,20 @@ async def details(
         view = await group_view(conn, group, now)
         # privately only to a chat known to work: Telegram refuses a first message to someone
         # who never pressed Start, and the details would be lost
-        member = await roster.member(conn, person.id)
+        member = await roster.member(conn, done.person.id)
         private = (
-            member is not None and not member.not_started and await outbox.reached(conn, person.id)
+            member is not None
+            and not member.not_started
+            and await outbox.reached(conn, done.person.id)
         )
         if private:
-            await outbound.details_privately(conn, person, view, audience, group_id)
+            await outbound.details_privately(conn, done.person, view, audience, group_id)
         else:
             if current.outbox_id is None:
                 raise GroupNotFound(group_id)  # the storm message has not left yet
             await outbound.details_in_storm(conn, current, view, audience)
         where: Literal["private", "edit"] = "private" if private else "edit"
-        details = {"button": "storm_details", "storm_id": storm_id, "shown": where}
-        await record(
-            conn, person, Action.VIEW, target=target, chat_id=chat_id, now=now, details=details
-        )
+        done.details = {"button": "storm_details", "storm_id": storm_id, "shown": where}
     return Shown(where, group_id)
 
 
@@ -83,26 +80,19 @@ async def acknowledge_all(
 ) -> list[int]:
     """Acknowledge every open group of the storm not acknowledged yet; return their ids."""
     target = f"alert_storm:{storm_id}"
-    await check(pool, person, Action.ACKNOWLEDGE, target=target, chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
-        current = await storm.get(conn, storm_id, wait=True)
+    async with acting(
+        pool, person, Action.ACKNOWLEDGE, target=target, chat_id=chat_id, now=now
+    ) as done:
+        current = await storm.get(done.conn, storm_id, wait=True)
         if current is None or current.ended_at is not None:
             raise GroupNotFound(storm_id)
         if current.acknowledged_at is not None:
             raise AlreadyDone(current.acknowledged_name)
-        acknowledged = await acknowledge_storm(conn, storm_id, person.id, display_name(person), now)
-        details = {"button": "storm_ack_all", "groups": acknowledged}
-        await record(
-            conn,
-            person,
-            Action.ACKNOWLEDGE,
-            target=target,
-            chat_id=chat_id,
-            now=now,
-            details=details,
+        acknowledged = await acknowledge_storm(
+            done.conn, storm_id, done.person.id, display_name(done.person), now
         )
-        await outbound.redraw_storm(conn, storm_id, audience, now)
+        done.details = {"button": "storm_ack_all", "groups": acknowledged}
+        await outbound.redraw_storm(done.conn, storm_id, audience, now)
     return acknowledged
 
 
@@ -117,18 +107,8 @@ async def back(
 ) -> None:
     """The storm message shows the storm again (after a group's details in its place)."""
     target = f"alert_storm:{storm_id}"
-    await check(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now)
-    assert person is not None
-    async with transaction(pool) as conn:
-        if await storm.get(conn, storm_id, wait=True) is None:
+    async with acting(pool, person, Action.VIEW, target=target, chat_id=chat_id, now=now) as done:
+        if await storm.get(done.conn, storm_id, wait=True) is None:
             raise GroupNotFound(storm_id)
-        await outbound.redraw_storm(conn, storm_id, audience, now)
-        await record(
-            conn,
-            person,
-            Action.VIEW,
-            target=target,
-            chat_id=chat_id,
-            now=now,
-            details={"button": "storm_back"},
-        )
+        await outbound.redraw_storm(done.conn, storm_id, audience, now)
+        done.details = {"button": "storm_back"}
