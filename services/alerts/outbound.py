@@ -21,7 +21,7 @@ from services.alerts.incidents import IncidentRequest
 from services.alerts.render import GroupView, Rendered, render_group, render_maintenance_summary
 from services.alerts.render_storm import back_row
 from services.i18n import use_locale
-from services.message import html
+from services.localized import send_in
 from services.storage.types import Executor
 from services.users import Person
 
@@ -139,12 +139,11 @@ async def post(
     languages: ChatLanguages,
 ) -> None:
     for chat_id in chats:
-        with use_locale(await languages.of(db, chat_id)):
-            rendered = render()
-        row_id = await outbox.send_text(
+        row_id = await send_in(
             db,
             chat_id,
-            rendered.payload(),
+            await languages.of(db, chat_id),
+            render,
             owner=f"alert_group:{group.id}",
             priority=PRIORITY.get(group.severity, outbox.PRIORITY_ALERT_INFO),
         )
@@ -220,14 +219,13 @@ async def post_maintenance_summary(
     """What fired while the maintenance window muted it, to the admin chat once it ended."""
     if audience.admin_chat_id is None:
         return
-    with use_locale(audience.language):
-        text = render_maintenance_summary(
-            window.reason, window.starts_at, window.end, muted, audience.tz
-        )
-    await outbox.send_text(
+    await send_in(
         db,
         audience.admin_chat_id,
-        html(text),
+        audience.language,
+        lambda: render_maintenance_summary(
+            window.reason, window.starts_at, window.end, muted, audience.tz
+        ),
         owner=f"maintenance:{window.id}",
         dedup_key=f"maintenance:{window.id}:summary",
         priority=outbox.PRIORITY_P1,
@@ -238,12 +236,11 @@ async def details_privately(
     db: Executor, person: Person, view: GroupView, audience: Audience, group_id: int
 ) -> None:
     """A group's full message to the person who asked for it from a storm, in their language."""
-    with use_locale(person.language or audience.language):
-        rendered = render_group(view, audience.tz)
-    await outbox.send_text(
+    await send_in(
         db,
         person.id,
-        rendered.payload(),
+        person.language or audience.language,
+        lambda: render_group(view, audience.tz),
         owner=f"alert_details:{group_id}",
         priority=outbox.PRIORITY_INTERACTIVE,
     )

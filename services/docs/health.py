@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services import chats, outbox
+from services import outbox
 from services.alerts.config import AlertsRules
 from services.docs import metrics_doc
 from services.docs.config import DocsRules
 from services.docs.review import Review, review
 from services.i18n import gettext as _
 from services.i18n import ngettext, use_locale
-from services.message import html
+from services.localized import send_to_chat
 from services.sla import SlaRules
 from services.storage.types import Executor
 from services.text import esc
@@ -189,13 +189,11 @@ async def send_report(
 ) -> bool:
     if admin_chat_id is None:
         return False
-    language = await chats.chat_language(db, admin_chat_id, default_locale)
-    with use_locale(language):
-        text = render_report(health, now, tz, max_diff)
-    await outbox.send_text(
+    await send_to_chat(
         db,
         admin_chat_id,
-        html(text),
+        default_locale,
+        lambda: render_report(health, now, tz, max_diff),
         dedup_key=f"{dedup}:text",
         priority=outbox.PRIORITY_REPORT,
     )

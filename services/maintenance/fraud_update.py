@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from services import chats, outbox, roster
 from services.i18n import gettext as _
-from services.i18n import use_locale
+from services.localized import send_in
 from services.maintenance import retrain
 from services.maintenance.fraud_model import (
     FraudModelPolicy,
@@ -19,7 +19,6 @@ from services.maintenance.fraud_model import (
     count_new_labelled,
     fetch_cases,
 )
-from services.message import html
 from services.storage.types import Executor
 from services.text import esc
 from services.users import Role
@@ -198,12 +197,11 @@ async def send_report(
     if not targets and admin_chat_id is not None:
         targets = [(admin_chat_id, await chats.chat_language(db, admin_chat_id, default_locale))]
     for chat_id, language in targets:
-        with use_locale(language):
-            text = render_report(report, policy, tz)
-        await outbox.send_text(
+        await send_in(
             db,
             chat_id,
-            html(text),
+            language,
+            lambda: render_report(report, policy, tz),
             dedup_key=f"{dedup}:{chat_id}",
             priority=outbox.PRIORITY_REPORT,
         )

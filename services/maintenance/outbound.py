@@ -3,14 +3,14 @@ run's progress (one message, then edits of it) and the question before orphans a
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from services import outbox
 from services.i18n import gettext as _
-from services.i18n import use_locale
+from services.localized import send_in
 from services.maintenance.render import confirm_keyboard, render_run, retry_keyboard, title
 from services.maintenance.runs import MaintenanceRun, RunStatus
+from services.message import Rendered
 from services.storage.types import Executor
 from services.text import esc
 
@@ -19,14 +19,12 @@ async def push_run(
     db: Executor, chat_id: int, run: MaintenanceRun, tz: ZoneInfo, language: str | None
 ) -> int | None:
     """The run's result to the admin chat; failed and warn runs carry a Retry button."""
-    with use_locale(language):
-        payload: dict[str, Any] = {"text": render_run(run, tz), "parse_mode": "HTML"}
-        if run.status in (RunStatus.FAILED, RunStatus.WARN):
-            payload["reply_markup"] = retry_keyboard(run.job)
-    return await outbox.send_text(
+    retry = run.status in (RunStatus.FAILED, RunStatus.WARN)
+    return await send_in(
         db,
         chat_id,
-        payload,
+        language,
+        lambda: Rendered(render_run(run, tz), retry_keyboard(run.job) if retry else None),
         dedup_key=f"maintenance_run:{run.id}:result",
         owner=f"maintenance_run:{run.id}",
         priority=outbox.PRIORITY_REPORT,
@@ -79,17 +77,20 @@ async def ask_orphan_confirmation(
     confirmation, which runs database maintenance again, confirmed (the job's own buttons)."""
     if chat_id is None:
         return None
-    with use_locale(language):
+
+    def question() -> Rendered:
         text = _(
             "🧹 <b>{found} orphaned rows</b> in QuickCart's database ({counts}). They are deleted "
             "in batches only in a maintenance window or when you confirm: “Run it now” runs the "
             "database maintenance with the deletion."
         ).format(found=found, counts=esc(counts))
-        markup = confirm_keyboard("database_maintenance")
-    return await outbox.send_text(
+        return Rendered(text, confirm_keyboard("database_maintenance"))
+
+    return await send_in(
         db,
         chat_id,
-        {"text": text, "parse_mode": "HTML", "reply_markup": markup},
+        language,
+        question,
         dedup_key=f"maintenance_run:{run_id}:orphans",
         owner=f"maintenance_run:{run_id}",
         priority=outbox.PRIORITY_REPORT,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from services import chats, outbox, roster
-from services.i18n import use_locale
-from services.message import html
+from services import outbox, roster
+from services.localized import send_in, send_to_chat
+from services.message import Rendered
 from services.oncall import render
 from services.oncall.model import Override, Swap
 from services.storage.types import Executor
@@ -30,11 +30,13 @@ async def tell_person(
 ) -> int | None:
     member = await roster.member(db, user_id)
     language = member.language if member and member.language else ctx.default_locale
-    with use_locale(language):
-        text = make()
-        keyboard = markup() if markup else None
-    return await outbox.send_text(
-        db, user_id, html(text, keyboard), dedup_key=dedup, priority=priority
+    return await send_in(
+        db,
+        user_id,
+        language,
+        lambda: Rendered(make(), markup() if markup else None),
+        dedup_key=dedup,
+        priority=priority,
     )
 
 
@@ -43,11 +45,13 @@ async def tell_admin_chat(
 ) -> int | None:
     if ctx.admin_chat_id is None:
         return None
-    language = await chats.chat_language(db, ctx.admin_chat_id, ctx.default_locale)
-    with use_locale(language):
-        text = make()
-    return await outbox.send_text(
-        db, ctx.admin_chat_id, html(text), dedup_key=dedup, priority=outbox.PRIORITY_INTERACTIVE
+    return await send_to_chat(
+        db,
+        ctx.admin_chat_id,
+        ctx.default_locale,
+        make,
+        dedup_key=dedup,
+        priority=outbox.PRIORITY_INTERACTIVE,
     )
 
 

@@ -15,7 +15,7 @@ from services import chats, outbox, roster, staff
 from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import use_locale
-from services.message import html
+from services.localized import send_in, send_to_chat
 from services.quarterly import store
 from services.quarterly.config import QuarterlyRules, quarter_of
 from services.quarterly.render import render_checklist, render_reminder, render_report
@@ -170,12 +170,11 @@ async def send_report(
         return False
     tasks = await store.tasks(db, quarter)
     language = await chats.chat_language(db, ctx.admin_chat_id, ctx.default_locale)
-    with use_locale(language):
-        text = render_report(quarter, tasks, ctx.tz, complete=reason == "complete")
-    await outbox.send_text(
+    await send_in(
         db,
         ctx.admin_chat_id,
-        html(text),
+        language,
+        lambda: render_report(quarter, tasks, ctx.tz, complete=reason == "complete"),
         dedup_key=f"quarter-report:{quarter}",
         priority=outbox.PRIORITY_REPORT,
     )
@@ -218,13 +217,11 @@ async def start_quarter(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
         created = await store.ensure(conn, quarter, ctx.rules.plan(quarter), now)
         if created and ctx.admin_chat_id is not None:
             tasks = await store.tasks(conn, quarter)
-            language = await chats.chat_language(conn, ctx.admin_chat_id, ctx.default_locale)
-            with use_locale(language):
-                rendered = render_checklist(quarter, tasks, ctx.tz)
-            await outbox.send_text(
+            await send_to_chat(
                 conn,
                 ctx.admin_chat_id,
-                rendered.payload(),
+                ctx.default_locale,
+                lambda: render_checklist(quarter, tasks, ctx.tz),
                 dedup_key=f"quarter-checklist:{quarter}",
                 priority=outbox.PRIORITY_REPORT,
             )
@@ -255,12 +252,11 @@ async def remind_owners(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
     told: list[int] = []
     async with transaction(pool) as conn:
         for user_id, (member, mine) in sorted(per_person.items()):
-            with use_locale(member.language or ctx.default_locale):
-                text = render_reminder(quarter, mine, ctx.tz)
-            row = await outbox.send_text(
+            row = await send_in(
                 conn,
                 user_id,
-                html(text),
+                member.language or ctx.default_locale,
+                lambda: render_reminder(quarter, mine, ctx.tz),  # noqa: B023 (made at once)
                 dedup_key=f"quarter-remind:{quarter}:{week}:{user_id}",
                 priority=outbox.PRIORITY_REPORT,
             )
