@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel
 
+from services.checks.probes.database import VACUUM_DUE
 from services.results import as_json
 from services.storage.types import Executor
 
@@ -93,15 +94,6 @@ class MaintenanceResult:
         return as_json(self, seconds=round(self.seconds, 3))
 
 
-_VACUUM_DUE = """
-SELECT format('%I.%I', schemaname, relname) AS target, n_live_tup AS live, n_dead_tup AS dead
-FROM pg_stat_user_tables
-WHERE n_dead_tup >= $1
-  AND n_dead_tup::float8 / greatest(n_live_tup + n_dead_tup, 1) >= $2
-ORDER BY n_dead_tup DESC
-LIMIT $3
-"""
-
 # Expected size of a btree: one entry (item pointer 6 + info 2 + line pointer 4 + key width,
 # rounded up to 8) per live row, pages filled to the index's fillfactor (90 % by default).
 _BLOATED_INDEXES = """
@@ -143,7 +135,7 @@ async def plan(conn: Executor, policy: DatabaseMaintenancePolicy) -> list[Action
     """What maintenance the database needs now (reads statistics only)."""
     actions: list[Action] = []
     for row in await conn.fetch(
-        _VACUUM_DUE, policy.min_dead_tuples, policy.dead_ratio, policy.max_tables
+        VACUUM_DUE, policy.min_dead_tuples, policy.dead_ratio, policy.max_tables
     ):
         actions.append(
             Action("vacuum", row["target"], {"dead": int(row["dead"]), "live": int(row["live"])})

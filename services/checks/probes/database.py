@@ -65,8 +65,11 @@ ORDER BY state_change
 LIMIT $2
 """
 
-_VACUUM_DUE = """
-SELECT schemaname || '.' || relname AS name, n_live_tup AS live, n_dead_tup AS dead
+# Tables due for VACUUM, worst first: the probe lists them by `name`; database maintenance
+# (services/maintenance/database.py) vacuums the same ones, by `target` (quoted identifiers).
+VACUUM_DUE = """
+SELECT schemaname || '.' || relname AS name, format('%I.%I', schemaname, relname) AS target,
+       n_live_tup AS live, n_dead_tup AS dead
 FROM pg_stat_user_tables
 WHERE n_dead_tup >= $1
   AND n_dead_tup::float8 / greatest(n_live_tup + n_dead_tup, 1) >= $2
@@ -108,7 +111,7 @@ async def probe(ctx: ProbeContext) -> Outcome:
         blockers = await conn.fetch(_BLOCKERS, blocker_pids) if blocker_pids else []
         idle = await conn.fetch(_IDLE_IN_TRANSACTION, rules.idle_in_transaction_s, rules.listed)
         vacuum = await conn.fetch(
-            _VACUUM_DUE, rules.vacuum_min_dead_tuples, rules.vacuum_dead_ratio, rules.listed
+            VACUUM_DUE, rules.vacuum_min_dead_tuples, rules.vacuum_dead_ratio, rules.listed
         )
         lag = await conn.fetchval(_REPLICA_LAG) if overview["replica"] else None
         statements = await _slowest_statements(conn)
