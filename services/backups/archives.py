@@ -9,7 +9,6 @@ The maintenance jobs reuse both for backup verification and restore tests.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import hashlib
 import os
@@ -18,6 +17,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from services.process import run_process
 
 ARCHIVE_SUFFIXES = (".dump", ".backup", ".pgdump", ".pgdmp", ".tar")
 _SKIP_SUFFIXES = (".sha256", ".tmp", ".part", ".partial", ".log")
@@ -167,24 +168,6 @@ async def _checksum(archive: Archive) -> tuple[Checksum, str | None, str | None]
     return (Checksum.OK if actual == expected else Checksum.MISMATCH), expected, actual
 
 
-async def _run(argv: list[str], timeout: float) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except (TimeoutError, asyncio.CancelledError):
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.wait(), 2.0)
-        raise
-    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
-
-
 def _first_error(stderr: str, returncode: int) -> str:
     for line in stderr.splitlines():
         line = line.strip()
@@ -198,14 +181,14 @@ async def read_toc(
 ) -> tuple[bool, int, int, str | None]:
     """(readable, entries, table-data entries, error) from `pg_restore --list`."""
     try:
-        code, out, err = await _run([pg_restore_bin, "--list", str(archive.path)], timeout)
+        done = await run_process([pg_restore_bin, "--list", str(archive.path)], timeout)
     except FileNotFoundError:
         return False, 0, 0, f"{pg_restore_bin} not found"
     except TimeoutError:
         return False, 0, 0, f"pg_restore --list took longer than {timeout:g} s"
-    if code != 0:
-        return False, 0, 0, _first_error(err, code)
-    entries = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith(";")]
+    if done.returncode != 0:
+        return False, 0, 0, _first_error(done.stderr, done.returncode)
+    entries = [ln for ln in done.stdout.splitlines() if ln.strip() and not ln.startswith(";")]
     table_data = sum(1 for ln in entries if " TABLE DATA " in ln)
     return True, len(entries), table_data, None
 
@@ -213,14 +196,12 @@ async def read_toc(
 async def read_all_data(archive: Archive, pg_restore_bin: str, timeout: float) -> str | None:
     """Read every block as a restore would (into /dev/null); the error, or None."""
     try:
-        code, _out, err = await _run(
-            [pg_restore_bin, "--file", os.devnull, str(archive.path)], timeout
-        )
+        done = await run_process([pg_restore_bin, "--file", os.devnull, str(archive.path)], timeout)
     except FileNotFoundError:
         return f"{pg_restore_bin} not found"
     except TimeoutError:
         return f"pg_restore took longer than {timeout:g} s"
-    return None if code == 0 else _first_error(err, code)
+    return None if done.returncode == 0 else _first_error(done.stderr, done.returncode)
 
 
 async def verify_archive(

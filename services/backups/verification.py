@@ -11,7 +11,6 @@ source, records the verdict and how long it took, and always drops the scratch d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from pydantic import BaseModel
 
 from services.backups.archives import Archive, ArchiveVerdict, find_archives, verify_archive
 from services.backups.store import record_restore_test, record_verification, verdict_word
+from services.process import run_process
 from services.storage.types import Executor
 
 
@@ -161,25 +161,11 @@ async def _pg_restore(
     if jobs > 1 and not archive.path.name.endswith(".tar"):
         argv.append(f"--jobs={jobs}")
     argv += ["--dbname", url, str(archive.path)]
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    try:
-        _out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except (TimeoutError, asyncio.CancelledError):
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.wait(), 5.0)
-        raise
-    if proc.returncode == 0:
+    done = await run_process(argv, timeout, env=env)
+    if done.returncode == 0:
         return None
-    lines = [ln.strip() for ln in err.decode(errors="replace").splitlines() if ln.strip()]
-    return (lines[0] if lines else f"pg_restore exited with {proc.returncode}")[:300]
+    lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
+    return (lines[0] if lines else f"pg_restore exited with {done.returncode}")[:300]
 
 
 async def restore_test(

@@ -6,14 +6,13 @@ untracked) and plain directories use the file's modification time."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import fnmatch
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.docs.config import DocsRules
+from services.process import run_process
 
 
 @dataclass(frozen=True)
@@ -48,24 +47,10 @@ def documents_in(root: Path, patterns: list[str], exclude: str | None = None) ->
 
 async def _git(root: Path, timeout: float, *args: str) -> str | None:
     try:
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "-C",
-            str(root),
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-    except OSError:
+        done = await run_process(["git", "-C", str(root), *args], timeout)
+    except (OSError, TimeoutError):
         return None
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        return None
-    return out.decode("utf-8", "replace") if proc.returncode == 0 else None
+    return done.stdout if done.returncode == 0 else None
 
 
 async def git_times(root: Path, timeout: float) -> dict[str, datetime] | None:

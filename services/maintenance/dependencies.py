@@ -7,8 +7,6 @@ so (verdict `no_network`) instead of reporting a clean bill of health.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.process import run_process
 from services.results import as_json
 
 
@@ -105,28 +104,19 @@ async def audit(
         *policy.extra_args,
     ]
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
+        done = await run_process(argv, policy.timeout_s, env=env)
     except FileNotFoundError:
         return AuditResult("error", error=f"{policy.pip_audit_bin} not found")
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), policy.timeout_s)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
         return AuditResult("error", error=f"pip-audit took longer than {policy.timeout_s:g} s")
-    stderr = err.decode(errors="replace")
     try:
-        findings, packages = parse_report(out.decode(errors="replace"))
+        findings, packages = parse_report(done.stdout)
     except (json.JSONDecodeError, AttributeError):
-        if _NO_NETWORK.search(stderr):
-            return AuditResult("no_network", error=_last_line(stderr))
-        return AuditResult("error", error=_last_line(stderr) or f"exit status {proc.returncode}")
+        if _NO_NETWORK.search(done.stderr):
+            return AuditResult("no_network", error=_last_line(done.stderr))
+        return AuditResult(
+            "error", error=_last_line(done.stderr) or f"exit status {done.returncode}"
+        )
     previous = previous_keys or set()
     new = [f for f in findings if f.key not in previous]
     verdict = "vulnerable" if findings else "ok"

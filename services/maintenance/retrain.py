@@ -5,13 +5,13 @@ variables (QC_FRAUD_SINCE, QC_FRAUD_UNTIL, QC_FRAUD_NEW_CASES)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import shlex
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from services.process import run_process
 
 OUTPUT_TAIL = 2000
 
@@ -42,26 +42,15 @@ async def run(command: str, timeout_s: float, env: dict[str, str]) -> RetrainRes
     if not argv:
         return RetrainResult("error", None, 0.0, "the command is empty")
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, **env},
-            start_new_session=True,
+        done = await run_process(
+            argv, timeout_s, env={**os.environ, **env}, merge_stderr=True, own_session=True
         )
-    except OSError as exc:
-        return RetrainResult("error", None, time.monotonic() - started, str(exc))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 9)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.wait(), 5)
+    except TimeoutError:  # before OSError, of which it is one
         return RetrainResult(
             "timeout", None, time.monotonic() - started, f"stopped after {timeout_s:g} s"
         )
-    text = out.decode("utf-8", "replace")[-OUTPUT_TAIL:]
-    code = proc.returncode
+    except OSError as exc:
+        return RetrainResult("error", None, time.monotonic() - started, str(exc))
+    text = done.stdout[-OUTPUT_TAIL:]
+    code = done.returncode
     return RetrainResult("ok" if code == 0 else "failed", code, time.monotonic() - started, text)
