@@ -7,20 +7,17 @@ thresholds (every `alert` value of CRITICAL_METRICS and the three rules of
 
 from __future__ import annotations
 
-import copy
-import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from importlib import resources
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from services.alerts.durations import Duration
 from services.alerts.evaluation import group_key
 from services.alerts.inhibition import InhibitRule, InhibitRuleConfig, default_inhibit_rules
+from services.alerts.packaged import packaged_list
 from services.alerts.routing import ReceiverConfig, Route, RouteConfig, build, group_spec
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
@@ -115,21 +112,9 @@ class AlertRule(BaseModel):
 DEFAULT_RULES_FILE = "default_rules.yaml"
 
 
-@functools.cache
-def _default_rule_data() -> tuple[dict[str, Any], ...]:
-    """The rules of `default_rules.yaml` (next to this module, packaged with it), parsed once."""
-    text = (
-        resources.files("services.alerts").joinpath(DEFAULT_RULES_FILE).read_text(encoding="utf-8")
-    )
-    data = yaml.safe_load(text)
-    if not isinstance(data, list):
-        raise ValueError(f"{DEFAULT_RULES_FILE} must be a list of rules")
-    return tuple(data)
-
-
 def default_rules() -> list[AlertRule]:
     """The plan's thresholds and one rule for every critical finding of a probe, as rules."""
-    return [AlertRule.model_validate(copy.deepcopy(item)) for item in _default_rule_data()]
+    return packaged_list(AlertRule, DEFAULT_RULES_FILE, "rules")
 
 
 class GroupingRules(BaseModel):
@@ -233,7 +218,7 @@ class AlertsRules(BaseModel):
     def group_for(
         self,
         alertname: str,
-        labels: dict[str, str],
+        labels: Mapping[str, str],
         severity: str,
         channels: list[str],
         group_by: list[str],

@@ -17,17 +17,14 @@ QuickCart's defaults are in `default_inhibit_rules.yaml` next to this module.
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any, Protocol
+from typing import Protocol
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.alerts.matchers import Matcher
+from services.alerts.packaged import packaged_list
 from services.alerts.routing import matchers_of
 from services.storage.types import Executor
 
@@ -53,17 +50,8 @@ class InhibitRuleConfig(BaseModel):
         )
 
 
-@functools.cache
-def _default_data() -> tuple[dict[str, Any], ...]:
-    text = resources.files("services.alerts").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, list):
-        raise ValueError(f"{DEFAULT_FILE} must be a list of inhibit rules")
-    return tuple(data)
-
-
 def default_inhibit_rules() -> list[InhibitRuleConfig]:
-    return [InhibitRuleConfig.model_validate(copy.deepcopy(d)) for d in _default_data()]
+    return packaged_list(InhibitRuleConfig, DEFAULT_FILE, "inhibit rules")
 
 
 @dataclass(frozen=True)
