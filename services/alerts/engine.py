@@ -90,9 +90,9 @@ async def _evaluate_rule(
     report: EvaluationReport,
 ) -> None:
     known = await store.alerts_of_rule(conn, rule.name)
-    seen: dict[str, tuple[dict[str, str], float | None, bool | None]] = {}
+    seen: dict[str, tuple[Mapping[str, str], float | None, bool | None]] = {}
     for sample in samples or []:
-        labels = alert_labels(rule, sample)
+        labels: Mapping[str, str] = alert_labels(rule, sample)
         seen[fingerprint(labels)] = (
             labels,
             sample.value,

@@ -10,14 +10,20 @@ from services.alerts.evaluation import AlertState
 
 
 @dataclass(frozen=True)
-class AlertRow:
-    id: int
+class Alert:
+    """What names an alert and what it says: an alert as stored, or about to be saved."""
+
     fingerprint: str
     source: str
     alertname: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
     severity: str
+
+
+@dataclass(frozen=True)
+class AlertRow(Alert):
+    id: int
     state: str
     value: float | None = None
     threshold: float | None = None
@@ -75,13 +81,7 @@ class GroupRow:
 
 
 @dataclass(frozen=True)
-class AlertWrite:
-    fingerprint: str
-    source: str
-    alertname: str
-    labels: Mapping[str, str]
-    annotations: Mapping[str, str]
-    severity: str
+class AlertWrite(Alert):
     state: AlertState
     value: float | None
     threshold: float | None
