@@ -13,29 +13,23 @@ from services.checks.model import CheckReport
 
 class CheckMetrics:
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
-        self.status = Gauge(
-            "qc_check_status",
-            "Outcome of each health probe: 0 ok, 1 warn, 2 crit, 3 unknown",
-            ["check"],
-            registry=registry,
+        def gauge(name: str, documentation: str, *labels: str) -> Gauge:
+            """A gauge of this registry, one series per check (and `labels`)."""
+            return Gauge(name, documentation, ["check", *labels], registry=registry)
+
+        self.status = gauge(
+            "qc_check_status", "Outcome of each health probe: 0 ok, 1 warn, 2 crit, 3 unknown"
         )
-        self.duration = Gauge(
-            "qc_check_duration_seconds",
-            "How long each health probe took",
-            ["check"],
-            registry=registry,
+        self.duration = gauge("qc_check_duration_seconds", "How long each health probe took")
+        self.last_run = gauge(
+            "qc_check_last_run_timestamp_seconds", "When each health probe last ran (Unix time)"
         )
-        self.last_run = Gauge(
-            "qc_check_last_run_timestamp_seconds",
-            "When each health probe last ran (Unix time)",
-            ["check"],
-            registry=registry,
-        )
-        self.value = Gauge(
+        self.value = gauge(
             "qc_check_value",
             "The latest value each health probe measured",
-            ["check", "key", "target", "unit"],
-            registry=registry,
+            "key",
+            "target",
+            "unit",
         )
         self._series: dict[str, set[tuple[str, str, str, str]]] = {}
 
