@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -157,6 +157,7 @@ async def pending(db: Executor) -> int:
     return count
 
 
+@dataclass(eq=False)
 class AlertInboxWorker:
     """Folds payloads as they arrive: woken by this process's webhook, and every `every`
     seconds for what other replicas appended.
@@ -166,26 +167,16 @@ class AlertInboxWorker:
     per POST, and the fold does not compete with the burst's POSTs for the event loop.
     Group waits count from arrival (`received_at`), so the pause delays no message."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        config: Callable[[], AlertsRules],
-        clock: Clock,
-        *,
-        every: float = 1.0,
-        settle: float = 0.2,
-        settle_max: float = 1.0,
-        on_folded: Callable[[FoldReport], Awaitable[None]] | None = None,
-    ) -> None:
-        self.pool = pool
-        self.config = config
-        self.clock = clock
-        self.every = every
-        self.settle = settle
-        self.settle_max = settle_max
-        self.on_folded = on_folded
-        self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
+    pool: asyncpg.Pool
+    config: Callable[[], AlertsRules]
+    clock: Clock
+    _: KW_ONLY
+    every: float = 1.0
+    settle: float = 0.2
+    settle_max: float = 1.0
+    on_folded: Callable[[FoldReport], Awaitable[None]] | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def wake(self) -> None:
         self._wake.set()

@@ -4,6 +4,7 @@ messages (the digests' own rows and texts are digest_store.py)."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,22 +48,15 @@ async def fold(
     return digest_id
 
 
+@dataclass(eq=False)
 class DigestFlusher:
     """Sends a digest's first message, then edits it, at most every `digest_edit_interval`."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        sender: Sender,
-        limiter: RateLimiter,
-        clock: Clock,
-        config: DeliveryConfig,
-    ) -> None:
-        self.pool = pool
-        self.sender = sender
-        self.limiter = limiter
-        self.clock = clock
-        self.config = config
+    pool: asyncpg.Pool
+    sender: Sender
+    limiter: RateLimiter
+    clock: Clock
+    config: DeliveryConfig
 
     async def flush_dirty(self) -> None:
         for digest_id in await digest_store.dirty(self.pool, self.clock.now(), self.config):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -113,23 +114,18 @@ def is_group(chat_id: int) -> bool:
     return chat_id < 0
 
 
+@dataclass(eq=False)
 class RateLimiter:
-    def __init__(
-        self,
-        redis: Redis,
-        limits: Limits,
-        clock: Clock,
-        *,
-        prefix: str = "qc:delivery",
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self.redis = redis
-        self.limits = limits
-        self.clock = clock
-        self.prefix = prefix
-        self.sleep = sleep
-        self._take: Any = redis.register_script(_TAKE)
-        self._pause: Any = redis.register_script(_PAUSE)
+    redis: Redis
+    limits: Limits
+    clock: Clock
+    _: KW_ONLY
+    prefix: str = "qc:delivery"
+    sleep: Sleep = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        self._take: Any = self.redis.register_script(_TAKE)
+        self._pause: Any = self.redis.register_script(_PAUSE)
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
