@@ -3,6 +3,7 @@ run's progress (one message, then edits of it) and the question before orphans a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from services import outbox
@@ -31,33 +32,33 @@ async def push_run(
     )
 
 
+@dataclass(eq=False)
 class ProgressMessage:
     """A long run's progress: one message, then edits of it (the outbox edits by `ref_id`)."""
 
-    def __init__(self, db: Executor, chat_id: int | None, run_id: int, job: str) -> None:
-        self._db = db
-        self._chat_id = chat_id
-        self._run_id = run_id
-        self._job = job
-        self._first: int | None = None
-        self._step = 0
+    db: Executor
+    chat_id: int | None
+    run_id: int
+    job: str
+    _first: int | None = field(default=None, init=False)  # the message's outbox row
+    _step: int = field(default=0, init=False)
 
     async def update(self, text: str) -> None:
-        if self._chat_id is None:
+        if self.chat_id is None:
             return
-        body = f"⏳ <b>{esc(title(self._job))}</b>\n{esc(text)}"
+        body = f"⏳ <b>{esc(title(self.job))}</b>\n{esc(text)}"
         self._step += 1
         kind: outbox.Kind = "text" if self._first is None else "edit"
         row = await outbox.enqueue(
-            self._db,
+            self.db,
             outbox.OutboxMessage(
-                chat_id=self._chat_id,
+                chat_id=self.chat_id,
                 kind=kind,
                 payload={"text": body, "parse_mode": "HTML"},
                 ref_id=self._first,
-                dedup_key=f"maintenance_run:{self._run_id}:progress:{self._step}",
-                owner=f"maintenance_run:{self._run_id}",
-                coalesce_key=f"maintenance_run:{self._run_id}:progress",
+                dedup_key=f"maintenance_run:{self.run_id}:progress:{self._step}",
+                owner=f"maintenance_run:{self.run_id}",
+                coalesce_key=f"maintenance_run:{self.run_id}:progress",
                 priority=outbox.PRIORITY_REPORT,
             ),
         )
