@@ -8,7 +8,9 @@ while the text (and its keyboard) is made, never while SQL runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, Unpack
+from zoneinfo import ZoneInfo
 
 from services import chats, outbox
 from services.i18n import use_locale
@@ -40,3 +42,21 @@ async def send_to_chat(
     `default_locale`), sent there."""
     language = await chats.chat_language(db, chat_id, default_locale)
     return await send_in(db, chat_id, language, make, **row)
+
+
+@dataclass(frozen=True)
+class StaffAudience:
+    """Who a feature's messages to staff are for: the admin chat (None: none set), the language
+    of people who chose none, and the display time zone."""
+
+    tz: ZoneInfo
+    admin_chat_id: int | None
+    default_locale: str
+
+    async def tell_admin_chat(
+        self, db: Executor, make: Make, **row: Unpack[outbox.Row]
+    ) -> int | None:
+        """`make()` in the admin chat's language, sent there (None: no admin chat, or seen)."""
+        if self.admin_chat_id is None:
+            return None
+        return await send_to_chat(db, self.admin_chat_id, self.default_locale, make, **row)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from services import roster, staff, users
 from services.escalation.policy import EscalationRules
+from services.localized import StaffAudience
 from services.oncall import outbound, store
 from services.oncall.model import (
     LayerSpec,
@@ -44,11 +45,8 @@ class OncallError(Exception):
 
 
 @dataclass(frozen=True)
-class OncallContext:
-    tz: ZoneInfo
+class OncallContext(StaffAudience):
     escalation: EscalationRules
-    admin_chat_id: int | None
-    default_locale: str
     rules: OncallRules = field(default_factory=OncallRules)
     calendar_base: str = ""  # PUBLIC_URL: where GET /oncall/<token>.ics is reached
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from services import outbox, roster
-from services.localized import send_in, send_to_chat
+from services.localized import send_in
 from services.message import Rendered
 from services.oncall import render
 from services.oncall.model import Override, Swap
@@ -43,15 +43,8 @@ async def tell_person(
 async def tell_admin_chat(
     db: Executor, ctx: OncallContext, make: Callable[[], str], *, dedup: str | None = None
 ) -> int | None:
-    if ctx.admin_chat_id is None:
-        return None
-    return await send_to_chat(
-        db,
-        ctx.admin_chat_id,
-        ctx.default_locale,
-        make,
-        dedup_key=dedup,
-        priority=outbox.PRIORITY_INTERACTIVE,
+    return await ctx.tell_admin_chat(
+        db, make, dedup_key=dedup, priority=outbox.PRIORITY_INTERACTIVE
     )
 
 

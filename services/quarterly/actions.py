@@ -7,7 +7,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -15,7 +14,7 @@ from services import chats, outbox, roster, staff
 from services.clock import Clock
 from services.i18n import gettext as _
 from services.i18n import use_locale
-from services.localized import send_in, send_to_chat
+from services.localized import StaffAudience, send_in
 from services.quarterly import store
 from services.quarterly.config import QuarterlyRules, quarter_of
 from services.quarterly.render import render_checklist, render_reminder, render_report
@@ -40,11 +39,8 @@ class NotTheOwner(QuarterError):
 
 
 @dataclass(frozen=True)
-class QuarterContext:
+class QuarterContext(StaffAudience):
     rules: QuarterlyRules
-    tz: ZoneInfo
-    admin_chat_id: int | None
-    default_locale: str
 
 
 @dataclass(frozen=True)
@@ -217,10 +213,8 @@ async def start_quarter(pool: asyncpg.Pool, clock: Clock, ctx: QuarterContext) -
         created = await store.ensure(conn, quarter, ctx.rules.plan(quarter), now)
         if created and ctx.admin_chat_id is not None:
             tasks = await store.tasks(conn, quarter)
-            await send_to_chat(
+            await ctx.tell_admin_chat(
                 conn,
-                ctx.admin_chat_id,
-                ctx.default_locale,
                 lambda: render_checklist(quarter, tasks, ctx.tz),
                 dedup_key=f"quarter-checklist:{quarter}",
                 priority=outbox.PRIORITY_REPORT,
