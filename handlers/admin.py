@@ -9,6 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.refusals import Usage
 from handlers.routes import Routes
 from services import audit, roster, staff, users
 from services.escalation.render import role_label
@@ -68,15 +69,12 @@ async def cmd_staff(
         await message.answer("\n".join([_("<b>Staff roster</b>"), *map(_line, members)]))
         return
     if sub not in ("add", "remove"):
-        await message.answer(
-            esc(
-                _(
-                    "Usage: /staff, /staff add <user id or reply> <role...>, "
-                    "/staff remove <user id or reply>"
-                )
+        raise Usage(
+            _(
+                "Usage: /staff, /staff add <user id or reply> <role...>, "
+                "/staff remove <user id or reply>"
             )
         )
-        return
     target = await target_of(message, words, pool)
     if target is None:
         await message.answer(_("Reply to the person's message or give their Telegram user id."))

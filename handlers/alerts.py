@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.buttons import Press
-from handlers.refusals import Answers
+from handlers.refusals import Answers, Usage
 from handlers.routes import Routes
 from services import staff
 from services.alerts import actions, pipeline, silences
@@ -218,8 +218,7 @@ async def cmd_unsilence(
     await _require(message, command, person, pool, clock, "unsilence")
     raw = (command.args or "").strip().lstrip("#")
     if not raw.isdigit():
-        await message.answer(esc(_("Usage: /unsilence <id> (see /silences).")))
-        return
+        raise Usage(_("Usage: /unsilence <id> (see /silences)."))
     done = await actions.remove_silence(
         pool, person, int(raw), chat_id=_chat(message), now=clock.now()
     )
@@ -270,6 +269,4 @@ async def cmd_maintenance(
             return
     except BadDuration:
         pass
-    await message.answer(
-        esc(_("Usage: /maintenance start <duration> [reason], /maintenance stop, /maintenance"))
-    )
+    raise Usage(_("Usage: /maintenance start <duration> [reason], /maintenance stop, /maintenance"))

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press, redraw
+from handlers.buttons import Press, as_markup, chat_of, redraw
 from handlers.routes import Routes
 from services import staff
 from services.backups.status import backup_status
@@ -38,7 +38,7 @@ async def _status_text(
         timezone=timezone,
     )
     rendered = render_backup_status(status, now=clock.now(), timezone=timezone)
-    return rendered.text, InlineKeyboardMarkup.model_validate(rendered.keyboard)
+    return rendered.text, as_markup(rendered.keyboard)
 
 
 @router.message(Command("backupstatus"))
@@ -63,7 +63,7 @@ async def on_backup_button(
     clock: Clock,
     pool: asyncpg.Pool,
 ) -> None:
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     person = await staff.require(pool, person, Action.VIEW_BACKUPS, chat_id=chat_id)
     text, markup = await _status_text(checks, clock, pool)
     await redraw(query, text, markup)

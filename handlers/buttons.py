@@ -7,7 +7,7 @@ the wrong number of parts) does not match any handler's `Press`, and the last ro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from magic_filter import MagicFilter
 
 from services.buttons import Button
+from services.message import Keyboard
 
 
 class Press(Filter):
@@ -29,6 +30,32 @@ class Press(Filter):
         if press is None or (self.rule is not None and not self.rule.resolve(press)):
             return False
         return {"callback_data": press}
+
+
+@overload
+def as_markup(keyboard: Keyboard) -> InlineKeyboardMarkup: ...
+@overload
+def as_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None: ...
+def as_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """A keyboard as a renderer draws it (services.message) in aiogram's type (None: none)."""
+    return InlineKeyboardMarkup.model_validate(keyboard) if keyboard is not None else None
+
+
+def chat_of(query: CallbackQuery) -> int | None:
+    """The chat a press came from (None when Telegram no longer says: a message too old)."""
+    return query.message.chat.id if query.message else None
+
+
+async def settle(
+    query: CallbackQuery, notice: str | None = None, *, post: str | None = None
+) -> None:
+    """A press that decided what its message offered: the press answered (a passing `notice`,
+    or nothing), the buttons taken off the message, and `post` (what was done) posted under it."""
+    await query.answer(notice)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        if post is not None:
+            await query.message.answer(post)
 
 
 async def redraw(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.refusals import require_command
+from handlers.refusals import Usage, require_command
 from handlers.routes import Routes
 from services.alerts.config import AlertsRules
 from services.clock import Clock
@@ -38,8 +38,7 @@ async def cmd_sos(
     await require_command(message, command, person, pool, Action.SOS)
     text = (command.args or "").strip()
     if not text:
-        await message.answer(esc(_("Usage: /sos <what is wrong> (pages every level at once)")))
-        return
+        raise Usage(_("Usage: /sos <what is wrong> (pages every level at once)"))
     ctx = escalation_context
     call = EmergencyCall(
         source="sos",

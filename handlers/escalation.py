@@ -9,8 +9,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
-from handlers.refusals import answers, refusal, require_command
+from handlers.buttons import Press, chat_of
+from handlers.refusals import Usage, answers, refusal, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -56,7 +56,7 @@ async def on_incident_button(
     escalation_context: EscalationContext,
 ) -> None:
     ctx = escalation_context
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     if callback_data.act == "ack":
         outcome = await incidents.acknowledge(
             pool, clock, ctx, callback_data.ticket_id, person, chat_id=chat_id
@@ -115,10 +115,7 @@ async def cmd_escalate(
         ticket_id = await _ticket_from(message, None, pool)
         reason = command.args or None
     if ticket_id is None:
-        await message.answer(
-            _("Usage: /escalate QC-000123 [reason], or /escalate inside a ticket's topic.")
-        )
-        return
+        raise Usage(_("Usage: /escalate QC-000123 [reason], or /escalate inside a ticket's topic."))
     text = await escalated(
         pool, clock, escalation_context, ticket_id, person, chat_id=message.chat.id, reason=reason
     )
@@ -141,8 +138,7 @@ async def cmd_incident(
         priority = words.pop(0).upper()
     title = " ".join(words).strip()
     if not title:
-        await message.answer(esc(_("Usage: /incident [P0|P1|P2|P3] <what is wrong>")))
-        return
+        raise Usage(_("Usage: /incident [P0|P1|P2|P3] <what is wrong>"))
     outcome = await incidents.open_incident(
         pool,
         clock,
@@ -187,6 +183,5 @@ async def cmd_timeline(
     )
     page = await queries.timeline(pool, ticket_id) if ticket_id is not None else None
     if page is None:
-        await message.answer(_("Usage: /timeline QC-000123"))
-        return
+        raise Usage(_("Usage: /timeline QC-000123"))
     await message.answer(render_timeline(page, escalation_context.tz, escalation_context.tz_name))

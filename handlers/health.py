@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from handlers.buttons import Press, redraw
+from handlers.buttons import Press, as_markup, chat_of, redraw
 from handlers.routes import Routes
 from services import staff
 from services.checks import metrics
@@ -32,10 +32,6 @@ from services.text import echo
 from services.users import Person
 
 router = Routes(__name__)
-
-
-def _markup(rendered: Rendered) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup.model_validate(rendered.keyboard)
 
 
 async def _render(
@@ -72,7 +68,7 @@ async def cmd_health(
             )
             return
     rendered = await _render(name, checks, clock, pool, redis)
-    await message.answer(rendered.text, reply_markup=_markup(rendered))
+    await message.answer(rendered.text, reply_markup=as_markup(rendered.keyboard))
     await staff.done(pool, person, "health.view", target=name or ALL, chat_id=message.chat.id)
 
 
@@ -86,12 +82,12 @@ async def on_health_button(
     pool: asyncpg.Pool,
     redis: Redis,
 ) -> None:
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=chat_id)
     name = None if callback_data.name == ALL else resolve_name(callback_data.name)
     if callback_data.name != ALL and name is None:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     rendered = await _render(name, checks, clock, pool, redis)
-    await redraw(query, rendered.text, _markup(rendered))
+    await redraw(query, rendered.text, as_markup(rendered.keyboard))
     await staff.done(pool, person, "health.view", target=callback_data.name, chat_id=chat_id)

@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.refusals import Usage
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -47,8 +48,7 @@ async def cmd_insights(
     )
     days = parse_days(command.args)
     if days is None:
-        await message.answer(_("Usage: /insights [30d] (1 to 366 days)"))
-        return
+        raise Usage(_("Usage: /insights [30d] (1 to 366 days)"))
     end = clock.now()
     found = await figures.collect(pool, end - timedelta(days=days), end, rooms.escalation.tz_name)
     await message.answer(render.message(found))

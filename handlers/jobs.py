@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
-from handlers.buttons import Press
+from handlers.buttons import Press, as_markup, settle
 from handlers.routes import Routes
 from jobs.cli import list_jobs
 from jobs.context import JobDeps
@@ -96,7 +96,7 @@ async def _run_or_confirm(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     job = JOBS[name]
     if job.destructive and not confirmed:
-        markup = InlineKeyboardMarkup.model_validate(maintenance_render.confirm_keyboard(name))
+        markup = as_markup(maintenance_render.confirm_keyboard(name))
         text = _("{job} changes QuickCart's systems. Run it now?").format(
             job=esc(maintenance_render.title(name))
         )
@@ -167,20 +167,17 @@ async def on_job_button(
         return
     if callback_data.act == "no":
         await staff.done(pool, person, "jobs.cancel", target=name, chat_id=chat_id)
-        await query.answer(_("Cancelled."))
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+        await settle(query, _("Cancelled."))
         return
     deps = job_deps
     confirmed = callback_data.act == "run"
     text, markup = await _run_or_confirm(deps, name, person, chat_id, confirmed=confirmed)
+    if markup is None:
+        await settle(query, post=text)
+        return
     await query.answer()
     if isinstance(query.message, Message):
-        if markup is not None:
-            await query.message.answer(text, reply_markup=markup)
-        else:
-            await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(text)
+        await query.message.answer(text, reply_markup=markup)
 
 
 @router.message(Command("report"))

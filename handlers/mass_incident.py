@@ -20,8 +20,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
-from handlers.refusals import answers, refusal, require_command
+from handlers.buttons import Press, chat_of, settle
+from handlers.refusals import Usage, answers, refusal, require_command
 from handlers.routes import Routes
 from services import staff
 from services.classification import Category
@@ -84,16 +84,13 @@ async def cmd_incident_public(
     ticket_id = parse_ticket_number(words[1]) if len(words) > 1 else None
     rest = words[2] if len(words) > 2 else ""
     if ticket_id is None:
-        await message.answer(
-            esc(
-                _(
-                    "Usage: /incident public QC-000123 [everyone | categories and keywords, "
-                    "comma-separated]; /incident notice QC-000123 id|en <text>; "
-                    "/incident match QC-000123 everyone | payment, pembayaran gagal"
-                )
+        raise Usage(
+            _(
+                "Usage: /incident public QC-000123 [everyone | categories and keywords, "
+                "comma-separated]; /incident notice QC-000123 id|en <text>; "
+                "/incident match QC-000123 everyone | payment, pembayaran gagal"
             )
         )
-        return
     if sub == "public":
         categories, keywords, everyone = split_match(rest) if rest else (None, (), False)
         done = await declare.declare(
@@ -105,8 +102,7 @@ async def cmd_incident_public(
         parts = rest.split(maxsplit=1)
         language = parts[0].lower() if parts else ""
         if language not in ("id", "en"):
-            await message.answer(esc(_("Usage: /incident notice QC-000123 id|en <text>")))
-            return
+            raise Usage(_("Usage: /incident notice QC-000123 id|en <text>"))
         public = await declare.set_notice(
             pool, clock, mass, ticket_id, person, language,
             parts[1] if len(parts) > 1 else "", chat_id=message.chat.id,
@@ -192,10 +188,7 @@ async def cmd_update(
         return
     text = (command.args or "").strip()
     if not text:
-        await message.answer(
-            esc(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
-        )
-        return
+        raise Usage(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
     sent = await fanout.send_customer_update(
         pool, clock, mass, public.ticket_id, text, person, chat_id=message.chat.id
     )
@@ -228,7 +221,7 @@ async def on_declare(
 ) -> None:  # fmt: skip
     """The incident's "Customer-facing" button: `/incident public QC-…` by a press (the notice
     proposed from its title, the match from its category; both editable after)."""
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     done = await declare.declare(
         pool, clock, mass, callback_data.ticket_id, person, chat_id=chat_id, via="button"
     )
@@ -257,7 +250,7 @@ async def on_card_update(
     query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
     clock: Clock, state: FSMContext,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     number = f"QC-{callback_data.id:06d}"
     await staff.require(pool, person, Action.PUBLIC_UPDATE, target=number, chat_id=chat_id)
     public = await store.get(pool, callback_data.id)
@@ -321,7 +314,7 @@ async def on_card(
     query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     outcome = await incidents.resolve(
         pool, clock, mass.escalation, callback_data.id, person, chat_id=chat_id
     )
@@ -333,14 +326,12 @@ async def on_proposal(
     query: CallbackQuery, callback_data: ProposalAnswer, person: Person, pool: asyncpg.Pool,
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     if callback_data.act == "no":
         await propose.dismiss(pool, clock, callback_data.id, person, chat_id=chat_id)
-        await query.answer(_("Dismissed."))
+        await settle(query, _("Dismissed."))
     else:
         done = await propose.confirm(pool, clock, mass, callback_data.id, person, chat_id=chat_id)
-        await query.answer(
-            _("{number} is declared customer-facing.").format(number=done.incident.number)
+        await settle(
+            query, _("{number} is declared customer-facing.").format(number=done.incident.number)
         )
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)

@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
+from handlers.buttons import Press, chat_of, settle
 from handlers.routes import Routes
 from handlers.support import incoming_of
 from handlers.support_callbacks import Menu, NewTicket, Step
@@ -63,7 +63,7 @@ async def on_notice(
     query: CallbackQuery, callback_data: NoticeAnswer, person: Person, pool: asyncpg.Pool,
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     picker = query.message if isinstance(query.message, Message) else None
     try:
         if await _owner(pool, callback_data.id) != person.id:
@@ -128,7 +128,7 @@ async def on_rate(
     query: CallbackQuery, callback_data: PublicRate, person: Person, pool: asyncpg.Pool,
     clock: Clock, mass: MassContext,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     try:
         rated = await aftercare.rate(
             pool, mass, clock, person, callback_data.id, callback_data.n, chat_id=chat_id
@@ -143,9 +143,7 @@ async def on_rate(
         )  # fmt: skip
         await query.answer(_("This ticket is not yours."), show_alert=True)
         return
-    await query.answer(_("Thank you for your rating ({stars}/5)!").format(stars=callback_data.n))
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await settle(query, _("Thank you for your rating ({stars}/5)!").format(stars=callback_data.n))
 
 
 # A new ticket from the menu that matches an open customer-facing incident is linked instead.
@@ -169,8 +167,7 @@ async def on_new_ticket(
     if taken is None or taken.outcome != "linked":
         raise SkipHandler
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await settle(query)
 
 
 # Last but one router (handlers/__init__.py): a customer's free message, before the desk's

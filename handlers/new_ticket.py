@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 
-from handlers.buttons import Press
+from handlers.buttons import Press, settle
 from handlers.routes import Routes
 from handlers.support import cancel_row, incoming_of, markup
 from handlers.support_callbacks import (
@@ -191,9 +191,7 @@ async def on_send(
         await query.answer(texts.banned(), show_alert=True)
         return
     await state.clear()
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await settle(query)
 
 
 @router.message(

@@ -8,23 +8,22 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import asyncpg
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
-from handlers.oncall import answering
+from handlers.buttons import as_markup, settle
+from handlers.oncall_asked import Asked, press
 from handlers.routes import Routes
 from services import roster, staff
-from services.clock import Clock
 from services.escalation.render import role_label
+from services.message import key, keyboard
 from services.oncall import actions, render, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import Shift
 from services.oncall.render import CoverPick
 from services.staff import Action
 from services.text import esc
-from services.users import Person, Role
+from services.users import Role
 
 router = Routes(__name__)
 ROLES = list(Role)
@@ -39,16 +38,16 @@ def _label(shift: Shift, ctx: OncallContext) -> str:
 
 
 def _keyboard(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup.model_validate(
-        {"inline_keyboard": [[{"text": text, "callback_data": data}] for text, data in rows]}
-    )
+    """One button a row."""
+    return as_markup(keyboard([[key(text, data)] for text, data in rows]))
 
 
-async def ask_which_shift(
-    message: Message, person: Person, pool: asyncpg.Pool, ctx: OncallContext, now: datetime
-) -> None:
+async def ask_which_shift(message: Message, asked: Asked) -> None:
     """`/oncall cover` with nothing after it."""
-    mine = await views.shifts_of_person(pool, ctx, person.id, now, now + actions.HORIZON)
+    ctx, now = asked.ctx, asked.now
+    mine = await views.shifts_of_person(
+        asked.pool, ctx, asked.person.id, now, now + actions.HORIZON
+    )
     mine = [s for s in mine if s.role in Role.__members__.values()][:MAX_SHIFTS]
     if not mine:
         await message.answer(
@@ -67,75 +66,56 @@ async def ask_which_shift(
     await message.answer(_("Which of your shifts needs cover?"), reply_markup=_keyboard(rows))
 
 
-async def _my_shift(
-    pool: asyncpg.Pool, ctx: OncallContext, person: Person, data: CoverPick, now: datetime
-) -> Shift:
+async def _my_shift(asked: Asked, data: CoverPick) -> Shift:
     if not 0 <= data.r < len(ROLES):
         raise OncallError("no_shift")
     role = ROLES[data.r].value
     end = datetime.fromtimestamp(data.t, UTC)
-    for shift in await views.shifts_of_person(pool, ctx, person.id, now, now + actions.HORIZON):
+    now = asked.now
+    horizon = now + actions.HORIZON
+    for shift in await views.shifts_of_person(asked.pool, asked.ctx, asked.person.id, now, horizon):
         if shift.role == role and shift.end == end:
             return shift
     raise OncallError("no_shift")  # over, changed, or not this person's
 
 
-@router.callback_query(Press(CoverPick))
-async def on_cover_button(
-    query: CallbackQuery,
-    callback_data: CoverPick,
-    person: Person,
-    pool: asyncpg.Pool,
-    oncall: OncallContext,
-    clock: Clock,
-) -> None:
-    ctx = oncall
-    now = clock.now()
-    chat_id = query.message.chat.id if query.message else None
-
-    async def tell(text: str) -> None:
-        await query.answer(text, show_alert=True)
-
-    async with answering(tell):
-        await staff.require(pool, person, Action.OVERRIDE_SELF, target="cover", chat_id=chat_id)
-        shift = await _my_shift(pool, ctx, person, callback_data, now)
-        message = query.message if isinstance(query.message, Message) else None
-        if callback_data.act == "shift":
-            colleagues = [
-                m for m in await roster.members_with(pool, [shift.role]) if m.user_id != person.id
-            ][:MAX_PEOPLE]
-            await query.answer()
-            if message is None:
-                return
-            if not colleagues:
-                await message.answer(_("Nobody else holds this role."))
-                return
-            rows = [
-                (
-                    m.display_name,
-                    replace(callback_data, act="who", u=m.user_id).pack(),
-                )
-                for m in colleagues
-            ]
-            await message.answer(
-                _("Who covers {shift}?").format(shift=esc(_label(shift, ctx))),
-                reply_markup=_keyboard(rows),
-            )
-            return
-        made = await actions.cover(
-            pool, ctx, person, coverer=callback_data.u, start=max(shift.start, now),
-            end=shift.end, role=shift.role, now=now, chat_id=chat_id,
-        )  # fmt: skip
-        names = await roster.names_of(pool, [callback_data.u, person.id])
+@press(router, CoverPick)
+async def on_cover_button(query: CallbackQuery, callback_data: CoverPick, asked: Asked) -> None:
+    person, pool, ctx, now, chat_id = asked.person, asked.pool, asked.ctx, asked.now, asked.chat_id
+    await staff.require(pool, person, Action.OVERRIDE_SELF, target="cover", chat_id=chat_id)
+    shift = await _my_shift(asked, callback_data)
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.act == "shift":
+        colleagues = [
+            m for m in await roster.members_with(pool, [shift.role]) if m.user_id != person.id
+        ][:MAX_PEOPLE]
         await query.answer()
-        if message is not None:
-            await message.edit_reply_markup(reply_markup=None)
-            await message.answer(
-                "\n".join(
-                    render.cover_notice(
-                        o.role, o.user_id, o.replaces, o.start, o.end, names, ctx.tz,
-                        person.first_name,
-                    )
-                    for o in made
-                )
-            )  # fmt: skip
+        if message is None:
+            return
+        if not colleagues:
+            await message.answer(_("Nobody else holds this role."))
+            return
+        rows = [
+            (
+                m.display_name,
+                replace(callback_data, act="who", u=m.user_id).pack(),
+            )
+            for m in colleagues
+        ]
+        await message.answer(
+            _("Who covers {shift}?").format(shift=esc(_label(shift, ctx))),
+            reply_markup=_keyboard(rows),
+        )
+        return
+    made = await actions.cover(
+        pool, ctx, person, coverer=callback_data.u, start=max(shift.start, now),
+        end=shift.end, role=shift.role, now=now, chat_id=chat_id,
+    )  # fmt: skip
+    names = await roster.names_of(pool, [callback_data.u, person.id])
+    notices = [
+        render.cover_notice(
+            o.role, o.user_id, o.replaces, o.start, o.end, names, ctx.tz, person.first_name
+        )
+        for o in made
+    ]
+    await settle(query, post="\n".join(notices))

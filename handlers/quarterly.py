@@ -9,10 +9,10 @@ from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
+from handlers.buttons import Press, as_markup, chat_of
 from handlers.refusals import refusal
 from handlers.routes import Routes
 from services import staff
@@ -63,11 +63,7 @@ async def cmd_quarter(
     ctx = quarter_context
     quarter, tasks = await actions.current(pool, clock, ctx)
     rendered = render_checklist(quarter, tasks, ctx.tz)
-    markup = rendered.reply_markup
-    await message.answer(
-        rendered.text,
-        reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
-    )
+    await message.answer(rendered.text, reply_markup=as_markup(rendered.reply_markup))
 
 
 @router.callback_query(Press(QuarterAction, F.act == "tick"))
@@ -79,7 +75,7 @@ async def on_tick(
     state: FSMContext,
 ) -> None:
     """Ask for the evidence first; the task is ticked when it arrives (on_evidence)."""
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     try:  # the permission table first (audited), then the task's own owner
         await staff.require(
             pool, person, Action.TICK_QUARTER, target=str(callback_data.task), chat_id=chat_id
@@ -116,7 +112,7 @@ async def on_undo(
     clock: Clock,
     quarter_context: QuarterContext,
 ) -> None:
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     ctx = quarter_context
     try:
         task = await actions.reopen(pool, clock, ctx, callback_data.task, person, chat_id=chat_id)

@@ -6,6 +6,9 @@ on every message and button handler (bot/app.py), answers it in the chat's langu
 alert on a button and as a reply to a message. `refusal` is also the sentence for the
 escalation tree's expected errors, which several features raise.
 
+A command typed wrong is the same: the handler raises `Usage` with the sentence that says how
+the command is written, and `Refusals` answers it (escaped: usages show `<placeholders>`).
+
 A feature's own expected errors (a ticket already closed, a room that is not one) go the same
 way: `answers(router, errors, say)` answers them for every command and button of its router,
 so a handler calls the service and does not catch what it cannot handle better.
@@ -32,6 +35,7 @@ from services.escalation.incidents import (
     TicketNotFound,
 )
 from services.staff import Action, NotAllowed
+from services.text import esc
 from services.users import Person
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -67,8 +71,20 @@ for _action in Action:
         SAYS[_action] = lambda: _("Only support staff may do this. The attempt was recorded.")
 
 
+class Usage(Exception):
+    """A command typed wrong: `text` says how it is written (plain text, not HTML). The handler
+    stops where it raises it; `Refusals` answers it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def refusal(error: Exception) -> str:
-    """The sentence a person reads for a refusal or an expected error of the escalation tree."""
+    """The sentence a person reads for a refusal, a command typed wrong (`Usage`) or an expected
+    error of the escalation tree."""
+    if isinstance(error, Usage):
+        return esc(error.text)
     if isinstance(error, NotAllowed):
         says = SAYS.get(error.action)
         return says() if says else _("You are not allowed to do that. This attempt was recorded.")
@@ -137,7 +153,8 @@ def answers(
 
 
 class Refusals(Answers):
-    """Answers a `NotAllowed` no handler caught (it was audited where it was raised)."""
+    """Answers a `NotAllowed` (it was audited where it was raised) or a `Usage` no handler
+    caught."""
 
     def __init__(self) -> None:
-        super().__init__(NotAllowed, refusal)
+        super().__init__((NotAllowed, Usage), refusal)

@@ -16,8 +16,8 @@ from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, ReactionTypeEmoji
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
-from handlers.refusals import answers, require_command
+from handlers.buttons import Press, chat_of
+from handlers.refusals import Usage, answers, require_command
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -131,8 +131,7 @@ async def cmd_role(
         return
     who = rest.split()[0] if rest.split() else None
     if role == "comms" and who is None:
-        await message.answer(esc(_("Usage: /comms @name")))
-        return
+        raise Usage(_("Usage: /comms @name"))
     done = await actions.set_role(
         pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
     )
@@ -156,8 +155,7 @@ async def cmd_update(
     await require_command(message, command, person, pool, Action.ROOM_UPDATE)
     text = (command.args or "").strip()
     if not text:
-        await message.answer(esc(_("Usage: /update <what changed, what is next>")))
-        return
+        raise Usage(_("Usage: /update <what changed, what is next>"))
     await actions.post_update(
         pool, clock, rooms, room_ticket, person, text, chat_id=message.chat.id
     )
@@ -171,8 +169,7 @@ async def cmd_note(
     await require_command(message, command, person, pool, Action.ROOM_NOTE)
     ticket_id, text = await _target(message, command, rooms, pool)
     if ticket_id is None or not text:
-        await message.answer(esc(_("Usage: /note <text>, inside an incident's room.")))
-        return
+        raise Usage(_("Usage: /note <text>, inside an incident's room."))
     done = await actions.add_note(
         pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
     )
@@ -192,10 +189,7 @@ async def cmd_followup(
     ticket_id, rest = await _target(message, command, rooms, pool)
     owner, text = _mention(rest)
     if ticket_id is None or not text.strip():
-        await message.answer(
-            esc(_("Usage: /followup <action item> [@owner], inside an incident's room."))
-        )
-        return
+        raise Usage(_("Usage: /followup <action item> [@owner], inside an incident's room."))
     done = await actions.add_followup(
         pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
     )
@@ -211,8 +205,7 @@ async def followup_done(
 ) -> None:
     number = word.lstrip("#")
     if not number.isdigit() or len(number) > 12:
-        await message.answer(esc(_("Usage: /followup done <number>, as /followups shows it.")))
-        return
+        raise Usage(_("Usage: /followup done <number>, as /followups shows it."))
     done = await actions.close_followup(pool, clock, person, int(number), chat_id=message.chat.id)
     await message.answer(
         _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
@@ -234,8 +227,7 @@ async def cmd_postmortem(
     ticket_id, _rest = await _target(message, command, rooms, pool)
     number = ticket_number(ticket_id) if ticket_id is not None else None
     if ticket_id is None:
-        await message.answer(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
-        return
+        raise Usage(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
     incident = await get_incident(pool, ticket_id)
     failed = None
     if incident is not None:
@@ -281,7 +273,7 @@ async def on_offer(
     clock: Clock, rooms: RoomsContext, mass: MassContext,
 ) -> None:  # fmt: skip
     """The offer under a room update: Send to N customers, or Internal only."""
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     try:
         if callback_data.act == "send":
             done = await offers.send(

@@ -7,85 +7,61 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
-from handlers.oncall import answering
+from handlers.buttons import as_markup, settle
+from handlers.oncall_asked import Asked, command, press
+from handlers.refusals import Usage
 from handlers.routes import Routes
-from services import roster, staff
-from services.clock import Clock
+from services import roster
 from services.escalation.render import role_label
 from services.oncall import actions, render, store, views
 from services.oncall.actions import OncallContext, OncallError
 from services.oncall.model import RotationSpec
 from services.oncall.render import RotationDraft
-from services.staff import Action
 from services.text import esc
 from services.users import Person, Role
 
 router = Routes(__name__)
 
 
-@router.message(Command("rotation"))
-async def cmd_rotation(
-    message: Message,
-    command: CommandObject,
-    person: Person,
-    pool: asyncpg.Pool,
-    oncall: OncallContext,
-    clock: Clock,
-) -> None:
-    words = (command.args or "").split()
-    ctx = oncall
-    now = clock.now()
-    async with answering(message.answer):
-        if not words:
-            await staff.require(pool, person, Action.VIEW_ROSTER, chat_id=message.chat.id)
-            found = await views.rotations(pool, now)
-            ids: list[int | None] = [
-                m for _r, spec in found if spec for layer in spec.layers for m in layer.members
-            ]
-            names = await roster.names_of(pool, ids)
-            await message.answer(render.rotations(found, names))
-            return
-        await staff.require(
-            pool,
-            person,
-            staff.COMMANDS["rotation"].action_for(command.args),
-            target=command.args,
-            chat_id=message.chat.id,
-        )
-        sub = words[0].lower()
-        if sub not in ("set", "add", "off") or len(words) < 2:
-            await message.answer(_usage())
-            return
-        role = roster.parse_roles(words[1:2])[0]
-        spec = await _spec_from_words(pool, ctx, person, role, sub, words[2:], now)
-        if spec is False:
-            await message.answer(_usage())
-            return
-        assert spec is None or isinstance(spec, RotationSpec)
-        draft_id, upcoming = await actions.draft_rotation(
-            pool, ctx, person, role, spec, now, message.chat.id
-        )
-        ids = [s.user_id for s in upcoming]
-        ids += [m for layer in spec.layers for m in layer.members] if spec else []
+@command(router, "rotation")
+async def cmd_rotation(message: Message, words: list[str], asked: Asked) -> None:
+    person, pool, ctx, now = asked.person, asked.pool, asked.ctx, asked.now
+    if not words:
+        found = await views.rotations(pool, now)
+        ids: list[int | None] = [
+            m for _r, spec in found if spec for layer in spec.layers for m in layer.members
+        ]
         names = await roster.names_of(pool, ids)
-        await message.answer(
-            render.preview(role.value, spec, upcoming, names, ctx.tz),
-            reply_markup=InlineKeyboardMarkup.model_validate(render.preview_keyboard(draft_id)),
-        )
+        await message.answer(render.rotations(found, names))
+        return
+    sub = words[0].lower()
+    if sub not in ("set", "add", "off") or len(words) < 2:
+        raise Usage(_usage())
+    role = roster.parse_roles(words[1:2])[0]
+    spec = await _spec_from_words(pool, ctx, person, role, sub, words[2:], now)
+    if spec is False:
+        raise Usage(_usage())
+    assert spec is None or isinstance(spec, RotationSpec)
+    draft_id, upcoming = await actions.draft_rotation(
+        pool, ctx, person, role, spec, now, message.chat.id
+    )
+    ids = [s.user_id for s in upcoming]
+    ids += [m for layer in spec.layers for m in layer.members] if spec else []
+    names = await roster.names_of(pool, ids)
+    await message.answer(
+        render.preview(role.value, spec, upcoming, names, ctx.tz),
+        reply_markup=as_markup(render.preview_keyboard(draft_id)),
+    )
 
 
 def _usage() -> str:
-    return esc(
-        _(
-            "Usage: /rotation set <role> weekly mon 09:00 <people...> "
-            "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
-            "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
-        )
+    return _(
+        "Usage: /rotation set <role> weekly mon 09:00 <people...> "
+        "[only mon-fri 09:00-17:00]; /rotation add <role> <layer name> daily 09:00 "
+        "<people...> only mon-fri 09:00-17:00; /rotation off <role>"
     )
 
 
@@ -120,37 +96,20 @@ async def _spec_from_words(
         raise OncallError("bad_layer", str(exc).splitlines()[0][:200]) from None
 
 
-@router.callback_query(Press(RotationDraft))
+@press(router, RotationDraft)
 async def on_rotation_button(
-    query: CallbackQuery,
-    callback_data: RotationDraft,
-    person: Person,
-    pool: asyncpg.Pool,
-    oncall: OncallContext,
-    clock: Clock,
+    query: CallbackQuery, callback_data: RotationDraft, asked: Asked
 ) -> None:
-    ctx = oncall
-    chat_id = query.message.chat.id if query.message else None
-    done: list[str] = []
-
-    async def tell(text: str) -> None:
-        done.append(text)
-        await query.answer(text, show_alert=True)
-
-    async with answering(tell):
-        if callback_data.act == "drop":
-            await actions.drop_draft(pool, person, callback_data.id, chat_id)
-            text = _("Cancelled; nothing changed.")
-        else:
-            role, spec = await actions.save_draft(
-                pool, ctx, person, callback_data.id, clock.now(), chat_id
-            )
-            text = (
-                _("Saved: the {role} rotation applies from now on.")
-                if spec
-                else _("Removed: the {role} rotation ends now.")
-            ).format(role=esc(role_label(role)))
-        await query.answer(text)
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(text)
+    if callback_data.act == "drop":
+        await actions.drop_draft(asked.pool, asked.person, callback_data.id, asked.chat_id)
+        text = _("Cancelled; nothing changed.")
+    else:
+        role, spec = await actions.save_draft(
+            asked.pool, asked.ctx, asked.person, callback_data.id, asked.now, asked.chat_id
+        )
+        text = (
+            _("Saved: the {role} rotation applies from now on.")
+            if spec
+            else _("Removed: the {role} rotation ends now.")
+        ).format(role=esc(role_label(role)))
+    await settle(query, text, post=text)

@@ -13,10 +13,10 @@ import asyncpg
 from aiogram import F
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press
+from handlers.buttons import Press, as_markup, chat_of, settle
 from handlers.routes import Routes
 from handlers.start import language_keyboard
 from handlers.support_callbacks import (
@@ -26,6 +26,7 @@ from handlers.support_callbacks import (
     menu_markup,
 )
 from services.clock import Clock
+from services.message import key, keyboard
 from services.tickets import actions, history, store
 from services.tickets import render_customer as texts
 from services.tickets.config import DeskConfig
@@ -38,15 +39,10 @@ router.message.filter(F.chat.type == "private")
 
 
 def markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows
-        ]
-    )
+    return as_markup(keyboard([[key(t, d) for t, d in row] for row in rows]))
 
 
-def from_dict(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup.model_validate(keyboard)
+from_dict = as_markup  # the name handlers.relay knows it by
 
 
 async def show(query: CallbackQuery, page: tuple[str, dict[str, Any]]) -> None:
@@ -122,7 +118,7 @@ async def on_ticket_button(
     clock: Clock,
     desk_config: DeskConfig,
 ) -> None:
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     try:  # someone else's ticket is refused and audited
         ticket = await actions.customer_ticket(
             pool, person, callback_data.id, callback_data.act, chat_id
@@ -158,15 +154,12 @@ async def on_rate(
         await actions.rate(
             pool, desk_config, clock, customer=person,
             ticket_id=callback_data.id, stars=callback_data.n,
-            chat_id=query.message.chat.id if query.message else None,
+            chat_id=chat_of(query),
         )  # fmt: skip
     except TicketError:
         await query.answer(_("This rating cannot be accepted."), show_alert=True)
         return
-    await query.answer(texts.rated(callback_data.n))
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(texts.rated(callback_data.n))
+    await settle(query, texts.rated(callback_data.n), post=texts.rated(callback_data.n))
 
 
 # -- the New ticket conversation --------------------------------------------------------------

@@ -4,18 +4,16 @@ ticket's topic go to the customer (`//` lines are notes), the card's buttons, an
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers import refusals
-from handlers.buttons import Press
+from handlers.buttons import Press, as_markup, chat_of
 from handlers.escalation import escalated
-from handlers.refusals import answers
+from handlers.refusals import Usage, answers
 from handlers.routes import Routes
 from handlers.support import incoming_of
 from services import audit, users
@@ -58,10 +56,6 @@ class InSupportChat(BaseFilter):
 
 
 router.message.filter(InSupportChat())
-
-
-def as_markup(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup.model_validate(keyboard)
 
 
 def refusal(error: Exception) -> str:
@@ -113,6 +107,15 @@ async def authorize(
     )  # fmt: skip
 
 
+async def ticket_for(
+    message: Message, person: Person, pool: asyncpg.Pool, action: str, word: str | None = None
+) -> Ticket | None:
+    """The ticket a command is about (`ticket_here`), once the table allows `action` on it."""
+    ticket = await ticket_here(message, pool, word)
+    await authorize(message, person, pool, action, ticket)
+    return ticket
+
+
 # -- the card's buttons -----------------------------------------------------------------------
 
 
@@ -122,7 +125,7 @@ async def on_card_button(
     clock: Clock, desk_config: DeskConfig, escalation_context: EscalationContext,
 ) -> None:  # fmt: skip
     cfg = desk_config
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     ticket_id = callback_data.id
     if callback_data.act == "ack":
         await actions.acknowledge(
@@ -155,7 +158,7 @@ async def on_priority_button(
     query: CallbackQuery, callback_data: TicketPriority, person: Person, pool: asyncpg.Pool,
     clock: Clock, desk_config: DeskConfig,
 ) -> None:  # fmt: skip
-    chat_id = query.message.chat.id if query.message else None
+    chat_id = chat_of(query)
     await actions.set_priority(
         pool, desk_config, clock, actor=person, ticket_id=callback_data.id,
         priority=callback_data.p, chat_id=chat_id,
@@ -188,15 +191,15 @@ async def cmd_priority(
     desk_config: DeskConfig,
 ) -> None:  # fmt: skip
     words = (command.args or "").split()
-    ticket = await ticket_here(message, pool, words[1] if len(words) > 1 else None)
-    await authorize(message, person, pool, "priority", ticket)
+    ticket = await ticket_for(
+        message, person, pool, "priority", words[1] if len(words) > 1 else None
+    )
     try:
         priority = Priority.parse(words[0]) if words else None
     except ValueError:
         priority = None
     if ticket is None or priority is None:
-        await message.answer(_("Usage: /priority P0..P3 inside a ticket's topic."))
-        return
+        raise Usage(_("Usage: /priority P0..P3 inside a ticket's topic."))
     await actions.set_priority(
         pool, desk_config, clock, actor=person, ticket_id=ticket.id,
         priority=priority, chat_id=message.chat.id,
@@ -208,13 +211,11 @@ async def cmd_assign(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
     desk_config: DeskConfig,
 ) -> None:  # fmt: skip
-    ticket = await ticket_here(message, pool)
-    await authorize(message, person, pool, "assign", ticket)
+    ticket = await ticket_for(message, person, pool, "assign")
     who = (command.args or "").strip().lstrip("@")
     assignee = await users.find(pool, who) if who else person
     if ticket is None or assignee is None:
-        await message.answer(_("Usage: /assign @username inside a ticket's topic."))
-        return
+        raise Usage(_("Usage: /assign @username inside a ticket's topic."))
     await actions.assign(
         pool, desk_config, clock, actor=person, ticket_id=ticket.id,
         assignee=assignee, chat_id=message.chat.id,
@@ -226,11 +227,9 @@ async def cmd_close(
     message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
     desk_config: DeskConfig,
 ) -> None:  # fmt: skip
-    ticket = await ticket_here(message, pool, command.args)
-    await authorize(message, person, pool, "close", ticket)
+    ticket = await ticket_for(message, person, pool, "close", command.args)
     if ticket is None:
-        await message.answer(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
-        return
+        raise Usage(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
     await actions.close(
         pool, desk_config, clock, actor=person, ticket_id=ticket.id,
         chat_id=message.chat.id,
@@ -248,8 +247,7 @@ async def cmd_ban(
     days_word = (command.args or "").strip().removesuffix("d")
     days = int(days_word) if days_word.isdigit() else None
     if ticket is None:
-        await message.answer(_("Usage: /ban [days] inside the customer's ticket topic."))
-        return
+        raise Usage(_("Usage: /ban [days] inside the customer's ticket topic."))
     until = await actions.ban(
         pool, clock, actor=person, customer_id=ticket.customer_id, days=days,
         chat_id=message.chat.id,
@@ -270,8 +268,7 @@ async def cmd_unban(
     if target is None and (ticket := await ticket_here(message, pool)) is not None:
         target = await users.get(pool, ticket.customer_id)
     if target is None:
-        await message.answer(_("Usage: /unban @username or user id, or inside the ticket topic."))
-        return
+        raise Usage(_("Usage: /unban @username or user id, or inside the ticket topic."))
     await actions.unban(pool, actor=person, customer_id=target.id, chat_id=message.chat.id)
     await message.answer(
         _("{name} may write to support again.").format(name=esc(target.first_name))
