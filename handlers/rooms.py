@@ -16,6 +16,7 @@ from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, ReactionTypeEmoji
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, command
 from handlers.buttons import Press, chat_of
 from handlers.refusals import Usage, answers, require_command
 from handlers.routes import Routes
@@ -100,13 +101,11 @@ def _split_target(args: str | None) -> tuple[int | None, str]:
     return None, (args or "").strip()
 
 
-async def _target(
-    message: Message, command: CommandObject, rooms: RoomsContext, pool: asyncpg.Pool
-) -> tuple[int | None, str]:
-    number, rest = _split_target(command.args)
+async def _target(message: Message, asked: Asked[RoomsContext]) -> tuple[int | None, str]:
+    number, rest = _split_target(asked.args)
     if number is not None:
         return number, rest
-    return await room_of(message, rooms, pool), rest
+    return await room_of(message, asked.ctx, asked.pool), rest
 
 
 def _mention(text: str) -> tuple[str | None, str]:
@@ -117,15 +116,10 @@ def _mention(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-@router.message(Command("lead", "comms"))
-async def cmd_role(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    clock: Clock, rooms: RoomsContext,
-) -> None:  # fmt: skip
-    role = command.command.lower()
-    action = Action.ROOM_LEAD if role == "lead" else Action.ROOM_COMMS
-    await require_command(message, command, person, pool, action)
-    ticket_id, rest = await _target(message, command, rooms, pool)
+@command(router, ("lead", "comms"), "rooms")
+async def cmd_role(message: Message, asked: Asked[RoomsContext]) -> None:
+    role = asked.command.command.lower()
+    ticket_id, rest = await _target(message, asked)
     if ticket_id is None:
         await message.answer(_("Use /{command} inside an incident's room.").format(command=role))
         return
@@ -133,8 +127,9 @@ async def cmd_role(
     if role == "comms" and who is None:
         raise Usage(_("Usage: /comms @name"))
     done = await actions.set_role(
-        pool, clock, rooms, ticket_id, person, role=role, who=who, chat_id=message.chat.id
-    )
+        asked.pool, asked.clock, asked.ctx, ticket_id, asked.person, role=role, who=who,
+        chat_id=asked.chat_id,
+    )  # fmt: skip
     if role == "lead":
         await message.answer(
             _("{name} leads {number}.").format(name=esc(done.name), number=esc(done.number))
@@ -161,38 +156,31 @@ async def cmd_update(
     )
 
 
-@router.message(Command("note"))
-async def cmd_note(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    clock: Clock, rooms: RoomsContext,
-) -> None:  # fmt: skip
-    await require_command(message, command, person, pool, Action.ROOM_NOTE)
-    ticket_id, text = await _target(message, command, rooms, pool)
+@command(router, "note", "rooms")
+async def cmd_note(message: Message, asked: Asked[RoomsContext]) -> None:
+    ticket_id, text = await _target(message, asked)
     if ticket_id is None or not text:
         raise Usage(_("Usage: /note <text>, inside an incident's room."))
     done = await actions.add_note(
-        pool, clock, rooms, ticket_id, person, text, chat_id=message.chat.id
+        asked.pool, asked.clock, asked.ctx, ticket_id, asked.person, text, chat_id=asked.chat_id
     )
     await message.answer(_("Noted on the timeline of {number}.").format(number=esc(done.number)))
 
 
-@router.message(Command("followup"))
-async def cmd_followup(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    clock: Clock, rooms: RoomsContext,
-) -> None:  # fmt: skip
-    await require_command(message, command, person, pool, Action.ROOM_FOLLOWUP)
-    words = (command.args or "").split()
+@command(router, "followup", "rooms")
+async def cmd_followup(message: Message, asked: Asked[RoomsContext]) -> None:
+    words = asked.args.split()
     if len(words) == 2 and words[0].lower() == "done":
-        await followup_done(message, person, pool, clock, words[1])
+        await followup_done(message, asked, words[1])
         return
-    ticket_id, rest = await _target(message, command, rooms, pool)
+    ticket_id, rest = await _target(message, asked)
     owner, text = _mention(rest)
     if ticket_id is None or not text.strip():
         raise Usage(_("Usage: /followup <action item> [@owner], inside an incident's room."))
     done = await actions.add_followup(
-        pool, clock, rooms, ticket_id, person, text, owner, chat_id=message.chat.id
-    )
+        asked.pool, asked.clock, asked.ctx, ticket_id, asked.person, text, owner,
+        chat_id=asked.chat_id,
+    )  # fmt: skip
     await message.answer(
         _("Follow-up #{id} recorded for {number}.").format(
             id=done.followup.id if done.followup else "?", number=esc(done.number)
@@ -200,13 +188,13 @@ async def cmd_followup(
     )
 
 
-async def followup_done(
-    message: Message, person: Person, pool: asyncpg.Pool, clock: Clock, word: str
-) -> None:
+async def followup_done(message: Message, asked: Asked[RoomsContext], word: str) -> None:
     number = word.lstrip("#")
     if not number.isdigit() or len(number) > 12:
         raise Usage(_("Usage: /followup done <number>, as /followups shows it."))
-    done = await actions.close_followup(pool, clock, person, int(number), chat_id=message.chat.id)
+    done = await actions.close_followup(
+        asked.pool, asked.clock, asked.person, int(number), chat_id=asked.chat_id
+    )
     await message.answer(
         _("Follow-up #{id} of {number} is done.").format(id=number, number=esc(done.number))
     )
@@ -218,13 +206,10 @@ async def cmd_followups(message: Message, person: Person, pool: asyncpg.Pool) ->
     await message.answer(followups_list(await store.open_followups(pool)))
 
 
-@router.message(Command("postmortem"))
-async def cmd_postmortem(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-    clock: Clock, rooms: RoomsContext,
-) -> None:  # fmt: skip
-    await require_command(message, command, person, pool, Action.POSTMORTEM)
-    ticket_id, _rest = await _target(message, command, rooms, pool)
+@command(router, "postmortem", "rooms")
+async def cmd_postmortem(message: Message, asked: Asked[RoomsContext]) -> None:
+    pool, rooms = asked.pool, asked.ctx
+    ticket_id, _rest = await _target(message, asked)
     number = ticket_number(ticket_id) if ticket_id is not None else None
     if ticket_id is None:
         raise Usage(_("Usage: /postmortem QC-000123, or /postmortem inside the room."))
@@ -236,15 +221,13 @@ async def cmd_postmortem(
         )
     async with transaction(pool) as conn:
         posted = await draft.post(
-            conn, rooms, ticket_id, clock.now(), actor_id=person.id, payments_failed=failed
-        )
+            conn, rooms, ticket_id, asked.clock.now(), actor_id=asked.person.id,
+            payments_failed=failed,
+        )  # fmt: skip
         if posted:
-            from services import audit
-
-            await audit.record(
-                conn, actor_id=person.id, action=Action.POSTMORTEM.value, allowed=True,
-                target=number, chat_id=message.chat.id,
-            )  # fmt: skip
+            await staff.done(
+                conn, asked.person, Action.POSTMORTEM, target=number, chat_id=asked.chat_id
+            )
     if not posted:
         await message.answer(refusal(NotARoom(number or "")))
         return

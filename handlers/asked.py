@@ -1,0 +1,72 @@
+"""A staff command of a feature, registered with what every such handler starts with done once.
+
+`command(routes, name, context)` registers `act(message, asked)` for the command `name`: the
+wrapper takes what the dispatcher hands every handler (the person, the pool, the clock) and the
+feature's own object by its name in the workflow data (`context`: "rooms", "mass",
+"escalation_context", "desk_config"; bot/features.py), asks the permission table first
+(`staff.COMMANDS[name]`, the first word as typed: `require_command`), and hands the handler one
+`Asked`. `table=False` leaves the permission to the handler, where the action depends on what
+the command is about (a ticket's own customer, handlers/tickets_staff.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from handlers.refusals import require_command
+from handlers.routes import Routes
+from services import staff
+from services.clock import Clock
+from services.users import Person
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Asked(Generic[C]):
+    """Who asks, in which chat, with which words; what the feature works with."""
+
+    person: Person
+    pool: asyncpg.Pool
+    clock: Clock
+    ctx: C
+    chat_id: int
+    command: CommandObject
+
+    @property
+    def args(self) -> str:
+        """What follows the command, as typed ("" for nothing)."""
+        return self.command.args or ""
+
+
+Act = Callable[[Message, Asked[C]], Awaitable[None]]
+
+
+def command(
+    routes: Routes, names: str | tuple[str, ...], context: str, *filters: Any, table: bool = True
+) -> Callable[[Act[C]], Act[C]]:
+    """Register `act` for the command (or commands) `names` and `filters` on `routes`."""
+
+    def register(act: Act[C]) -> Act[C]:
+        async def on_command(
+            message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
+            clock: Clock, **data: Any,
+        ) -> None:  # fmt: skip
+            if table:
+                action = staff.COMMANDS[command.command].action_for(command.args)
+                await require_command(message, command, person, pool, action)
+            await act(message, Asked(person, pool, clock, data[context], message.chat.id, command))
+
+        on_command.__name__ = on_command.__qualname__ = act.__name__
+        routes.message(Command(*(names,) if isinstance(names, str) else names), *filters)(
+            on_command
+        )
+        return act
+
+    return register
