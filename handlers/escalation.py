@@ -9,8 +9,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, command
 from handlers.buttons import Press, chat_of
-from handlers.refusals import Usage, answers, refusal, require_command
+from handlers.refusals import Usage, answers, refusal
 from handlers.routes import Routes
 from services import staff
 from services.clock import Clock
@@ -97,42 +98,27 @@ async def _ticket_from(message: Message, word: str | None, pool: asyncpg.Pool) -
     return None
 
 
-@router.message(Command("escalate"))
-async def cmd_escalate(
-    message: Message,
-    command: CommandObject,
-    person: Person,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    escalation_context: EscalationContext,
-) -> None:
-    await require_command(message, command, person, pool, Action.ESCALATE)
-    words = (command.args or "").split(maxsplit=1)
+@command(router, "escalate", "escalation_context")
+async def cmd_escalate(message: Message, asked: Asked[EscalationContext]) -> None:
+    words = asked.args.split(maxsplit=1)
     first = words[0] if words else None
     ticket_id = parse_ticket_number(first) if first else None
     reason = words[1] if ticket_id is not None and len(words) > 1 else None
     if ticket_id is None:
-        ticket_id = await _ticket_from(message, None, pool)
-        reason = command.args or None
+        ticket_id = await _ticket_from(message, None, asked.pool)
+        reason = asked.args or None
     if ticket_id is None:
         raise Usage(_("Usage: /escalate QC-000123 [reason], or /escalate inside a ticket's topic."))
     text = await escalated(
-        pool, clock, escalation_context, ticket_id, person, chat_id=message.chat.id, reason=reason
-    )
+        asked.pool, asked.clock, asked.ctx, ticket_id, asked.person, chat_id=asked.chat_id,
+        reason=reason,
+    )  # fmt: skip
     await message.answer(text)
 
 
-@router.message(Command("incident"))
-async def cmd_incident(
-    message: Message,
-    command: CommandObject,
-    person: Person,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    escalation_context: EscalationContext,
-) -> None:
-    await require_command(message, command, person, pool, Action.RAISE_INCIDENT)
-    words = (command.args or "").split()
+@command(router, "incident", "escalation_context")
+async def cmd_incident(message: Message, asked: Asked[EscalationContext]) -> None:
+    words = asked.args.split()
     priority = "P1"
     if words and words[0].upper() in PRIORITY_WORDS:
         priority = words.pop(0).upper()
@@ -140,15 +126,9 @@ async def cmd_incident(
     if not title:
         raise Usage(_("Usage: /incident [P0|P1|P2|P3] <what is wrong>"))
     outcome = await incidents.open_incident(
-        pool,
-        clock,
-        escalation_context,
-        source="staff",
-        title=title,
-        priority=priority,
-        actor=person,
-        chat_id=message.chat.id,
-    )
+        asked.pool, asked.clock, asked.ctx, source="staff", title=title, priority=priority,
+        actor=asked.person, chat_id=asked.chat_id,
+    )  # fmt: skip
     await message.answer(
         _("Incident {number} ({priority}) is open; level 1 has been told.").format(
             number=esc(outcome.number), priority=priority

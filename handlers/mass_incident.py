@@ -14,14 +14,15 @@ import re
 import asyncpg
 from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, command
 from handlers.buttons import Press, chat_of, settle
-from handlers.refusals import Usage, answers, refusal, require_command
+from handlers.refusals import Usage, answers, refusal
 from handlers.routes import Routes
 from services import staff
 from services.classification import Category
@@ -69,18 +70,11 @@ def split_match(spec: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
     return categories, keywords, False
 
 
-@router.message(Command("incident"), F.text.regexp(SUBCOMMAND))
-async def cmd_incident_public(
-    message: Message,
-    command: CommandObject,
-    person: Person,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    mass: MassContext,
-) -> None:
-    words = (command.args or "").split(maxsplit=2)
+@command(router, "incident", "mass", F.text.regexp(SUBCOMMAND))
+async def cmd_incident_public(message: Message, asked: Asked[MassContext]) -> None:
+    person, pool, clock, mass = asked.person, asked.pool, asked.clock, asked.ctx
+    words = asked.args.split(maxsplit=2)
     sub = words[0].lower()
-    await require_command(message, command, person, pool, Action.DECLARE_PUBLIC)
     ticket_id = parse_ticket_number(words[1]) if len(words) > 1 else None
     rest = words[2] if len(words) > 2 else ""
     if ticket_id is None:
@@ -174,24 +168,19 @@ async def in_public_topic(message: Message, mass: MassContext, pool: asyncpg.Poo
     return await public_of(message, pool) is not None
 
 
-@router.message(Command("update"), in_public_topic)
-async def cmd_update(
-    message: Message,
-    command: CommandObject,
-    person: Person,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    mass: MassContext,
-) -> None:
-    public = await public_of(message, pool)
+@command(router, "update", "mass", in_public_topic, table=False)
+async def cmd_update(message: Message, asked: Asked[MassContext]) -> None:
+    """The table's word is the fan-out's (PUBLIC_UPDATE: /update means it here)."""
+    public = await public_of(message, asked.pool)
     if public is None:  # the filter saw it a moment ago
         return
-    text = (command.args or "").strip()
+    text = asked.args.strip()
     if not text:
         raise Usage(_("Usage: /update <text> (or: /update id: <Indonesian> en: <English>)"))
     sent = await fanout.send_customer_update(
-        pool, clock, mass, public.ticket_id, text, person, chat_id=message.chat.id
-    )
+        asked.pool, asked.clock, asked.ctx, public.ticket_id, text, asked.person,
+        chat_id=asked.chat_id,
+    )  # fmt: skip
     await message.answer(queued_text(sent))
 
 

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers import refusals
+from handlers.asked import Asked, command
 from handlers.buttons import Press, as_markup, chat_of
 from handlers.escalation import escalated
 from handlers.refusals import Usage, answers
@@ -108,11 +109,11 @@ async def authorize(
 
 
 async def ticket_for(
-    message: Message, person: Person, pool: asyncpg.Pool, action: str, word: str | None = None
+    message: Message, asked: Asked[DeskConfig], action: str, word: str | None = None
 ) -> Ticket | None:
     """The ticket a command is about (`ticket_here`), once the table allows `action` on it."""
-    ticket = await ticket_here(message, pool, word)
-    await authorize(message, person, pool, action, ticket)
+    ticket = await ticket_here(message, asked.pool, word)
+    await authorize(message, asked.person, asked.pool, action, ticket)
     return ticket
 
 
@@ -185,15 +186,10 @@ async def cmd_tickets(
     await message.answer(render.ticket_list(found, now, title=title))
 
 
-@router.message(Command("priority"))
-async def cmd_priority(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    desk_config: DeskConfig,
-) -> None:  # fmt: skip
-    words = (command.args or "").split()
-    ticket = await ticket_for(
-        message, person, pool, "priority", words[1] if len(words) > 1 else None
-    )
+@command(router, "priority", "desk_config", table=False)
+async def cmd_priority(message: Message, asked: Asked[DeskConfig]) -> None:
+    words = asked.args.split()
+    ticket = await ticket_for(message, asked, "priority", words[1] if len(words) > 1 else None)
     try:
         priority = Priority.parse(words[0]) if words else None
     except ValueError:
@@ -201,38 +197,32 @@ async def cmd_priority(
     if ticket is None or priority is None:
         raise Usage(_("Usage: /priority P0..P3 inside a ticket's topic."))
     await actions.set_priority(
-        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-        priority=priority, chat_id=message.chat.id,
+        asked.pool, asked.ctx, asked.clock, actor=asked.person, ticket_id=ticket.id,
+        priority=priority, chat_id=asked.chat_id,
     )  # fmt: skip
 
 
-@router.message(Command("assign"))
-async def cmd_assign(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    desk_config: DeskConfig,
-) -> None:  # fmt: skip
-    ticket = await ticket_for(message, person, pool, "assign")
-    who = (command.args or "").strip().lstrip("@")
-    assignee = await users.find(pool, who) if who else person
+@command(router, "assign", "desk_config", table=False)
+async def cmd_assign(message: Message, asked: Asked[DeskConfig]) -> None:
+    ticket = await ticket_for(message, asked, "assign")
+    who = asked.args.strip().lstrip("@")
+    assignee = await users.find(asked.pool, who) if who else asked.person
     if ticket is None or assignee is None:
         raise Usage(_("Usage: /assign @username inside a ticket's topic."))
     await actions.assign(
-        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-        assignee=assignee, chat_id=message.chat.id,
+        asked.pool, asked.ctx, asked.clock, actor=asked.person, ticket_id=ticket.id,
+        assignee=assignee, chat_id=asked.chat_id,
     )  # fmt: skip
 
 
-@router.message(Command("close"))
-async def cmd_close(
-    message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool, clock: Clock,
-    desk_config: DeskConfig,
-) -> None:  # fmt: skip
-    ticket = await ticket_for(message, person, pool, "close", command.args)
+@command(router, "close", "desk_config", table=False)
+async def cmd_close(message: Message, asked: Asked[DeskConfig]) -> None:
+    ticket = await ticket_for(message, asked, "close", asked.command.args)
     if ticket is None:
         raise Usage(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
     await actions.close(
-        pool, desk_config, clock, actor=person, ticket_id=ticket.id,
-        chat_id=message.chat.id,
+        asked.pool, asked.ctx, asked.clock, actor=asked.person, ticket_id=ticket.id,
+        chat_id=asked.chat_id,
     )  # fmt: skip
 
 
