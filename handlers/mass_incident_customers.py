@@ -8,6 +8,8 @@ button families are defined once, in services/massincident/buttons.py.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import asyncpg
 from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -58,6 +60,16 @@ async def on_menu_status(
         await query.message.answer(await _status(pool, person, mass))
 
 
+class _Numbered(Protocol):
+    @property
+    def number(self) -> str: ...
+
+
+def _numbered(ticket: _Numbered | None, text: str) -> str | None:
+    """`text` about the ticket a press opened, or None: nothing was left for it to do."""
+    return None if ticket is None else text.format(number=ticket.number)
+
+
 @customer.callback_query(Press(NoticeAnswer))
 async def on_notice(
     query: CallbackQuery, callback_data: NoticeAnswer, person: Person, pool: asyncpg.Pool,
@@ -71,18 +83,14 @@ async def on_notice(
         # what the press did, or None: another press or message already handled it
         said: str | None
         if callback_data.act == "diff":
-            ticket = await intake.different(pool, mass, clock, callback_data.id, person)
-            said = (
-                None
-                if ticket is None
-                else _("A ticket of its own is open: {number}.").format(number=ticket.number)
+            said = _numbered(
+                await intake.different(pool, mass, clock, callback_data.id, person),
+                _("A ticket of its own is open: {number}."),
             )
         elif callback_data.act == "again":
-            reopened = await aftercare.still_broken(pool, mass, clock, callback_data.id, person)
-            said = (
-                None
-                if reopened is None
-                else _("Ticket {number} is open again.").format(number=reopened.number)
+            said = _numbered(
+                await aftercare.still_broken(pool, mass, clock, callback_data.id, person),
+                _("Ticket {number} is open again."),
             )
         elif callback_data.act == "fine":
             works = await aftercare.works_now(pool, clock, callback_data.id, person)
