@@ -1,4 +1,5 @@
-"""A staff command of a feature, registered with what every such handler starts with done once.
+"""A feature's staff command or button, registered with what every such handler starts with
+done once.
 
 `command(routes, name, context)` registers `act(message, asked)` for the command `name`: the
 wrapper takes what the dispatcher hands every handler (the person, the pool, the clock) and the
@@ -6,7 +7,9 @@ feature's own object by its name in the workflow data (`context`: "rooms", "mass
 "escalation_context", "desk_config"; bot/features.py), asks the permission table first
 (`staff.COMMANDS[name]`, the first word as typed: `require_command`), and hands the handler one
 `Asked`. `table=False` leaves the permission to the handler, where the action depends on what
-the command is about (a ticket's own customer, handlers/tickets_staff.py).
+the command is about (a ticket's own customer, handlers/tickets_staff.py). `press(routes,
+family, context)` does the same for a button family (no table: a press's action is checked by
+the handler or its service).
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
+from magic_filter import MagicFilter
 
+from handlers.buttons import Press, chat_of
 from handlers.refusals import require_command
 from handlers.routes import Routes
 from services import staff
+from services.buttons import Button
 from services.clock import Clock
 from services.users import Person
 
@@ -36,16 +42,23 @@ class Asked(Generic[C]):
     pool: asyncpg.Pool
     clock: Clock
     ctx: C
-    chat_id: int
-    command: CommandObject
+    chat_id: int | None  # None: a press on a message too old for Telegram to say
+    command: CommandObject | None = None  # a button's press has none
+
+    @property
+    def name(self) -> str:
+        """The command as typed (of several a handler answers)."""
+        return self.command.command if self.command else ""
 
     @property
     def args(self) -> str:
         """What follows the command, as typed ("" for nothing)."""
-        return self.command.args or ""
+        return (self.command.args if self.command else None) or ""
 
 
 Act = Callable[[Message, Asked[C]], Awaitable[None]]
+B = TypeVar("B", bound=Button)
+PressAct = Callable[[CallbackQuery, B, Asked[C]], Awaitable[None]]
 
 
 def command(
@@ -67,6 +80,28 @@ def command(
         routes.message(Command(*(names,) if isinstance(names, str) else names), *filters)(
             on_command
         )
+        return act
+
+    return register
+
+
+def press(
+    routes: Routes, family: type[B], context: str, rule: MagicFilter | None = None
+) -> Callable[[PressAct[B, C]], PressAct[B, C]]:
+    """Register `act(query, callback_data, asked)` for a press of the button family (narrowed by
+    `rule`, as `Press`); the press's own action is the handler's (or its service's) to check."""
+
+    def register(act: PressAct[B, C]) -> PressAct[B, C]:
+        async def on_press(
+            query: CallbackQuery, callback_data: B, person: Person, pool: asyncpg.Pool,
+            clock: Clock, **data: Any,
+        ) -> None:  # fmt: skip
+            await act(
+                query, callback_data, Asked(person, pool, clock, data[context], chat_of(query))
+            )
+
+        on_press.__name__ = on_press.__qualname__ = act.__name__
+        routes.callback_query(Press(family, rule))(on_press)
         return act
 
     return register

@@ -20,7 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.asked import Asked, command
+from handlers.asked import Asked, command, press
 from handlers.buttons import Press, chat_of, settle
 from handlers.refusals import Usage, answers, refusal
 from handlers.routes import Routes
@@ -203,17 +203,16 @@ async def cmd_update_elsewhere(message: Message, person: Person, pool: asyncpg.P
 # -- staff: buttons ---------------------------------------------------------------------------
 
 
-@router.callback_query(Press(IncidentAction, F.act == "pub"))
+@press(router, IncidentAction, "mass", F.act == "pub")
 async def on_declare(
-    query: CallbackQuery, callback_data: IncidentAction, person: Person, pool: asyncpg.Pool,
-    clock: Clock, mass: MassContext,
-) -> None:  # fmt: skip
+    query: CallbackQuery, callback_data: IncidentAction, asked: Asked[MassContext]
+) -> None:
     """The incident's "Customer-facing" button: `/incident public QC-…` by a press (the notice
     proposed from its title, the match from its category; both editable after)."""
-    chat_id = chat_of(query)
     done = await declare.declare(
-        pool, clock, mass, callback_data.ticket_id, person, chat_id=chat_id, via="button"
-    )
+        asked.pool, asked.clock, asked.ctx, callback_data.ticket_id, asked.person,
+        chat_id=asked.chat_id, via="button",
+    )  # fmt: skip
     if not done.changed:
         await query.answer(declared_text(done), show_alert=True)
         return
@@ -298,29 +297,29 @@ async def on_update_text(
     await message.answer(queued_text(sent))
 
 
-@router.callback_query(Press(CardAction, F.act == "res"))
+@press(router, CardAction, "mass", F.act == "res")
 async def on_card(
-    query: CallbackQuery, callback_data: CardAction, person: Person, pool: asyncpg.Pool,
-    clock: Clock, mass: MassContext,
-) -> None:  # fmt: skip
-    chat_id = chat_of(query)
+    query: CallbackQuery, callback_data: CardAction, asked: Asked[MassContext]
+) -> None:
     outcome = await incidents.resolve(
-        pool, clock, mass.escalation, callback_data.id, person, chat_id=chat_id
-    )
+        asked.pool, asked.clock, asked.ctx.escalation, callback_data.id, asked.person,
+        chat_id=asked.chat_id,
+    )  # fmt: skip
     await query.answer(_("{number} is resolved.").format(number=outcome.number))
 
 
-@router.callback_query(Press(ProposalAnswer))
+@press(router, ProposalAnswer, "mass")
 async def on_proposal(
-    query: CallbackQuery, callback_data: ProposalAnswer, person: Person, pool: asyncpg.Pool,
-    clock: Clock, mass: MassContext,
-) -> None:  # fmt: skip
-    chat_id = chat_of(query)
+    query: CallbackQuery, callback_data: ProposalAnswer, asked: Asked[MassContext]
+) -> None:
+    pool, clock, person, chat_id = asked.pool, asked.clock, asked.person, asked.chat_id
     if callback_data.act == "no":
         await propose.dismiss(pool, clock, callback_data.id, person, chat_id=chat_id)
         await settle(query, _("Dismissed."))
     else:
-        done = await propose.confirm(pool, clock, mass, callback_data.id, person, chat_id=chat_id)
+        done = await propose.confirm(
+            pool, clock, asked.ctx, callback_data.id, person, chat_id=chat_id
+        )
         await settle(
             query, _("{number} is declared customer-facing.").format(number=done.incident.number)
         )

@@ -18,7 +18,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.buttons import Press, chat_of, settle
+from handlers.asked import Asked, press
+from handlers.buttons import Press, settle
 from handlers.routes import Routes
 from handlers.support import incoming_of
 from handlers.support_callbacks import Menu, NewTicket, Step
@@ -70,12 +71,13 @@ def _numbered(ticket: _Numbered | None, text: str) -> str | None:
     return None if ticket is None else text.format(number=ticket.number)
 
 
-@customer.callback_query(Press(NoticeAnswer))
+@press(customer, NoticeAnswer, "mass")
 async def on_notice(
-    query: CallbackQuery, callback_data: NoticeAnswer, person: Person, pool: asyncpg.Pool,
-    clock: Clock, mass: MassContext,
-) -> None:  # fmt: skip
-    chat_id = chat_of(query)
+    query: CallbackQuery, callback_data: NoticeAnswer, asked: Asked[MassContext]
+) -> None:
+    person, pool, clock, mass, chat_id = (
+        asked.person, asked.pool, asked.clock, asked.ctx, asked.chat_id
+    )  # fmt: skip
     picker = query.message if isinstance(query.message, Message) else None
     try:
         if await _owner(pool, callback_data.id) != person.id:
@@ -131,15 +133,14 @@ async def _owner(pool: asyncpg.Pool, ticket_id: int) -> int | None:
     return ticket.customer_id if ticket is not None else None
 
 
-@customer.callback_query(Press(PublicRate))
+@press(customer, PublicRate, "mass")
 async def on_rate(
-    query: CallbackQuery, callback_data: PublicRate, person: Person, pool: asyncpg.Pool,
-    clock: Clock, mass: MassContext,
-) -> None:  # fmt: skip
-    chat_id = chat_of(query)
+    query: CallbackQuery, callback_data: PublicRate, asked: Asked[MassContext]
+) -> None:
+    person, pool, chat_id = asked.person, asked.pool, asked.chat_id
     try:
         rated = await aftercare.rate(
-            pool, mass, clock, person, callback_data.id, callback_data.n, chat_id=chat_id
+            pool, asked.ctx, asked.clock, person, callback_data.id, callback_data.n, chat_id=chat_id
         )
     except TicketError:
         await query.answer(_("This rating cannot be accepted."), show_alert=True)

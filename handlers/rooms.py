@@ -118,7 +118,7 @@ def _mention(text: str) -> tuple[str | None, str]:
 
 @command(router, ("lead", "comms"), "rooms")
 async def cmd_role(message: Message, asked: Asked[RoomsContext]) -> None:
-    role = asked.command.command.lower()
+    role = asked.name.lower()
     ticket_id, rest = await _target(message, asked)
     if ticket_id is None:
         await message.answer(_("Use /{command} inside an incident's room.").format(command=role))

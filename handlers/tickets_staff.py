@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers import refusals
-from handlers.asked import Asked, command
+from handlers.asked import Asked, command, press
 from handlers.buttons import Press, as_markup, chat_of
 from handlers.escalation import escalated
 from handlers.refusals import Usage, answers
@@ -154,15 +154,13 @@ async def on_card_button(
         )
 
 
-@router.callback_query(Press(TicketPriority))
+@press(router, TicketPriority, "desk_config")
 async def on_priority_button(
-    query: CallbackQuery, callback_data: TicketPriority, person: Person, pool: asyncpg.Pool,
-    clock: Clock, desk_config: DeskConfig,
-) -> None:  # fmt: skip
-    chat_id = chat_of(query)
+    query: CallbackQuery, callback_data: TicketPriority, asked: Asked[DeskConfig]
+) -> None:
     await actions.set_priority(
-        pool, desk_config, clock, actor=person, ticket_id=callback_data.id,
-        priority=callback_data.p, chat_id=chat_id,
+        asked.pool, asked.ctx, asked.clock, actor=asked.person, ticket_id=callback_data.id,
+        priority=callback_data.p, chat_id=asked.chat_id,
     )  # fmt: skip
     await query.answer(_("Priority set to {priority}.").format(priority=callback_data.p.value))
 
@@ -217,7 +215,7 @@ async def cmd_assign(message: Message, asked: Asked[DeskConfig]) -> None:
 
 @command(router, "close", "desk_config", table=False)
 async def cmd_close(message: Message, asked: Asked[DeskConfig]) -> None:
-    ticket = await ticket_for(message, asked, "close", asked.command.args)
+    ticket = await ticket_for(message, asked, "close", asked.args or None)
     if ticket is None:
         raise Usage(_("Usage: /close inside a ticket's topic, or /close QC-000123."))
     await actions.close(
