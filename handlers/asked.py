@@ -2,8 +2,8 @@
 done once.
 
 `command(routes, name, context)` registers `act(message, asked)` for the command `name`: the
-wrapper takes what the dispatcher hands every handler (the person, the pool, the clock) and the
-feature's own object by its name in the workflow data (`context`: "rooms", "mass",
+wrapper takes what the dispatcher hands every handler (the person, the pool, the clock, Redis)
+and the feature's own object by its name in the workflow data (`context`: "rooms", "mass",
 "escalation_context", "desk_config"; bot/features.py), asks the permission table first
 (`staff.COMMANDS[name]`, the first word as typed: `require_command`), and hands the handler one
 `Asked`. `table=False` leaves the permission to the handler, where the action depends on what
@@ -22,6 +22,7 @@ import asyncpg
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from magic_filter import MagicFilter
+from redis.asyncio import Redis
 
 from handlers.buttons import Press, chat_of
 from handlers.refusals import require_command
@@ -41,6 +42,7 @@ class Asked(Generic[C]):
     person: Person
     pool: asyncpg.Pool
     clock: Clock
+    redis: Redis
     ctx: C
     chat_id: int | None  # None: a press on a message too old for Telegram to say
     command: CommandObject | None = None  # a button's press has none
@@ -69,12 +71,14 @@ def command(
     def register(act: Act[C]) -> Act[C]:
         async def on_command(
             message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
-            clock: Clock, **data: Any,
+            clock: Clock, redis: Redis, **data: Any,
         ) -> None:  # fmt: skip
             if table:
                 action = staff.COMMANDS[command.command].action_for(command.args)
                 await require_command(message, command, person, pool, action)
-            await act(message, Asked(person, pool, clock, data[context], message.chat.id, command))
+            await act(
+                message, Asked(person, pool, clock, redis, data[context], message.chat.id, command)
+            )
 
         on_command.__name__ = on_command.__qualname__ = act.__name__
         routes.message(Command(*(names,) if isinstance(names, str) else names), *filters)(
@@ -94,10 +98,12 @@ def press(
     def register(act: PressAct[B, C]) -> PressAct[B, C]:
         async def on_press(
             query: CallbackQuery, callback_data: B, person: Person, pool: asyncpg.Pool,
-            clock: Clock, **data: Any,
+            clock: Clock, redis: Redis, **data: Any,
         ) -> None:  # fmt: skip
             await act(
-                query, callback_data, Asked(person, pool, clock, data[context], chat_of(query))
+                query,
+                callback_data,
+                Asked(person, pool, clock, redis, data[context], chat_of(query)),
             )
 
         on_press.__name__ = on_press.__qualname__ = act.__name__

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncpg
-from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from redis.asyncio import Redis
 
-from handlers.buttons import Press, as_markup, chat_of, redraw
+from handlers.asked import Asked, command, press
+from handlers.buttons import as_markup, redraw
 from handlers.routes import Routes
 from services import staff
 from services.checks import metrics
@@ -26,19 +24,18 @@ from services.checks.render import (
     render_health_card,
 )
 from services.checks.runner import run_checks
-from services.clock import Clock
 from services.staff import Action
 from services.text import echo
-from services.users import Person
 
 router = Routes(__name__)
 
 
-async def _render(
-    name: str | None, checks: ChecksContext, clock: Clock, pool: asyncpg.Pool, redis: Redis
-) -> Rendered:
-    ctx = ProbeContext(checks.targets, checks.rules, clock, db=pool, redis=redis)
-    report = await run_checks(ctx, [name] if name else None, trigger="health")
+async def _render(name: str | None, asked: Asked[ChecksContext]) -> Rendered:
+    checks = asked.ctx
+    probes = ProbeContext(
+        checks.targets, checks.rules, asked.clock, db=asked.pool, redis=asked.redis
+    )
+    report = await run_checks(probes, [name] if name else None, trigger="health")
     metrics.export(report)
     timezone = checks.tz.key
     if name:
@@ -46,48 +43,38 @@ async def _render(
     return render_health_card(report, timezone=timezone)
 
 
-@router.message(Command("health"))
-async def cmd_health(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    checks: ChecksContext,
-    clock: Clock,
-    pool: asyncpg.Pool,
-    redis: Redis,
-) -> None:
-    person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=message.chat.id)
+@command(router, "health", "checks")
+async def cmd_health(message: Message, asked: Asked[ChecksContext]) -> None:
     name: str | None = None
-    if command.args:
-        name = resolve_name(command.args)
+    if asked.args:
+        name = resolve_name(asked.args)
         if name is None:
             await message.answer(
                 _("There is no check called {name}. Try one of: {names}.").format(
-                    name=echo(command.args), names=", ".join(CHECK_NAMES)
+                    name=echo(asked.args), names=", ".join(CHECK_NAMES)
                 )
             )
             return
-    rendered = await _render(name, checks, clock, pool, redis)
+    rendered = await _render(name, asked)
     await message.answer(rendered.text, reply_markup=as_markup(rendered.keyboard))
-    await staff.done(pool, person, "health.view", target=name or ALL, chat_id=message.chat.id)
+    await staff.done(
+        asked.pool, asked.person, "health.view", target=name or ALL, chat_id=asked.chat_id
+    )
 
 
-@router.callback_query(Press(HealthDetail))
+@press(router, HealthDetail, "checks")
 async def on_health_button(
-    query: CallbackQuery,
-    callback_data: HealthDetail,
-    person: Person | None,
-    checks: ChecksContext,
-    clock: Clock,
-    pool: asyncpg.Pool,
-    redis: Redis,
+    query: CallbackQuery, callback_data: HealthDetail, asked: Asked[ChecksContext]
 ) -> None:
-    chat_id = chat_of(query)
-    person = await staff.require(pool, person, Action.VIEW_HEALTH, chat_id=chat_id)
+    person = await staff.require(
+        asked.pool, asked.person, Action.VIEW_HEALTH, chat_id=asked.chat_id
+    )
     name = None if callback_data.name == ALL else resolve_name(callback_data.name)
     if callback_data.name != ALL and name is None:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    rendered = await _render(name, checks, clock, pool, redis)
+    rendered = await _render(name, asked)
     await redraw(query, rendered.text, as_markup(rendered.keyboard))
-    await staff.done(pool, person, "health.view", target=callback_data.name, chat_id=chat_id)
+    await staff.done(
+        asked.pool, person, "health.view", target=callback_data.name, chat_id=asked.chat_id
+    )

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 import asyncpg
 from aiogram import F
-from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from loguru import logger
 
+from handlers.asked import Asked, command
 from handlers.buttons import Press, as_markup, settle
 from handlers.routes import Routes
 from jobs.cli import list_jobs
@@ -24,7 +24,6 @@ from jobs.context import JobDeps
 from jobs.registry import JOBS
 from jobs.runner import run_now
 from services import staff
-from services.clock import Clock
 from services.i18n import current_locale
 from services.maintenance import render as maintenance_render
 from services.maintenance import runs
@@ -40,18 +39,10 @@ router = Routes(__name__)
 _running: set[asyncio.Task[Any]] = set()
 
 
-@router.message(Command("jobs"))
-async def cmd_jobs(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    job_deps: JobDeps,
-) -> None:
-    person = await staff.require(pool, person, Action.VIEW_JOBS, chat_id=message.chat.id)
-    deps = job_deps
-    args = (command.args or "").split()
+@command(router, "jobs", "job_deps")
+async def cmd_jobs(message: Message, asked: Asked[JobDeps]) -> None:
+    pool, deps = asked.pool, asked.ctx
+    args = asked.args.split()
     if args and args[0] == "history":
         name = args[1] if len(args) > 1 else None
         history = await runs.history(pool, name, limit=10)
@@ -62,7 +53,7 @@ async def cmd_jobs(
         await message.answer(shorten(text, 4000))
         return
     lines = [_("<b>Maintenance jobs</b> (times in {zone})").format(zone=esc(deps.timezone))]
-    for job in await list_jobs(deps.rules, deps.timezone, clock.now(), pool):
+    for job in await list_jobs(deps.rules, deps.timezone, asked.clock.now(), pool):
         when = job.next_run.astimezone(deps.tz).strftime("%a %d %b %H:%M") if job.next_run else "—"
         last = (
             maintenance_render.STATUS_ICONS[job.last.status]
@@ -126,16 +117,9 @@ def _job_list() -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("runjob"))
-async def cmd_runjob(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    job_deps: JobDeps,
-) -> None:
-    name = (command.args or "").strip()
-    person = await staff.require(pool, person, Action.RUN_JOBS, chat_id=message.chat.id)
+@command(router, "runjob", "job_deps")
+async def cmd_runjob(message: Message, asked: Asked[JobDeps]) -> None:
+    name = asked.args.strip()
     if not name:
         await message.answer(_job_list())
         return
@@ -146,8 +130,9 @@ async def cmd_runjob(
             )
         )
         return
-    deps = job_deps
-    text, markup = await _run_or_confirm(deps, name, person, message.chat.id, confirmed=False)
+    text, markup = await _run_or_confirm(
+        asked.ctx, name, asked.person, message.chat.id, confirmed=False
+    )
     await message.answer(text, reply_markup=markup)
 
 
@@ -180,22 +165,14 @@ async def on_job_button(
         await query.message.answer(text, reply_markup=markup)
 
 
-@router.message(Command("report"))
-async def cmd_report(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    job_deps: JobDeps,
-) -> None:
-    person = await staff.require(pool, person, Action.VIEW_REPORTS, chat_id=message.chat.id)
-    arg = (command.args or "weekly").strip().lower()
+@command(router, "report", "job_deps")
+async def cmd_report(message: Message, asked: Asked[JobDeps]) -> None:
+    pool, clock, person, deps = asked.pool, asked.clock, asked.person, asked.ctx
+    arg = (asked.args or "weekly").strip().lower()
     if arg not in ("weekly", "monthly"):
         await message.answer(_("Use /report weekly or /report monthly."))
         return
     kind: Literal["weekly", "monthly"] = "weekly" if arg == "weekly" else "monthly"
-    deps = job_deps
     await message.answer(_("Building the report…"))
     _data, rendered = await build_report(
         pool,
