@@ -6,10 +6,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, command
 from handlers.buttons import Press
 from handlers.refusals import Answers, Usage
 from handlers.routes import Routes
@@ -101,46 +101,24 @@ async def on_button(
     await query.answer(text)
 
 
-async def _require_view(
-    message: Message, person: Person | None, pool: asyncpg.Pool, clock: Clock, what: str
-) -> None:
+async def _require(asked: Asked[ZoneInfo], name: str, *, view: bool = False) -> None:
+    """The permission table's word on /<name> as typed (`view`: on seeing the alerts), before
+    its arguments are read (a refusal is audited here and answered by handlers.refusals)."""
+    needed = actions.Action.VIEW
+    if not view:  # alerts.<action>
+        table = staff.COMMANDS[name].action_for(asked.args)
+        needed = actions.Action(table.value.removeprefix("alerts."))
     await actions.check(
-        pool, person, actions.Action.VIEW, target=what, chat_id=_chat(message), now=clock.now()
-    )
+        asked.pool, asked.person, needed, target=name, chat_id=asked.chat_id,
+        now=asked.clock.now(),
+    )  # fmt: skip
 
 
-async def _require(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    clock: Clock,
-    name: str,
-) -> None:
-    """The permission table's word on /<name> as typed, before its arguments are read (a
-    refusal is audited here and answered by handlers.refusals)."""
-    needed = staff.COMMANDS[name].action_for(command.args)  # alerts.<action>
-    await actions.check(
-        pool,
-        person,
-        actions.Action(needed.value.removeprefix("alerts.")),
-        target=name,
-        chat_id=_chat(message),
-        now=clock.now(),
-    )
-
-
-@router.message(Command("alerts"))
-async def cmd_alerts(
-    message: Message,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    tz: ZoneInfo,
-    clock: Clock,
-) -> None:
-    await _require_view(message, person, pool, clock, "alerts")
-    view = await pipeline.overview(pool, clock.now())
-    await message.answer(render_overview(view, tz))
+@command(router, "alerts", "tz", table=False)
+async def cmd_alerts(message: Message, asked: Asked[ZoneInfo]) -> None:
+    await _require(asked, "alerts", view=True)
+    view = await pipeline.overview(asked.pool, asked.clock.now())
+    await message.answer(render_overview(view, asked.ctx))
 
 
 def _silence_refusal(exc: BadSilence) -> str:
@@ -162,18 +140,12 @@ def _silence_refusal(exc: BadSilence) -> str:
     )
 
 
-@router.message(Command("silence"))
-async def cmd_silence(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    tz: ZoneInfo,
-    clock: Clock,
-) -> None:
-    await _require(message, command, person, pool, clock, "silence")
+@command(router, "silence", "tz", table=False)
+async def cmd_silence(message: Message, asked: Asked[ZoneInfo]) -> None:
+    await _require(asked, "silence")
+    person, pool, clock, tz = asked.person, asked.pool, asked.clock, asked.ctx
     try:
-        request = parse_silence_args(command.args or "")
+        request = parse_silence_args(asked.args)
     except BadSilence as exc:
         await message.answer(_silence_refusal(exc))
         return
@@ -193,30 +165,19 @@ async def cmd_silence(
     )
 
 
-@router.message(Command("silences"))
-async def cmd_silences(
-    message: Message,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    tz: ZoneInfo,
-    clock: Clock,
-) -> None:
-    await _require_view(message, person, pool, clock, "silences")
-    now = clock.now()
-    items = await silences.active_silences(pool, now)
-    await message.answer(render_silences(items, tz, now))
+@command(router, "silences", "tz", table=False)
+async def cmd_silences(message: Message, asked: Asked[ZoneInfo]) -> None:
+    await _require(asked, "silences", view=True)
+    now = asked.clock.now()
+    items = await silences.active_silences(asked.pool, now)
+    await message.answer(render_silences(items, asked.ctx, now))
 
 
-@router.message(Command("unsilence"))
-async def cmd_unsilence(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    clock: Clock,
-) -> None:
-    await _require(message, command, person, pool, clock, "unsilence")
-    raw = (command.args or "").strip().lstrip("#")
+@command(router, "unsilence", "tz", table=False)
+async def cmd_unsilence(message: Message, asked: Asked[ZoneInfo]) -> None:
+    await _require(asked, "unsilence")
+    person, pool, clock = asked.person, asked.pool, asked.clock
+    raw = asked.args.strip().lstrip("#")
     if not raw.isdigit():
         raise Usage(_("Usage: /unsilence <id> (see /silences)."))
     done = await actions.remove_silence(
@@ -228,22 +189,16 @@ async def cmd_unsilence(
         await message.answer(_("There is no active silence #{id}.").format(id=int(raw)))
 
 
-@router.message(Command("maintenance"))
-async def cmd_maintenance(
-    message: Message,
-    command: CommandObject,
-    person: Person | None,
-    pool: asyncpg.Pool,
-    tz: ZoneInfo,
-    clock: Clock,
-) -> None:
-    await _require(message, command, person, pool, clock, "maintenance")
-    words = (command.args or "").split(maxsplit=2)
+@command(router, "maintenance", "tz", table=False)
+async def cmd_maintenance(message: Message, asked: Asked[ZoneInfo]) -> None:
+    await _require(asked, "maintenance")
+    person, pool, clock, tz = asked.person, asked.pool, asked.clock, asked.ctx
+    words = asked.args.split(maxsplit=2)
     now = clock.now()
     chat_id = _chat(message)
     try:
         if not words:
-            await _require_view(message, person, pool, clock, "maintenance")
+            await _require(asked, "maintenance", view=True)
             items = await silences.current_and_planned(pool, now)
             await message.answer(render_windows(items, tz, now))
             return
