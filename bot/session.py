@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -53,23 +54,15 @@ EDITS = frozenset(
 )
 
 
+@dataclass(eq=False)  # compared by identity, as a middleware is
 class ReliableRequests(BaseRequestMiddleware):
-    def __init__(
-        self,
-        limiter: RateLimiter | None = None,
-        *,
-        max_attempts: int = 5,
-        max_wait: float = 30.0,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 8.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.limiter = limiter
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.sleep = sleep
+    limiter: RateLimiter | None = None
+    _: KW_ONLY
+    max_attempts: int = 5
+    max_wait: float = 30.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def __call__(
         self,

@@ -11,7 +11,7 @@ import pytest
 from aiogram.types import CallbackQuery, Chat, Message, User
 from aiogram.utils.i18n import I18n
 
-from handlers.refusals import Refusals, refusal
+from handlers.refusals import Refusals, Usage, refusal
 from services.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalogues
 from services.staff import Action, NotAllowed
 
@@ -88,3 +88,14 @@ async def test_other_errors_go_on_to_the_error_handler() -> None:
 
     with pytest.raises(RuntimeError):
         await Refusals()(broken, _message(), {})
+
+
+async def test_a_command_typed_wrong_is_answered_with_its_usage_escaped() -> None:
+    async def typed_wrong(event: Any, data: dict[str, Any]) -> None:
+        raise Usage("Usage: /note <text>, inside an incident's room.")
+
+    message = _message()
+    answers = Answers()
+    object.__setattr__(message, "answer", answers)
+    assert await Refusals()(typed_wrong, message, {}) is None
+    assert answers.said == [("Usage: /note &lt;text&gt;, inside an incident's room.", {})]
