@@ -34,6 +34,10 @@ from services.users import Person
 
 C = TypeVar("C")
 
+# Every `context` a handler was registered with (tests/unit/test_handler_parameters.py checks
+# each is a name the assembly hands to handlers, as it checks every handler's parameters).
+CONTEXTS: set[str] = set()
+
 
 @dataclass(frozen=True)
 class Asked(Generic[C]):
@@ -68,6 +72,8 @@ def command(
 ) -> Callable[[Act[C]], Act[C]]:
     """Register `act` for the command (or commands) `names` and `filters` on `routes`."""
 
+    CONTEXTS.add(context)
+
     def register(act: Act[C]) -> Act[C]:
         async def on_command(
             message: Message, command: CommandObject, person: Person, pool: asyncpg.Pool,
@@ -94,6 +100,8 @@ def press(
 ) -> Callable[[PressAct[B, C]], PressAct[B, C]]:
     """Register `act(query, callback_data, asked)` for a press of the button family (narrowed by
     `rule`, as `Press`); the press's own action is the handler's (or its service's) to check."""
+
+    CONTEXTS.add(context)
 
     def register(act: PressAct[B, C]) -> PressAct[B, C]:
         async def on_press(

@@ -13,6 +13,7 @@ from typing import Any
 
 import handlers
 from bot.features import Features
+from handlers import asked
 
 FORBIDDEN = {"settings", "rules"}
 # what aiogram and our middlewares put into every update's data besides the assembly's objects
@@ -68,3 +69,13 @@ def test_every_parameter_is_provided() -> None:
         if keyword_parameters(fn) - PROVIDED - workflow
     }
     assert not unknown, unknown
+
+
+def test_every_context_a_registrar_reads_is_handed_to_handlers() -> None:
+    """handlers/asked.py's `command` and `press` read the feature's object from the update's
+    data by name (their wrappers take `**data`): each name must be one the assembly hands out,
+    and must not be the raw configuration."""
+    handlers.routers()  # imports every handler module, so every registration has run
+    assert asked.CONTEXTS, "no handler is registered through handlers.asked"
+    assert set(Features.HANDED_TO_HANDLERS) >= asked.CONTEXTS, asked.CONTEXTS
+    assert not asked.CONTEXTS & FORBIDDEN
