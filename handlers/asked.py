@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -46,6 +47,7 @@ class Asked(Generic[C]):
     person: Person
     pool: asyncpg.Pool
     clock: Clock
+    now: datetime  # when it was asked: clock.now() as the handler starts
     redis: Redis
     ctx: C
     chat_id: int | None  # None: a press on a message too old for Telegram to say
@@ -83,7 +85,10 @@ def command(
                 action = staff.COMMANDS[command.command].action_for(command.args)
                 await require_command(message, command, person, pool, action)
             await act(
-                message, Asked(person, pool, clock, redis, data[context], message.chat.id, command)
+                message,
+                Asked(
+                    person, pool, clock, clock.now(), redis, data[context], message.chat.id, command
+                ),
             )
 
         on_command.__name__ = on_command.__qualname__ = act.__name__
@@ -111,7 +116,7 @@ def press(
             await act(
                 query,
                 callback_data,
-                Asked(person, pool, clock, redis, data[context], chat_of(query)),
+                Asked(person, pool, clock, clock.now(), redis, data[context], chat_of(query)),
             )
 
         on_press.__name__ = on_press.__qualname__ = act.__name__

@@ -2,7 +2,8 @@
 <user>` (the single slot of a role without a rotation), `/oncall cover <who> <from> <to> [role]`,
 `/oncall cancel <override>`, `/oncall swap <who> <my shift> <their shift> [role]` (and its
 Accept / Decline buttons), `/oncall calendar [reset]`, `/oncall notify ...`. Rotations are
-edited in handlers/rotation.py; what the three share is handlers/oncall_asked.py."""
+edited in handlers/rotation.py; the errors the three expect are answered by
+handlers/oncall_errors.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin import target_of
+from handlers.asked import Asked, command, press
 from handlers.buttons import settle
-from handlers.oncall_asked import USAGE, Asked, command, press
+from handlers.oncall_errors import USAGE, answers_oncall
 from handlers.refusals import Usage
 from handlers.routes import Routes
 from services import roster, staff
@@ -25,10 +27,12 @@ from services.staff import Action
 from services.text import esc
 
 router = Routes(__name__)
+answers_oncall(router)
 
 
-@command(router, "oncall")
-async def cmd_oncall(message: Message, words: list[str], asked: Asked) -> None:
+@command(router, "oncall", "oncall")
+async def cmd_oncall(message: Message, asked: Asked[OncallContext]) -> None:
+    words = asked.args.split()
     sub = words.pop(0).lower() if words else ""
     pool, ctx, now = asked.pool, asked.ctx, asked.now
     if sub in ("", "now", "at"):
@@ -72,7 +76,7 @@ async def cmd_oncall(message: Message, words: list[str], asked: Asked) -> None:
         raise Usage(_("Usage: {usage}").format(usage=USAGE))
 
 
-async def _set_slot(message: Message, words: list[str], asked: Asked) -> None:
+async def _set_slot(message: Message, words: list[str], asked: Asked[OncallContext]) -> None:
     person, pool = asked.person, asked.pool
     picked = roster.parse_roles(words[:1])
     if not picked:
@@ -98,14 +102,14 @@ def _role_word(words: list[str]) -> str | None:
     return roster.parse_roles(words[:1])[0].value
 
 
-async def _colleague(words: list[str], asked: Asked, usage: str) -> int:
+async def _colleague(words: list[str], asked: Asked[OncallContext], usage: str) -> int:
     """The person a cover or a swap names first, before two times (`usage`: fewer words)."""
     if len(words) < 3:
         raise Usage(usage)
     return await actions.resolve_person(asked.pool, words[0], asked.person)
 
 
-async def _cover(message: Message, words: list[str], asked: Asked) -> None:
+async def _cover(message: Message, words: list[str], asked: Asked[OncallContext]) -> None:
     if not words:
         from handlers.oncall_cover import ask_which_shift
 
@@ -135,7 +139,7 @@ async def _cover(message: Message, words: list[str], asked: Asked) -> None:
     await message.answer("\n".join(lines))
 
 
-async def _swap(message: Message, words: list[str], asked: Asked) -> None:
+async def _swap(message: Message, words: list[str], asked: Asked[OncallContext]) -> None:
     usage = _(
         "Usage: /oncall swap <who> <my shift> <their shift> [role], e.g. "
         "/oncall swap @citra 2026-11-09 2026-11-16"
@@ -171,7 +175,7 @@ def calendar_url(ctx: OncallContext, token: str) -> str:
     return f"{ctx.calendar_base}/oncall/{token}.ics"
 
 
-async def _calendar(message: Message, words: list[str], asked: Asked) -> None:
+async def _calendar(message: Message, words: list[str], asked: Asked[OncallContext]) -> None:
     person, pool, ctx = asked.person, asked.pool, asked.ctx
     if words and words[0].lower() == "reset":
         revoked = await store.revoke_calendars(pool, person.id)
@@ -206,7 +210,7 @@ async def _calendar(message: Message, words: list[str], asked: Asked) -> None:
     await message.answer(render.calendar_links(person_url, role_links))
 
 
-async def _notify(message: Message, words: list[str], asked: Asked) -> None:
+async def _notify(message: Message, words: list[str], asked: Asked[OncallContext]) -> None:
     person, pool, ctx = asked.person, asked.pool, asked.ctx
     if words:
         await contacts.update_from_words(pool, person.id, words, ctx.rules.notify.sms_after)
@@ -218,8 +222,10 @@ async def _notify(message: Message, words: list[str], asked: Asked) -> None:
     await message.answer(contacts.describe(found, ctx.rules.notify.sms_after))
 
 
-@press(router, SwapAnswer)
-async def on_swap_button(query: CallbackQuery, callback_data: SwapAnswer, asked: Asked) -> None:
+@press(router, SwapAnswer, "oncall")
+async def on_swap_button(
+    query: CallbackQuery, callback_data: SwapAnswer, asked: Asked[OncallContext]
+) -> None:
     swap = await swaps.answer_swap(
         asked.pool, asked.ctx, asked.person, callback_data.id, callback_data.act == "yes",
         asked.now, asked.chat_id,

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, press
 from handlers.buttons import as_markup, settle
-from handlers.oncall_asked import Asked, press
+from handlers.oncall_errors import answers_oncall
 from handlers.routes import Routes
 from services import roster, staff
 from services.escalation.render import role_label
@@ -26,6 +27,7 @@ from services.text import esc
 from services.users import Role
 
 router = Routes(__name__)
+answers_oncall(router)
 ROLES = list(Role)
 MAX_SHIFTS = 6
 MAX_PEOPLE = 12
@@ -42,7 +44,7 @@ def _keyboard(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return as_markup(keyboard([[key(text, data)] for text, data in rows]))
 
 
-async def ask_which_shift(message: Message, asked: Asked) -> None:
+async def ask_which_shift(message: Message, asked: Asked[OncallContext]) -> None:
     """`/oncall cover` with nothing after it."""
     ctx, now = asked.ctx, asked.now
     mine = await views.shifts_of_person(
@@ -66,7 +68,7 @@ async def ask_which_shift(message: Message, asked: Asked) -> None:
     await message.answer(_("Which of your shifts needs cover?"), reply_markup=_keyboard(rows))
 
 
-async def _my_shift(asked: Asked, data: CoverPick) -> Shift:
+async def _my_shift(asked: Asked[OncallContext], data: CoverPick) -> Shift:
     if not 0 <= data.r < len(ROLES):
         raise OncallError("no_shift")
     role = ROLES[data.r].value
@@ -79,8 +81,10 @@ async def _my_shift(asked: Asked, data: CoverPick) -> Shift:
     raise OncallError("no_shift")  # over, changed, or not this person's
 
 
-@press(router, CoverPick)
-async def on_cover_button(query: CallbackQuery, callback_data: CoverPick, asked: Asked) -> None:
+@press(router, CoverPick, "oncall")
+async def on_cover_button(
+    query: CallbackQuery, callback_data: CoverPick, asked: Asked[OncallContext]
+) -> None:
     person, pool, ctx, now, chat_id = asked.person, asked.pool, asked.ctx, asked.now, asked.chat_id
     await staff.require(pool, person, Action.OVERRIDE_SELF, target="cover", chat_id=chat_id)
     shift = await _my_shift(asked, callback_data)

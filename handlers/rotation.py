@@ -10,8 +10,9 @@ import asyncpg
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.asked import Asked, command, press
 from handlers.buttons import as_markup, settle
-from handlers.oncall_asked import Asked, command, press
+from handlers.oncall_errors import answers_oncall
 from handlers.refusals import Usage
 from handlers.routes import Routes
 from services import roster
@@ -24,10 +25,12 @@ from services.text import esc
 from services.users import Person, Role
 
 router = Routes(__name__)
+answers_oncall(router)
 
 
-@command(router, "rotation")
-async def cmd_rotation(message: Message, words: list[str], asked: Asked) -> None:
+@command(router, "rotation", "oncall")
+async def cmd_rotation(message: Message, asked: Asked[OncallContext]) -> None:
+    words = asked.args.split()
     person, pool, ctx, now = asked.person, asked.pool, asked.ctx, asked.now
     if not words:
         found = await views.rotations(pool, now)
@@ -96,9 +99,9 @@ async def _spec_from_words(
         raise OncallError("bad_layer", str(exc).splitlines()[0][:200]) from None
 
 
-@press(router, RotationDraft)
+@press(router, RotationDraft, "oncall")
 async def on_rotation_button(
-    query: CallbackQuery, callback_data: RotationDraft, asked: Asked
+    query: CallbackQuery, callback_data: RotationDraft, asked: Asked[OncallContext]
 ) -> None:
     if callback_data.act == "drop":
         await actions.drop_draft(asked.pool, asked.person, callback_data.id, asked.chat_id)
