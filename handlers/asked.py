@@ -84,17 +84,13 @@ def command(
             if table:
                 action = staff.COMMANDS[command.command].action_for(command.args)
                 await require_command(message, command, person, pool, action)
-            await act(
-                message,
-                Asked(
-                    person, pool, clock, clock.now(), redis, data[context], message.chat.id, command
-                ),
-            )
+            now, chat_id = clock.now(), message.chat.id
+            asked = Asked(person, pool, clock, now, redis, data[context], chat_id, command)
+            await act(message, asked)
 
         on_command.__name__ = on_command.__qualname__ = act.__name__
-        routes.message(Command(*(names,) if isinstance(names, str) else names), *filters)(
-            on_command
-        )
+        commands = (names,) if isinstance(names, str) else names
+        routes.message(Command(*commands), *filters)(on_command)
         return act
 
     return register
@@ -113,11 +109,8 @@ def press(
             query: CallbackQuery, callback_data: B, person: Person, pool: asyncpg.Pool,
             clock: Clock, redis: Redis, **data: Any,
         ) -> None:  # fmt: skip
-            await act(
-                query,
-                callback_data,
-                Asked(person, pool, clock, clock.now(), redis, data[context], chat_of(query)),
-            )
+            asked = Asked(person, pool, clock, clock.now(), redis, data[context], chat_of(query))
+            await act(query, callback_data, asked)
 
         on_press.__name__ = on_press.__qualname__ = act.__name__
         routes.callback_query(Press(family, rule))(on_press)
