@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from loguru import logger
 from redis.asyncio import Redis
 
+from bench.common import errors_only
 from bench.stores import start_stores
 from bot.alertmanager import PATH, alertmanager_handler
 from bot.sender import AiogramSender
@@ -353,8 +353,7 @@ VISIBLE_WITHIN = 60.0  # s after the last POST
 
 
 async def main(args: argparse.Namespace) -> int:
-    logger.remove()
-    logger.add(sys.stderr, level="ERROR")
+    errors_only()
     if BINARY is None:
         print(
             "alertmanager: /usr/bin/prometheus-alertmanager is not installed (Debian package "

@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from loguru import logger  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.common import UNLIMITED as UNLIMITED_PACING  # noqa: E402
+from bench.common import errors_only  # noqa: E402
 from bench.stores import start_stores  # noqa: E402
 from bot.sender import AiogramSender  # noqa: E402
 from sandbox.telegram import (  # noqa: E402
@@ -45,19 +46,12 @@ from services.delivery import DeliveryConfig, DeliveryWorker, Limits  # noqa: E4
 from services.outbox import PRIORITY_INTERACTIVE, OutboxMessage, enqueue  # noqa: E402
 from services.storage.db import create_pool  # noqa: E402
 
-UNLIMITED = Limits(
-    private_per_second=1e6,
-    private_burst=100000,
-    group_per_minute=1e9,
-    global_per_second=1e6,
-    global_burst=100000,
-)
+UNLIMITED = Limits(**UNLIMITED_PACING)
 
 
 async def worker_main(db_url: str, redis_url: str, api: str, token: str) -> None:
     """One replica: runs until SIGTERM."""
-    logger.remove()
-    logger.add(sys.stderr, level="ERROR")
+    errors_only()
     pool = await create_pool(db_url, min_size=2, max_size=10)
     redis = Redis.from_url(redis_url)
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
@@ -139,8 +133,7 @@ async def one_run(
 
 
 async def main(args: argparse.Namespace) -> bool:
-    logger.remove()
-    logger.add(sys.stderr, level="ERROR")
+    errors_only()
     stores = await start_stores("qc-replicas-")
     try:
         results = {}

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from loguru import logger  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.common import errors_only  # noqa: E402
 from bench.stores import start_stores  # noqa: E402
 from bot.sender import AiogramSender  # noqa: E402
 from sandbox.telegram import EmulatorClient, EmulatorConfig, TelegramEmulator  # noqa: E402
@@ -40,8 +40,7 @@ from services.storage.db import create_pool  # noqa: E402
 
 
 async def run(alerts: int, spread: float) -> bool:
-    logger.remove()
-    logger.add(sys.stderr, level="ERROR")
+    errors_only()
     stores = await start_stores("qc-storm-")
     pool = await create_pool(stores.pg.url, min_size=2, max_size=10)
     redis = Redis.from_url(stores.redis.url(0))

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from aiohttp import web
 
-from bot.embedded import start_postgres, start_redis
+from bench.common import UNLIMITED
+from bench.stores import start_stores
 from bot.keys import POOL, REDIS
 from bot.runtime import create_app
 from bot.settings import Settings
@@ -40,10 +40,6 @@ from services.tickets.config import DeskConfig
 ADMIN, NORMAL, FLOODER = 7001, 2001, 2002
 GOAL = 2.0
 EVERY = 4  # seconds between the normal customer's messages
-UNLIMITED = {
-    "private_per_second": 1e6, "private_burst": 100000, "group_per_minute": 1e9,
-    "global_per_second": 1e6, "global_burst": 100000,
-}  # fmt: skip
 
 
 async def normal_latencies(
@@ -82,11 +78,10 @@ async def flood(tg: EmulatorClient, seconds: float) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
-    root = Path(tempfile.mkdtemp(prefix="qc-bench-flood-"))
+    stores = await start_stores("qc-bench-flood-")
+    root, pg, redis = stores.work, stores.pg, stores.redis
     async with TelegramEmulator(EmulatorConfig(limits=LimitConfig(enabled=False))) as emulator:
         tg = EmulatorClient(emulator.base_url)
-        pg = start_postgres(root / "pg", delete_on_stop=True)
-        redis = start_redis(root / "redis")
         try:
             await tg.create_user(ADMIN, first_name="Rina", language_code="id")
             for uid in (NORMAL, FLOODER):
@@ -132,8 +127,7 @@ async def main(args: argparse.Namespace) -> int:
                 await runner.cleanup()
         finally:
             await tg.close()
-            redis.stop()
-            pg.stop()
+            await stores.stop()
     p50_calm, p50_storm = statistics.median(calm), statistics.median(stormy)
     ratio = p50_storm / p50_calm
     print(

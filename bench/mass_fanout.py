@@ -22,33 +22,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loguru import logger  # noqa: E402
 
+from bench.common import errors_only  # noqa: E402
 from bench.stores import start_stores  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from sandbox.telegram import EmulatorClient, EmulatorConfig, TelegramEmulator  # noqa: E402
 from sandbox.telegram.config import LimitConfig  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
+from tests.e2e.chats import desk_chats  # noqa: E402
 from tests.e2e.conftest import ADMIN, World  # noqa: E402
 from tests.e2e.mass_storm import payday, storm_rules  # noqa: E402
 
 
 async def run(customers: int, spread: float) -> bool:
-    logger.remove()
-    logger.add(sys.stderr, level="ERROR")
+    errors_only()
     stores = await start_stores("qc-payday-")
     config = EmulatorConfig(limits=LimitConfig(enabled=True))
     try:
         async with TelegramEmulator(config) as emulator:
             tg = EmulatorClient(emulator.base_url)
             await tg.create_user(ADMIN, first_name="Rina", language_code="id")
-            admin = await tg.create_chat(
-                type="supergroup", title="Admin", members=[ADMIN], admins=[ADMIN]
-            )
-            support = await tg.create_chat(
-                type="supergroup", title="Support", is_forum=True, members=[ADMIN],
-                admins=[ADMIN],
-            )  # fmt: skip
+            admin, support = await desk_chats(tg, ADMIN)
             settings = Settings(
                 BOT_TOKEN=config.token, TELEGRAM_API_URL=emulator.base_url,
                 DATABASE_URL=stores.pg.url, REDIS_URL=stores.redis.url(0),

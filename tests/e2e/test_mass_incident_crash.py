@@ -25,6 +25,7 @@ from services.massincident import declare
 from services.massincident.config import MassContext
 from services.rules import Rules
 from services.storage.db import connect, create_pool
+from tests.e2e.chats import desk_chats
 from tests.e2e.test_nothing_lost import BotProcess
 from tests.net import free_port
 
@@ -84,13 +85,7 @@ async def test_a_sigkill_mid_update_fan_out_delivers_each_once(
             await tg.create_user(ADMIN, first_name="Rina")
             for i in range(CUSTOMERS):
                 await tg.create_user(FIRST + i, first_name=f"C{FIRST + i}")
-            admin = await tg.create_chat(
-                type="supergroup", title="Admin", members=[ADMIN], admins=[ADMIN]
-            )
-            support = await tg.create_chat(
-                type="supergroup", title="Support", is_forum=True, members=[ADMIN],
-                admins=[ADMIN],
-            )  # fmt: skip
+            admin, support = await desk_chats(tg, ADMIN)
             await _declared(db_url, admin["id"], support["id"])
             rules_file = tmp_path / "rules.yaml"
             rules_file.write_text(yaml.safe_dump(RULES))

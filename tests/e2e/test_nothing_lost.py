@@ -41,6 +41,7 @@ from services.tickets import desk
 from services.tickets.config import DeskConfig
 from tests.cast import ADMIN
 from tests.conftest import scratch_dir
+from tests.e2e.chats import desk_chats
 from tests.e2e.conftest import FAST_DELIVERY
 from tests.e2e.stores import StoppablePostgres, StoppableRedis
 from tests.net import free_port
@@ -129,10 +130,7 @@ async def _cast(tg: EmulatorClient, customers: list[int]) -> tuple[int, int]:
     await tg.create_user(ADMIN, first_name="Adi", username="adi_admin")
     for uid in customers:
         await tg.create_user(uid, first_name=f"Cust{uid}")
-    admin = await tg.create_chat(type="supergroup", title="Admin", members=[ADMIN], admins=[ADMIN])
-    support = await tg.create_chat(
-        type="supergroup", title="Support", is_forum=True, members=[ADMIN], admins=[ADMIN]
-    )
+    admin, support = await desk_chats(tg, ADMIN)
     return admin["id"], support["id"]
 
 
