@@ -20,14 +20,9 @@ from services.heartbeats.model import (
     shown_status,
     went_down,
 )
+from tests.unit.heartbeats.build import heartbeat
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-
-
-def simple(period: timedelta = timedelta(hours=1), grace: timedelta = timedelta(minutes=10)):
-    return Heartbeat(
-        id=1, name="job", ping_key="k", kind="simple", grace=grace, tz="UTC", period=period
-    )
 
 
 def ping(hb: Heartbeat, clock: FrozenClock, kind: PingKind = "success", status: int | None = None):
@@ -36,7 +31,7 @@ def ping(hb: Heartbeat, clock: FrozenClock, kind: PingKind = "success", status: 
 
 def test_it_goes_new_up_late_down_and_up_again() -> None:
     clock = FrozenClock(T0)
-    hb = simple()
+    hb = heartbeat()
     assert shown_status(hb, clock.now()) == "new"
     assert not went_down(hb, clock.now())
 
@@ -69,7 +64,7 @@ def test_it_goes_new_up_late_down_and_up_again() -> None:
 
 def test_a_start_and_a_success_measure_the_run() -> None:
     clock = FrozenClock(T0)
-    hb = ping(simple(), clock).heartbeat
+    hb = ping(heartbeat(), clock).heartbeat
     clock.advance(minutes=30)
     started = ping(hb, clock, "start")
     assert started.flip is None
@@ -88,7 +83,7 @@ def test_a_start_and_a_success_measure_the_run() -> None:
 
 def test_a_run_that_overruns_its_grace_is_down() -> None:
     clock = FrozenClock(T0)
-    hb = ping(simple(grace=timedelta(minutes=10)), clock).heartbeat
+    hb = ping(heartbeat(grace=timedelta(minutes=10)), clock).heartbeat
     clock.advance(minutes=5)
     hb = ping(hb, clock, "start").heartbeat
     assert hb.alert_after == clock.now() + timedelta(minutes=10)  # start + grace comes first
@@ -99,7 +94,7 @@ def test_a_run_that_overruns_its_grace_is_down() -> None:
 
 def test_a_fail_ping_is_down_at_once_and_measures_the_run() -> None:
     clock = FrozenClock(T0)
-    hb = ping(simple(), clock).heartbeat
+    hb = ping(heartbeat(), clock).heartbeat
     clock.advance(minutes=1)
     hb = ping(hb, clock, "start").heartbeat
     clock.advance(seconds=40)
@@ -131,14 +126,8 @@ def test_the_url_says_the_kind_of_ping(action: str | None, status: int | None, k
 def test_a_cron_schedule_in_jakarta_across_a_day_boundary() -> None:
     # 23:30 WIB every day: Jakarta is UTC+7, so that is 16:30 UTC the same day.
     clock = FrozenClock(datetime(2026, 12, 1, 16, 31, tzinfo=UTC))  # 23:31 WIB, Dec 1
-    hb = Heartbeat(
-        id=2,
-        name="nightly",
-        ping_key="k",
-        kind="cron",
-        grace=timedelta(hours=1),
-        tz="Asia/Jakarta",
-        schedule="30 23 * * *",
+    hb = heartbeat(
+        name="nightly", grace=timedelta(hours=1), tz="Asia/Jakarta", schedule="30 23 * * *"
     )
     hb = ping(hb, clock).heartbeat
     # next expected: 23:30 WIB on Dec 2 (16:30 UTC), down at 00:30 WIB on Dec 3 (17:30 UTC)
@@ -162,7 +151,7 @@ def test_a_ping_exactly_at_the_scheduled_time_expects_the_next_one() -> None:
 
 def test_a_paused_check_is_up_again_at_its_next_ping() -> None:
     clock = FrozenClock(T0)
-    hb = replace(simple(), status="paused")
+    hb = replace(heartbeat(), status="paused")
     assert shown_status(hb, clock.now()) == "paused"
     assert not went_down(hb, clock.now() + timedelta(days=9))
     assert ping(hb, clock).heartbeat.status == "up"

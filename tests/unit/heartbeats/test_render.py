@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.heartbeats.model import Heartbeat
 from services.heartbeats.render import render_list, render_one
 from services.heartbeats.store import LoggedPing
 from services.i18n import use_locale
+from tests.unit.heartbeats.build import heartbeat
 
 TZ = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)  # 03:30 WIB, Dec 2
 
-BACKUP = Heartbeat(
-    id=1,
+BACKUP = heartbeat(
     name="nightly-backup",
     ping_key="5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278",
-    kind="cron",
     grace=timedelta(hours=1),
     tz="Asia/Jakarta",
     schedule="0 2 * * *",
@@ -28,11 +26,9 @@ BACKUP = Heartbeat(
     n_pings=12,
     n_rate_limited=2,
 )
-CACHE = Heartbeat(
+CACHE = heartbeat(
     id=2,
     name="cache-cleanup",
-    ping_key="k",
-    kind="simple",
     grace=timedelta(minutes=30),
     tz="Asia/Jakarta",
     period=timedelta(days=1),
@@ -67,15 +63,7 @@ def test_one_check_shows_its_url_pings_and_escaped_log() -> None:
 
 def test_a_long_list_fits_one_message_and_counts_the_rest() -> None:
     many = [
-        Heartbeat(
-            id=n,
-            name=f"job-{n:03d}-" + "x" * 50,
-            ping_key="k",
-            kind="simple",
-            grace=timedelta(minutes=5),
-            tz="UTC",
-            period=timedelta(hours=1),
-        )
+        heartbeat(id=n, name=f"job-{n:03d}-" + "x" * 50, grace=timedelta(minutes=5))
         for n in range(200)
     ]
     with use_locale("en"):
