@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -55,20 +56,28 @@ def export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str | None) -
     return out
 
 
+def accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str | None
+) -> tuple[dict[str, Any], str]:
+    """The export, which promtool must accept with every rule in it: the rules by alert name,
+    and the file's text."""
+    out = export(tmp_path, monkeypatch, rules)
+    checked = promtool_check(out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = out.read_text()
+    listed = yaml.safe_load(text)["groups"][0]["rules"]
+    assert f"SUCCESS: {len(listed)} rules found" in checked.stdout
+    return {r["alert"]: r for r in listed}, text
+
+
 def test_promtool_accepts_the_export_of_the_default_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = export(tmp_path, monkeypatch, None)
-    checked = promtool_check(out)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    rules = yaml.safe_load(out.read_text())["groups"][0]["rules"]
-    assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
-    by_name = {r["alert"]: r for r in rules}
+    by_name, text = accepted(tmp_path, monkeypatch, None)
     assert by_name["CpuHigh"]["expr"] == 'qc_check_value{check="system",key="cpu_percent"} > 80'
     assert by_name["CpuHigh"]["for"] == "5m"
     assert by_name["PaymentSuccessRateLow"]["labels"] == {"severity": "critical"}
     # what Prometheus has no series for is left out, said in a comment
-    text = out.read_text()
     for name in ("FraudDetectedBurst", "TelegramDeliveryLow", "TargetDown"):
         assert name not in by_name
         assert f"#   {name}: " in text
@@ -77,10 +86,7 @@ def test_promtool_accepts_the_export_of_the_default_rules(
 def test_rules_file_rules_and_named_queries_are_exported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = export(tmp_path, monkeypatch, RULES_FILE)
-    checked = promtool_check(out)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    by_name = {r["alert"]: r for r in yaml.safe_load(out.read_text())["groups"][0]["rules"]}
+    by_name, _ = accepted(tmp_path, monkeypatch, RULES_FILE)
     disk = by_name["DiskFullOnData"]
     assert disk["expr"] == (
         'max_over_time(qc_check_value{check="system",key="disk_percent",target="/data"}[10m]) > 95'
