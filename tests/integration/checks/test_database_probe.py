@@ -54,6 +54,16 @@ def details(result: Any) -> str:
     return "\n".join(d.render() for d in result.details)
 
 
+async def one_warning(
+    make_ctx: Callable[..., Any], url: str, found: str, rules: dict[str, Any] | None = None
+) -> str:
+    """The probe run once warns, having found one of `found` (a value's key): its details."""
+    result = await probe(make_ctx, url, rules)
+    assert result.status is Status.WARN
+    assert result.value(found) == 1
+    return details(result)
+
+
 async def test_a_quiet_database_is_ok_and_reports_its_connections(make_ctx, empty_db_url):
     result = await probe(make_ctx, empty_db_url)
     assert result.status is Status.OK, result.summary
@@ -73,12 +83,10 @@ async def test_a_slow_query_is_reported_with_its_duration_and_text(make_ctx, emp
             "AND state = 'active' AND pid <> pg_backend_pid()"
         )
     )
-    result = await probe(make_ctx, empty_db_url, {"database": SENSITIVE})
+    text = await one_warning(make_ctx, empty_db_url, "long_queries", {"database": SENSITIVE})
     task.cancel()
-    assert result.status is Status.WARN
-    assert result.value("long_queries") == 1
-    assert "SELECT pg_sleep(30) /* nightly report */" in details(result)
-    assert "running a query for" in details(result)
+    assert "SELECT pg_sleep(30) /* nightly report */" in text
+    assert "running a query for" in text
 
 
 async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db_url, session):
@@ -95,11 +103,9 @@ async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db
             "SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0"
         )
     )
-    result = await probe(make_ctx, empty_db_url, {"database": {"idle_in_transaction_s": 3600}})
+    rules = {"database": {"idle_in_transaction_s": 3600}}
+    text = await one_warning(make_ctx, empty_db_url, "lock_waits", rules)
     task.cancel()
-    assert result.status is Status.WARN
-    assert result.value("lock_waits") == 1
-    text = details(result)
     assert f"for a lock held by PID {holder_pid}" in text
     assert f"PID {holder_pid} (idle in transaction) blocks others" in text
 
@@ -107,11 +113,10 @@ async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db
 async def test_an_idle_transaction_is_a_warning(make_ctx, empty_db_url, session):
     idle = await session()
     await idle.execute("BEGIN; SELECT 42 AS forgotten")
-    result = await probe(make_ctx, empty_db_url, {"database": SENSITIVE})
-    assert result.status is Status.WARN
-    assert result.value("idle_in_transaction") == 1
-    assert "idle in a transaction" in details(result)
-    assert "SELECT 42 AS forgotten" in details(result)
+    rules = {"database": SENSITIVE}
+    text = await one_warning(make_ctx, empty_db_url, "idle_in_transaction", rules)
+    assert "idle in a transaction" in text
+    assert "SELECT 42 AS forgotten" in text
 
 
 async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, session):
@@ -126,10 +131,8 @@ async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, session):
             "WHERE relname = 'carts'"
         )
     )
-    result = await probe(make_ctx, empty_db_url)
-    assert result.status is Status.WARN
-    assert result.value("tables_needing_vacuum") == 1
-    assert "Table public.carts needs VACUUM: 4000 dead rows (80.0 %)." in details(result)
+    text = await one_warning(make_ctx, empty_db_url, "tables_needing_vacuum")
+    assert "Table public.carts needs VACUUM: 4000 dead rows (80.0 %)." in text
 
 
 async def test_the_probe_cannot_write_to_the_monitored_database(empty_db_url):
