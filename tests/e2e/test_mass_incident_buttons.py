@@ -42,6 +42,21 @@ async def cast(world: World) -> None:
         await start(world, user)
 
 
+async def refused_and_audited(world: World, chat: int, message: Json, data: str) -> None:
+    """Sari (support engineer) presses "Customer-facing": refused with an alert, nothing
+    declared, and the refusal on the audit log with who and where."""
+    refused = await press(world, SARI, chat, message, data)
+    assert refused["show_alert"] is True
+    assert refused["text"].startswith("Hanya engineer ke atas"), refused
+    assert await world.pool.fetchval("SELECT count(*) FROM public_incidents") == 0
+    assert await world.pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'incident.public' AND NOT allowed "
+        "AND actor_id = $1 AND chat_id = $2",
+        SARI,
+        chat,
+    )
+
+
 async def declared_by_command(world: World, button: str) -> Json:
     """The cast, and QC-000001 opened and declared customer-facing by the admin's commands: the
     support group's card, once it offers `button`."""
@@ -86,15 +101,7 @@ async def test_the_incidents_customer_facing_button_declares_it(world: World) ->
     assert "Umumkan ke pelanggan" in str(incident_card["reply_markup"]), incident_card
 
     # the permission table's word: a support engineer is refused, and it is on the audit log
-    refused = await press(world, SARI, world.admin_chat_id, incident_card, "inc:1:pub:1")
-    assert refused["show_alert"] is True
-    assert refused["text"].startswith("Hanya engineer ke atas"), refused
-    assert await world.pool.fetchval("SELECT count(*) FROM public_incidents") == 0
-    assert await world.pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'incident.public' AND NOT allowed "
-        "AND actor_id = $1",
-        SARI,
-    )
+    await refused_and_audited(world, world.admin_chat_id, incident_card, "inc:1:pub:1")
     # forged: no such incident
     query = await world.tg.press(
         TONO, world.admin_chat_id, incident_card["message_id"], "inc:999:pub:1", force=True

@@ -25,25 +25,13 @@ from tests.e2e.test_alert_story import T0, escalate_payment_errors, flush_at
 from tests.e2e.test_alert_story import e2e_clock as e2e_clock  # the story's frozen clock
 from tests.e2e.test_alert_story import start as start_alerts
 from tests.e2e.test_escalation_story import put_on_roster
+from tests.e2e.test_mass_incident_buttons import refused_and_audited
 from tests.e2e.test_mass_incident_story import datas, press
 from tests.e2e.test_routing_story import post_fraud_alert, routed_with_a_security_chat
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 Json = dict[str, Any]
 SARI, TONO = 2001, 2003
-
-
-async def refused_and_audited(world: World, chat: int, message: Json, data: str) -> None:
-    refused = await press(world, SARI, chat, message, data)
-    assert refused["show_alert"] is True
-    assert refused["text"].startswith("Hanya engineer ke atas"), refused
-    assert await world.pool.fetchval("SELECT count(*) FROM public_incidents") == 0
-    assert await world.pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'incident.public' AND NOT allowed "
-        "AND actor_id = $1 AND chat_id = $2",
-        SARI,
-        chat,
-    )
 
 
 async def declared_by_tono(world: World, chat: int, message: Json, data: str) -> None:
