@@ -125,7 +125,9 @@ async def test_a_storm_is_one_message_edited_in_place_then_quiet_means_own_messa
     )
 
 
-async def storming(pool: asyncpg.Pool, clock: FrozenClock) -> tuple[int, list[int]]:
+async def storming(pool: asyncpg.Pool, clock: FrozenClock) -> tuple[int, list[int], dict[str, Any]]:
+    """Twelve alert groups in one storm whose message was sent: the storm's id, its groups'
+    ids, and where a press on it comes from (the admin chat, now, the audience)."""
     await add_people(pool)
     await post(pool, clock, [alert(f"Disk{k}", 1) for k in range(12)])
     await flush(pool, clock, 31)
@@ -139,7 +141,8 @@ async def storming(pool: asyncpg.Pool, clock: FrozenClock) -> tuple[int, list[in
             "SELECT id FROM alert_groups WHERE storm_id = $1 ORDER BY id", storm_id
         )
     ]
-    return storm_id, groups
+    where = {"chat_id": ADMIN_CHAT, "now": clock.now(), "audience": AUDIENCE}
+    return storm_id, groups, where
 
 
 async def refusals(pool: asyncpg.Pool) -> list[tuple[int, str, str]]:
@@ -152,8 +155,7 @@ async def refusals(pool: asyncpg.Pool) -> list[tuple[int, str, str]]:
 async def test_acknowledge_all_needs_the_role_is_audited_and_shown(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    storm_id, groups = await storming(pool, clock)
-    where = {"chat_id": ADMIN_CHAT, "now": clock.now(), "audience": AUDIENCE}
+    storm_id, groups, where = await storming(pool, clock)
     with pytest.raises(NotAllowed):
         await storm_actions.acknowledge_all(pool, PRODUCT, storm_id, **where)
     assert await refusals(pool) == [(PRODUCT.id, "alerts.ack", f"alert_storm:{storm_id}")]
@@ -184,8 +186,7 @@ async def test_acknowledge_all_needs_the_role_is_audited_and_shown(
 async def test_details_go_privately_or_in_place_and_stale_data_is_answered(
     pool: asyncpg.Pool, clock: FrozenClock
 ) -> None:
-    storm_id, groups = await storming(pool, clock)
-    where = {"chat_id": ADMIN_CHAT, "now": clock.now(), "audience": AUDIENCE}
+    storm_id, groups, where = await storming(pool, clock)
     with pytest.raises(NotAllowed):
         await storm_actions.details(pool, None, storm_id, groups[0], **where)  # a stranger
     assert await refusals(pool) == [(None, "alerts.view", f"alert_group:{groups[0]}")]
