@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 import asyncpg
 import pytest
@@ -97,6 +98,13 @@ class Channel:
         handled = await self.read()
         await self.send()
         return handled
+
+    def customer_writes(self, text: str, **mail: Any) -> str:
+        """A person's mail (`customer_mail`'s fields) put in the support mailbox: its
+        Message-ID."""
+        raw, message_id = customer_mail(text, **mail)
+        self.mailbox.deliver(raw)
+        return message_id
 
     def with_limits(self, **limits: object) -> Channel:
         return replace(self, ecfg=replace(self.ecfg, **limits))  # type: ignore[arg-type]

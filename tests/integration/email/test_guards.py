@@ -39,8 +39,7 @@ async def test_auto_replies_and_bounces_are_kept_but_never_answered(
 
 
 async def test_mail_from_the_support_address_itself_is_not_answered(channel: Channel) -> None:
-    raw, _ = customer_mail("echo", sender="QuickCart <support@quickcart.test>")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("echo", sender="QuickCart <support@quickcart.test>")
     [handled] = await channel.turn()
     assert handled.status == "ignored"
     assert channel.inbox.messages == []
@@ -49,8 +48,7 @@ async def test_mail_from_the_support_address_itself_is_not_answered(channel: Cha
 async def test_a_mail_bomb_is_kept_but_only_the_first_mails_make_tickets(channel: Channel) -> None:
     bomb = channel.with_limits(messages_per_hour=3)
     for n in range(6):
-        raw, _ = customer_mail(f"Apakah ada program afiliasi? ({n})", subject=f"Afiliasi {n}")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes(f"Apakah ada program afiliasi? ({n})", subject=f"Afiliasi {n}")
     handled = await bomb.turn()
     assert [h.status for h in handled] == ["ticketed"] * 3 + ["limited"] * 3
     assert (
@@ -71,11 +69,10 @@ async def test_an_oversized_attachment_is_refused_with_a_reply_the_rest_kept(
 ) -> None:
     small = b"%PDF-1.4 invoice " * 10
     big = b"\0" * 5000
-    raw, _ = customer_mail(
+    channel.customer_writes(
         "Apakah ada program afiliasi? Lampiran: formulir dan video.",
         attachments=(("formulir.pdf", small), ("video.mov", big)),
     )
-    channel.mailbox.deliver(raw)
     [handled] = await channel.with_limits(max_attachment_bytes=1024).turn()
     assert handled.status == "ticketed"
     kept = await channel.pool.fetch("SELECT filename, size, data FROM email_attachments")
@@ -99,10 +96,9 @@ async def test_an_oversized_attachment_is_refused_with_a_reply_the_rest_kept(
 async def test_a_message_too_large_keeps_its_headers_and_the_sender_is_told(
     channel: Channel,
 ) -> None:
-    raw, message_id = customer_mail(
+    message_id = channel.customer_writes(
         "Apakah ada program afiliasi?", attachments=(("x.bin", b"x" * 4000),)
     )
-    channel.mailbox.deliver(raw)
     [handled] = await channel.with_limits(max_message_bytes=2000).turn()
     assert handled.status == "refused" and handled.ticket_id is None
     row = await channel.pool.fetchrow(
@@ -116,8 +112,7 @@ async def test_a_message_too_large_keeps_its_headers_and_the_sender_is_told(
 
 
 async def test_nothing_is_flagged_on_the_server_before_it_is_stored(channel: Channel) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.pool.execute("ALTER TABLE email_messages RENAME TO email_messages_away")
     client = await connect(channel.ecfg)
     try:
@@ -147,8 +142,7 @@ async def test_a_message_fetched_twice_is_stored_once(channel: Channel) -> None:
 
 
 async def test_a_message_the_desk_cannot_take_stays_stored_and_marked(channel: Channel) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.fetch()
     await channel.pool.execute("ALTER TABLE tickets RENAME TO tickets_away")
     [handled] = await channel.take_in()
@@ -162,8 +156,7 @@ async def test_a_message_the_desk_cannot_take_stays_stored_and_marked(channel: C
 async def test_an_answer_the_server_refuses_is_told_in_the_topic(channel: Channel) -> None:
     channel.inbox.refuse.add("budi.santoso@gmail.com")
     sender = MailSender(channel.pool, channel.ecfg, channel.clock, desk=channel.cfg)
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.read()
     assert await sender.send_one() is True
     row = await channel.pool.fetchrow(
@@ -178,8 +171,7 @@ async def test_an_answer_the_server_refuses_is_told_in_the_topic(channel: Channe
 async def test_a_bounce_of_an_answer_is_told_in_the_topic_and_not_answered(
     channel: Channel,
 ) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.turn()
     [ack] = channel.inbox.messages
     bounce = (
@@ -210,8 +202,9 @@ async def topic_texts(channel: Channel) -> list[str]:
 
 async def test_a_storm_of_mail_is_taken_in_at_once_each_sender_its_ticket(channel: Channel) -> None:
     for n in range(40):
-        raw, _ = customer_mail(f"Apakah ada program afiliasi? ({n})", sender=f"toko{n}@example.com")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes(
+            f"Apakah ada program afiliasi? ({n})", sender=f"toko{n}@example.com"
+        )
     handled = await channel.turn()
     assert [h.status for h in handled] == ["ticketed"] * 40
     assert await channel.pool.fetchval("SELECT count(DISTINCT customer_id) FROM tickets") == 40
@@ -222,8 +215,7 @@ async def test_a_storm_of_mail_is_taken_in_at_once_each_sender_its_ticket(channe
 async def test_a_message_waits_stored_while_redis_is_down_and_is_taken_in_after(
     channel: Channel,
 ) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.fetch()
     down = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
     try:
@@ -240,8 +232,7 @@ async def test_a_mail_with_too_many_files_posts_the_first_ones_and_refuses_the_r
     channel: Channel,
 ) -> None:
     files = tuple((f"foto-{n:02d}.jpg", b"\xff\xd8 jpeg %d" % n) for n in range(14))
-    raw, _ = customer_mail("Apakah ada program afiliasi? Foto toko terlampir.", attachments=files)
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi? Foto toko terlampir.", attachments=files)
     [handled] = await channel.turn()
     assert handled.status == "ticketed"
     posted = await channel.pool.fetch(

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from services.email import refusals
-from tests.integration.email.conftest import SUPPORT_CHAT, Channel, customer_mail
+from tests.integration.email.conftest import SUPPORT_CHAT, Channel
 
 FIXTURES = Path(__file__).parents[2] / "unit" / "email" / "fixtures"
 
@@ -66,14 +66,13 @@ async def audited(channel: Channel) -> list[dict[str, Any]]:
 async def test_a_mail_too_large_is_answered_in_the_senders_language_and_staff_are_told(
     channel: Channel,
 ) -> None:
-    raw, _ = customer_mail(
+    channel.customer_writes(
         "Please see the attached video of the broken parcel.",
         sender="Alice Wong <alice.wong@outlook.com>",
         subject="Broken parcel, please help",
         attachments=(("parcel.mov", b"x" * 4000),),
         headers={"Content-Language": "en-US"},
     )
-    channel.mailbox.deliver(raw)
     [handled] = await channel.with_limits(max_message_bytes=2000).turn()
     assert handled.status == "refused"
 
@@ -130,11 +129,10 @@ async def test_unreadable_mail_is_answered_once_in_its_language(channel: Channel
 async def test_one_sender_is_answered_at_most_once_an_hour_whatever_the_reason(
     channel: Channel,
 ) -> None:
-    too_big, _ = customer_mail(
+    channel.customer_writes(
         "Video terlampir.", sender="siti.rahma@yahoo.co.id", subject="Video paket",
         attachments=(("paket.mov", b"x" * 4000),),
     )  # fmt: skip
-    channel.mailbox.deliver(too_big)
     channel.mailbox.deliver(GARBLED)  # the same sender, a quarter of an hour later
     handled = await channel.with_limits(max_message_bytes=2000).turn()
     assert [h.status for h in handled] == ["refused", "refused"]
@@ -142,9 +140,9 @@ async def test_one_sender_is_answered_at_most_once_an_hour_whatever_the_reason(
     assert [e["answered"] for e in await audited(channel)] == [True, False]
 
     channel.clock.advance(timedelta(hours=1))  # the next hour: told again
-    again, _ = customer_mail("Video lagi.", sender="siti.rahma@yahoo.co.id",
-                             attachments=(("paket2.mov", b"x" * 4000),))  # fmt: skip
-    channel.mailbox.deliver(again)
+    channel.customer_writes(
+        "Video lagi.", sender="siti.rahma@yahoo.co.id", attachments=(("paket2.mov", b"x" * 4000),)
+    )
     await channel.with_limits(max_message_bytes=2000).turn()
     assert len(channel.inbox.messages) == 2
 
@@ -152,8 +150,7 @@ async def test_one_sender_is_answered_at_most_once_an_hour_whatever_the_reason(
 async def test_a_mail_bomb_is_one_staff_notice_edited_in_place(channel: Channel) -> None:
     bomb = channel.with_limits(messages_per_hour=2)
     for n in range(6):
-        raw, _ = customer_mail(f"Halo ({n})", sender="bomber@example.net", subject=f"Halo {n}")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes(f"Halo ({n})", sender="bomber@example.net", subject=f"Halo {n}")
     handled = await bomb.turn()
     assert [h.status for h in handled] == ["ticketed"] * 2 + ["limited"] * 4
     [notice] = await staff_notices(channel)  # not sent yet: it leaves with the newest count
@@ -166,8 +163,7 @@ async def test_a_mail_bomb_is_one_staff_notice_edited_in_place(channel: Channel)
         notice["id"], channel.clock.now(),
     )  # fmt: skip
     for n in range(6, 9):
-        raw, _ = customer_mail(f"Halo ({n})", sender="bomber@example.net", subject=f"Halo {n}")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes(f"Halo ({n})", sender="bomber@example.net", subject=f"Halo {n}")
     await bomb.read()
     rows = await staff_notices(channel)
     assert [(r["kind"], r["ref_id"]) for r in rows] == [("text", None), ("edit", notice["id"])]

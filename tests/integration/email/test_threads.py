@@ -33,8 +33,7 @@ async def rina(pool: asyncpg.Pool) -> users.Person:
 
 async def budis_question(channel: Channel) -> tuple[int, str]:
     """Budi mails his affiliate question and it is taken in: its ticket, the mail's Message-ID."""
-    raw, message_id = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
-    channel.mailbox.deliver(raw)
+    message_id = channel.customer_writes("Apakah ada program afiliasi untuk toko kecil?")
     [handled] = await channel.turn()
     assert handled.ticket_id is not None
     return handled.ticket_id, message_id
@@ -85,11 +84,10 @@ async def test_a_mail_becomes_an_email_ticket_and_budi_is_told_its_number(channe
 
 
 async def test_an_english_mail_is_acknowledged_in_english(channel: Channel) -> None:
-    raw, _ = customer_mail(
+    channel.customer_writes(
         "Hello, how can I change the delivery address of my order? Thanks",
         sender="Alice <alice@example.com>", subject="Delivery address",
     )  # fmt: skip
-    channel.mailbox.deliver(raw)
     await channel.turn()
     [ack] = channel.inbox.messages
     assert "Your ticket QC-000001 is open" in ack.get_content()
@@ -119,13 +117,12 @@ async def test_rinas_answer_goes_out_threaded_and_budis_reply_comes_back(channel
     assert ticket.first_response_at == channel.clock.now()
 
     # Budi answers from his mail client: the reply quotes everything, the ticket gets his words
-    reply, _ = customer_mail(
+    channel.customer_writes(
         f"Sudah berhasil, terima kasih!\n\nPada Senin, Rina menulis:\n> {body[:40]}",
         subject=f"Re: {answer['Subject']}",
         in_reply_to=answer["Message-ID"],
         references=f"{first_id} {answer['Message-ID']}",
     )
-    channel.mailbox.deliver(reply)
     [back] = await channel.turn()
     assert (back.status, back.ticket_id) == ("ticketed", ticket_id)
     rows = await channel.pool.fetch(
@@ -141,21 +138,18 @@ async def test_rinas_answer_goes_out_threaded_and_budis_reply_comes_back(channel
 async def test_the_number_in_the_subject_finds_the_ticket_but_only_for_its_customer(
     channel: Channel,
 ) -> None:
-    raw, _ = customer_mail("Apakah ada program afiliasi untuk toko kecil?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi untuk toko kecil?")
     [first] = await channel.turn()
 
     # a client that drops the headers: the subject's number is enough
-    again, _ = customer_mail("Satu lagi: berapa komisinya?", subject="[QC-000001] afiliasi")
-    channel.mailbox.deliver(again)
+    channel.customer_writes("Satu lagi: berapa komisinya?", subject="[QC-000001] afiliasi")
     [same] = await channel.turn()
     assert same.ticket_id == first.ticket_id
 
     # someone else naming Budi's ticket opens a ticket of their own
-    other, _ = customer_mail(
+    channel.customer_writes(
         "Tolong tutup tiket ini", sender="iseng@example.com", subject="Re: [QC-000001] afiliasi"
     )
-    channel.mailbox.deliver(other)
     [theirs] = await channel.turn()
     assert theirs.status == "ticketed" and theirs.ticket_id != first.ticket_id
     assert await channel.pool.fetchval(
@@ -166,8 +160,7 @@ async def test_the_number_in_the_subject_finds_the_ticket_but_only_for_its_custo
 
 async def test_one_address_one_customer_one_history(channel: Channel) -> None:
     for subject in ("Program afiliasi", "Kerja sama toko"):
-        raw, _ = customer_mail(f"Pertanyaan tentang {subject.lower()}", subject=subject)
-        channel.mailbox.deliver(raw)
+        channel.customer_writes(f"Pertanyaan tentang {subject.lower()}", subject=subject)
     handled = await channel.turn()
     tickets = [await tickets_store.get(channel.pool, h.ticket_id or 0) for h in handled]
     assert len({t.id for t in tickets}) == 2  # a new mail without a reference: a new ticket
@@ -187,11 +180,10 @@ async def test_resolved_by_mail_and_rated_by_a_reply_of_one_number(channel: Chan
     assert "Tiket Anda QC-000001 telah diselesaikan" in text
     assert "balas e-mail ini hanya dengan angka 1 sampai 5" in text
 
-    reply, _ = customer_mail(
+    channel.customer_writes(
         "5\n\nPada Senin, Dukungan QuickCart menulis:\n> Tiket Anda QC-000001",
         subject=f"Re: {resolved['Subject']}", in_reply_to=resolved["Message-ID"],
     )  # fmt: skip
-    channel.mailbox.deliver(reply)
     [rated] = await channel.turn()
     assert (rated.status, rated.ticket_id) == ("ticketed", ticket_id)
     ticket = await tickets_store.get(channel.pool, ticket_id)

@@ -152,7 +152,7 @@ async def foreign_smtps(certs: Certs) -> AsyncIterator[SmtpInbox]:
 
 
 async def queue_answer(channel: Channel) -> None:
-    channel.mailbox.deliver(customer_mail("Apakah ada program afiliasi?")[0])
+    channel.customer_writes("Apakah ada program afiliasi?")
     await channel.read()  # a ticket, and its acknowledgement queued for SMTP
 
 

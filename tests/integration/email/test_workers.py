@@ -12,7 +12,7 @@ from services.email import intake
 from services.email.config import server
 from services.email.inbound import MailboxReader
 from services.email.smtp import MailSender
-from tests.integration.email.conftest import Channel, customer_mail
+from tests.integration.email.conftest import Channel
 from tests.mailservers import smtp_inbox
 from tests.net import free_port
 
@@ -40,8 +40,7 @@ async def test_the_reader_takes_a_mail_in_when_it_arrives_not_at_the_next_poll(
         await asyncio.wait_for(reader.looked.wait(), 15)  # looked once, now waiting in IDLE
         assert reader.idle_supported is True
         await asyncio.sleep(0.3)
-        raw, _ = customer_mail("Apakah ada program afiliasi?")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes("Apakah ada program afiliasi?")
 
         async def ticketed() -> bool:
             return bool(await channel.pool.fetchval(
@@ -74,8 +73,7 @@ async def test_a_reply_waits_while_the_smtp_server_is_down_and_leaves_when_it_is
 ) -> None:
     port = free_port()
     down = channel.with_limits(smtp=server(f"smtp://127.0.0.1:{port}", "smtp"), timeout=3.0)
-    raw, _ = customer_mail("Apakah ada program afiliasi?")
-    channel.mailbox.deliver(raw)
+    channel.customer_writes("Apakah ada program afiliasi?")
     await down.read()
     assert await down.send() == 0
     row = await channel.pool.fetchrow(
@@ -105,8 +103,7 @@ async def test_the_sender_worker_sends_what_the_desk_queues(channel: Channel) ->
     sender = MailSender(channel.pool, channel.ecfg, channel.clock)
     task = asyncio.create_task(sender.run())
     try:
-        raw, _ = customer_mail("Apakah ada program afiliasi?")
-        channel.mailbox.deliver(raw)
+        channel.customer_writes("Apakah ada program afiliasi?")
         await channel.read()
         [ack] = await channel.inbox.wait_for(1)
         assert ack["Subject"] == "Re: [QC-000001] Program afiliasi"
