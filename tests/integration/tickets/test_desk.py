@@ -100,6 +100,14 @@ async def payment_ticket(world: DeskWorld, budi: Person) -> desk.Opened:
     return await open_payment_ticket(world.pool, world.redis, world.cfg, world.clock, budi)
 
 
+@pytest.fixture
+async def resolved(world: DeskWorld, budi: Person, rina: Person) -> Ticket:
+    """Budi's payment ticket, resolved by Rina now."""
+    ticket = (await payment_ticket(world, budi)).ticket
+    await world.act(actions.resolve, rina, ticket.id)
+    return ticket
+
+
 async def test_budi_opens_a_payment_ticket_it_is_p1_and_a_topic_with_its_card_is_queued(
     world: DeskWorld, budi: Person
 ) -> None:
@@ -201,10 +209,9 @@ async def test_the_whole_conversation_is_stored_and_relayed_both_ways(
 
 
 async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
-    world: DeskWorld, budi: Person, rina: Person
+    world: DeskWorld, budi: Person, rina: Person, resolved: Ticket
 ) -> None:
-    ticket = (await payment_ticket(world, budi)).ticket
-    await world.act(actions.resolve, rina, ticket.id)
+    ticket = resolved
     world.clock.advance(days=6, hours=23)
     again = await world.customer_message(budi, text_from(budi, "masih gagal"))
     assert again.outcome == "reopened"
@@ -218,11 +225,9 @@ async def test_a_resolved_ticket_reopens_within_seven_days_and_not_after(
 
 
 async def test_resolved_tickets_close_automatically_after_seven_days(
-    world: DeskWorld, budi: Person, rina: Person
+    world: DeskWorld, resolved: Ticket
 ) -> None:
-    pool, cfg, clock = world.pool, world.cfg, world.clock
-    ticket = (await payment_ticket(world, budi)).ticket
-    await world.act(actions.resolve, rina, ticket.id)
+    pool, cfg, clock, ticket = world.pool, world.cfg, world.clock, resolved
     clock.advance(days=6)
     assert await actions.auto_close(pool, cfg, clock) == []
     clock.advance(days=1, minutes=1)
@@ -249,11 +254,9 @@ async def test_a_non_staff_member_pressing_resolve_is_refused_and_audited(
     ]
 
 
-async def test_resolving_twice_says_so(world: DeskWorld, budi: Person, rina: Person) -> None:
-    ticket = (await payment_ticket(world, budi)).ticket
-    await world.act(actions.resolve, rina, ticket.id)
+async def test_resolving_twice_says_so(world: DeskWorld, rina: Person, resolved: Ticket) -> None:
     with pytest.raises(AlreadyResolved):
-        await world.act(actions.resolve, rina, ticket.id)
+        await world.act(actions.resolve, rina, resolved.id)
 
 
 async def test_a_priority_override_moves_the_clocks_and_is_audited(
@@ -365,13 +368,12 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_staff_are_told(
 
 
 async def test_the_daily_job_closes_what_was_resolved_a_week_ago(
-    world: DeskWorld, budi: Person, rina: Person
+    world: DeskWorld, resolved: Ticket
 ) -> None:
     from jobs.cli import run_job
     from jobs.context import JobDeps
 
-    ticket = (await payment_ticket(world, budi)).ticket
-    await world.act(actions.resolve, rina, ticket.id)
+    ticket = resolved
     world.clock.advance(days=7, minutes=1)
     deps = JobDeps(pool=world.pool, clock=world.clock, support_chat_id=world.cfg.support_chat_id)
     run = await run_job("ticket_auto_close", deps)
