@@ -82,15 +82,17 @@ class DeskWorld:
     cfg: DeskConfig
     clock: FrozenClock
 
+    @property
+    def _bound(self) -> tuple[asyncpg.Pool, Redis, DeskConfig, FrozenClock]:
+        """What the desk's customer-side calls take first."""
+        return self.pool, self.redis, self.cfg, self.clock
+
     async def open_ticket(
         self, customer: Person, description: str, order_ref: str | None = None
     ) -> desk.Opened:
         """A payment ticket, as the customer's form opens it."""
         return await desk.open_ticket(
-            self.pool,
-            self.redis,
-            self.cfg,
-            self.clock,
+            *self._bound,
             customer=customer,
             category=Category.PAYMENT,
             description=description,
@@ -101,13 +103,7 @@ class DeskWorld:
         self, customer: Person, incoming: Incoming, ticket_id: int | None = None
     ) -> desk.Delivered:
         return await desk.customer_message(
-            self.pool,
-            self.redis,
-            self.cfg,
-            self.clock,
-            customer=customer,
-            incoming=incoming,
-            ticket_id=ticket_id,
+            *self._bound, customer=customer, incoming=incoming, ticket_id=ticket_id
         )
 
     async def staff_message(self, staff: Person, incoming: Incoming, **where: int) -> Ticket | None:
