@@ -18,6 +18,7 @@ from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import OPEN_CARDS, OPEN_INBOX, World
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 FIRST_CUSTOMER = 500_001
@@ -126,15 +127,6 @@ class Figures:
         ]
 
 
-async def wait_until(check: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def admin_says(world: World, text: str, **kw: Any) -> Json:
     chat = kw.pop("chat_id", world.admin_chat_id)
     sent = await world.send(ADMIN, text, chat_id=chat, **kw)
@@ -173,7 +165,7 @@ async def payday(world: World, customers: int, spread: float) -> Figures:
             await tg.send_text(user, user, f"Pembayaran gagal, order INV2026{index:06d}")
 
         await asyncio.gather(*(write(i, u) for i, u in enumerate(people)))
-        await wait_until(lambda: watch.count("notice") >= customers, 120, "every notice")
+        await eventually("every notice", lambda: watch.count("notice") >= customers, 120, every=0.2)
         in_minute = sum(1 for at, _k, _t in watch.group_events if began <= at < began + 60)
         what = [(round(at - began, 1), k, t[:40]) for at, k, t in watch.group_events]
         latencies = [min(watch.got["notice"][u]) - sent_at[u] for u in people]
@@ -184,14 +176,16 @@ async def payday(world: World, customers: int, spread: float) -> Figures:
             ADMIN, "/update Pakasir sedang memulihkan layanan", chat_id=world.support_chat_id,
             thread_id=thread,
         )  # fmt: skip
-        await wait_until(lambda: watch.count("update") >= customers, 180, "every update")
+        await eventually("every update", lambda: watch.count("update") >= customers, 180, every=0.2)
         update_seconds = watch.last("update") - update_began
 
         # Resolve from the card
         resolve_began = loop.time()
         query = await tg.press(ADMIN, world.support_chat_id, card["message_id"], "mc:1:res")
         await tg.callback_answer(query, timeout=30)
-        await wait_until(lambda: watch.count("resolved") >= customers, 180, "every resolution")
+        await eventually(
+            "every resolution", lambda: watch.count("resolved") >= customers, 180, every=0.2
+        )
         resolve_seconds = watch.last("resolved") - resolve_began
         await asyncio.sleep(1.0)  # a late duplicate would show now
     finally:

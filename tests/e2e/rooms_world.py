@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,17 +30,6 @@ async def incidents_chat(world: World, *, forum: bool = True) -> int:
         members=[ADMIN, SARI, MAYA, DEWI], admins=[ADMIN],
     )  # fmt: skip
     return int(chat["id"])
-
-
-async def eventually(what: str, check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def says(world: World, user: int, chat: int, text: str, **kw: Any) -> Json:

@@ -15,7 +15,8 @@ import aiohttp
 from services import outbox
 from tests.cast import ADMIN
 from tests.e2e.conftest import FAST_DELIVERY, World, fast_rules
-from tests.e2e.test_alert_story import T0, TOKEN, datas, e2e_clock, eventually, flush_at, start
+from tests.e2e.test_alert_story import T0, TOKEN, datas, e2e_clock, flush_at, start
+from tests.waiting import eventually
 
 __all__ = ["e2e_clock"]  # the frozen clock of the alert story
 

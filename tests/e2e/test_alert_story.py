@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from tests.cast import ADMIN
 from tests.e2e import buttons
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import World, fast_rules
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 
@@ -72,15 +71,6 @@ async def start(world: World, rules: Rules) -> World:
     world.monitor = MonitorConfig(probe_interval=24 * 3600, tick_interval=0.2)
     await world.start_bot()
     return world
-
-
-async def eventually(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 5) -> None:
-    """Wait for the bot's loop to reach a state (a condition, not a time)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def reached(world: World, query: str, at: datetime, *, none_is_done: bool = False) -> None:

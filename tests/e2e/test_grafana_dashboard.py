@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.monitor import MonitorConfig
 from tests.e2e.conftest import World, fast_rules
-from tests.e2e.test_alert_story import eventually
+from tests.waiting import eventually
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana" / "quickcart-ops.json"
 METRIC = re.compile(r"\bqc_[a-z0-9_]+\b")

@@ -19,7 +19,8 @@ from sandbox.world.world import DemoWorld, WorldConfig
 from services.clock import FrozenClock
 from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
-from tests.e2e.test_alert_story import T0, datas, eventually, press
+from tests.e2e.test_alert_story import T0, datas, press
+from tests.waiting import eventually
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.e2e.rooms_world import (
     MAYA,
     SARI,
-    eventually,
     says,
     start_in_incidents_chat,
 )
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 DEDI = 1003

@@ -34,11 +34,11 @@ from tests.e2e.rooms_world import (
     TOKEN,
     download,
     escalate_an_alert,
-    eventually,
     incidents_chat,
     says,
     start_rooms,
 )
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 TZ = ZoneInfo("Asia/Jakarta")

@@ -15,11 +15,11 @@ from tests.cast import ADMIN
 from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
     MAYA,
-    eventually,
     says,
     start_in_incidents_chat,
     start_rooms,
 )
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 

@@ -27,6 +27,7 @@ from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_escalation_story import admin_says, datas, has_buttons, press, put_on_roster
 from tests.net import json_hook
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 WIB = ZoneInfo("Asia/Jakarta")
@@ -87,17 +88,6 @@ async def cast(world: World) -> None:
         await put_on_roster(world, user_id, name, "support_engineer")
 
 
-async def wait_until(check: Any, timeout: float = 10.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def test_dimas_covers_sari_the_p0_pages_dimas_then_sms_then_handoff(
     world: World, sms_hook: tuple[str, list[Json]]
 ) -> None:
@@ -140,7 +130,7 @@ async def test_dimas_covers_sari_the_p0_pages_dimas_then_sms_then_handoff(
     await settle()
     assert sms_hook[1] == []
     clock.set(wib("2026-11-03 20:10:30"))
-    sms = await wait_until(lambda: _first(sms_hook[1]))
+    sms = await eventually("the SMS", lambda: _first(sms_hook[1]))
     assert sms["to"] == ["+6281234567890"] and "QC-000001" in sms["text"], sms
 
     # Monday 08:59: no handoff yet; 09:00 the handoff messages arrive.

@@ -15,7 +15,8 @@ import pytest
 from services.clock import FrozenClock
 from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
-from tests.e2e.test_alert_story import T0, TOKEN, eventually, flush_at, start
+from tests.e2e.test_alert_story import T0, TOKEN, flush_at, start
+from tests.waiting import eventually
 
 NAUGHTY = "a" * 49 + "!"  # the silence's pattern does not match it, after 2^49 tries
 

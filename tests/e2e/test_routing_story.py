@@ -27,11 +27,11 @@ from tests.e2e.test_alert_story import (
     TOKEN,
     alert_messages,
     e2e_clock,  # noqa: F401 (the story's frozen clock, a fixture)
-    eventually,
     flush_at,
     start,
     tick_at,
 )
+from tests.waiting import eventually
 
 Json = dict[str, Any]
 

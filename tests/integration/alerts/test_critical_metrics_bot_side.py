@@ -12,8 +12,6 @@ the panel's buttons send demo customers to the bot in the emulator.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from services.alerts.config import AlertsRules
 from services.alerts.evaluation import holds
 from services.alerts.sources import SourceContext, source_for
 from tests.sandboxes import sandbox_on
+from tests.waiting import eventually
 
 
 async def fires(pool: asyncpg.Pool, rule_name: str, sandbox: Sandbox) -> bool:
@@ -37,13 +36,9 @@ async def fires(pool: asyncpg.Pool, rule_name: str, sandbox: Sandbox) -> bool:
     return any(holds(s.value, rule.op, rule.threshold) for s in samples or [])
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 45.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """What the sandbox's monitoring loop reaches within 45 s (it runs every few seconds)."""
+    await eventually(what, check, 45.0, every=0.25)
 
 
 @pytest.fixture

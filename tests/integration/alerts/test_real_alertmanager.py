@@ -3,7 +3,6 @@ resolved. Its payloads are kept as fixtures (QC_RECORD_FIXTURES=1 rewrites them)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from aiohttp import web
 from tests.integration.alerts.real_alertmanager import BINARY, alertmanager
 from tests.integration.alerts.test_webhook import TOKEN, fold, receiver
 from tests.net import serve
+from tests.waiting import at_most
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -82,10 +82,7 @@ async def _fire_and_resolve(
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
                 assert response.status == 200
-            for _ in range(300):
-                if seen:
-                    break
-                await asyncio.sleep(0.1)
+            await at_most(30, lambda: seen, every=0.1)
             assert seen and seen[0]["status"] == "firing"
             await fold(pool)  # what the inbox's consumer does in the bot
             assert await pool.fetchval("SELECT count(*) FROM alerts WHERE state = 'firing'") == 3
@@ -94,7 +91,4 @@ async def _fire_and_resolve(
                 alert["endsAt"] = ended
             async with session.post(f"{am}/api/v2/alerts", json=alerts) as response:
                 assert response.status == 200
-            for _ in range(300):
-                if any(p["status"] == "resolved" for p in seen):
-                    break
-                await asyncio.sleep(0.1)
+            await at_most(30, lambda: any(p["status"] == "resolved" for p in seen), every=0.1)

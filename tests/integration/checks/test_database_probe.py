@@ -15,6 +15,7 @@ from services.checks.model import Status
 from services.checks.probes import database
 from services.checks.probes._pg import monitor_connection
 from services.checks.runner import run_checks, run_one
+from tests.waiting import eventually
 
 SENSITIVE = {"long_query_s": 0.0, "idle_in_transaction_s": 0.0}
 
@@ -39,15 +40,6 @@ async def session(empty_db_url: str) -> AsyncIterator[Connect]:
 async def probe(make_ctx: Callable[..., Any], url: str, rules: dict[str, Any] | None = None) -> Any:
     """The database probe run once on `url` (the rules file's `rules`, if any): its result."""
     return await run_one("database", database.probe, make_ctx(rules, monitor_database_url=url))
-
-
-async def until(predicate: Callable[[], Awaitable[Any]], seconds: float = 10.0) -> None:
-    """Poll a real server until it shows what the test arranged."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await predicate():
-        assert loop.time() < deadline, "the server never reached the arranged state"
-        await asyncio.sleep(0.05)
 
 
 def details(result: Any) -> str:
@@ -77,11 +69,12 @@ async def test_a_slow_query_is_reported_with_its_duration_and_text(make_ctx, emp
     sleeper = await session()
     watcher = await session()
     task = asyncio.ensure_future(sleeper.execute("SELECT pg_sleep(30) /* nightly report */"))
-    await until(
+    await eventually(
+        "the slow query to run",
         lambda: watcher.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%nightly report%' "
             "AND state = 'active' AND pid <> pg_backend_pid()"
-        )
+        ),
     )
     text = await one_warning(make_ctx, empty_db_url, "long_queries", {"database": SENSITIVE})
     task.cancel()
@@ -98,10 +91,11 @@ async def test_a_blocked_lock_names_the_session_that_holds_it(make_ctx, empty_db
     await holder.execute("BEGIN; UPDATE stock SET qty = 4 WHERE sku = 'A-1'")
     holder_pid = holder.get_server_pid()
     task = asyncio.ensure_future(waiter.execute("UPDATE stock SET qty = 3 WHERE sku = 'A-1'"))
-    await until(
+    await eventually(
+        "a session to wait for the lock",
         lambda: watcher.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0"
-        )
+        ),
     )
     rules = {"database": {"idle_in_transaction_s": 3600}}
     text = await one_warning(make_ctx, empty_db_url, "lock_waits", rules)
@@ -125,11 +119,12 @@ async def test_a_bloated_table_asks_for_vacuum(make_ctx, empty_db_url, session):
     await conn.execute("INSERT INTO carts SELECT generate_series(1, 5000)")
     await conn.execute("DELETE FROM carts WHERE id <= 4000")
     await conn.execute("SELECT pg_stat_force_next_flush()")
-    await until(
+    await eventually(
+        "the dead rows to be counted",
         lambda: conn.fetchval(
             "SELECT coalesce(sum(n_dead_tup), 0) >= 4000 FROM pg_stat_user_tables "
             "WHERE relname = 'carts'"
-        )
+        ),
     )
     text = await one_warning(make_ctx, empty_db_url, "tables_needing_vacuum")
     assert "Table public.carts needs VACUUM: 4000 dead rows (80.0 %)." in text

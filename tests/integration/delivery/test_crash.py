@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import Callable
 
 import asyncpg
 
 from sandbox.telegram import EmulatorClient
 from services.outbox import OutboxMessage, enqueue
+from tests.waiting import eventually
 
 from .conftest import Spawn
 
@@ -34,23 +34,15 @@ async def delivered(tg: EmulatorClient) -> Counter[str]:
     return seen
 
 
-async def wait_until(predicate: Callable[[], asyncio.Future[bool]], timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.01)
-
-
 async def kill_once_sent(
     tg: EmulatorClient, process: asyncio.subprocess.Process, sends: int
 ) -> None:
     """SIGKILL the process once the emulator has taken `sends` messages: mid-send."""
 
     async def some_sent() -> bool:
-        return (await tg.stats())["sends"].get("sendMessage", 0) >= sends
+        return bool((await tg.stats())["sends"].get("sendMessage", 0) >= sends)
 
-    await wait_until(some_sent, 30)
+    await eventually(f"{sends} sends", some_sent, 30, every=0.01)
     process.send_signal(signal.SIGKILL)
     await process.wait()
 
@@ -76,7 +68,7 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_few_arrive_twice(
     at_kill = await pool.fetch("SELECT status, count(*) FROM outbox GROUP BY status")
     in_flight = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
     await spawn()
-    await wait_until(lambda: all_sent(pool), 40)  # type: ignore[arg-type,return-value]
+    await eventually("all sent", lambda: all_sent(pool), 40, every=0.01)
 
     seen = await delivered(tg)
     twice = sum(1 for count in seen.values() if count > 1)
@@ -96,7 +88,7 @@ async def test_two_worker_processes_on_one_database_never_send_a_message_twice(
     await enqueue_many(pool, tg)
     await asyncio.gather(spawn(), spawn())
 
-    await wait_until(lambda: all_sent(pool), 40)  # type: ignore[arg-type,return-value]
+    await eventually("all sent", lambda: all_sent(pool), 40, every=0.01)
 
     seen = await delivered(tg)
     workers = await pool.fetch("SELECT claimed_by, count(*) FROM outbox GROUP BY claimed_by")

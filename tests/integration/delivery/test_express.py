@@ -22,9 +22,10 @@ from services.clock import SystemClock
 from services.delivery import DeliveryWorker, Limits, metrics
 from services.outbox import PRIORITY_DEFAULT, PRIORITY_INTERACTIVE
 from tests.cast import ALICE
+from tests.waiting import eventually
 
 from .conftest import FAST, FAST_LIMITS, Spawn, StartWorker, wait_for_rows
-from .test_crash import all_sent, kill_once_sent, wait_until
+from .test_crash import all_sent, kill_once_sent
 from .worker_process import ANSWER_CHATS
 
 # One send per group a minute: the loop's only slot then waits a minute for the group's
@@ -125,7 +126,7 @@ async def test_a_process_killed_while_it_sends_answers_at_once_loses_none(
     in_flight = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'")
     sent_before = await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'")
     await spawn()
-    await wait_until(lambda: all_sent(pool), 40)  # type: ignore[arg-type,return-value]
+    await eventually("all sent", lambda: all_sent(pool), 40, every=0.01)
 
     seen: Counter[str] = Counter()
     for chat in ANSWER_CHATS:

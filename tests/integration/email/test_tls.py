@@ -34,6 +34,7 @@ from tests.mailservers import (
     server_tls,
     smtp_inbox,
 )
+from tests.waiting import at_most
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason=NO_OPENSSL)
 
@@ -112,10 +113,7 @@ async def test_a_certificate_from_an_untrusted_ca_is_refused_and_the_log_says_wh
     with logged() as lines:
         task = asyncio.create_task(reader.run())
         try:
-            for _ in range(100):
-                if lines:
-                    break
-                await asyncio.sleep(0.05)
+            await at_most(5, lambda: lines)
         finally:
             await reader.stop()
             await asyncio.wait_for(task, 10)

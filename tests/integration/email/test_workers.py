@@ -15,14 +15,7 @@ from services.email.smtp import MailSender
 from tests.integration.email.conftest import Channel
 from tests.mailservers import smtp_inbox
 from tests.net import free_port
-
-
-async def wait_until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("it never happened")
+from tests.waiting import eventually
 
 
 async def test_the_reader_takes_a_mail_in_when_it_arrives_not_at_the_next_poll(
@@ -47,7 +40,7 @@ async def test_the_reader_takes_a_mail_in_when_it_arrives_not_at_the_next_poll(
                 "SELECT count(*) FROM email_messages WHERE status = 'ticketed'"
             ))  # fmt: skip
 
-        await wait_until(ticketed)
+        await eventually("the mail ticketed", ticketed, 15)
         assert "\\Seen" in channel.mailbox.flags()[0]
     finally:
         await reader.stop()

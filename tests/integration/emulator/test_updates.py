@@ -14,6 +14,7 @@ from aiohttp import web
 
 from sandbox.telegram import EmulatorClient
 from tests.cast import ALICE, BUDI
+from tests.waiting import at_most
 
 
 async def test_long_poll_returns_as_soon_as_a_user_writes(bot: Bot, tg: EmulatorClient) -> None:
@@ -134,10 +135,7 @@ async def test_webhook_delivery_carries_the_secret(bot: Bot, tg: EmulatorClient)
         with pytest.raises(TelegramConflictError, match="can't use getUpdates method"):
             await bot.get_updates()
         await tg.send_text(ALICE, ALICE, "via webhook")
-        for _ in range(100):
-            if received:
-                break
-            await asyncio.sleep(0.05)
+        await at_most(5, lambda: received)
         secret, update = received[0]
         assert secret == "s3cret"
         assert update["message"]["text"] == "via webhook"

@@ -14,6 +14,7 @@ from services.inbox import store
 from services.inbox.config import FloodLimit, InboxConfig
 from services.inbox.store import Refused
 from services.inbox.worker import InboxWorker
+from tests.waiting import at_most
 
 NO_FLOOD = FloodLimit(updates=10_000)
 FAST = InboxConfig(poll_interval=0.05, backoff_base=0.05, backoff_cap=0.2, stop_grace=1.0)
@@ -181,10 +182,7 @@ async def test_flood_rows_are_told_and_handed_to_staff(pool: asyncpg.Pool) -> No
     worker = InboxWorker(pool, Recorder(), config, flood)
     task = asyncio.create_task(worker.run())
     try:
-        for _ in range(200):
-            if flood.handed:
-                break
-            await asyncio.sleep(0.05)
+        await at_most(10, lambda: flood.handed)
     finally:
         await worker.stop()
         await task
@@ -233,10 +231,7 @@ async def _cut_short_then_restart(pool: asyncpg.Pool, before_restart: Any = None
     worker = InboxWorker(pool, feed, slow_housekeeping)
     task = asyncio.create_task(worker.run())
     try:
-        for _ in range(200):  # the worker holds its lock
-            if feed.seen == [3]:
-                break
-            await asyncio.sleep(0.05)
+        await at_most(10, lambda: feed.seen == [3])  # the worker holds its lock
         assert feed.seen == [3]
         async with pool.acquire() as conn, conn.transaction():
             await store.store(conn, [private(4, 1001), private(5, 1001)], NO_FLOOD)
@@ -252,10 +247,7 @@ async def _cut_short_then_restart(pool: asyncpg.Pool, before_restart: Any = None
             before_restart()
         # PostgreSQL restarts: the worker's sessions are cut, its lock with them
         await pool.execute("SELECT pg_terminate_backend($1)", worker._lock_conn.get_server_pid())
-        for _ in range(120):
-            if feed.seen == [3, 4, 5]:
-                break
-            await asyncio.sleep(0.05)
+        await at_most(6, lambda: feed.seen == [3, 4, 5])
     finally:
         await worker.stop()
         await task

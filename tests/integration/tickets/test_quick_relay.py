@@ -4,7 +4,6 @@ when the ticket changed since it was read."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import asyncpg
@@ -18,6 +17,7 @@ from services.tickets.config import DeskConfig
 from services.tickets.model import TicketStatus
 from services.users import Person
 from tests.integration.tickets.test_desk import open_payment_ticket, rows, text_from
+from tests.waiting import at_most
 
 
 async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_delivery(
@@ -38,10 +38,7 @@ async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_del
         done = await desk.customer_message(
             counted, redis_client, cfg, clock, customer=budi, incoming=incoming
         )
-        for _ in range(50):
-            if woken:
-                break
-            await asyncio.sleep(0.05)
+        await at_most(2.5, lambda: woken)
     finally:
         await counted.close()
         await listener.close()
