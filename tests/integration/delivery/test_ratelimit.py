@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 
 from services.clock import FrozenClock
@@ -17,11 +18,20 @@ LIMITS = Limits(
 )
 
 
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def limiter(redis_client: aioredis.Redis, clock: FrozenClock) -> RateLimiter:
+    """A replica's limiter on LIMITS, its time the test's frozen clock."""
+    return RateLimiter(redis_client, LIMITS, clock)
+
+
 async def test_a_private_chat_gets_its_burst_then_one_message_a_second(
-    redis_client: aioredis.Redis,
+    limiter: RateLimiter, clock: FrozenClock
 ) -> None:
-    clock = FrozenClock()
-    limiter = RateLimiter(redis_client, LIMITS, clock)
     assert [await limiter.try_acquire(1001) for _ in range(3)] == [0, 0, 1.0]
     clock.advance(seconds=0.5)
     assert await limiter.try_acquire(1001) == 0.5
@@ -29,9 +39,9 @@ async def test_a_private_chat_gets_its_burst_then_one_message_a_second(
     assert await limiter.try_acquire(1001) == 0
 
 
-async def test_a_group_gets_n_sends_in_any_rolling_window(redis_client: aioredis.Redis) -> None:
-    clock = FrozenClock()
-    limiter = RateLimiter(redis_client, LIMITS, clock)
+async def test_a_group_gets_n_sends_in_any_rolling_window(
+    limiter: RateLimiter, clock: FrozenClock
+) -> None:
     assert await limiter.try_acquire(-100500) == 0
     clock.advance(seconds=10)
     assert await limiter.try_acquire(-100500) == 0
@@ -47,11 +57,10 @@ async def test_a_group_gets_n_sends_in_any_rolling_window(redis_client: aioredis
 
 
 async def test_a_group_never_gets_more_than_n_in_any_window_whatever_the_timing(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, limiter: RateLimiter, clock: FrozenClock
 ) -> None:
     """Two replicas asking at random moments: the sends granted, in any 60 s, are at most 3."""
-    clock = FrozenClock()
-    replicas = [RateLimiter(redis_client, LIMITS, clock) for _ in range(2)]
+    replicas = [limiter, RateLimiter(redis_client, LIMITS, clock)]
     granted: list[float] = []
     start = clock.now()
     for step in range(600):
@@ -63,17 +72,15 @@ async def test_a_group_never_gets_more_than_n_in_any_window_whatever_the_timing(
     assert len(granted) >= 3 * (granted[-1] // 61)  # and the budget is used
 
 
-async def test_the_global_bucket_holds_every_chat_back(redis_client: aioredis.Redis) -> None:
-    clock = FrozenClock()
-    limiter = RateLimiter(redis_client, LIMITS, clock)
+async def test_the_global_bucket_holds_every_chat_back(
+    limiter: RateLimiter, clock: FrozenClock
+) -> None:
     for chat in range(1, 6):
         assert await limiter.try_acquire(chat) == 0
     assert 0 < await limiter.try_acquire(6) <= 0.034
 
 
-async def test_a_refused_token_is_not_taken(redis_client: aioredis.Redis) -> None:
-    clock = FrozenClock()
-    limiter = RateLimiter(redis_client, LIMITS, clock)
+async def test_a_refused_token_is_not_taken(limiter: RateLimiter, clock: FrozenClock) -> None:
     await limiter.try_acquire(1001)
     await limiter.try_acquire(1001)
     for _ in range(10):
@@ -83,10 +90,9 @@ async def test_a_refused_token_is_not_taken(redis_client: aioredis.Redis) -> Non
 
 
 async def test_a_429_pauses_that_chat_for_every_replica_and_no_other(
-    redis_client: aioredis.Redis,
+    redis_client: aioredis.Redis, limiter: RateLimiter, clock: FrozenClock
 ) -> None:
-    clock = FrozenClock()
-    one = RateLimiter(redis_client, LIMITS, clock)
+    one = limiter
     other_replica = RateLimiter(redis_client, LIMITS, clock)
     await one.pause(1001, 7)
     assert await other_replica.try_acquire(1001) == 7.0
@@ -97,10 +103,8 @@ async def test_a_429_pauses_that_chat_for_every_replica_and_no_other(
 
 
 async def test_edits_take_no_private_token_but_count_in_a_group(
-    redis_client: aioredis.Redis,
+    limiter: RateLimiter, clock: FrozenClock
 ) -> None:
-    clock = FrozenClock()
-    limiter = RateLimiter(redis_client, LIMITS, clock)
     await limiter.try_acquire(1001)
     await limiter.try_acquire(1001)
     assert await limiter.try_acquire(1001, chat_token=False) == 0  # a private edit is free
