@@ -3,11 +3,8 @@ edit a press brings."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from sandbox.telegram.client import Json
 from tests.e2e.conftest import World
-
-Json = dict[str, Any]
 
 
 def datas(message: Json) -> list[str]:

@@ -14,13 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.telegram.client import Json
 from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import OPEN_CARDS, OPEN_INBOX, World
 from tests.waiting import eventually
 
-Json = dict[str, Any]
 FIRST_CUSTOMER = 500_001
 FLOOR_PER_SECOND = 30.0  # Telegram's overall limit: the physical floor of any fan-out
 

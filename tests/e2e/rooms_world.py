@@ -7,11 +7,10 @@ from typing import Any
 
 import aiohttp
 
+from sandbox.telegram.client import Json
 from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.conftest import World, fast_rules
-
-Json = dict[str, Any]
 
 T0 = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)  # ahead of the wall clock (see test_alert_story)
 TOKEN = "am-e2e-token"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.monitor import MonitorConfig
+from sandbox.telegram.client import Json
 from services.alerts.config import default_rules
 from services.checks.model import (
     CheckReport,
@@ -35,8 +35,6 @@ from tests.e2e import buttons
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import World, fast_rules
 from tests.waiting import eventually
-
-Json = dict[str, Any]
 
 # Ahead of the real time on purpose: `outbox.enqueue` stamps a row without `not_before` with
 # PostgreSQL's now(), while the delivery worker claims rows due by the injected clock; a frozen

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from sandbox.telegram.client import Json
 from tests.cast import ADMIN, ALICE
 from tests.e2e.conftest import World
-
-Json = dict[str, Any]
 
 
 async def ask(world: World, user_id: int, chat_id: int, text: str) -> Json:

@@ -18,7 +18,6 @@ from tests.cast import ADMIN
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import World
 
-Json = dict[str, Any]
 SECRET = "s3cret-of-the-emergency-line"
 LEVELS = [
     (2001, "Sari", Role.SUPPORT_ENGINEER),

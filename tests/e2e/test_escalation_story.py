@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.telegram.client import Json
 from tests.cast import ADMIN, BUDI
 from tests.e2e.buttons import next_edit, press
 from tests.e2e.conftest import World
-
-Json = dict[str, Any]
 
 SARI = 2001  # support engineer, level 1
 DEWI = 2002  # senior engineer, on call: level 2

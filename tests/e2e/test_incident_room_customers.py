@@ -6,11 +6,9 @@ closes the room's topic, so Sari can no longer write there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from sandbox.telegram.client import EmulatorError
+from sandbox.telegram.client import EmulatorError, Json
 from tests.e2e.buttons import datas, press
 from tests.e2e.conftest import ADMIN, BUDI, World
 from tests.e2e.rooms_world import (
@@ -21,7 +19,6 @@ from tests.e2e.rooms_world import (
 )
 from tests.waiting import eventually
 
-Json = dict[str, Any]
 DEDI = 1003
 
 

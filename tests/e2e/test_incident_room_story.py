@@ -12,12 +12,12 @@ timeline line for line the stored events, its MTTA and MTTR those events' differ
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.monitor import MonitorConfig
+from sandbox.telegram.client import Json
 from services.clock import FrozenClock
 from services.escalation.queries import describe
 from services.escalation.render import when
@@ -40,7 +40,6 @@ from tests.e2e.rooms_world import (
 )
 from tests.waiting import eventually
 
-Json = dict[str, Any]
 TZ = ZoneInfo("Asia/Jakarta")
 
 

@@ -9,8 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from sandbox.telegram.client import Json
 from tests.cast import ADMIN
 from tests.e2e.conftest import World
 from tests.e2e.rooms_world import (
@@ -20,8 +19,6 @@ from tests.e2e.rooms_world import (
     start_rooms,
 )
 from tests.waiting import eventually
-
-Json = dict[str, Any]
 
 
 async def open_incident(world: World) -> None:

@@ -13,17 +13,14 @@ way."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from sandbox.telegram.client import Json
 from services.rules import Rules
 from tests.e2e.conftest import ADMIN, BUDI, World, fast_rules
 from tests.e2e.test_escalation_story import put_on_roster
 from tests.e2e.test_mass_incident_story import datas, press, said, start
 from tests.e2e.test_support_story import choose_indonesian, open_ticket
-
-Json = dict[str, Any]
 
 SARI, TONO = 2001, 2003
 DEDI = 1003

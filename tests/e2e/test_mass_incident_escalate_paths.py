@@ -17,8 +17,8 @@ Escalate, a ticket's Escalate) staff with the right role mark it customer-facing
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
+from sandbox.telegram.client import Json
 from tests.cast import ADMIN, BUDI
 from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_alert_story import T0, escalate_payment_errors, flush_at
@@ -30,7 +30,6 @@ from tests.e2e.test_mass_incident_story import datas, press
 from tests.e2e.test_routing_story import post_fraud_alert, routed_with_a_security_chat
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
-Json = dict[str, Any]
 SARI, TONO = 2001, 2003
 
 

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
+from sandbox.telegram.client import Json
 from services import users
 from services.rules import Rules
 from tests.cast import ADMIN, ALICE, BUDI
 from tests.e2e.buttons import datas, press
 from tests.e2e.conftest import World, fast_rules
-
-Json = dict[str, Any]
 
 DEDI, CITRA = 1003, 1004
 

@@ -38,7 +38,6 @@ from tests.cast import ADMIN, ALICE, BUDI
 from tests.e2e.conftest import World
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
-Json = dict[str, Any]
 SARI = 1010  # a support engineer
 TONO = 1030  # in the admin chat and the support group, without any role
 BUDI_TICKET, ALICE_TICKET, INCIDENT = 1, 2, 3  # QC-000001, QC-000002, QC-000003

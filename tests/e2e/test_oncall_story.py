@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from icalendar import Calendar
 
+from sandbox.telegram.client import Json
 from services.clock import Clock, FrozenClock
 from services.rules import Rules
 from tests.cast import ADMIN
@@ -29,7 +29,6 @@ from tests.e2e.test_escalation_story import admin_says, datas, has_buttons, pres
 from tests.net import json_hook
 from tests.waiting import eventually
 
-Json = dict[str, Any]
 WIB = ZoneInfo("Asia/Jakarta")
 SARI, EKO, DIMAS = 2101, 2102, 2103
 T0 = datetime(2026, 11, 3, 14, 0, tzinfo=WIB).astimezone(UTC)  # Tuesday 14:00 WIB

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
+from sandbox.telegram.client import Json
 from services import roster, users
 from services.clock import FrozenClock
 from services.i18n import LOCALES_DIR
@@ -35,7 +36,6 @@ from tests.e2e.test_alert_story import (
 from tests.e2e.test_support_deadlines import scan
 from tests.e2e.test_support_story import open_ticket, press
 
-Json = dict[str, Any]
 WORD = re.compile(r"[^\W\d_]{4,}")
 NOT_WORDS = re.compile(
     r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\{[^}]*\}|<[^>]*>|https?://\S+|[/@#]\w+|%\(\w+\)s"

@@ -8,10 +8,10 @@ in the admin chat: what was done, by whom, with which evidence, nothing slipped.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from sandbox.telegram.client import Json
 from services import roster
 from services.clock import FrozenClock
 from services.users import Role
@@ -19,7 +19,6 @@ from tests.cast import ADMIN
 from tests.e2e.buttons import datas
 from tests.e2e.conftest import World
 
-Json = dict[str, Any]
 SATRIA, SARI = 2006, 2001
 NEW_YEAR = datetime(2026, 12, 31, 17, 10, tzinfo=UTC)  # 2027-01-01 00:10 in Jakarta
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from sandbox.telegram.client import Json
 from services.alerts.config import default_rules
 from services.checks.model import CheckReport, CheckResult, Sentence, Status, Unit, Value
 from services.checks.store import save_report
@@ -32,8 +33,6 @@ from tests.e2e.test_alert_story import (
     tick_at,
 )
 from tests.waiting import eventually
-
-Json = dict[str, Any]
 
 
 def routing_rules() -> Any:

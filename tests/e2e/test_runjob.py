@@ -10,10 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jobs.registry import JOBS
+from sandbox.telegram.client import Json
 from tests.cast import ADMIN
 from tests.e2e.conftest import World
 
-Json = dict[str, Any]
 RESULT_ICONS = ("✅", "⚠️", "❌", "⏭")
 TITLES = {
     "payment_check": ("Payment system check", "Pemeriksaan sistem pembayaran"),

@@ -8,18 +8,16 @@ the incident was opened are shown before it, never the storm's thousands.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 import pytest
 
+from sandbox.telegram.client import Json
 from sandbox.telegram.config import EmulatorConfig, LimitConfig
 from services.alerts.outbound import PRIORITY as ALERT_PRIORITY
 from services.rules import Rules
 from tests.cast import ADMIN
 from tests.e2e.conftest import World
-
-Json = dict[str, Any]
 
 STORM = 10_000
 # What may be shown between Rina's command and the notice: alert messages that left while the

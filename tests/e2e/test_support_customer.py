@@ -4,8 +4,6 @@ the answer, its buttons gone."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.tickets import history
 from tests.cast import BUDI
 from tests.e2e.conftest import World
@@ -16,8 +14,6 @@ from tests.e2e.test_support_story import (
     open_ticket,
     press,
 )
-
-Json = dict[str, Any]
 
 
 async def test_choosing_a_language_shows_the_menu_without_another_start(world: World) -> None:

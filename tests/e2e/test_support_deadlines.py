@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from bot.keys import FEATURES
+from sandbox.telegram.client import Json
 from services import roster, users
 from services.clock import Clock, FrozenClock
 from services.escalation.scan import scan_once
@@ -24,7 +24,6 @@ from tests.cast import ADMIN, BUDI
 from tests.e2e.conftest import FAST_DELIVERY, World, fast_rules
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket, press
 
-Json = dict[str, Any]
 SARI = 2001  # support engineer, on call
 DIMAS = 2002  # senior engineer, on call: the next level
 T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)  # Monday 10:00 in Jakarta

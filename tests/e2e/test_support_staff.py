@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
+from sandbox.telegram.client import Json
 from services import audit, roster, users
 from services.clock import Clock, FrozenClock
 from services.tickets import history, store
@@ -24,7 +24,6 @@ from tests.e2e.test_support_story import (
     press,
 )
 
-Json = dict[str, Any]
 SARI = 1010  # a support engineer on the roster
 
 

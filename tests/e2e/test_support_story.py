@@ -5,14 +5,12 @@ photo, Rina resolves, Budi rates 5; the timeline holds every step."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from sandbox.telegram.client import Json
 from services.tickets import history
 from tests.cast import ADMIN, BUDI
 from tests.e2e.buttons import press
 from tests.e2e.conftest import World
-
-Json = dict[str, Any]
 
 
 def buttons(message: Json) -> list[Json]:
