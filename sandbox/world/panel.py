@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -73,15 +75,31 @@ async def view(app: web.Application) -> dict[str, Any]:
     return data
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def needs(key: web.AppKey[Any], what: str) -> Callable[[Handler], Handler]:
+    """The route answers 404 ("no <what> in this run") when the sandbox started without it."""
+
+    def guard(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.Response:
+            if key not in request.app:
+                return web.json_response({"error": f"no {what} in this run"}, status=404)
+            return await handler(request)
+
+        return guarded
+
+    return guard
+
+
+@needs(WORLD, "demo world")
 async def state(request: web.Request) -> web.Response:
-    if WORLD not in request.app:
-        return web.json_response({"error": "no demo world in this run"}, status=404)
     return web.json_response(await view(request.app))
 
 
+@needs(WORLD, "demo world")
 async def action(request: web.Request) -> web.Response:
-    if WORLD not in request.app:
-        return web.json_response({"error": "no demo world in this run"}, status=404)
     try:
         body = await request.json()
         name = str(body["action"])
@@ -106,10 +124,9 @@ async def action(request: web.Request) -> web.Response:
     return web.json_response(await view(request.app))
 
 
+@needs(MAIL, "sandbox mail")
 async def write_mail(request: web.Request) -> web.Response:
     """The panel's form: write to the support address as a customer."""
-    if MAIL not in request.app:
-        return web.json_response({"error": "no sandbox mail in this run"}, status=404)
     try:
         body = await request.json()
         if not isinstance(body, dict):

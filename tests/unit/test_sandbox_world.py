@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from sandbox.telegram.config import EmulatorConfig
 from sandbox.telegram.models import User
 from sandbox.telegram.people import Attachment, user_sends
 from sandbox.telegram.runtime import Runtime
 from sandbox.telegram.state import World
-from sandbox.world import backups, snapshot
+from sandbox.world import backups, panel, snapshot
 from sandbox.world.clock import DemoClock
 
 
@@ -100,3 +102,22 @@ async def test_a_payday_crowd_writes_to_the_bot_as_customers_do() -> None:
     assert all(u["message"]["chat"]["type"] == "private" for u in updates)
     english = [u for u in updates if u["message"]["from"].get("language_code") == "en"]
     assert len(english) == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "said"),
+    [
+        ("get", "/world/state", "no demo world in this run"),
+        ("post", "/world/action", "no demo world in this run"),
+        ("post", "/world/mail", "no sandbox mail in this run"),
+    ],
+)
+async def test_the_panel_says_what_the_sandbox_started_without(
+    method: str, path: str, said: str
+) -> None:
+    app = web.Application()
+    panel.mount(app, None, {})
+    async with TestClient(TestServer(app)) as client:
+        response = await getattr(client, method)(path, json={"action": "gateway_fail"})
+        assert response.status == 404
+        assert await response.json() == {"error": said}
