@@ -15,7 +15,7 @@ from services.classification import Priority
 from services.escalation import incidents, queries
 from services.i18n import use_locale
 from services.tickets import actions, history, store
-from services.tickets.model import Incoming, NotAllowed, TicketStatus
+from services.tickets.model import Incoming, NotAllowed, Ticket, TicketStatus
 from services.users import Person, Role
 from tests.integration.tickets.conftest import SUPPORT_CHAT, DeskWorld, IncidentDesk, make_staff
 
@@ -51,6 +51,12 @@ async def open_ticket(
 async def ticket_id(world: IncidentDesk, budi: Person) -> int:
     """Budi's payment ticket (a test names it after its staff, so that they exist first): its id."""
     return await open_ticket(world, budi)
+
+
+@pytest.fixture
+async def ticket(world: IncidentDesk, ticket_id: int) -> Ticket:
+    """That ticket as it was stored when opened (its deadlines)."""
+    return await store.get(world.pool, ticket_id)
 
 
 async def card_edits(pool: asyncpg.Pool, ticket_id: int) -> list[asyncpg.Record]:
@@ -131,26 +137,25 @@ async def test_the_card_follows_status_assignee_priority_and_level_at_once_for_a
 async def test_what_the_clock_changes_waits_a_minute_and_a_person_pulls_it_forward(
     world: IncidentDesk,
     rina: Person,
-    ticket_id: int,
+    ticket: Ticket,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(seconds=20))
-    await world.act(actions.assign, rina, ticket_id, assignee=rina)
-    [first] = await card_edits(pool, ticket_id)
+    await world.act(actions.assign, rina, ticket.id, assignee=rina)
+    [first] = await card_edits(pool, ticket.id)
     await sent(pool, first["id"])
     edited_at = clock.now()
 
     # the response deadline passes: the scan's edit waits a minute after the last edit
     clock.set(ticket.response_due + timedelta(seconds=10))
     await world.scan()
-    edits = await card_edits(pool, ticket_id)
+    edits = await card_edits(pool, ticket.id)
     assert len(edits) == 2 and edits[1]["not_before"] == edited_at + timedelta(minutes=1)
     assert "overdue" in edits[1]["payload"]["text"]
 
     # Rina acknowledges it: the waiting edit takes her change and leaves now
-    await world.act(actions.acknowledge, rina, ticket_id)
-    edits = await card_edits(pool, ticket_id)
+    await world.act(actions.acknowledge, rina, ticket.id)
+    edits = await card_edits(pool, ticket.id)
     assert len(edits) == 2 and edits[1]["not_before"] == clock.now()
     assert "👀 acknowledged" in edits[1]["payload"]["text"]
 
@@ -201,26 +206,25 @@ async def test_the_topic_is_renamed_at_most_once_a_minute_with_the_newest_name(
 async def test_the_scan_refreshes_a_card_when_its_deadline_passes_and_not_before(
     world: IncidentDesk,
     rina: Person,
-    ticket_id: int,
+    ticket: Ticket,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket = await store.get(pool, ticket_id)
     clock.set(ticket.response_due - timedelta(minutes=1))
     await world.scan()
-    assert await card_edits(pool, ticket_id) == []  # nothing changed yet
+    assert await card_edits(pool, ticket.id) == []  # nothing changed yet
 
     clock.set(ticket.response_due + timedelta(minutes=2))
     await world.scan()
-    [edit] = await card_edits(pool, ticket_id)
+    [edit] = await card_edits(pool, ticket.id)
     assert "Response due: 2026-11-02 11:00 WIB · ⚠️ overdue by 2 min" in edit["payload"]["text"]
     await sent(pool, edit["id"])
 
     clock.advance(minutes=10)
     await world.scan()  # the card changes next an hour after the deadline
-    assert len(await card_edits(pool, ticket_id)) == 1
+    assert len(await card_edits(pool, ticket.id)) == 1
     clock.set(ticket.response_due + timedelta(hours=1))
     await world.scan()
-    edits = await card_edits(pool, ticket_id)
+    edits = await card_edits(pool, ticket.id)
     assert len(edits) == 2
     assert "⚠️ overdue by 1 h 00 min" in edits[1]["payload"]["text"]
 
@@ -232,10 +236,9 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
     world: IncidentDesk,
     rina: Person,
     dewi: Person,
-    ticket_id: int,
+    ticket: Ticket,
 ) -> None:
     pool, clock = world.pool, world.clock
-    ticket = await store.get(pool, ticket_id)
     assert ticket.priority is Priority.P1
     clock.set(ticket.response_due + timedelta(minutes=30))
     await world.scan()
@@ -247,11 +250,11 @@ async def test_a_p1_left_unanswered_tells_the_on_call_support_and_the_next_level
         assert notice.startswith(f"⏰ <b>{ticket.number}</b> was not answered in time")
         assert "⚠️ overdue by 30 min" in notice
     assert await private_to(pool, ADMIN_CHAT) == []
-    events = [e for e in await history.timeline(pool, ticket_id) if e.kind == "response_breached"]
+    events = [e for e in await history.timeline(pool, ticket.id) if e.kind == "response_breached"]
     assert len(events) == 1
     assert events[0].details["told"] == [rina.id, dewi.id]
     with use_locale("en"):
-        page = await queries.timeline(pool, ticket_id)
+        page = await queries.timeline(pool, ticket.id)
     assert page is not None
     assert "Response deadline missed; told Rina, Dewi" in [line.text for line in page.lines]
 
