@@ -48,6 +48,8 @@ class Loop:
                 logger.warning("{} failed: {}", self.what, exc)
                 delay = None
             self._wake.clear()
+            if self._stop.is_set():  # stopped during the round: its wake was just cleared
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._wake.wait(), timeout=self.pause() if delay is None else delay

@@ -81,6 +81,8 @@ class MailSender:
                         if self.stopping.is_set():
                             return
                     self.wake.clear()
+                    if self.stopping.is_set():  # stopped while sending: its wake was cleared
+                        return
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), IDLE_LOOK_SECONDS)
             finally:

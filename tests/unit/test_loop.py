@@ -61,3 +61,19 @@ async def test_wake_cuts_the_pause_short_and_stop_ends_the_loop() -> None:
     loop.stop()
     await asyncio.wait_for(task, 1)
     assert loop.rounds == 2
+
+
+class StoppedMidRound(Counting):
+    """A round during which the app shuts down (`stop` arrives while it runs)."""
+
+    async def round(self) -> float | None:
+        await super().round()
+        self.stop()
+        return None
+
+
+async def test_stop_during_a_round_ends_the_loop_without_waiting_for_the_pause() -> None:
+    loop = StoppedMidRound([None])
+    # the pause is 30 s: a stop whose wake was cleared after the round would wait it out
+    await asyncio.wait_for(loop.run(), 5)
+    assert loop.rounds == 1
