@@ -121,7 +121,7 @@ async def test_a_sigkill_mid_update_fan_out_delivers_each_once(
                     if await _count(db_url, sent) >= CUSTOMERS // 3:
                         break
                     await asyncio.sleep(0.02)
-                bot.stop(signal.SIGKILL)
+                await bot.stop(signal.SIGKILL)
                 in_flight = await _count(
                     db_url,
                     "SELECT count(*) FROM outbox WHERE owner LIKE 'pubupd:%' "
@@ -152,6 +152,6 @@ async def test_a_sigkill_mid_update_fan_out_delivers_each_once(
                 )
                 assert counted == CUSTOMERS
             finally:
-                bot.terminate()
+                await bot.terminate()
         finally:
             await tg.close()

@@ -148,19 +148,21 @@ class BotProcess:
                 [sys.executable, "-m", "bot", "run"], env=self.env, stdout=out, stderr=out
             )
 
-    def stop(self, how: signal.Signals) -> None:
+    # The waits run in a thread: the emulator lives in this event loop, and a bot draining
+    # after SIGTERM still talks to it (a blocked loop made it wait out every grace period).
+    async def stop(self, how: signal.Signals) -> None:
         assert self.process is not None
         self.process.send_signal(how)
-        self.process.wait(60)
+        await asyncio.to_thread(self.process.wait, 60)
 
-    def terminate(self) -> None:
+    async def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(20)
+                await asyncio.to_thread(self.process.wait, 20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                await asyncio.to_thread(self.process.wait)
 
 
 async def _in_flight(db_url: str) -> int:
@@ -244,7 +246,7 @@ async def test_a_stop_mid_burst_loses_nothing(
                 break
             await asyncio.sleep(0.05)
         in_flight = await _in_flight(db_url)  # before SIGTERM's drain empties it
-        bot.stop(stop)
+        await bot.stop(stop)
         if stop == signal.SIGKILL:
             in_flight = await _in_flight(db_url)
         await burst
@@ -256,7 +258,7 @@ async def test_a_stop_mid_burst_loses_nothing(
         t2 = asyncio.get_running_loop().time()
         print(f"burst+kill {t1 - t0:.1f}s, restart to all arrived {t2 - t1:.1f}s")
     finally:
-        bot.terminate()
+        await bot.terminate()
     counts = Counter(got)
     lost = expected - set(counts)
     duplicates = sum(c - 1 for c in counts.values())
