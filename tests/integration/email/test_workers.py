@@ -104,3 +104,18 @@ async def test_the_sender_worker_sends_what_the_desk_queues(channel: Channel) ->
         await sender.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(task, 10)
+
+
+async def test_a_stop_that_arrives_while_a_reply_is_sent_ends_the_sender_at_once(
+    channel: Channel,
+) -> None:
+    """The app shuts down while the sender is busy: it stops then, not after its idle look."""
+
+    class StoppedWhileSending(MailSender):
+        async def send_one(self) -> bool:
+            await self.stop()  # shutdown, while this "send" was on its way
+            return False
+
+    sender = StoppedWhileSending(channel.pool, channel.ecfg, channel.clock)
+    # the idle look is 5 s away: a stop whose wake was cleared after the send waits it out
+    await asyncio.wait_for(sender.run(), 3)
