@@ -175,20 +175,3 @@ async def emulator(emulator_config: EmulatorConfig) -> AsyncIterator[TelegramEmu
     """A fresh Telegram Bot API emulator for the test."""
     async with TelegramEmulator(emulator_config) as running:
         yield running
-
-
-# The longest tests (a real bot or delivery process SIGKILLed and started again, 500 customers
-# at Telegram's own pace) run first. xdist gives each worker a contiguous share of the list and
-# a worker that runs dry steals the END of another's share, so a long test left near the end is
-# one the whole run waits for, one worker idle; at the front, the short tests fill in around it.
-LONGEST_FIRST = (
-    "tests/e2e/test_mass_incident_storm.py",
-    "tests/e2e/test_nothing_lost.py",
-    "tests/integration/delivery/test_crash.py",
-    "tests/integration/delivery/test_crash_topics.py",
-    "tests/e2e/test_mass_incident_crash.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable otherwise
