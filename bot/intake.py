@@ -48,7 +48,12 @@ def dispatcher_feed(dp: Dispatcher, bot: Bot, answers: Answers | None = None) ->
         with outbox.noting_answers() as queued:
             await dp.feed_update(bot, update)
         if queued and answers is not None:
-            await answers(queued)
+            try:
+                await answers(queued)
+            except Exception:  # handled and committed: the loop sends them; never handled twice
+                logger.exception(
+                    "sending the answers of update {} at once failed", update.update_id
+                )
 
     return feed
 

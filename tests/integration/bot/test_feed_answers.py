@@ -59,3 +59,17 @@ async def test_the_answers_of_a_handled_update_are_handed_on_after_it(
         assert handed == [{f"{ALICE}:0"}], "a failed update hands nothing on"
     finally:
         await bot.session.close()
+
+
+async def test_an_update_is_not_failed_by_its_answers_failing_to_leave_at_once(
+    dispatcher: Dispatcher,
+) -> None:
+    async def answers(_conversations: set[str]) -> None:
+        raise ConnectionError("the delivery worker's claim broke")
+
+    bot = Bot(TOKEN)
+    try:
+        # handled and committed: the inbox must not handle it again (the loop sends the rows)
+        await dispatcher_feed(dispatcher, bot, answers)(private(3, ALICE, "halo"))
+    finally:
+        await bot.session.close()
