@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from jobs.registry import JOBS
+from jobs.schedule import DEFAULT_SCHEDULE
 from services import roster, staff
 from services.alerts.render import AlertAction
 from services.alerts.render_storm import StormAction
@@ -29,13 +30,14 @@ from services.massincident.buttons import CardAction, NoticeAnswer, ProposalAnsw
 from services.oncall.render import CoverPick, RotationDraft, SwapAnswer
 from services.quarterly.render import QuarterAction
 from services.rooms.render_offers import RoomOffer
+from services.rules import Rules
 from services.staff import ChatKind
 from services.tickets import history, store
 from services.tickets.model import TicketStatus
 from services.tickets.render import Mine, Rate, TicketAction, TicketPriority, Which
 from services.users import Role
 from tests.cast import ADMIN, ALICE, BUDI
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, fast_rules
 from tests.e2e.test_support_story import card_of, choose_indonesian, open_ticket
 
 SARI = 1010  # a support engineer
@@ -126,6 +128,14 @@ async def refusals_since(pool: asyncpg.Pool, after: int, actor: int) -> list[asy
 
 def is_apology(text: str | None) -> bool:
     return any(word in (text or "") for word in APOLOGY)
+
+
+@pytest.fixture
+def e2e_rules() -> Rules:
+    """The maintenance schedule off: the world runs on the real clock, and a nightly job falling
+    due mid-test (log rotation, 02:00 in Jakarta) writes maintenance_runs, a table the attempts
+    must leave as it was."""
+    return fast_rules(schedule={"jobs": {name: {"enabled": False} for name in DEFAULT_SCHEDULE}})
 
 
 @pytest.fixture
