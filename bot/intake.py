@@ -17,14 +17,14 @@ from typing import Any
 
 import asyncpg
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiohttp import web
 from loguru import logger
 from pydantic import ValidationError
 
+from bot import botapi_json
 from services import outbox
+from services.delivery import errors
 from services.inbox import metrics, store
 from services.inbox.config import InboxConfig
 from services.inbox.worker import Feed, InboxWorker
@@ -58,11 +58,6 @@ def dispatcher_feed(dp: Dispatcher, bot: Bot, answers: Answers | None = None) ->
     return feed
 
 
-def as_payload(update: Update) -> dict[str, Any]:
-    """An update as Telegram sent it (field names as in the Bot API)."""
-    return update.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
-
 class Poller:
     """Long polling that never confirms an update before it is stored."""
 
@@ -93,32 +88,26 @@ class Poller:
         while not self._stop.is_set():
             try:
                 updates = await self._get(offset)
-            except TelegramRetryAfter as exc:
-                await self._pause(exc.retry_after)
+            except errors.RetryAfter as exc:
+                await self._pause(exc.seconds)
                 continue
-            except (TelegramNetworkError, TelegramServerError) as exc:
+            except errors.TransientError as exc:  # network, timeout, 5xx, 409, 401
                 failures += 1
-                logger.warning("getUpdates failed ({}); retrying", exc.message)
+                logger.warning("getUpdates failed ({}); retrying", exc)
                 await self._pause(self.config.backoff(failures))
                 continue
             failures = 0
             if not updates:
                 continue
-            if not await self._keep([as_payload(u) for u in updates]):
+            if not await self._keep(updates):
                 return  # stopping with the batch unstored: Telegram still has it
-            offset = updates[-1].update_id + 1
+            offset = updates[-1]["update_id"] + 1
             self.worker.wake()
 
-    async def _get(self, offset: int | None) -> list[Update]:
-        # The stop event cancels a long poll that is waiting; nothing is confirmed by it.
-        poll = asyncio.ensure_future(
-            self.bot(
-                GetUpdates(
-                    offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates
-                ),
-                request_timeout=self.timeout + 10,
-            )
-        )
+    async def _get(self, offset: int | None) -> list[dict[str, Any]]:
+        """The next batch as Telegram sent it (JSON, stored as it is). The stop event cancels
+        a long poll that is waiting; nothing is confirmed by it."""
+        poll = asyncio.ensure_future(self._poll(offset))
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
             await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -128,6 +117,19 @@ class Poller:
             poll.cancel()
             return []
         return poll.result()
+
+    async def _poll(self, offset: int | None) -> list[dict[str, Any]]:
+        params = {
+            "offset": offset,
+            "timeout": self.timeout,
+            "allowed_updates": self.allowed_updates,
+        }
+        result = await botapi_json.post(self.bot, "getUpdates", params, self.timeout + 10)
+        if not isinstance(result, list) or not all(
+            isinstance(u, dict) and isinstance(u.get("update_id"), int) for u in result
+        ):
+            raise errors.TransientError(f"getUpdates answered no list of updates: {result!r:.200}")
+        return result
 
     async def _keep(self, payloads: list[dict[str, Any]]) -> bool:
         """Store the batch, waiting out a PostgreSQL outage; False if stopped meanwhile."""

@@ -2,23 +2,19 @@
 
 It calls below the session middlewares: the worker does its own waiting, retrying and rate
 limiting, so the direct-reply retry middleware (`bot.session`) must not retry underneath it.
-A call without a file is posted as JSON on the session's own aiohttp session and its answer
-read as plain JSON: aiogram's way (a pydantic model of the method, a multipart form, the answer
-validated into a `Message`) was about a third of a send's CPU, for a `message_id` (py-spy on
-bench/support_throughput.py). Uploads still go through aiogram's `make_request`.
+A call without a file is posted as JSON and its answer read as JSON (`bot.botapi_json`):
+aiogram's model of the method, multipart form and `Message` validation were about a third of a
+send's CPU, for a `message_id`. Uploads still go through aiogram's `make_request`.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiogram import Bot
 from aiogram import methods as all_methods
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -51,6 +47,7 @@ from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, ForumTopic, FSInputFile, Message, MessageId
 from pydantic import ValidationError
 
+from bot import botapi_json
 from services.delivery import errors
 
 # aiogram reads every answer of the Bot API as `Response[<the method's result>]`, built on each
@@ -100,10 +97,10 @@ class AiogramSender:
     async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method not in METHODS:
             raise errors.PermanentError(errors.BAD_REQUEST, f"unknown method {method}")
-        if isinstance(self.bot.session, AiohttpSession) and not any(
+        if botapi_json.posts_json(self.bot) and not any(
             isinstance(params.get(field), dict) for field in FILE_FIELDS
         ):
-            return await self._post_json(self.bot.session, method, params)
+            return plain_answer(await botapi_json.post(self.bot, method, params, self.timeout))
         request = build_method(method, params)
         try:
             answer = await self.bot.session.make_request(
@@ -113,48 +110,10 @@ class AiogramSender:
             raise to_delivery_error(exc) from exc
         return plain_result(answer)
 
-    async def _post_json(
-        self, session: AiohttpSession, method: str, params: dict[str, Any]
-    ) -> dict[str, Any]:
-        url = session.api.api_url(token=self.bot.token, method=method)
-        body = {k: v for k, v in params.items() if v is not None}
-        try:
-            http = await session.create_session()
-            async with http.post(
-                url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as response:
-                status, raw = response.status, await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise errors.TransientError(f"network: {type(exc).__name__}: {exc}") from exc
-        return answer_of(status, raw)
-
 
 def answer_of(status: int, raw: bytes) -> dict[str, Any]:
-    """What a Bot API answer (status, body) says: the plain result, or the DeliveryError."""
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise errors.TransientError(f"{status}: not a Bot API answer: {raw[:200]!r}")
-    if answer.get("ok") is True and "result" in answer:
-        return plain_answer(answer["result"])
-    description = str(answer.get("description") or f"HTTP {status}")
-    code = answer.get("error_code")
-    code = code if isinstance(code, int) else status
-    if code == 413:
-        raise errors.PermanentError(errors.TOO_LONG, description)
-    parameters = answer.get("parameters")
-    if not isinstance(parameters, dict):
-        parameters = {}
-    retry_after = parameters.get("retry_after")
-    migrate_to = parameters.get("migrate_to_chat_id")
-    raise errors.classify(
-        code,
-        description,
-        retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
-        migrate_to_chat_id=migrate_to if isinstance(migrate_to, int) else None,
-    )
+    """A Bot API answer in `Sender.call`'s plain shape, or the DeliveryError it stands for."""
+    return plain_answer(botapi_json.result_of(status, raw))
 
 
 def plain_answer(result: Any) -> dict[str, Any]:
