@@ -13,13 +13,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 
 import handlers
+from bot.fsm import HintedFSM, HintedStorage
 from bot.metrics import BotApiMetrics
 from bot.middlewares import (
     LocaleMiddleware,
@@ -68,17 +67,19 @@ def create_dispatcher(
     It is fed from the inbox (bot/intake.py), which already de-duplicates updates and hands
     each conversation's updates over one at a time, in order, across replicas: the FSM state
     aiogram reads before the handlers is therefore never read by two updates of one chat."""
-    storage = RedisStorage(
-        redis=fsm_redis or redis, key_builder=DefaultKeyBuilder(with_destiny=True)
-    )
+    storage = HintedStorage(fsm_redis or redis, pool)
     # Handlers get built objects (bot/features.py), never Settings or RULES_FILE themselves.
-    dp = Dispatcher(storage=storage, pool=pool, redis=redis, **workflow)
+    # aiogram's FSM middleware reads the state before the person is known; ours after
+    # (bot/fsm.py), so it is not installed (disable_fsm) and HintedFSM takes its place.
+    dp = Dispatcher(storage=storage, disable_fsm=True, pool=pool, redis=redis, **workflow)
     dp.update.outer_middleware(MetricsMiddleware())
     person = PersonMiddleware(pool)
     locale = LocaleMiddleware(create_i18n(settings), pool)
+    fsm = HintedFSM(storage)
     for observer in (dp.message, dp.callback_query, dp.edited_message, dp.message_reaction):
         observer.outer_middleware(person)
         observer.outer_middleware(locale)
+        observer.outer_middleware(fsm)
         # inside the locale: a refusal is answered in the chat's language
         observer.middleware(Refusals())
     dp.include_routers(*handlers.tree())

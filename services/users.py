@@ -65,6 +65,9 @@ class Person:
     # first and last name as every staff-side message shows a customer (FULL_NAME below);
     # "" where the person was not read from the database
     full_name: str = ""
+    # whether their private chat with the bot may hold a conversation state (bot/fsm.py);
+    # True where not read from the database: then the state is read
+    private_state: bool = True
 
     @property
     def is_staff(self) -> bool:
@@ -116,8 +119,8 @@ def unknown(sender_id: int, name: str) -> Person:
 # storm). The statement then reads them as they are.
 _TOUCH = f"""
         WITH stored AS (
-            SELECT id, first_name, last_name, username, language, banned_until FROM users
-            WHERE id = $1
+            SELECT id, first_name, last_name, username, language, banned_until, private_state
+            FROM users WHERE id = $1
         ), written AS (
             INSERT INTO users (id, first_name, last_name, username)
             SELECT $1, $2, $3, $4
@@ -132,20 +135,20 @@ _TOUCH = f"""
                 WHERE (users.first_name, users.last_name, users.username)
                       IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name,
                                         EXCLUDED.username)
-            RETURNING id, first_name, last_name, username, language, banned_until
+            RETURNING id, first_name, last_name, username, language, banned_until, private_state
         ), person AS (
             SELECT * FROM written
             UNION ALL
             SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)
         )
-        SELECT p.id, p.first_name, p.username, p.language, p.banned_until,
+        SELECT p.id, p.first_name, p.username, p.language, p.banned_until, p.private_state,
                {full_name_sql("p")} AS full_name,
                coalesce((SELECT roles FROM staff WHERE user_id = $1), '{{}}') AS roles
         FROM person p
         """
 
 _GET = f"""
-        SELECT u.id, u.first_name, u.username, u.language, u.banned_until,
+        SELECT u.id, u.first_name, u.username, u.language, u.banned_until, u.private_state,
                {full_name_sql("u")} AS full_name, coalesce(s.roles, '{{}}') AS roles
         FROM users u LEFT JOIN staff s ON s.user_id = u.id
         WHERE u.id = $1
@@ -183,6 +186,20 @@ async def find(db: Executor, who: str) -> Person | None:
         return await get(db, int(who))
     user_id = await id_of_username(db, who)
     return await get(db, user_id) if user_id is not None else None
+
+
+async def set_private_state(db: Executor, user_id: int, may_have: bool) -> None:
+    """Record whether the person's private chat may hold a conversation state (bot/fsm.py);
+    a person not stored yet is stored (no name yet) so the mark is never lost."""
+    await db.execute(
+        """
+        INSERT INTO users (id, private_state) VALUES ($1, $2)
+        ON CONFLICT (id) DO UPDATE SET private_state = EXCLUDED.private_state
+            WHERE users.private_state IS DISTINCT FROM EXCLUDED.private_state
+        """,
+        user_id,
+        may_have,
+    )
 
 
 async def id_of_username(db: Executor, username: str) -> int | None:
