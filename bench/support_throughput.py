@@ -36,6 +36,7 @@ from aiohttp import web
 
 from bench.common import UNLIMITED
 from bot.embedded import start_postgres, start_redis
+from bot.heap import settle
 from bot.keys import POOL, REDIS
 from bot.runtime import create_app
 from bot.settings import Settings
@@ -210,6 +211,8 @@ async def desk_side(tg: EmulatorClient, emulator: Any, args: argparse.Namespace,
 
     QUERY_OBSERVERS[:] = [observe]
     app = create_app(settings, rules=rules)
+    if args.settle_heap:  # as `quickcart-ops run` does; the echo, in this process, gains too
+        app.on_startup.append(settle)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -355,6 +358,12 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="desk and echo take turns")
+    parser.add_argument(
+        "--settle-heap",
+        action="store_true",
+        help="freeze the heap once the desk is up, as `quickcart-ops run` does (bot/heap.py); "
+        "the echo shares this process and gains as much, so it is off for the ratios",
+    )
     parser.add_argument(
         "--statements", action="store_true", help="print the SQL statements per message"
     )

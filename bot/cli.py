@@ -82,10 +82,13 @@ def cmd_run(settings: Settings) -> int:
     settings.require("BOT_TOKEN", "ADMIN_CHAT_ID", "SUPPORT_CHAT_ID")
     from aiohttp import web
 
+    from bot.heap import settle
     from bot.runtime import create_app
 
+    app = create_app(settings)
+    app.on_startup.append(settle)  # after the app's own startup: the heap the bot runs with
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.HTTP_HOST,
         port=settings.HTTP_PORT,
         print=None,
