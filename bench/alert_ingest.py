@@ -8,6 +8,12 @@ a "…and N more alerts" pointer does not count); the 429s the emulator answered
 and edits sent to the admin chat. When `prometheus-alertmanager` is installed, also how fast it
 ingests the same alerts through its own POST /api/v2/alerts.
 
+The stored rate is judged on the median of --rounds (5) ingest rounds, the bot's then a fresh
+Alertmanager's in turn, each started once the pipeline is quiet (Alertmanager's client shares
+this process): one round lasts a quarter of a second, and a single round's ratio moved from
+0.72x to 1.43x between two runs with nothing changed. Round 1 is the storm above; the later
+rounds post fresh alerts to the same receiver.
+
 For a bench the alerts RULES section's grouping is shortened (group_wait 1 s, group_interval
 2 s, like the loopback Alertmanager of the tests) and the pipeline ticks every second (the
 app's monitor loop: every 15 s); the output says so. The wait for the chat is bounded
@@ -15,6 +21,7 @@ app's monitor loop: every 15 s); the output says so. The wait for the chat is bo
 
     .venv/bin/python bench/alert_ingest.py [--alerts 10000] [--batch 100] [--concurrency 8]
         [--alertnames 100] [--group-wait 1] [--group-interval 2] [--tick 1] [--deadline 150]
+        [--rounds 5]
 """
 
 from __future__ import annotations
@@ -22,9 +29,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import re
+import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,7 +82,7 @@ STORM_LINE = re.compile(r"^\S+ (Bench\d+) ×(\d+)", re.MULTILINE)
 STORM_TITLE = "Alert storm"
 
 
-def alerts(total: int, names: int) -> list[dict[str, object]]:
+def alerts(total: int, names: int, first: int = 0) -> list[dict[str, object]]:
     now = datetime.now(UTC).isoformat()
     return [
         {
@@ -88,12 +98,12 @@ def alerts(total: int, names: int) -> list[dict[str, object]]:
             "generatorURL": "",
             "fingerprint": f"{n:016x}",
         }
-        for n in range(total)
+        for n in range(first, first + total)
     ]
 
 
 async def post_all(
-    url: str, batches: list[object], concurrency: int, headers: dict[str, str]
+    url: str, batches: Sequence[object], concurrency: int, headers: dict[str, str]
 ) -> float:
     gate = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession() as http:
@@ -195,7 +205,24 @@ def grouping_of(args: argparse.Namespace) -> AlertsRules:
     return config.model_copy(update={"grouping": grouping})
 
 
-async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> BotResult:
+async def quiet(pool: Any) -> None:
+    """Until the pipeline has folded every payload and the outbox holds nothing to send."""
+    while True:
+        if not await inbox.pending(pool) and not await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"
+        ):
+            return
+        await asyncio.sleep(0.05)
+
+
+AmRound = Callable[[list[dict[str, object]]], Awaitable[float]]
+
+
+async def bot_side(
+    args: argparse.Namespace, items: list[dict[str, object]], am_round: AmRound
+) -> BotResult:
+    """The storm with the whole pipeline; then, for the ingest rate, more rounds of fresh
+    alerts, each followed by one of Alertmanager's (`am_round`), the pipeline still running."""
     total = len(items)
     stores = await start_stores("qc-bench-")
     statements: list[object] = []
@@ -248,6 +275,16 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
                     folded = time.perf_counter() - started
                     alerts_folded = await pool.fetchval("SELECT count(*) FROM alerts")
                     seen = await watcher
+                    await quiet(pool)
+                    rates, am_rates = [stored / took], [await am_round(items)]
+                    for n in range(1, args.rounds):
+                        fresh = alerts(total, args.alertnames, first=n * total)
+                        more = [
+                            payload(fresh[i : i + args.batch]) for i in range(0, total, args.batch)
+                        ]
+                        rates.append(total / await post_all(url, more, args.concurrency, headers))
+                        await quiet(pool)  # Alertmanager's client shares this process
+                        am_rates.append(await am_round(fresh))
             finally:
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -320,33 +357,39 @@ async def bot_side(args: argparse.Namespace, items: list[dict[str, object]]) -> 
             f", closed {closed}"
         )
     print(f"bot: 429s received from the emulator: {stats['retry_after_total']}")
+    print(
+        "ingest rounds (alerts/s), bot then Alertmanager in turn: "
+        + ", ".join(f"{b:,.0f} / {a:,.0f}" for b, a in zip(rates, am_rates, strict=True))
+    )
     print(f"bot: admin chat got {sends} messages and {edits} edits")
     rows = ", ".join(f"{k}/{s}: {n}" for (k, s), n in sorted(outbox.items()))
     print(f"bot: admin chat outbox rows (kind/status): {rows}")
-    return BotResult(stored / took, after_last, int(stats["retry_after_total"]))
+    ratios = [b / a for b, a in zip(rates, am_rates, strict=True)]
+    return BotResult(statistics.median(ratios), after_last, int(stats["retry_after_total"]))
 
 
 @dataclass(frozen=True)
 class BotResult:
-    rate: float  # alerts stored durably per second
+    ratio: float  # the median of the rounds' stored rate / Alertmanager's
     visible_after_last_post: float | None  # s; None: not all visible by the deadline
     retry_afters: int
 
 
-async def alertmanager_side(args: argparse.Namespace, items: list[dict[str, object]]) -> float:
-    total = len(items)
+async def alertmanager_round(args: argparse.Namespace, items: list[dict[str, object]]) -> float:
+    """The same alerts into a fresh Alertmanager (its ingest slows as it holds more: 26,000
+    alerts/s empty, 6,000-10,000 holding 10,000-40,000 in one run)."""
     keep = ("labels", "annotations", "startsAt")
     am_batches: list[object] = [
         [{k: a[k] for k in keep} for a in items[i : i + args.batch]]
-        for i in range(0, total, args.batch)
+        for i in range(0, len(items), args.batch)
     ]
     async with alertmanager("http://127.0.0.1:9/none", TOKEN) as am:
         took = await post_all(f"{am}/api/v2/alerts", am_batches, args.concurrency, {})
     print(
-        f"alertmanager {BINARY}: {total} alerts ingested via /api/v2/alerts in {took:.2f} s "
-        f"= {total / took:,.0f} alerts/s"
+        f"alertmanager {BINARY}: {len(items)} alerts ingested via /api/v2/alerts in "
+        f"{took:.2f} s = {len(items) / took:,.0f} alerts/s"
     )
-    return total / took
+    return len(items) / took
 
 
 VISIBLE_WITHIN = 60.0  # s after the last POST
@@ -361,12 +404,13 @@ async def main(args: argparse.Namespace) -> int:
         )
         return 1
     items = alerts(args.alerts, args.alertnames)
-    bot = await bot_side(args, items)
-    am_rate = await alertmanager_side(args, items)
-    ratio = bot.rate / am_rate
+    bot = await bot_side(args, items, functools.partial(alertmanager_round, args))
+    ratio = bot.ratio
     visible = bot.visible_after_last_post
     checks = {
-        f"stored rate {ratio:.2f}x Alertmanager's (>= 1.0x)": ratio >= 1.0,
+        f"stored rate {ratio:.2f}x Alertmanager's, median of {args.rounds} rounds (>= 1.0x)": (
+            ratio >= 1.0
+        ),
         "every alert visible within 60 s of the last POST "
         f"({'never' if visible is None else f'{visible:.1f} s'})": visible is not None
         and visible <= VISIBLE_WITHIN,
@@ -387,4 +431,7 @@ if __name__ == "__main__":
     parser.add_argument("--group-interval", type=float, default=2.0)
     parser.add_argument("--tick", type=float, default=1.0)
     parser.add_argument("--deadline", type=float, default=150.0, help="s after the first POST")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="ingest rounds, bot and Alertmanager in turn"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))
