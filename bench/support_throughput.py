@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,13 @@ async def print_stages(pool: Any, support_chat: int, since: Any) -> None:
     )
 
 
+@dataclass(frozen=True)
 class DeskRound:
     """One round's figures for the desk, with its round trips per message."""
 
-    def __init__(self, figures: Figures, sql: float, redis: float) -> None:
-        self.figures, self.sql, self.redis = figures, sql, redis
+    figures: Figures
+    sql: float
+    redis: float
 
 
 Round = Callable[[str], Awaitable[Any]]

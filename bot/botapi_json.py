@@ -2,10 +2,10 @@
 
 For the two calls a storm makes thousands of: the delivery worker's sends (bot.sender) and
 long polling (bot.intake). aiogram's way (a pydantic model of the method, a multipart form, the
-answer validated into models) was about a sixth of the bot's CPU per customer message, and the
-poller turned its `Update` models straight back into JSON to store them (py-spy on
-bench/support_throughput.py). A failed call raises the `services.delivery.errors` class it
-stands for, as aiogram's reading of the same answer would.
+answer validated into models) was about a third of a send's CPU, and the poller turned its
+`Update` models straight back into JSON to store them (py-spy on bench/support_throughput.py).
+A failed call raises the `services.delivery.errors` class it stands for, as aiogram's reading
+of the same answer would.
 """
 
 from __future__ import annotations

@@ -71,15 +71,11 @@ class HintedFSM(FSMContextMiddleware):
         data["fsm_storage"] = self.storage
         if context is None:
             return await handler(event, data)
-        person = data.get("person")
-        own = (
-            isinstance(person, Person) and private(context.key) and person.id == context.key.user_id
-        )
-        if own and isinstance(person, Person) and not person.private_state:
-            raw_state = None
-        else:
-            raw_state = await context.get_state()
-            if own and raw_state is None:  # marked by a flow that ended without unmarking
-                await users.set_private_state(self.pool, context.key.user_id, False)
+        person, key = data.get("person"), context.key
+        own = isinstance(person, Person) and private(key) and person.id == key.user_id
+        marked = person.private_state if own and isinstance(person, Person) else True
+        raw_state = await context.get_state() if marked else None
+        if own and marked and raw_state is None:  # a flow that ended without unmarking
+            await users.set_private_state(self.pool, key.user_id, False)
         data.update({"state": context, "raw_state": raw_state})
         return await handler(event, data)

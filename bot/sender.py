@@ -111,11 +111,6 @@ class AiogramSender:
         return plain_result(answer)
 
 
-def answer_of(status: int, raw: bytes) -> dict[str, Any]:
-    """A Bot API answer in `Sender.call`'s plain shape, or the DeliveryError it stands for."""
-    return plain_answer(botapi_json.result_of(status, raw))
-
-
 def plain_answer(result: Any) -> dict[str, Any]:
     """A result as JSON, in `Sender.call`'s plain shape (as `plain_result` for aiogram's)."""
     if isinstance(result, dict):

@@ -13,6 +13,7 @@ from aiogram.methods import AnswerCallbackQuery, GetUpdates, SendMessage
 from aiogram.methods.base import Response
 
 import bot.sender
+from bot.botapi_json import result_of
 from services.delivery import errors
 
 
@@ -25,12 +26,12 @@ def test_the_answer_models_of_the_bot_api_outlive_a_call() -> None:
         assert Response[method.__returning__] is built()  # type: ignore[name-defined]
 
 
-# A call without a file is posted as JSON and its answer read as JSON (bot.sender.answer_of):
-# each Bot API answer means what aiogram's reading of it meant.
+# A call without a file is posted as JSON and its answer read as JSON (botapi_json.result_of,
+# sender.plain_answer): each Bot API answer means what aiogram's reading of it meant.
 
 
 def _answer(status: int, body: object) -> dict[str, Any]:
-    return bot.sender.answer_of(status, json.dumps(body).encode())
+    return bot.sender.plain_answer(result_of(status, json.dumps(body).encode()))
 
 
 def _error(status: int, description: str, **parameters: int) -> dict[str, Any]:
@@ -73,4 +74,4 @@ def test_errors_are_classified_as_for_aiogram() -> None:
 def test_a_body_that_is_no_bot_api_answer_is_transient() -> None:
     for raw in (b"<html>502 Bad Gateway</html>", b"", b"[1, 2]", "\u00e9<&>".encode() * 2000):
         with pytest.raises(errors.TransientError):
-            bot.sender.answer_of(502, raw)
+            result_of(502, raw)
