@@ -49,12 +49,13 @@ async def tick(world: World, user: int, message: Json, task: int, evidence: str 
         )
     else:
         sent = await world.send(user, evidence, chat_id=world.admin_chat_id)
-    # the answer to the evidence; the quarterly report the last tick sends is its own message,
-    # and under load it may leave first (it is queued inside the tick, the answer after it)
+    # the answer to the evidence; the quarterly report the last tick sends is its own message
+    # (📋) and so are its evidence files (documents), and under load either may leave first:
+    # they are queued inside the tick, the answer after them
     done: Json = await world.reply_to(
         world.admin_chat_id,
         after=max(sent["message_id"], prompt["message_id"]),
-        predicate=lambda m: not (m.get("text") or "").startswith("📋"),
+        predicate=lambda m: "text" in m and not m["text"].startswith("📋"),
     )
     return done
 
