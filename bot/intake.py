@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -21,14 +22,19 @@ from aiogram.types import Update
 from aiohttp import web
 from loguru import logger
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from bot import botapi_json
+from bot import metrics as bot_metrics
 from services import outbox
+from services.clock import Clock
 from services.delivery import errors
 from services.inbox import metrics, store
 from services.inbox.config import InboxConfig
-from services.inbox.worker import Feed, InboxWorker
+from services.inbox.worker import Feed, InboxWorker, Together
 from services.storage.outage import is_outage
+from services.tickets import run_relay
+from services.tickets.config import DeskConfig
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes; a megabyte is not one
@@ -47,15 +53,45 @@ def dispatcher_feed(dp: Dispatcher, bot: Bot, answers: Answers | None = None) ->
         update = Update.model_validate(payload, context={"bot": bot})
         with outbox.noting_answers() as queued:
             await dp.feed_update(bot, update)
-        if queued and answers is not None:
-            try:
-                await answers(queued)
-            except Exception:  # handled and committed: the loop sends them; never handled twice
-                logger.exception(
-                    "sending the answers of update {} at once failed", update.update_id
-                )
+        await _send_at_once(answers, queued, update.update_id)
 
     return feed
+
+
+def run_relay_feed(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    desk_config: DeskConfig,
+    clock: Clock,
+    answers: Answers | None = None,
+) -> Together:
+    """A customer's waiting texts into their ticket at once (services/tickets/run_relay.py),
+    before the dispatcher: the inbox worker offers every run here first; what this does not
+    take goes to `dispatcher_feed`, one update at a time."""
+
+    async def together(payloads: list[dict[str, Any]]) -> int:
+        started = time.perf_counter()
+        with outbox.noting_answers() as queued:
+            taken = await run_relay.relay_run(pool, redis, desk_config, clock, payloads)
+        if taken:
+            bot_metrics.UPDATES.labels(outcome="handled").inc(taken)
+            bot_metrics.HANDLER_LATENCY.labels(update_type="message").observe(
+                time.perf_counter() - started
+            )
+            await _send_at_once(answers, queued, payloads[0].get("update_id"))
+        return taken
+
+    return together
+
+
+async def _send_at_once(answers: Answers | None, queued: set[str], update_id: Any) -> None:
+    """Once handlers are done (their transactions committed), `answers` sends what they
+    queued for people at once; the delivery loop is the record and the retry path."""
+    if queued and answers is not None:
+        try:
+            await answers(queued)
+        except Exception:  # handled and committed: the loop sends them; never handled twice
+            logger.exception("sending the answers of update {} at once failed", update_id)
 
 
 class Poller:

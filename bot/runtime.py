@@ -27,7 +27,7 @@ from bot.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_
 from bot.emergency import add_emergency_route
 from bot.features import assemble
 from bot.heartbeats_web import add_ping_routes
-from bot.intake import Poller, WebhookIntake, dispatcher_feed
+from bot.intake import Poller, WebhookIntake, dispatcher_feed, run_relay_feed
 from bot.keys import (
     BOT,
     CLOCK,
@@ -187,8 +187,10 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     logger.info("connected to the Bot API as @{}", me.username)
     await register_commands(bot, settings)
     config = features.inbox
-    feed = dispatcher_feed(dp, bot, functools.partial(send_answers, app))
-    inbox = InboxWorker(app[POOL], feed, config, flood_teller(app))
+    answers = functools.partial(send_answers, app)
+    feed = dispatcher_feed(dp, bot, answers)
+    together = run_relay_feed(app[POOL], app[REDIS], features.desk_config, app[CLOCK], answers)
+    inbox = InboxWorker(app[POOL], feed, config, flood_teller(app), together)
     app[INBOX] = inbox
     allowed = dp.resolve_used_update_types()
     intake: Poller | None = None

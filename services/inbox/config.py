@@ -20,6 +20,8 @@ class InboxConfig(BaseModel):
 
     # Updates handled at once by one process (each conversation still one at a time).
     concurrency: int = Field(default=32, ge=1)
+    # Updates of one conversation taken in one go when they waited (a storm's backlog).
+    run: int = Field(default=50, ge=1)
     poll_interval: float = Field(default=1.0, gt=0)  # other replicas' webhook rows, retries
     # A store outage (Redis or PostgreSQL unreachable) is retried with backoff, forever;
     # any other error is retried this many times, then the row is kept as 'failed'.

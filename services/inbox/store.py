@@ -138,40 +138,53 @@ async def claim(
     A conversation's next update is claimable only once every earlier one is done, so its
     order holds across replicas. `in_hand` are updates this process is still handling (a
     store outage may have put them back meanwhile)."""
-    rows = await db.fetch(_CLAIM, owner, lock_key, limit, list(in_hand))
-    return [
-        InboxRow(r["update_id"], r["conversation"], r["payload"], r["attempts"])
-        for r in sorted(rows, key=lambda r: int(r["update_id"]))
-    ]
+    return _rows(await db.fetch(_CLAIM, owner, lock_key, limit, list(in_hand)))
 
 
-async def finish(db: Executor, update_id: int) -> None:
+async def finish(db: Executor, update_ids: Sequence[int]) -> None:
+    """The updates are done (their conversation's later ones are taken already, or none)."""
     await db.execute(
         "UPDATE inbox SET state = 'done', handled_at = now(), owner = NULL, owner_lock = NULL "
-        "WHERE update_id = $1",
-        update_id,
+        "WHERE update_id = ANY($1::bigint[])",
+        list(update_ids),
     )
 
 
-# The update is done, and its conversation's next one is taken when it is pending and due:
-# one round trip per update while a conversation has more waiting, and no claim over the
-# whole inbox for it. (The statement's snapshot still sees $1 open, hence `<> $1`.)
-_FINISH_AND_TAKE_NEXT = f"""
+async def release(db: Executor, update_ids: Sequence[int]) -> None:
+    """Updates taken in a run but not handled go back, untouched, in their place."""
+    if update_ids:
+        await db.execute(
+            "UPDATE inbox SET state = 'pending', owner = NULL, owner_lock = NULL, "
+            "attempts = greatest(attempts - 1, 0) "
+            "WHERE update_id = ANY($1::bigint[]) AND state = 'processing'",
+            list(update_ids),
+        )
+
+
+# The updates are done, and their conversation's next ones are taken while they are pending
+# and due, in order, up to $4 of them: one round trip per run, however long, and no claim over
+# the whole inbox for it. A run stops at the first update that may not go now (a retry's
+# backoff), so order holds. Nobody else can lock these rows meanwhile (the conversation's
+# head is ours, so no claim sees them), hence FOR UPDATE without SKIP LOCKED: a hole in the
+# run would break its order. (The statement's snapshot still sees $1 open, hence `<> ALL`.)
+_FINISH_AND_TAKE_RUN = f"""
 WITH done AS (
     UPDATE inbox SET state = 'done', handled_at = now(), owner = NULL, owner_lock = NULL
-    WHERE update_id = $1
+    WHERE update_id = ANY($1::bigint[])
     RETURNING conversation
 ), next AS (
-    SELECT i.update_id, i.state, i.not_before FROM inbox i
-    WHERE i.conversation = (SELECT conversation FROM done) AND i.{_OPEN} AND i.update_id <> $1
+    SELECT i.update_id,
+           bool_and(i.state = 'pending' AND i.not_before <= now())
+               OVER (ORDER BY i.update_id) AS free
+    FROM inbox i
+    WHERE i.conversation = (SELECT conversation FROM done LIMIT 1) AND i.{_OPEN}
+      AND i.update_id <> ALL($1::bigint[])
     ORDER BY i.update_id
-    LIMIT 1
+    LIMIT $4
 ), candidate AS (
     SELECT i.update_id FROM inbox i
-    WHERE i.update_id IN (SELECT update_id FROM next WHERE state = 'pending'
-                                                    AND not_before <= now())
-      AND i.state = 'pending'
-    FOR UPDATE SKIP LOCKED
+    WHERE i.update_id IN (SELECT update_id FROM next WHERE free) AND i.state = 'pending'
+    FOR UPDATE
 )
 UPDATE inbox SET state = 'processing', owner = $2, owner_lock = $3,
                  attempts = inbox.attempts + 1
@@ -180,12 +193,20 @@ RETURNING inbox.update_id, inbox.conversation, inbox.payload, inbox.attempts
 """
 
 
-async def finish_and_take_next(
-    db: Executor, update_id: int, owner: str, lock_key: int
-) -> InboxRow | None:
-    """Mark the update done; the next update of its conversation, taken, when one may go now."""
-    r = await db.fetchrow(_FINISH_AND_TAKE_NEXT, update_id, owner, lock_key)
-    return InboxRow(r["update_id"], r["conversation"], r["payload"], r["attempts"]) if r else None
+async def finish_and_take_run(
+    db: Executor, update_ids: Sequence[int], owner: str, lock_key: int, limit: int
+) -> list[InboxRow]:
+    """Mark the updates (of one conversation) done; the conversation's next ones that may go
+    now, taken, in order, up to `limit`."""
+    rows = await db.fetch(_FINISH_AND_TAKE_RUN, list(update_ids), owner, lock_key, limit)
+    return _rows(rows)
+
+
+def _rows(records: Sequence[Any]) -> list[InboxRow]:
+    return [
+        InboxRow(r["update_id"], r["conversation"], r["payload"], r["attempts"])
+        for r in sorted(records, key=lambda r: int(r["update_id"]))
+    ]
 
 
 async def retry_later(db: Executor, update_id: int, delay: float, error: str) -> None:

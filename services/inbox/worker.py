@@ -27,6 +27,9 @@ from services.storage.db import session_changed
 from services.storage.outage import is_outage
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
+# Handles a leading part of a conversation's run of updates at once, all or nothing, safe to
+# run again for what a crash interrupted; how many it handled (0: none, the usual way then).
+Together = Callable[[list[dict[str, Any]]], Awaitable[int]]
 
 
 class FloodHandling(Protocol):
@@ -53,9 +56,11 @@ class InboxWorker:
         feed: Feed,
         config: InboxConfig,
         flood: FloodHandling | None = None,
+        together: Together | None = None,
     ) -> None:
         self.pool = pool
         self.feed = feed
+        self.together = together
         self.config = config
         self.flood = flood
         self.name = f"inbox-{secrets.token_hex(4)}"
@@ -183,37 +188,70 @@ class InboxWorker:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _handle(self, first: InboxRow) -> None:
-        """Handle the update, then its conversation's next ones while they may go at once."""
-        row: InboxRow | None = first
-        while row is not None:
-            current = row
-            self._in_hand.add(current.update_id)
+        """Handle the update, then its conversation's next ones while they may go at once:
+        those that waited meanwhile come as one run (a storm's backlog), handled in order."""
+        run = [first]
+        while run:
+            ids = {row.update_id for row in run}
+            self._in_hand |= ids
             try:
-                row = await self._handle_one(current)
+                run = await self._handle_run(run)
             finally:
-                self._in_hand.discard(current.update_id)
+                self._in_hand -= ids
 
-    async def _handle_one(self, row: InboxRow) -> InboxRow | None:
+    async def _handle_run(self, run: list[InboxRow]) -> list[InboxRow]:
+        """Handle the run's first update, or a leading part of it at once (`together`); what
+        is left of the run, else the conversation's next run."""
+        taken = await self._together(run)
+        if not taken:
+            if not await self._handle_one(run[0]):
+                await self._settle(store.release, [row.update_id for row in run[1:]])
+                return []
+            taken = 1
+        metrics.HANDLED.labels(outcome="done").inc(taken)
+        done = [row.update_id for row in run[:taken]]
+        rest = run[taken:]
+        try:
+            if self._stop.is_set():
+                await store.finish(self.pool, done)
+                await store.release(self.pool, [row.update_id for row in rest])
+                return []
+            if rest:
+                await store.finish(self.pool, done)
+                return rest
+            return await store.finish_and_take_run(
+                self.pool, done, self.name, self.lock_key, self.config.run
+            )
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # Ours until orphan recovery (the lock went with the server) or release_own.
+            logger.warning("inbox: could not record update(s) {}: {}", done, exc)
+            return []
+
+    async def _together(self, run: list[InboxRow]) -> int:
+        """How many leading updates of the run `together` handled (0: none, or no such)."""
+        if self.together is None:
+            return 0
+        try:
+            return await self.together([row.payload for row in run])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the usual way handles them, and fails or retries as it does
+            if not is_outage(exc):
+                logger.opt(exception=exc).warning("inbox: a run failed together; one by one")
+            return 0
+
+    async def _handle_one(self, row: InboxRow) -> bool:
+        """Feed one update; False when it failed (recorded for a retry, or given up)."""
         try:
             await self.feed(row.payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             await self._failed(row, exc)
-            return None
-        metrics.HANDLED.labels(outcome="done").inc()
-        if self._stop.is_set():
-            await self._settle(store.finish, row.update_id)
-            return None
-        try:
-            return await store.finish_and_take_next(
-                self.pool, row.update_id, self.name, self.lock_key
-            )
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            logger.warning("inbox: could not record update {}: {}", row.update_id, exc)
-            return None
+            return False
+        return True
 
     async def _failed(self, row: InboxRow, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -10,6 +10,7 @@ before it knows whether the desk takes it, and the desk's own check must not cou
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,27 @@ redis.call('PEXPIRE', key, window)
 return {1, '0'}
 """
 
+# Several named events at once, in order: how many leading ones are allowed (counted, unless
+# counted before); the first refused one stops it, as it would stop them one by one.
+_MANY = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+local allowed = 0
+for i = 4, #ARGV do
+  if not redis.call('ZSCORE', key, ARGV[i]) then
+    if count >= limit then break end
+    redis.call('ZADD', key, now, ARGV[i])
+    count = count + 1
+  end
+  allowed = allowed + 1
+end
+if allowed > 0 then redis.call('PEXPIRE', key, window) end
+return allowed
+"""
 
 HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
 
@@ -94,3 +116,19 @@ async def _customer(
     return await hit(
         redis, f"qc:limit:{what}", limit=limit, window=window, clock=clock, event=event
     )
+
+
+async def messages(
+    redis: Redis, customer_id: int, rules: SupportRules, clock: Clock, *, events: Sequence[str]
+) -> int:
+    """How many of the named messages, in order, are within the limit, in one round trip:
+    `message` for each in turn, stopped at the first refused (always all while limits are
+    off). A message counted before is allowed and not counted again."""
+    if not rules.limits_enabled or not events:
+        return len(events)
+    now_ms = int(clock.now().timestamp() * 1000)
+    allowed = await redis.eval(
+        _MANY, 1, f"qc:limit:messages:{customer_id}", now_ms, int(MINUTE.total_seconds() * 1000),
+        rules.messages_per_minute, *(f"event:{event}" for event in events),
+    )  # fmt: skip
+    return int(allowed)

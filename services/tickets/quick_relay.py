@@ -34,21 +34,25 @@ from services.tickets.model import ACTIVE_VALUES, EventKind, Incoming, Ticket, T
 from services.users import Person
 
 QUICK_STATUSES = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
-_QUICK_VALUES = sorted(status.value for status in QUICK_STATUSES)
+QUICK_VALUES = sorted(status.value for status in QUICK_STATUSES)
 
 # $1 ticket / customer, $2 statuses, $3 the desk's support chat, $4 author, $5 text,
 # $6 source chat, $7 source message, $8 now, $9 event kind, $10 the copy's payload,
 # $11 priority, $12 NOTIFY channel; the ticket CTE `t` is each caller's own.
 # The copy's place mirrors outbound.staff_chat / topic_target and outbox.topic_key
 # (tests/integration/tickets/test_quick_relay.py compares them with the general path's).
-_RELAY = """
-WITH {ticket}, place AS (
+PLACE = """place AS (
     SELECT id, coalesce(support_chat_id, $3) AS chat_id, topic_id AS thread_id,
            CASE WHEN topic_id IS NULL THEN topic_outbox_id END AS thread_ref,
            CASE WHEN topic_id IS NULL AND topic_outbox_id IS NULL THEN card_outbox_id END
                AS ref_id
     FROM t WHERE coalesce(support_chat_id, $3) IS NOT NULL
-), m AS (
+)"""
+_RELAY = (
+    """
+WITH {ticket}, """
+    + PLACE
+    + """, m AS (
     INSERT INTO ticket_messages (ticket_id, direction, author_id, kind, body, file_id,
                                  source_chat_id, source_message_id, relay_outbox_id, created_at)
     SELECT id, 'in', $4, 'text', $5, NULL, $6, $7, nextval('outbox_id_seq'), $8 FROM place
@@ -71,6 +75,7 @@ SELECT (SELECT count(*) FROM place) AS placed,
            FROM (SELECT chat_id::text || ':' || topic_key::text AS conversation FROM q) AS c
        ) AS n) AS queued
 """
+)
 
 # what the copy's place is read from
 _PLACE_COLUMNS = "id, support_chat_id, topic_id, topic_outbox_id, card_outbox_id"
@@ -79,8 +84,8 @@ _AS_READ = _RELAY.format(
     SELECT {_PLACE_COLUMNS} FROM tickets WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE
 )"""
 )
-_SOLE = _RELAY.format(
-    ticket=f"""mine AS (
+# The customer's ($1) one active ticket, locked, when it is a normal one in a status of $2.
+SOLE_TICKET = f"""mine AS (
     SELECT id FROM tickets
     WHERE customer_id = $1 AND kind IN ('normal', 'linked')
       AND status IN ({", ".join(f"'{value}'" for value in ACTIVE_VALUES)})
@@ -90,7 +95,7 @@ _SOLE = _RELAY.format(
       AND kind = 'normal' AND status = ANY($2::text[])
     FOR UPDATE
 )"""
-)
+_SOLE = _RELAY.format(ticket=SOLE_TICKET)
 
 
 async def relay_at_once(
@@ -116,7 +121,7 @@ async def relay_into_sole(
     copy = _copy(customer.full_name, incoming)
     if copy is None:
         return False
-    return await _relay(db, _SOLE, customer.id, _QUICK_VALUES, cfg, incoming, copy, now)
+    return await _relay(db, _SOLE, customer.id, QUICK_VALUES, cfg, incoming, copy, now)
 
 
 def _copy(customer_name: str, incoming: Incoming) -> str | None:

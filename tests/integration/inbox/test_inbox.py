@@ -58,7 +58,7 @@ async def test_one_update_per_conversation_at_a_time_in_order(pool: asyncpg.Pool
     first = await store.claim(pool, "a", 1, 10)
     assert [r.update_id for r in first] == [1, 2]
     assert await store.claim(pool, "b", 2, 10) == []  # both conversations are in hand
-    await store.finish(pool, 1)
+    await store.finish(pool, [1])
     second = await store.claim(pool, "b", 2, 10)
     assert [r.update_id for r in second] == [3]
 
@@ -203,9 +203,9 @@ async def test_retention_prunes_what_was_handled_and_keeps_what_was_not(
     from services.maintenance.retention import RetentionPolicy, prune
 
     await store.store(pool, [private(i, 1000 + i) for i in range(1, 5)], NO_FLOOD)
-    await store.finish(pool, 1)
+    await store.finish(pool, [1])
     await store.give_up(pool, 2, "bug")
-    await store.finish(pool, 3)
+    await store.finish(pool, [3])
     await pool.execute(
         "UPDATE inbox SET handled_at = now() - interval '20 days' WHERE update_id IN (1, 2)"
     )
