@@ -1,5 +1,12 @@
 """The inbox worker: hands stored updates to the dispatcher, one conversation at a time.
 
+A conversation's updates that waited meanwhile (a storm's backlog) are taken as one run, in
+one statement, and handled in order: each recorded done before the run's next is handed over,
+except a leading part that `together` handles at once (a customer's texts into their ticket,
+services/tickets/run_relay.py), recorded done together after it. So the cost of an update
+falls as its conversation's backlog grows, and a crash still interrupts only what was being
+handled: the rest of a run is 'processing' under this process's lock and goes back with it.
+
 Each process holds a PostgreSQL advisory lock for its life and stamps the rows it claims
 with that lock's key, so rows left 'processing' by a process that died (SIGKILL, lost host)
 are recognised and handled again; the update's handlers are safe to run twice for what a

@@ -283,3 +283,71 @@ async def test_rows_left_ours_by_an_outage_go_back_even_when_the_first_try_fails
     )
     assert not failures  # the injected failure happened
     assert seen == [3, 4, 5]
+
+
+async def test_a_conversation_that_waited_is_taken_as_a_run_up_to_its_first_retry(
+    pool: asyncpg.Pool,
+) -> None:
+    await store.store(pool, [private(i, 1001) for i in range(1, 9)] + [private(20, 1002)], NO_FLOOD)
+    first = await store.claim(pool, "a", 1, 10)
+    assert [r.update_id for r in first] == [1, 20]
+    run = await store.finish_and_take_run(pool, [1], "a", 1, 3)
+    assert [r.update_id for r in run] == [2, 3, 4]  # at most 3, in order
+    assert await store.claim(pool, "b", 2, 10) == []  # the conversation is in hand
+    await store.retry_later(pool, 6, 60, "redis down")  # 6 waits: 7 and 8 may not overtake it
+    run = await store.finish_and_take_run(pool, [2, 3, 4], "a", 1, 10)
+    assert [r.update_id for r in run] == [5]
+    await store.release(pool, [5])  # taken, not handled: back in its place
+    state = await pool.fetchrow("SELECT state, attempts FROM inbox WHERE update_id = 5")
+    assert (state["state"], state["attempts"]) == ("pending", 0)
+
+
+class Together:
+    """Handles a run's leading texts that start with "t" at once; `seen` is shared with the
+    one-by-one feed, so the two ways' order can be checked together."""
+
+    def __init__(self, seen: list[int], fail_first: bool = False) -> None:
+        self.seen = seen
+        self.runs: list[list[int]] = []
+        self.fail_first = fail_first
+
+    async def __call__(self, payloads: list[dict[str, Any]]) -> int:
+        ids = [p["update_id"] for p in payloads]
+        self.runs.append(ids)
+        if self.fail_first:
+            self.fail_first = False
+            raise ValueError("bug in the run lane")
+        taken = 0
+        for payload in payloads:
+            if not payload["message"]["text"].startswith("t"):
+                break
+            taken += 1
+        self.seen.extend(ids[:taken])
+        return taken
+
+
+async def test_runs_go_together_where_they_can_and_one_by_one_where_not_in_order(
+    pool: asyncpg.Pool,
+) -> None:
+    texts = ["t", "t", "x", "t", "t", "t", "x", "x", "t"] * 5
+    await store.store(
+        pool, [private(i, 1001, text) for i, text in enumerate(texts, start=1)], NO_FLOOD
+    )
+    feed = Recorder()
+    together = Together(feed.seen, fail_first=True)
+    worker = InboxWorker(pool, feed, FAST, together=together)
+    await run_until_settled(worker, pool, len(texts))
+    assert feed.seen == list(range(1, len(texts) + 1))  # each once, in order, either way
+    assert feed.overlaps == 0
+    assert max(len(run) for run in together.runs) > 1  # the backlog came as runs
+    done = await pool.fetchval("SELECT count(*) FROM inbox WHERE state = 'done'")
+    assert done == len(texts)
+
+
+async def test_a_failed_update_puts_the_rest_of_its_run_back_behind_it(pool: asyncpg.Pool) -> None:
+    feed = Recorder({2: [ValueError("bug")]})
+    await store.store(pool, [private(i, 1001, "x") for i in range(1, 6)], NO_FLOOD)
+    await run_until_settled(InboxWorker(pool, feed, FAST), pool, 5)
+    assert feed.seen == [1, 2, 3, 4, 5]  # 2 retried before 3 goes
+    attempts = await pool.fetch("SELECT update_id, attempts FROM inbox ORDER BY update_id")
+    assert [r["attempts"] for r in attempts] == [1, 2, 1, 1, 1]
