@@ -19,13 +19,17 @@ from redis.asyncio import Redis
 from services.clock import Clock
 from services.tickets.config import SupportRules
 
-_SCRIPT = """
+# The window: its key, now, its length and its limit; what left it is dropped.
+_WINDOW = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if ARGV[5] == '1' and redis.call('ZSCORE', key, ARGV[4]) then
+"""
+_SCRIPT = (
+    _WINDOW
+    + """if ARGV[5] == '1' and redis.call('ZSCORE', key, ARGV[4]) then
   return {1, '0'}
 end
 local count = redis.call('ZCARD', key)
@@ -37,16 +41,13 @@ redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, window)
 return {1, '0'}
 """
+)
 
 # Several named events at once, in order: how many leading ones are allowed (counted, unless
 # counted before); the first refused one stops it, as it would stop them one by one.
-_MANY = """
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
+_MANY = (
+    _WINDOW
+    + """local count = redis.call('ZCARD', key)
 local allowed = 0
 for i = 4, #ARGV do
   if not redis.call('ZSCORE', key, ARGV[i]) then
@@ -59,6 +60,7 @@ end
 if allowed > 0 then redis.call('PEXPIRE', key, window) end
 return allowed
 """
+)
 
 HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
 

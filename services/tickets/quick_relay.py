@@ -41,6 +41,14 @@ QUICK_VALUES = sorted(status.value for status in QUICK_STATUSES)
 # $11 priority, $12 NOTIFY channel; the ticket CTE `t` is each caller's own.
 # The copy's place mirrors outbound.staff_chat / topic_target and outbox.topic_key
 # (tests/integration/tickets/test_quick_relay.py compares them with the general path's).
+# Whether the ticket was found, and the conversations its queued copy (CTE `q`) woke.
+PLACED_AND_QUEUED = """
+SELECT (SELECT count(*) FROM place) AS placed,
+       (SELECT array_agg(conversation) FROM (
+           SELECT conversation, pg_notify({channel}, conversation)
+           FROM (SELECT chat_id::text || ':' || topic_key::text AS conversation FROM q) AS c
+       ) AS n) AS queued
+"""
 PLACE = """place AS (
     SELECT id, coalesce(support_chat_id, $3) AS chat_id, topic_id AS thread_id,
            CASE WHEN topic_id IS NULL THEN topic_outbox_id END AS thread_ref,
@@ -69,12 +77,8 @@ WITH {ticket}, """
     FROM m JOIN place p ON p.id = m.ticket_id
     RETURNING chat_id, topic_key
 )
-SELECT (SELECT count(*) FROM place) AS placed,
-       (SELECT array_agg(conversation) FROM (
-           SELECT conversation, pg_notify($12, conversation)
-           FROM (SELECT chat_id::text || ':' || topic_key::text AS conversation FROM q) AS c
-       ) AS n) AS queued
 """
+    + PLACED_AND_QUEUED.format(channel="$12")
 )
 
 # what the copy's place is read from

@@ -39,7 +39,7 @@ from services.tickets import limits
 from services.tickets import render as staff_render
 from services.tickets.config import DeskConfig
 from services.tickets.model import EventKind, Incoming
-from services.tickets.quick_relay import PLACE, QUICK_VALUES, SOLE_TICKET
+from services.tickets.quick_relay import PLACE, PLACED_AND_QUEUED, QUICK_VALUES, SOLE_TICKET
 
 FOLD_SEPARATOR = "\n\n"
 
@@ -182,12 +182,7 @@ WITH {SOLE_TICKET}, {PLACE}, incoming AS (
     FROM folded f, place p
     RETURNING chat_id, topic_key
 )
-SELECT (SELECT count(*) FROM place) AS placed,
-       (SELECT array_agg(conversation) FROM (
-           SELECT conversation, pg_notify($13, conversation)
-           FROM (SELECT chat_id::text || ':' || topic_key::text AS conversation FROM q) AS c
-       ) AS n) AS queued
-"""
+{PLACED_AND_QUEUED.format(channel="$13")}"""
 
 
 async def _relay(
