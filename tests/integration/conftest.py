@@ -13,6 +13,12 @@ SUPPORT_CHAT = -1001234567890
 
 @pytest.fixture
 def cfg() -> DeskConfig:
+    return desk_config()
+
+
+def desk_config(**support: object) -> DeskConfig:
+    """The tests' desk, with these `support` rules of RULES_FILE (none: the defaults)."""
     return DeskConfig.build(
-        support_chat_id=SUPPORT_CHAT, timezone="Asia/Jakarta", staff_locale="en", rules=Rules()
-    )
+        support_chat_id=SUPPORT_CHAT, timezone="Asia/Jakarta", staff_locale="en",
+        rules=Rules({"support": support} if support else {}),
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from services.clock import FrozenClock
 from services.escalation.context import EscalationContext, make_context
 from services.escalation.scan import ScanReport, scan_once
 from services.rules import Rules
+from services.storage.db import QUERY_OBSERVERS, create_pool
 from services.tickets import desk
 from services.tickets.config import DeskConfig
 from services.tickets.model import Incoming, Ticket
@@ -154,3 +155,14 @@ def world(
     pool: asyncpg.Pool, redis_client: Redis, cfg: DeskConfig, clock: FrozenClock
 ) -> DeskWorld:
     return DeskWorld(pool, redis_client, cfg, clock)
+
+
+async def observed_pool(db_url: str) -> tuple[asyncpg.Pool, list[str]]:
+    """A pool of one connection whose statements are recorded as it runs them (asyncpg's
+    query logger), to count a call's round trips."""
+    statements: list[str] = []
+    QUERY_OBSERVERS.append(lambda record: statements.append(record.query))
+    try:
+        return await create_pool(db_url, min_size=1, max_size=1), statements
+    finally:
+        QUERY_OBSERVERS.pop()

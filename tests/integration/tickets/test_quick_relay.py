@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 
 from services.clock import FrozenClock
 from services.outbox import NOTIFY_CHANNEL
-from services.storage.db import QUERY_OBSERVERS, create_pool
 from services.tickets import desk, history, quick_relay, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import TicketStatus
 from services.users import Person
+from tests.integration.tickets.conftest import observed_pool
 from tests.integration.tickets.test_desk import open_payment_ticket, rows, text_from
 from tests.waiting import at_most
 
@@ -29,10 +29,7 @@ async def test_a_short_text_into_an_open_ticket_is_recorded_copied_and_wakes_del
     woken: list[str] = []
     listener = await asyncpg.connect(db_url)
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: woken.append(args[3]))
-    statements: list[str] = []
-    QUERY_OBSERVERS.append(lambda record: statements.append(record.query))
-    counted = await create_pool(db_url, min_size=1, max_size=1)  # its connection observed
-    QUERY_OBSERVERS.pop()
+    counted, statements = await observed_pool(db_url)
     try:
         incoming = text_from(budi, "Sudah saya transfer <lagi> & belum masuk")
         done = await desk.customer_message(

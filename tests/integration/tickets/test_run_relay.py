@@ -15,14 +15,14 @@ from redis.asyncio import Redis
 from services import users
 from services.clock import FrozenClock
 from services.outbox import NOTIFY_CHANNEL, PRIORITY_INTERACTIVE
-from services.rules import Rules
-from services.storage.db import QUERY_OBSERVERS, create_pool
 from services.text import TELEGRAM_TEXT_LIMIT, visible_length
 from services.tickets import desk, history, limits, run_relay, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import TicketStatus
 from services.tickets.render import customer_text_in_topic
 from services.users import Person
+from tests.integration.conftest import desk_config
+from tests.integration.tickets.conftest import observed_pool
 from tests.integration.tickets.test_desk import open_payment_ticket, rows
 from tests.waiting import at_most
 
@@ -62,10 +62,7 @@ async def test_waiting_texts_go_in_at_once_in_order_as_one_copy_and_once(
     woken: list[str] = []
     listener = await asyncpg.connect(db_url)
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: woken.append(args[3]))
-    statements: list[str] = []
-    QUERY_OBSERVERS.append(lambda record: statements.append(record.query))
-    counted = await create_pool(db_url, min_size=1, max_size=1)  # its connection observed
-    QUERY_OBSERVERS.pop()
+    counted, statements = await observed_pool(db_url)
     try:
         assert await relay(counted, redis_client, cfg, clock)(run) == 5
         await at_most(2.5, lambda: woken)
@@ -178,10 +175,7 @@ async def test_nothing_is_stored_where_the_desk_must_decide(
 async def test_the_abuse_limit_counts_a_run_as_its_messages_once(
     pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock, budi: Person
 ) -> None:
-    cfg = DeskConfig.build(
-        support_chat_id=-1001234567890, timezone="Asia/Jakarta", staff_locale="en",
-        rules=Rules({"support": {"messages_per_minute": 3}}),
-    )  # fmt: skip
+    cfg = desk_config(messages_per_minute=3)
     await open_payment_ticket(pool, redis_client, cfg, clock, budi)
     run = [update(budi, f"pesan {n}") for n in range(5)]
     assert await relay(pool, redis_client, cfg, clock)(run) == 3  # the 4th is refused

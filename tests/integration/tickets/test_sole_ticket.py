@@ -16,13 +16,13 @@ from services import users
 from services.classification import Category
 from services.clock import FrozenClock
 from services.massincident import store as mass_store
-from services.rules import Rules
-from services.storage.db import QUERY_OBSERVERS, create_pool
 from services.storage.types import Executor
 from services.tickets import desk, history, store
 from services.tickets.config import DeskConfig
 from services.tickets.model import Ticket, TicketStatus
 from services.users import Person
+from tests.integration.conftest import desk_config
+from tests.integration.tickets.conftest import observed_pool
 from tests.integration.tickets.test_desk import open_payment_ticket, rows, text_from
 
 # what places a copy: everything but the words
@@ -104,14 +104,8 @@ async def test_one_statement_and_the_same_message_once(
 ) -> None:  # fmt: skip
     opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
     before = len(await rows(pool, opened.ticket.id))
-    unlimited = DeskConfig.build(
-        support_chat_id=cfg.support_chat_id, timezone="Asia/Jakarta", staff_locale="en",
-        rules=Rules({"support": {"limits_enabled": False}}),
-    )  # fmt: skip
-    statements: list[str] = []
-    QUERY_OBSERVERS.append(lambda record: statements.append(record.query))
-    counted = await create_pool(db_url, min_size=1, max_size=1)  # its connection observed
-    QUERY_OBSERVERS.pop()
+    unlimited = desk_config(limits_enabled=False)
+    counted, statements = await observed_pool(db_url)
     incoming = text_from(budi, "Halo, ada kabar?")
     try:
         for _ in range(2):  # the second time: an update handled again after a crash
@@ -207,10 +201,7 @@ async def test_what_it_does_not_try(
 async def test_the_abuse_limit_counts_a_message_once_on_either_path(
     pool: asyncpg.Pool, redis_client: Redis, clock: FrozenClock, budi: Person
 ) -> None:
-    cfg = DeskConfig.build(
-        support_chat_id=-1001234567890, timezone="Asia/Jakarta", staff_locale="en",
-        rules=Rules({"support": {"messages_per_minute": 3}}),
-    )  # fmt: skip
+    cfg = desk_config(messages_per_minute=3)
     opened = await open_payment_ticket(pool, redis_client, cfg, clock, budi)
     key = f"qc:limit:messages:{budi.id}"
     for n in range(3):
