@@ -148,8 +148,8 @@ async def relay_run(
 
 
 # $1 customer, $2 statuses, $3 the desk's support chat, $4 author, $5 texts, $6 source chat,
-# $7 source messages, $8 now, $9 event kind, $10 the copies, $11 the copy's payload without
-# its text, $12 priority, $13 NOTIFY channel. The copy's place is quick_relay's, and the
+# $7 source messages, $8 now, $9 event kind, $10 the copies, $11 the copy's payload (its text
+# replaced), $12 priority, $13 NOTIFY channel. The copy's place is quick_relay's, and the
 # outbox row is the one quick_relay queues for one message, its text the folded copies.
 _RUN = f"""
 WITH {SOLE_TICKET}, {PLACE}, incoming AS (
@@ -189,8 +189,7 @@ async def _relay(
     db: Executor, cfg: DeskConfig, customer_id: int, texts: Sequence[Incoming],
     copies: Sequence[str], now: datetime,
 ) -> bool:  # fmt: skip
-    payload = html("")
-    del payload["text"]
+    payload = html("")  # its text is the folded copies: jsonb's || keeps the right-hand key
     row = await db.fetchrow(
         _RUN, customer_id, QUICK_VALUES, cfg.support_chat_id, customer_id,
         [t.text for t in texts], texts[0].chat_id, [t.message_id for t in texts], now,
